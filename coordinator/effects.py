@@ -1,0 +1,165 @@
+"""The DB operations a handler program yields, one at a time.
+
+Each is a frozen value; the driver (a test, ``sim/`` or ``model/``) decides when
+it runs and sends its result back into the program. Reads and writes are
+separate operations, so two handler runs can interleave between a check and
+the act that depends on it. Requests are imperatives; ``EnqueueBatches`` and
+``ScheduleTrigger`` also ask the driver to put jobs on the queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from coordinator.lifecycle import Status
+
+__all__ = [
+    "ClaimNextWave",
+    "CompleteFinishedWaves",
+    "CurrentWaveRule",
+    "Effect",
+    "EnqueueBatches",
+    "ReadActiveWave",
+    "ReadCurrentWave",
+    "ReadLowestPending",
+    "ReadNextMainWave",
+    "ReadWave",
+    "RecordBatchFinished",
+    "ScheduleTrigger",
+    "SetStatus",
+    "WRITES",
+]
+
+
+class CurrentWaveRule(StrEnum):
+    """How a handler decides which wave is *current* (the write-up does not say)."""
+
+    #: the lowest active wave; with none active, the highest completed one
+    LOWEST_ACTIVE = "lowest-active"
+    #: the highest wave whose dispatch finished (processing or completed)
+    LATEST_STARTED = "latest-started"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadCurrentWave:
+    """SELECT the current main wave of a job; the result is 0 when there is none."""
+
+    job_id: int
+    rule: CurrentWaveRule
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadWave:
+    """SELECT one wave's row; the result is a ``WaveRow``."""
+
+    job_id: int
+    wave: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadLowestPending:
+    """SELECT the lowest pending main wave; the result is a wave number or None."""
+
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadNextMainWave:
+    """SELECT wave ``after + 1`` if it is pending (``$nextMainWave``); else None."""
+
+    job_id: int
+    after: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadActiveWave:
+    """SELECT an active wave other than ``exclude``; the result is a number or None.
+
+    Mirrors the write-up's guard query: ``whereIn('status', ['dispatching',
+    'processing'])->value('wave_number')``.
+    """
+
+    job_id: int
+    exclude: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetStatus:
+    """A plain UPDATE of one wave's status; it overwrites whatever is there.
+
+    The result is the number of rows changed (always 1 for a known wave).
+    """
+
+    job_id: int
+    wave: int
+    status: Status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimNextWave:
+    """One atomic compare-and-set that claims the lowest pending wave.
+
+    It succeeds only when no active wave is below ``threshold_count`` distinct
+    finished batches; the claimed wave goes ``pending -> dispatching``. The
+    result is the claimed wave number, or None when nothing was changed.
+    """
+
+    job_id: int
+    threshold_count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompleteFinishedWaves:
+    """A conditional UPDATE: every processing wave whose batches all finished
+    becomes completed. The result is the tuple of waves it changed."""
+
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordBatchFinished:
+    """A batch job finished (``failed`` or not): bump the wave's counters.
+
+    The counter increment is not idempotent (as in Laravel's batch counters);
+    the row also keeps the set of distinct finished batches.
+    """
+
+    job_id: int
+    wave: int
+    batch: int
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnqueueBatches:
+    """Put the wave's batch jobs on the queue; the row counts each dispatch."""
+
+    job_id: int
+    wave: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleTrigger:
+    """Queue a delayed job that runs ``check_and_trigger_next_wave`` later."""
+
+    job_id: int
+    delay_s: float
+
+
+Effect = (
+    ReadCurrentWave
+    | ReadWave
+    | ReadLowestPending
+    | ReadNextMainWave
+    | ReadActiveWave
+    | SetStatus
+    | ClaimNextWave
+    | CompleteFinishedWaves
+    | RecordBatchFinished
+    | EnqueueBatches
+    | ScheduleTrigger
+)
+
+#: The effects that change the table (the rest only read it, or only ask the driver).
+WRITES: tuple[type, ...] = (SetStatus, ClaimNextWave, CompleteFinishedWaves, RecordBatchFinished, EnqueueBatches)

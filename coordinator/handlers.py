@@ -1,0 +1,206 @@
+"""The write-up's handlers as step programs.
+
+Each handler is a generator that yields one DB operation (``coordinator.effects``)
+at a time and receives its result; it returns a ``Decision``. The programs read
+almost line by line like the PHP of the write-up. Where the write-up is silent
+we chose a reading and say so here (and in the README):
+
+* **Current wave** (``Policy.current_wave_rule``): by default the lowest active
+  wave, or the highest completed one when none is active, 0 before wave 1.
+  This is what gives ``max(1, $currentWave)`` and ``$currentWave === 0`` in the
+  DB-RECONCILE snippet a meaning, and why Fix #1 excludes the current wave from
+  its active check (the current wave is itself active).
+* **Path order**: DB-RECONCILE runs first whenever a wave is pending (lines
+  1106-1169). Before the fix it dispatches only when the current wave is
+  completed (or there is none) and otherwise falls through to
+  ``handleMainTypeWaveProgression``; after the fix it always returns there.
+* **CATCH-UP** is entered when the current wave's successor is not pending
+  (already dispatched, or there is none) while some wave still is: the handler
+  takes that as a skipped wave ("stall") and dispatches the lowest pending
+  wave. Before the fix nothing else is checked.
+* A handler checks only the *current* wave's completion, not the wave of the
+  batch that triggered it; the write-up shows no other call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+from coordinator.config import WaveConfig
+from coordinator.effects import (
+    ClaimNextWave,
+    CompleteFinishedWaves,
+    Effect,
+    EnqueueBatches,
+    ReadActiveWave,
+    ReadCurrentWave,
+    ReadLowestPending,
+    ReadNextMainWave,
+    ReadWave,
+    RecordBatchFinished,
+    ScheduleTrigger,
+    SetStatus,
+)
+from coordinator.lifecycle import Status
+from coordinator.policy import Policy
+from coordinator.table import WaveRow
+
+__all__ = [
+    "Completion",
+    "Decision",
+    "Program",
+    "advance",
+    "check_and_trigger_next_wave",
+    "check_wave_completion",
+    "dispatch_wave",
+    "finish_batch",
+    "handle_main_type_wave_progression",
+]
+
+#: A handler program: yields effects, is sent their results, returns a value.
+Program = Generator[Effect, object, "Decision"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completion:
+    """What ``checkWaveCompletion`` reports about one wave."""
+
+    wave: int
+    finished: int
+    completed: bool
+    at_threshold: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """How a handler run ended: which path decided, what it did, for which wave."""
+
+    path: str
+    outcome: str  # 'dispatched', 'monitoring' or 'idle'
+    wave: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Context:
+    """What every handler program is given besides its trigger."""
+
+    job_id: int
+    policy: Policy
+    config: WaveConfig
+
+
+def finish_batch(
+    job_id: int, wave: int, batch: int, *, failed: bool = False
+) -> Generator[Effect, object, None]:
+    """The end of a batch job: record it; the worker then fires BatchJobCompleted."""
+    yield RecordBatchFinished(job_id=job_id, wave=wave, batch=batch, failed=failed)
+
+
+def check_wave_completion(ctx: Context, wave: int) -> Generator[Effect, object, Completion]:
+    """``checkWaveCompletion()``: progress of one wave; mark it completed when done.
+
+    With ``auto_trigger`` on, marking a wave completed also queues the 2 s
+    delayed re-check (the write-up's final fix).
+    """
+    row = yield ReadWave(job_id=ctx.job_id, wave=wave)
+    assert isinstance(row, WaveRow)
+    finished = row.distinct_finished if ctx.policy.distinct_progress else row.counted_finished
+    completed = finished >= row.batches
+    if completed and row.status is not Status.COMPLETED:
+        yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.COMPLETED)
+        if ctx.policy.auto_trigger:
+            yield ScheduleTrigger(job_id=ctx.job_id, delay_s=ctx.config.auto_trigger_delay_s)
+    return Completion(
+        wave=wave,
+        finished=finished,
+        completed=completed,
+        at_threshold=finished >= min(ctx.config.threshold_count, row.batches),
+    )
+
+
+def dispatch_wave(ctx: Context, wave: int, *, claimed: bool = False) -> Generator[Effect, object, None]:
+    """``dispatchWave()``: mark it dispatching (unless already claimed), push its
+    batches, mark it processing."""
+    if not claimed:
+        yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.DISPATCHING)
+    yield EnqueueBatches(job_id=ctx.job_id, wave=wave)
+    yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.PROCESSING)
+
+
+def _another_active(ctx: Context, exclude: int | None) -> Generator[Effect, object, int | None]:
+    active = yield ReadActiveWave(job_id=ctx.job_id, exclude=exclude)
+    assert active is None or isinstance(active, int)
+    return active
+
+
+def check_and_trigger_next_wave(ctx: Context) -> Program:
+    """``checkAndTriggerNextWave()``: every trigger of the write-up runs this."""
+    if ctx.policy.atomic_advance:
+        return (yield from advance(ctx))
+    current = yield ReadCurrentWave(job_id=ctx.job_id, rule=ctx.policy.current_wave_rule)
+    assert isinstance(current, int)
+    completion = yield from check_wave_completion(ctx, max(1, current))
+    next_pending = yield ReadLowestPending(job_id=ctx.job_id)
+    if next_pending is None:
+        return Decision(path="db-reconcile", outcome="idle")
+    assert isinstance(next_pending, int)
+    # DB-RECONCILE (lines 1106-1169)
+    if ctx.policy.reconcile_active_guard and (yield from _another_active(ctx, current)) is not None:
+        return Decision(path="db-reconcile", outcome="monitoring")
+    reconcile = completion.completed or current == 0
+    if ctx.policy.reconcile_threshold_guard:
+        if not (reconcile or completion.at_threshold):
+            return Decision(path="db-reconcile", outcome="monitoring")
+        reconcile = True
+    if reconcile:
+        yield from dispatch_wave(ctx, next_pending)
+        return Decision(path="db-reconcile", outcome="dispatched", wave=next_pending)
+    return (yield from handle_main_type_wave_progression(ctx, current, completion))
+
+
+def handle_main_type_wave_progression(ctx: Context, current: int, completion: Completion) -> Program:
+    """``handleMainTypeWaveProgression()``: normal progression, else CATCH-UP."""
+    successor = yield ReadNextMainWave(job_id=ctx.job_id, after=current)
+    if successor is not None:
+        if not completion.at_threshold:
+            return Decision(path="normal", outcome="monitoring")
+        # normal progression (lines 1888-1910)
+        if ctx.policy.normal_active_guard and (yield from _another_active(ctx, current)) is not None:
+            return Decision(path="normal", outcome="monitoring")
+        assert isinstance(successor, int)
+        yield from dispatch_wave(ctx, successor)
+        return Decision(path="normal", outcome="dispatched", wave=successor)
+    # CATCH-UP (lines 1926-1992): the successor already left 'pending'
+    lowest = yield ReadLowestPending(job_id=ctx.job_id)
+    if lowest is None:
+        return Decision(path="catch-up", outcome="idle")
+    assert isinstance(lowest, int)
+    if ctx.policy.catchup_active_guard and (yield from _another_active(ctx, None)) is not None:
+        return Decision(path="catch-up", outcome="monitoring")
+    if ctx.policy.catchup_threshold_guard and not completion.at_threshold:
+        return Decision(path="catch-up", outcome="monitoring")
+    yield from dispatch_wave(ctx, lowest)
+    return Decision(path="catch-up", outcome="dispatched", wave=lowest)
+
+
+def advance(ctx: Context) -> Program:
+    """Ours: one idempotent step used by every trigger.
+
+    It marks every finished wave completed with one conditional UPDATE, then
+    claims the next wave with one compare-and-set that holds only while no
+    active wave is below threshold, and pushes the batches only after the
+    claim has committed. Why it is correct: the claim is the only way out of
+    ``pending`` and it is atomic, so two runs cannot both claim, and its
+    predicate reads committed, distinct progress, so a stale or repeated
+    trigger can only delay a dispatch, never duplicate one; the reconciler
+    re-runs it periodically, so no lost trigger can leave a finished wave
+    unadvanced.
+    """
+    yield CompleteFinishedWaves(job_id=ctx.job_id)
+    claimed = yield ClaimNextWave(job_id=ctx.job_id, threshold_count=ctx.config.threshold_count)
+    if claimed is None:
+        return Decision(path="advance", outcome="idle")
+    assert isinstance(claimed, int)
+    yield from dispatch_wave(ctx, claimed, claimed=True)
+    return Decision(path="advance", outcome="dispatched", wave=claimed)

@@ -1,0 +1,32 @@
+"""The core does no I/O: it imports nothing that reads a clock, draws random
+numbers, logs, or talks to the world."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).resolve().parent.parent / "coordinator"
+BANNED = {"simpy", "time", "random", "logging", "os", "socket", "sqlite3", "datetime", "numpy", "subprocess",
+          "threading", "asyncio", "io", "pathlib", "sys"}
+
+
+def imported_modules(source: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
+def test_core_module_imports_nothing_that_does_io(path: Path) -> None:
+    assert imported_modules(path.read_text()) & BANNED == set()
+
+
+def test_the_check_sees_a_banned_import() -> None:
+    assert imported_modules("import time\nfrom random import random\n") == {"time", "random"}

@@ -1,0 +1,1 @@
+"""One module per ``wavesim`` command; each parses options and calls one function."""

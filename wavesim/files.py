@@ -1,0 +1,52 @@
+"""Writing output files whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from wavesim.errors import BadInput
+
+__all__ = ["atomic_write", "read_text"]
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over.
+
+    A failure leaves ``path`` as it was: nothing half-written, nothing lost.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {target}: folder {folder} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=folder)
+    except OSError as err:
+        raise BadInput(f"cannot write {target}: {err.strerror}") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except OSError as err:
+        raise BadInput(f"cannot write {target}: {err.strerror or err}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The text of an input file, or a one-line ``BadInput``."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"cannot read {path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"cannot read {path}: it is a folder") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"cannot read {path}: not UTF-8 text") from None
+    except OSError as err:
+        raise BadInput(f"cannot read {path}: {err.strerror}") from None

@@ -37,6 +37,7 @@ from coordinator.handlers import (
 )
 from coordinator.lifecycle import ACTIVE, LIFECYCLE, Status, is_legal
 from coordinator.policy import ATOMIC_CLAIM_SQL, POLICIES, Policy, policy_named
+from coordinator.properties import LIVENESS, PROPERTY_NAMES, SAFETY
 from coordinator.runner import HandlerRun, Interleaving, Step, run_interleaved, run_sequential
 from coordinator.table import LifecycleViolation, WaveRow, WaveTable, apply, new_import
 from coordinator.triggers import (
@@ -48,7 +49,7 @@ from coordinator.triggers import (
 )
 
 __all__ = [
-    "ACTIVE", "ATOMIC_CLAIM_SQL", "LIFECYCLE", "POLICIES",
+    "ACTIVE", "ATOMIC_CLAIM_SQL", "LIFECYCLE", "LIVENESS", "POLICIES", "PROPERTY_NAMES", "SAFETY",
     "AutoTriggerFired", "BatchJobCompleted", "ClaimNextWave", "CompleteFinishedWaves",
     "Completion", "ConfigError", "Context", "CurrentWaveRule", "Decision", "Effect",
     "EnqueueBatches", "HandlerRun", "Interleaving", "LifecycleViolation", "Policy",

@@ -33,6 +33,27 @@ def _whole(name: str, value: object) -> int:
     return int(number)
 
 
+def _wave_size(name: str, value: object) -> int:
+    size = _whole(name, value)
+    if size < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value!r}")
+    return size
+
+
+def _threshold(name: str, value: object) -> int:
+    threshold = _whole(name, value)
+    if not 1 <= threshold <= 100:
+        raise ConfigError(f"{name} must be between 1 and 100, got {value!r}")
+    return threshold
+
+
+def _delay(name: str, value: object) -> float:
+    delay = _number(name, value)
+    if delay < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value!r}")
+    return delay
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaveConfig:
     """How waves are sized and when the next one may go out.
@@ -46,22 +67,11 @@ class WaveConfig:
     auto_trigger_delay_s: float = 2.0
 
     def __post_init__(self) -> None:
-        size = _whole("wave_size", self.wave_size)
-        if size < 1:
-            raise ConfigError(f"wave_size must be at least 1, got {self.wave_size!r}")
-        threshold = _whole("completion_threshold", self.completion_threshold)
-        if not 1 <= threshold <= 100:
-            raise ConfigError(
-                f"completion_threshold must be between 1 and 100, got {self.completion_threshold!r}"
-            )
-        delay = _number("auto_trigger_delay_s", self.auto_trigger_delay_s)
-        if delay < 0:
-            raise ConfigError(
-                f"auto_trigger_delay_s must be 0 or more, got {self.auto_trigger_delay_s!r}"
-            )
-        object.__setattr__(self, "wave_size", size)
-        object.__setattr__(self, "completion_threshold", threshold)
-        object.__setattr__(self, "auto_trigger_delay_s", delay)
+        object.__setattr__(self, "wave_size", _wave_size("wave_size", self.wave_size))
+        object.__setattr__(
+            self, "completion_threshold", _threshold("completion_threshold", self.completion_threshold)
+        )
+        object.__setattr__(self, "auto_trigger_delay_s", _delay("auto_trigger_delay_s", self.auto_trigger_delay_s))
 
     @property
     def threshold_count(self) -> int:
@@ -73,19 +83,13 @@ class WaveConfig:
         """Read ``WAVE_SIZE`` and ``WAVE_COMPLETION_THRESHOLD`` as waves.php does.
 
         The caller passes the environment (``os.environ``): the core reads none.
+        Each message names the variable, the bad value and what is allowed, e.g.
+        ``WAVE_SIZE must be at least 1, got '0'``.
         """
-        values: dict[str, object] = {}
+        values: dict[str, int] = {}
         if "WAVE_SIZE" in environ:
-            values["wave_size"] = _env("WAVE_SIZE", environ["WAVE_SIZE"])
+            values["wave_size"] = _wave_size("WAVE_SIZE", environ["WAVE_SIZE"])
         if "WAVE_COMPLETION_THRESHOLD" in environ:
-            values["completion_threshold"] = _env(
-                "WAVE_COMPLETION_THRESHOLD", environ["WAVE_COMPLETION_THRESHOLD"]
-            )
-        return cls(**values)  # type: ignore[arg-type]
-
-
-def _env(name: str, raw: str) -> int:
-    try:
-        return _whole(name, raw)
-    except ConfigError as err:
-        raise ConfigError(f"environment variable {err}") from None
+            raw = environ["WAVE_COMPLETION_THRESHOLD"]
+            values["completion_threshold"] = _threshold("WAVE_COMPLETION_THRESHOLD", raw)
+        return cls(**values)

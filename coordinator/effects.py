@@ -101,12 +101,14 @@ class ClaimNextWave:
     """One atomic compare-and-set that claims the lowest pending wave.
 
     It succeeds only when no active wave is below ``threshold_count`` distinct
-    finished batches; the claimed wave goes ``pending -> dispatching``. The
+    finished batches and, when ``max_active`` is set, fewer than ``max_active``
+    waves are active; the claimed wave goes ``pending -> dispatching``. The
     result is the claimed wave number, or None when nothing was changed.
     """
 
     job_id: int
     threshold_count: int
+    max_active: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

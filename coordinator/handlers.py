@@ -189,7 +189,9 @@ def advance(ctx: Context) -> Program:
 
     It marks every finished wave completed with one conditional UPDATE, then
     claims the next wave with one compare-and-set that holds only while no
-    active wave is below threshold, and pushes the batches only after the
+    active wave is below threshold (and, with ``max_waves_in_flight``, while
+    fewer waves than that are active: this is what bounds the queue to one
+    wave plus the previous wave's tail), and pushes the batches only after the
     claim has committed. Why it is correct: the claim is the only way out of
     ``pending`` and it is atomic, so two runs cannot both claim, and its
     predicate reads committed, distinct progress, so a stale or repeated
@@ -198,7 +200,9 @@ def advance(ctx: Context) -> Program:
     unadvanced.
     """
     yield CompleteFinishedWaves(job_id=ctx.job_id)
-    claimed = yield ClaimNextWave(job_id=ctx.job_id, threshold_count=ctx.config.threshold_count)
+    claimed = yield ClaimNextWave(
+        job_id=ctx.job_id, threshold_count=ctx.config.threshold_count, max_active=ctx.policy.max_waves_in_flight
+    )
     if claimed is None:
         return Decision(path="advance", outcome="idle")
     assert isinstance(claimed, int)

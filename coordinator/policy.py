@@ -39,8 +39,25 @@ class Policy:
     distinct_progress: bool = False
     #: ours: seconds between reconciler ticks that call ``advance()``; None = off
     reconciler_period_s: float | None = None
+    #: ours: ``advance()`` claims only while fewer waves than this are active, so at
+    #: most one wave fills while the one before it drains its tail; None = no limit
+    max_waves_in_flight: int | None = None
     #: how a handler decides which wave is current (not said in the write-up)
     current_wave_rule: CurrentWaveRule = CurrentWaveRule.LOWEST_ACTIVE
+
+    def __post_init__(self) -> None:
+        try:
+            rule = CurrentWaveRule(self.current_wave_rule)
+        except ValueError:
+            known = ", ".join(r.value for r in CurrentWaveRule)
+            raise ConfigError(f"current_wave_rule must be one of: {known}; got {self.current_wave_rule!r}") from None
+        object.__setattr__(self, "current_wave_rule", rule)
+        period = self.reconciler_period_s
+        if period is not None and not period > 0:
+            raise ConfigError(f"reconciler_period_s must be more than 0 (or None for off), got {period!r}")
+        limit = self.max_waves_in_flight
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"max_waves_in_flight must be a whole number of at least 1 (or None), got {limit!r}")
 
     def with_switches(self, **switches: object) -> Policy:
         """This policy with some switches changed (the name becomes 'custom')."""
@@ -73,7 +90,8 @@ POLICIES: dict[str, Policy] = {
     "guarded": _GUARDED,
     "seed-fix": replace(_GUARDED, name="seed-fix", auto_trigger=True),
     "atomic": Policy(
-        name="atomic", atomic_advance=True, distinct_progress=True, reconciler_period_s=5.0
+        name="atomic", atomic_advance=True, distinct_progress=True, reconciler_period_s=5.0,
+        max_waves_in_flight=2,
     ),
 }
 
@@ -101,6 +119,11 @@ UPDATE wave_coordination w
                     WHERE a.job_id = :job_id AND a.dependency_level = -1
                       AND a.status IN ('dispatching', 'processing')
                       AND a.finished_batches * 100 < :threshold * a.total_batches)
+   AND (SELECT count(*) FROM wave_coordination a
+         WHERE a.job_id = :job_id AND a.dependency_level = -1
+           AND a.status IN ('dispatching', 'processing')) < 2   -- at most two waves in flight
+-- finished_batches must count distinct batch ids (e.g. rows of a results table
+-- with a unique key), so that a redelivered batch cannot move the threshold
 RETURNING w.wave_number;   -- no row: somebody else advanced, or not yet time
 COMMIT;
 -- only after COMMIT: push the claimed wave's jobs, then set it 'processing'""",
@@ -111,7 +134,8 @@ SELECT wave_number, status, finished_batches, total_batches
   FROM wave_coordination
  WHERE job_id = :job_id AND dependency_level = -1
  ORDER BY wave_number FOR UPDATE;                        -- locking read: latest rows, not a snapshot
--- in the application: stop unless no active wave is below threshold; n = lowest pending
+-- in the application: stop unless no active wave is below threshold and fewer
+-- than two are active; n = lowest pending (finished_batches: distinct batch ids)
 UPDATE wave_coordination SET status = 'dispatching', dispatched_at = NOW()
  WHERE job_id = :job_id AND dependency_level = -1 AND wave_number = :n AND status = 'pending';
 -- affected rows = 1: claimed; 0: somebody else advanced

@@ -10,7 +10,9 @@ step that makes no sense (an unknown wave, a batch outside the wave) raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from coordinator.effects import (
     ClaimNextWave,
@@ -28,7 +30,7 @@ from coordinator.effects import (
     SetStatus,
 )
 from coordinator.errors import WaveError
-from coordinator.lifecycle import ACTIVE, Status, is_legal
+from coordinator.lifecycle import Status, is_legal
 
 __all__ = ["LifecycleViolation", "WaveRow", "WaveTable", "apply", "new_import"]
 
@@ -85,23 +87,23 @@ class WaveTable:
     rows: tuple[WaveRow, ...]
     violations: tuple[LifecycleViolation, ...] = ()
 
-    def row(self, wave: int) -> WaveRow:
-        """The row of ``wave``; an unknown wave is a ``WaveError``."""
+    def row(self, wave: int, *, step: str = "read") -> WaveRow:
+        """The row of ``wave``; an unknown wave is a ``WaveError`` naming ``step``."""
         if not 1 <= wave <= len(self.rows):
-            raise WaveError(wave=wave, status="unknown", step="read", reason="no such wave")
+            raise WaveError(wave=wave, status="unknown", step=step, reason="no such wave")
         return self.rows[wave - 1]
 
     def with_row(self, row: WaveRow) -> WaveTable:
-        rows = list(self.rows)
-        rows[row.wave_number - 1] = row
-        return replace(self, rows=tuple(rows))
+        n = row.wave_number
+        return WaveTable(job_id=self.job_id, rows=self.rows[: n - 1] + (row,) + self.rows[n:],
+                         violations=self.violations)
 
     def statuses(self) -> tuple[Status, ...]:
         return tuple(r.status for r in self.rows)
 
     def active(self) -> tuple[int, ...]:
         """Numbers of the active waves, lowest first."""
-        return tuple(r.wave_number for r in self.rows if r.status in ACTIVE)
+        return tuple(r.wave_number for r in self.rows if _active(r.status))
 
 
 def new_import(*, job_id: int, waves: int, wave_size: int) -> WaveTable:
@@ -115,101 +117,165 @@ def new_import(*, job_id: int, waves: int, wave_size: int) -> WaveTable:
     return WaveTable(job_id=job_id, rows=rows)
 
 
-def _check_job(table: WaveTable, job_id: int, step: str) -> None:
-    if job_id != table.job_id:
-        raise WaveError(wave=0, status="unknown", step=step, reason=f"unknown job {job_id}")
+def _check_job(table: WaveTable, effect: Effect) -> None:
+    if effect.job_id != table.job_id:
+        raise WaveError(
+            wave=getattr(effect, "wave", 0), status="unknown", step=type(effect).__name__,
+            reason=f"unknown job {effect.job_id} (this table holds job {table.job_id})",
+        )
 
 
-def _current_wave(table: WaveTable, rule: CurrentWaveRule) -> int:
-    if rule is CurrentWaveRule.LOWEST_ACTIVE:
-        active = table.active()
-        if active:
-            return active[0]
-        done = [r.wave_number for r in table.rows if r.status is Status.COMPLETED]
-        return done[-1] if done else 0
-    started = [r.wave_number for r in table.rows if r.status in (Status.PROCESSING, Status.COMPLETED)]
-    return started[-1] if started else 0
+_DISPATCHING, _PROCESSING, _COMPLETED, _PENDING = (
+    Status.DISPATCHING, Status.PROCESSING, Status.COMPLETED, Status.PENDING
+)
+_ROW_FIELDS = tuple(WaveRow.__dataclass_fields__)
+
+
+def _active(status: Status) -> bool:
+    # identity tests: this runs on every scan of the table, in the sim's hot path
+    return status is _DISPATCHING or status is _PROCESSING
+
+
+def _evolve(row: WaveRow, **changes: object) -> WaveRow:
+    """``dataclasses.replace`` for rows, without its per-call field introspection."""
+    new = object.__new__(WaveRow)
+    for name in _ROW_FIELDS:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(row, name))
+    return new
+
+
+def _current_wave(table: WaveTable, effect: ReadCurrentWave, now: float) -> tuple[WaveTable, int]:
+    found = 0
+    if effect.rule == CurrentWaveRule.LOWEST_ACTIVE:
+        for r in table.rows:
+            if _active(r.status):
+                return table, r.wave_number
+            if r.status is _COMPLETED:
+                found = r.wave_number
+        return table, found
+    for r in table.rows:
+        if r.status is _PROCESSING or r.status is _COMPLETED:
+            found = r.wave_number
+    return table, found
 
 
 def _set_status(table: WaveTable, row: WaveRow, new: Status, now: float) -> WaveTable:
     changes: dict[str, object] = {"status": new}
-    if new is Status.DISPATCHING and row.dispatched_at is None:
+    if new is _DISPATCHING and row.dispatched_at is None:
         changes["dispatched_at"] = now
-    if new is Status.COMPLETED:
+    if new is _COMPLETED:
         changes["completed_at"] = now
-    out = table.with_row(replace(row, **changes))  # type: ignore[arg-type]
+    out = table.with_row(_evolve(row, **changes))
     if not is_legal(row.status, new):
         violation = LifecycleViolation(wave=row.wave_number, old=row.status, new=new, at=now)
-        out = replace(out, violations=out.violations + (violation,))
+        out = WaveTable(job_id=out.job_id, rows=out.rows, violations=out.violations + (violation,))
     return out
 
 
-def _claim(table: WaveTable, threshold_count: int, now: float) -> tuple[WaveTable, int | None]:
+def _claim(table: WaveTable, effect: ClaimNextWave, now: float) -> tuple[WaveTable, int | None]:
+    active = 0
     for r in table.rows:
-        if r.status in ACTIVE and r.distinct_finished < min(threshold_count, r.batches):
-            return table, None
+        if _active(r.status):
+            active += 1
+            if r.distinct_finished < min(effect.threshold_count, r.batches):
+                return table, None
+    if effect.max_active is not None and active >= effect.max_active:
+        return table, None
     for r in table.rows:
-        if r.status is Status.PENDING:
-            return _set_status(table, r, Status.DISPATCHING, now), r.wave_number
+        if r.status is _PENDING:
+            return _set_status(table, r, _DISPATCHING, now), r.wave_number
     return table, None
 
 
-def _record(table: WaveTable, effect: RecordBatchFinished) -> WaveTable:
-    row = table.row(effect.wave)
+def _record(table: WaveTable, effect: RecordBatchFinished, now: float) -> tuple[WaveTable, None]:
+    row = table.row(effect.wave, step="record a finished batch")
     if not 0 <= effect.batch < row.batches:
         raise WaveError(
             wave=effect.wave, status=row.status.value, step="record a finished batch",
             reason=f"batch {effect.batch} is outside 0..{row.batches - 1}",
         )
-    if row.status is Status.PENDING:
+    if row.status is _PENDING:
         raise WaveError(
             wave=effect.wave, status=row.status.value, step="record a finished batch",
             reason="the wave was never dispatched",
         )
-    counter = "failed_batches" if effect.failed else "completed_batches"
-    return table.with_row(
-        replace(row, finished_mask=row.finished_mask | (1 << effect.batch), **{counter: getattr(row, counter) + 1})
-    )
+    mask = row.finished_mask | (1 << effect.batch)
+    if effect.failed:
+        return table.with_row(_evolve(row, finished_mask=mask, failed_batches=row.failed_batches + 1)), None
+    return table.with_row(_evolve(row, finished_mask=mask, completed_batches=row.completed_batches + 1)), None
+
+
+def _read_wave(table: WaveTable, effect: ReadWave, now: float) -> tuple[WaveTable, WaveRow]:
+    return table, table.row(effect.wave)
+
+
+def _lowest_pending(table: WaveTable, effect: ReadLowestPending, now: float) -> tuple[WaveTable, int | None]:
+    for r in table.rows:
+        if r.status is _PENDING:
+            return table, r.wave_number
+    return table, None
+
+
+def _next_main(table: WaveTable, effect: ReadNextMainWave, now: float) -> tuple[WaveTable, int | None]:
+    n = effect.after + 1
+    found = 1 <= n <= len(table.rows) and table.rows[n - 1].status is _PENDING
+    return table, (n if found else None)
+
+
+def _active_other(table: WaveTable, effect: ReadActiveWave, now: float) -> tuple[WaveTable, int | None]:
+    for r in table.rows:
+        if _active(r.status) and r.wave_number != effect.exclude:
+            return table, r.wave_number
+    return table, None
+
+
+def _status(table: WaveTable, effect: SetStatus, now: float) -> tuple[WaveTable, int]:
+    row = table.row(effect.wave, step=f"set status {effect.status}")
+    return _set_status(table, row, effect.status, now), 1
+
+
+def _complete(table: WaveTable, effect: CompleteFinishedWaves, now: float) -> tuple[WaveTable, tuple[int, ...]]:
+    done = [r for r in table.rows if r.status is _PROCESSING and r.distinct_finished >= r.batches]
+    for r in done:
+        table = _set_status(table, r, _COMPLETED, now)
+    return table, tuple(r.wave_number for r in done)
+
+
+def _enqueue(table: WaveTable, effect: EnqueueBatches, now: float) -> tuple[WaveTable, None]:
+    row = table.row(effect.wave, step="enqueue batches")
+    return table.with_row(_evolve(row, dispatch_count=row.dispatch_count + 1)), None
+
+
+def _schedule(table: WaveTable, effect: ScheduleTrigger, now: float) -> tuple[WaveTable, None]:
+    if not effect.delay_s >= 0:  # also refuses NaN
+        raise WaveError(
+            wave=0, status="n/a", step="schedule a trigger",
+            reason=f"the delay must be 0 s or more, got {effect.delay_s}",
+        )
+    return table, None
+
+
+#: Each operation's implementation, by effect type (one lookup instead of a chain of isinstance tests).
+_OPERATIONS: dict[type, Callable[[WaveTable, Any, float], tuple[WaveTable, object]]] = {
+    ReadCurrentWave: _current_wave,
+    ReadWave: _read_wave,
+    ReadLowestPending: _lowest_pending,
+    ReadNextMainWave: _next_main,
+    ReadActiveWave: _active_other,
+    SetStatus: _status,
+    ClaimNextWave: _claim,
+    CompleteFinishedWaves: _complete,
+    RecordBatchFinished: _record,
+    EnqueueBatches: _enqueue,
+    ScheduleTrigger: _schedule,
+}
 
 
 def apply(table: WaveTable, effect: Effect, now: float) -> tuple[WaveTable, object]:
     """Run one DB operation against ``table`` at time ``now``."""
-    _check_job(table, effect.job_id, type(effect).__name__)
-    if isinstance(effect, ReadCurrentWave):
-        return table, _current_wave(table, effect.rule)
-    if isinstance(effect, ReadWave):
-        return table, table.row(effect.wave)
-    if isinstance(effect, ReadLowestPending):
-        pending = [r.wave_number for r in table.rows if r.status is Status.PENDING]
-        return table, (pending[0] if pending else None)
-    if isinstance(effect, ReadNextMainWave):
-        n = effect.after + 1
-        found = 1 <= n <= len(table.rows) and table.rows[n - 1].status is Status.PENDING
-        return table, (n if found else None)
-    if isinstance(effect, ReadActiveWave):
-        others = [n for n in table.active() if n != effect.exclude]
-        return table, (others[0] if others else None)
-    if isinstance(effect, SetStatus):
-        return _set_status(table, table.row(effect.wave), effect.status, now), 1
-    if isinstance(effect, ClaimNextWave):
-        return _claim(table, effect.threshold_count, now)
-    if isinstance(effect, CompleteFinishedWaves):
-        done = [
-            r for r in table.rows
-            if r.status is Status.PROCESSING and r.distinct_finished >= r.batches
-        ]
-        for r in done:
-            table = _set_status(table, r, Status.COMPLETED, now)
-        return table, tuple(r.wave_number for r in done)
-    if isinstance(effect, RecordBatchFinished):
-        return _record(table, effect), None
-    if isinstance(effect, EnqueueBatches):
-        row = table.row(effect.wave)
-        return table.with_row(replace(row, dispatch_count=row.dispatch_count + 1)), None
-    if isinstance(effect, ScheduleTrigger):
-        if effect.delay_s < 0:
-            raise WaveError(
-                wave=0, status="n/a", step="schedule a trigger", reason=f"negative delay {effect.delay_s}"
-            )
-        return table, None
-    raise TypeError(f"not a wave table operation: {effect!r}")
+    operation = _OPERATIONS.get(type(effect))
+    if operation is None:
+        raise TypeError(f"not a wave table operation: {effect!r}")
+    if effect.job_id != table.job_id:
+        _check_job(table, effect)
+    return operation(table, effect, now)

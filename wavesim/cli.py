@@ -5,7 +5,11 @@ from __future__ import annotations
 import click
 
 from wavesim import __version__
+from wavesim.commands.audit import audit
+from wavesim.commands.compare import compare
 from wavesim.commands.demo import demo
+from wavesim.commands.run import run
+from wavesim.commands.sweep import sweep
 
 __all__ = ["main"]
 
@@ -17,3 +21,7 @@ def main() -> None:
 
 
 main.add_command(demo)
+main.add_command(run)
+main.add_command(compare)
+main.add_command(audit)
+main.add_command(sweep)

@@ -28,6 +28,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        # mkstemp makes the file private; outputs are ordinary files like any other
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
         write(tmp)
         os.replace(tmp, target)
     except OSError as err:

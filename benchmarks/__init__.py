@@ -1,0 +1,1 @@
+"""wavesim's benchmarks: figures and ratios against baselines measured in the same run."""

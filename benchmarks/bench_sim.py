@@ -1,0 +1,76 @@
+"""Benchmarks 1 and 2: the simulation harness against plain SimPy.
+
+1. Harness overhead: SimPy events per second of the incident simulation against
+   a bare SimPy loop (processes doing ``yield env.timeout(...)``) that processes
+   the same number of events. Goal: at least 0.5 of the bare rate.
+2. One incident import (37 x 50, ``seed-fix``) against the minimal hand-written
+   SimPy model of the same import (``minimal_import.py``). Goal: at most 3x.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import simpy
+
+from benchmarks._timing import timed
+from benchmarks.minimal_import import minimal_import
+from sim.clock import SeededEnvironment
+from sim.run import run_one
+from sim.scenario import PRESETS
+
+REPS = int(sys.argv[1]) if len(sys.argv) > 1 else 9
+
+
+def count_events(scenario) -> int:  # type: ignore[no-untyped-def]
+    """How many events one run schedules (counted in a separate, untimed run)."""
+    counted = [0]
+    original = SeededEnvironment.schedule
+
+    def counting(self, event, priority=1, delay=0):  # type: ignore[no-untyped-def]
+        counted[0] += 1
+        original(self, event, priority, delay)
+
+    SeededEnvironment.schedule = counting  # type: ignore[method-assign]
+    try:
+        run_one(scenario)
+    finally:
+        SeededEnvironment.schedule = original  # type: ignore[method-assign]
+    return counted[0]
+
+
+def bare_loop(events: int, processes: int = 10) -> None:
+    env = simpy.Environment()
+    rng = random.Random(1)
+    per = events // processes
+
+    def proc():  # type: ignore[no-untyped-def]
+        for _ in range(per):
+            yield env.timeout(rng.random())
+
+    for _ in range(processes):
+        env.process(proc())
+    env.run()
+
+
+def main() -> None:
+    print(f"python {sys.version.split()[0]}, simpy {simpy.__version__}, {REPS} repetitions each")
+    for policy in ("original", "seed-fix"):
+        scenario = PRESETS["incident"].with_settings(policy=policy, seed=1)
+        events = count_events(scenario)
+        sim = timed(lambda rep, s=scenario: run_one(s), REPS)
+        bare = timed(lambda rep, n=events: bare_loop(n), REPS)
+        rate, bare_rate = events / sim.median, events / bare.median
+        print(f"[1] incident/{policy}: {events} events; harness {rate:,.0f} ev/s ({sim.spread()}); "
+              f"bare SimPy {bare_rate:,.0f} ev/s ({bare.spread()}); ratio {rate / bare_rate:.2f} (goal >= 0.5)")
+    scenario = PRESETS["incident"].with_settings(policy="seed-fix", preset="custom",
+                                                 batch_distribution="exponential", batch_mean_s=1.0)
+    ours = timed(lambda rep: run_one(scenario.with_settings(seed=max(rep, 0))), REPS)
+    minimal = timed(lambda rep: minimal_import(max(rep, 0)), REPS)
+    print(f"[2] one 37x50 import, seed-fix, exponential 1 s batches: wavesim {ours.spread()}; "
+          f"minimal SimPy {minimal.spread()}; ratio {ours.median / minimal.median:.2f}x (goal <= 3x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Several policies x several seeds on one scenario, summarised.
+
+``compare(scenario, policies, seeds)`` runs every combination; ``Comparison``
+summarises each policy's runs as distributions (median, min, max) of the run
+metrics and, per property, the share of runs in which it held. ``table()`` is
+the at-a-glance text (the write-up's "Before / After" success metrics,
+measured); ``to_json()`` is the contract of ``wavesim compare --json``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from coordinator import POLICIES, PROPERTY_NAMES
+from coordinator.properties import queue_bound
+from sim.run import RunResult, run_one
+from sim.scenario import Scenario
+
+__all__ = ["NUMERIC", "Comparison", "compare", "distribution"]
+
+#: The run metrics summarised as distributions.
+NUMERIC = (
+    "waves_total", "waves_completed", "waves_dispatched", "makespan_s", "peak_queue_depth", "max_active_waves",
+    "max_waves_below_threshold", "max_dispatches_in_1s", "duplicate_dispatches", "lifecycle_violations",
+)
+
+
+def distribution(values: Sequence[float]) -> dict[str, float | None]:
+    """Median, min and max of ``values`` (all None when there are none)."""
+    if not values:
+        return {"median": None, "min": None, "max": None}
+    med = statistics.median(values)
+    return {"median": round(float(med), 6), "min": min(values), "max": max(values)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comparison:
+    """The runs of each policy on one scenario, seed by seed."""
+
+    scenario: Scenario
+    seeds: tuple[int, ...]
+    runs: dict[str, list[RunResult]]
+
+    def summary(self, policy: str) -> dict[str, Any]:
+        """One policy's metrics as distributions and its properties as shares held."""
+        runs = self.runs[policy]
+        metrics: dict[str, Any] = {k: distribution([r.metrics[k] for r in runs]) for k in NUMERIC}
+        stalled = [1 if r.metrics["stalled"] else 0 for r in runs]
+        metrics["stalled"] = {**distribution(stalled), "share": round(sum(stalled) / len(runs), 6)}
+        waves = [r.metrics["stall_wave"] for r in runs if r.metrics["stalled"]]
+        metrics["stall_wave"] = {
+            **distribution(waves), "counts": {str(w): n for w, n in sorted(Counter(waves).items())},
+        }
+        props = {
+            name: round(sum(1 for r in runs if r.properties[name]["holds"]) / len(runs), 6)
+            for name in PROPERTY_NAMES
+        }
+        return {"runs": len(runs), "metrics": metrics, "properties": props}
+
+    def to_dict(self) -> dict[str, Any]:
+        base = self.scenario.to_dict()
+        base.pop("policy")
+        base.pop("seed")
+        return {
+            "scenario": base,
+            "seeds": list(self.seeds),
+            "policies": {p: self.summary(p) for p in self.runs},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def table(self) -> str:
+        """Two plain-text tables: the success metrics, then the share of runs each property held."""
+        s = self.scenario
+        head = (
+            f"{s.preset}: {s.waves} waves x {s.wave_size} batches, threshold {s.threshold}%, {s.workers} workers, "
+            f"{s.listener} listeners, {s.batch_distribution} batches (mean {s.batch_mean_s:g} s); "
+            f"{len(self.seeds)} seeds ({self.seeds[0]}..{self.seeds[-1]})"
+        )
+        cols = ("policy", "waves in 1 s", "peak queued", "max active", "duplicates", "stalled (at wave)",
+                "completed", "makespan s")
+        rows = []
+        for p in self.runs:
+            m = self.summary(p)["metrics"]
+            runs = self.runs[p]
+            done = sum(1 for r in runs if r.outcome == "completed") / len(runs)
+            sw = m["stall_wave"]
+            at = "-" if sw["min"] is None else (
+                f"wave {sw['min']}" if sw["min"] == sw["max"] else f"waves {sw['min']}-{sw['max']}"
+            )
+            rows.append((
+                p, _mmm(m["max_dispatches_in_1s"]), _mmm(m["peak_queue_depth"]), _mmm(m["max_active_waves"]),
+                _mmm(m["duplicate_dispatches"]), f"{m['stalled']['share']:.0%} ({at})", f"{done:.0%}",
+                _num(m["makespan_s"]["median"]),
+            ))
+        names = ("single_active", "one_below_thr", "threshold", "no_duplicate", "queue_bounded", "no_stall",
+                 "completes")
+        prow = [(p, *(f"{self.summary(p)['properties'][n]:.0%}" for n in PROPERTY_NAMES)) for p in self.runs]
+        foot = (
+            "medians [min-max] over seeds; 'waves in 1 s' = most dispatches in any 1 s window; 'peak queued' = "
+            f"ready batch jobs (queue_bounded allows {queue_bound(s.config)}; the write-up promised <= {s.wave_size})"
+        )
+        return "\n".join([head, "", _grid(cols, rows), "", "share of runs in which each property held:",
+                          _grid(("policy", *names), prow), "", foot]) + "\n"
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.0f}" if float(x).is_integer() or abs(x) >= 100 else f"{x:.1f}"
+
+
+def _mmm(d: dict[str, Any]) -> str:
+    if d["min"] == d["max"]:
+        return _num(d["median"])
+    return f"{_num(d['median'])} [{_num(d['min'])}-{_num(d['max'])}]"
+
+
+def _grid(cols: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(cols)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(cols), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def compare(
+    scenario: Scenario,
+    policies: Sequence[str] | None = None,
+    seeds: Sequence[int] = range(20),
+    progress: Callable[[str, int], None] | None = None,
+) -> Comparison:
+    """Run each policy (all by default) on ``scenario`` once per seed."""
+    chosen = list(policies) if policies else list(POLICIES)
+    runs: dict[str, list[RunResult]] = {}
+    for p in chosen:
+        runs[p] = []
+        for seed in seeds:
+            runs[p].append(run_one(scenario.with_settings(policy=p, seed=seed)))
+            if progress is not None:
+                progress(p, seed)
+    return Comparison(scenario=scenario, seeds=tuple(seeds), runs=runs)

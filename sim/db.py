@@ -1,0 +1,91 @@
+"""The database: runs each DB operation a handler yields, after a sampled latency.
+
+``Database.run(program)`` is a SimPy sub-process body: for every effect the
+program yields it waits a latency drawn for that kind of operation (a read, a
+write, a push of jobs to the queue), then runs it through ``coordinator.apply``
+against the current ``WaveTable`` and sends the result back. Because each
+operation takes time and other processes run meanwhile, handlers interleave
+between a check and the act that depends on it, as they do in production.
+The operation's effect takes place when its latency has passed.
+
+After each operation ``on_applied(effect, before, after, result)`` lets the
+run react: monitors, recorder, and the two effects that ask the driver to put
+jobs on the queue (``EnqueueBatches``, ``ScheduleTrigger``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from coordinator import (
+    ClaimNextWave,
+    CompleteFinishedWaves,
+    Effect,
+    EnqueueBatches,
+    ReadActiveWave,
+    ReadCurrentWave,
+    ReadLowestPending,
+    ReadNextMainWave,
+    ReadWave,
+    RecordBatchFinished,
+    ScheduleTrigger,
+    SetStatus,
+    WaveTable,
+    apply,
+)
+from sim.rng import Streams
+
+__all__ = ["Database"]
+
+OnApplied = Callable[[Effect, WaveTable, WaveTable, object], None]
+
+
+class Database:
+    """The ``wave_coordination`` table of one run, with latencies."""
+
+    def __init__(self, env: simpy.Environment, table: WaveTable, streams: Streams, wave_size: int,
+                 on_applied: OnApplied) -> None:
+        self.env = env
+        self.table = table
+        self.stopped = False
+        self.operations = 0
+        #: when a list, every applied operation is appended as (time, label, effect, result)
+        self.trace: list[tuple[float, str, Effect, object]] | None = None
+        self._on_applied = on_applied
+        read, write = streams.read_latency, streams.write_latency
+        self._latency: dict[type, Callable[[], float]] = {
+            ReadCurrentWave: read, ReadWave: read, ReadLowestPending: read, ReadNextMainWave: read,
+            ReadActiveWave: read,
+            SetStatus: write, ClaimNextWave: write, CompleteFinishedWaves: write, RecordBatchFinished: write,
+            EnqueueBatches: lambda: streams.enqueue_latency(wave_size),
+            ScheduleTrigger: lambda: streams.enqueue_latency(1),
+        }
+
+    def run(self, program: Generator[Effect, object, Any], label: str = "") -> Generator[simpy.Event, Any, Any]:
+        """Run ``program`` to its end, one operation per sampled latency; return its result.
+
+        ``label`` names the run in the trace (when tracing is on)."""
+        env, latency = self.env, self._latency
+        try:
+            effect = next(program)
+        except StopIteration as stop:
+            return stop.value
+        while True:
+            yield env.timeout(latency[type(effect)]())
+            if self.stopped:
+                program.close()
+                return None
+            before = self.table
+            after, result = apply(before, effect, env.now)
+            self.table = after
+            self.operations += 1
+            if self.trace is not None:
+                self.trace.append((env.now, label, effect, result))
+            self._on_applied(effect, before, after, result)
+            try:
+                effect = program.send(result)
+            except StopIteration as stop:
+                return stop.value

@@ -1,0 +1,190 @@
+"""Scenarios: every setting of one simulated import, validated and frozen.
+
+A ``Scenario`` holds everything a run depends on, including the policy name
+and the seed, so that saving it with a result is enough to reproduce the run.
+``PRESETS`` names the scenarios the docs and tests use; ``load_scenario_toml``
+reads one from a TOML file (any setting, optionally on top of a preset).
+
+Defaults and where they come from (the write-up gives only the first three):
+
+* ``waves = 37``, ``wave_size = 50``, ``threshold = 90``, ``auto_trigger_delay_s = 2``:
+  the write-up (the incident import had 37 main waves; ``config/waves.php``).
+* ``workers = 10``: Laravel Horizon's shipped ``config/horizon.php`` gives the
+  production supervisor ``maxProcesses => 10``; the desbench wave model used 8.
+* DB latency: lognormal with medians ``db_read_ms = 2`` and ``db_write_ms = 5``
+  and shape ``db_sigma = 0.5``: a few milliseconds for an indexed SELECT and an
+  InnoDB commit on a networked database; replica lag is a fault, not a default.
+* ``enqueue_ms_per_job = 0.5``: one Redis ``RPUSH`` round trip per job, so a
+  wave of 50 takes about 25 ms to push (Laravel pushes a batch's jobs one by one).
+* Batch durations: ``exponential`` (light-tailed) or ``lognormal`` (heavy-tailed
+  with ``batch_sigma``), mean ``batch_mean_s`` (1 s by default, as in desbench).
+* ``listener = "sync"``: the ``BatchJobCompleted`` listener runs inside the
+  worker that finished the batch; ``"queued"`` pushes it as a job on the same
+  ``import`` queue (a ``ShouldQueue`` listener). Both exist in Laravel.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from coordinator import POLICIES, ConfigError, WaveConfig
+
+__all__ = ["DISTRIBUTIONS", "LISTENERS", "PRESETS", "Scenario", "load_scenario_toml", "preset", "scenario_from"]
+
+DISTRIBUTIONS = ("exponential", "lognormal")
+LISTENERS = ("sync", "queued")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """Every setting of one simulated import (see the module docstring for defaults)."""
+
+    preset: str = "custom"
+    policy: str = "seed-fix"
+    seed: int = 0
+    waves: int = 37
+    wave_size: int = 50
+    threshold: int = 90
+    auto_trigger_delay_s: float = 2.0
+    workers: int = 10
+    listener: str = "sync"
+    batch_distribution: str = "exponential"
+    batch_mean_s: float = 1.0
+    batch_sigma: float = 1.0
+    db_read_ms: float = 2.0
+    db_write_ms: float = 5.0
+    db_sigma: float = 0.5
+    enqueue_ms_per_job: float = 0.5
+    horizon_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        _whole(self, "seed", 0, 2**63 - 1)
+        _whole(self, "waves", 1, 10_000)
+        _whole(self, "wave_size", 1, 10_000)
+        _whole(self, "threshold", 1, 100)
+        _whole(self, "workers", 1, 10_000)
+        _real(self, "auto_trigger_delay_s", 0.0, 86_400.0)
+        _real(self, "batch_mean_s", 1e-6, 86_400.0)
+        _real(self, "batch_sigma", 0.0, 5.0)
+        _real(self, "db_read_ms", 0.0, 60_000.0)
+        _real(self, "db_write_ms", 0.0, 60_000.0)
+        _real(self, "db_sigma", 0.0, 5.0)
+        _real(self, "enqueue_ms_per_job", 0.0, 60_000.0)
+        _real(self, "horizon_s", 1e-3, 1e9)
+        _choice(self, "policy", tuple(POLICIES))
+        _choice(self, "listener", LISTENERS)
+        _choice(self, "batch_distribution", DISTRIBUTIONS)
+        if not isinstance(self.preset, str) or not self.preset:
+            raise ConfigError(f"preset must be a name, got {self.preset!r}")
+
+    @property
+    def config(self) -> WaveConfig:
+        """The core's ``WaveConfig`` for this scenario."""
+        return WaveConfig(
+            wave_size=self.wave_size, completion_threshold=self.threshold,
+            auto_trigger_delay_s=self.auto_trigger_delay_s,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting as plain JSON values, in field order."""
+        return asdict(self)
+
+    def with_settings(self, **settings: Any) -> Scenario:
+        """This scenario with some settings changed (validated again)."""
+        _check_keys(settings, "setting")
+        return replace(self, **settings)
+
+
+def _whole(s: Scenario, name: str, low: int, high: int) -> None:
+    value = getattr(s, name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+            object.__setattr__(s, name, value)
+        else:
+            raise ConfigError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")
+
+
+def _real(s: Scenario, name: str, low: float, high: float) -> None:
+    value = getattr(s, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number between {low:g} and {high:g}, got {value!r}")
+    if math.isnan(value) or not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    object.__setattr__(s, name, float(value))
+
+
+def _choice(s: Scenario, name: str, allowed: tuple[str, ...]) -> None:
+    value = getattr(s, name)
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+_FIELDS = tuple(f.name for f in fields(Scenario))
+
+
+def _check_keys(settings: dict[str, Any], what: str, where: str = "") -> None:
+    unknown = sorted(set(settings) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown {what} {unknown[0]!r}{where}; known: {', '.join(_FIELDS)}")
+
+
+#: Named scenarios. ``incident`` is the write-up's import under the conditions its
+#: root cause names; see ``sim/README`` section in the project README for why.
+PRESETS: dict[str, Scenario] = {
+    # light-tailed batches: exponential, mean 1 s (the desbench wave model)
+    "light": Scenario(preset="light"),
+    # heavy-tailed batches: lognormal, mean 1 s, sigma 1.5 (p99 about 11 s): stragglers
+    "stragglers": Scenario(preset="stragglers", batch_distribution="lognormal", batch_sigma=1.5),
+    # rapid completions: exponential, mean 0.1 s, so 10 workers finish ~80 batches a second
+    "rapid": Scenario(preset="rapid", batch_mean_s=0.1),
+    # the write-up's import: 37 x 50, 90 %, 2 s auto-trigger; "rapid batch completions"
+    # firing BatchJobCompleted listeners concurrently (sync listeners in 10 workers);
+    # batch times lognormal with mean 0.1 s and sigma 1 (rapid, with a realistic tail)
+    "incident": Scenario(
+        preset="incident", policy="original", batch_distribution="lognormal",
+        batch_mean_s=0.1, batch_sigma=1.0,
+    ),
+}
+
+
+def preset(name: str) -> Scenario:
+    """The named preset; an unknown name is a ``ConfigError`` listing the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+
+
+def scenario_from(base: Scenario, settings: dict[str, Any], where: str = "") -> Scenario:
+    """``base`` with ``settings`` applied; unknown keys and bad values raise ``ConfigError``."""
+    _check_keys(settings, "setting", where)
+    try:
+        return replace(base, **settings)
+    except ConfigError as err:
+        raise ConfigError(f"{err}{where}") from None
+
+
+def load_scenario_toml(text: str, *, source: str = "scenario file", base: Scenario | None = None) -> Scenario:
+    """A scenario from TOML text: top-level keys are settings; ``preset = "..."``
+    starts from that preset (else from ``base`` or the defaults)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source} is not valid TOML: {err}") from None
+    where = f" in {source}"
+    for key, value in data.items():
+        if isinstance(value, dict):
+            raise ConfigError(f"setting {key!r}{where} must be a plain value, not a table")
+    start = base if base is not None else Scenario()
+    if "preset" in data:
+        name = data["preset"]
+        if name not in PRESETS:
+            raise ConfigError(f"unknown preset {name!r}{where}; choose one of: {', '.join(PRESETS)}")
+        start = PRESETS[name]
+    return scenario_from(start, data, where)

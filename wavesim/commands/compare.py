@@ -1,0 +1,41 @@
+"""``wavesim compare``: several policies x several seeds on one scenario."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from coordinator import POLICIES
+from sim.compare import compare as run_comparison
+from wavesim.commands.run import build_scenario, check_output, scenario_options
+from wavesim.files import atomic_write
+
+__all__ = ["compare"]
+
+
+@click.command()
+@scenario_options
+@click.option("--policy", "policies", type=click.Choice(list(POLICIES)), multiple=True,
+              help="A policy to compare; repeat for several. [default: all]")
+@click.option("--seeds", type=click.IntRange(min=1, max=100_000), default=20, show_default=True,
+              help="Runs per policy.")
+@click.option("--first-seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seeds are first-seed, first-seed + 1, ...")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print per policy the metrics as distributions and the share of runs each property held.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write a side-by-side plot (first seed of each policy) to this .png/.svg/.pdf.")
+def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, ...], seeds: int,
+            first_seed: int, as_json: bool, plot: str | None, **settings: Any) -> None:
+    """Compare policies over many seeds: the write-up's success metrics, measured."""
+    scenario = build_scenario(preset, scenario_file, settings)
+    check_output(plot, (".png", ".svg", ".pdf"), "--plot")
+    chosen = list(dict.fromkeys(policies)) or list(POLICIES)
+    result = run_comparison(scenario, chosen, range(first_seed, first_seed + seeds))
+    if plot is not None:
+        from sim.plots import comparison_figure, save
+
+        fig = comparison_figure(result)
+        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+    click.echo(result.to_json() if as_json else result.table(), nl=False)

@@ -1,0 +1,139 @@
+"""``wavesim run``: simulate one import and report what it measured.
+
+The scenario options shared with ``wavesim compare`` live here too:
+``scenario_options`` adds them to a command and ``build_scenario`` turns a
+preset, an optional TOML file and the given options into one ``Scenario``
+(later wins: preset, then file, then options).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from coordinator import POLICIES, ConfigError
+from sim.export import rows_csv
+from sim.run import RunResult, run_one
+from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scenario_toml
+from wavesim.errors import BadInput
+from wavesim.files import atomic_write, read_text
+
+__all__ = ["build_scenario", "check_output", "run", "scenario_options", "summary_lines"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: option name -> (Scenario field, click type, help)
+SETTINGS: dict[str, tuple[str, Any, str]] = {
+    "--waves": ("waves", int, "Main waves in the import."),
+    "--wave-size": ("wave_size", int, "Batch jobs per wave."),
+    "--threshold": ("threshold", int, "Completion threshold, percent of a wave's batches."),
+    "--workers": ("workers", int, "Queue workers."),
+    "--listener": ("listener", click.Choice(LISTENERS), "BatchJobCompleted listener: in the worker, or queued."),
+    "--batch-distribution": ("batch_distribution", click.Choice(DISTRIBUTIONS), "Batch duration distribution."),
+    "--batch-mean-s": ("batch_mean_s", float, "Mean batch duration, seconds."),
+    "--batch-sigma": ("batch_sigma", float, "Lognormal shape of batch durations (heavier tail when larger)."),
+    "--db-read-ms": ("db_read_ms", float, "Median latency of one DB read, ms."),
+    "--db-write-ms": ("db_write_ms", float, "Median latency of one DB write, ms."),
+    "--auto-trigger-delay-s": ("auto_trigger_delay_s", float, "Delay of the auto-trigger job, seconds."),
+    "--horizon-s": ("horizon_s", float, "Stop the run at this simulated time, seconds."),
+}
+
+
+def scenario_options(command: F) -> F:
+    """Add ``--preset``, ``--scenario`` and every scenario setting to ``command``."""
+    for flag, (field, kind, text) in reversed(SETTINGS.items()):
+        command = click.option(flag, field, type=kind, default=None,
+                               help=f"{text} [default: from the preset]")(command)
+    command = click.option("--scenario", "scenario_file", type=click.Path(dir_okay=True), default=None,
+                           help="TOML file of settings (keys as in the JSON 'scenario'; may name a preset).")(command)
+    command = click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
+                           help="Start from this named scenario. [default: incident]")(command)
+    return command
+
+
+def build_scenario(preset: str | None, scenario_file: str | None, settings: dict[str, Any]) -> Scenario:
+    """Preset, then the TOML file, then the options that were given."""
+    try:
+        base = PRESETS[preset or "incident"]
+        if scenario_file is not None:
+            base = load_scenario_toml(read_text(scenario_file), source=scenario_file, base=base)
+            if preset is not None and base.preset != preset:
+                raise BadInput(f"--preset {preset} conflicts with preset = {base.preset!r} in {scenario_file}")
+        given = {k: v for k, v in settings.items() if v is not None}
+        return base.with_settings(**given)
+    except ConfigError as err:
+        raise BadInput(str(err)) from None
+
+
+def check_output(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
+    """Fail early, before a long run, if an output file cannot be written."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.suffix.lower() not in suffixes:
+        raise BadInput(f"{option} {path}: the file must end in {', '.join(suffixes)}")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInput(f"{option} {path}: folder {folder} does not exist")
+
+
+def summary_lines(result: RunResult) -> list[str]:
+    """A short human summary of one run."""
+    m, s = result.metrics, result.scenario
+    end = f"stalled at wave {m['stall_wave']}" if m["stalled"] else result.outcome
+    lines = [
+        f"{s.preset} / {s.policy} / seed {s.seed}: {end} at {m['makespan_s']:.3f} s",
+        f"  waves completed {m['waves_completed']}/{m['waves_total']}, dispatched {m['waves_dispatched']}, "
+        f"duplicate dispatches {m['duplicate_dispatches']}",
+        f"  peak queue depth {m['peak_queue_depth']} ready batch jobs; most dispatches in 1 s: "
+        f"{m['max_dispatches_in_1s']}",
+        f"  max active waves {m['max_active_waves']}, max active below threshold {m['max_waves_below_threshold']}",
+        "properties:",
+    ]
+    for name, v in result.properties.items():
+        at = "" if v["holds"] else f" at {v['first_violation_s']:.3f} s"
+        lines.append(f"  {name:26s} {'holds' if v['holds'] else 'FAILS'}{at}: {v['detail']}")
+    return lines
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+@click.command()
+@scenario_options
+@click.option("--policy", type=click.Choice(list(POLICIES)), default=None,
+              help="Coordinator policy. [default: from the preset]")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Random seed: one seed reproduces a run exactly. [default: 0, or the scenario file's]")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (scenario, metrics, properties).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write queue depth and active waves over time to this .png/.svg/.pdf.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the final wave_coordination rows to this .csv.")
+def run(preset: str | None, scenario_file: str | None, policy: str | None, seed: int | None, as_json: bool,
+        plot: str | None, csv_path: str | None, **settings: Any) -> None:
+    """Simulate one import and report its metrics and properties."""
+    if policy is not None:
+        settings["policy"] = policy
+    if seed is not None:
+        settings["seed"] = seed
+    scenario = build_scenario(preset, scenario_file, settings)
+    check_output(plot, (".png", ".svg", ".pdf"), "--plot")
+    check_output(csv_path, (".csv",), "--csv")
+    result = run_one(scenario)
+    if plot is not None:
+        from sim.plots import run_figure, save
+
+        fig = run_figure(result)
+        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+    if csv_path is not None:
+        text = rows_csv(result.table)
+        atomic_write(csv_path, lambda tmp: _write_text(tmp, text))
+    if as_json:
+        click.echo(result.to_json(), nl=False)
+    else:
+        click.echo("\n".join(summary_lines(result)))

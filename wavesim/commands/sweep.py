@@ -1,0 +1,120 @@
+"""``wavesim sweep``: a grid of scenario settings x seeds, one row per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from coordinator import POLICIES, PROPERTY_NAMES
+from sim.scenario import Scenario
+from wavesim.commands.run import build_scenario, check_output, scenario_options
+from wavesim.errors import BadInput
+from wavesim.files import atomic_write
+from wavesim.sweep.execute import RunFn, execute
+from wavesim.sweep.grid import expand_grid, parse_param
+from wavesim.sweep.simrun import ROW_METRICS, columns, sim_row
+from wavesim.sweep.store import RowStore
+from wavesim.sweep.summary import summarise
+
+__all__ = ["sweep", "sweep_runs"]
+
+SETTINGS = tuple(name for name in Scenario.__dataclass_fields__ if name not in ("preset", "seed"))
+
+
+def sweep_runs(
+    base: Scenario, params: list[tuple[str, list[object]]], seeds: list[int], out: str, *,
+    jobs: int, scheduler: str | None = None, progress: bool = False, run: RunFn = sim_row,
+) -> list[dict[str, object]]:
+    """Run every grid point x seed not yet in ``out``; return the per-point summaries."""
+    names = [name for name, _ in params]
+    for name, values in params:  # validate every value before the first run
+        for value in values:
+            try:
+                base.with_settings(**{name: value})
+            except (ValueError, TypeError) as err:
+                raise BadInput(f"--param {name}={value}: {err}") from None
+    tasks = expand_grid(params, seeds)
+    store = RowStore(out, columns(names))
+    done = store.done()
+    todo = [t for t in tasks if t.key not in done]
+    with tqdm(total=len(tasks), initial=len(tasks) - len(todo), disable=not progress, unit="run",
+              file=sys.stderr, dynamic_ncols=True) as bar:
+        for row in execute(run, base.to_dict(), todo, jobs=jobs, scheduler=scheduler):
+            store.append(row)
+            bar.update(1)
+    store.finish([t.key for t in tasks])
+    return summarise(store.rows, ROW_METRICS, PROPERTY_NAMES)
+
+
+def _table(summaries: list[dict[str, object]]) -> str:
+    head = ["point", "runs", "makespan_s", "peak_queue", "max_1s", "dupes", "stalled"]
+    keys = ["makespan_s", "peak_queue_depth", "max_dispatches_in_1s", "duplicate_dispatches", "stalled"]
+    rows = [head]
+    for s in summaries:
+        cells = [str(s["point"]) or "(base)", str(s["runs"])]
+        for k in keys:
+            stats = s[k]
+            cells.append("-" if not isinstance(stats, dict)
+                         else f"{stats['median']:.4g} [{stats['min']:.4g}-{stats['max']:.4g}]")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    text = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    held = ["", "share of runs in which each property held:"]
+    for s in summaries:
+        shares = ", ".join(f"{p} {s[f'held_{p}']:.0%}" for p in PROPERTY_NAMES if s[f"held_{p}"] is not None)
+        held.append(f"  {s['point'] or '(base)'}: {shares}")
+    return "\n".join(text + held)
+
+
+@click.command()
+@scenario_options
+@click.option("--policy", type=click.Choice(list(POLICIES)), default=None,
+              help="Coordinator policy (or sweep it with --param policy=...). [default: from the preset]")
+@click.option("--param", "param_specs", multiple=True, metavar="NAME=V1,V2",
+              help="A setting and its values; repeat for a grid, e.g. --param workers=4,8,16.")
+@click.option("--seeds", type=click.IntRange(min=1), default=20, show_default=True, help="Seeds per grid point.")
+@click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True, help="First seed.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="One row per run: .csv or .jsonl. An existing file is resumed.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Local processes. [default: all cores]")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run on this Dask distributed scheduler (e.g. tcp://127.0.0.1:8786) instead.")
+@click.option("--plot", "plot_metric", default=None, metavar="METRIC",
+              help=f"Draw METRIC against the first --param; one of: {', '.join(ROW_METRICS)}.")
+@click.option("--plot-out", type=click.Path(dir_okay=False), default=None,
+              help="Where --plot goes (.png/.svg). [default: beside --out]")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-point summaries as JSON.")
+def sweep(preset: str | None, scenario_file: str | None, policy: str | None, param_specs: tuple[str, ...],
+          seeds: int, seed_start: int, out: str, jobs: int | None, scheduler: str | None,
+          plot_metric: str | None, plot_out: str | None, as_json: bool, **settings: Any) -> None:
+    """Run a grid of settings x seeds and summarise each grid point."""
+    if policy is not None:
+        settings["policy"] = policy
+    base = build_scenario(preset, scenario_file, settings)
+    params = [parse_param(spec, SETTINGS) for spec in param_specs]
+    if plot_metric is not None:
+        if plot_metric not in ROW_METRICS:
+            raise BadInput(f"--plot {plot_metric!r} is not a metric; choose one of: {', '.join(ROW_METRICS)}")
+        if not params:
+            raise BadInput("--plot needs at least one --param to draw against")
+        plot_out = plot_out or os.path.splitext(out)[0] + f"_{plot_metric}.png"
+        check_output(plot_out, (".png", ".svg", ".pdf"), "--plot-out")
+    summaries = sweep_runs(
+        base, params, list(range(seed_start, seed_start + seeds)), out,
+        jobs=jobs or os.cpu_count() or 1, scheduler=scheduler,
+        progress=not as_json and sys.stderr.isatty(),
+    )
+    if plot_metric is not None and plot_out is not None:
+        from wavesim.sweep.plot import sweep_figure
+
+        fig = sweep_figure(summaries, plot_metric, params[0][0])
+        atomic_write(plot_out, lambda tmp: fig.savefig(str(tmp), dpi=120, format=tmp.suffix.lstrip(".")))
+    if as_json:
+        click.echo(json.dumps(summaries, indent=2))
+    else:
+        click.echo(_table(summaries))

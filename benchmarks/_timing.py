@@ -20,7 +20,8 @@ class Timing:
         return statistics.median(self.seconds)
 
     def spread(self) -> str:
-        return f"median {self.median * 1e3:.2f} ms (min {min(self.seconds) * 1e3:.2f} - max {max(self.seconds) * 1e3:.2f}, n={len(self.seconds)})"
+        low, high = min(self.seconds) * 1e3, max(self.seconds) * 1e3
+        return f"median {self.median * 1e3:.2f} ms (min {low:.2f} - max {high:.2f}, n={len(self.seconds)})"
 
 
 def timed(fn: Callable[[int], object], reps: int) -> Timing:

@@ -28,7 +28,7 @@ class SeededEnvironment(simpy.Environment):
 
     def __init__(self, ties: TieKeys) -> None:
         super().__init__()
-        self._ties = ties
+        self._key = ties.next_key
 
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: SimTime = 0) -> None:
-        heappush(self._queue, (self._now + delay, priority, self._ties.next(), event))
+        heappush(self._queue, (self._now + delay, priority, self._key(), event))

@@ -8,9 +8,10 @@ operation takes time and other processes run meanwhile, handlers interleave
 between a check and the act that depends on it, as they do in production.
 The operation's effect takes place when its latency has passed.
 
-After each operation ``on_applied(effect, before, after, result)`` lets the
-run react: monitors, recorder, and the two effects that ask the driver to put
-jobs on the queue (``EnqueueBatches``, ``ScheduleTrigger``).
+After each operation that changed the table or asks the driver for
+something, ``on_applied(effect, before, after, result)`` lets the run react:
+monitors, recorder, and the two effects that ask the driver to put jobs on the
+queue (``EnqueueBatches``, ``ScheduleTrigger``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class Database:
             self.operations += 1
             if self.trace is not None:
                 self.trace.append((env.now, label, effect, result))
-            self._on_applied(effect, before, after, result)
+            if after is not before or type(effect) is ScheduleTrigger:  # reads change nothing
+                self._on_applied(effect, before, after, result)
             try:
                 effect = program.send(result)
             except StopIteration as stop:

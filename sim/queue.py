@@ -4,7 +4,10 @@ It behaves like Laravel's Redis queue: workers pop ready jobs from the head;
 a job pushed with a delay waits in a sorted set and, once due, is moved to the
 *back* of the ready list (``migrateExpiredJobs``), behind whatever is already
 queued. A job is a tuple ``(kind, wave, batch)``; the queue also keeps the
-count of ready *batch* jobs, which is the queue depth the metrics report.
+count of ready *batch* jobs, which is the queue depth the metrics report,
+and, like Python's ``queue.Queue``, the count of jobs handed out and not yet
+reported done (``unfinished``): a job handed straight to an idle worker is in
+flight before that worker even wakes up.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class JobQueue:
         self.ready: deque[Job] = deque()
         self.delayed: list[tuple[float, int, Job]] = []
         self.ready_batches = 0
+        self.unfinished = 0
         self._seq = 0
         self._idle: deque[Event] = deque()
         self._on_depth = on_depth
@@ -44,6 +48,7 @@ class JobQueue:
         """An event that succeeds with the next ready job (at once if there is one)."""
         event = self.env.event()
         if self.ready:
+            self.unfinished += 1
             event.succeed(self._pop())
         else:
             self._idle.append(event)
@@ -59,6 +64,7 @@ class JobQueue:
     def put(self, job: Job) -> None:
         """Push one job to the back of the ready list."""
         if self._idle:
+            self.unfinished += 1
             self._idle.popleft().succeed(job)
             return
         self.ready.append(job)
@@ -72,6 +78,7 @@ class JobQueue:
         added = 0
         for job in jobs:
             if idle:
+                self.unfinished += 1
                 idle.popleft().succeed(job)
             else:
                 self.ready.append(job)
@@ -91,9 +98,9 @@ class JobQueue:
         while self.delayed and self.delayed[0][0] <= now:
             self.put(heapq.heappop(self.delayed)[2])
 
-    @property
-    def idle_workers(self) -> int:
-        return len(self._idle)
+    def task_done(self) -> None:
+        """A worker finished a job it was handed."""
+        self.unfinished -= 1
 
     def empty(self) -> bool:
         """No ready and no delayed job."""

@@ -74,7 +74,6 @@ class Shell:
         self.queue = JobQueue(self.env, self.recorder.on_depth)
         self.db = Database(self.env, new_import(job_id=JOB_ID, waves=scenario.waves, wave_size=scenario.wave_size),
                            self.streams, scenario.wave_size, self._on_applied)
-        self.running = 0  # jobs taken by a worker and not yet finished
         self.handlers = 0  # handler runs in flight outside workers (start, reconciler)
         self.ticks = 0
         self.jobs_run = [0, 0, 0]  # by kind: batch, listener, auto-trigger
@@ -119,7 +118,7 @@ class Shell:
         q = self.queue
         if self.policy.reconciler_period_s is not None:
             return  # the reconciler judges quiescence after a tick that changed nothing
-        if quiescent(ready=len(q.ready), delayed=len(q.delayed), running=self.running, handlers=self.handlers):
+        if quiescent(ready=len(q.ready), delayed=len(q.delayed), running=q.unfinished, handlers=self.handlers):
             self._stalled()
 
     def _stalled(self) -> None:
@@ -133,7 +132,6 @@ class Shell:
         sync = scenario.listener == "sync"
         while True:
             job: Job = yield queue.get()
-            self.running += 1
             kind, wave, batch = job
             self.jobs_run[kind] += 1
             if kind == BATCH:
@@ -149,7 +147,7 @@ class Shell:
                                          f"listener {wave}.{batch}")
             else:
                 yield from self._handler(AutoTriggerFired(job_id=JOB_ID), "auto-trigger")
-            self.running -= 1
+            queue.task_done()
             self._check_quiescent()
 
     def start(self) -> Generator[Event, Any, None]:
@@ -169,7 +167,7 @@ class Shell:
             yield from self._handler(ReconcilerTicked(job_id=JOB_ID), f"reconciler tick {self.ticks + 1}")
             self.handlers -= 1
             self.ticks += 1
-            idle = quiescent(ready=len(q.ready), delayed=len(q.delayed), running=self.running,
+            idle = quiescent(ready=len(q.ready), delayed=len(q.delayed), running=q.unfinished,
                              handlers=self.handlers)
             if idle and self.db.table is before:
                 self._stalled()

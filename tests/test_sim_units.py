@@ -83,6 +83,13 @@ def test_an_idle_worker_gets_a_pushed_job_directly() -> None:
     waiting = q.get()
     q.put_many([(BATCH, 1, 0), (BATCH, 1, 1)])
     assert waiting.value == (BATCH, 1, 0) and list(q.ready) == [(BATCH, 1, 1)] and q.ready_batches == 1
+    # handed out before the worker even woke: in flight, so the queue is not quiescent
+    assert q.unfinished == 1
+    q.get()
+    assert q.unfinished == 2 and not q.ready
+    q.task_done()
+    q.task_done()
+    assert q.unfinished == 0 and q.empty()
 
 
 def test_max_in_window_counts_the_busiest_second() -> None:
@@ -165,3 +172,24 @@ def test_monitors_keep_holding_when_nothing_breaks() -> None:
     mon.at_end(table, 2.0, horizon=False)
     assert all(v["holds"] and v["first_violation_s"] is None for v in mon.to_dict().values())
     assert mon.to_dict()["import_completes"]["detail"] == "all 1 waves completed"
+
+
+def _same_instant_order(seed: int) -> list[int]:
+    from sim.clock import SeededEnvironment
+    from sim.rng import Streams
+
+    env = SeededEnvironment(Streams(Scenario(seed=seed)).ties)
+    order: list[int] = []
+    for n in range(8):
+        env.timeout(1.0).callbacks.append(lambda _e, n=n: order.append(n))  # type: ignore[union-attr]
+    env.timeout(0.5).callbacks.append(lambda _e: order.append(-1))  # type: ignore[union-attr]
+    env.run()
+    return order
+
+
+def test_same_instant_events_run_in_a_seeded_order() -> None:
+    orders = {seed: _same_instant_order(seed) for seed in range(4)}
+    for order in orders.values():
+        assert order[0] == -1 and sorted(order[1:]) == list(range(8))  # time first, ties shuffled
+    assert orders[0] == _same_instant_order(0)
+    assert len({tuple(o) for o in orders.values()}) > 1

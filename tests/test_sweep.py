@@ -69,6 +69,10 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path: Pa
     more: list[Task] = []
     sweep_runs(SMALL, GRID, [0, 1, 2], str(out), jobs=1, run=counting(more))
     assert sorted(t.seed for t in more) == [2, 2, 2, 2]
+    # a narrower grid resumed from the same file summarises only its own runs
+    narrower = sweep_runs(SMALL, [("workers", [1]), ("policy", ["atomic"])], [0], str(out), jobs=1,
+                          run=counting([]))
+    assert [(s["point"], s["runs"]) for s in narrower] == [("policy=atomic;workers=1", 1)]
 
 
 def test_two_processes_write_the_same_file_as_one(tmp_path: Path) -> None:

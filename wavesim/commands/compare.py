@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from tqdm import tqdm
 
 from coordinator import POLICIES
 from sim.compare import compare as run_comparison
@@ -32,7 +33,10 @@ def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, 
     scenario = build_scenario(preset, scenario_file, settings)
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
-    result = run_comparison(scenario, chosen, range(first_seed, first_seed + seeds))
+    # a progress bar on stderr, only when it is a terminal
+    with tqdm(total=len(chosen) * seeds, desc="runs", unit="run", disable=None, leave=False) as bar:
+        result = run_comparison(scenario, chosen, range(first_seed, first_seed + seeds),
+                                progress=lambda _p, _s: bar.update())
     if plot is not None:
         from sim.plots import comparison_figure, save
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from coordinator import POLICIES, PROPERTY_NAMES
 from sim.scenario import Scenario
 from wavesim.commands.run import build_scenario, check_output, scenario_options
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write
+from wavesim.progress import progress_bar, wanted
 from wavesim.sweep.execute import RunFn, execute
 from wavesim.sweep.grid import expand_grid, parse_param
 from wavesim.sweep.simrun import ROW_METRICS, columns, sim_row
@@ -42,13 +41,15 @@ def sweep_runs(
     store = RowStore(out, columns(names))
     done = store.done()
     todo = [t for t in tasks if t.key not in done]
-    with tqdm(total=len(tasks), initial=len(tasks) - len(todo), disable=not progress, unit="run",
-              file=sys.stderr, dynamic_ncols=True) as bar:
+    with progress_bar(len(tasks), initial=len(tasks) - len(todo), desc="sweep", enabled=progress) as bar:
         for row in execute(run, base.to_dict(), todo, jobs=jobs, scheduler=scheduler):
             store.append(row)
             bar.update(1)
-    store.finish([t.key for t in tasks])
-    return summarise(store.rows, ROW_METRICS, PROPERTY_NAMES)
+    keys = [t.key for t in tasks]
+    store.finish(keys)
+    wanted_keys = set(keys)  # a resumed file may hold rows of grid points no longer asked for
+    rows = [r for r in store.rows if (str(r["point"]), int(str(r["seed"]))) in wanted_keys]
+    return summarise(rows, ROW_METRICS, PROPERTY_NAMES)
 
 
 def _table(summaries: list[dict[str, object]]) -> str:
@@ -107,7 +108,7 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
     summaries = sweep_runs(
         base, params, list(range(seed_start, seed_start + seeds)), out,
         jobs=jobs or os.cpu_count() or 1, scheduler=scheduler,
-        progress=not as_json and sys.stderr.isatty(),
+        progress=wanted(as_json=as_json),
     )
     if plot_metric is not None and plot_out is not None:
         from wavesim.sweep.plot import sweep_figure

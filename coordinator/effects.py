@@ -102,8 +102,10 @@ class ClaimNextWave:
 
     It succeeds only when no active wave is below ``threshold_count`` distinct
     finished batches and, when ``max_active`` is set, fewer than ``max_active``
-    waves are active; the claimed wave goes ``pending -> dispatching``. The
-    result is the claimed wave number, or None when nothing was changed.
+    waves are active; the claimed wave goes ``pending -> dispatching``. A wave
+    claimed earlier whose jobs were never pushed (its claimer died) is returned
+    again, unchanged, so the caller can push it. The result is the wave number,
+    or None when there is nothing to push.
     """
 
     job_id: int
@@ -135,10 +137,17 @@ class RecordBatchFinished:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnqueueBatches:
-    """Put the wave's batch jobs on the queue; the row counts each dispatch."""
+    """Put the wave's batch jobs on the queue; the row counts each dispatch.
+
+    The result is 1 when the jobs were pushed and 0 when they were not. With
+    ``once`` it is the transactional outbox's relay: one conditional UPDATE that
+    pushes only a wave whose jobs were never pushed and marks it ``processing``
+    in the same statement, so pushing a claimed wave is idempotent.
+    """
 
     job_id: int
     wave: int
+    once: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

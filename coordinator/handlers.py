@@ -119,11 +119,9 @@ def check_wave_completion(ctx: Context, wave: int) -> Generator[Effect, object, 
     )
 
 
-def dispatch_wave(ctx: Context, wave: int, *, claimed: bool = False) -> Generator[Effect, object, None]:
-    """``dispatchWave()``: mark it dispatching (unless already claimed), push its
-    batches, mark it processing."""
-    if not claimed:
-        yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.DISPATCHING)
+def dispatch_wave(ctx: Context, wave: int) -> Generator[Effect, object, None]:
+    """``dispatchWave()``: mark it dispatching, push its batches, mark it processing."""
+    yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.DISPATCHING)
     yield EnqueueBatches(job_id=ctx.job_id, wave=wave)
     yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.PROCESSING)
 
@@ -191,13 +189,20 @@ def advance(ctx: Context) -> Program:
     claims the next wave with one compare-and-set that holds only while no
     active wave is below threshold (and, with ``max_waves_in_flight``, while
     fewer waves than that are active: this is what bounds the queue to one
-    wave plus the previous wave's tail), and pushes the batches only after the
-    claim has committed. Why it is correct: the claim is the only way out of
-    ``pending`` and it is atomic, so two runs cannot both claim, and its
-    predicate reads committed, distinct progress, so a stale or repeated
-    trigger can only delay a dispatch, never duplicate one; the reconciler
-    re-runs it periodically, so no lost trigger can leave a finished wave
-    unadvanced.
+    wave plus the previous wave's tail). It pushes the batches only after the
+    claim has committed, through the outbox's conditional push, which also
+    marks the wave processing; a claimed wave whose claimer died before
+    pushing is handed out again by the next claim, so it is pushed exactly once.
+
+    Why it is correct: the claim is the only way out of ``pending`` and it is
+    atomic, so two runs cannot both claim; its predicate reads committed,
+    distinct progress, so a stale or repeated trigger can only delay a
+    dispatch, never duplicate one; the push is conditional, so a claimed wave
+    goes out once however many runs try; and the reconciler re-runs it
+    periodically, so no lost trigger or dead handler can leave a finished wave
+    unadvanced. (The model assumes the push and its status write are one step:
+    an outbox row written with them and relayed at least once, deduplicated by
+    job key.)
     """
     yield CompleteFinishedWaves(job_id=ctx.job_id)
     claimed = yield ClaimNextWave(
@@ -206,5 +211,7 @@ def advance(ctx: Context) -> Program:
     if claimed is None:
         return Decision(path="advance", outcome="idle")
     assert isinstance(claimed, int)
-    yield from dispatch_wave(ctx, claimed, claimed=True)
+    pushed = yield EnqueueBatches(job_id=ctx.job_id, wave=claimed, once=True)
+    if not pushed:  # another run pushed it first
+        return Decision(path="advance", outcome="idle")
     return Decision(path="advance", outcome="dispatched", wave=claimed)

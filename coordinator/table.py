@@ -148,9 +148,10 @@ def _current_wave(table: WaveTable, effect: ReadCurrentWave, now: float) -> tupl
     found = 0
     if effect.rule == CurrentWaveRule.LOWEST_ACTIVE:
         for r in table.rows:
-            if _active(r.status):
+            status = r.status
+            if status is _DISPATCHING or status is _PROCESSING:
                 return table, r.wave_number
-            if r.status is _COMPLETED:
+            if status is _COMPLETED:
                 found = r.wave_number
         return table, found
     for r in table.rows:
@@ -173,6 +174,9 @@ def _set_status(table: WaveTable, row: WaveRow, new: Status, now: float) -> Wave
 
 
 def _claim(table: WaveTable, effect: ClaimNextWave, now: float) -> tuple[WaveTable, int | None]:
+    for r in table.rows:
+        if r.status is _DISPATCHING and r.dispatch_count == 0:
+            return table, r.wave_number  # claimed, never pushed: hand it out again
     active = 0
     for r in table.rows:
         if _active(r.status):
@@ -223,8 +227,10 @@ def _next_main(table: WaveTable, effect: ReadNextMainWave, now: float) -> tuple[
 
 
 def _active_other(table: WaveTable, effect: ReadActiveWave, now: float) -> tuple[WaveTable, int | None]:
+    exclude = effect.exclude
     for r in table.rows:
-        if _active(r.status) and r.wave_number != effect.exclude:
+        status = r.status
+        if (status is _DISPATCHING or status is _PROCESSING) and r.wave_number != exclude:
             return table, r.wave_number
     return table, None
 
@@ -241,9 +247,13 @@ def _complete(table: WaveTable, effect: CompleteFinishedWaves, now: float) -> tu
     return table, tuple(r.wave_number for r in done)
 
 
-def _enqueue(table: WaveTable, effect: EnqueueBatches, now: float) -> tuple[WaveTable, None]:
+def _enqueue(table: WaveTable, effect: EnqueueBatches, now: float) -> tuple[WaveTable, int]:
     row = table.row(effect.wave, step="enqueue batches")
-    return table.with_row(_evolve(row, dispatch_count=row.dispatch_count + 1)), None
+    if not effect.once:
+        return table.with_row(_evolve(row, dispatch_count=row.dispatch_count + 1)), 1
+    if row.dispatch_count > 0 or row.status is not _DISPATCHING:
+        return table, 0
+    return _set_status(table, _evolve(row, dispatch_count=1), _PROCESSING, now), 1
 
 
 def _schedule(table: WaveTable, effect: ScheduleTrigger, now: float) -> tuple[WaveTable, None]:

@@ -12,6 +12,10 @@ After each operation that changed the table or asks the driver for
 something, ``on_applied(effect, before, after, result)`` lets the run react:
 monitors, recorder, and the two effects that ask the driver to put jobs on the
 queue (``EnqueueBatches``, ``ScheduleTrigger``).
+
+With the replica-lag fault on (``replica``), a plain read sees the table as a
+lagging replica shows it, unless the same handler run already changed a row
+(Laravel's ``sticky`` connection); writes always go to the primary.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from coordinator import (
     WaveTable,
     apply,
 )
+from sim.faults import READS, ReplicaView
 from sim.rng import Streams
 
 __all__ = ["Database"]
@@ -56,6 +61,8 @@ class Database:
         #: when a list, every applied operation is appended as (time, label, effect, result)
         self.trace: list[tuple[float, str, Effect, object]] | None = None
         self._on_applied = on_applied
+        #: set when reads go to a lagging replica (the replica-lag fault)
+        self.replica: ReplicaView | None = None
         read, write = streams.read_latency, streams.write_latency
         self._latency: dict[type, Callable[[], float]] = {
             ReadCurrentWave: read, ReadWave: read, ReadLowestPending: read, ReadNextMainWave: read,
@@ -69,7 +76,8 @@ class Database:
         """Run ``program`` to its end, one operation per sampled latency; return its result.
 
         ``label`` names the run in the trace (when tracing is on)."""
-        env, latency = self.env, self._latency
+        env, latency, replica = self.env, self._latency, self.replica
+        sticky = False
         try:
             effect = next(program)
         except StopIteration as stop:
@@ -80,7 +88,13 @@ class Database:
                 program.close()
                 return None
             before = self.table
-            after, result = apply(before, effect, env.now)
+            if replica is not None and not sticky and type(effect) in READS:
+                after, result = before, apply(replica.read(env.now), effect, env.now)[1]
+            else:
+                after, result = apply(before, effect, env.now)
+                if replica is not None and after is not before:
+                    replica.written(env.now, after)
+                    sticky = True
             self.table = after
             self.operations += 1
             if self.trace is not None:

@@ -17,17 +17,21 @@ from coordinator.properties import queue_bound
 from sim.compare import Comparison
 from sim.run import RunResult
 
-__all__ = ["comparison_figure", "draw_run", "run_figure", "save"]
+__all__ = ["POLICY_COLOURS", "comparison_figure", "draw_run", "run_figure", "save"]
+
+#: One colour per policy in every plot (Okabe-Ito, readable with colour-blindness); ``wavesim report`` uses it too.
+POLICY_COLOURS = {"original": "#D55E00", "guarded": "#E69F00", "seed-fix": "#0072B2", "atomic": "#009E73"}
 
 
 def draw_run(ax_depth: Axes, ax_active: Axes, result: RunResult, *, title: str | None = None) -> None:
     """Queue depth (ready batch jobs) on one axes and active waves on the other."""
     s = result.series
     end = result.metrics["makespan_s"]
-    ax_depth.step([*s.depth_t, end], [*s.depth, s.depth[-1]], where="post", color="tab:blue", lw=1.2,
+    colour = POLICY_COLOURS.get(result.scenario.policy, "tab:blue")
+    ax_depth.step([*s.depth_t, end], [*s.depth, s.depth[-1]], where="post", color=colour, lw=1.2,
                   label="ready batch jobs")
     bound = queue_bound(result.scenario.config)
-    ax_depth.axhline(bound, color="tab:green", ls="--", lw=0.8, label=f"queue bound {bound}")
+    ax_depth.axhline(bound, color="black", ls="--", lw=0.8, label=f"queue bound {bound}")
     seen: set[int] = set()
     first: list[float] = []
     again: list[float] = []
@@ -40,7 +44,7 @@ def draw_run(ax_depth: Axes, ax_active: Axes, result: RunResult, *, title: str |
         ax_depth.plot(again, [0] * len(again), "|", color="tab:red", ms=14, mew=1.5, label="duplicate dispatch")
     ax_depth.set_ylabel("ready batch jobs")
     ax_depth.legend(loc="upper right", fontsize=7)
-    ax_active.step([*s.active_t, end], [*s.active, s.active[-1]], where="post", color="tab:orange", lw=1.2)
+    ax_active.step([*s.active_t, end], [*s.active, s.active[-1]], where="post", color=colour, lw=1.2)
     ax_active.set_ylabel("active waves")
     ax_active.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax_active.set_xlabel("simulated seconds")

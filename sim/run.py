@@ -39,12 +39,13 @@ class RunResult:
     """What one run measured. ``metrics`` and ``properties`` are plain JSON values."""
 
     scenario: Scenario
-    outcome: str  # 'completed', 'stalled' or 'horizon'
+    outcome: str  # 'completed', 'stalled', 'horizon' or 'budget'
     table: WaveTable
     metrics: dict[str, Any]
     properties: dict[str, dict[str, object]]
     series: Series
     db_operations: int
+    events: int = 0  # SimPy events processed (the budget is scenario.max_events)
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario.to_dict(), "metrics": self.metrics, "properties": self.properties}
@@ -86,6 +87,7 @@ def run_one(scenario: Scenario) -> RunResult:
     return RunResult(
         scenario=scenario, outcome=outcome, table=table, metrics=metrics,
         properties=shell.monitors.to_dict(), series=rec.series(), db_operations=shell.db.operations,
+        events=shell.events,
     )
 
 

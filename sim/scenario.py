@@ -18,6 +18,8 @@ Defaults and where they come from (the write-up gives only the first three):
   wave of 50 takes about 25 ms to push (Laravel pushes a batch's jobs one by one).
 * Batch durations: ``exponential`` (light-tailed) or ``lognormal`` (heavy-tailed
   with ``batch_sigma``), mean ``batch_mean_s`` (1 s by default, as in desbench).
+* ``max_events = 5_000_000``: the event budget, a bound on every run besides the
+  horizon and stall detection (the incident preset's full run takes about 2e4 events).
 * ``listener = "sync"``: the ``BatchJobCompleted`` listener runs inside the
   worker that finished the batch; ``"queued"`` pushes it as a job on the same
   ``import`` queue (a ``ShouldQueue`` listener). Both exist in Laravel.
@@ -31,6 +33,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from coordinator import POLICIES, ConfigError, WaveConfig
+from sim.faultsettings import FAULT_RATES, FAULT_TIMES, swarm_settings
 
 __all__ = ["DISTRIBUTIONS", "LISTENERS", "PRESETS", "Scenario", "load_scenario_toml", "preset", "scenario_from"]
 
@@ -59,6 +62,19 @@ class Scenario:
     db_sigma: float = 0.5
     enqueue_ms_per_job: float = 0.5
     horizon_s: float = 3600.0
+    max_events: int = 5_000_000  # event budget: a run that reaches it ends with outcome 'budget'
+    # faults (sim.faultsettings): all off by default
+    crash_rate: float = 0.0
+    retry_after_s: float = 90.0
+    event_duplicate_rate: float = 0.0
+    event_loss_rate: float = 0.0
+    replica_lag_ms: float = 0.0
+    batch_failure_rate: float = 0.0
+    batch_tries: int = 1
+    trigger_loss_rate: float = 0.0
+    clock_skew_s: float = 0.0
+    handler_death_rate: float = 0.0
+    swarm: bool = False
 
     def __post_init__(self) -> None:
         _whole(self, "seed", 0, 2**63 - 1)
@@ -74,6 +90,17 @@ class Scenario:
         _real(self, "db_sigma", 0.0, 5.0)
         _real(self, "enqueue_ms_per_job", 0.0, 60_000.0)
         _real(self, "horizon_s", 1e-3, 1e9)
+        _whole(self, "max_events", 1, 10**12)
+        for name in FAULT_RATES:
+            _real(self, name, 0.0, 1.0)
+        for name in FAULT_TIMES:
+            _real(self, name, 0.0, 1e9 if name == "replica_lag_ms" else 86_400.0)
+        _whole(self, "batch_tries", 1, 1000)
+        if not isinstance(self.swarm, bool):
+            raise ConfigError(f"swarm must be true or false, got {self.swarm!r}")
+        if self.swarm:  # the seed decides every fault setting
+            for name, value in swarm_settings(self.seed).items():
+                object.__setattr__(self, name, value)
         _choice(self, "policy", tuple(POLICIES))
         _choice(self, "listener", LISTENERS)
         _choice(self, "batch_distribution", DISTRIBUTIONS)
@@ -114,7 +141,7 @@ def _real(s: Scenario, name: str, low: float, high: float) -> None:
     value = getattr(s, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{name} must be a number between {low:g} and {high:g}, got {value!r}")
-    if math.isnan(value) or not low <= value <= high:
+    if (isinstance(value, float) and math.isnan(value)) or not low <= value <= high:  # ints of any size
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
     object.__setattr__(s, name, float(value))
 
@@ -188,7 +215,7 @@ def load_scenario_toml(text: str, *, source: str = "scenario file", base: Scenar
     start = base if base is not None else Scenario()
     if "preset" in data:
         name = data["preset"]
-        if name not in PRESETS:
+        if not isinstance(name, str) or name not in PRESETS:
             raise ConfigError(f"unknown preset {name!r}{where}; choose one of: {', '.join(PRESETS)}")
         start = PRESETS[name]
     return scenario_from(start, data, where)

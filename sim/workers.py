@@ -17,9 +17,13 @@ policy, config)``; a batch job's end is ``coordinator.finish_batch``.
 * The **reconciler** (policies with ``reconciler_period_s``) is a scheduler
   process off the queue that runs the handler every period.
 
+With any fault on (``sim.faultsettings``), workers run ``sim.faultworker``'s
+loop instead, and ``sim.faults.Faults`` decides, from the run's ``faults``
+stream, which trigger is lost, which handler run dies and which read lags.
+
 A run stops when every wave is completed, when it is stalled (quiescent with a
 wave left; with a reconciler: quiescent apart from it, and a whole tick changed
-nothing), or at the horizon.
+nothing), at the horizon, or when it has processed ``max_events`` events (the budget).
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ from coordinator import (
 )
 from sim.clock import SeededEnvironment
 from sim.db import Database
+from sim.faults import Faults, ReplicaView, mortal
+from sim.faultworker import faulty_worker
 from sim.monitors import Monitors, quiescent
 from sim.queue import BATCH, LISTENER, TRIGGER, Job, JobQueue
 from sim.recorder import Recorder
@@ -78,21 +84,31 @@ class Shell:
         self.ticks = 0
         self.jobs_run = [0, 0, 0]  # by kind: batch, listener, auto-trigger
         self.outcome = "running"
+        self.events = 0  # SimPy events processed
         self.ended_s = 0.0
         self.final: WaveTable | None = None
         self.done = self.env.event()
+        self.faults = Faults(scenario, self.streams.faults) if Faults.wanted(scenario) else None
+        if self.faults is not None and scenario.replica_lag_ms > 0:
+            self.db.replica = ReplicaView(self.db.table, self.faults.replica_lag, self.faults.counts)
         self._batches = [[(BATCH, w, b) for b in range(scenario.wave_size)] for w in range(scenario.waves + 1)]
 
     # -- wiring: what each applied operation means for the run ------------------------------
     def _on_applied(self, effect: Effect, before: WaveTable, after: WaveTable, result: object) -> None:
         now = self.env.now
         if isinstance(effect, EnqueueBatches):
+            if not result:  # a conditional push that found the wave already pushed
+                return
             self.recorder.on_dispatch(now, effect.wave)
+            if effect.once:  # the outbox push also marked the wave processing
+                self.recorder.on_status(now, after)
             self.monitors.after_write(effect, before, after, now)
             self.queue.put_many(self._batches[effect.wave])
             self.monitors.after_enqueue(self.queue.ready_batches, now)
         elif isinstance(effect, ScheduleTrigger):
-            self.queue.put_delayed((TRIGGER, 0, 0), effect.delay_s)
+            delay = effect.delay_s if self.faults is None else self.faults.trigger_delay(effect.delay_s)
+            if delay is not None:
+                self.queue.put_delayed((TRIGGER, 0, 0), delay)
         elif before is not after and isinstance(effect, (SetStatus, ClaimNextWave, CompleteFinishedWaves)):
             self.recorder.on_status(now, after)
             self.monitors.after_write(effect, before, after, now)
@@ -112,7 +128,10 @@ class Shell:
         self.env.schedule(self.done, URGENT)
 
     def _handler(self, trigger: Trigger, label: str) -> Generator[Event, Any, Any]:
-        return self.db.run(program_for(trigger, self.policy, self.config), label)
+        program = program_for(trigger, self.policy, self.config)
+        if self.faults is not None and self.scenario.handler_death_rate > 0:
+            program = mortal(program, self.faults)
+        return self.db.run(program, label)
 
     def _check_quiescent(self) -> None:
         q = self.queue
@@ -176,12 +195,18 @@ class Shell:
         """Run to completion, stall or horizon; return the outcome."""
         env = self.env
         for _ in range(self.scenario.workers):
-            env.process(self.worker())
+            env.process(self.worker() if self.faults is None else faulty_worker(self, self.faults))
         env.process(self.start())
         if self.policy.reconciler_period_s is not None:
             env.process(self.reconciler(self.policy.reconciler_period_s))
         env.timeout(self.scenario.horizon_s).callbacks.append(lambda _e: self._stop("horizon"))
-        env.run(until=self.done)
+        step, done, budget, events = env.step, self.done, self.scenario.max_events, 0
+        while done.callbacks is not None:  # env.run(until=done), counting events against the budget
+            if events == budget:
+                self._stop("budget")
+            step()
+            events += 1
+        self.events = events
         table = self.final if self.final is not None else self.db.table
         self.monitors.at_end(table, self.ended_s, self.outcome == "horizon")
         return self.outcome

@@ -115,10 +115,15 @@ def enqueue(n: int) -> EnqueueBatches:
     return EnqueueBatches(job_id=JOB, wave=n)
 
 
+def push(n: int) -> EnqueueBatches:
+    """The outbox's conditional push of a claimed wave (``atomic``)."""
+    return EnqueueBatches(job_id=JOB, wave=n, once=True)
+
+
 def record(n: int, batch: int, *, failed: bool = False) -> RecordBatchFinished:
     return RecordBatchFinished(job_id=JOB, wave=n, batch=batch, failed=failed)
 
 
 def dispatch(n: int) -> list[tuple[Effect, object]]:
     """The three steps of ``dispatch_wave`` for an unclaimed wave, with their results."""
-    return [(set_status(n, DISPATCHING), 1), (enqueue(n), None), (set_status(n, PROCESSING), 1)]
+    return [(set_status(n, DISPATCHING), 1), (enqueue(n), 1), (set_status(n, PROCESSING), 1)]

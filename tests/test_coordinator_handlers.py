@@ -22,8 +22,8 @@ from coordinator_builders import (
     ctx,
     current,
     dispatch,
-    enqueue,
     next_main,
+    push,
     read,
     set_status,
     steps,
@@ -39,6 +39,7 @@ from coordinator import (
     Completion,
     CurrentWaveRule,
     Decision,
+    EnqueueBatches,
     Policy,
     ReconcilerTicked,
     ScheduleTrigger,
@@ -48,6 +49,7 @@ from coordinator import (
     dispatch_wave,
     policy_named,
     program_for,
+    run_interleaved,
     run_sequential,
 )
 from coordinator.properties import one_wave_below_threshold
@@ -343,11 +345,25 @@ def test_dispatch_wave_claims_pushes_and_marks_processing():
     assert run.table == table(wave(1, COMPLETED, done=4), wave(2, PROCESSING, dispatched_at=NOW))
 
 
-def test_dispatch_wave_of_a_claimed_wave_skips_the_dispatching_write():
-    t0 = table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING, dispatches=0))
-    run = run_sequential(t0, dispatch_wave(ctx("atomic"), 2, claimed=True), now=NOW)
-    assert run.steps == steps((enqueue(2), None), (set_status(2, PROCESSING), 1))
-    assert run.table == table(wave(1, COMPLETED, done=4), wave(2, PROCESSING))
+def test_advance_pushes_a_wave_whose_claimer_died_before_pushing():
+    """The claim hands an unpushed claimed wave out again; the push marks it processing."""
+    t0 = table(wave(1, PROCESSING, done=3), wave(2, DISPATCHING, dispatches=0, dispatched_at=NOW), wave(3))
+    run = handle(t0, "atomic")
+    assert run.steps == steps((COMPLETE, ()), (CLAIM, 2), (push(2), 1))
+    assert run.results == {"h": Decision(path="advance", outcome="dispatched", wave=2)}
+    assert run.table == table(wave(1, PROCESSING, done=3), wave(2, PROCESSING, dispatched_at=NOW), wave(3))
+
+
+def test_two_advance_runs_on_one_claimed_wave_push_it_once():
+    t0 = table(wave(1, PROCESSING, done=3), wave(2, DISPATCHING, dispatches=0, dispatched_at=NOW), wave(3))
+    programs = {name: program_for(ReconcilerTicked(job_id=JOB), policy_named("atomic"), CONFIG) for name in "ab"}
+    run = run_interleaved(t0, programs, ["a", "b", "a", "b", "a", "b"], now=NOW)
+    assert [(s.handler, s.result) for s in run.steps if isinstance(s.effect, EnqueueBatches)] == [("a", 1), ("b", 0)]
+    assert run.results == {
+        "a": Decision(path="advance", outcome="dispatched", wave=2),
+        "b": Decision(path="advance", outcome="idle"),
+    }
+    assert run.table == table(wave(1, PROCESSING, done=3), wave(2, PROCESSING, dispatched_at=NOW), wave(3))
 
 
 # --- advance() ---------------------------------------------------------------------------------------------------
@@ -356,7 +372,7 @@ def test_dispatch_wave_of_a_claimed_wave_skips_the_dispatching_write():
 def test_advance_completes_finished_waves_and_claims_the_next():
     t0 = table(wave(1, PROCESSING, done=4), wave(2, PROCESSING, done=3), wave(3))
     run = handle(t0, "atomic")
-    assert run.steps == steps((COMPLETE, (1,)), (CLAIM, 3), (enqueue(3), None), (set_status(3, PROCESSING), 1))
+    assert run.steps == steps((COMPLETE, (1,)), (CLAIM, 3), (push(3), 1))
     assert run.results == {"h": Decision(path="advance", outcome="dispatched", wave=3)}
     assert run.table == table(
         wave(1, COMPLETED, done=4, completed_at=NOW),
@@ -368,7 +384,7 @@ def test_advance_completes_finished_waves_and_claims_the_next():
 def test_advance_dispatches_wave_1_of_a_new_import():
     t0 = table(wave(1), wave(2))
     run = handle(t0, "atomic")
-    assert run.steps == steps((COMPLETE, ()), (CLAIM, 1), (enqueue(1), None), (set_status(1, PROCESSING), 1))
+    assert run.steps == steps((COMPLETE, ()), (CLAIM, 1), (push(1), 1))
     assert run.results == {"h": Decision(path="advance", outcome="dispatched", wave=1)}
     assert run.table == table(wave(1, PROCESSING, dispatched_at=NOW), wave(2))
 

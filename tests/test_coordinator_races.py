@@ -20,8 +20,8 @@ from coordinator_builders import (
     ctx,
     current,
     dispatch,
-    enqueue,
     next_main,
+    push,
     read,
     set_status,
     steps,
@@ -141,15 +141,18 @@ def test_guarded_late_dispatch_writes_processing_back_to_dispatching():
 
 
 def test_atomic_same_interleaving_claims_once():
-    """The same shape under ``atomic``: both handlers run their reads before
-    either pushes a batch, but the claim is one compare-and-set, so the second
-    one finds wave 2 active below threshold and claims nothing."""
-    order = ["a", "a", "b", "b", "a", "a"]
+    """The same shape under ``atomic``: both handlers claim before either
+    pushes a batch. The claim is one compare-and-set, so only ``a`` moves wave 2
+    out of pending; ``b``'s claim hands out the same claimed, unpushed wave
+    (its claimer might have died), but the push is conditional: wave 2 goes
+    out once."""
+    order = ["a", "a", "b", "b", "a", "b"]
     run = run_interleaved(AT_THRESHOLD, two_handlers("atomic"), order, now=NOW)
     assert run.steps == (
         steps((COMPLETE, ()), (CLAIM, 2), handler="a")
-        + steps((COMPLETE, ()), (CLAIM, None), handler="b")
-        + steps((enqueue(2), None), (set_status(2, PROCESSING), 1), handler="a")
+        + steps((COMPLETE, ()), (CLAIM, 2), handler="b")
+        + steps((push(2), 1), handler="a")
+        + steps((push(2), 0), handler="b")
     )
     assert run.results == {
         "a": Decision(path="advance", outcome="dispatched", wave=2),
@@ -329,7 +332,7 @@ def test_seed_fix_auto_trigger_recovers_the_stall_with_one_more_handler_run():
 
 def test_atomic_advance_after_the_straggler_dispatches():
     last = handle(BEFORE_STRAGGLER_LISTENER, "atomic")
-    assert last.steps == steps((COMPLETE, (1, 2)), (CLAIM, 3), (enqueue(3), None), (set_status(3, PROCESSING), 1))
+    assert last.steps == steps((COMPLETE, (1, 2)), (CLAIM, 3), (push(3), 1))
     assert last.results == {"h": Decision(path="advance", outcome="dispatched", wave=3)}
     assert last.table == table(
         wave(1, COMPLETED, done=4, completed_at=NOW),

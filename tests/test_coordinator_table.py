@@ -23,6 +23,7 @@ from coordinator_builders import (
     active,
     enqueue,
     next_main,
+    push,
     read,
     record,
     set_status,
@@ -147,8 +148,18 @@ def test_a_batch_of_a_completed_wave_can_still_be_recorded():
 
 def test_enqueue_counts_every_dispatch_of_a_wave():
     t, result = apply(table(wave(1, PROCESSING), wave(2)), enqueue(1), NOW)
-    assert result is None
+    assert result == 1
     assert t == table(wave(1, PROCESSING, dispatches=2), wave(2))
+
+
+def test_the_outbox_push_goes_out_once_and_marks_the_wave_processing():
+    claimed = table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING, dispatches=0, dispatched_at=NOW))
+    pushed, result = apply(claimed, push(2), NOW)
+    assert result == 1
+    assert pushed == table(wave(1, COMPLETED, done=4), wave(2, PROCESSING, dispatched_at=NOW))
+    assert apply(pushed, push(2), NOW) == (pushed, 0)
+    never_claimed = table(wave(1, COMPLETED, done=4), wave(2))
+    assert apply(never_claimed, push(2), NOW) == (never_claimed, 0)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +172,7 @@ def test_enqueue_counts_every_dispatch_of_a_wave():
         (table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING), wave(3)), 3, None),
         (table(wave(1, COMPLETED, done=4)), 3, None),
     ],
-    ids=["first", "at-threshold", "below", "threshold-above-size", "claimed-not-pushed", "nothing-pending"],
+    ids=["first", "at-threshold", "below", "threshold-above-size", "dispatching-below-threshold", "nothing-pending"],
 )
 def test_claim_next_wave(t0, threshold_count, claimed):
     after, result = apply(t0, ClaimNextWave(job_id=JOB, threshold_count=threshold_count), NOW)

@@ -1,10 +1,26 @@
-"""Bad input: one clear line, exit code 2, never a traceback."""
+"""Bad input: one clear line, exit code 2, never a traceback.
+
+``BadInput`` is what commands raise. ``OneLineGroup`` is the ``wavesim`` group's
+class: it turns click's own usage errors (``Usage: ... Try ... Error: ...``)
+into the same one ``error:`` line, and an unexpected exception into one line
+``error: internal error: <type>: <message> (please report)`` with exit code 1
+(``WAVESIM_DEBUG=1`` lets the exception and its traceback through instead).
+"""
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import click
 
-__all__ = ["BadInput"]
+__all__ = ["DEBUG_VARIABLE", "BadInput", "InternalError", "OneLineGroup"]
+
+#: Set this environment variable to 1 to see the traceback of an internal error.
+DEBUG_VARIABLE = "WAVESIM_DEBUG"
 
 
 class BadInput(click.ClickException):
@@ -14,3 +30,56 @@ class BadInput(click.ClickException):
 
     def show(self, file: object = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+class InternalError(click.ClickException):
+    """A bug: an exception no command expected. One line, exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, err: BaseException) -> None:
+        text = " ".join(str(err).split())
+        super().__init__(f"internal error: {type(err).__name__}: {text} (please report)")
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _usage_line(err: click.UsageError) -> str:
+    text = " ".join(err.format_message().split())
+    if isinstance(err, click.BadParameter) or err.ctx is None:
+        return text  # it names the value and the allowed ones (a choice, a range, a type)
+    return f"{text} See '{err.ctx.command_path} --help'."
+
+
+@contextmanager
+def _one_line() -> Iterator[None]:
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # 'wavesim' alone prints the help
+    except click.UsageError as err:
+        raise BadInput(_usage_line(err)) from None
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except OSError as err:
+        if err.errno == errno.EPIPE or os.environ.get(DEBUG_VARIABLE) == "1":
+            raise  # click ends quietly on a closed pipe
+        raise InternalError(err) from err
+    except Exception as err:
+        if os.environ.get(DEBUG_VARIABLE) == "1":
+            raise
+        raise InternalError(err) from err
+
+
+class OneLineGroup(click.Group):
+    """A click group whose every error is one ``error:`` line on stderr."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        with _one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line():
+            return super().invoke(ctx)

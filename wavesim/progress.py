@@ -18,7 +18,7 @@ def wanted(*, as_json: bool = False) -> bool:
     return not as_json and sys.stderr.isatty()
 
 
-def progress_bar(total: int, *, desc: str, enabled: bool, initial: int = 0, unit: str = "run") -> tqdm:  # type: ignore[type-arg]
+def progress_bar(total: int, *, desc: str, enabled: bool, initial: int = 0, unit: str = "run") -> tqdm:
     """A tqdm bar on standard error; ``enabled=False`` gives a silent one."""
     return tqdm(total=total, initial=initial, desc=desc, unit=unit, disable=not enabled,
                 file=sys.stderr, dynamic_ncols=True, leave=False)

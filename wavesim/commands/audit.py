@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -25,8 +26,12 @@ def run_audit(path: str, *, fmt: str = "auto", level: int = MAIN_LEVEL, window_s
               now: str | None = None, tz: str = "UTC") -> Report:
     """Read ``path`` and audit it; ``BadInput`` for a file or option that cannot be used."""
     zone = parse_zone(tz)
+    if not math.isfinite(window_s):
+        raise BadInput(f"--window {window_s} must be a finite number of seconds above 0")
     if window_s <= 0:
         raise BadInput(f"--window {window_s} must be above 0 seconds")
+    if not math.isfinite(stall_after_s):
+        raise BadInput(f"--stall-after {stall_after_s} must be a finite number of seconds, 0 or more")
     if stall_after_s < 0:
         raise BadInput(f"--stall-after {stall_after_s} must be 0 seconds or more")
     try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from coordinator import POLICIES
 from sim.compare import compare as run_comparison
 from wavesim.commands.run import build_scenario, check_output, scenario_options
 from wavesim.files import atomic_write
+from wavesim.progress import progress_bar, wanted
 
 __all__ = ["compare"]
 
@@ -33,8 +33,8 @@ def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, 
     scenario = build_scenario(preset, scenario_file, settings)
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
-    # a progress bar on stderr, only when it is a terminal
-    with tqdm(total=len(chosen) * seeds, desc="runs", unit="run", disable=None, leave=False) as bar:
+    # a progress bar on stderr, only when it is a terminal and not with --json
+    with progress_bar(len(chosen) * seeds, desc="runs", enabled=wanted(as_json=as_json)) as bar:
         result = run_comparison(scenario, chosen, range(first_seed, first_seed + seeds),
                                 progress=lambda _p, _s: bar.update())
     if plot is not None:

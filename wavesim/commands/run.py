@@ -16,6 +16,7 @@ import click
 
 from coordinator import POLICIES, ConfigError
 from sim.export import rows_csv
+from sim.replaycmd import replay_command
 from sim.run import RunResult, run_one
 from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scenario_toml
 from wavesim.errors import BadInput
@@ -39,6 +40,20 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "--db-write-ms": ("db_write_ms", float, "Median latency of one DB write, ms."),
     "--auto-trigger-delay-s": ("auto_trigger_delay_s", float, "Delay of the auto-trigger job, seconds."),
     "--horizon-s": ("horizon_s", float, "Stop the run at this simulated time, seconds."),
+    "--max-events": ("max_events", int, "Event budget: stop the run (outcome 'budget') after this many events."),
+    "--db-sigma": ("db_sigma", float, "Lognormal shape of DB latencies."),
+    "--enqueue-ms-per-job": ("enqueue_ms_per_job", float, "Time to push one job to the queue, ms."),
+    # faults (all off by default; see sim/faultsettings.py)
+    "--crash-rate": ("crash_rate", float, "Fault: share of batch jobs whose worker crashes."),
+    "--retry-after-s": ("retry_after_s", float, "A crashed worker's job comes back this long after it was reserved."),
+    "--event-duplicate-rate": ("event_duplicate_rate", float, "Fault: share of completion events delivered twice."),
+    "--event-loss-rate": ("event_loss_rate", float, "Fault: share of completion events lost."),
+    "--replica-lag-ms": ("replica_lag_ms", float, "Fault: median lag of the read replica, ms."),
+    "--batch-failure-rate": ("batch_failure_rate", float, "Fault: share of batch tries that fail."),
+    "--batch-tries": ("batch_tries", int, "Tries of a batch job before it is recorded failed."),
+    "--trigger-loss-rate": ("trigger_loss_rate", float, "Fault: share of auto-trigger jobs lost."),
+    "--clock-skew-s": ("clock_skew_s", float, "Fault: std. deviation of the scheduling worker's clock error, s."),
+    "--handler-death-rate": ("handler_death_rate", float, "Fault: chance a handler run dies before each write."),
 }
 
 
@@ -47,6 +62,8 @@ def scenario_options(command: F) -> F:
     for flag, (field, kind, text) in reversed(SETTINGS.items()):
         command = click.option(flag, field, type=kind, default=None,
                                help=f"{text} [default: from the preset]")(command)
+    command = click.option("--swarm/--no-swarm", "swarm", default=None,
+                           help="Fault swarm: the seed turns on a random subset of faults. [default: off]")(command)
     command = click.option("--scenario", "scenario_file", type=click.Path(dir_okay=True), default=None,
                            help="TOML file of settings (keys as in the JSON 'scenario'; may name a preset).")(command)
     command = click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
@@ -137,3 +154,5 @@ def run(preset: str | None, scenario_file: str | None, policy: str | None, seed:
         click.echo(result.to_json(), nl=False)
     else:
         click.echo("\n".join(summary_lines(result)))
+        if not all(v["holds"] for v in result.properties.values()):
+            click.echo(f"replay: {replay_command(result.scenario)}")

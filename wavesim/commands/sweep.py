@@ -72,6 +72,30 @@ def _table(summaries: list[dict[str, object]]) -> str:
     return "\n".join(text + held)
 
 
+def _check_scheduler(address: str, timeout_s: float = 10.0) -> None:
+    """Connect once before the first run, so a bad address leaves no output file behind."""
+    try:
+        from distributed import Client
+        from distributed.comm.addressing import parse_address
+        from distributed.comm.registry import get_backend
+    except ImportError:
+        raise BadInput(f"--scheduler {address}: Dask is not installed (pip install 'wavesim[dist]')") from None
+    try:
+        scheme, location = parse_address(address)
+        backend = get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            backend.get_address_host_port(location)
+    except ValueError as err:
+        raise BadInput(f"--scheduler {address}: {err}; give an address like tcp://127.0.0.1:8786") from None
+    try:
+        with Client(address, timeout=timeout_s):
+            pass
+    except (OSError, ValueError, TypeError) as err:
+        reason = " ".join(str(err).split())
+        raise BadInput(f"--scheduler {address}: cannot connect to a Dask scheduler there ({reason}); "
+                       "give an address like tcp://127.0.0.1:8786") from None
+
+
 @click.command()
 @scenario_options
 @click.option("--policy", type=click.Choice(list(POLICIES)), default=None,
@@ -105,6 +129,8 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
             raise BadInput("--plot needs at least one --param to draw against")
         plot_out = plot_out or os.path.splitext(out)[0] + f"_{plot_metric}.png"
         check_output(plot_out, (".png", ".svg", ".pdf"), "--plot-out")
+    if scheduler is not None:
+        _check_scheduler(scheduler)
     summaries = sweep_runs(
         base, params, list(range(seed_start, seed_start + seeds)), out,
         jobs=jobs or os.cpu_count() or 1, scheduler=scheduler,

@@ -1,0 +1,264 @@
+"""The actions of the spec (its Next relation): one small pure function each.
+
+Each action is named actor+verb, takes the ``Spec`` (the constants: scope,
+policy, and a memo of the core's handler program) and a state, and returns the
+next state or ``None`` when it is not enabled. Handler runs execute the core's
+``check_and_trigger_next_wave`` as it is: a run is the tuple of results it has
+received, the program is recreated and replayed to find its next DB operation
+(memoised), and that operation is applied with ``coordinator.apply`` as one
+atomic step.
+
+The ``import`` queue is FIFO, as in Laravel: a free worker takes the front
+job. (``Scope.fifo = False`` lets any worker take any ready job instead, an
+over-approximation that may report orders a FIFO queue cannot produce, such as
+an old wave's last batch waiting behind two newer waves.) Running jobs finish
+in any order. Listeners are queued (Laravel
+``ShouldQueue``): a completion event waits until one of ``max_handlers``
+listener slots starts its handler run, which is how one wave's completions run
+more handlers at once than there are batch workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coordinator import (
+    Decision,
+    Effect,
+    EnqueueBatches,
+    Policy,
+    ReconcilerTicked,
+    RecordBatchFinished,
+    ScheduleTrigger,
+    WaveConfig,
+    WaveRow,
+    apply,
+    program_for,
+)
+from model.scope import Scope
+from model.state import JOB_ID, Jobs, Row, Run, State, canonical, decode_row, encode_row, rows_of, table_of
+
+__all__ = [
+    "FAULTS",
+    "Label",
+    "Spec",
+    "batch_finish",
+    "event_duplicate",
+    "event_lose",
+    "handler_step",
+    "listener_start",
+    "next_states",
+    "reconciler_tick",
+    "trigger_fire",
+    "worker_crash",
+    "worker_take",
+]
+
+_new = tuple.__new__  # builds a State from its fields without NamedTuple's keyword overhead
+
+NOW = 0.0  # the logical clock: times never enter the state
+
+#: A transition's name: the action and its arguments, e.g. ("worker_take", 2, 0).
+Label = tuple[str | int, ...]
+
+#: Actions that spend a fault budget; liveness is judged over the others.
+FAULTS = frozenset({"worker_crash", "event_duplicate", "event_lose"})
+
+
+#: What one handler step does: (new rows, the effect, its result, the grown run or None when it ended).
+StepOutcome = tuple[tuple[Row, ...], Effect, object, Run | None]
+
+
+@dataclass(slots=True)
+class Spec:
+    """The constants of one check (scope, policy) and memos of the core's answers."""
+
+    scope: Scope
+    policy: Policy
+    config: WaveConfig = field(init=False)
+    _programs: dict[Run, Effect | Decision] = field(default_factory=dict)
+    _steps: dict[tuple[tuple[Row, ...], Run], StepOutcome] = field(default_factory=dict)
+    _records: dict[tuple[tuple[Row, ...], int, int], tuple[Row, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.config = self.scope.config
+
+    def next_effect(self, run: Run) -> Effect | Decision:
+        """The DB operation a run waits on, or its Decision when it has ended.
+
+        The core's program is recreated and sent the run's results in order.
+        """
+        found = self._programs.get(run)
+        if found is None:
+            program = program_for(ReconcilerTicked(job_id=JOB_ID), self.policy, self.config)
+            try:
+                effect = next(program)
+                for result in run:
+                    effect = program.send(_decode(result))
+                found = effect
+            except StopIteration as stop:
+                assert isinstance(stop.value, Decision)
+                found = stop.value
+            self._programs[run] = found
+        return found
+
+    def step(self, rows: tuple[Row, ...], run: Run) -> StepOutcome:
+        """Apply a run's next DB operation to ``rows`` with ``coordinator.apply``."""
+        key = (rows, run)
+        found = self._steps.get(key)
+        if found is None:
+            effect = self.next_effect(run)
+            assert not isinstance(effect, Decision)
+            table, result = apply(table_of(rows, self.scope.wave_size), effect, NOW)
+            grown = run + (encode_row(result) if isinstance(result, WaveRow) else result,)
+            after = None if isinstance(self.next_effect(grown), Decision) else grown
+            found = self._steps[key] = (rows_of(table), effect, result, after)
+        return found
+
+    def record(self, rows: tuple[Row, ...], wave: int, batch: int) -> tuple[Row, ...]:
+        """The rows after ``RecordBatchFinished`` of one batch."""
+        key = (rows, wave, batch)
+        found = self._records.get(key)
+        if found is None:
+            effect = RecordBatchFinished(job_id=JOB_ID, wave=wave, batch=batch)
+            table, _ = apply(table_of(rows, self.scope.wave_size), effect, NOW)
+            found = self._records[key] = rows_of(table)
+        return found
+
+
+def _decode(result: object) -> object:
+    if isinstance(result, tuple) and result and result[0] == "row":
+        return decode_row(result)
+    return result
+
+
+def worker_take(spec: Spec, state: State, position: int) -> State | None:
+    """A free worker takes the batch job at ``position`` of the queue (the front, on a FIFO queue)."""
+    rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
+    if position >= len(queue) or len(running) >= spec.scope.workers:
+        return None
+    job = queue[position]
+    return _new(State, (
+        rows, queue[:position] + queue[position + 1:], tuple(sorted(running + (job,))), events, delayed, runs,
+        crashes, duplicates, losses,
+    ))
+
+
+def _without(running: Jobs, job: tuple[int, int]) -> Jobs:
+    at = running.index(job)
+    return running[:at] + running[at + 1:]
+
+
+def batch_finish(spec: Spec, state: State, wave: int, batch: int) -> State | None:
+    """A running batch job finishes: it is recorded, and BatchJobCompleted fires."""
+    rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
+    if (wave, batch) not in running:
+        return None
+    return _new(State, (
+        spec.record(rows, wave, batch), queue, _without(running, (wave, batch)), events + 1, delayed, runs,
+        crashes, duplicates, losses,
+    ))
+
+
+def listener_start(spec: Spec, state: State) -> State | None:
+    """A listener picks up a waiting event and starts a handler run."""
+    rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
+    if events == 0 or len(runs) >= spec.scope.max_handlers:
+        return None
+    return _new(State, (rows, queue, running, events - 1, delayed, runs + ((),), crashes, duplicates, losses))
+
+
+def handler_step(spec: Spec, state: State, index: int) -> State | None:
+    """An in-flight handler run performs its next DB operation, atomically."""
+    rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
+    if index >= len(runs):
+        return None
+    new_rows, effect, result, grown = spec.step(rows, runs[index])
+    if isinstance(effect, EnqueueBatches) and result:
+        queue = queue + tuple((effect.wave, b) for b in range(spec.scope.wave_size))
+    elif isinstance(effect, ScheduleTrigger):
+        delayed += 1
+    if grown is None:
+        runs = runs[:index] + runs[index + 1:]
+    else:
+        runs = runs[:index] + (grown,) + runs[index + 1:]
+    return _new(State, (new_rows, queue, running, events, delayed, runs, crashes, duplicates, losses))
+
+
+def trigger_fire(spec: Spec, state: State) -> State | None:
+    """A delayed auto-trigger job comes due and waits for a listener."""
+    if state.delayed == 0:
+        return None
+    return state._replace(delayed=state.delayed - 1, events=state.events + 1)
+
+
+def reconciler_tick(spec: Spec, state: State) -> State | None:
+    """The periodic reconciler (policies with one) starts a handler run."""
+    if spec.policy.reconciler_period_s is None or len(state.runs) >= spec.scope.max_handlers:
+        return None
+    return state._replace(runs=state.runs + ((),))
+
+
+def worker_crash(spec: Spec, state: State, wave: int, batch: int) -> State | None:
+    """A worker dies after recording its batch, before acknowledging it: no event
+    fires and the queue redelivers the job (at the back, as an expired reservation)."""
+    if state.crashes == 0 or (wave, batch) not in state.running:
+        return None
+    return state._replace(
+        rows=spec.record(state.rows, wave, batch), running=_without(state.running, (wave, batch)),
+        queue=state.queue + ((wave, batch),), crashes=state.crashes - 1,
+    )
+
+
+def event_duplicate(spec: Spec, state: State) -> State | None:
+    """A waiting event is delivered twice."""
+    if state.duplicates == 0 or state.events == 0:
+        return None
+    return state._replace(events=state.events + 1, duplicates=state.duplicates - 1)
+
+
+def event_lose(spec: Spec, state: State) -> State | None:
+    """A waiting event is lost."""
+    if state.losses == 0 or state.events == 0:
+        return None
+    return state._replace(events=state.events - 1, losses=state.losses - 1)
+
+
+def _candidates(spec: Spec, state: State) -> list[tuple[Label, State | None]]:
+    """Every action that may be enabled; disabled ones come back as None."""
+    out: list[tuple[Label, State | None]] = []
+    queue, running, runs = state.queue, state.running, state.runs
+    if queue:
+        if spec.scope.fifo:
+            out.append((("worker_take", 0), worker_take(spec, state, 0)))
+        else:
+            for position, job in enumerate(queue):
+                if job not in queue[:position]:
+                    out.append((("worker_take", position), worker_take(spec, state, position)))
+    for k, (w, b) in enumerate(running):
+        if k == 0 or running[k - 1] != (w, b):
+            out.append((("batch_finish", w, b), batch_finish(spec, state, w, b)))
+            if state.crashes:
+                out.append((("worker_crash", w, b), worker_crash(spec, state, w, b)))
+    for i, run in enumerate(runs):
+        if i == 0 or run not in runs[:i]:
+            out.append((("handler_step", i), handler_step(spec, state, i)))
+    if state.events:
+        out.append((("listener_start",), listener_start(spec, state)))
+        if state.duplicates:
+            out.append((("event_duplicate",), event_duplicate(spec, state)))
+        if state.losses:
+            out.append((("event_lose",), event_lose(spec, state)))
+    if state.delayed:
+        out.append((("trigger_fire",), trigger_fire(spec, state)))
+    if spec.policy.reconciler_period_s is not None:
+        out.append((("reconciler_tick",), reconciler_tick(spec, state)))
+    return out
+
+
+def next_states(spec: Spec, state: State, *, reduce: bool = True) -> list[tuple[Label, State]]:
+    """Every enabled action and the state it leads to (canonical when ``reduce``)."""
+    if not reduce:
+        return [(label, nxt) for label, nxt in _candidates(spec, state) if nxt is not None]
+    relabel = not spec.scope.fifo
+    return [(label, canonical(nxt, relabel=relabel)) for label, nxt in _candidates(spec, state) if nxt is not None]

@@ -1,0 +1,85 @@
+"""The scope of a model check: the constants of the spec, kept apart from it.
+
+A scope fixes how many waves and batches there are, the threshold, how many
+workers take jobs, how many handler runs may be in flight at once, and how many
+faults of each kind may happen. Small waves make a 90 % threshold equal to
+100 %, which hides the overlap between a wave and its successor; the defaults
+(2 waves of 2 batches at 50 %) keep the threshold at one batch of two, strictly
+below the whole wave, so the overlap is inside the scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from coordinator import WaveConfig
+
+__all__ = ["Scope"]
+
+_LIMITS = {
+    "waves": (1, 6),
+    "wave_size": (1, 6),
+    "threshold": (1, 100),
+    "workers": (1, 6),
+    "max_handlers": (1, 6),
+    "crashes": (0, 3),
+    "duplicates": (0, 3),
+    "losses": (0, 3),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scope:
+    """How big the checked system is, and its fault budgets."""
+
+    #: main waves of the import
+    waves: int = 2
+    #: batch jobs per wave
+    wave_size: int = 2
+    #: completion threshold, percent of a wave's batches
+    threshold: int = 50
+    #: workers taking batch jobs off the queue
+    workers: int = 2
+    #: handler runs that may be in flight at once (listener concurrency)
+    max_handlers: int = 2
+    #: worker crashes after a batch is recorded but before it is acknowledged
+    crashes: int = 0
+    #: completion events delivered twice
+    duplicates: int = 0
+    #: completion events lost
+    losses: int = 0
+    #: workers take the front job (True) or any ready job (False, an over-approximation)
+    fifo: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fifo, bool):
+            raise ValueError(f"fifo must be true or false, got {self.fifo!r}")
+        for name, (low, high) in _LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+
+    @property
+    def config(self) -> WaveConfig:
+        """The core's config for this scope (the auto-trigger delay is not timed here)."""
+        return WaveConfig(wave_size=self.wave_size, completion_threshold=self.threshold)
+
+    @property
+    def hides_overlap(self) -> bool:
+        """True when the threshold needs the whole wave, so waves cannot overlap."""
+        return self.config.threshold_count >= self.wave_size
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+    def label(self) -> str:
+        order = "" if self.fifo else ", any-order queue"
+        faults = f" faults c{self.crashes}/d{self.duplicates}/l{self.losses}" if self.faulty else ""
+        return (
+            f"{self.waves} waves x {self.wave_size} batches at {self.threshold}%, {self.workers} workers, "
+            f"{self.max_handlers} handlers{order}{faults}"
+        )
+
+    @property
+    def faulty(self) -> bool:
+        return bool(self.crashes or self.duplicates or self.losses)

@@ -1,0 +1,83 @@
+"""``wavesim check`` and ``wavesim replay`` through click's runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from wavesim.cli import main
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_json_reports_the_issue_fields() -> None:
+    code, out, _ = invoke("check", "--policy", "atomic", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert {k: report[k] for k in ("policy", "strategy", "complete", "states", "transitions")} == {
+        "policy": "atomic", "strategy": "bfs", "complete": True, "states": 1257, "transitions": 3824,
+    }
+    assert report["scope"] == {
+        "waves": 2, "wave_size": 2, "threshold": 50, "workers": 2, "max_handlers": 2, "crashes": 0,
+        "duplicates": 0, "losses": 0, "fifo": True,
+    }
+    holds = {name: v["holds"] for name, v in report["properties"].items()}
+    assert holds == {
+        "single_active_wave": False, "one_wave_below_threshold": True, "threshold_respected": True,
+        "no_duplicate_dispatch": True, "queue_bounded": True, "no_stall": True, "import_completes": True,
+    }
+    assert len(report["properties"]["single_active_wave"]["counterexample"]) == 5
+    assert report["properties"]["no_stall"]["counterexample"] is None
+
+
+def test_a_budget_makes_the_report_incomplete_never_holds() -> None:
+    code, out, _ = invoke("check", "--policy", "atomic", "--max-states", "50", "--property", "no_stall")
+    assert code == 0
+    assert "INCOMPLETE: 50 distinct states" in out
+    assert "stopped: state budget of 50 reached" in out
+    assert "no_stall                   unknown (search incomplete)" in out
+
+
+def test_trace_out_then_replay_prints_the_same_steps(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    code, out, _ = invoke("check", "--policy", "guarded", "--property", "no_duplicate_dispatch",
+                          "--trace-out", str(trace))
+    assert code == 0
+    checked_steps = out[out.index("  1. worker"):]
+    code, replayed, _ = invoke("replay", str(trace))
+    assert code == 0
+    assert replayed.splitlines()[1] == (
+        "no_duplicate_dispatch violated in 19 steps: 1 wave(s) dispatched more than once: wave 2 x2"
+    )
+    assert replayed[replayed.index("  1. worker"):] == checked_steps
+
+
+def test_pct_search_reports_what_it_covered() -> None:
+    code, out, _ = invoke("check", "--policy", "original", "--strategy", "pct", "--max-states", "300", "--json")
+    report = json.loads(out)
+    assert (code, report["strategy"], report["complete"]) == (0, "pct", False)
+    assert report["states"] >= 300
+    assert report["properties"]["single_active_wave"]["holds"] is False
+    assert report["properties"]["no_duplicate_dispatch"]["holds"] in (False, None)
+
+
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    code, _, err = invoke("check", "--policy", "atomic", "--waves", "9")
+    assert (code, err) == (2, "error: waves must be a whole number from 1 to 6, got 9\n")
+    code, _, err = invoke("check", "--policy", "atomic", "--time-limit", "0")
+    assert (code, err) == (2, "error: --time-limit must be above 0 seconds, got 0\n")
+    code, _, err = invoke("replay", str(tmp_path / "missing.json"))
+    assert (code, err) == (2, f"error: cannot read {tmp_path / 'missing.json'}: no such file\n")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    code, _, err = invoke("replay", str(bad))
+    assert (code, err) == (2, f"error: cannot read {bad}: not a wavesim counterexample (expected a JSON object)\n")
+    code, _, err = invoke("check", "--policy", "atomic", "--property", "no_stall", "--trace-out",
+                          str(tmp_path / "none.json"))
+    assert code == 2 and "no counterexample to write" in err
+    assert not (tmp_path / "none.json").exists()

@@ -1,0 +1,111 @@
+"""``wavesim faults`` and the fault options of ``wavesim run``, through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import fields
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sim.faultmatrix import fault_matrix
+from sim.replaycmd import option_name, replay_command
+from sim.run import run_one
+from sim.scenario import PRESETS, Scenario
+from wavesim.cli import main
+
+TINY = ["--preset", "incident", "--waves", "3", "--wave-size", "10", "--horizon-s", "2000"]
+CELLS = ["--policy", "guarded", "--policy", "atomic", "--fault", "none", "--fault", "lost-event", "--seeds", "4"]
+BASE = PRESETS["incident"].with_settings(waves=3, wave_size=10, horizon_s=2000)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_faults_prints_the_table_of_the_matrix() -> None:
+    code, out, err = invoke("faults", *TINY, *CELLS)
+    assert code == 0, err
+    assert out == fault_matrix(BASE, ["guarded", "atomic"], ["none", "lost-event"], range(4)).table()
+    lines = out.splitlines()
+    assert lines[0].startswith("incident: 3 waves x 10 batches") and "4 seeds (0..3) per cell" in lines[0]
+    assert ["guarded", "lost-event", "0%", "100%", "100%", "100%", "100%", "25%", "25%"] in [
+        line.split() for line in lines]
+
+
+def test_faults_json_and_out_write_the_same_document(tmp_path: Path) -> None:
+    target = tmp_path / "matrix.json"
+    code, out, err = invoke("faults", *TINY, *CELLS, "--json", "--out", str(target))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert json.loads(target.read_text()) == doc
+    assert set(doc) == {"scenario", "seeds", "policies", "faults", "cells"}
+    assert doc["seeds"] == [0, 3] and doc["faults"] == ["none", "lost-event"]
+    assert doc["cells"]["guarded"]["lost-event"]["failing_seeds"]["no_stall"] == [1, 2, 3]
+    assert doc["cells"]["atomic"]["lost-event"]["held"]["no_stall"] == 1.0
+
+
+def test_faults_first_seed_and_jobs_choose_the_seeds_not_the_result() -> None:
+    code, out, _ = invoke("faults", *TINY, "--policy", "atomic", "--fault", "crash", "--seeds", "2",
+                          "--first-seed", "5", "--jobs", "2", "--json")
+    assert code == 0
+    assert json.loads(out) == fault_matrix(BASE, ["atomic"], ["crash"], [5, 6]).to_dict()
+
+
+def test_faults_without_a_preset_runs_the_reduced_incident() -> None:
+    code, out, _ = invoke("faults", "--policy", "atomic", "--fault", "none", "--seeds", "1", "--json")
+    assert code == 0
+    scenario = json.loads(out)["scenario"]
+    assert (scenario["preset"], scenario["waves"], scenario["wave_size"], scenario["batch_sigma"]) == (
+        "incident", 8, 20, 1.5)
+
+
+def test_a_bad_fault_name_is_one_line_and_exit_2() -> None:
+    code, out, err = invoke("faults", *TINY, "--fault", "meteor")
+    assert code == 2 and out == ""
+    assert err == ("error: --fault 'meteor' is not a named fault; choose from: none, crash, duplicate-event, "
+                   "lost-event, replica-lag, batch-failures, lost-trigger, clock-skew, handler-death, swarm\n")
+
+
+def test_a_bad_fault_rate_or_output_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    code, _, err = invoke("faults", *TINY, "--crash-rate", "2")
+    assert (code, err) == (2, "error: crash_rate must be between 0 and 1, got 2.0\n")
+    code, _, err = invoke("faults", *TINY, "--out", str(tmp_path / "m.csv"))
+    assert (code, err) == (2, f"error: --out {tmp_path / 'm.csv'}: the file must end in .json\n")
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_every_setting_is_an_option_of_run_so_a_replay_command_replays_the_run() -> None:
+    code, out, _ = invoke("run", "--help")
+    assert code == 0
+    for f in fields(Scenario):
+        if f.name != "preset":
+            assert option_name(f.name) in out
+    scenario = BASE.with_settings(policy="seed-fix", seed=7, event_loss_rate=0.2, replica_lag_ms=30.0,
+                                  batch_failure_rate=0.1, batch_tries=2, clock_skew_s=1.5, db_sigma=0.3)
+    words = shlex.split(replay_command(scenario))
+    assert words[:2] == ["wavesim", "run"]
+    code, out, _ = invoke(*words[1:], "--json")
+    assert code == 0
+    assert out == run_one(scenario).to_json()
+
+
+def test_a_run_with_a_failing_property_prints_its_replay_command() -> None:
+    code, out, _ = invoke("run", *TINY, "--policy", "guarded", "--seed", "1", "--event-loss-rate", "0.05")
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "replay: wavesim run --preset incident --policy guarded --seed 1 --waves 3 --wave-size 10 --horizon-s 2000 "
+        "--event-loss-rate 0.05"
+    )
+    code, out, _ = invoke("run", "--preset", "light", "--policy", "atomic", "--waves", "1", "--wave-size", "1")
+    assert code == 0 and "FAILS" not in out and "replay:" not in out
+
+
+def test_swarm_on_the_command_line_records_the_faults_it_chose() -> None:
+    code, out, _ = invoke("run", *TINY, "--seed", "2", "--swarm", "--json")
+    assert code == 0
+    scenario = json.loads(out)["scenario"]
+    assert scenario["swarm"] is True
+    assert out == run_one(BASE.with_settings(seed=2, swarm=True)).to_json()

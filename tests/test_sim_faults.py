@@ -1,0 +1,302 @@
+"""Fault injection in the simulation: each fault does what it says, on tiny scenarios."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import pytest
+import simpy
+
+from coordinator import ConfigError, ReadWave, RecordBatchFinished, SetStatus, Status, new_import
+from sim.db import Database
+from sim.faultmatrix import MATRIX_BASE, fault_matrix
+from sim.faults import READS, FaultCounts, Faults, ReplicaView
+from sim.faultsettings import FAULT_DEFAULTS, FAULT_PRESETS, FAULTS, swarm_choice, swarm_settings
+from sim.queue import BATCH, LISTENER, TRIGGER
+from sim.replaycmd import replay_command
+from sim.rng import Streams
+from sim.run import run_one
+from sim.scenario import PRESETS, Scenario
+from sim.workers import Shell
+
+TINY = PRESETS["incident"].with_settings(waves=3, wave_size=10, horizon_s=2000)
+
+
+def shell_run(scenario: Scenario, trace: bool = False) -> Shell:
+    shell = Shell(scenario)
+    if trace:
+        shell.db.trace = []
+    shell.run()
+    return shell
+
+
+def final_rows(shell: Shell) -> list[tuple[str, int, int, int]]:
+    table = shell.final if shell.final is not None else shell.db.table
+    return [(r.status.value, r.completed_batches, r.failed_batches, r.distinct_finished) for r in table.rows]
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("crash_rate", 1.5, "crash_rate must be between 0 and 1, got 1.5"),
+    ("event_loss_rate", math.nan, "event_loss_rate must be between 0 and 1, got nan"),
+    ("replica_lag_ms", -1.0, "replica_lag_ms must be between 0 and 1e+09, got -1.0"),
+    ("retry_after_s", math.inf, "retry_after_s must be between 0 and 86400, got inf"),
+    ("batch_tries", 0, "batch_tries must be between 1 and 1000, got 0"),
+    ("handler_death_rate", "often", "handler_death_rate must be a number between 0 and 1, got 'often'"),
+    ("swarm", "yes", "swarm must be true or false, got 'yes'"),
+])
+def test_bad_fault_settings_are_refused_with_one_clear_message(setting: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        kwargs: dict[str, Any] = {setting: value}
+        Scenario(**kwargs)
+    assert str(err.value) == message
+
+
+def test_faults_are_off_by_default_and_a_run_without_them_uses_the_plain_workers() -> None:
+    s = Scenario()
+    assert {k: getattr(s, k) for k in FAULT_DEFAULTS} == FAULT_DEFAULTS and s.swarm is False
+    assert Shell(TINY).faults is None
+    # retry_after_s and batch_tries shape faults but are not faults themselves
+    assert Shell(TINY.with_settings(retry_after_s=5, batch_tries=3)).faults is None
+    assert Shell(TINY.with_settings(event_loss_rate=0.1)).faults is not None
+
+
+def test_a_fault_that_never_strikes_changes_nothing() -> None:
+    # guarded has no auto-trigger: with trigger faults on, its workers run the fault-aware loop,
+    # draw nothing that matters, and every run is the run without faults
+    for seed in range(3):
+        clean = run_one(TINY.with_settings(policy="guarded", seed=seed))
+        idle = run_one(TINY.with_settings(policy="guarded", seed=seed, trigger_loss_rate=1.0, clock_skew_s=3.0))
+        assert Shell(idle.scenario).faults is not None
+        assert (idle.metrics, idle.properties, idle.table) == (clean.metrics, clean.properties, clean.table)
+
+
+# -- lost and duplicated events ---------------------------------------------------------------
+
+def test_with_every_event_lost_guarded_and_seed_fix_stall_at_wave_1_and_atomic_completes() -> None:
+    lost = TINY.with_settings(event_loss_rate=1.0)
+    outcomes = {p: run_one(lost.with_settings(policy=p)) for p in ("guarded", "seed-fix", "atomic")}
+    assert {p: (r.outcome, r.metrics["stall_wave"], r.metrics["waves_completed"]) for p, r in outcomes.items()} == {
+        "guarded": ("stalled", 1, 0), "seed-fix": ("stalled", 1, 0), "atomic": ("completed", None, 3),
+    }
+    assert not outcomes["guarded"].properties["no_stall"]["holds"]
+    assert outcomes["atomic"].properties["import_completes"]["holds"]
+
+
+def test_every_event_delivered_twice_runs_each_queued_listener_twice() -> None:
+    queued = TINY.with_settings(policy="atomic", listener="queued")
+    clean, doubled = shell_run(queued), shell_run(queued.with_settings(event_duplicate_rate=1.0))
+    assert doubled.faults is not None
+    counts = doubled.faults.counts
+    assert counts.events_duplicated == doubled.jobs_run[BATCH] == clean.jobs_run[BATCH] == 30
+    assert counts.events_lost == 0
+    assert (clean.jobs_run[LISTENER], doubled.jobs_run[LISTENER]) == (30, 60)
+
+
+# -- crashes ----------------------------------------------------------------------------------
+
+def test_a_crash_after_the_commit_runs_and_counts_the_batch_twice_after_retry_after() -> None:
+    shell = shell_run(TINY.with_settings(policy="atomic", waves=1, wave_size=4, crash_rate=0.5, batch_tries=3, seed=7),
+                      trace=True)
+    assert shell.outcome == "completed"
+    assert shell.db.trace is not None
+    records = [(round(t, 3), e.batch) for t, _, e, _ in shell.db.trace if isinstance(e, RecordBatchFinished)]
+    # batch 2 committed at 0.292 s, its worker died before the ack; the job came back 90 s after it was
+    # reserved and ran again; batch 1 crashed mid-work and first committed on its redelivery
+    assert records == [(0.064, 3), (0.071, 0), (0.292, 2), (90.149, 2), (90.197, 1)]
+    assert final_rows(shell) == [("completed", 5, 0, 4)]  # 5 counted, 4 distinct
+    assert shell.faults is not None and shell.faults.counts.crashes == 2
+    assert shell.jobs_run[BATCH] == 6
+
+
+def test_a_job_reserved_more_often_than_its_tries_fails_without_running() -> None:
+    shell = shell_run(TINY.with_settings(policy="atomic", waves=1, wave_size=2, crash_rate=1.0, batch_tries=1))
+    assert shell.faults is not None
+    # each batch crashes on its one try; on redelivery it has no try left and is recorded failed
+    assert (shell.faults.counts.crashes, shell.faults.counts.batches_failed) == (2, 2)
+    assert shell.jobs_run[BATCH] == 4
+    assert final_rows(shell)[0][2] == 2
+
+
+# -- failed batches ---------------------------------------------------------------------------
+
+def test_batches_that_fail_every_try_leave_wave_1_never_completed_without_a_reconciler() -> None:
+    for policy in ("original", "guarded", "seed-fix"):
+        shell = shell_run(TINY.with_settings(policy=policy, batch_failure_rate=1.0, batch_tries=2))
+        assert shell.outcome == "stalled"
+        assert final_rows(shell) == [("processing", 0, 10, 10), ("pending", 0, 0, 0), ("pending", 0, 0, 0)]
+        assert shell.jobs_run[BATCH] == 20  # two tries each
+        assert shell.faults is not None and shell.faults.counts.failed_tries == 20
+    # the core counts a failed batch as finished, so atomic's reconciler completes the waves
+    shell = shell_run(TINY.with_settings(policy="atomic", batch_failure_rate=1.0, batch_tries=2))
+    assert shell.outcome == "completed"
+    assert final_rows(shell) == [("completed", 0, 10, 10)] * 3
+
+
+# -- replica lag ------------------------------------------------------------------------------
+
+def test_a_replica_read_sees_the_table_as_it_was_one_lag_ago_unless_the_run_wrote() -> None:
+    env = simpy.Environment()
+    scenario = Scenario(db_sigma=0.0)  # reads 2 ms, writes 5 ms exactly
+    db = Database(env, new_import(job_id=1, waves=2, wave_size=5), Streams(scenario), 5, lambda *a: None)
+    counts = FaultCounts()
+    db.replica = ReplicaView(db.table, lambda: 1.0, counts)
+    seen: dict[str, object] = {}
+
+    def writer() -> Generator[Any, object, object]:
+        yield SetStatus(job_id=1, wave=1, status=Status.DISPATCHING)
+        row = yield ReadWave(job_id=1, wave=1)
+        return row.status  # type: ignore[attr-defined]
+
+    def reader() -> Generator[Any, object, object]:
+        row = yield ReadWave(job_id=1, wave=1)
+        return row.status  # type: ignore[attr-defined]
+
+    def at(name: str, start: float, program: Generator[Any, object, object]) -> Generator[Any, Any, None]:
+        yield env.timeout(start)
+        seen[name] = yield from db.run(program)
+
+    env.process(at("writer", 0.0, writer()))
+    env.process(at("reader at 0.5 s", 0.5, reader()))
+    env.process(at("reader at 2 s", 2.0, reader()))
+    env.run()
+    assert seen == {"writer": Status.DISPATCHING, "reader at 0.5 s": Status.PENDING,
+                    "reader at 2 s": Status.DISPATCHING}
+    assert counts.stale_reads == 1
+    assert db.table.rows[0].status is Status.DISPATCHING
+    assert ReadWave in READS and SetStatus not in READS
+
+
+def test_replica_lag_makes_guarded_dispatch_a_wave_twice() -> None:
+    result = run_one(TINY.with_settings(policy="guarded", replica_lag_ms=200.0))
+    clean = run_one(TINY.with_settings(policy="guarded"))
+    assert clean.properties["no_duplicate_dispatch"]["holds"]
+    assert not result.properties["no_duplicate_dispatch"]["holds"]
+    assert result.metrics["duplicate_dispatches"] > 0
+
+
+# -- the auto-trigger -------------------------------------------------------------------------
+
+def test_lost_triggers_never_run() -> None:
+    slow = TINY.with_settings(policy="seed-fix", batch_mean_s=1.0)
+    kept = shell_run(slow)
+    lost = shell_run(slow.with_settings(trigger_loss_rate=1.0))
+    assert kept.jobs_run[TRIGGER] > 0
+    assert lost.jobs_run[TRIGGER] == 0
+    assert lost.faults is not None and lost.faults.counts.triggers_lost > 0
+
+
+def test_clock_skew_makes_the_trigger_come_due_early_or_late_never_before_now() -> None:
+    def delays() -> list[float | None]:
+        faults = Faults(Scenario(clock_skew_s=2.0), np.random.default_rng(7))
+        return [faults.trigger_delay(2.0) for _ in range(200)]
+
+    first = delays()
+    assert first == delays()  # one seed, one sequence
+    values = [d for d in first if d is not None]
+    assert len(values) == 200
+    assert min(values) == 0.0  # some come due at once
+    assert any(0.0 < d < 2.0 for d in values) and any(d > 2.0 for d in values)
+
+
+# -- handler death ----------------------------------------------------------------------------
+
+def test_a_handler_that_dies_between_check_and_act_reads_and_never_writes() -> None:
+    for policy in ("original", "guarded", "seed-fix"):
+        shell = shell_run(TINY.with_settings(policy=policy, handler_death_rate=1.0), trace=True)
+        assert shell.db.trace is not None
+        assert shell.outcome == "stalled"
+        assert shell.db.trace and all(type(e) in READS for _, _, e, _ in shell.db.trace)
+        assert final_rows(shell) == [("pending", 0, 0, 0)] * 3
+    shell = shell_run(TINY.with_settings(policy="atomic", handler_death_rate=1.0), trace=True)
+    assert (shell.outcome, shell.db.trace) == ("stalled", [])  # advance() writes first
+
+
+# -- determinism and swarm --------------------------------------------------------------------
+
+def test_one_seed_reproduces_a_run_with_every_fault_on() -> None:
+    settings: dict[str, Any] = {}
+    for name in FAULTS:
+        settings.update(FAULT_PRESETS[name])
+    settings["batch_tries"] = 3
+    for policy in ("original", "atomic"):
+        scenario = TINY.with_settings(policy=policy, seed=11, **settings)
+        assert run_one(scenario).to_json() == run_one(scenario).to_json()
+
+
+def test_swarm_turns_on_a_reproducible_non_empty_subset_per_seed() -> None:
+    choices = [swarm_choice(seed) for seed in range(64)]
+    assert choices == [swarm_choice(seed) for seed in range(64)]
+    assert all(c and set(c) <= set(FAULTS) for c in choices)
+    assert len(set(choices)) > 10
+    for seed in (0, 5):
+        s = TINY.with_settings(swarm=True, seed=seed)
+        assert {k: getattr(s, k) for k in FAULT_DEFAULTS} == swarm_settings(seed)
+    # the seed decides every fault setting: a new seed does not keep the old seed's faults
+    moved = TINY.with_settings(swarm=True, seed=0).with_settings(seed=5)
+    assert moved == TINY.with_settings(swarm=True, seed=5)
+    assert TINY.with_settings(swarm=True, seed=5, crash_rate=0.9).crash_rate == swarm_settings(5)["crash_rate"]
+
+
+def test_a_swarm_run_is_the_run_of_the_faults_it_chose() -> None:
+    swarm = TINY.with_settings(policy="seed-fix", swarm=True, seed=3)
+    same = TINY.with_settings(policy="seed-fix", seed=3, **swarm_settings(3))
+    a, b = run_one(swarm), run_one(same)
+    assert a.to_json() == run_one(swarm).to_json()
+    assert (a.metrics, a.properties) == (b.metrics, b.properties)
+    assert a.to_dict()["scenario"]["swarm"] is True
+
+
+def test_the_replay_command_names_the_preset_and_every_changed_setting() -> None:
+    s = TINY.with_settings(policy="guarded", seed=4, event_loss_rate=0.05, batch_tries=3)
+    assert replay_command(s) == (
+        "wavesim run --preset incident --policy guarded --seed 4 --waves 3 --wave-size 10 --horizon-s 2000 "
+        "--event-loss-rate 0.05 --batch-tries 3"
+    )
+    assert replay_command(TINY.with_settings(swarm=True, seed=2)) == (
+        "wavesim run --preset incident --policy original --seed 2 --waves 3 --wave-size 10 --horizon-s 2000 --swarm"
+    )
+
+
+# -- the matrix -------------------------------------------------------------------------------
+
+def test_the_fault_matrix_on_a_tiny_scenario() -> None:
+    m = fault_matrix(TINY, ["guarded", "atomic"], ["none", "lost-event"], range(4))
+    d = m.to_dict()
+    assert d["seeds"] == [0, 3] and d["policies"] == ["guarded", "atomic"] and d["faults"] == ["none", "lost-event"]
+    assert "policy" not in d["scenario"] and d["scenario"]["waves"] == 3
+    assert d["cells"]["guarded"]["lost-event"] == {
+        "runs": 4,
+        "held": {"single_active_wave": 0.0, "one_wave_below_threshold": 1.0, "threshold_respected": 1.0,
+                 "no_duplicate_dispatch": 1.0, "queue_bounded": 1.0, "no_stall": 0.25, "import_completes": 0.25},
+        "failing_seeds": {"single_active_wave": [0, 1, 2, 3], "one_wave_below_threshold": [],
+                          "threshold_respected": [], "no_duplicate_dispatch": [], "queue_bounded": [],
+                          "no_stall": [1, 2, 3], "import_completes": [1, 2, 3]},
+    }
+    assert d["cells"]["atomic"]["lost-event"]["held"]["import_completes"] == 1.0
+    assert d["cells"]["atomic"]["lost-event"]["failing_seeds"]["no_stall"] == []
+    assert m.never_held() == ("single_active_wave",)
+    assert m.replay("atomic", "lost-event") is None
+    seed, fails, cmd = m.replay("guarded", "lost-event") or (0, (), "")
+    assert (seed, fails) == (1, ("single_active_wave", "no_stall", "import_completes"))
+    assert cmd.endswith("--policy guarded --seed 1 --waves 3 --wave-size 10 --horizon-s 2000 --event-loss-rate 0.05")
+    # parallel runs give the same matrix
+    assert fault_matrix(TINY, ["guarded", "atomic"], ["none", "lost-event"], range(4), jobs=2).to_dict() == d
+    table = m.table()
+    assert "guarded  lost-event  0%" in table and cmd in table
+    assert "| guarded | lost-event | 0% | 100% | 100% | 100% | 100% | 25% | 25% |" in m.to_markdown()
+
+
+def test_the_matrix_refuses_an_unknown_fault() -> None:
+    with pytest.raises(ConfigError, match="unknown fault 'meteor'; choose from: none, crash"):
+        fault_matrix(TINY, ["atomic"], ["meteor"], range(2))
+
+
+def test_the_default_matrix_scenario_is_the_reduced_incident() -> None:
+    assert (MATRIX_BASE.preset, MATRIX_BASE.waves, MATRIX_BASE.wave_size, MATRIX_BASE.batch_sigma) == (
+        "incident", 8, 20, 1.5)
+    assert set(FAULT_PRESETS) == {"none", "swarm", *FAULTS} and len(FAULTS) == 8

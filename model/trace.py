@@ -23,8 +23,8 @@ from model.scope import Scope
 from model.state import JOB_ID, Run, State, canonical, encode_row, init, table_of
 
 __all__ = [
-    "ReplayError", "TraceStep", "from_json", "render", "replay", "steps_of", "table_text", "to_interleaving",
-    "to_json", "why_stuck",
+    "ReplayError", "TraceStep", "describe", "effect_text", "from_json", "jobs_text", "render", "replay",
+    "result_text", "steps_of", "table_text", "to_interleaving", "to_json", "why_stuck",
 ]
 
 
@@ -45,7 +45,7 @@ class TraceStep:
     jobs: str
 
 
-def _effect_text(effect: Effect) -> str:
+def effect_text(effect: Effect) -> str:
     args = [  # fields at their defaults (e.g. a plain push's once=False) are left out
         f"{f.name}={getattr(effect, f.name)}" for f in fields(effect)
         if f.name != "job_id" and getattr(effect, f.name) != f.default
@@ -53,7 +53,7 @@ def _effect_text(effect: Effect) -> str:
     return f"{type(effect).__name__}({', '.join(args)})"
 
 
-def _result_text(result: object) -> str:
+def result_text(result: object) -> str:
     if isinstance(result, WaveRow):
         return (
             f"row(wave {result.wave_number}: {result.status.value}, "
@@ -77,13 +77,13 @@ def table_text(table: WaveTable) -> str:
     return " | ".join(parts)
 
 
-def _jobs_text(state: State) -> str:
+def jobs_text(state: State) -> str:
     queue = " ".join(f"w{w}b{b}" for w, b in state.queue) or "-"
     running = " ".join(f"w{w}b{b}" for w, b in state.running) or "-"
     return f"queue [{queue}] running [{running}] events {state.events} delayed {state.delayed}"
 
 
-def _describe(spec: Spec, label: Label, before: State, names: list[str], counter: list[int]) -> tuple[str, str, str]:
+def describe(spec: Spec, label: Label, before: State, names: list[str], counter: list[int]) -> tuple[str, str, str]:
     """(actor, what, result) of one step; updates the run ``names`` as runs start and end."""
     kind = label[0]
     if kind == "worker_take":
@@ -104,13 +104,13 @@ def _describe(spec: Spec, label: Label, before: State, names: list[str], counter
         i = int(label[1])
         run: Run = before.runs[i]
         _, effect, result, grown = spec.step(before.rows, run)
-        text = _result_text(result)
+        text = result_text(result)
         name = names[i]
         if grown is None:
             del names[i]
             ended = spec.next_effect(_grow(run, result))
-            text += f"; {_result_text(ended)}"
-        return name, _effect_text(effect), text
+            text += f"; {result_text(ended)}"
+        return name, effect_text(effect), text
     return {
         "trigger_fire": ("auto-trigger", "the delayed job comes due", "waits for a listener"),
         "event_duplicate": ("fault", "an event is delivered twice", ""),
@@ -131,10 +131,10 @@ def _walk(spec: Spec, path: Sequence[State]) -> tuple[tuple[TraceStep, ...], Sta
     for n, target in enumerate(path[1:], start=1):
         for label, nxt in next_states(spec, state, reduce=False):
             if canonical(nxt, relabel=relabel) == target:
-                actor, what, result = _describe(spec, label, state, names, counter)
+                actor, what, result = describe(spec, label, state, names, counter)
                 out.append(TraceStep(
                     n=n, action=str(label[0]), actor=actor, what=what, result=result,
-                    table=table_text(nxt.table), jobs=_jobs_text(nxt),
+                    table=table_text(nxt.table), jobs=jobs_text(nxt),
                 ))
                 state = nxt
                 break
@@ -158,7 +158,7 @@ def why_stuck(spec: Spec, path: Sequence[State]) -> tuple[str, ...]:
     for label, _ in next_states(spec, state, reduce=False):
         if label[0] in FAULTS:
             continue
-        actor, what, result = _describe(spec, label, state, list(names), list(counter))
+        actor, what, result = describe(spec, label, state, list(names), list(counter))
         tail = f" -> {result}" if result else ""
         lines.append(f"{actor} {what}{tail}: leads only to states from which no wave completion is reachable")
     if not lines:
@@ -217,10 +217,10 @@ def replay(spec: Spec, steps: Sequence[TraceStep]) -> tuple[TraceStep, ...]:
             if str(label[0]) != want.action:
                 continue
             trial_names, trial_counter = list(names), list(counter)
-            actor, what, result = _describe(spec, label, state, trial_names, trial_counter)
+            actor, what, result = describe(spec, label, state, trial_names, trial_counter)
             got = TraceStep(
                 n=want.n, action=want.action, actor=actor, what=what, result=result,
-                table=table_text(nxt.table), jobs=_jobs_text(nxt),
+                table=table_text(nxt.table), jobs=jobs_text(nxt),
             )
             if got == want:
                 out.append(got)

@@ -15,11 +15,11 @@ from typing import Any
 from coordinator import Status, WaveTable
 from sim.export import rows_csv
 from sim.monitors import max_in_window
-from sim.recorder import Series
+from sim.recorder import Recorder, Series
 from sim.scenario import Scenario
 from sim.workers import Shell
 
-__all__ = ["METRICS", "RunResult", "run_many", "run_one"]
+__all__ = ["METRICS", "RunResult", "measure", "run_many", "run_one"]
 
 #: The metric keys of the JSON contract, in order.
 METRICS = (
@@ -59,19 +59,15 @@ class RunResult:
         return rows_csv(self.table)
 
 
-def run_one(scenario: Scenario) -> RunResult:
-    """Simulate one import under ``scenario`` (its policy and seed included)."""
-    shell = Shell(scenario)
-    outcome = shell.run()
-    table = shell.final if shell.final is not None else shell.db.table
-    rec = shell.recorder
+def measure(scenario: Scenario, outcome: str, table: WaveTable, ended_s: float, rec: Recorder) -> dict[str, Any]:
+    """The metrics of the JSON contract, from what one run recorded."""
     dispatch_times = {w: [_t(t) for t in ts] for w, ts in rec.dispatch_times(scenario.waves).items()}
     left = [r.wave_number for r in table.rows if r.status is not Status.COMPLETED]
     stalled = outcome == "stalled"
-    metrics: dict[str, Any] = {
+    return {
         "waves_total": scenario.waves,
         "waves_completed": scenario.waves - len(left),
-        "makespan_s": _t(shell.ended_s),
+        "makespan_s": _t(ended_s),
         "peak_queue_depth": rec.peak_depth,
         "max_active_waves": rec.max_active,
         "max_waves_below_threshold": rec.max_below,
@@ -84,9 +80,17 @@ def run_one(scenario: Scenario) -> RunResult:
         "waves_dispatched": sum(1 for r in table.rows if r.dispatch_count > 0),
         "lifecycle_violations": len(table.violations),
     }
+
+
+def run_one(scenario: Scenario) -> RunResult:
+    """Simulate one import under ``scenario`` (its policy and seed included)."""
+    shell = Shell(scenario)
+    outcome = shell.run()
+    table = shell.final if shell.final is not None else shell.db.table
     return RunResult(
-        scenario=scenario, outcome=outcome, table=table, metrics=metrics,
-        properties=shell.monitors.to_dict(), series=rec.series(), db_operations=shell.db.operations,
+        scenario=scenario, outcome=outcome, table=table,
+        metrics=measure(scenario, outcome, table, shell.ended_s, shell.recorder),
+        properties=shell.monitors.to_dict(), series=shell.recorder.series(), db_operations=shell.db.operations,
         events=shell.events,
     )
 

@@ -54,7 +54,11 @@ class RowStore:
 
     def _rewrite(self) -> None:
         text = self._format(self.rows, header=True)
-        atomic_write(self.path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+        def write(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        atomic_write(self.path, write)
 
     def _format(self, rows: Sequence[Mapping[str, object]], *, header: bool) -> str:
         if self.kind == "jsonl":

@@ -23,7 +23,7 @@ from model.scope import Scope
 from model.state import JOB_ID, Run, State, canonical, encode_row, init, table_of
 
 __all__ = [
-    "ReplayError", "TraceStep", "describe", "effect_text", "from_json", "jobs_text", "render", "replay",
+    "ReplayError", "TraceStep", "describe", "effect_text", "follow", "from_json", "jobs_text", "render", "replay",
     "result_text", "steps_of", "table_text", "to_interleaving", "to_json", "why_stuck",
 ]
 
@@ -206,8 +206,12 @@ def from_json(data: Mapping[str, Any]) -> tuple[Spec, str, str, tuple[TraceStep,
         raise ReplayError(f"not a wavesim counterexample: {err}") from None
 
 
-def replay(spec: Spec, steps: Sequence[TraceStep]) -> tuple[TraceStep, ...]:
-    """Run recorded steps through the model again; each must happen exactly as recorded."""
+def follow(spec: Spec, steps: Sequence[TraceStep]) -> tuple[tuple[TraceStep, ...], State, list[str], list[int]]:
+    """Run recorded steps through the model again; each must happen exactly as recorded.
+
+    Returns the replayed steps, the state after them, and the handler-run names
+    and counter (so that a caller can go on naming runs as the trace does).
+    """
     state = init(spec.scope, spec.policy)
     names: list[str] = []
     counter = [0]
@@ -228,7 +232,12 @@ def replay(spec: Spec, steps: Sequence[TraceStep]) -> tuple[TraceStep, ...]:
                 break
         else:
             raise ReplayError(f"step {want.n} ({want.actor} {want.what}) does not replay from the state before it")
-    return tuple(out)
+    return tuple(out), state, names, counter
+
+
+def replay(spec: Spec, steps: Sequence[TraceStep]) -> tuple[TraceStep, ...]:
+    """Run recorded steps through the model again; each must happen exactly as recorded."""
+    return follow(spec, steps)[0]
 
 
 def to_interleaving(

@@ -1,7 +1,11 @@
 """The fault settings of a scenario, the named fault presets, and swarm mode.
 
-Every fault is off by default. Each is a flat scenario setting with a
-real-world source (``research/domain-anchors.md`` section 5, F2-F10):
+Every fault is off by default. Each is a flat scenario setting modelled on
+failures reported against Laravel, Horizon, Sidekiq and Celery; the anchor
+column names the failure class: F1 racing check-then-act, F2 worker crash and
+redelivery, F3 a job run twice, F4 an event delivered twice, F5 an event lost,
+F7 replica lag, F8 failed batches, F9 a trigger delayed behind the backlog,
+F10 clock skew, F15 a failure inside the handler's transaction:
 
 ==========================  ====================================================================  ========
 setting                     what it does                                                          anchor

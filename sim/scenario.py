@@ -10,14 +10,14 @@ Defaults and where they come from (the write-up gives only the first three):
 * ``waves = 37``, ``wave_size = 50``, ``threshold = 90``, ``auto_trigger_delay_s = 2``:
   the write-up (the incident import had 37 main waves; ``config/waves.php``).
 * ``workers = 10``: Laravel Horizon's shipped ``config/horizon.php`` gives the
-  production supervisor ``maxProcesses => 10``; the desbench wave model used 8.
+  production supervisor ``maxProcesses => 10``.
 * DB latency: lognormal with medians ``db_read_ms = 2`` and ``db_write_ms = 5``
   and shape ``db_sigma = 0.5``: a few milliseconds for an indexed SELECT and an
   InnoDB commit on a networked database; replica lag is a fault, not a default.
 * ``enqueue_ms_per_job = 0.5``: one Redis ``RPUSH`` round trip per job, so a
   wave of 50 takes about 25 ms to push (Laravel pushes a batch's jobs one by one).
 * Batch durations: ``exponential`` (light-tailed) or ``lognormal`` (heavy-tailed
-  with ``batch_sigma``), mean ``batch_mean_s`` (1 s by default, as in desbench).
+  with ``batch_sigma``), mean ``batch_mean_s`` (1 s by default).
 * ``max_events = 5_000_000``: the event budget, a bound on every run besides the
   horizon and stall detection (the incident preset's full run takes about 2e4 events).
 * ``listener = "sync"``: the ``BatchJobCompleted`` listener runs inside the
@@ -168,7 +168,7 @@ def _check_keys(settings: dict[str, Any], what: str, where: str = "") -> None:
 #: listener runs, a second) the 36 pending waves go out within about half a
 #: second. With 1 s batches (``light``) the same code dispatches about 14 a second.
 PRESETS: dict[str, Scenario] = {
-    # light-tailed batches: exponential, mean 1 s (the desbench wave model)
+    # light-tailed batches: exponential, mean 1 s
     "light": Scenario(preset="light"),
     # heavy-tailed batches: lognormal, mean 1 s, sigma 1.5 (p99 about 11 s): stragglers
     "stragglers": Scenario(preset="stragglers", batch_distribution="lognormal", batch_sigma=1.5),

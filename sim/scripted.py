@@ -48,8 +48,8 @@ from coordinator import (
     program_for,
 )
 from model.actions import FAULTS, Spec, next_states
-from model.state import State, init
-from model.trace import ReplayError, TraceStep, describe, effect_text, jobs_text, result_text, table_text
+from model.state import init
+from model.trace import ReplayError, TraceStep, describe, effect_text, follow, jobs_text, result_text, table_text
 from sim.queue import BATCH
 from sim.recorder import Series
 from sim.run import RunResult, measure
@@ -103,28 +103,10 @@ def scenario_for(spec: Spec, seed: int = 0) -> Scenario:
                     threshold=scope.threshold, workers=scope.workers, listener="queued")
 
 
-def _follow(spec: Spec, steps: Sequence[TraceStep]) -> tuple[State, list[str], list[int]]:
-    """The model's state after ``steps`` (each must happen as recorded), with the run names."""
-    state, names, counter = init(spec.scope, spec.policy), list[str](), [0]
-    for want in steps:
-        for label, nxt in next_states(spec, state, reduce=False):
-            if str(label[0]) != want.action:
-                continue
-            trial_names, trial_counter = list(names), list(counter)
-            actor, what, result = describe(spec, label, state, trial_names, trial_counter)
-            if (actor, what, result, table_text(nxt.table), jobs_text(nxt)) == (
-                    want.actor, want.what, want.result, want.table, want.jobs):
-                state, names, counter = nxt, trial_names, trial_counter
-                break
-        else:
-            raise ReplayError(f"step {want.n} ({want.actor} {want.what}) does not replay from the state before it")
-    return state, names, counter
-
-
 def drain(spec: Spec, steps: Sequence[TraceStep], limit: int = DRAIN_LIMIT) -> tuple[TraceStep, ...]:
     """The model's fault-free steps after ``steps``, the first enabled one each time, until nothing is
     left to run (with a reconciler: until a whole tick changes nothing), or ``limit`` steps."""
-    state, names, counter = _follow(spec, steps)
+    _, state, names, counter = follow(spec, steps)
     out: list[TraceStep] = []
     tick_rows: object = None
     while len(out) < limit:

@@ -202,7 +202,9 @@ def from_json(data: Mapping[str, Any]) -> tuple[Spec, str, str, tuple[TraceStep,
         return Spec(scope=scope, policy=policy), str(data["property"]), str(data["detail"]), steps, tuple(
             str(w) for w in data.get("why_no_way_out", ())
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except KeyError as err:
+        raise ReplayError(f"not a wavesim counterexample: missing key {err}") from None
+    except (TypeError, ValueError) as err:
         raise ReplayError(f"not a wavesim counterexample: {err}") from None
 
 

@@ -81,3 +81,9 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
                           str(tmp_path / "none.json"))
     assert code == 2 and "no counterexample to write" in err
     assert not (tmp_path / "none.json").exists()
+
+
+def test_a_negative_walk_seed_is_refused_in_one_line() -> None:
+    result = CliRunner().invoke(main, ["check", "--strategy", "random", "--seed", "-1"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == ["error: Invalid value for '--seed': -1 is not in the range x>=0."]

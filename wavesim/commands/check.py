@@ -123,7 +123,8 @@ def _scope(**values: Any) -> Scope:
               help="Check only this property (repeatable); default all seven.")
 @click.option("--strategy", default="bfs", show_default=True, type=click.Choice(["bfs", "random", "pct"]),
               help="Exhaustive BFS, or seeded random walks / PCT for scopes too large to exhaust.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the random and PCT walks.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the random and PCT walks.")
 @click.option("--pct-depth", default=3, show_default=True, help="PCT bug depth (priority change points + 1).")
 @click.option("--max-states", default=2_000_000, show_default=True, help="Stop after this many distinct states.")
 @click.option("--time-limit", default=300.0, show_default=True, help="Stop after this many seconds.")

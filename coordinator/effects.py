@@ -28,7 +28,6 @@ __all__ = [
     "RecordBatchFinished",
     "ScheduleTrigger",
     "SetStatus",
-    "WRITES",
 ]
 
 
@@ -171,6 +170,3 @@ Effect = (
     | EnqueueBatches
     | ScheduleTrigger
 )
-
-#: The effects that change the table (the rest only read it, or only ask the driver).
-WRITES: tuple[type, ...] = (SetStatus, ClaimNextWave, CompleteFinishedWaves, RecordBatchFinished, EnqueueBatches)

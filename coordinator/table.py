@@ -98,9 +98,6 @@ class WaveTable:
         return WaveTable(job_id=self.job_id, rows=self.rows[: n - 1] + (row,) + self.rows[n:],
                          violations=self.violations)
 
-    def statuses(self) -> tuple[Status, ...]:
-        return tuple(r.status for r in self.rows)
-
     def active(self) -> tuple[int, ...]:
         """Numbers of the active waves, lowest first."""
         return tuple(r.wave_number for r in self.rows if _active(r.status))

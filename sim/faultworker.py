@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from simpy import Interrupt
 from simpy.events import Event
 
-from coordinator import AutoTriggerFired, BatchJobCompleted, finish_batch
+from coordinator import finish_batch
 from sim.faults import Faults, WorkerCrashed, crash_after
 from sim.queue import BATCH, LISTENER, Job
 
@@ -36,7 +36,6 @@ __all__ = ["faulty_worker"]
 def faulty_worker(shell: Shell, faults: Faults) -> Generator[Event, Any, None]:
     """Take the next ready job, run it with the faults that strike, repeat."""
     env, queue, scenario = shell.env, shell.queue, shell.scenario
-    job_id = shell.db.table.job_id
     while True:
         job: Job = yield queue.get()
         kind, wave, batch = job[:3]
@@ -50,10 +49,9 @@ def faulty_worker(shell: Shell, faults: Faults) -> Generator[Event, Any, None]:
                 faults.counts.crashes += 1
                 queue.put_delayed(_again(job), max(0.0, scenario.retry_after_s - (env.now - cause.reserved_at)))
         elif kind == LISTENER:
-            yield from shell._handler(BatchJobCompleted(job_id=job_id, wave=wave, batch=batch),
-                                      f"listener {wave}.{batch}")
+            yield from shell.listener(wave, batch)
         else:
-            yield from shell._handler(AutoTriggerFired(job_id=job_id), "auto-trigger")
+            yield from shell.auto_trigger()
         queue.task_done()
         shell._check_quiescent()
 
@@ -91,8 +89,7 @@ def _batch_job(shell: Shell, faults: Faults, job: Job) -> Generator[Event, Any, 
         yield env.event()
     for _ in range(faults.event_copies()):
         if scenario.listener == "sync":
-            yield from shell._handler(BatchJobCompleted(job_id=job_id, wave=wave, batch=batch),
-                                      f"listener {wave}.{batch}")
+            yield from shell.listener(wave, batch)
         else:
             queue.put((LISTENER, wave, batch))
 

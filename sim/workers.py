@@ -133,6 +133,14 @@ class Shell:
             program = mortal(program, self.faults)
         return self.db.run(program, label)
 
+    def listener(self, wave: int, batch: int) -> Generator[Event, Any, Any]:
+        """The ``BatchJobCompleted`` listener of one batch: a handler run."""
+        return self._handler(BatchJobCompleted(job_id=JOB_ID, wave=wave, batch=batch), f"listener {wave}.{batch}")
+
+    def auto_trigger(self) -> Generator[Event, Any, Any]:
+        """The delayed auto-trigger job: a handler run."""
+        return self._handler(AutoTriggerFired(job_id=JOB_ID), "auto-trigger")
+
     def _check_quiescent(self) -> None:
         q = self.queue
         if self.policy.reconciler_period_s is not None:
@@ -157,15 +165,13 @@ class Shell:
                 yield env.timeout(streams.duration())
                 yield from self.db.run(finish_batch(JOB_ID, wave, batch), f"batch {wave}.{batch}")
                 if sync:
-                    yield from self._handler(BatchJobCompleted(job_id=JOB_ID, wave=wave, batch=batch),
-                                             f"listener {wave}.{batch}")
+                    yield from self.listener(wave, batch)
                 else:
                     queue.put((LISTENER, wave, batch))
             elif kind == LISTENER:
-                yield from self._handler(BatchJobCompleted(job_id=JOB_ID, wave=wave, batch=batch),
-                                         f"listener {wave}.{batch}")
+                yield from self.listener(wave, batch)
             else:
-                yield from self._handler(AutoTriggerFired(job_id=JOB_ID), "auto-trigger")
+                yield from self.auto_trigger()
             queue.task_done()
             self._check_quiescent()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from wavesim.errors import BadInput
 
-__all__ = ["atomic_write", "read_text"]
+__all__ = ["atomic_write", "check_output", "read_text"]
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
@@ -52,3 +52,15 @@ def read_text(path: str | os.PathLike[str]) -> str:
         raise BadInput(f"cannot read {path}: not UTF-8 text") from None
     except OSError as err:
         raise BadInput(f"cannot read {path}: {err.strerror}") from None
+
+
+def check_output(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
+    """Fail early, before a long run, if an output file cannot be written."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.suffix.lower() not in suffixes:
+        raise BadInput(f"{option} {path}: the file must end in {', '.join(suffixes)}")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInput(f"{option} {path}: folder {folder} does not exist")

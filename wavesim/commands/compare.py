@@ -8,8 +8,8 @@ import click
 
 from coordinator import POLICIES
 from sim.compare import compare as run_comparison
-from wavesim.commands.run import build_scenario, check_output, scenario_options
-from wavesim.files import atomic_write
+from wavesim.commands.run import build_scenario, scenario_options
+from wavesim.files import atomic_write, check_output
 from wavesim.progress import progress_bar, wanted
 
 __all__ = ["compare"]

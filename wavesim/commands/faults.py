@@ -11,9 +11,9 @@ import click
 from coordinator import POLICIES, ConfigError
 from sim.faultmatrix import MATRIX_SETTINGS, fault_matrix
 from sim.faultsettings import FAULT_PRESETS
-from wavesim.commands.run import build_scenario, check_output, scenario_options
+from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write
+from wavesim.files import atomic_write, check_output
 from wavesim.progress import wanted
 
 __all__ = ["faults"]

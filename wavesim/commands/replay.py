@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from model.trace import ReplayError, from_json, render, replay, table_text
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, read_text
+from wavesim.files import atomic_write, check_output, read_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -214,13 +213,7 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
                 raise BadInput(f"{option} needs --simulate")
     if seed is not None and seed < 0:
         raise BadInput(f"--seed must be 0 or more, got {seed}")
-    if plot is not None:
-        target = Path(plot)
-        if target.suffix.lower() not in _PLOTS:
-            raise BadInput(f"--plot {plot}: the file must end in {', '.join(_PLOTS)}")
-        folder = target.parent if str(target.parent) else Path(".")
-        if not folder.is_dir():
-            raise BadInput(f"--plot {plot}: folder {folder} does not exist")
+    check_output(plot, _PLOTS, "--plot")
     try:
         data = json.loads(read_text(file))
     except json.JSONDecodeError as err:

@@ -20,9 +20,9 @@ from sim.replaycmd import replay_command
 from sim.run import RunResult, run_one
 from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scenario_toml
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, read_text
+from wavesim.files import atomic_write, check_output, read_text
 
-__all__ = ["build_scenario", "check_output", "run", "scenario_options", "summary_lines"]
+__all__ = ["build_scenario", "run", "scenario_options", "summary_lines"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,18 +83,6 @@ def build_scenario(preset: str | None, scenario_file: str | None, settings: dict
         return base.with_settings(**given)
     except ConfigError as err:
         raise BadInput(str(err)) from None
-
-
-def check_output(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
-    """Fail early, before a long run, if an output file cannot be written."""
-    if path is None:
-        return
-    target = Path(path)
-    if target.suffix.lower() not in suffixes:
-        raise BadInput(f"{option} {path}: the file must end in {', '.join(suffixes)}")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise BadInput(f"{option} {path}: folder {folder} does not exist")
 
 
 def summary_lines(result: RunResult) -> list[str]:

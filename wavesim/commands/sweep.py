@@ -10,9 +10,9 @@ import click
 
 from coordinator import POLICIES, PROPERTY_NAMES
 from sim.scenario import Scenario
-from wavesim.commands.run import build_scenario, check_output, scenario_options
+from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write
+from wavesim.files import atomic_write, check_output
 from wavesim.progress import progress_bar, wanted
 from wavesim.sweep.execute import RunFn, execute
 from wavesim.sweep.grid import expand_grid, parse_param

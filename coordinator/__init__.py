@@ -43,6 +43,8 @@ from coordinator.table import LifecycleViolation, WaveRow, WaveTable, apply, new
 from coordinator.triggers import (
     AutoTriggerFired,
     BatchJobCompleted,
+    HandlerTriggered,
+    ImportStarted,
     ReconcilerTicked,
     Trigger,
     program_for,
@@ -52,7 +54,8 @@ __all__ = [
     "ACTIVE", "ATOMIC_CLAIM_SQL", "LIFECYCLE", "LIVENESS", "POLICIES", "PROPERTY_NAMES", "SAFETY",
     "AutoTriggerFired", "BatchJobCompleted", "ClaimNextWave", "CompleteFinishedWaves",
     "Completion", "ConfigError", "Context", "CurrentWaveRule", "Decision", "Effect",
-    "EnqueueBatches", "HandlerRun", "Interleaving", "LifecycleViolation", "Policy",
+    "EnqueueBatches", "HandlerRun", "HandlerTriggered", "ImportStarted", "Interleaving", "LifecycleViolation",
+    "Policy",
     "ReadActiveWave", "ReadCurrentWave", "ReadLowestPending", "ReadNextMainWave", "ReadWave",
     "ReconcilerTicked", "RecordBatchFinished", "ScheduleTrigger", "SetStatus", "Status",
     "Step", "Trigger", "WaveConfig", "WaveError", "WaveRow", "WaveTable",

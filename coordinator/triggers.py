@@ -8,7 +8,17 @@ from coordinator.config import WaveConfig
 from coordinator.handlers import Context, Program, check_and_trigger_next_wave
 from coordinator.policy import Policy
 
-__all__ = ["AutoTriggerFired", "BatchJobCompleted", "ReconcilerTicked", "Trigger", "program_for"]
+__all__ = [
+    "AutoTriggerFired", "BatchJobCompleted", "HandlerTriggered", "ImportStarted", "ReconcilerTicked", "Trigger",
+    "program_for",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportStarted:
+    """The import was created; its first handler run starts (with no wave current, it dispatches wave 1)."""
+
+    job_id: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,7 +44,19 @@ class ReconcilerTicked:
     job_id: int
 
 
-Trigger = BatchJobCompleted | AutoTriggerFired | ReconcilerTicked
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandlerTriggered:
+    """Some trigger started a handler run and the driver does not tell which.
+
+    The checker's runs carry it: a run there is started by a completion event,
+    a fired auto-trigger or a reconciler tick alike, and since every trigger
+    runs the same program, the model keeps no record of which one it was.
+    """
+
+    job_id: int
+
+
+Trigger = ImportStarted | BatchJobCompleted | AutoTriggerFired | ReconcilerTicked | HandlerTriggered
 
 
 def program_for(trigger: Trigger, policy: Policy, config: WaveConfig) -> Program:

@@ -26,8 +26,8 @@ from coordinator import (
     Decision,
     Effect,
     EnqueueBatches,
+    HandlerTriggered,
     Policy,
-    ReconcilerTicked,
     RecordBatchFinished,
     ScheduleTrigger,
     WaveConfig,
@@ -90,7 +90,7 @@ class Spec:
         """
         found = self._programs.get(run)
         if found is None:
-            program = program_for(ReconcilerTicked(job_id=JOB_ID), self.policy, self.config)
+            program = program_for(HandlerTriggered(job_id=JOB_ID), self.policy, self.config)
             try:
                 effect = next(program)
                 for result in run:

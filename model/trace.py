@@ -16,8 +16,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from coordinator import Decision, Effect, Policy, WaveRow, WaveTable, finish_batch, program_for
-from coordinator import ReconcilerTicked as _Tick
+from coordinator import Decision, Effect, HandlerTriggered, Policy, WaveRow, WaveTable, finish_batch, program_for
 from model.actions import Label, Spec, next_states
 from model.scope import Scope
 from model.state import JOB_ID, Run, State, canonical, encode_row, init, table_of
@@ -251,7 +250,7 @@ def to_interleaving(
     for s in steps:
         if s.action == "handler_step":
             if s.actor not in programs:
-                programs[s.actor] = program_for(_Tick(job_id=JOB_ID), spec.policy, spec.config)
+                programs[s.actor] = program_for(HandlerTriggered(job_id=JOB_ID), spec.policy, spec.config)
             order.append(s.actor)
         elif s.action in ("batch_finish", "worker_crash"):
             name = f"{s.actor}#{s.n}"

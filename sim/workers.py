@@ -17,9 +17,11 @@ policy, config)``; a batch job's end is ``coordinator.finish_batch``.
 * The **reconciler** (policies with ``reconciler_period_s``) is a scheduler
   process off the queue that runs the handler every period.
 
-With any fault on (``sim.faultsettings``), workers run ``sim.faultworker``'s
-loop instead, and ``sim.faults.Faults`` decides, from the run's ``faults``
-stream, which trigger is lost, which handler run dies and which read lags.
+With any fault on (``sim.faultsettings``), the same worker loop calls the
+hooks of ``sim.faultworker`` at the points where a batch job can fail, and
+``sim.faults.Faults`` decides, from the run's ``faults`` stream, which worker
+crashes, which try fails, which event is lost or repeated, which trigger is
+lost, which handler run dies and which read lags.
 
 A run stops when every wave is completed, when it is stalled (quiescent with a
 wave left; with a reconciler: quiescent apart from it, and a whole tick changed
@@ -31,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from simpy import Interrupt
 from simpy.events import URGENT, Event
 
 from coordinator import (
@@ -40,6 +43,7 @@ from coordinator import (
     CompleteFinishedWaves,
     Effect,
     EnqueueBatches,
+    ImportStarted,
     ReconcilerTicked,
     ScheduleTrigger,
     SetStatus,
@@ -54,7 +58,7 @@ from coordinator import (
 from sim.clock import SeededEnvironment
 from sim.db import Database
 from sim.faults import Faults, ReplicaView, mortal
-from sim.faultworker import faulty_worker
+from sim.faultworker import WorkerFaults
 from sim.monitors import Monitors, quiescent
 from sim.queue import BATCH, LISTENER, TRIGGER, Job, JobQueue
 from sim.recorder import Recorder
@@ -91,6 +95,9 @@ class Shell:
         self.faults = Faults(scenario, self.streams.faults) if Faults.wanted(scenario) else None
         if self.faults is not None and scenario.replica_lag_ms > 0:
             self.db.replica = ReplicaView(self.db.table, self.faults.replica_lag, self.faults.counts)
+        self.sync = scenario.listener == "sync"
+        #: the worker loop's fault hooks; None with every fault off
+        self.hooks = WorkerFaults(self.env, self.queue, scenario, self.faults) if self.faults is not None else None
         self._batches = [[(BATCH, w, b) for b in range(scenario.wave_size)] for w in range(scenario.waves + 1)]
 
     # -- wiring: what each applied operation means for the run ------------------------------
@@ -154,20 +161,18 @@ class Shell:
 
     # -- actors ------------------------------------------------------------------------------
     def worker(self) -> Generator[Event, Any, None]:
-        """Take the next ready job, run it, repeat."""
-        env, streams, queue, scenario = self.env, self.streams, self.queue, self.scenario
-        sync = scenario.listener == "sync"
+        """Take the next ready job, run it, repeat (with faults on, the hooks of ``sim.faultworker``)."""
+        queue, hooks = self.queue, self.hooks
         while True:
             job: Job = yield queue.get()
-            kind, wave, batch = job
+            kind, wave, batch = job[:3]
             self.jobs_run[kind] += 1
             if kind == BATCH:
-                yield env.timeout(streams.duration())
-                yield from self.db.run(finish_batch(JOB_ID, wave, batch), f"batch {wave}.{batch}")
-                if sync:
-                    yield from self.listener(wave, batch)
-                else:
-                    queue.put((LISTENER, wave, batch))
+                try:
+                    yield from self._batch_job(job)
+                except Interrupt as stop:  # only an armed crash interrupts a worker
+                    assert hooks is not None
+                    hooks.crashed(job, stop.cause)
             elif kind == LISTENER:
                 yield from self.listener(wave, batch)
             else:
@@ -175,10 +180,41 @@ class Shell:
             queue.task_done()
             self._check_quiescent()
 
+    def _batch_job(self, job: Job) -> Generator[Event, Any, None]:
+        """Run one batch for a sampled time, record its end, deliver its ``BatchJobCompleted``."""
+        env, hooks, wave, batch = self.env, self.hooks, job[1], job[2]
+        if hooks is not None and hooks.out_of_tries(job):
+            yield from self._fail_for_good(wave, batch)
+            return
+        duration = self.streams.duration()
+        crash = hooks.arm(job, duration, env.now) if hooks is not None else None
+        yield env.timeout(duration)
+        if hooks is not None:
+            failed = hooks.try_failed(job)
+            if failed is not None:
+                if not failed:
+                    yield from self._fail_for_good(wave, batch)
+                return
+        yield from self.db.run(finish_batch(JOB_ID, wave, batch), f"batch {wave}.{batch}")
+        if crash is not None:
+            assert hooks is not None
+            yield from hooks.after_record(crash)
+        for _ in range(1 if hooks is None else hooks.event_copies()):
+            if self.sync:
+                yield from self.listener(wave, batch)
+            else:
+                self.queue.put((LISTENER, wave, batch))
+
+    def _fail_for_good(self, wave: int, batch: int) -> Generator[Event, Any, None]:
+        """No tries left: record the batch failed; no ``BatchJobCompleted`` fires."""
+        assert self.hooks is not None
+        self.hooks.failed_for_good()
+        yield from self.db.run(finish_batch(JOB_ID, wave, batch, failed=True), f"batch {wave}.{batch} failed")
+
     def start(self) -> Generator[Event, Any, None]:
         """The import starts: one handler run dispatches wave 1."""
         self.handlers += 1
-        yield from self._handler(ReconcilerTicked(job_id=JOB_ID), "start")
+        yield from self._handler(ImportStarted(job_id=JOB_ID), "start")
         self.handlers -= 1
         self._check_quiescent()
 
@@ -201,7 +237,7 @@ class Shell:
         """Run to completion, stall or horizon; return the outcome."""
         env = self.env
         for _ in range(self.scenario.workers):
-            env.process(self.worker() if self.faults is None else faulty_worker(self, self.faults))
+            env.process(self.worker())
         env.process(self.start())
         if self.policy.reconciler_period_s is not None:
             env.process(self.reconciler(self.policy.reconciler_period_s))

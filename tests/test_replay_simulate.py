@@ -17,8 +17,8 @@ from model.checker import Search, check
 from model.scope import Scope
 from model.trace import ReplayError, from_json, steps_of, table_text, to_json
 from sim.plots import run_figure
-from sim.scripted import ScriptedRun, drain, replay_in_sim
 from wavesim.cli import main
+from wavesim.scripted import ScriptedRun, drain, replay_in_sim
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

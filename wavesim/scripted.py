@@ -1,5 +1,9 @@
 """A checker counterexample replayed in the timed simulation, step for step.
 
+It lives in the command-line layer because it joins the two sides: it reads
+the model's traces (``model/``) and drives the simulation (``sim/``), and
+neither of those imports the other.
+
 ``replay_in_sim(spec, prop, detail, steps, seed=...)`` builds the scenario the
 counterexample's scope describes (its waves, wave size, threshold and workers;
 the trace's policy; queued listeners, as in the model; the seed) and drives
@@ -40,9 +44,11 @@ from coordinator import (
     AutoTriggerFired,
     BatchJobCompleted,
     Effect,
+    ImportStarted,
     ReconcilerTicked,
     ScheduleTrigger,
     Status,
+    Trigger,
     WaveTable,
     finish_batch,
     program_for,
@@ -173,9 +179,14 @@ class _Script(Shell):
     def _start_run(self, label: str) -> str:
         self.started += 1
         name = f"h{self.started}"
-        trigger = (AutoTriggerFired(job_id=JOB_ID) if label == "auto-trigger"
-                   else ReconcilerTicked(job_id=JOB_ID) if label.startswith("reconciler")
-                   else BatchJobCompleted(job_id=JOB_ID, wave=0, batch=0))
+        trigger: Trigger
+        if label == "auto-trigger":
+            trigger = AutoTriggerFired(job_id=JOB_ID)
+        elif label.startswith("reconciler"):
+            trigger = ReconcilerTicked(job_id=JOB_ID)
+        else:  # "listener W.B"
+            wave, batch = (int(x) for x in label.split()[1].split("."))
+            trigger = BatchJobCompleted(job_id=JOB_ID, wave=wave, batch=batch)
         program = program_for(trigger, self.policy, self.config)
         self.runs[name] = (program, next(program), label)
         return name
@@ -262,7 +273,7 @@ class _Script(Shell):
 
     def script(self, spec: Spec, steps: Sequence[TraceStep], prefix: int) -> Generator[Any, Any, None]:
         """Step 0 is the simulation's own start (its handler run dispatches wave 1); then every step."""
-        yield from self.db.run(program_for(ReconcilerTicked(job_id=JOB_ID), self.policy, self.config), "start")
+        yield from self.db.run(program_for(ImportStarted(job_id=JOB_ID), self.policy, self.config), "start")
         start = init(spec.scope, spec.policy)
         begin = TraceStep(n=0, action="start", actor="start", what="dispatches wave 1", result="",
                           table=table_text(start.table), jobs=jobs_text(start))

@@ -1,0 +1,72 @@
+"""The code's shape: ``coordinator/`` at the bottom; ``model/`` and ``sim/`` side by side above it, neither
+importing the other; the command line (``wavesim/``) on top; and no two modules importing each other."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: package -> the project packages it may import (besides itself)
+ALLOWED = {
+    "coordinator": set(),
+    "model": {"coordinator"},
+    "sim": {"coordinator"},
+    "wavesim": {"coordinator", "model", "sim"},
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_imports(path: Path) -> set[str]:
+    """The project modules ``path`` imports (``from a.b import c`` names ``a.b``, or ``a.b.c`` when a module)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found.update(n for n in names if n.split(".")[0] in ALLOWED and _exists(n))
+    return found
+
+
+def _exists(name: str) -> bool:
+    base = ROOT.joinpath(*name.split("."))
+    return base.with_suffix(".py").exists() or (base / "__init__.py").exists()
+
+
+MODULES = {_module_name(p): p for pkg in ALLOWED for p in sorted((ROOT / pkg).rglob("*.py"))}
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_a_module_imports_only_the_layers_below_it(name: str) -> None:
+    package = name.split(".")[0]
+    wrong = {m for m in project_imports(MODULES[name]) if m.split(".")[0] not in ALLOWED[package] | {package}}
+    assert wrong == set(), f"{name} imports {sorted(wrong)}"
+
+
+def test_no_two_modules_import_each_other() -> None:
+    graph = {name: {m for m in project_imports(path) if m in MODULES and m != name}
+             for name, path in MODULES.items()}
+    pairs = sorted((a, b) for a, deps in graph.items() for b in deps
+                   if a < b and a in graph.get(b, set()) and not _is_package_of(a, b) and not _is_package_of(b, a))
+    assert pairs == []
+
+
+def _is_package_of(package: str, module: str) -> bool:
+    """A package's ``__init__`` re-exports its own modules; that is not a cycle."""
+    return module.startswith(package + ".")
+
+
+def test_the_checks_see_a_wrong_import(tmp_path: Path) -> None:
+    bad = ROOT / "sim" / "clock.py"
+    assert "sim.clock" in MODULES and "model.trace" not in project_imports(bad)
+    probe = tmp_path / "probe.py"
+    probe.write_text("from model.trace import follow\nimport sim.clock\n")
+    assert project_imports(probe) == {"model.trace", "sim.clock"}

@@ -20,11 +20,11 @@ import json
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from coordinator import PROPERTY_NAMES, ConfigError
-from sim.faultsettings import FAULT_PRESETS
+from sim.faultsettings import FAULT_DEFAULTS, FAULT_PRESETS
 from sim.replaycmd import replay_command
 from sim.run import run_one
 from sim.scenario import PRESETS, Scenario
@@ -39,6 +39,8 @@ FAILING_SEEDS_KEPT = 10
 #: short column names of the seven properties, in ``PROPERTY_NAMES`` order
 SHORT = ("single_active", "one_below_thr", "threshold", "no_duplicate", "queue_bounded", "no_stall", "completes")
 _CHUNK = 25
+#: what a header names when it differs from the preset (faults are the matrix's columns)
+_NAMED = tuple(f.name for f in fields(Scenario) if f.name not in ("preset", "policy", "seed", "swarm", *FAULT_DEFAULTS))
 
 Cell = tuple[str, str]  # (policy, fault)
 
@@ -55,6 +57,16 @@ def run_cell_chunk(base: Scenario, policy: str, fault: str, seeds: Sequence[int]
         props = run_one(cell_scenario(base, policy, fault, seed)).properties
         out.append((seed, tuple(bool(props[name]["holds"]) for name in PROPERTY_NAMES)))
     return out
+
+
+def _scenario_name(s: Scenario) -> str:
+    """The preset, and the settings (besides policy, seed and faults) in which the scenario differs from it."""
+    base = PRESETS.get(s.preset)
+    if base is None:
+        return f"scenario {s.preset}"
+    changed = [f"{name} {getattr(s, name):g}" if isinstance(getattr(s, name), float) else f"{name} {getattr(s, name)}"
+               for name in _NAMED if getattr(s, name) != getattr(base, name)]
+    return f"{s.preset} preset" + (f" with {', '.join(changed)}" if changed else "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,7 +138,8 @@ class FaultMatrix:
     def _head(self) -> str:
         s = self.base
         return (
-            f"{s.preset}: {s.waves} waves x {s.wave_size} batches, threshold {s.threshold}%, {s.workers} workers, "
+            f"{_scenario_name(s)}: {s.waves} waves x {s.wave_size} batches, threshold {s.threshold}%, "
+            f"{s.workers} workers, "
             f"{s.listener} listeners, {s.batch_distribution} batches (mean {s.batch_mean_s:g} s"
             + (f", sigma {s.batch_sigma:g}" if s.batch_distribution == "lognormal" else "")
             + f"); {len(self.seeds)} seeds ({self.seeds[0]}..{self.seeds[-1]}) per cell"

@@ -391,4 +391,4 @@ def test_help_version_and_good_input_are_untouched() -> None:
     assert invoke(["run", "--help"]).stdout.startswith("Usage: ")
     demo = invoke(["demo", "--policy", "guarded"])
     assert (demo.exit_code, demo.stderr) == (0, "")
-    assert demo.stdout.splitlines()[0].startswith("wave 1 batch 0 finished -> ")
+    assert demo.stdout.splitlines()[0] == "policy guarded: 5 waves x 2 batches at 50%"

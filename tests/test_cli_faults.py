@@ -30,7 +30,8 @@ def test_faults_prints_the_table_of_the_matrix() -> None:
     assert code == 0, err
     assert out == fault_matrix(BASE, ["guarded", "atomic"], ["none", "lost-event"], range(4)).table()
     lines = out.splitlines()
-    assert lines[0].startswith("incident: 3 waves x 10 batches") and "4 seeds (0..3) per cell" in lines[0]
+    assert lines[0].startswith("incident preset with waves 3, wave_size 10, horizon_s 2000: 3 waves x 10 batches")
+    assert "4 seeds (0..3) per cell" in lines[0]
     assert ["guarded", "lost-event", "0%", "100%", "100%", "100%", "100%", "25%", "25%"] in [
         line.split() for line in lines]
 
@@ -60,6 +61,8 @@ def test_faults_without_a_preset_runs_the_reduced_incident() -> None:
     scenario = json.loads(out)["scenario"]
     assert (scenario["preset"], scenario["waves"], scenario["wave_size"], scenario["batch_sigma"]) == (
         "incident", 8, 20, 1.5)
+    head = invoke("faults", "--policy", "atomic", "--fault", "none", "--seeds", "1")[1].splitlines()[0]
+    assert head.startswith("incident preset with waves 8, wave_size 20, batch_sigma 1.5: 8 waves x 20 batches")
 
 
 def test_a_bad_fault_name_is_one_line_and_exit_2() -> None:
@@ -109,3 +112,10 @@ def test_swarm_on_the_command_line_records_the_faults_it_chose() -> None:
     scenario = json.loads(out)["scenario"]
     assert scenario["swarm"] is True
     assert out == run_one(BASE.with_settings(seed=2, swarm=True)).to_json()
+
+
+def test_the_help_names_the_scenario_faults_runs_by_default() -> None:
+    code, out, _ = invoke("faults", "--help")
+    text = " ".join(out.split())
+    assert code == 0 and "[default: incident reduced to 8 waves x 20 batches, batch sigma 1.5]" in text
+    assert "[default: incident]" not in text

@@ -24,7 +24,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 @click.command()
-@scenario_options
+@scenario_options(default="incident reduced to 8 waves x 20 batches, batch sigma 1.5")
 @click.option("--policy", "policies", type=click.Choice(list(POLICIES)), multiple=True,
               help="A policy to run; repeat for several. [default: all]")
 @click.option("--fault", "fault_names", multiple=True, metavar="FAULT",
@@ -42,8 +42,9 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
            seeds: int, first_seed: int, jobs: int, as_json: bool, out: str | None, **settings: Any) -> None:
     """Which policy survives which fault: the share of runs in which each property held.
 
-    Without --preset or --scenario the scenario is the incident preset reduced to
-    8 waves x 20 batches with lognormal sigma 1.5 (any option overrides it).
+    Without --preset or --scenario it runs the incident preset reduced to
+    8 waves x 20 batches with lognormal sigma 1.5 (any option overrides it);
+    the first line of the output names the scenario it ran.
     Fault options (--crash-rate, ...) apply to every cell, on top of its named fault.
     """
     for name in fault_names:

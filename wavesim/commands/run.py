@@ -57,8 +57,11 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
 }
 
 
-def scenario_options(command: F) -> F:
-    """Add ``--preset``, ``--scenario`` and every scenario setting to ``command``."""
+def scenario_options(command: F | None = None, *, default: str = "incident") -> Any:
+    """Add ``--preset``, ``--scenario`` and every scenario setting to ``command``; ``default`` says in
+    ``--help`` what runs without ``--preset`` (``@scenario_options(default=...)`` when it is not ``incident``)."""
+    if command is None:
+        return lambda c: scenario_options(c, default=default)
     for flag, (field, kind, text) in reversed(SETTINGS.items()):
         command = click.option(flag, field, type=kind, default=None,
                                help=f"{text} [default: from the preset]")(command)
@@ -67,7 +70,7 @@ def scenario_options(command: F) -> F:
     command = click.option("--scenario", "scenario_file", type=click.Path(dir_okay=True), default=None,
                            help="TOML file of settings (keys as in the JSON 'scenario'; may name a preset).")(command)
     command = click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
-                           help="Start from this named scenario. [default: incident]")(command)
+                           help=f"Start from this named scenario. [default: {default}]")(command)
     return command
 
 

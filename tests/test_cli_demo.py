@@ -1,0 +1,39 @@
+"""``wavesim demo`` reads like a counterexample of ``wavesim check``: numbered steps, the table after each."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from coordinator import POLICIES
+from wavesim.cli import main
+from wavesim.commands.demo import miniature
+
+STEP = re.compile(r"^ *(\d+)\. (\S+) +(.*)$")
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_steps_are_numbered_in_order_and_every_operation_shows_the_table(policy: str) -> None:
+    lines = miniature(policy)
+    numbers = [int(m.group(1)) for line in lines if (m := STEP.match(line))]
+    assert numbers == list(range(len(numbers)))
+    for i, line in enumerate(lines):
+        m = STEP.match(line)
+        if m and " -> " in m.group(3):  # a DB operation and its result: the table follows
+            assert lines[i + 1].startswith("     table 1:")
+    assert not any("Decision(" in line for line in lines)
+
+
+def test_the_burst_shows_under_original_and_not_under_atomic() -> None:
+    ends = {p: [line.split(" ends: ")[1] for line in miniature(p) if " ends: " in line] for p in ("original", "atomic")}
+    assert ends["original"][:4] == ["db-reconcile dispatched wave 1", "normal dispatched wave 2",
+                                    "db-reconcile dispatched wave 3", "catch-up dispatched wave 4"]
+    assert sum("dispatched" in e for e in ends["atomic"]) == 3  # waves 1, 2, 3: one at a time past the threshold
+
+
+def test_the_command_prints_the_miniature() -> None:
+    result = CliRunner().invoke(main, ["demo", "--policy", "seed-fix"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == miniature("seed-fix")

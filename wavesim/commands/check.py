@@ -13,6 +13,7 @@ from model.checker import Search, check, reductions
 from model.scope import Scope
 from model.search import walk_search
 from model.trace import render, steps_of, to_json, why_stuck
+from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write
 from wavesim.progress import progress_bar, wanted
@@ -98,19 +99,13 @@ def report_text(search: Search) -> str:
     return "\n".join(lines)
 
 
-def _scope(**values: Any) -> Scope:
-    try:
-        return Scope(**values)
-    except ValueError as err:
-        raise BadInput(str(err)) from None
-
-
 @click.command("check")
 @click.option("--policy", required=True, type=click.Choice(list(POLICIES)), help="Which coordinator policy to check.")
 @click.option("--waves", default=2, show_default=True, help="Main waves of the import (1-6).")
-@click.option("--wave-size", default=2, show_default=True, help="Batch jobs per wave (1-6).")
-@click.option("--threshold", default=50, show_default=True,
-              help="Completion threshold in percent; keep it above one batch and below the whole wave.")
+@click.option("--wave-size", type=int, default=None, help="Batch jobs per wave (1-6). [default: WAVE_SIZE, else 2]")
+@click.option("--threshold", type=int, default=None,
+              help="Completion threshold in percent; keep it above one batch and below the whole wave. "
+                   "[default: WAVE_COMPLETION_THRESHOLD, else 50]")
 @click.option("--workers", default=2, show_default=True, help="Workers taking batch jobs (1-6).")
 @click.option("--handlers", "max_handlers", default=2, show_default=True,
               help="Handler runs that may be in flight at once (1-6).")
@@ -132,15 +127,19 @@ def _scope(**values: Any) -> Scope:
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="Write the first counterexample found as JSON for 'wavesim replay'.")
 def check_command(
-    policy: str, waves: int, wave_size: int, threshold: int, workers: int, max_handlers: int, crashes: int,
-    duplicates: int, losses: int, any_order: bool, properties: tuple[str, ...], strategy: str, seed: int,
+    policy: str, waves: int, wave_size: int | None, threshold: int | None, workers: int, max_handlers: int,
+    crashes: int, duplicates: int, losses: int, any_order: bool, properties: tuple[str, ...], strategy: str, seed: int,
     pct_depth: int, max_states: int, time_limit: float, as_json: bool, trace_out: str | None,
 ) -> None:
     """Check a policy against the seven properties on a small scope, exhaustively."""
-    scope = _scope(
-        waves=waves, wave_size=wave_size, threshold=threshold, workers=workers, max_handlers=max_handlers,
-        crashes=crashes, duplicates=duplicates, losses=losses, fifo=not any_order,
-    )
+    given = {k: v for k, v in (("wave_size", wave_size), ("threshold", threshold)) if v is not None}
+    sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **given}  # option > environment > default
+    try:
+        scope = Scope(waves=waves, workers=workers, max_handlers=max_handlers, crashes=crashes,
+                      duplicates=duplicates, losses=losses, fifo=not any_order, **sizes)
+    except ValueError as err:
+        source = next((env_source(k) for k in sizes if k not in given and str(err).startswith(k)), None)
+        raise BadInput(f"{err} (from {source})" if source else str(err)) from None
     if max_states < 1:
         raise BadInput(f"--max-states must be at least 1, got {max_states}")
     if not time_limit > 0:  # NaN too

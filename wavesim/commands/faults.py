@@ -50,9 +50,8 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
     for name in fault_names:
         if name not in FAULT_PRESETS:
             raise BadInput(f"--fault {name!r} is not a named fault; choose from: {', '.join(FAULT_PRESETS)}")
-    if preset is None and scenario_file is None:
-        settings = {**MATRIX_SETTINGS, **{k: v for k, v in settings.items() if v is not None}}
-    base = build_scenario(preset, scenario_file, settings)
+    own = MATRIX_SETTINGS if preset is None and scenario_file is None else None
+    base = build_scenario(preset, scenario_file, settings, defaults=own)
     check_output(out, (".json",), "--out")
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
     names = list(dict.fromkeys(fault_names)) or list(FAULT_PRESETS)

@@ -2,12 +2,14 @@
 
 The scenario options shared with ``wavesim compare`` live here too:
 ``scenario_options`` adds them to a command and ``build_scenario`` turns a
-preset, an optional TOML file and the given options into one ``Scenario``
-(later wins: preset, then file, then options).
+preset, the environment's ``WAVE_SIZE`` and ``WAVE_COMPLETION_THRESHOLD``, an
+optional TOML file and the given options into one ``Scenario`` (later wins:
+preset, environment, file, options).
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +21,7 @@ from sim.export import rows_csv
 from sim.replaycmd import replay_command
 from sim.run import RunResult, run_one
 from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scenario_toml
+from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output, read_text
 
@@ -74,18 +77,35 @@ def scenario_options(command: F | None = None, *, default: str = "incident") -> 
     return command
 
 
-def build_scenario(preset: str | None, scenario_file: str | None, settings: dict[str, Any]) -> Scenario:
-    """Preset, then the TOML file, then the options that were given."""
+def build_scenario(preset: str | None, scenario_file: str | None, settings: dict[str, Any],
+                   defaults: dict[str, Any] | None = None) -> Scenario:
+    """Preset (with a command's own ``defaults`` on it), then the environment's ``WAVE_SIZE`` and
+    ``WAVE_COMPLETION_THRESHOLD`` (``wavesim.envdefaults``), then the TOML file, then the options given."""
+    env = env_settings()
     try:
-        base = PRESETS[preset or "incident"]
-        if scenario_file is not None:
-            base = load_scenario_toml(read_text(scenario_file), source=scenario_file, base=base)
-            if preset is not None and base.preset != preset:
-                raise BadInput(f"--preset {preset} conflicts with preset = {base.preset!r} in {scenario_file}")
+        base = PRESETS[preset or "incident"].with_settings(**(defaults or {}))
+        if scenario_file is None:
+            base = base.with_settings(**env)
+        else:
+            text = read_text(scenario_file)
+            loaded = load_scenario_toml(text, source=scenario_file, base=base.with_settings(**env))
+            if preset is not None and loaded.preset != preset:
+                raise BadInput(f"--preset {preset} conflicts with preset = {loaded.preset!r} in {scenario_file}")
+            in_file = set(tomllib.loads(text))  # valid TOML: load_scenario_toml read it
+            base = loaded.with_settings(**{k: v for k, v in env.items() if k not in in_file})
         given = {k: v for k, v in settings.items() if v is not None}
         return base.with_settings(**given)
     except ConfigError as err:
-        raise BadInput(str(err)) from None
+        raise BadInput(_with_source(str(err), env)) from None
+
+
+def _with_source(message: str, env: dict[str, Any]) -> str:
+    """Name the environment variable when the bad value came from it (e.g. a wave size too big for a preset)."""
+    for setting in env:
+        source = env_source(setting)
+        if source is not None and message.startswith(f"{setting} "):
+            return f"{message} (from {source})"
+    return message
 
 
 def summary_lines(result: RunResult) -> list[str]:

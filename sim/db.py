@@ -13,6 +13,9 @@ something, ``on_applied(effect, before, after, result)`` lets the run react:
 monitors, recorder, and the two effects that ask the driver to put jobs on the
 queue (``EnqueueBatches``, ``ScheduleTrigger``).
 
+``in_flight`` counts the programs under way, so a run can let every write in
+flight land before it ends (``on_ended`` tells it when one has).
+
 With the replica-lag fault on (``replica``), a plain read sees the table as a
 lagging replica shows it, unless the same handler run already changed a row
 (Laravel's ``sticky`` connection); writes always go to the primary.
@@ -58,6 +61,9 @@ class Database:
         self.table = table
         self.stopped = False
         self.operations = 0
+        #: programs started and not yet ended; ``on_ended`` is called each time one ends
+        self.in_flight = 0
+        self.on_ended: Callable[[], None] | None = None
         #: when a list, every applied operation is appended as (time, label, effect, result)
         self.trace: list[tuple[float, str, Effect, object]] | None = None
         self._on_applied = on_applied
@@ -82,10 +88,12 @@ class Database:
             effect = next(program)
         except StopIteration as stop:
             return stop.value
+        self.in_flight += 1
         while True:
             yield env.timeout(latency[type(effect)]())
             if self.stopped:
                 program.close()
+                self.in_flight -= 1
                 return None
             before = self.table
             if replica is not None and not sticky and type(effect) in READS:
@@ -104,4 +112,7 @@ class Database:
             try:
                 effect = program.send(result)
             except StopIteration as stop:
+                self.in_flight -= 1
+                if self.on_ended is not None:
+                    self.on_ended()
                 return stop.value

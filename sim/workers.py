@@ -23,9 +23,12 @@ hooks of ``sim.faultworker`` at the points where a batch job can fail, and
 crashes, which try fails, which event is lost or repeated, which trigger is
 lost, which handler run dies and which read lags.
 
-A run stops when every wave is completed, when it is stalled (quiescent with a
-wave left; with a reconciler: quiescent apart from it, and a whole tick changed
-nothing), at the horizon, or when it has processed ``max_events`` events (the budget).
+A run stops when every wave is completed and no DB operation is in flight
+(the handler runs under way finish first, so a late write that overwrites
+``completed`` is seen, and the run goes on if one did; the makespan is when
+the last wave was completed); when it is stalled (quiescent with a wave left;
+with a reconciler: quiescent apart from it, and a whole tick changed nothing);
+at the horizon; or when it has processed ``max_events`` events (the budget).
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ __all__ = ["JOB_ID", "Shell"]
 JOB_ID = 1
 
 
+def _all_completed(table: WaveTable) -> bool:
+    return all(r.status is Status.COMPLETED for r in table.rows)
+
+
 class Shell:
     """One simulated import, wired and ready to ``run()``."""
 
@@ -84,6 +91,7 @@ class Shell:
         self.queue = JobQueue(self.env, self.recorder.on_depth)
         self.db = Database(self.env, new_import(job_id=JOB_ID, waves=scenario.waves, wave_size=scenario.wave_size),
                            self.streams, scenario.wave_size, self._on_applied)
+        self.db.on_ended = self._finish_if_drained
         self.handlers = 0  # handler runs in flight outside workers (start, reconciler)
         self.ticks = 0
         self.jobs_run = [0, 0, 0]  # by kind: batch, listener, auto-trigger
@@ -91,6 +99,8 @@ class Shell:
         self.events = 0  # SimPy events processed
         self.ended_s = 0.0
         self.final: WaveTable | None = None
+        #: when the table last read every wave completed (the makespan, once the writes in flight drained)
+        self.completed_at: float | None = None
         self.done = self.env.event()
         self.faults = Faults(scenario, self.streams.faults) if Faults.wanted(scenario) else None
         if self.faults is not None and scenario.replica_lag_ms > 0:
@@ -122,13 +132,21 @@ class Shell:
             completing = isinstance(effect, CompleteFinishedWaves) or (
                 isinstance(effect, SetStatus) and effect.status is Status.COMPLETED
             )
-            if completing and all(r.status is Status.COMPLETED for r in after.rows):
-                self._stop("completed")
+            if completing and _all_completed(after):
+                if self.completed_at is None or not _all_completed(before):  # not a repeated completion
+                    self.completed_at = now
+                self._finish_if_drained()
 
-    def _stop(self, outcome: str) -> None:
+    def _finish_if_drained(self) -> None:
+        """End a completed run only once no DB operation is in flight: a late write (a handler's
+        ``SET processing`` landing after ``completed``) must be seen, not dropped."""
+        if self.completed_at is not None and self.db.in_flight == 0 and _all_completed(self.db.table):
+            self._stop("completed", at=self.completed_at)
+
+    def _stop(self, outcome: str, at: float | None = None) -> None:
         if self.outcome != "running":
             return
-        self.outcome, self.ended_s = outcome, self.env.now
+        self.outcome, self.ended_s = outcome, self.env.now if at is None else at
         self.final = self.db.table
         self.db.stopped = True
         self.done._ok, self.done._value = True, outcome

@@ -163,10 +163,10 @@ class _Script(Shell):
             return
         super()._on_applied(effect, before, after, result)
 
-    def _stop(self, outcome: str) -> None:
+    def _stop(self, outcome: str, at: float | None = None) -> None:
         """The script decides when the run ends; completing every wave only marks the time."""
         if outcome == "completed" and self.final is None:
-            self.ended_s, self.final = self.env.now, self.db.table
+            self.ended_s, self.final = self.env.now if at is None else at, self.db.table
 
     def jobs_text(self) -> str:
         queue = " ".join(f"w{w}b{b}" for _, w, b in self.queue.ready) or "-"

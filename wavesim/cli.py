@@ -9,6 +9,7 @@ from wavesim.commands.audit import audit
 from wavesim.commands.check import check_command
 from wavesim.commands.compare import compare
 from wavesim.commands.demo import demo
+from wavesim.commands.docs import docs
 from wavesim.commands.faults import faults
 from wavesim.commands.replay import replay_command
 from wavesim.commands.report import report
@@ -34,3 +35,4 @@ main.add_command(sweep)
 main.add_command(check_command)
 main.add_command(replay_command)
 main.add_command(report)
+main.add_command(docs)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from wavesim.cli import main
 from wavesim.commands.docs import FIGURES
+from wavesim.docblocks import REPORT, WRITEUP_FIXTURE
 from wavesim.docgen import ROOT, TABLES, DocError, blocks_in, doc_files, load_blocks, render_file
 
 load_blocks()
@@ -43,11 +44,22 @@ def project(tmp_path: Path) -> Path:
         target = tmp_path / page.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(page, target)
-    for copy, source in FIGURES.items():
-        for rel in (copy, source):
-            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ROOT / rel, tmp_path / rel)
+    inputs = [rel for pair in FIGURES.items() for rel in pair] + [REPORT, WRITEUP_FIXTURE]
+    for rel in inputs:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / rel, tmp_path / rel)
     return tmp_path
+
+
+def test_a_new_report_makes_the_blocks_that_copy_it_drift(project: Path) -> None:
+    report = project / REPORT
+    text = report.read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| imports completed |"))
+    report.write_text(text.replace(row, row.rsplit("|", 2)[0] + "| 0/20 |"), encoding="utf-8")
+    result = docs("--check", "--root", str(project))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:3] == ["drifted: README.md: findings", "drifted: docs/index.md: findings",
+                                              "drifted: docs/simulation.md: report-before-after"]
 
 
 def test_a_drifted_block_is_named_with_exit_1_and_rewritten_back(project: Path) -> None:

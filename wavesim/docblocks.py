@@ -15,20 +15,23 @@ from dataclasses import fields
 from coordinator import ATOMIC_CLAIM_SQL, POLICIES
 from sim.faultsettings import FAULT_PRESETS
 from sim.scenario import PRESETS, Scenario
-from wavesim.docgen import ROOT, register
+from wavesim.docgen import project_root, register
 
-__all__ = ["REPORT", "markdown_table", "report_section"]
+__all__ = ["markdown_table", "report_section"]
 
-REPORT = ROOT / "reports" / "report.md"
+REPORT = "reports/report.md"
 WRITEUP_FIXTURE = "tests/fixtures/writeup_dispatches.csv"
 
 
 def report_section(heading: str) -> str:
     """The text under ``## heading`` in the committed report, up to the next heading of that level or above."""
-    text = REPORT.read_text(encoding="utf-8")
+    path = project_root() / REPORT
+    if not path.is_file():
+        raise LookupError(f"{REPORT} is missing: run 'wavesim report' first")
+    text = path.read_text(encoding="utf-8")
     m = re.search(rf"^(#+) {re.escape(heading)}\s*$", text, flags=re.MULTILINE)
     if m is None:
-        raise LookupError(f"{REPORT.name} has no section {heading!r}: rerun 'wavesim report'")
+        raise LookupError(f"{REPORT} has no section {heading!r}: rerun 'wavesim report'")
     level = len(m.group(1))
     rest = text[m.end():]
     end = re.search(rf"^#{{1,{level}}} ", rest, flags=re.MULTILINE)
@@ -155,5 +158,5 @@ def audit_example() -> str:
     from wavesim.audit import to_table
     from wavesim.commands.audit import run_audit
 
-    report = run_audit(str(ROOT / WRITEUP_FIXTURE))
+    report = run_audit(str(project_root() / WRITEUP_FIXTURE))
     return f"```\n$ wavesim audit {WRITEUP_FIXTURE}\n{to_table(report).rstrip()}\n```"

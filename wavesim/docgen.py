@@ -30,11 +30,17 @@ from pathlib import Path
 
 __all__ = [
     "BLOCK_MODULES", "ROOT", "TABLES", "Block", "DocError", "blocks_in", "doc_files", "drifted", "load_blocks",
-    "register", "render_file",
+    "project_root", "register", "render_file",
 ]
 
 #: the project folder: README.md, docs/ and reports/ sit here
 ROOT = Path(__file__).resolve().parent.parent
+_root = [ROOT]
+
+
+def project_root() -> Path:
+    """The project folder the blocks being rendered read from (``ROOT``, or ``wavesim docs --root``)."""
+    return _root[0]
 #: the registry of generated blocks
 TABLES: dict[str, Callable[[], str]] = {}
 #: the modules whose ``@register`` calls fill ``TABLES``
@@ -131,9 +137,13 @@ def drifted(files: Iterable[Path], root: Path = ROOT) -> dict[Path, tuple[str, l
     load_blocks()
     cache: dict[str, str] = {}
     out = {}
-    for path in files:
-        where = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        new, changed = render_file(path.read_text(encoding="utf-8"), where, cache)
-        if changed:
-            out[path] = (new, changed)
+    _root[0] = root
+    try:
+        for path in files:
+            where = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+            new, changed = render_file(path.read_text(encoding="utf-8"), where, cache)
+            if changed:
+                out[path] = (new, changed)
+    finally:
+        _root[0] = ROOT
     return out

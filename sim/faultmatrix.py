@@ -117,8 +117,9 @@ class FaultMatrix:
             }
             for p in self.policies
         }
+        switches = {p: self.base.with_settings(policy=p).resolved_policy.switches() for p in self.policies}
         return {"scenario": scenario, "seeds": [self.seeds[0], self.seeds[-1]], "policies": list(self.policies),
-                "faults": list(self.faults), "cells": cells}
+                "policy_switches": switches, "faults": list(self.faults), "cells": cells}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"

@@ -32,10 +32,11 @@ import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from coordinator import POLICIES, ConfigError, WaveConfig
+from coordinator import POLICIES, ConfigError, Policy, WaveConfig
+from coordinator.policy import policy_named, switch_value, with_given
 from sim.faultsettings import FAULT_RATES, FAULT_TIMES, swarm_settings
 
-__all__ = ["DISTRIBUTIONS", "LISTENERS", "PRESETS", "Scenario", "load_scenario_toml", "preset", "scenario_from"]
+__all__ = ["DISTRIBUTIONS", "LISTENERS", "PRESETS", "SWITCH_PREFIX", "with_point", "Scenario", "load_scenario_toml", "preset", "scenario_from"]
 
 DISTRIBUTIONS = ("exponential", "lognormal")
 LISTENERS = ("sync", "queued")
@@ -75,8 +76,11 @@ class Scenario:
     clock_skew_s: float = 0.0
     handler_death_rate: float = 0.0
     swarm: bool = False
+    #: policy switches given on top of the named policy (``--switch``, ``[switches]``), by name
+    switches: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
+        _switches(self)
         _whole(self, "seed", 0, 2**63 - 1)
         _whole(self, "waves", 1, 10_000)
         _whole(self, "wave_size", 1, 10_000)
@@ -115,14 +119,37 @@ class Scenario:
             auto_trigger_delay_s=self.auto_trigger_delay_s,
         )
 
+    @property
+    def resolved_policy(self) -> Policy:
+        """The policy this scenario runs: the named one with ``switches`` applied where it reads them."""
+        return with_given(policy_named(self.policy), dict(self.switches), lenient=True)
+
     def to_dict(self) -> dict[str, Any]:
-        """Every setting as plain JSON values, in field order."""
-        return asdict(self)
+        """Every setting as plain JSON values, in field order (``switches`` as an object)."""
+        out = asdict(self)
+        out["switches"] = dict(self.switches)
+        return out
 
     def with_settings(self, **settings: Any) -> Scenario:
         """This scenario with some settings changed (validated again)."""
         _check_keys(settings, "setting")
         return replace(self, **settings)
+
+
+def _switches(s: Scenario) -> None:
+    """``switches`` as sorted (name, plain value) pairs, each name and value checked."""
+    given = s.switches
+    pairs = given.items() if isinstance(given, dict) else given
+    try:
+        checked = {str(name): switch_value(str(name), value) for name, value in pairs}
+    except (TypeError, ValueError):
+        raise ConfigError(f"switches must be NAME = VALUE pairs, got {given!r}") from None
+    for name in checked:
+        if name == "name" or name not in Policy.__dataclass_fields__:
+            known = ", ".join(sorted(set(Policy.__dataclass_fields__) - {"name"}))
+            raise ConfigError(f"unknown policy switch {name!r}; known: {known}")
+    plain = {n: getattr(v, "value", v) for n, v in checked.items()}
+    object.__setattr__(s, "switches", tuple(sorted(plain.items())))
 
 
 def _whole(s: Scenario, name: str, low: int, high: int) -> None:
@@ -201,6 +228,19 @@ def scenario_from(base: Scenario, settings: dict[str, Any], where: str = "") -> 
         raise ConfigError(f"{err}{where}") from None
 
 
+#: A sweep parameter naming a policy switch: ``switch.NAME``.
+SWITCH_PREFIX = "switch."
+
+
+def with_point(base: Scenario, point: dict[str, Any]) -> Scenario:
+    """``base`` with a sweep grid point's settings; ``switch.NAME`` keys go into ``switches``."""
+    plain = {k: v for k, v in point.items() if not k.startswith(SWITCH_PREFIX)}
+    given = {k[len(SWITCH_PREFIX):]: v for k, v in point.items() if k.startswith(SWITCH_PREFIX)}
+    if given:
+        plain["switches"] = {**dict(base.switches), **given}
+    return base.with_settings(**plain)
+
+
 def load_scenario_toml(text: str, *, source: str = "scenario file", base: Scenario | None = None) -> Scenario:
     """A scenario from TOML text: top-level keys are settings; ``preset = "..."``
     starts from that preset (else from ``base`` or the defaults)."""
@@ -210,9 +250,13 @@ def load_scenario_toml(text: str, *, source: str = "scenario file", base: Scenar
         raise ConfigError(f"{source} is not valid TOML: {err}") from None
     where = f" in {source}"
     for key, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and key != "switches":
             raise ConfigError(f"setting {key!r}{where} must be a plain value, not a table")
+    if "switches" in data and not isinstance(data["switches"], dict):
+        raise ConfigError(f"switches{where} must be a table: [switches] NAME = VALUE")
     start = base if base is not None else Scenario()
+    if "switches" in data:  # on top of the base's own switches
+        data["switches"] = {**dict(start.switches), **data["switches"]}
     if "preset" in data:
         name = data["preset"]
         if not isinstance(name, str) or name not in PRESETS:

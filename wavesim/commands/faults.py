@@ -51,9 +51,9 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
             raise BadInput(f"--fault {name!r} is not a named fault; choose from: {', '.join(FAULT_PRESETS)}")
     if preset is None and scenario_file is None:
         settings = {**MATRIX_SETTINGS, **{k: v for k, v in settings.items() if v is not None}}
-    base = build_scenario(preset, scenario_file, settings)
-    check_output(out, (".json",), "--out")
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
+    base = build_scenario(preset, scenario_file, settings, chosen)
+    check_output(out, (".json",), "--out")
     names = list(dict.fromkeys(fault_names)) or list(FAULT_PRESETS)
     try:
         matrix = fault_matrix(base, chosen, names, range(first_seed, first_seed + seeds), jobs=jobs,

@@ -21,6 +21,7 @@ from sim.run import RunResult, run_one
 from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scenario_toml
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output, read_text
+from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["build_scenario", "run", "scenario_options", "summary_lines"]
 
@@ -62,6 +63,7 @@ def scenario_options(command: F) -> F:
     for flag, (field, kind, text) in reversed(SETTINGS.items()):
         command = click.option(flag, field, type=kind, default=None,
                                help=f"{text} [default: from the preset]")(command)
+    command = switch_option(command)
     command = click.option("--swarm/--no-swarm", "swarm", default=None,
                            help="Fault swarm: the seed turns on a random subset of faults. [default: off]")(command)
     command = click.option("--scenario", "scenario_file", type=click.Path(dir_okay=True), default=None,
@@ -71,18 +73,29 @@ def scenario_options(command: F) -> F:
     return command
 
 
-def build_scenario(preset: str | None, scenario_file: str | None, settings: dict[str, Any]) -> Scenario:
-    """Preset, then the TOML file, then the options that were given."""
+def build_scenario(preset: str | None, scenario_file: str | None, settings: dict[str, Any],
+                   policies: list[str] | None = None) -> Scenario:
+    """Preset, then the TOML file, then the options that were given.
+
+    ``--switch`` values go on top of the file's ``[switches]``; a switch that the
+    scenario's policy (or, for a command that runs several, every one of
+    ``policies``) would not read is refused."""
+    settings = dict(settings)
+    given = parse_specs(settings.pop("switch_specs", ()) or ())
     try:
         base = PRESETS[preset or "incident"]
         if scenario_file is not None:
             base = load_scenario_toml(read_text(scenario_file), source=scenario_file, base=base)
             if preset is not None and base.preset != preset:
                 raise BadInput(f"--preset {preset} conflicts with preset = {base.preset!r} in {scenario_file}")
-        given = {k: v for k, v in settings.items() if v is not None}
-        return base.with_settings(**given)
+        options = {k: v for k, v in settings.items() if v is not None}
+        if given:
+            options["switches"] = {**dict(base.switches), **given}
+        scenario = base.with_settings(**options)
     except ConfigError as err:
         raise BadInput(str(err)) from None
+    check_read(dict(scenario.switches), policies or [scenario.policy])
+    return scenario
 
 
 def summary_lines(result: RunResult) -> list[str]:

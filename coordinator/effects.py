@@ -40,6 +40,8 @@ class CurrentWaveRule(StrEnum):
     HIGHEST_NOT_PENDING = "highest-not-pending"
     #: the highest completed wave (0 before the first completes)
     HIGHEST_COMPLETED = "highest-completed"
+    #: the highest completed wave; before the first completes, the lowest active one
+    COMPLETED_ELSE_ACTIVE = "completed-else-active"
     #: the highest wave whose dispatch finished (processing or completed)
     LATEST_STARTED = "latest-started"
 

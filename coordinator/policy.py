@@ -91,13 +91,13 @@ class Policy:
     #: most one wave fills while the one before it drains its tail; None = no limit
     max_waves_in_flight: int | None = None
     #: reading: how a handler decides which wave is current
-    current_wave_rule: CurrentWaveRule = CurrentWaveRule.LOWEST_ACTIVE
+    current_wave_rule: CurrentWaveRule = CurrentWaveRule.COMPLETED_ELSE_ACTIVE
     #: reading: checkWaveCompletion before or after Fix #1's active-wave guard
     completion_check: CompletionCheck = CompletionCheck.BEFORE_GUARD
     #: reading: when CATCH-UP is entered
     catchup_entry: CatchupEntry = CatchupEntry.SUCCESSOR_NOT_PENDING
     #: reading: whether (and when) a handler also checks its own batch's wave
-    batch_wave_check: BatchWaveCheck = BatchWaveCheck.NONE
+    batch_wave_check: BatchWaveCheck = BatchWaveCheck.AFTER_DECISION
     #: reading: whether dispatchWave's last write is conditional
     final_write: FinalWrite = FinalWrite.PLAIN
 

@@ -152,6 +152,14 @@ def _current_wave(table: WaveTable, effect: ReadCurrentWave, now: float) -> tupl
             if status is _COMPLETED:
                 found = r.wave_number
         return table, found
+    if rule is CurrentWaveRule.COMPLETED_ELSE_ACTIVE:
+        first_active = 0
+        for r in table.rows:
+            if r.status is _COMPLETED:
+                found = r.wave_number
+            elif first_active == 0 and (r.status is _DISPATCHING or r.status is _PROCESSING):
+                first_active = r.wave_number
+        return table, found or first_active
     # the other rules are "the highest wave whose status is one of these"
     counted = _HIGHEST[rule]
     for r in table.rows:

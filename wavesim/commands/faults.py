@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from coordinator import POLICIES, ConfigError
-from sim.faultmatrix import MATRIX_SETTINGS, fault_matrix
+from sim.faultmatrix import MATRIX_PRESET, MATRIX_SETTINGS, fault_matrix
 from sim.faultsettings import FAULT_PRESETS
 from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.errors import BadInput
@@ -42,7 +42,7 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
            seeds: int, first_seed: int, jobs: int, as_json: bool, out: str | None, **settings: Any) -> None:
     """Which policy survives which fault: the share of runs in which each property held.
 
-    Without --preset or --scenario the scenario is the incident preset reduced to
+    Without --preset or --scenario the scenario is the rapid-completions preset reduced to
     8 waves x 20 batches with lognormal sigma 1.5 (any option overrides it).
     Fault options (--crash-rate, ...) apply to every cell, on top of its named fault.
     """
@@ -50,6 +50,7 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
         if name not in FAULT_PRESETS:
             raise BadInput(f"--fault {name!r} is not a named fault; choose from: {', '.join(FAULT_PRESETS)}")
     if preset is None and scenario_file is None:
+        preset = MATRIX_PRESET
         settings = {**MATRIX_SETTINGS, **{k: v for k, v in settings.items() if v is not None}}
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
     base = build_scenario(preset, scenario_file, settings, chosen)

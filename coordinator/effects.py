@@ -36,6 +36,12 @@ class CurrentWaveRule(StrEnum):
 
     #: the lowest active wave; with none active, the highest completed one
     LOWEST_ACTIVE = "lowest-active"
+    #: the highest wave that is not pending (dispatching, processing or completed)
+    HIGHEST_NOT_PENDING = "highest-not-pending"
+    #: the highest completed wave (0 before the first completes)
+    HIGHEST_COMPLETED = "highest-completed"
+    #: the highest completed wave; before the first completes, the lowest active one
+    COMPLETED_ELSE_ACTIVE = "completed-else-active"
     #: the highest wave whose dispatch finished (processing or completed)
     LATEST_STARTED = "latest-started"
 
@@ -85,14 +91,18 @@ class ReadActiveWave:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetStatus:
-    """A plain UPDATE of one wave's status; it overwrites whatever is there.
+    """An UPDATE of one wave's status.
 
-    The result is the number of rows changed (always 1 for a known wave).
+    A plain one (``only_from`` None) overwrites whatever is there and changes
+    1 row. With ``only_from`` it is ``... WHERE status = only_from``: it changes
+    the row only when the wave is in that status, and the result is the number
+    of rows changed (1 or 0).
     """
 
     job_id: int
     wave: int
     status: Status
+    only_from: Status | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

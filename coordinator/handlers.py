@@ -3,23 +3,22 @@
 Each handler is a generator that yields one DB operation (``coordinator.effects``)
 at a time and receives its result; it returns a ``Decision``. The programs read
 almost line by line like the PHP of the write-up. Where the write-up is silent
-we chose a reading and say so here (and in the README):
+the program asks the policy: every such reading is a switch of ``Policy``
+(``coordinator.policy.SWITCHES`` lists them with the lines they read):
 
-* **Current wave** (``Policy.current_wave_rule``): by default the lowest active
-  wave, or the highest completed one when none is active, 0 before wave 1.
-  This is what gives ``max(1, $currentWave)`` and ``$currentWave === 0`` in the
-  DB-RECONCILE snippet a meaning, and why Fix #1 excludes the current wave from
-  its active check (the current wave is itself active).
-* **Path order**: DB-RECONCILE runs first whenever a wave is pending (lines
-  1106-1169). Before the fix it dispatches only when the current wave is
-  completed (or there is none) and otherwise falls through to
-  ``handleMainTypeWaveProgression``; after the fix it always returns there.
-* **CATCH-UP** is entered when the current wave's successor is not pending
-  (already dispatched, or there is none) while some wave still is: the handler
-  takes that as a skipped wave ("stall") and dispatches the lowest pending
-  wave. Before the fix nothing else is checked.
-* A handler checks only the *current* wave's completion, not the wave of the
-  batch that triggered it; the write-up shows no other call.
+* ``current_wave_rule``: which wave is current (``ReadCurrentWave``);
+* ``completion_check``: whether ``checkWaveCompletion`` of the current wave runs
+  before Fix #1's active-wave guard or after it, with the threshold check;
+* ``catchup_entry``: when ``handleMainTypeWaveProgression`` takes CATCH-UP;
+* ``batch_wave_check``: whether a completion handler also checks the wave of
+  its own batch, and whether before or after its dispatch decision;
+* ``final_write``: whether ``dispatchWave``'s last write is conditional;
+* ``distinct_progress``: progress by counters or by distinct batches.
+
+Path order is not a reading: DB-RECONCILE runs first whenever a wave is pending
+(lines 1106-1169); before the fix it dispatches only when the current wave is
+completed (or there is none) and otherwise falls through to
+``handleMainTypeWaveProgression``; after the fix it always returns there.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ from coordinator.effects import (
     SetStatus,
 )
 from coordinator.lifecycle import Status
-from coordinator.policy import Policy
+from coordinator.policy import BatchWaveCheck, CatchupEntry, CompletionCheck, FinalWrite, Policy
 from coordinator.table import WaveRow
 
 __all__ = [
@@ -88,6 +87,8 @@ class Context:
     job_id: int
     policy: Policy
     config: WaveConfig
+    #: the wave of the batch whose BatchJobCompleted started this run (None for other triggers)
+    trigger_wave: int | None = None
 
 
 def finish_batch(
@@ -123,7 +124,8 @@ def dispatch_wave(ctx: Context, wave: int) -> Generator[Effect, object, None]:
     """``dispatchWave()``: mark it dispatching, push its batches, mark it processing."""
     yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.DISPATCHING)
     yield EnqueueBatches(job_id=ctx.job_id, wave=wave)
-    yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.PROCESSING)
+    only_from = Status.DISPATCHING if ctx.policy.final_write is FinalWrite.CONDITIONAL else None
+    yield SetStatus(job_id=ctx.job_id, wave=wave, status=Status.PROCESSING, only_from=only_from)
 
 
 def _another_active(ctx: Context, exclude: int | None) -> Generator[Effect, object, int | None]:
@@ -136,16 +138,34 @@ def check_and_trigger_next_wave(ctx: Context) -> Program:
     """``checkAndTriggerNextWave()``: every trigger of the write-up runs this."""
     if ctx.policy.atomic_advance:
         return (yield from advance(ctx))
+    batch_wave, when = ctx.trigger_wave, ctx.policy.batch_wave_check
+    checked: set[int] = set()
+    if batch_wave is not None and when is BatchWaveCheck.BEFORE_DECISION:
+        yield from check_wave_completion(ctx, batch_wave)
+        checked.add(batch_wave)
+    decision = yield from _reconcile(ctx, checked)
+    if batch_wave is not None and when is BatchWaveCheck.AFTER_DECISION and batch_wave not in checked:
+        yield from check_wave_completion(ctx, batch_wave)
+    return decision
+
+
+def _reconcile(ctx: Context, checked: set[int]) -> Program:
+    """DB-RECONCILE (lines 1106-1169), then ``handleMainTypeWaveProgression``."""
     current = yield ReadCurrentWave(job_id=ctx.job_id, rule=ctx.policy.current_wave_rule)
     assert isinstance(current, int)
-    completion = yield from check_wave_completion(ctx, max(1, current))
+    late = ctx.policy.reconcile_active_guard and ctx.policy.completion_check is CompletionCheck.AFTER_GUARD
+    completion = None if late else (yield from check_wave_completion(ctx, max(1, current)))
+    checked.add(max(1, current))
     next_pending = yield ReadLowestPending(job_id=ctx.job_id)
     if next_pending is None:
         return Decision(path="db-reconcile", outcome="idle")
     assert isinstance(next_pending, int)
-    # DB-RECONCILE (lines 1106-1169)
     if ctx.policy.reconcile_active_guard and (yield from _another_active(ctx, current)) is not None:
+        if late:
+            checked.discard(max(1, current))  # the guard returned before checkWaveCompletion ran
         return Decision(path="db-reconcile", outcome="monitoring")
+    if completion is None:
+        completion = yield from check_wave_completion(ctx, max(1, current))
     reconcile = completion.completed or current == 0
     if ctx.policy.reconcile_threshold_guard:
         if not (reconcile or completion.at_threshold):
@@ -174,6 +194,8 @@ def handle_main_type_wave_progression(ctx: Context, current: int, completion: Co
     if lowest is None:
         return Decision(path="catch-up", outcome="idle")
     assert isinstance(lowest, int)
+    if ctx.policy.catchup_entry is CatchupEntry.STALLED and (yield from _another_active(ctx, None)) is not None:
+        return Decision(path="normal", outcome="monitoring")  # not a stall: CATCH-UP is not entered
     if ctx.policy.catchup_active_guard and (yield from _another_active(ctx, None)) is not None:
         return Decision(path="catch-up", outcome="monitoring")
     if ctx.policy.catchup_threshold_guard and not completion.at_threshold:

@@ -8,16 +8,64 @@ fix; ``ATOMIC_CLAIM_SQL`` says what a user would run for its claim.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from enum import StrEnum
 
 from coordinator.effects import CurrentWaveRule
 from coordinator.errors import ConfigError
 
-__all__ = ["ATOMIC_CLAIM_SQL", "POLICIES", "Policy", "policy_named"]
+__all__ = [
+    "ATOMIC_CLAIM_SQL", "POLICIES", "SWITCHES", "BatchWaveCheck", "CatchupEntry", "CompletionCheck", "FinalWrite",
+    "Policy", "Switch", "parse_switch", "policy_named", "switch_value", "with_given",
+]
+
+
+class CompletionCheck(StrEnum):
+    """When ``checkWaveCompletion`` of the current wave runs, relative to Fix #1's active-wave guard."""
+
+    #: first, as the pre-fix snippet has it (line 1109), so the guard sees the current wave marked
+    BEFORE_GUARD = "before-guard"
+    #: after the guard (lines 1107-1127), with the threshold check that reads it (lines 1132-1168)
+    AFTER_GUARD = "after-guard"
+
+
+class CatchupEntry(StrEnum):
+    """When ``handleMainTypeWaveProgression`` takes the CATCH-UP path."""
+
+    #: the current wave's successor is not pending (already dispatched) while some wave still is
+    SUCCESSOR_NOT_PENDING = "successor-not-pending"
+    #: as above, and no wave is active: only a real stall ("due to stall") enters it
+    STALLED = "stalled"
+
+
+class BatchWaveCheck(StrEnum):
+    """Whether a ``BatchJobCompleted`` handler also runs ``checkWaveCompletion`` on its own batch's wave."""
+
+    #: no: only the current wave is checked (the only call the write-up shows)
+    NONE = "none"
+    #: yes, before the dispatch decision
+    BEFORE_DECISION = "before-decision"
+    #: yes, after the dispatch decision (e.g. the listener's own bookkeeping once the coordinator returned)
+    AFTER_DECISION = "after-decision"
+
+
+class FinalWrite(StrEnum):
+    """``dispatchWave``'s last status write."""
+
+    #: ``SET status = 'processing'``: overwrites whatever is there (a 'completed' too)
+    PLAIN = "plain"
+    #: ``... WHERE status = 'dispatching'``: leaves a wave that moved on alone
+    CONDITIONAL = "conditional"
+
+
+_ENUMS: dict[str, type[StrEnum]] = {
+    "current_wave_rule": CurrentWaveRule, "completion_check": CompletionCheck, "catchup_entry": CatchupEntry,
+    "batch_wave_check": BatchWaveCheck, "final_write": FinalWrite,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
-    """A coordinator variant, as a set of switches."""
+    """A coordinator variant, as a set of switches (``SWITCHES`` documents each one)."""
 
     name: str = "custom"
     #: Fix #1: DB-RECONCILE returns 'monitoring' while another wave is active
@@ -35,29 +83,58 @@ class Policy:
     auto_trigger: bool = False
     #: ours: every trigger runs one ``advance()`` with an atomic claim
     atomic_advance: bool = False
-    #: ours: progress counts distinct finished batches, not counter bumps
+    #: reading (ours under ``atomic``): progress counts distinct finished batches, not counter bumps
     distinct_progress: bool = False
     #: ours: seconds between reconciler ticks that call ``advance()``; None = off
     reconciler_period_s: float | None = None
     #: ours: ``advance()`` claims only while fewer waves than this are active, so at
     #: most one wave fills while the one before it drains its tail; None = no limit
     max_waves_in_flight: int | None = None
-    #: how a handler decides which wave is current (not said in the write-up)
-    current_wave_rule: CurrentWaveRule = CurrentWaveRule.LOWEST_ACTIVE
+    #: reading: how a handler decides which wave is current
+    current_wave_rule: CurrentWaveRule = CurrentWaveRule.COMPLETED_ELSE_ACTIVE
+    #: reading: checkWaveCompletion before or after Fix #1's active-wave guard
+    completion_check: CompletionCheck = CompletionCheck.BEFORE_GUARD
+    #: reading: when CATCH-UP is entered
+    catchup_entry: CatchupEntry = CatchupEntry.SUCCESSOR_NOT_PENDING
+    #: reading: whether (and when) a handler also checks its own batch's wave
+    batch_wave_check: BatchWaveCheck = BatchWaveCheck.AFTER_DECISION
+    #: reading: whether dispatchWave's last write is conditional
+    final_write: FinalWrite = FinalWrite.PLAIN
 
     def __post_init__(self) -> None:
-        try:
-            rule = CurrentWaveRule(self.current_wave_rule)
-        except ValueError:
-            known = ", ".join(r.value for r in CurrentWaveRule)
-            raise ConfigError(f"current_wave_rule must be one of: {known}; got {self.current_wave_rule!r}") from None
-        object.__setattr__(self, "current_wave_rule", rule)
+        for name, enum in _ENUMS.items():
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, enum(value))
+            except ValueError:
+                known = ", ".join(v.value for v in enum)
+                raise ConfigError(f"{name} must be one of: {known}; got {value!r}") from None
         period = self.reconciler_period_s
         if period is not None and not period > 0:
             raise ConfigError(f"reconciler_period_s must be more than 0 (or None for off), got {period!r}")
         limit = self.max_waves_in_flight
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError(f"max_waves_in_flight must be a whole number of at least 1 (or None), got {limit!r}")
+        for name, reason in self.ignored().items():
+            raise ConfigError(f"switch {name}={_text(getattr(self, name))} {reason}")
+
+    def ignored(self) -> dict[str, str]:
+        """Switches set away from their default that this policy would not read, each with why.
+
+        A policy refuses them (a silent no-op would hide a reading that was never tried)."""
+        out: dict[str, str] = {}
+        if self.atomic_advance:
+            for name in _NOT_READ_BY_ADVANCE:
+                if getattr(self, name) != _DEFAULTS[name]:
+                    out[name] = "is ignored under atomic_advance=true (advance() replaces the write-up's handler)"
+            if not self.distinct_progress:
+                out["distinct_progress"] = "contradicts atomic_advance=true (its claim always counts distinct batches)"
+        elif self.max_waves_in_flight is not None:
+            out["max_waves_in_flight"] = "is ignored under atomic_advance=false (only advance()'s claim reads it)"
+        if self.completion_check is CompletionCheck.AFTER_GUARD and not self.reconcile_active_guard \
+                and not self.atomic_advance:
+            out["completion_check"] = "is ignored under reconcile_active_guard=false (there is no guard to come after)"
+        return out
 
     def with_switches(self, **switches: object) -> Policy:
         """This policy with some switches changed (the name becomes 'custom')."""
@@ -72,8 +149,131 @@ class Policy:
         out: dict[str, object] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.value if isinstance(value, CurrentWaveRule) else value
+            out[f.name] = value.value if isinstance(value, StrEnum) else value
         return out
+
+    def readings(self) -> dict[str, str]:
+        """The readings of the write-up this policy runs under (``SWITCHES`` of kind 'reading')."""
+        return {s.name: _text(getattr(self, s.name)) for s in SWITCHES if s.kind == "reading"}
+
+
+def _text(value: object) -> str:
+    """A switch value as ``--switch`` spells it."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "none" if value is None else str(value)
+
+
+_NOT_READ_BY_ADVANCE = (
+    "reconcile_active_guard", "reconcile_threshold_guard", "normal_active_guard", "catchup_active_guard",
+    "catchup_threshold_guard", "auto_trigger", "current_wave_rule", "completion_check", "catchup_entry",
+    "batch_wave_check", "final_write",
+)
+_DEFAULTS: dict[str, object] = {f.name: f.default for f in fields(Policy)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Switch:
+    """One row of the switch table: what a switch reads in the write-up and what it changes."""
+
+    name: str
+    kind: str  # 'reading' (the write-up is silent), 'fix' (the write-up's own fix) or 'ours'
+    values: tuple[str, ...]
+    lines: str  # the write-up lines (or passage) it reads
+    changes: str
+
+    @property
+    def default(self) -> str:
+        return _text(_DEFAULTS[self.name])
+
+
+def _values(name: str) -> tuple[str, ...]:
+    enum = _ENUMS.get(name)
+    return tuple(v.value for v in enum) if enum is not None else ("true", "false")
+
+
+#: The one table of switches: docs, ``--help`` and ``wavesim readings`` all read it.
+SWITCHES: tuple[Switch, ...] = (
+    Switch(name="current_wave_rule", kind="reading", values=_values("current_wave_rule"),
+           lines="DB-RECONCILE, lines 1108-1113 (`$currentWave`, `max(1, $currentWave)`, `$currentWave === 0`)",
+           changes="which wave every handler reads as current: the wave it checks, the guards exclude, and whose "
+                   "successor it dispatches"),
+    Switch(name="completion_check", kind="reading", values=_values("completion_check"),
+           lines="Fix #1: active check 1107-1127, threshold check 1132-1168 (reads `$currentMainCompletion`)",
+           changes="after-guard: a handler stopped by the active-wave guard never checks (or marks) the current "
+                   "wave"),
+    Switch(name="catchup_entry", kind="reading", values=_values("catchup_entry"),
+           lines="CATCH-UP, lines 1933-1938 and 1926-1992 ('due to stall'); `$nextMainWave`, line 1888",
+           changes="stalled: CATCH-UP dispatches only when no wave is active, so it cannot chain a burst"),
+    Switch(name="batch_wave_check", kind="reading", values=_values("batch_wave_check"),
+           lines="'Each event calls checkAndTriggerNextWave()' (root cause, step 4); checkWaveCompletion, "
+                 "lines 928-956",
+           changes="whether a completion handler also marks its own batch's wave completed, and whether before "
+                   "or after it decided to dispatch"),
+    Switch(name="final_write", kind="reading", values=_values("final_write"),
+           lines="dispatchWave (not shown); 'Wave 7 marked as completed' (stall evidence)",
+           changes="conditional: a slow 'processing' write no longer overwrites a wave already completed"),
+    Switch(name="distinct_progress", kind="reading", values=_values("distinct_progress"),
+           lines="checkWaveCompletion's `progress` (not shown); Laravel batch counters",
+           changes="true: a batch reported twice counts once toward its wave's threshold and completion"),
+    Switch(name="reconcile_active_guard", kind="fix", values=_values("reconcile_active_guard"),
+           lines="Fix #1, lines 1107-1127", changes="DB-RECONCILE returns monitoring while another wave is active"),
+    Switch(name="reconcile_threshold_guard", kind="fix", values=_values("reconcile_threshold_guard"),
+           lines="Fix #1, lines 1132-1168",
+           changes="DB-RECONCILE dispatches at the threshold too, and otherwise returns monitoring"),
+    Switch(name="normal_active_guard", kind="fix", values=_values("normal_active_guard"),
+           lines="Fix #2 / Guard #3, lines 1888-1910",
+           changes="normal progression skips while another wave is active"),
+    Switch(name="catchup_active_guard", kind="fix", values=_values("catchup_active_guard"),
+           lines="Fix #3, lines 1926-1944", changes="CATCH-UP skips while any wave is active"),
+    Switch(name="catchup_threshold_guard", kind="fix", values=_values("catchup_threshold_guard"),
+           lines="Guard #2, lines 1946-1961", changes="CATCH-UP skips while the current wave is below threshold"),
+    Switch(name="auto_trigger", kind="fix", values=_values("auto_trigger"),
+           lines="Additional fix, lines 928-956",
+           changes="marking a wave completed queues a re-check 2 s later"),
+    Switch(name="atomic_advance", kind="ours", values=_values("atomic_advance"), lines="-",
+           changes="every trigger runs advance(): one conditional completion, one compare-and-set claim"),
+    Switch(name="reconciler_period_s", kind="ours", values=("none", "SECONDS"), lines="-",
+           changes="a scheduler runs the handler every period, off the queue"),
+    Switch(name="max_waves_in_flight", kind="ours", values=("none", "N"), lines="-",
+           changes="advance() claims only while fewer waves than this are active"),
+)
+
+
+def parse_switch(text: str) -> tuple[str, object]:
+    """``"NAME=VALUE"`` as ``--switch`` takes it -> ``(name, value)``; a bad one is a ``ConfigError``."""
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip().replace("-", "_"), raw.strip()
+    known = [s.name for s in SWITCHES]
+    if not sep or not name or not raw:
+        raise ConfigError(f"--switch {text!r} must look like NAME=VALUE (e.g. current_wave_rule=latest-started)")
+    if name not in known:
+        raise ConfigError(f"unknown policy switch {name!r}; known: {', '.join(sorted(known))}")
+    return name, switch_value(name, raw)
+
+
+def switch_value(name: str, raw: object) -> object:
+    """A switch value from its text (or a TOML/JSON value), checked against the switch's type."""
+    if name in _ENUMS:
+        enum = _ENUMS[name]
+        try:
+            return enum(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be one of: {', '.join(v.value for v in enum)}; got {raw!r}") from None
+    text = str(raw).lower() if not isinstance(raw, bool) else ("true" if raw else "false")
+    if isinstance(_DEFAULTS.get(name), bool):
+        if text not in ("true", "false"):
+            raise ConfigError(f"{name} must be true or false; got {raw!r}")
+        return text == "true"
+    if text in ("none", "off"):
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number or none; got {raw!r}") from None
+    return int(number) if name == "max_waves_in_flight" and number.is_integer() else number
 
 
 _GUARDED = Policy(
@@ -102,6 +302,23 @@ def policy_named(name: str) -> Policy:
         return POLICIES[name]
     except KeyError:
         raise ConfigError(f"unknown policy {name!r}; choose one of: {', '.join(POLICIES)}") from None
+
+
+def with_given(base: Policy, given: dict[str, object], *, lenient: bool = False) -> Policy:
+    """``base`` with the switches a user gave (it keeps its name; its switch set tells them apart).
+
+    A switch the policy would ignore is refused with one line naming both; with
+    ``lenient`` (a command that runs several policies) it is left out of this
+    policy only."""
+    values = {name: switch_value(name, value) for name, value in given.items()}
+    while True:
+        try:
+            return base.with_switches(name=base.name, **values)
+        except ConfigError as err:
+            named = [n for n in values if str(err).startswith(f"switch {n}=")]
+            if not (lenient and named):
+                raise ConfigError(f"{err} (policy {base.name})") from None
+            del values[named[0]]
 
 
 ATOMIC_CLAIM_SQL = {

@@ -143,7 +143,8 @@ def _evolve(row: WaveRow, **changes: object) -> WaveRow:
 
 def _current_wave(table: WaveTable, effect: ReadCurrentWave, now: float) -> tuple[WaveTable, int]:
     found = 0
-    if effect.rule == CurrentWaveRule.LOWEST_ACTIVE:
+    rule = effect.rule
+    if rule is CurrentWaveRule.LOWEST_ACTIVE:
         for r in table.rows:
             status = r.status
             if status is _DISPATCHING or status is _PROCESSING:
@@ -151,10 +152,28 @@ def _current_wave(table: WaveTable, effect: ReadCurrentWave, now: float) -> tupl
             if status is _COMPLETED:
                 found = r.wave_number
         return table, found
+    if rule is CurrentWaveRule.COMPLETED_ELSE_ACTIVE:
+        first_active = 0
+        for r in table.rows:
+            if r.status is _COMPLETED:
+                found = r.wave_number
+            elif first_active == 0 and (r.status is _DISPATCHING or r.status is _PROCESSING):
+                first_active = r.wave_number
+        return table, found or first_active
+    # the other rules are "the highest wave whose status is one of these"
+    counted = _HIGHEST[rule]
     for r in table.rows:
-        if r.status is _PROCESSING or r.status is _COMPLETED:
+        if r.status in counted:
             found = r.wave_number
     return table, found
+
+
+#: For each "highest ..." rule of ``ReadCurrentWave``, the statuses it counts.
+_HIGHEST: dict[CurrentWaveRule, frozenset[Status]] = {
+    CurrentWaveRule.HIGHEST_NOT_PENDING: frozenset({Status.DISPATCHING, Status.PROCESSING, Status.COMPLETED}),
+    CurrentWaveRule.HIGHEST_COMPLETED: frozenset({Status.COMPLETED}),
+    CurrentWaveRule.LATEST_STARTED: frozenset({Status.PROCESSING, Status.COMPLETED}),
+}
 
 
 def _set_status(table: WaveTable, row: WaveRow, new: Status, now: float) -> WaveTable:
@@ -234,6 +253,8 @@ def _active_other(table: WaveTable, effect: ReadActiveWave, now: float) -> tuple
 
 def _status(table: WaveTable, effect: SetStatus, now: float) -> tuple[WaveTable, int]:
     row = table.row(effect.wave, step=f"set status {effect.status}")
+    if effect.only_from is not None and row.status is not effect.only_from:
+        return table, 0  # ... WHERE status = only_from matched no row
     return _set_status(table, row, effect.status, now), 1
 
 

@@ -61,4 +61,6 @@ Trigger = ImportStarted | BatchJobCompleted | AutoTriggerFired | ReconcilerTicke
 
 def program_for(trigger: Trigger, policy: Policy, config: WaveConfig) -> Program:
     """The handler program a trigger runs; every trigger runs the same one."""
-    return check_and_trigger_next_wave(Context(job_id=trigger.job_id, policy=policy, config=config))
+    wave = trigger.wave if isinstance(trigger, BatchJobCompleted) else None
+    return check_and_trigger_next_wave(Context(job_id=trigger.job_id, policy=policy, config=config,
+                                               trigger_wave=wave))

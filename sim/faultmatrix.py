@@ -7,7 +7,7 @@ in, so each failure can be replayed (``FaultMatrix.replay``). Runs go to local
 processes in chunks; the result does not depend on how many or in which order
 they finish.
 
-``MATRIX_BASE`` is the default scenario: the ``incident`` preset reduced to
+``MATRIX_BASE`` is the default scenario: the ``rapid-completions`` preset reduced to
 8 waves of 20 batches with a heavier tail (lognormal, mean 0.1 s, sigma 1.5),
 10 workers and sync listeners. It keeps the mechanisms (the burst under
 ``original``, the straggler stall under ``guarded``, the auto-trigger of
@@ -29,11 +29,12 @@ from sim.replaycmd import replay_command
 from sim.run import run_one
 from sim.scenario import PRESETS, Scenario
 
-__all__ = ["FAILING_SEEDS_KEPT", "MATRIX_BASE", "MATRIX_SETTINGS", "FaultMatrix", "fault_matrix", "run_cell_chunk"]
+__all__ = ["FAILING_SEEDS_KEPT", "MATRIX_BASE", "MATRIX_PRESET", "MATRIX_SETTINGS", "FaultMatrix", "fault_matrix", "run_cell_chunk"]
 
 #: what the default matrix scenario changes in the ``incident`` preset
 MATRIX_SETTINGS: dict[str, Any] = {"waves": 8, "wave_size": 20, "batch_sigma": 1.5}
-MATRIX_BASE = PRESETS["incident"].with_settings(**MATRIX_SETTINGS)
+MATRIX_PRESET = "rapid-completions"
+MATRIX_BASE = PRESETS[MATRIX_PRESET].with_settings(**MATRIX_SETTINGS)
 #: failing seeds listed per cell and property in ``to_dict``
 FAILING_SEEDS_KEPT = 10
 #: short column names of the seven properties, in ``PROPERTY_NAMES`` order
@@ -129,8 +130,9 @@ class FaultMatrix:
             }
             for p in self.policies
         }
+        switches = {p: self.base.with_settings(policy=p).resolved_policy.switches() for p in self.policies}
         return {"scenario": scenario, "seeds": [self.seeds[0], self.seeds[-1]], "policies": list(self.policies),
-                "faults": list(self.faults), "cells": cells}
+                "policy_switches": switches, "faults": list(self.faults), "cells": cells}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"

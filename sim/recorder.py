@@ -51,6 +51,8 @@ class Recorder:
         self.peak_depth = 0
         self.max_active = 0
         self.max_below = 0
+        #: handler runs by deciding path and outcome, e.g. ("catch-up", "dispatched")
+        self.decisions: dict[tuple[str, str], int] = {}
 
     def on_depth(self, now: float, depth: int) -> None:
         self.depth.append((now, depth))
@@ -64,6 +66,10 @@ class Recorder:
             self.max_active = active
         if below > self.max_below:
             self.max_below = below
+
+    def on_decision(self, path: str, outcome: str) -> None:
+        key = (path, outcome)
+        self.decisions[key] = self.decisions.get(key, 0) + 1
 
     def on_dispatch(self, now: float, wave: int) -> None:
         self.dispatches.append((now, wave))

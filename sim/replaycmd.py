@@ -19,7 +19,7 @@ from sim.scenario import PRESETS, Scenario
 
 __all__ = ["option_name", "replay_command", "replay_options"]
 
-_NOT_OPTIONS = ("preset", "policy", "seed")
+_NOT_OPTIONS = ("preset", "policy", "seed", "switches")
 
 
 def option_name(field: str) -> str:
@@ -48,7 +48,20 @@ def replay_options(scenario: Scenario) -> list[str]:
             words.append(option_name(name) if value else "--no-" + name.replace("_", "-"))
         else:
             words += [option_name(name), _value(value)]
+    base_switches = dict(base.switches)
+    for name, value in scenario.switches:
+        if base_switches.get(name, _MISSING) != value:
+            words += ["--switch", f"{name}={_switch_text(value)}"]
     return words
+
+
+_MISSING = object()
+
+
+def _switch_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "none" if value is None else _value(value)
 
 
 def replay_command(scenario: Scenario) -> str:

@@ -19,14 +19,19 @@ from sim.recorder import Recorder, Series
 from sim.scenario import Scenario
 from sim.workers import Shell
 
-__all__ = ["METRICS", "RunResult", "measure", "run_many", "run_one"]
+__all__ = ["METRICS", "OUTCOMES", "PATHS", "RunResult", "measure", "run_many", "run_one"]
 
 #: The metric keys of the JSON contract, in order.
 METRICS = (
     "waves_total", "waves_completed", "makespan_s", "peak_queue_depth", "max_active_waves",
     "max_waves_below_threshold", "max_dispatches_in_1s", "duplicate_dispatches", "stalled", "stall_wave",
-    "dispatch_times_s",
+    "dispatch_times_s", "outcome", "waves_dispatched", "lifecycle_violations", "dispatch_events",
+    "max_dispatch_events_in_1s", "max_waves_first_dispatched_in_1s", "extra_dispatches",
+    "waves_dispatched_more_than_once", "decisions", "dispatches_by_path",
 )
+#: The paths a handler run can end on (``coordinator.Decision.path``).
+PATHS = ("normal", "db-reconcile", "catch-up", "advance")
+OUTCOMES = ("dispatched", "monitoring", "idle")
 
 
 def _t(value: float) -> float:
@@ -48,7 +53,8 @@ class RunResult:
     events: int = 0  # SimPy events processed (the budget is scenario.max_events)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scenario": self.scenario.to_dict(), "metrics": self.metrics, "properties": self.properties}
+        return {"scenario": self.scenario.to_dict(), "policy_switches": self.scenario.resolved_policy.switches(),
+                "metrics": self.metrics, "properties": self.properties}
 
     def to_json(self) -> str:
         """The JSON contract of ``wavesim run --json`` (same seed, same text)."""
@@ -64,6 +70,10 @@ def measure(scenario: Scenario, outcome: str, table: WaveTable, ended_s: float, 
     dispatch_times = {w: [_t(t) for t in ts] for w, ts in rec.dispatch_times(scenario.waves).items()}
     left = [r.wave_number for r in table.rows if r.status is not Status.COMPLETED]
     stalled = outcome == "stalled"
+    events = [t for t, _ in rec.dispatches]
+    firsts = [ts[0] for ts in rec.dispatch_times(scenario.waves).values() if ts]
+    decisions = {p: {o: rec.decisions.get((p, o), 0) for o in OUTCOMES} for p in PATHS}
+    extra = sum(max(0, r.dispatch_count - 1) for r in table.rows)
     return {
         "waves_total": scenario.waves,
         "waves_completed": scenario.waves - len(left),
@@ -79,6 +89,15 @@ def measure(scenario: Scenario, outcome: str, table: WaveTable, ended_s: float, 
         "outcome": outcome,
         "waves_dispatched": sum(1 for r in table.rows if r.dispatch_count > 0),
         "lifecycle_violations": len(table.violations),
+        # named for what they count (the two above, max_dispatches_in_1s and duplicate_dispatches, are
+        # kept for the contract: they are max_dispatch_events_in_1s and extra_dispatches)
+        "dispatch_events": len(events),
+        "max_dispatch_events_in_1s": max_in_window(events, 1.0),
+        "max_waves_first_dispatched_in_1s": max_in_window(firsts, 1.0),
+        "extra_dispatches": extra,
+        "waves_dispatched_more_than_once": sum(1 for r in table.rows if r.dispatch_count > 1),
+        "decisions": decisions,
+        "dispatches_by_path": {p: decisions[p]["dispatched"] for p in PATHS},
     }
 
 

@@ -43,6 +43,7 @@ from coordinator import (
     AutoTriggerFired,
     BatchJobCompleted,
     ClaimNextWave,
+    Decision,
     CompleteFinishedWaves,
     Effect,
     EnqueueBatches,
@@ -55,7 +56,6 @@ from coordinator import (
     WaveTable,
     finish_batch,
     new_import,
-    policy_named,
     program_for,
 )
 from sim.clock import SeededEnvironment
@@ -83,7 +83,7 @@ class Shell:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.config = scenario.config
-        self.policy = policy_named(scenario.policy)
+        self.policy = scenario.resolved_policy
         self.streams = Streams(scenario)
         self.env = SeededEnvironment(self.streams.ties)
         self.recorder = Recorder(self.config)
@@ -156,7 +156,10 @@ class Shell:
         program = program_for(trigger, self.policy, self.config)
         if self.faults is not None and self.scenario.handler_death_rate > 0:
             program = mortal(program, self.faults)
-        return self.db.run(program, label)
+        decision = yield from self.db.run(program, label)
+        if isinstance(decision, Decision):  # None when the run died or the run stopped
+            self.recorder.on_decision(decision.path, decision.outcome)
+        return decision
 
     def listener(self, wave: int, batch: int) -> Generator[Event, Any, Any]:
         """The ``BatchJobCompleted`` listener of one batch: a handler run."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from coordinator import POLICIES, PROPERTY_NAMES, ConfigError, policy_named
+from coordinator import POLICIES, PROPERTY_NAMES, ConfigError, Policy, policy_named
 from model.checker import Search, check, reductions
 from model.scope import Scope
 from model.search import walk_search
@@ -17,16 +17,17 @@ from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write
 from wavesim.progress import progress_bar, wanted
+from wavesim.switches import parse_specs, switch_option, switched
 
 __all__ = ["check_command", "report_json", "run_check"]
 
 
 def run_check(
-    policy: str, scope: Scope, *, strategy: str = "bfs", properties: tuple[str, ...] = PROPERTY_NAMES,
+    policy: str | Policy, scope: Scope, *, strategy: str = "bfs", properties: tuple[str, ...] = PROPERTY_NAMES,
     max_states: int = 2_000_000, time_limit: float = 300.0, seed: int = 0, depth: int = 3, bar: bool = False,
 ) -> Search:
     """Check ``policy`` on ``scope`` with one strategy (``bar``: a progress bar over states, BFS only)."""
-    chosen = policy_named(policy)
+    chosen = policy_named(policy) if isinstance(policy, str) else policy
     if strategy == "bfs":
         with progress_bar(max_states, desc="states", enabled=bar, unit="state") as states:
             return check(scope, chosen, properties=properties, max_states=max_states, time_limit=time_limit,
@@ -52,6 +53,7 @@ def report_json(search: Search) -> dict[str, Any]:
     traces = counterexamples(search)
     return {
         "policy": search.spec.policy.name,
+        "policy_switches": search.spec.policy.switches(),
         "scope": search.spec.scope.as_dict(),
         "strategy": search.strategy,
         "complete": search.complete,
@@ -124,12 +126,14 @@ def report_text(search: Search) -> str:
 @click.option("--max-states", default=2_000_000, show_default=True, help="Stop after this many distinct states.")
 @click.option("--time-limit", default=300.0, show_default=True, help="Stop after this many seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@switch_option
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="Write the first counterexample found as JSON for 'wavesim replay'.")
 def check_command(
     policy: str, waves: int, wave_size: int | None, threshold: int | None, workers: int, max_handlers: int,
     crashes: int, duplicates: int, losses: int, any_order: bool, properties: tuple[str, ...], strategy: str, seed: int,
     pct_depth: int, max_states: int, time_limit: float, as_json: bool, trace_out: str | None,
+    switch_specs: tuple[str, ...] = (),
 ) -> None:
     """Check a policy against the seven properties on a small scope, exhaustively."""
     given = {k: v for k, v in (("wave_size", wave_size), ("threshold", threshold)) if v is not None}
@@ -148,7 +152,7 @@ def check_command(
         raise BadInput(f"--pct-depth must be at least 1, got {pct_depth}")
     try:
         search = run_check(
-            policy, scope, strategy=strategy, properties=properties or PROPERTY_NAMES, max_states=max_states,
+            switched(policy, parse_specs(switch_specs)), scope, strategy=strategy, properties=properties or PROPERTY_NAMES, max_states=max_states,
             time_limit=time_limit, seed=seed, depth=pct_depth, bar=wanted(as_json=as_json),
         )
     except ConfigError as err:

@@ -30,9 +30,9 @@ __all__ = ["compare"]
 def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, ...], seeds: int,
             first_seed: int, as_json: bool, plot: str | None, **settings: Any) -> None:
     """Compare policies over many seeds: the write-up's success metrics, measured."""
-    scenario = build_scenario(preset, scenario_file, settings)
-    check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
+    scenario = build_scenario(preset, scenario_file, settings, chosen)
+    check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     # a progress bar on stderr, only when it is a terminal and not with --json
     with progress_bar(len(chosen) * seeds, desc="runs", enabled=wanted(as_json=as_json)) as bar:
         result = run_comparison(scenario, chosen, range(first_seed, first_seed + seeds),

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from coordinator import POLICIES, ConfigError
-from sim.faultmatrix import MATRIX_SETTINGS, fault_matrix
+from sim.faultmatrix import MATRIX_PRESET, MATRIX_SETTINGS, fault_matrix
 from sim.faultsettings import FAULT_PRESETS
 from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.errors import BadInput
@@ -24,7 +24,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 @click.command()
-@scenario_options(default="incident reduced to 8 waves x 20 batches, batch sigma 1.5")
+@scenario_options(default="rapid-completions reduced to 8 waves x 20 batches, batch sigma 1.5")
 @click.option("--policy", "policies", type=click.Choice(list(POLICIES)), multiple=True,
               help="A policy to run; repeat for several. [default: all]")
 @click.option("--fault", "fault_names", multiple=True, metavar="FAULT",
@@ -42,7 +42,7 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
            seeds: int, first_seed: int, jobs: int, as_json: bool, out: str | None, **settings: Any) -> None:
     """Which policy survives which fault: the share of runs in which each property held.
 
-    Without --preset or --scenario it runs the incident preset reduced to
+    Without --preset or --scenario it runs the rapid-completions preset reduced to
     8 waves x 20 batches with lognormal sigma 1.5 (any option overrides it);
     the first line of the output names the scenario it ran.
     Fault options (--crash-rate, ...) apply to every cell, on top of its named fault.
@@ -51,9 +51,11 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
         if name not in FAULT_PRESETS:
             raise BadInput(f"--fault {name!r} is not a named fault; choose from: {', '.join(FAULT_PRESETS)}")
     own = MATRIX_SETTINGS if preset is None and scenario_file is None else None
-    base = build_scenario(preset, scenario_file, settings, defaults=own)
-    check_output(out, (".json",), "--out")
+    if own is not None:
+        preset = MATRIX_PRESET
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
+    base = build_scenario(preset, scenario_file, settings, defaults=own, policies=chosen)
+    check_output(out, (".json",), "--out")
     names = list(dict.fromkeys(fault_names)) or list(FAULT_PRESETS)
     try:
         matrix = fault_matrix(base, chosen, names, range(first_seed, first_seed + seeds), jobs=jobs,

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from coordinator import ConfigError
+from coordinator.policy import with_given
 from model.trace import ReplayError, from_json, render, replay, table_text
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output, read_text
+from wavesim.switches import parse_specs, switch_option
 
 if TYPE_CHECKING:
     from wavesim.scripted import ScriptedRun
@@ -77,7 +80,9 @@ def _simulate(file: str, spec: Any, prop: str, detail: str, steps: Any, seed: in
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="With --simulate: write the queue-depth and active-waves plot (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="With --simulate: print the replayed run as JSON.")
-def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None, as_json: bool) -> None:
+@switch_option
+def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None, as_json: bool,
+                   switch_specs: tuple[str, ...] = ()) -> None:
     """Re-run a counterexample written by 'wavesim check --trace-out' and print its steps."""
     if not simulate:
         for given, option in ((seed is not None, "--seed"), (plot is not None, "--plot"), (as_json, "--json")):
@@ -92,9 +97,14 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
         raise BadInput(f"cannot read {file}: not JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(data, dict):
         raise BadInput(f"cannot read {file}: not a wavesim counterexample (expected a JSON object)")
+    given = parse_specs(switch_specs)
     try:
         spec, prop, detail, steps, why = from_json(data)
+        if given:  # replay the trace under other readings: it must still happen step by step
+            spec = type(spec)(scope=spec.scope, policy=with_given(spec.policy, given))
         replayed = replay(spec, steps)
+    except ConfigError as err:
+        raise BadInput(str(err)) from None
     except ReplayError as err:
         raise BadInput(f"{file}: {err}") from None
     if simulate:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from coordinator import POLICIES
 from wavesim.progress import wanted
+from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["report"]
 
@@ -19,13 +21,18 @@ __all__ = ["report"]
 @click.option("--jobs", type=click.IntRange(min=1, max=256), default=1, show_default=True,
               help="Processes for the runs and checks (the report is the same for any number).")
 @click.option("--quick", is_flag=True, help="A tiny report in seconds (6 waves, 3 seeds, one small scope): for tests.")
-def report(out: str, seeds: int | None, fault_seeds: int | None, jobs: int, quick: bool) -> None:
+@switch_option
+def report(out: str, seeds: int | None, fault_seeds: int | None, jobs: int, quick: bool,
+           switch_specs: tuple[str, ...] = ()) -> None:
     """Regenerate the incident report: Markdown, figures (PNG and SVG), verdicts, fault matrix."""
     # imported here: the report needs matplotlib, which every other command should not pay for at start-up
     from wavesim.report.build import ReportSettings
     from wavesim.report.write import write_report
 
+    given = parse_specs(switch_specs)
+    check_read(given, list(POLICIES))
     settings = ReportSettings(
+        switches=tuple(sorted(given.items())),
         seeds=seeds if seeds is not None else (3 if quick else 20),
         fault_seeds=fault_seeds if fault_seeds is not None else (1 if quick else 10),
         jobs=jobs, quick=quick, progress=wanted(),

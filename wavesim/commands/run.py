@@ -24,6 +24,7 @@ from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scena
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output, read_text
+from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["build_scenario", "run", "scenario_options", "summary_lines"]
 
@@ -68,6 +69,7 @@ def scenario_options(command: F | None = None, *, default: str = "incident") -> 
     for flag, (field, kind, text) in reversed(SETTINGS.items()):
         command = click.option(flag, field, type=kind, default=None,
                                help=f"{text} [default: from the preset]")(command)
+    command = switch_option(command)
     command = click.option("--swarm/--no-swarm", "swarm", default=None,
                            help="Fault swarm: the seed turns on a random subset of faults. [default: off]")(command)
     command = click.option("--scenario", "scenario_file", type=click.Path(dir_okay=True), default=None,
@@ -78,9 +80,15 @@ def scenario_options(command: F | None = None, *, default: str = "incident") -> 
 
 
 def build_scenario(preset: str | None, scenario_file: str | None, settings: dict[str, Any],
-                   defaults: dict[str, Any] | None = None) -> Scenario:
+                   defaults: dict[str, Any] | None = None, policies: list[str] | None = None) -> Scenario:
     """Preset (with a command's own ``defaults`` on it), then the environment's ``WAVE_SIZE`` and
-    ``WAVE_COMPLETION_THRESHOLD`` (``wavesim.envdefaults``), then the TOML file, then the options given."""
+    ``WAVE_COMPLETION_THRESHOLD`` (``wavesim.envdefaults``), then the TOML file, then the options given.
+
+    ``--switch`` values go on top of the file's ``[switches]``; a switch that the
+    scenario's policy (or, for a command that runs several, every one of
+    ``policies``) would not read is refused."""
+    settings = dict(settings)
+    given_switches = parse_specs(settings.pop("switch_specs", ()) or ())
     env = env_settings()
     try:
         base = PRESETS[preset or "incident"].with_settings(**(defaults or {}))
@@ -93,10 +101,14 @@ def build_scenario(preset: str | None, scenario_file: str | None, settings: dict
                 raise BadInput(f"--preset {preset} conflicts with preset = {loaded.preset!r} in {scenario_file}")
             in_file = set(tomllib.loads(text))  # valid TOML: load_scenario_toml read it
             base = loaded.with_settings(**{k: v for k, v in env.items() if k not in in_file})
-        given = {k: v for k, v in settings.items() if v is not None}
-        return base.with_settings(**given)
+        options = {k: v for k, v in settings.items() if v is not None}
+        if given_switches:
+            options["switches"] = {**dict(base.switches), **given_switches}
+        scenario = base.with_settings(**options)
     except ConfigError as err:
         raise BadInput(_with_source(str(err), env)) from None
+    check_read(dict(scenario.switches), policies or [scenario.policy])
+    return scenario
 
 
 def _with_source(message: str, env: dict[str, Any]) -> str:

@@ -9,11 +9,13 @@ from typing import Any
 import click
 
 from coordinator import POLICIES, PROPERTY_NAMES
-from sim.scenario import Scenario
+from coordinator.policy import SWITCHES
+from sim.scenario import SWITCH_PREFIX, Scenario, with_point
 from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output
 from wavesim.progress import progress_bar, wanted
+from wavesim.switches import check_read
 from wavesim.sweep.execute import RunFn, execute
 from wavesim.sweep.grid import expand_grid, parse_param
 from wavesim.sweep.simrun import ROW_METRICS, columns, sim_row
@@ -22,7 +24,8 @@ from wavesim.sweep.summary import summarise
 
 __all__ = ["sweep", "sweep_runs"]
 
-SETTINGS = tuple(name for name in Scenario.__dataclass_fields__ if name not in ("preset", "seed"))
+SETTINGS = (*(name for name in Scenario.__dataclass_fields__ if name not in ("preset", "seed", "switches")),
+            *(SWITCH_PREFIX + s.name for s in SWITCHES))
 
 
 def sweep_runs(
@@ -34,7 +37,10 @@ def sweep_runs(
     for name, values in params:  # validate every value before the first run
         for value in values:
             try:
-                base.with_settings(**{name: value})
+                point = with_point(base, {name: value})
+                check_read(dict(point.switches), [point.policy])
+            except BadInput as err:
+                raise BadInput(f"--param {name}={value}: {err}") from None
             except (ValueError, TypeError) as err:
                 raise BadInput(f"--param {name}={value}: {err}") from None
     tasks = expand_grid(params, seeds)
@@ -49,7 +55,8 @@ def sweep_runs(
     store.finish(keys)
     wanted_keys = set(keys)  # a resumed file may hold rows of grid points no longer asked for
     rows = [r for r in store.rows if (str(r["point"]), int(str(r["seed"]))) in wanted_keys]
-    return summarise(rows, ROW_METRICS, PROPERTY_NAMES)
+    switches = {t.key[0]: with_point(base, dict(t.point)).resolved_policy.switches() for t in tasks}
+    return [{**s, "policy_switches": switches[str(s["point"])]} for s in summarise(rows, ROW_METRICS, PROPERTY_NAMES)]
 
 
 def _table(summaries: list[dict[str, object]]) -> str:
@@ -101,7 +108,8 @@ def _check_scheduler(address: str, timeout_s: float = 10.0) -> None:
 @click.option("--policy", type=click.Choice(list(POLICIES)), default=None,
               help="Coordinator policy (or sweep it with --param policy=...). [default: from the preset]")
 @click.option("--param", "param_specs", multiple=True, metavar="NAME=V1,V2",
-              help="A setting and its values; repeat for a grid, e.g. --param workers=4,8,16.")
+              help="A setting and its values; repeat for a grid, e.g. --param workers=4,8,16; a policy switch "
+                   "as switch.NAME, e.g. --param switch.current_wave_rule=lowest-active,latest-started.")
 @click.option("--seeds", type=click.IntRange(min=1), default=20, show_default=True, help="Seeds per grid point.")
 @click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True, help="First seed.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),

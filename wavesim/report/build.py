@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from coordinator import LIVENESS, POLICIES, PROPERTY_NAMES, policy_named
+from coordinator.policy import with_given
 from model.checker import check
 from model.scope import Scope
 from model.trace import TraceStep, steps_of
@@ -64,11 +65,13 @@ class ReportSettings:
     jobs: int = 1
     quick: bool = False
     progress: bool = False
+    #: ``--switch`` values, applied to every policy that reads them
+    switches: tuple[tuple[str, object], ...] = ()
 
     @property
     def scenario(self) -> Scenario:
-        """The incident preset (with 6 waves when quick)."""
-        base = PRESETS["incident"]
+        """The incident preset (with 6 waves when quick), with the switches."""
+        base = PRESETS["incident"].with_settings(switches=dict(self.switches))
         return base.with_settings(waves=6) if self.quick else base
 
     @property
@@ -166,10 +169,12 @@ def explain(name: str, detail: str, steps: tuple[TraceStep, ...]) -> str:
             f"leaves {detail}{also}.")
 
 
-def check_one(job: tuple[str, Scope]) -> CheckResult:
+def check_one(job: tuple[str, Scope] | tuple[str, Scope, tuple[tuple[str, object], ...]]) -> CheckResult:
     """Check one policy on one scope (a plain function, so that it can run in a worker process)."""
-    policy, scope = job
-    search = check(scope, policy_named(policy), properties=PROPERTY_NAMES, max_states=MAX_STATES,
+    policy, scope = job[0], job[1]
+    switches = dict(job[2]) if len(job) > 2 else {}  # type: ignore[misc]
+    chosen = with_given(policy_named(policy), switches, lenient=True)
+    search = check(scope, chosen, properties=PROPERTY_NAMES, max_states=MAX_STATES,
                    time_limit=86_400.0)
     violations = {}
     for name, found in search.found.items():
@@ -183,7 +188,7 @@ def check_one(job: tuple[str, Scope]) -> CheckResult:
 
 
 def _checks(settings: ReportSettings) -> tuple[CheckResult, ...]:
-    todo = [(p, s) for s in settings.scopes for p in POLICIES]
+    todo = [(p, s, settings.switches) for s in settings.scopes for p in POLICIES]
     out = []
     with progress_bar(len(todo), desc="report: checks", enabled=settings.progress, unit="check") as bar:
         for result in _map(check_one, todo, settings.jobs):
@@ -199,7 +204,8 @@ def _faults(settings: ReportSettings) -> tuple[Any | None, str]:
         from sim.faultsettings import FAULT_PRESETS
     except ImportError:
         return None, "fault matrix not available: this version of wavesim has no sim.faultmatrix"
-    base = MATRIX_BASE.with_settings(waves=3, wave_size=10) if settings.quick else MATRIX_BASE
+    base = MATRIX_BASE.with_settings(switches=dict(settings.switches))
+    base = base.with_settings(waves=3, wave_size=10) if settings.quick else base
     matrix = fault_matrix(base, list(POLICIES), list(FAULT_PRESETS), range(settings.fault_seeds),
                           jobs=settings.jobs, progress=settings.progress)
     return matrix, f"{settings.fault_seeds} seed(s) per cell; `wavesim faults` runs more"

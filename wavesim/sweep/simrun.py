@@ -6,7 +6,7 @@ from typing import Any
 
 from coordinator import PROPERTY_NAMES
 from sim.run import run_one
-from sim.scenario import Scenario
+from sim.scenario import Scenario, with_point
 from wavesim.sweep.grid import Task, point_key
 
 __all__ = ["ROW_METRICS", "columns", "sim_row"]
@@ -26,7 +26,7 @@ def columns(params: list[str]) -> list[str]:
 def sim_row(base: dict[str, Any], task: Task) -> dict[str, object]:
     """Run ``base`` with the task's settings and seed; a row of metrics and verdicts."""
     point = dict(task.point)
-    result = run_one(Scenario(**{**base, **point, "seed": task.seed}))
+    result = run_one(with_point(Scenario(**base), point).with_settings(seed=task.seed))
     row: dict[str, object] = {"point": point_key(point), "seed": task.seed, **point}
     row.update({name: result.metrics[name] for name in ROW_METRICS})
     row.update({f"holds_{name}": result.properties[name]["holds"] for name in PROPERTY_NAMES})

@@ -1,0 +1,1 @@
+"""``wavesim readings``: which readings of the write-up its own evidence supports."""

@@ -39,7 +39,7 @@ def docs(check_only: bool, root: str | None) -> None:
     """Rewrite every generated block (<!-- wavesim:begin NAME --> ... end) in README.md and docs/*.md."""
     base = Path(root).resolve() if root is not None else ROOT
     if not (base / "README.md").is_file() and not (base / "docs").is_dir():
-        raise BadInput(f"{base} has no README.md and no docs/: run it in the project folder or pass --root")
+        raise BadInput(f"{base} has no README.md and no docs/: pass --root with the project folder")
     try:
         changed = drifted(doc_files(base), base)
     except (DocError, LookupError) as err:

@@ -40,6 +40,8 @@ from coordinator import (
     CurrentWaveRule,
     Decision,
     EnqueueBatches,
+    HandlerTriggered,
+    ImportStarted,
     Policy,
     ReconcilerTicked,
     ScheduleTrigger,
@@ -416,8 +418,9 @@ def test_advance_with_nothing_pending_only_completes():
 @pytest.mark.parametrize("policy", ["original", "guarded", "seed-fix", "atomic"])
 @pytest.mark.parametrize(
     "trigger",
-    [BatchJobCompleted(job_id=JOB, wave=1, batch=2), AutoTriggerFired(job_id=JOB), ReconcilerTicked(job_id=JOB)],
-    ids=["batch", "auto", "tick"],
+    [BatchJobCompleted(job_id=JOB, wave=1, batch=2), AutoTriggerFired(job_id=JOB), ReconcilerTicked(job_id=JOB),
+     ImportStarted(job_id=JOB), HandlerTriggered(job_id=JOB)],
+    ids=["batch", "auto", "tick", "start", "any"],
 )
 def test_every_trigger_runs_check_and_trigger_next_wave(policy, trigger):
     t0 = table(wave(1, PROCESSING, done=4), wave(2, PROCESSING, done=1), wave(3))

@@ -36,10 +36,14 @@ def stale_figures(root: Path) -> list[str]:
 @click.option("--root", type=click.Path(file_okay=False, exists=True), default=None,
               help="The project folder holding README.md, docs/ and reports/. [default: wavesim's own]")
 def docs(check_only: bool, root: str | None) -> None:
-    """Rewrite every generated block (<!-- wavesim:begin NAME --> ... end) in README.md and docs/*.md."""
+    """Rewrite the generated tables of README.md and docs/*.md from the report and the code.
+
+    A generated block sits between the lines <!-- wavesim:begin NAME --> and
+    <!-- wavesim:end NAME -->; NAME is registered in wavesim.docgen.
+    """
     base = Path(root).resolve() if root is not None else ROOT
     if not (base / "README.md").is_file() and not (base / "docs").is_dir():
-        raise BadInput(f"{base} has no README.md and no docs/: run it in the project folder or pass --root")
+        raise BadInput(f"{base} has no README.md and no docs/: pass --root with the project folder")
     try:
         changed = drifted(doc_files(base), base)
     except (DocError, LookupError) as err:

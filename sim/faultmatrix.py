@@ -29,9 +29,12 @@ from sim.replaycmd import replay_command
 from sim.run import run_one
 from sim.scenario import PRESETS, Scenario
 
-__all__ = ["FAILING_SEEDS_KEPT", "MATRIX_BASE", "MATRIX_PRESET", "MATRIX_SETTINGS", "FaultMatrix", "fault_matrix", "run_cell_chunk"]
+__all__ = [
+    "FAILING_SEEDS_KEPT", "MATRIX_BASE", "MATRIX_PRESET", "MATRIX_SETTINGS", "FaultMatrix", "fault_matrix",
+    "run_cell_chunk",
+]
 
-#: what the default matrix scenario changes in the ``incident`` preset
+#: what the default matrix scenario changes in the ``rapid-completions`` preset
 MATRIX_SETTINGS: dict[str, Any] = {"waves": 8, "wave_size": 20, "batch_sigma": 1.5}
 MATRIX_PRESET = "rapid-completions"
 MATRIX_BASE = PRESETS[MATRIX_PRESET].with_settings(**MATRIX_SETTINGS)

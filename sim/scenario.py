@@ -36,7 +36,10 @@ from coordinator import POLICIES, ConfigError, Policy, WaveConfig
 from coordinator.policy import policy_named, switch_value, with_given
 from sim.faultsettings import FAULT_RATES, FAULT_TIMES, swarm_settings
 
-__all__ = ["DISTRIBUTIONS", "LISTENERS", "PRESETS", "SWITCH_PREFIX", "with_point", "Scenario", "load_scenario_toml", "preset", "scenario_from"]
+__all__ = [
+    "DISTRIBUTIONS", "LISTENERS", "PRESETS", "SWITCH_PREFIX", "Scenario", "load_scenario_toml", "preset",
+    "scenario_from", "with_point",
+]
 
 DISTRIBUTIONS = ("exponential", "lognormal")
 LISTENERS = ("sync", "queued")

@@ -78,9 +78,31 @@ def table(*rows: WaveRow, violations: Sequence[LifecycleViolation] = ()) -> Wave
     return WaveTable(job_id=JOB, rows=tuple(rows), violations=tuple(violations))
 
 
-def ctx(policy: str | Policy, config: WaveConfig = CONFIG) -> Context:
-    """A handler context for a named policy or a policy value."""
-    return Context(job_id=JOB, policy=policy_named(policy) if isinstance(policy, str) else policy, config=config)
+#: The readings the pre-calibration reproductions were written under (the lowest active
+#: wave is current, a handler checks only the current wave): tests of those mechanisms
+#: name them, as ``--switch`` would.
+PINNED_READINGS: dict[str, object] = {"current_wave_rule": "lowest-active", "batch_wave_check": "none"}
+
+
+def pinned(name: str) -> Policy:
+    """The named policy under ``PINNED_READINGS`` (``atomic`` reads none of them)."""
+    chosen = policy_named(name)
+    return chosen if chosen.atomic_advance else chosen.with_switches(name=name, **PINNED_READINGS)
+
+
+#: The reading the step-by-step handler and race tests are written under: the lowest
+#: active wave is current (``docs/readings.md``; the default is completed-else-active,
+#: whose own pinned steps are in tests/test_readings_steps.py).
+PINNED_RULE = CurrentWaveRule.LOWEST_ACTIVE
+
+
+def ctx(policy: str | Policy, config: WaveConfig = CONFIG, *, trigger_wave: int | None = None) -> Context:
+    """A handler context for a named policy or a policy value; a policy left at the default current-wave
+    rule is read with ``PINNED_RULE`` (a test that names a rule keeps it)."""
+    chosen = policy_named(policy) if isinstance(policy, str) else policy
+    if not chosen.atomic_advance and chosen.current_wave_rule is Policy().current_wave_rule:
+        chosen = chosen.with_switches(name=chosen.name, current_wave_rule=PINNED_RULE)
+    return Context(job_id=JOB, policy=chosen, config=config, trigger_wave=trigger_wave)
 
 
 def steps(*pairs: tuple[Effect, object], handler: str = "h") -> tuple[Step, ...]:

@@ -128,7 +128,8 @@ CASES: dict[str, Case] = {
     # -- unknown names
     "demo-policy": c(fixed("demo", "--policy", "bogus"), *POLICY),
     "run-policy": c(fixed("run", "--policy", "bogus"), *POLICY),
-    "run-preset": c(fixed("run", "--preset", "bogus"), "'bogus'", "light", "stragglers", "rapid", "incident"),
+    "run-preset": c(fixed("run", "--preset", "bogus"), "'bogus'", "light", "stragglers", "rapid", "rapid-completions",
+                   "incident"),
     "compare-policy": c(fixed("compare", "--policy", "bogus"), *POLICY),
     "sweep-policy": c(fixed("sweep", "--out", "x.csv", "--policy", "bogus"), *POLICY),
     "check-policy": c(fixed("check", "--policy", "bogus"), *POLICY),

@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from click.testing import CliRunner
+from coordinator_builders import PINNED_READINGS
 
 from sim.faultmatrix import fault_matrix
 from sim.replaycmd import option_name, replay_command
@@ -15,9 +16,10 @@ from sim.run import run_one
 from sim.scenario import PRESETS, Scenario
 from wavesim.cli import main
 
-TINY = ["--preset", "incident", "--waves", "3", "--wave-size", "10", "--horizon-s", "2000"]
+TINY = ["--preset", "rapid-completions", "--waves", "3", "--wave-size", "10", "--horizon-s", "2000",
+        "--switch", "current_wave_rule=lowest-active", "--switch", "batch_wave_check=none"]
 CELLS = ["--policy", "guarded", "--policy", "atomic", "--fault", "none", "--fault", "lost-event", "--seeds", "4"]
-BASE = PRESETS["incident"].with_settings(waves=3, wave_size=10, horizon_s=2000)
+BASE = PRESETS["rapid-completions"].with_settings(waves=3, wave_size=10, horizon_s=2000, switches=PINNED_READINGS)
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -30,8 +32,8 @@ def test_faults_prints_the_table_of_the_matrix() -> None:
     assert code == 0, err
     assert out == fault_matrix(BASE, ["guarded", "atomic"], ["none", "lost-event"], range(4)).table()
     lines = out.splitlines()
-    assert lines[0].startswith("incident preset with waves 3, wave_size 10, horizon_s 2000: 3 waves x 10 batches")
-    assert "4 seeds (0..3) per cell" in lines[0]
+    assert lines[0].startswith("rapid-completions preset with waves 3, wave_size 10, horizon_s 2000")
+    assert ": 3 waves x 10 batches" in lines[0] and "4 seeds (0..3) per cell" in lines[0]
     assert ["guarded", "lost-event", "0%", "100%", "100%", "100%", "100%", "25%", "25%"] in [
         line.split() for line in lines]
 
@@ -42,17 +44,19 @@ def test_faults_json_and_out_write_the_same_document(tmp_path: Path) -> None:
     assert code == 0, err
     doc = json.loads(out)
     assert json.loads(target.read_text()) == doc
-    assert set(doc) == {"scenario", "seeds", "policies", "faults", "cells"}
+    assert set(doc) == {"scenario", "seeds", "policies", "policy_switches", "faults", "cells"}
+    assert doc["policy_switches"]["guarded"]["current_wave_rule"] == "lowest-active"
     assert doc["seeds"] == [0, 3] and doc["faults"] == ["none", "lost-event"]
     assert doc["cells"]["guarded"]["lost-event"]["failing_seeds"]["no_stall"] == [1, 2, 3]
     assert doc["cells"]["atomic"]["lost-event"]["held"]["no_stall"] == 1.0
 
 
 def test_faults_first_seed_and_jobs_choose_the_seeds_not_the_result() -> None:
-    code, out, _ = invoke("faults", *TINY, "--policy", "atomic", "--fault", "crash", "--seeds", "2",
+    code, out, _ = invoke("faults", *TINY[:8], "--policy", "atomic", "--fault", "crash", "--seeds", "2",
                           "--first-seed", "5", "--jobs", "2", "--json")
     assert code == 0
-    assert json.loads(out) == fault_matrix(BASE, ["atomic"], ["crash"], [5, 6]).to_dict()
+    plain = BASE.with_settings(switches={})  # atomic reads none of the pinned readings
+    assert json.loads(out) == fault_matrix(plain, ["atomic"], ["crash"], [5, 6]).to_dict()
 
 
 def test_faults_without_a_preset_runs_the_reduced_incident() -> None:
@@ -60,9 +64,10 @@ def test_faults_without_a_preset_runs_the_reduced_incident() -> None:
     assert code == 0
     scenario = json.loads(out)["scenario"]
     assert (scenario["preset"], scenario["waves"], scenario["wave_size"], scenario["batch_sigma"]) == (
-        "incident", 8, 20, 1.5)
+        "rapid-completions", 8, 20, 1.5)
     head = invoke("faults", "--policy", "atomic", "--fault", "none", "--seeds", "1")[1].splitlines()[0]
-    assert head.startswith("incident preset with waves 8, wave_size 20, batch_sigma 1.5: 8 waves x 20 batches")
+    assert head.startswith("rapid-completions preset with waves 8, wave_size 20, batch_sigma 1.5")
+    assert ": 8 waves x 20 batches" in head
 
 
 def test_a_bad_fault_name_is_one_line_and_exit_2() -> None:
@@ -84,8 +89,9 @@ def test_every_setting_is_an_option_of_run_so_a_replay_command_replays_the_run()
     code, out, _ = invoke("run", "--help")
     assert code == 0
     for f in fields(Scenario):
-        if f.name != "preset":
+        if f.name not in ("preset", "switches"):
             assert option_name(f.name) in out
+    assert "--switch NAME=VALUE" in out
     scenario = BASE.with_settings(policy="seed-fix", seed=7, event_loss_rate=0.2, replica_lag_ms=30.0,
                                   batch_failure_rate=0.1, batch_tries=2, clock_skew_s=1.5, db_sigma=0.3)
     words = shlex.split(replay_command(scenario))
@@ -99,8 +105,9 @@ def test_a_run_with_a_failing_property_prints_its_replay_command() -> None:
     code, out, _ = invoke("run", *TINY, "--policy", "guarded", "--seed", "1", "--event-loss-rate", "0.05")
     assert code == 0
     assert out.splitlines()[-1] == (
-        "replay: wavesim run --preset incident --policy guarded --seed 1 --waves 3 --wave-size 10 --horizon-s 2000 "
-        "--event-loss-rate 0.05"
+        "replay: wavesim run --preset rapid-completions --policy guarded --seed 1 --waves 3 --wave-size 10 "
+        "--horizon-s 2000 --event-loss-rate 0.05 --switch batch_wave_check=none "
+        "--switch current_wave_rule=lowest-active"
     )
     code, out, _ = invoke("run", "--preset", "light", "--policy", "atomic", "--waves", "1", "--wave-size", "1")
     assert code == 0 and "FAILS" not in out and "replay:" not in out
@@ -117,5 +124,5 @@ def test_swarm_on_the_command_line_records_the_faults_it_chose() -> None:
 def test_the_help_names_the_scenario_faults_runs_by_default() -> None:
     code, out, _ = invoke("faults", "--help")
     text = " ".join(out.split())
-    assert code == 0 and "[default: incident reduced to 8 waves x 20 batches, batch sigma 1.5]" in text
+    assert code == 0 and "[default: rapid-completions reduced to 8 waves x 20 batches, batch sigma 1.5]" in text
     assert "[default: incident]" not in text

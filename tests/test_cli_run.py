@@ -30,7 +30,8 @@ def test_run_json_is_the_contract_and_matches_run_one() -> None:
     assert out == run_one(expected).to_json()
     doc = json.loads(out)
     assert doc["scenario"]["policy"] == "guarded" and doc["scenario"]["seed"] == 1
-    assert doc["metrics"]["stalled"] is True and doc["metrics"]["stall_wave"] == 2
+    assert doc["metrics"]["stalled"] is True and doc["metrics"]["stall_wave"] == 3
+    assert doc["policy_switches"] == expected.resolved_policy.switches()
 
 
 def test_run_text_summary_names_outcome_and_every_property() -> None:
@@ -103,9 +104,17 @@ def test_compare_json_gives_distributions_and_shares(tmp_path: Path) -> None:
     runs = [run_one(PRESETS["light"].with_settings(policy="guarded", seed=s, waves=4, wave_size=5, threshold=60,
                                                    workers=3, batch_mean_s=0.5)) for s in range(3)]
     guarded = doc["policies"]["guarded"]
-    makespans = sorted(r.metrics["makespan_s"] for r in runs)
-    assert guarded["metrics"]["makespan_s"] == {"median": makespans[1], "min": makespans[0], "max": makespans[2]}
     stalls = sum(r.metrics["stalled"] for r in runs)
+    ended = sorted(r.metrics["makespan_s"] for r in runs if r.outcome != "completed")
+    assert stalls == 3 and guarded["metrics"]["makespan_s"] == {"median": None, "min": None, "max": None}
+    assert guarded["metrics"]["not_completed"] == {  # makespan is over completed runs; stalled runs apart
+        "runs": 3, "outcomes": {"stalled": 3}, "ended_s": {"median": ended[1], "min": ended[0], "max": ended[2]}}
+    atomic = [run_one(PRESETS["light"].with_settings(policy="atomic", seed=s, waves=4, wave_size=5, threshold=60,
+                                                     workers=3, batch_mean_s=0.5)) for s in range(3)]
+    makespans = sorted(r.metrics["makespan_s"] for r in atomic)
+    assert doc["policies"]["atomic"]["metrics"]["makespan_s"] == {
+        "median": makespans[1], "min": makespans[0], "max": makespans[2]}
+    assert guarded["policy_switches"]["name"] == "guarded"
     assert guarded["metrics"]["stalled"]["share"] == round(stalls / 3, 6)
     assert guarded["properties"]["no_stall"] == round(1 - stalls / 3, 6)
     assert doc["policies"]["atomic"]["properties"]["no_duplicate_dispatch"] == 1.0

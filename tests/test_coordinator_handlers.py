@@ -37,6 +37,7 @@ from coordinator import (
     ClaimNextWave,
     CompleteFinishedWaves,
     Completion,
+    Context,
     CurrentWaveRule,
     Decision,
     EnqueueBatches,
@@ -425,7 +426,8 @@ def test_advance_with_nothing_pending_only_completes():
 def test_every_trigger_runs_check_and_trigger_next_wave(policy, trigger):
     t0 = table(wave(1, PROCESSING, done=4), wave(2, PROCESSING, done=1), wave(3))
     by_trigger = run_sequential(t0, program_for(trigger, policy_named(policy), CONFIG), now=NOW)
-    assert by_trigger == handle(t0, policy)
+    own = Context(job_id=JOB, policy=policy_named(policy), config=CONFIG, trigger_wave=getattr(trigger, "wave", None))
+    assert by_trigger == run_sequential(t0, check_and_trigger_next_wave(own), now=NOW)
 
 
 # --- the two current-wave rules -----------------------------------------------------------------------------------

@@ -17,7 +17,12 @@ ALL_OFF = {
     "distinct_progress": False,
     "reconciler_period_s": None,
     "max_waves_in_flight": None,
-    "current_wave_rule": "lowest-active",
+    # the readings the write-up's evidence supports best (docs/readings.md)
+    "current_wave_rule": "completed-else-active",
+    "completion_check": "before-guard",
+    "catchup_entry": "successor-not-pending",
+    "batch_wave_check": "after-decision",
+    "final_write": "plain",
 }
 THE_THREE_GUARD_FIXES = {
     "reconcile_active_guard": True,
@@ -69,22 +74,26 @@ def test_with_switches_refuses_an_unknown_switch():
     with pytest.raises(ConfigError) as raised:
         policy_named("original").with_switches(active_guard=True)
     assert str(raised.value) == (
-        "unknown policy switch 'active_guard'; known: atomic_advance, auto_trigger, catchup_active_guard, "
-        "catchup_threshold_guard, current_wave_rule, distinct_progress, max_waves_in_flight, normal_active_guard, "
-        "reconcile_active_guard, reconcile_threshold_guard, reconciler_period_s"
+        "unknown policy switch 'active_guard'; known: atomic_advance, auto_trigger, batch_wave_check, "
+        "catchup_active_guard, catchup_entry, catchup_threshold_guard, completion_check, current_wave_rule, "
+        "distinct_progress, final_write, max_waves_in_flight, normal_active_guard, reconcile_active_guard, "
+        "reconcile_threshold_guard, reconciler_period_s"
     )
 
 
 def test_a_current_wave_rule_given_by_its_value_becomes_the_rule():
     policy = policy_named("original").with_switches(current_wave_rule="lowest-active")
     assert policy.current_wave_rule is CurrentWaveRule.LOWEST_ACTIVE
-    assert policy == Policy(name="custom")
+    assert policy == Policy(name="custom", current_wave_rule=CurrentWaveRule.LOWEST_ACTIVE)
 
 
 def test_an_unknown_current_wave_rule_is_refused():
     with pytest.raises(ConfigError) as raised:
         Policy(current_wave_rule="newest")  # type: ignore[arg-type]
-    assert str(raised.value) == "current_wave_rule must be one of: lowest-active, latest-started; got 'newest'"
+    assert str(raised.value) == (
+        "current_wave_rule must be one of: lowest-active, highest-not-pending, highest-completed, "
+        "completed-else-active, latest-started; got 'newest'"
+    )
 
 
 @pytest.mark.parametrize("period", [0, -5.0, float("nan")])

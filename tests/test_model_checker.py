@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import deque
 
 import pytest
+from coordinator_builders import pinned
 
 from coordinator import POLICIES, PROPERTY_NAMES
 from model.actions import Spec, next_states
@@ -17,7 +18,7 @@ ALL_FALSE = {"single_active_wave": False}
 
 
 def verdicts(policy: str, scope: Scope) -> dict[str, bool | None]:
-    search = check(scope, POLICIES[policy])
+    search = check(scope, pinned(policy))
     return {name: search.holds(name) for name in PROPERTY_NAMES}
 
 
@@ -31,12 +32,12 @@ def verdicts(policy: str, scope: Scope) -> dict[str, bool | None]:
     ],
 )
 def test_state_counts_are_pinned(policy: str, handlers: int, states: int, transitions: int) -> None:
-    search = check(Scope(max_handlers=handlers), POLICIES[policy])
+    search = check(Scope(max_handlers=handlers), pinned(policy))
     assert (search.complete, search.states, search.transitions) == (True, states, transitions)
 
 
 def _unreduced_images(scope: Scope, policy: str) -> set[State]:
-    spec = Spec(scope=scope, policy=POLICIES[policy])
+    spec = Spec(scope=scope, policy=pinned(policy))
     start = init(scope, spec.policy)
     seen = {start}
     todo = deque([start])
@@ -52,7 +53,7 @@ def _unreduced_images(scope: Scope, policy: str) -> set[State]:
 @pytest.mark.parametrize("policy", ["guarded", "atomic"])
 def test_reductions_keep_exactly_the_reachable_states(policy: str, fifo: bool) -> None:
     scope = Scope(fifo=fifo)
-    search = check(scope, POLICIES[policy], properties=("single_active_wave",))
+    search = check(scope, pinned(policy), properties=("single_active_wave",))
     assert search.states == len(_unreduced_images(scope, policy))
 
 
@@ -68,7 +69,7 @@ def test_verdicts_on_the_default_scope() -> None:
 
 
 def test_shortest_counterexamples_have_pinned_lengths() -> None:
-    search = check(Scope(), POLICIES["guarded"])
+    search = check(Scope(), pinned("guarded"))
     lengths = {name: len(found.labels) for name, found in search.found.items()}
     assert lengths == {
         "single_active_wave": 8, "no_duplicate_dispatch": 19, "queue_bounded": 19, "no_stall": 21,
@@ -101,7 +102,7 @@ def test_a_state_budget_stops_the_search_without_claiming_anything() -> None:
 
 
 def test_only_the_chosen_properties_are_checked() -> None:
-    search = check(Scope(), POLICIES["original"], properties=("threshold_respected",))
+    search = check(Scope(), pinned("original"), properties=("threshold_respected",))
     assert search.checked == ("threshold_respected",)
     assert search.found == {}
     assert search.holds("threshold_respected") is True
@@ -116,7 +117,7 @@ def test_a_scope_outside_its_limits_is_refused() -> None:
 def test_seed_fix_stalls_when_a_late_processing_write_overwrites_completed() -> None:
     from model.trace import steps_of
 
-    search = check(Scope(), POLICIES["seed-fix"], properties=("no_stall",))
+    search = check(Scope(), pinned("seed-fix"), properties=("no_stall",))
     assert (search.complete, search.states) == (True, 34994)
     steps = steps_of(search.spec, search.found["no_stall"].path)
     assert len(steps) == 41

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from coordinator_builders import pinned
 
-from coordinator import POLICIES
 from model.checker import Search, check
 from model.scope import Scope
 from model.trace import ReplayError, from_json, steps_of, table_text, to_json
@@ -30,7 +30,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def guarded() -> Search:
-    return check(Scope(), POLICIES["guarded"])
+    return check(Scope(), pinned("guarded"))
 
 
 def trace(search: Search, prop: str) -> dict[str, Any]:

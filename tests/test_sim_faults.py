@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import simpy
+from coordinator_builders import PINNED_READINGS
 
 from coordinator import ConfigError, ReadWave, RecordBatchFinished, SetStatus, Status, new_import
 from sim.db import Database
@@ -22,7 +23,7 @@ from sim.run import run_one
 from sim.scenario import PRESETS, Scenario
 from sim.workers import Shell
 
-TINY = PRESETS["incident"].with_settings(waves=3, wave_size=10, horizon_s=2000)
+TINY = PRESETS["rapid-completions"].with_settings(waves=3, wave_size=10, horizon_s=2000, switches=PINNED_READINGS)
 
 
 def shell_run(scenario: Scenario, trace: bool = False) -> Shell:
@@ -254,11 +255,12 @@ def test_a_swarm_run_is_the_run_of_the_faults_it_chose() -> None:
 def test_the_replay_command_names_the_preset_and_every_changed_setting() -> None:
     s = TINY.with_settings(policy="guarded", seed=4, event_loss_rate=0.05, batch_tries=3)
     assert replay_command(s) == (
-        "wavesim run --preset incident --policy guarded --seed 4 --waves 3 --wave-size 10 --horizon-s 2000 "
-        "--event-loss-rate 0.05 --batch-tries 3"
+        "wavesim run --preset rapid-completions --policy guarded --seed 4 --waves 3 --wave-size 10 --horizon-s 2000 "
+        "--event-loss-rate 0.05 --batch-tries 3 --switch batch_wave_check=none --switch current_wave_rule=lowest-active"
     )
     assert replay_command(TINY.with_settings(swarm=True, seed=2)) == (
-        "wavesim run --preset incident --policy original --seed 2 --waves 3 --wave-size 10 --horizon-s 2000 --swarm"
+        "wavesim run --preset rapid-completions --policy original --seed 2 --waves 3 --wave-size 10 --horizon-s 2000 "
+        "--swarm --switch batch_wave_check=none --switch current_wave_rule=lowest-active"
     )
 
 
@@ -283,7 +285,8 @@ def test_the_fault_matrix_on_a_tiny_scenario() -> None:
     assert m.replay("atomic", "lost-event") is None
     seed, fails, cmd = m.replay("guarded", "lost-event") or (0, (), "")
     assert (seed, fails) == (1, ("single_active_wave", "no_stall", "import_completes"))
-    assert cmd.endswith("--policy guarded --seed 1 --waves 3 --wave-size 10 --horizon-s 2000 --event-loss-rate 0.05")
+    assert cmd.endswith("--policy guarded --seed 1 --waves 3 --wave-size 10 --horizon-s 2000 --event-loss-rate 0.05 "
+                        "--switch batch_wave_check=none --switch current_wave_rule=lowest-active")
     # parallel runs give the same matrix
     assert fault_matrix(TINY, ["guarded", "atomic"], ["none", "lost-event"], range(4), jobs=2).to_dict() == d
     table = m.table()
@@ -298,5 +301,5 @@ def test_the_matrix_refuses_an_unknown_fault() -> None:
 
 def test_the_default_matrix_scenario_is_the_reduced_incident() -> None:
     assert (MATRIX_BASE.preset, MATRIX_BASE.waves, MATRIX_BASE.wave_size, MATRIX_BASE.batch_sigma) == (
-        "incident", 8, 20, 1.5)
+        "rapid-completions", 8, 20, 1.5)
     assert set(FAULT_PRESETS) == {"none", "swarm", *FAULTS} and len(FAULTS) == 8

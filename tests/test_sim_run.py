@@ -7,18 +7,22 @@ import json
 import subprocess
 import sys
 
+from coordinator_builders import PINNED_READINGS
+
 from coordinator import PROPERTY_NAMES, Status
 from sim.export import COLUMNS
 from sim.run import METRICS, run_many, run_one
 from sim.scenario import PRESETS, Scenario
 from sim.workers import Shell
 
-TINY = Scenario(policy="guarded", seed=1, waves=4, wave_size=5, threshold=60, workers=3, batch_mean_s=0.5)
+TINY = Scenario(policy="guarded", seed=1, waves=4, wave_size=5, threshold=60, workers=3, batch_mean_s=0.5,
+                switches=PINNED_READINGS)
 
 
 def test_json_contract_has_every_key() -> None:
     doc = json.loads(run_one(TINY.with_settings(policy="atomic")).to_json())
-    assert list(doc) == ["scenario", "metrics", "properties"]
+    assert list(doc) == ["scenario", "policy_switches", "metrics", "properties"]
+    assert doc["policy_switches"] == TINY.with_settings(policy="atomic").resolved_policy.switches()
     assert doc["scenario"] == TINY.with_settings(policy="atomic").to_dict()
     assert {"policy", "seed", "waves", "wave_size", "threshold", "workers"} <= set(doc["scenario"])
     assert list(doc["metrics"])[: len(METRICS)] == list(METRICS)
@@ -55,6 +59,13 @@ def test_a_small_guarded_run_is_pinned_exactly() -> None:
         "duplicate_dispatches": 0, "stalled": True, "stall_wave": 2,
         "dispatch_times_s": {"1": [0.023647], "2": [0.481136], "3": [], "4": []},
         "outcome": "stalled", "waves_dispatched": 2, "lifecycle_violations": 0,
+        "dispatch_events": 2, "max_dispatch_events_in_1s": 2, "max_waves_first_dispatched_in_1s": 2,
+        "extra_dispatches": 0, "waves_dispatched_more_than_once": 0,
+        "decisions": {"normal": {"dispatched": 0, "monitoring": 0, "idle": 0},
+                      "db-reconcile": {"dispatched": 2, "monitoring": 9, "idle": 0},
+                      "catch-up": {"dispatched": 0, "monitoring": 0, "idle": 0},
+                      "advance": {"dispatched": 0, "monitoring": 0, "idle": 0}},
+        "dispatches_by_path": {"normal": 0, "db-reconcile": 2, "catch-up": 0, "advance": 0},
     }
     assert {n: (v["holds"], v["first_violation_s"]) for n, v in result.properties.items()} == {
         "single_active_wave": (False, 0.478463), "one_wave_below_threshold": (True, None),
@@ -127,5 +138,6 @@ def test_the_reconciler_detects_a_stall_when_a_whole_tick_changes_nothing() -> N
 def test_a_listener_handed_to_an_idle_worker_is_not_mistaken_for_quiescence() -> None:
     # the straggler's BatchJobCompleted listener goes straight to an idle worker; until that worker has run
     # it, the import is not quiescent (found when this seed was once reported stalled at wave 11)
-    result = run_one(PRESETS["incident"].with_settings(policy="seed-fix", seed=0, listener="queued"))
+    result = run_one(PRESETS["rapid-completions"].with_settings(policy="seed-fix", seed=0, listener="queued",
+                                                                switches=PINNED_READINGS))
     assert result.outcome == "completed" and result.properties["no_stall"]["holds"]

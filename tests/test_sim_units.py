@@ -27,8 +27,13 @@ from sim.scenario import PRESETS, Scenario, load_scenario_toml, preset
 def test_presets_carry_the_write_up_numbers() -> None:
     s = PRESETS["incident"]
     assert (s.waves, s.wave_size, s.threshold, s.auto_trigger_delay_s, s.policy) == (37, 50, 90, 2.0, "original")
-    assert (s.workers, s.listener, s.batch_distribution, s.batch_mean_s) == (10, "sync", "lognormal", 0.1)
-    assert set(PRESETS) == {"light", "stragglers", "rapid", "incident"}
+    # the calibration that fits the write-up's timeline (wavesim readings --calibration)
+    assert (s.workers, s.listener, s.batch_distribution, s.batch_mean_s, s.batch_sigma) == (
+        20, "queued", "lognormal", 8.0, 0.5)
+    rapid = PRESETS["rapid-completions"]  # the write-up's "rapid batch completions"
+    assert (rapid.workers, rapid.listener, rapid.batch_distribution, rapid.batch_mean_s) == (
+        10, "sync", "lognormal", 0.1)
+    assert set(PRESETS) == {"light", "stragglers", "rapid", "rapid-completions", "incident"}
     assert s.config == WaveConfig(wave_size=50, completion_threshold=90, auto_trigger_delay_s=2.0)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+from coordinator_builders import PINNED_READINGS
 
 from sim.run import run_one
 from sim.scenario import PRESETS
@@ -23,7 +24,7 @@ def test_a_run_stops_at_a_tiny_horizon() -> None:
 
 
 def test_a_stalled_run_stops_long_before_its_horizon() -> None:
-    result = run_one(PRESETS["light"].with_settings(policy="guarded", seed=1, **SMALL))
+    result = run_one(PRESETS["light"].with_settings(policy="guarded", seed=1, switches=PINNED_READINGS, **SMALL))
     assert (result.outcome, result.metrics["stall_wave"]) == ("stalled", 2)
     assert result.scenario.horizon_s == 3600.0
     assert result.metrics["makespan_s"] < 36.0  # under 1 % of the horizon

@@ -152,7 +152,8 @@ def check_command(
         raise BadInput(f"--pct-depth must be at least 1, got {pct_depth}")
     try:
         search = run_check(
-            switched(policy, parse_specs(switch_specs)), scope, strategy=strategy, properties=properties or PROPERTY_NAMES, max_states=max_states,
+            switched(policy, parse_specs(switch_specs)), scope, strategy=strategy,
+            properties=properties or PROPERTY_NAMES, max_states=max_states,
             time_limit=time_limit, seed=seed, depth=pct_depth, bar=wanted(as_json=as_json),
         )
     except ConfigError as err:

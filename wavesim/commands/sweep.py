@@ -15,12 +15,12 @@ from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output
 from wavesim.progress import progress_bar, wanted
-from wavesim.switches import check_read
 from wavesim.sweep.execute import RunFn, execute
 from wavesim.sweep.grid import expand_grid, parse_param
 from wavesim.sweep.simrun import ROW_METRICS, columns, sim_row
 from wavesim.sweep.store import RowStore
 from wavesim.sweep.summary import summarise
+from wavesim.switches import check_read
 
 __all__ = ["sweep", "sweep_runs"]
 

@@ -1,0 +1,77 @@
+"""Run one handler program on the real database, and do the pushes it asks for.
+
+Each handler run has its own connection (``db.session()``); each effect is one
+``session.apply``, whose statements autocommit (or, for the fix, are one
+transaction). A push is never inside a DB transaction: it happens after the
+step that asked for it has returned, i.e. committed. That gap is a crash
+point, and so is the gap before every step.
+
+What asks for a push (the driver only does the DB part):
+
+* ``EnqueueBatches`` with a result of 1: push the wave's batch jobs, with the
+  dispatch log row (in the same transaction on the database queue);
+* ``ScheduleTrigger``: push the delayed auto-trigger job.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from coordinator import Effect, EnqueueBatches, ScheduleTrigger
+from live.faults import FaultPlan, drop_connection
+from live.spec import RunSpec
+
+__all__ = ["Runner", "batch_payloads"]
+
+
+def batch_payloads(spec: RunSpec, wave: int, push: str) -> list[dict[str, Any]]:
+    size = int(spec.settings["wave_size"])
+    return [{"kind": "batch", "job_id": spec.job_id, "wave": wave, "batch": b, "push": push} for b in range(size)]
+
+
+class Runner:
+    """Drives handler programs for one process."""
+
+    def __init__(self, spec: RunSpec, db: Any, queue: Any, faults: FaultPlan, name: str) -> None:
+        self.spec, self.db, self.queue, self.faults, self.name = spec, db, queue, faults, name
+        self.pushes = 0
+
+    def run(self, program: Any, actor: str) -> object:
+        """Run ``program`` to its end on a fresh connection; return its result."""
+        with self.db.session() as session:
+            return self._drive(session, program, actor)
+
+    def _drive(self, session: Any, program: Any, actor: str) -> object:
+        result: object = None
+        first = True
+        while True:
+            try:
+                effect = next(program) if first else program.send(result)
+            except StopIteration as stop:
+                return stop.value
+            first = False
+            step = type(effect).__name__
+            where = {"actor": actor, "step": step, "wave": getattr(effect, "wave", None)}
+            self.faults.point(f"before {step}", **where)
+            if self.faults.should_drop(f"before {step}", **where):
+                drop_connection(session)
+            result = session.apply(effect, self.spec.now())
+            self.after(effect, result, actor)
+
+    def after(self, effect: Effect, result: object, actor: str) -> None:
+        """The queue pushes a committed step asks for."""
+        if isinstance(effect, EnqueueBatches) and result:
+            self.faults.point("before push", actor=actor, wave=effect.wave)
+            self.push_wave(effect.wave, actor)
+        elif isinstance(effect, ScheduleTrigger):
+            self.queue.later({"kind": "trigger", "job_id": self.spec.job_id},
+                             self.spec.live.wall(effect.delay_s))
+
+    def push_wave(self, wave: int, actor: str) -> None:
+        self.pushes += 1
+        push = f"{self.name}:{os.getpid()}:{self.pushes}"
+        log = {"run": self.spec.run, "job_id": self.spec.job_id, "wave": wave,
+               "jobs": int(self.spec.settings["wave_size"]), "actor": f"{self.name} {actor}",
+               "pid": os.getpid(), "at_s": self.spec.now()}
+        self.queue.push_wave(batch_payloads(self.spec, wave, push), log)

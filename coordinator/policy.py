@@ -42,6 +42,11 @@ class Policy:
     #: ours: ``advance()`` claims only while fewer waves than this are active, so at
     #: most one wave fills while the one before it drains its tail; None = no limit
     max_waves_in_flight: int | None = None
+    #: NOT buildable, kept for comparison: ``advance()`` pushes through the fused
+    #: ``EnqueueBatches(once=True)``, which pushes a wave's jobs and marks it
+    #: processing in one step (a queue push inside a DB transaction), and its claim
+    #: hands an unpushed wave out again; off = the outbox relay, one step each
+    fused_push: bool = False
     #: how a handler decides which wave is current (not said in the write-up)
     current_wave_rule: CurrentWaveRule = CurrentWaveRule.LOWEST_ACTIVE
 

@@ -138,7 +138,7 @@ class Database:
                 text = ddl.replace("{p}", self.prefix)
                 if text.startswith("CREATE TABLE") and text.split()[2] in present:
                     continue
-                if text.startswith("CREATE INDEX") and text.split()[5] in present and owned:
+                if text.startswith("CREATE INDEX") and text.split()[4] in present and owned:
                     continue  # the table was there already, with its index
                 conn.execute(sa.text(text))
 

@@ -9,10 +9,10 @@ duplicated deliveries. This package imports only ``coordinator`` and the
 database driver; the metrics, plots and CLI are ``wavesim``'s.
 """
 
-from live.db import DatabaseError, driver_name, open_database
+from live.db import ISOLATION_LEVELS, DatabaseError, open_database
 from live.run import LiveRun, Sample, run_live
 from live.settings import FAULT_MIX, FAULT_RATES, LiveSettings
 from live.tables import LiveTables, TableClash
 
-__all__ = ["FAULT_MIX", "FAULT_RATES", "DatabaseError", "LiveRun", "LiveSettings", "LiveTables", "Sample",
-           "TableClash", "driver_name", "open_database", "run_live"]
+__all__ = ["FAULT_MIX", "ISOLATION_LEVELS", "FAULT_RATES", "DatabaseError", "LiveRun", "LiveSettings", "LiveTables", "Sample",
+           "TableClash", "open_database", "run_live"]

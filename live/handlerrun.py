@@ -8,7 +8,8 @@ point, and so is the gap before every step.
 
 What asks for a push (the driver only does the DB part):
 
-* ``EnqueueBatches`` with a result of 1: push the wave's batch jobs, with the
+* ``EnqueueBatches`` with a result of 1 (the driver logged the push in its
+  ``dispatches`` table first, as the queue's batch record would): push the wave's batch jobs, with the
   dispatch log row (in the same transaction on the database queue);
 * ``ScheduleTrigger``: push the delayed auto-trigger job.
 """
@@ -19,6 +20,7 @@ import os
 from typing import Any
 
 from coordinator import Effect, EnqueueBatches, ScheduleTrigger
+from live.db import set_isolation
 from live.faults import FaultPlan, drop_connection
 from live.spec import RunSpec
 
@@ -40,6 +42,7 @@ class Runner:
     def run(self, program: Any, actor: str) -> object:
         """Run ``program`` to its end on a fresh connection; return its result."""
         with self.db.session() as session:
+            set_isolation(session, self.spec.isolation)
             return self._drive(session, program, actor)
 
     def _drive(self, session: Any, program: Any, actor: str) -> object:

@@ -25,12 +25,12 @@ import time
 from typing import Any
 
 from coordinator import ReconcilerTicked, policy_named, program_for
-from live.db import DB_ERRORS
+from live.db import DB_ERRORS, hold_lock
 from live.faults import FaultPlan
 from live.handlerrun import Runner
 from live.spec import RunSpec
 
-__all__ = ["chaos", "hold_lock", "reconciler"]
+__all__ = ["chaos", "reconciler"]
 
 
 def _until_term() -> list[bool]:
@@ -63,19 +63,6 @@ def reconciler(spec: RunSpec, slot: int, incarnation: int) -> None:
             runner.run(program_for(ReconcilerTicked(job_id=spec.job_id), policy, s.config), f"tick {ticks}")
         except DB_ERRORS:
             continue  # the next tick tries again
-
-
-def hold_lock(db: Any, job_id: int, seconds: float) -> bool:
-    """Hold the import's wave rows locked for ``seconds`` in one open transaction; False if
-    the database object offers no way to lock them."""
-    lock = getattr(db, "lock_rows", None)
-    engine = getattr(db, "engine", None)
-    if lock is None or engine is None:
-        return False
-    with engine.connect() as conn, conn.begin():
-        lock(conn, job_id)
-        time.sleep(seconds)
-    return True
 
 
 def chaos(spec: RunSpec, slot: int, incarnation: int) -> None:

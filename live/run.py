@@ -55,7 +55,7 @@ class LiveRun:
     spec: RunSpec
     engine: str
     queue: str
-    driver: str
+    isolation: str | None
     outcome: str
     ended_s: float
     wall_s: float
@@ -78,13 +78,14 @@ def _signature(table: WaveTable) -> tuple[object, ...]:
 
 
 def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue_url: str | None,
-             job_id: int, driver: str, workdir: str | None = None) -> LiveRun:
+             job_id: int, isolation: str | None = None, workdir: str | None = None) -> LiveRun:
     """Run one import live (see the module docstring); ``db`` is the opened wave database."""
     tables = LiveTables()
     folder = Path(workdir or tempfile.mkdtemp(prefix="wavesim-live-"))
     run = f"r{job_id}-{uuid.uuid4().hex[:8]}"
     spec = RunSpec(run=run, job_id=job_id, db_url=db_url, queue_url=queue_url, t0=time.time(),
-                   fault_log=str(folder / f"{run}.faults.jsonl"), settings=settings.to_dict())
+                   fault_log=str(folder / f"{run}.faults.jsonl"), settings=settings.to_dict(),
+                   isolation=isolation)
     spec_path = folder / f"{run}.spec.json"
     spec_path.write_text(spec.to_json(), encoding="utf-8")
     stderr_path = folder / f"{run}.stderr.txt"
@@ -141,7 +142,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     errors = []
     if stderr_path.exists():
         errors = [line for line in stderr_path.read_text(encoding="utf-8", errors="replace").splitlines() if line]
-    return LiveRun(spec=spec, engine=engine, queue=queue.kind, driver=driver, outcome=outcome, ended_s=ended_s,
+    return LiveRun(spec=spec, engine=engine, queue=queue.kind, isolation=isolation, outcome=outcome, ended_s=ended_s,
                    wall_s=wall_s, table=final, dispatch_log=log_rows, samples=samples,
                    faults=read_fault_log(spec.fault_log), deaths=list(sup.deaths), processes=sup.spawned,
                    errors=errors)

@@ -31,6 +31,7 @@ class RunSpec:
     t0: float  # wall time of the start (time.time()); scenario time is (now - t0) / scale
     fault_log: str
     settings: dict[str, Any]
+    isolation: str | None = None  # None: the driver's (see live.db.ISOLATION_LEVELS)
 
     @property
     def live(self) -> LiveSettings:

@@ -75,9 +75,7 @@ def work(spec: RunSpec, slot: int, incarnation: int) -> None:
                 queue.release(job, 0.0)
             except DB_ERRORS:
                 pass  # its reservation expires; the queue delivers it again
-    db_close = getattr(db, "close", None)
-    if db_close is not None:
-        db_close()
+    db.dispose()
     queue.close()
 
 

@@ -10,6 +10,7 @@ from wavesim.commands.check import check_command
 from wavesim.commands.compare import compare
 from wavesim.commands.demo import demo
 from wavesim.commands.faults import faults
+from wavesim.commands.live import live
 from wavesim.commands.replay import replay_command
 from wavesim.commands.report import report
 from wavesim.commands.run import run
@@ -34,3 +35,4 @@ main.add_command(sweep)
 main.add_command(check_command)
 main.add_command(replay_command)
 main.add_command(report)
+main.add_command(live)

@@ -1,0 +1,207 @@
+"""``wavesim live``: the coordinator on a real database, real queue, real workers.
+
+One import per policy and repeat; each is measured from the real tables with
+``wavesim.livereport`` (the same metrics, verdicts, JSON and plots as ``wavesim
+run``). ``--repeat K`` prints, per policy, the share of the K runs in which each
+property held. ``--clean`` drops the tables and Redis keys wavesim created.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
+from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
+from live.engine import dialect_of, make_engine
+from live.run import LiveRun, run_live
+from sim.export import rows_csv
+from wavesim.commands.run import summary_lines
+from wavesim.errors import BadInput
+from wavesim.files import atomic_write, check_output
+from wavesim.livereport import live_json, measure_live
+
+__all__ = ["live", "run_imports"]
+
+ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}
+
+#: option -> (LiveSettings field, click type, help)
+SETTINGS: dict[str, tuple[str, Any, str]] = {
+    "--waves": ("waves", int, "Main waves in the import. [default: 20]"),
+    "--wave-size": ("wave_size", int, "Batch jobs per wave. [default: 20]"),
+    "--threshold": ("threshold", int, "Completion threshold, percent. [default: 90]"),
+    "--workers": ("workers", int, "Worker processes. [default: 8]"),
+    "--listener": ("listener", click.Choice(["sync", "queued"]), "BatchJobCompleted listener. [default: sync]"),
+    "--batch-mean-s": ("batch_mean_s", float, "Mean batch duration, scenario seconds. [default: 1]"),
+    "--auto-trigger-delay-s": ("auto_trigger_delay_s", float, "Auto-trigger delay, scenario s. [default: 2]"),
+    "--retry-after-s": ("retry_after_s", float, "Queue visibility timeout, scenario s. [default: 90]"),
+    "--tries": ("tries", int, "Deliveries of a job before it is failed. [default: 3]"),
+    "--scale": ("scale", float, "Wall seconds per scenario second. [default: 0.02]"),
+    "--deadline-s": ("deadline_s", float, "Global deadline of one import, wall seconds. [default: 60]"),
+    "--sample-ms": ("sample_ms", float, "Monitor's sampling period, wall ms. [default: 5]"),
+    "--kill-rate": ("kill_rate", float, "Fault: chance of kill -9 at each worker crash point."),
+    "--drop-rate": ("drop_rate", float, "Fault: chance a handler step's connection is dropped first."),
+    "--lock-rate": ("lock_rate", float, "Fault: chance per chaos tick of a long row lock (slow statement)."),
+    "--lose-delayed-rate": ("lose_delayed_rate", float, "Fault: chance a delayed job is deleted from the queue."),
+    "--duplicate-rate": ("duplicate_rate", float, "Fault: chance per chaos tick of a duplicated delivery."),
+    "--lock-hold-s": ("lock_hold_s", float, "How long the slow statement holds its lock, scenario s. [default: 4]"),
+}
+
+
+def _open(db_url: str, queue_url: str | None) -> tuple[Any, str]:
+    try:
+        engine = dialect_of(db_url)
+    except Exception:
+        raise BadInput(f"--db {db_url!r} is not a database URL (e.g. sqlite:///live.db, "
+                       "postgresql+psycopg://user@host/db, mysql+pymysql://user@host/db)") from None
+    try:
+        db = open_database(db_url)
+        own = make_engine(db_url)
+        try:
+            LiveTables().create(own)
+        finally:
+            own.dispose()
+    except DatabaseError as err:
+        raise BadInput(str(err)) from None
+    except TableClash as err:
+        raise BadInput(str(err)) from None
+    if queue_url is not None:
+        _check_redis(queue_url)
+    return db, engine
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise BadInput(f"--queue {url!r} must be a redis:// URL")
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        client.ping()
+        client.close()
+    except (redis.RedisError, ValueError) as err:
+        raise BadInput(f"--queue {url}: cannot reach Redis: {' '.join(str(err).split())}") from None
+
+
+def run_imports(db_url: str, policies: list[str], settings: LiveSettings, *, repeat: int = 1,
+                queue_url: str | None = None, isolation: str | None = None,
+                workdir: str | None = None) -> list[tuple[LiveRun, Any]]:
+    """Run ``repeat`` imports per policy; each (live run, measured result)."""
+    db, engine = _open(db_url, queue_url)
+    if isolation is not None and isolation not in ISOLATION_LEVELS[engine]:
+        raise BadInput(f"--isolation {isolation!r} is not offered on {ENGINES[engine]}; choose one of: "
+                       f"{', '.join(ISOLATION_LEVELS[engine])}")
+    folder = workdir or tempfile.mkdtemp(prefix="wavesim-live-")
+    out = []
+    base = random.Random(settings.seed).randrange(1, 2**40)  # job ids apart from earlier runs of the same seed
+    try:
+        for p_index, policy in enumerate(policies):
+            for k in range(repeat):
+                s = settings.with_settings(policy=policy, seed=settings.seed + k)
+                job_id = base + p_index * 1_000_000 + k + random.randrange(1_000) * 1_000
+                run = run_live(s, db=db, db_url=db_url, engine=ENGINES[engine], queue_url=queue_url,
+                               job_id=job_id, isolation=isolation, workdir=folder)
+                out.append((run, measure_live(run)))
+    except DatabaseError as err:
+        raise BadInput(str(err)) from None
+    finally:
+        db.dispose()
+    return out
+
+
+def _clean(db_url: str, queue_url: str | None) -> list[str]:
+    db, _ = _open(db_url, queue_url)
+    own = make_engine(db_url)
+    try:
+        dropped = LiveTables().drop(own)
+        db.clean()
+        dropped.append("dbdriver's wavesim_ tables")
+    finally:
+        own.dispose()
+        db.dispose()
+    if queue_url is not None:
+        from live.redisqueue import RedisQueue
+
+        q = RedisQueue(queue_url, "any", retry_after=1.0)
+        dropped.append(f"{q.clean_all()} Redis keys")
+        q.close()
+    return dropped
+
+
+def _shares(results: list[tuple[LiveRun, Any]], policy: str) -> dict[str, float]:
+    mine = [r for run, r in results if run.settings.policy == policy]
+    return {name: sum(1 for r in mine if r.properties[name]["holds"]) / len(mine) for name in PROPERTY_NAMES}
+
+
+@click.command("live")
+@click.option("--db", "db_url", required=True, help="Database URL: sqlite:///FILE, postgresql+psycopg://..., "
+              "mysql+pymysql://...")
+@click.option("--policy", "policies", multiple=True, type=click.Choice([*POLICIES, "all"]),
+              help="Coordinator policy; repeat the option for several, or 'all'. [default: atomic]")
+@click.option("--queue", "queue_url", default=None, help="redis://HOST:PORT/DB for the Redis queue. "
+              "[default: the database queue, a table in --db]")
+@click.option("--isolation", default=None, help="Isolation level of every session: PostgreSQL and MariaDB "
+              "READ COMMITTED, REPEATABLE READ or SERIALIZABLE; SQLite SERIALIZABLE. [default: the driver's]")
+@click.option("--repeat", type=click.IntRange(min=1), default=1, help="Imports per policy. [default: 1]")
+@click.option("--seed", type=click.IntRange(min=0), default=0, help="Seed of the first import. [default: 0]")
+@click.option("--faults", "fault_mix", is_flag=True, help="Turn on every fault at the standard mix "
+              "(live.settings.FAULT_MIX); a rate option given as well wins.")
+@click.option("--json", "as_json", is_flag=True, help="Print every import as JSON (one document per line).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Plot the first import (.png/.svg/.pdf).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Export the first import's real wave rows (for wavesim audit) to this .csv.")
+@click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
+def live(db_url: str, policies: tuple[str, ...], queue_url: str | None, isolation: str | None, repeat: int,
+         seed: int, fault_mix: bool, as_json: bool, plot: str | None, csv_path: str | None, clean: bool,
+         **given: Any) -> None:
+    """Run imports live: worker processes, a real queue, real faults; measured from the real tables."""
+    if clean:
+        click.echo("dropped: " + ", ".join(_clean(db_url, queue_url)))
+        return
+    check_output(plot, (".png", ".svg", ".pdf"), "--plot")
+    check_output(csv_path, (".csv",), "--csv")
+    names = list(POLICIES) if "all" in policies else list(dict.fromkeys(policies or ["atomic"]))
+    values = {**(FAULT_MIX if fault_mix else {}), **{k: v for k, v in given.items() if v is not None}}
+    try:
+        settings = LiveSettings(seed=seed, **values)
+    except ConfigError as err:
+        raise BadInput(str(err)) from None
+    level = isolation.upper().replace("-", " ").replace("_", " ") if isolation else None
+    results = run_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level)
+    first_run, first = results[0]
+    if plot is not None:
+        from sim.plots import run_figure, save
+
+        fig = run_figure(first)
+        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+    if csv_path is not None:
+        text = rows_csv(first.table)
+        atomic_write(csv_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    if as_json:
+        for run, result in results:
+            click.echo(json.dumps(live_json(run, result)))
+        return
+    for run, result in results:
+        if repeat == 1:
+            click.echo(f"{run.engine}, {run.queue} queue, isolation {run.isolation or 'driver default'}, "
+                       f"{run.wall_s:.1f} s wall, faults {_fault_text(run)}")
+            click.echo("\n".join(summary_lines(result)))
+    if repeat > 1:
+        engine = results[0][0].engine
+        for policy in names:
+            click.echo(f"{policy} on {engine} ({results[0][0].queue} queue, isolation "
+                       f"{level or 'driver default'}): {repeat} imports, share in which each property held")
+            for name, share in _shares(results, policy).items():
+                click.echo(f"  {name:26s} {share:6.1%}")
+
+
+def _fault_text(run: LiveRun) -> str:
+    from collections import Counter
+
+    kinds = Counter(f["kind"] for f in run.faults)
+    return ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"

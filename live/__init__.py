@@ -14,5 +14,5 @@ from live.run import LiveRun, Sample, run_live
 from live.settings import FAULT_MIX, FAULT_RATES, LiveSettings
 from live.tables import LiveTables, TableClash
 
-__all__ = ["FAULT_MIX", "ISOLATION_LEVELS", "FAULT_RATES", "DatabaseError", "LiveRun", "LiveSettings", "LiveTables", "Sample",
-           "TableClash", "open_database", "run_live"]
+__all__ = ["FAULT_MIX", "FAULT_RATES", "ISOLATION_LEVELS", "DatabaseError", "LiveRun", "LiveSettings",
+           "LiveTables", "Sample", "TableClash", "open_database", "run_live"]

@@ -72,17 +72,35 @@ class FaultPlan:
     """One process's seeded fault decisions."""
 
     def __init__(self, *, seed: int, role: str, slot: int, incarnation: int, kill_rate: float, drop_rate: float,
-                 log: FaultLog | None) -> None:
+                 log: FaultLog | None, kill_at: str = "", kill_at_times: int = 0) -> None:
         self.rng = random.Random(f"{seed}:{role}:{slot}:{incarnation}")
         self.kill_rate, self.drop_rate, self.log = kill_rate, drop_rate, log
         self.role, self.slot = role, slot
+        self.kill_at, self.kill_at_times = kill_at, kill_at_times
 
     def point(self, name: str, **where: Any) -> None:
         """A crash point: maybe ``kill -9`` this process here (after logging it)."""
         if self.kill_rate > 0 and self.rng.random() < self.kill_rate:
-            if self.log is not None:
-                self.log.write("kill", point=name, role=self.role, slot=self.slot, **where)
-            os.kill(os.getpid(), signal.SIGKILL)
+            self._die(name, where)
+        if self.kill_at and name.startswith(self.kill_at) and self._take_named_kill():
+            self._die(name, where)
+
+    def _take_named_kill(self) -> bool:
+        """One of the ``kill_at_times`` tokens, shared by every process through O_EXCL files."""
+        if self.log is None:
+            return False
+        for i in range(self.kill_at_times):
+            try:
+                os.close(os.open(f"{self.log.path}.kill.{i}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                return True
+            except FileExistsError:
+                continue
+        return False
+
+    def _die(self, name: str, where: dict[str, Any]) -> None:
+        if self.log is not None:
+            self.log.write("kill", point=name, role=self.role, slot=self.slot, **where)
+        os.kill(os.getpid(), signal.SIGKILL)
 
     def should_drop(self, name: str, **where: Any) -> bool:
         if self.drop_rate > 0 and self.rng.random() < self.drop_rate:

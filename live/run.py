@@ -138,6 +138,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     wall_s = time.monotonic() - started
     final = db.table(job_id)
     log_rows = _collect(tables, db_url, spec, queue, samples)
+    queue.clear()  # the run's jobs and Redis keys; its log, samples and faults stay in our tables
     queue.close()
     errors = []
     if stderr_path.exists():

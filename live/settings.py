@@ -79,6 +79,10 @@ class LiveSettings:
     lock_rate: float = 0.0
     lose_delayed_rate: float = 0.0
     duplicate_rate: float = 0.0
+    #: a named kill: the first ``kill_at_times`` times any worker reaches a crash point whose
+    #: name starts with this, it kill -9s itself there ("" = off); for tests and replays
+    kill_at: str = ""
+    kill_at_times: int = 1
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -86,7 +90,8 @@ class LiveSettings:
         if self.listener not in LISTENERS:
             raise ConfigError(f"listener must be one of: {', '.join(LISTENERS)}; got {self.listener!r}")
         for name, low, high in (("seed", 0, 2**63 - 1), ("waves", 1, 10_000), ("wave_size", 1, 10_000),
-                                ("threshold", 1, 100), ("workers", 1, 64), ("tries", 1, 100)):
+                                ("threshold", 1, 100), ("workers", 1, 64), ("tries", 1, 100),
+                                ("kill_at_times", 0, 1000)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
@@ -110,7 +115,7 @@ class LiveSettings:
 
     @property
     def faults_on(self) -> bool:
-        return any(getattr(self, name) > 0 for name in FAULT_RATES)
+        return bool(self.kill_at) or any(getattr(self, name) > 0 for name in FAULT_RATES)
 
     def wall(self, scenario_s: float) -> float:
         """Scenario seconds as wall seconds."""

@@ -10,6 +10,7 @@ every child: no process is left behind, whatever happened.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -78,10 +79,8 @@ class Supervisor:
         for child in self.children:
             _signal_group(child.process, signal.SIGKILL)  # also whatever the child started
         for child in self.children:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # a kernel that ignores SIGKILL
                 child.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a kernel that ignores SIGKILL
-                pass
         for child in self.children:
             code = child.process.returncode
             if code is not None and code not in (0, -signal.SIGTERM, -signal.SIGKILL):
@@ -89,7 +88,5 @@ class Supervisor:
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)  # start_new_session: the child leads its own group
-    except (ProcessLookupError, PermissionError):
-        pass

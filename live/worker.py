@@ -18,6 +18,7 @@ on) releases the job back onto the queue, as Laravel does with an exception.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import time
@@ -51,7 +52,8 @@ def work(spec: RunSpec, slot: int, incarnation: int) -> None:
     signal.signal(signal.SIGTERM, _term)
     log = spec.open_fault_log()
     faults = FaultPlan(seed=s.seed, role="worker", slot=slot, incarnation=incarnation,
-                       kill_rate=s.kill_rate, drop_rate=s.drop_rate, log=log)
+                       kill_rate=s.kill_rate, drop_rate=s.drop_rate, log=log, kill_at=s.kill_at,
+                       kill_at_times=s.kill_at_times)
     durations = random.Random(f"{s.seed}:durations:{slot}:{incarnation}")
     db, queue = spec.open_database(), spec.open_queue()
     runner = Runner(spec, db, queue, faults, f"worker-{slot}.{incarnation}")
@@ -71,10 +73,8 @@ def work(spec: RunSpec, slot: int, incarnation: int) -> None:
             queue.delete(job)
         except DB_ERRORS as err:
             log.write("job-failed", job=job.payload, error=type(err).__name__)
-            try:
+            with contextlib.suppress(*DB_ERRORS):  # else its reservation expires and it comes back
                 queue.release(job, 0.0)
-            except DB_ERRORS:
-                pass  # its reservation expires; the queue delivers it again
     db.dispose()
     queue.close()
 

@@ -138,7 +138,14 @@ def _shares(results: list[tuple[LiveRun, Any]], policy: str) -> dict[str, float]
     return {name: sum(1 for r in mine if r.properties[name]["holds"]) / len(mine) for name in PROPERTY_NAMES}
 
 
+def _settings_options(command: Any) -> Any:
+    for flag, (field, kind, text) in reversed(SETTINGS.items()):
+        command = click.option(flag, field, type=kind, default=None, help=text)(command)
+    return command
+
+
 @click.command("live")
+@_settings_options
 @click.option("--db", "db_url", required=True, help="Database URL: sqlite:///FILE, postgresql+psycopg://..., "
               "mysql+pymysql://...")
 @click.option("--policy", "policies", multiple=True, type=click.Choice([*POLICIES, "all"]),

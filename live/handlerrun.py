@@ -17,6 +17,7 @@ What asks for a push (the driver only does the DB part):
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from coordinator import Effect, EnqueueBatches, ScheduleTrigger
@@ -24,7 +25,10 @@ from live.db import set_isolation
 from live.faults import FaultPlan, drop_connection
 from live.spec import RunSpec
 
-__all__ = ["Runner", "batch_payloads"]
+__all__ = ["SLOW_PUSH_S", "Runner", "batch_payloads"]
+
+#: a push that takes longer than this (wall seconds) is noted in the fault log
+SLOW_PUSH_S = 0.1
 
 
 def batch_payloads(spec: RunSpec, wave: int, push: str) -> list[dict[str, Any]]:
@@ -77,4 +81,8 @@ class Runner:
         log = {"run": self.spec.run, "job_id": self.spec.job_id, "wave": wave,
                "jobs": int(self.spec.settings["wave_size"]), "actor": f"{self.name} {actor}",
                "pid": os.getpid(), "at_s": self.spec.now()}
+        started = time.monotonic()
         self.queue.push_wave(batch_payloads(self.spec, wave, push), log)
+        took = time.monotonic() - started
+        if took > SLOW_PUSH_S and self.faults.log is not None:  # not a fault: a note for the stall verdict
+            self.faults.log.write("slow-push", wave=wave, wall_s=round(took, 3), actor=f"{self.name} {actor}")

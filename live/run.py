@@ -10,7 +10,8 @@ worker, and decides the outcome:
 * ``completed``: every wave completed;
 * ``stalled``: the queue is empty (nothing ready, delayed or reserved) and the
   table has not changed for ``stall_after_s`` plus the auto-trigger delay plus
-  the reconciler period (scenario seconds): no job, timer or tick moved it;
+  the reconciler period (scenario seconds), and for at least ``stall_min_wall_s``
+  wall seconds: no job, timer or tick moved it;
 * ``deadline``: the global deadline (wall seconds) came first.
 
 Then every process is reaped, the Redis dispatch log (if any) and the fault
@@ -112,7 +113,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
         start.run(program_for(ReconcilerTicked(job_id=job_id), policy, settings.config), "start")
         quiet = settings.stall_after_s + settings.auto_trigger_delay_s + (policy.reconciler_period_s or 0.0)
         last_sig: tuple[object, ...] | None = None
-        changed_at = 0.0
+        changed_at, quiet_since = 0.0, time.monotonic()
         while True:
             now = spec.now()
             table = db.table(job_id)
@@ -123,8 +124,8 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                 break
             sig = _signature(table)
             if sig != last_sig or queued > 0:
-                last_sig, changed_at = sig, now
-            elif now - changed_at >= quiet:
+                last_sig, changed_at, quiet_since = sig, now, time.monotonic()
+            elif now - changed_at >= quiet and time.monotonic() - quiet_since >= settings.stall_min_wall_s:
                 outcome = "stalled"
                 break
             if time.monotonic() - started >= settings.deadline_s:

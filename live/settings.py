@@ -19,7 +19,11 @@ Defaults and why:
   is reported with outcome ``deadline`` and every process is killed.
 * ``stall_after_s = 3`` (scenario seconds beyond the auto-trigger delay and the
   reconciler period): how long the queue must stay empty and the table unchanged
-  before the run is called stalled.
+  before the run is called stalled, and never less than ``stall_min_wall_s = 2`` wall
+  seconds: a handler run in flight off the queue (a reconciler tick whose push
+  waits on a lock) is invisible to the supervisor, and a real push or lock wait
+  can take longer than a scaled-down window (we saw a false stall on MariaDB
+  with a 0.2 s window).
 * ``sample_ms = 5`` (wall): how often the monitor reads the real wave table and
   queue for the time series; a state shorter than that can be missed (the
   dispatch log and the final table are exact).
@@ -71,6 +75,7 @@ class LiveSettings:
     scale: float = 0.02
     deadline_s: float = 60.0
     stall_after_s: float = 3.0
+    stall_min_wall_s: float = 2.0
     sample_ms: float = 5.0
     chaos_period_s: float = 0.5
     lock_hold_s: float = 4.0
@@ -96,7 +101,7 @@ class LiveSettings:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
         for name in ("batch_mean_s", "auto_trigger_delay_s", "retry_after_s", "scale", "deadline_s",
-                     "stall_after_s", "sample_ms", "chaos_period_s", "lock_hold_s"):
+                     "stall_after_s", "stall_min_wall_s", "sample_ms", "chaos_period_s", "lock_hold_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or value <= 0:

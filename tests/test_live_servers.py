@@ -35,6 +35,25 @@ def test_fix_survives_a_kill_between_claim_and_push_on_a_server(server_db: str, 
     assert all(r.status is Status.COMPLETED and r.claim_count == 1 and r.distinct_finished == r.batches
                for r in run.table.rows)
     assert live_processes(tmp_path) == []
+    assert other_connections(server_db) == 0
+
+
+def other_connections(url: str) -> int:
+    """Connections to the test's database other than the one asking."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                query = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                         "AND pid <> pg_backend_pid()")
+            else:
+                query = ("SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() "
+                         "AND id <> CONNECTION_ID()")
+            return int(conn.exec_driver_sql(query).scalar_one())
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("level", ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"])

@@ -113,3 +113,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert out.exit_code == 2, out.output
     lines = out.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message), out.output
+
+
+@pytest.mark.parametrize("policy, outcome", [("guarded", "stalled"), ("atomic", "completed")])
+def test_a_lost_completion_event_stalls_guarded_and_not_the_fix(tmp_path: Path, policy: str, outcome: str) -> None:
+    # one batch per wave, a queued listener, one try: the listener job is killed in its handler,
+    # delivered again after retry_after, failed for too many attempts, so its event is lost
+    settings = SMALL.with_settings(waves=2, wave_size=1, workers=1, listener="queued", tries=1,
+                                   kill_at="before ReadCurrentWave" if policy == "guarded" else "before Complete",
+                                   kill_at_times=1)
+    [(run, result)] = run_imports(f"sqlite:///{tmp_path / 'live.db'}", [policy], settings, workdir=str(tmp_path))
+    assert len([f for f in run.faults if f["kind"] == "kill"]) == 1
+    assert run.outcome == outcome and run.wall_s < settings.deadline_s / 2
+    assert result.properties["no_stall"]["holds"] is (outcome == "completed")
+    assert live_processes(tmp_path) == []

@@ -198,6 +198,10 @@ def live(db_url: str, policies: tuple[str, ...], queue_url: str | None, isolatio
             click.echo(f"{run.engine}, {run.queue} queue, isolation {run.isolation or 'driver default'}, "
                        f"{run.wall_s:.1f} s wall, faults {_fault_text(run)}")
             click.echo("\n".join(summary_lines(result)))
+            m = result.metrics
+            click.echo(f"live: waves claimed twice {m['duplicate_claims']}, batches counted twice by the "
+                       f"counters {m['batches_counted_twice']}, batches unfinished {m['batches_unfinished']}, "
+                       f"processes started {run.processes}, fault log {run.spec.fault_log}")
     if repeat > 1:
         engine = results[0][0].engine
         for policy in names:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import time
@@ -56,7 +57,8 @@ def reconciler(spec: RunSpec, slot: int, incarnation: int) -> None:
     db, queue = spec.open_database(), spec.open_queue()
     runner = Runner(spec, db, queue, faults, "reconciler")
     ticks = 0
-    while not stop[0]:
+    parent = os.getppid()
+    while not stop[0] and not spec.orphaned(parent):
         time.sleep(s.wall(period))
         ticks += 1
         try:
@@ -72,7 +74,8 @@ def chaos(spec: RunSpec, slot: int, incarnation: int) -> None:
     log = spec.open_fault_log()
     db, queue = spec.open_database(), spec.open_queue()
     seen: set[str] = set()
-    while not stop[0]:
+    parent = os.getppid()
+    while not stop[0] and not spec.orphaned(parent):
         time.sleep(s.wall(s.chaos_period_s))
         try:
             if s.lose_delayed_rate > 0:

@@ -21,6 +21,7 @@ log are copied into their tables, and the run's rows are read back.
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
 import time
 import uuid
@@ -98,6 +99,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     samples: list[Sample] = []
     outcome = "deadline"
     started = time.monotonic()
+    previous_term = signal.signal(signal.SIGTERM, _terminated)
     try:
         for slot in range(settings.workers):
             sup.spawn("worker", slot)
@@ -136,6 +138,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     finally:
         ended_s = spec.now()
         sup.stop()
+        signal.signal(signal.SIGTERM, previous_term)
     wall_s = time.monotonic() - started
     final = db.table(job_id)
     log_rows = _collect(tables, db_url, spec, queue, samples)
@@ -148,6 +151,10 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                    wall_s=wall_s, table=final, dispatch_log=log_rows, samples=samples,
                    faults=read_fault_log(spec.fault_log), deaths=list(sup.deaths), processes=sup.spawned,
                    errors=errors)
+
+
+def _terminated(_sig: int, _frame: object) -> None:
+    raise KeyboardInterrupt("SIGTERM")  # so that the supervisor reaps its processes on the way out
 
 
 def _wait_ready(spec: RunSpec, sup: Supervisor, until: float) -> None:

@@ -7,6 +7,7 @@ start (``python -m live.proc ROLE SPEC SLOT INCARNATION``).
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -58,6 +59,12 @@ class RunSpec:
     def ready(self, role: str, slot: int, incarnation: int) -> None:
         """Say this process has started (its imports done)."""
         Path(f"{self.fault_log}.ready.{role}.{slot}.{incarnation}").touch()
+
+    @staticmethod
+    def orphaned(parent: int) -> bool:
+        """True once the supervisor that started this process is gone (its parent changed):
+        the process then ends by itself, so none outlives a supervisor that was killed."""
+        return os.getppid() != parent
 
     def now(self) -> float:
         """Scenario seconds since the start."""

@@ -19,6 +19,7 @@ on) releases the job back onto the queue, as Laravel does with an exception.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import signal
 import time
@@ -59,7 +60,8 @@ def work(spec: RunSpec, slot: int, incarnation: int) -> None:
     runner = Runner(spec, db, queue, faults, f"worker-{slot}.{incarnation}")
     policy, config = policy_named(s.policy), s.config
     in_pop = lambda: faults.point("inside the pop transaction")  # noqa: E731
-    while not stopping:
+    parent = os.getppid()
+    while not stopping and not spec.orphaned(parent):
         try:
             job = queue.pop(hook=in_pop)
         except DB_ERRORS:

@@ -122,6 +122,7 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
             "samples": len(run.samples), "processes": run.processes,
             "deaths": [{"role": r, "slot": s, "incarnation": i, "code": c} for r, s, i, c in run.deaths],
             "faults": dict(sorted(kinds.items())), "fault_log": run.spec.fault_log,
+            "stderr_lines": len(run.errors), "stderr_first": run.errors[0] if run.errors else None,
             "pushes": [{"wave": int(e["wave"]), "at_s": round(float(e["at_s"]), 6), "actor": e["actor"]}
                        for e in run.dispatch_log],
         },

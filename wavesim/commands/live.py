@@ -9,8 +9,9 @@ property held. ``--clean`` drops the tables and Redis keys wavesim created.
 from __future__ import annotations
 
 import json
-import random
+import secrets
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output
 from wavesim.livereport import live_json, measure_live
 
-__all__ = ["live", "run_imports"]
+__all__ = ["iter_imports", "live", "run_imports"]
 
 ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}
 
@@ -53,12 +54,19 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
 }
 
 
-def _open(db_url: str, queue_url: str | None) -> tuple[Any, str]:
+def _dialect(db_url: str) -> str:
     try:
         engine = dialect_of(db_url)
     except Exception:
-        raise BadInput(f"--db {db_url!r} is not a database URL (e.g. sqlite:///live.db, "
-                       "postgresql+psycopg://user@host/db, mysql+pymysql://user@host/db)") from None
+        engine = ""
+    if engine not in ENGINES:
+        raise BadInput(f"--db {db_url!r} is not a database URL wavesim runs on (e.g. sqlite:///live.db, "
+                       "postgresql+psycopg://user@host/db, mysql+pymysql://user@host/db)")
+    return engine
+
+
+def _open(db_url: str, queue_url: str | None) -> Any:
+    _dialect(db_url)
     try:
         db = open_database(db_url)
         own = make_engine(db_url)
@@ -72,7 +80,7 @@ def _open(db_url: str, queue_url: str | None) -> tuple[Any, str]:
         raise BadInput(str(err)) from None
     if queue_url is not None:
         _check_redis(queue_url)
-    return db, engine
+    return db
 
 
 def _check_redis(url: str) -> None:
@@ -88,34 +96,39 @@ def _check_redis(url: str) -> None:
         raise BadInput(f"--queue {url}: cannot reach Redis: {' '.join(str(err).split())}") from None
 
 
-def run_imports(db_url: str, policies: list[str], settings: LiveSettings, *, repeat: int = 1,
-                queue_url: str | None = None, isolation: str | None = None,
-                workdir: str | None = None) -> list[tuple[LiveRun, Any]]:
-    """Run ``repeat`` imports per policy; each (live run, measured result)."""
-    db, engine = _open(db_url, queue_url)
+def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, repeat: int = 1,
+                 queue_url: str | None = None, isolation: str | None = None,
+                 workdir: str | None = None) -> Iterator[tuple[LiveRun, Any]]:
+    """Run ``repeat`` imports per policy (seeds ``seed .. seed + repeat - 1``); yield each
+    (live run, measured result) as it ends."""
+    engine = _dialect(db_url)
     if isolation is not None and isolation not in ISOLATION_LEVELS[engine]:
         raise BadInput(f"--isolation {isolation!r} is not offered on {ENGINES[engine]}; choose one of: "
                        f"{', '.join(ISOLATION_LEVELS[engine])}")
+    db = _open(db_url, queue_url)
     folder = workdir or tempfile.mkdtemp(prefix="wavesim-live-")
-    out = []
-    base = random.Random(settings.seed).randrange(1, 2**40)  # job ids apart from earlier runs of the same seed
     try:
-        for p_index, policy in enumerate(policies):
+        for policy in policies:
             for k in range(repeat):
                 s = settings.with_settings(policy=policy, seed=settings.seed + k)
-                job_id = base + p_index * 1_000_000 + k + random.randrange(1_000) * 1_000
+                job_id = 1 + secrets.randbelow(2**40)  # an identity, not a decision: unseeded
                 run = run_live(s, db=db, db_url=db_url, engine=ENGINES[engine], queue_url=queue_url,
                                job_id=job_id, isolation=isolation, workdir=folder)
-                out.append((run, measure_live(run)))
+                yield run, measure_live(run)
     except DatabaseError as err:
         raise BadInput(str(err)) from None
     finally:
         db.dispose()
-    return out
+
+
+def run_imports(db_url: str, policies: list[str], settings: LiveSettings, **options: Any) -> list[
+        tuple[LiveRun, Any]]:
+    """``iter_imports`` as a list."""
+    return list(iter_imports(db_url, policies, settings, **options))
 
 
 def _clean(db_url: str, queue_url: str | None) -> list[str]:
-    db, _ = _open(db_url, queue_url)
+    db = _open(db_url, queue_url)
     own = make_engine(db_url)
     try:
         dropped = LiveTables().drop(own)
@@ -179,36 +192,46 @@ def live(db_url: str, policies: tuple[str, ...], queue_url: str | None, isolatio
     except ConfigError as err:
         raise BadInput(str(err)) from None
     level = isolation.upper().replace("-", " ").replace("_", " ") if isolation else None
-    results = run_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level)
-    first_run, first = results[0]
-    if plot is not None:
-        from sim.plots import run_figure, save
-
-        fig = run_figure(first)
-        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
-    if csv_path is not None:
-        text = rows_csv(first.table)
-        atomic_write(csv_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    if as_json:
-        for run, result in results:
+    results: list[tuple[LiveRun, Any]] = []
+    for run, result in iter_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level):
+        if not results:
+            _write_outputs(result, plot, csv_path)
+        results.append((run, result))
+        if as_json:
             click.echo(json.dumps(live_json(run, result)))
-        return
-    for run, result in results:
-        if repeat == 1:
-            click.echo(f"{run.engine}, {run.queue} queue, isolation {run.isolation or 'driver default'}, "
-                       f"{run.wall_s:.1f} s wall, faults {_fault_text(run)}")
-            click.echo("\n".join(summary_lines(result)))
-            m = result.metrics
-            click.echo(f"live: waves claimed twice {m['duplicate_claims']}, batches counted twice by the "
-                       f"counters {m['batches_counted_twice']}, batches unfinished {m['batches_unfinished']}, "
-                       f"processes started {run.processes}, fault log {run.spec.fault_log}")
-    if repeat > 1:
+        elif repeat == 1:
+            _echo_run(run, result)
+    if repeat > 1 and not as_json:
         engine = results[0][0].engine
         for policy in names:
             click.echo(f"{policy} on {engine} ({results[0][0].queue} queue, isolation "
                        f"{level or 'driver default'}): {repeat} imports, share in which each property held")
             for name, share in _shares(results, policy).items():
                 click.echo(f"  {name:26s} {share:6.1%}")
+
+
+def _write_outputs(result: Any, plot: str | None, csv_path: str | None) -> None:
+    """The first import's plot and CSV export."""
+    if plot is not None:
+        from sim.plots import run_figure, save
+
+        fig = run_figure(result)
+        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+    if csv_path is not None:
+        text = rows_csv(result.table)
+        atomic_write(csv_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _echo_run(run: LiveRun, result: Any) -> None:
+    click.echo(f"{run.engine}, {run.queue} queue, isolation {run.isolation or 'driver default'}, "
+               f"{run.wall_s:.1f} s wall, faults {_fault_text(run)}")
+    click.echo("\n".join(summary_lines(result)))
+    m = result.metrics
+    click.echo(f"live: waves claimed twice {m['duplicate_claims']}, batches counted twice by the "
+               f"counters {m['batches_counted_twice']}, batches unfinished {m['batches_unfinished']}, "
+               f"processes started {run.processes}, fault log {run.spec.fault_log}")
+    if run.errors:
+        click.echo(f"live: the processes wrote {len(run.errors)} line(s) to stderr, the last: {run.errors[-1]}")
 
 
 def _fault_text(run: LiveRun) -> str:

@@ -4,7 +4,8 @@ Each handler run has its own connection (``db.session()``); each effect is one
 ``session.apply``, whose statements autocommit (or, for the fix, are one
 transaction). A push is never inside a DB transaction: it happens after the
 step that asked for it has returned, i.e. committed. That gap is a crash
-point, and so is the gap before every step.
+point, and so is the gap before every step and before every statement inside
+an open transaction (the session's ``run`` is wrapped to say where it is).
 
 What asks for a push (the driver only does the DB part):
 
@@ -36,6 +37,25 @@ def batch_payloads(spec: RunSpec, wave: int, push: str) -> list[dict[str, Any]]:
     return [{"kind": "batch", "job_id": spec.job_id, "wave": wave, "batch": b, "push": push} for b in range(size)]
 
 
+def _crash_points_in_transactions(session: Any, faults: FaultPlan, actor: str) -> None:
+    """Put a crash point before every statement the session runs inside an open transaction
+    (the fix's claim, a recorded batch), commit included: a kill there dies with the
+    transaction open, and the server must roll it back."""
+    original = session.run
+    open_ = [False]
+
+    def run(name: str, **params: object) -> Any:
+        if open_[0]:
+            faults.point(f"inside a transaction, before {name}", actor=actor)
+        if name == "begin":
+            open_[0] = True
+        elif name in ("commit", "rollback"):
+            open_[0] = False
+        return original(name, **params)
+
+    session.run = run
+
+
 class Runner:
     """Drives handler programs for one process."""
 
@@ -47,6 +67,7 @@ class Runner:
         """Run ``program`` to its end on a fresh connection; return its result."""
         with self.db.session() as session:
             set_isolation(session, self.spec.isolation)
+            _crash_points_in_transactions(session, self.faults, actor)
             return self._drive(session, program, actor)
 
     def _drive(self, session: Any, program: Any, actor: str) -> object:

@@ -127,3 +127,11 @@ def test_a_lost_completion_event_stalls_guarded_and_not_the_fix(tmp_path: Path, 
     assert run.outcome == outcome and run.wall_s < settings.deadline_s / 2
     assert result.properties["no_stall"]["holds"] is (outcome == "completed")
     assert live_processes(tmp_path) == []
+
+
+def test_a_kill_inside_the_claim_transaction_is_rolled_back(tmp_path: Path) -> None:
+    settings = SMALL.with_settings(kill_at="inside a transaction, before claim_update", kill_at_times=1)
+    [(run, result)] = run_imports(f"sqlite:///{tmp_path / 'live.db'}", ["atomic"], settings, workdir=str(tmp_path))
+    assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["inside a transaction, before claim_update"]
+    assert run.outcome == "completed"
+    assert all(r.claim_count == 1 and r.distinct_finished == r.batches for r in run.table.rows)

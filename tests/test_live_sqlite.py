@@ -43,6 +43,7 @@ def test_a_worker_killed_between_claim_and_push_does_not_stop_the_fix(tmp_path: 
     for r in run.table.rows:  # claimed once, every batch counted once by the fix's distinct progress
         assert (r.status, r.claim_count, r.distinct_finished) == (Status.COMPLETED, 1, r.batches)
     assert result.metrics["duplicate_claims"] == 0
+    assert (result.metrics["waves_claimed_never_pushed"], result.metrics["pushes_without_db_record"]) == (0, 0)
     # each kill hit a sync listener inside a batch job that had recorded its batch: the job was
     # delivered again and recorded again, which the write-up's counters count twice and the fix does not
     assert result.metrics["batches_counted_twice"] >= len(kills)  # more when a relay pushed a wave twice

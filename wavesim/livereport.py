@@ -101,9 +101,14 @@ def measure_live(run: LiveRun) -> RunResult:
 
 
 def _live_metrics(run: LiveRun, final: WaveTable) -> dict[str, Any]:
-    """What only a live run has: claims, the driver's own push record, batches counted twice."""
+    """What only a live run has: claims, the driver's own push record, batches counted twice, and
+    two checks that nothing a committed transaction wrote was lost: every claimed wave was pushed,
+    and every push in the dispatch log has the driver's own record, committed before it."""
     rows: tuple[WaveRow, ...] = run.table.rows
+    pushes = Counter(int(e["wave"]) for e in run.dispatch_log)
     return {
+        "waves_claimed_never_pushed": sum(1 for r in rows if r.claim_count > 0 and pushes[r.wave_number] == 0),
+        "pushes_without_db_record": sum(max(0, pushes[r.wave_number] - r.dispatch_count) for r in rows),
         "duplicate_claims": sum(max(0, r.claim_count - 1) for r in rows),
         "db_dispatch_records": sum(r.dispatch_count for r in rows),
         "batches_counted_twice": sum(max(0, r.counted_finished - r.distinct_finished) for r in rows),
@@ -112,13 +117,15 @@ def _live_metrics(run: LiveRun, final: WaveTable) -> dict[str, Any]:
 
 
 def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
-    """``wavesim run --json``'s document plus a ``live`` section: where and how it ran, and its faults."""
+    """``wavesim run --json``'s document (``scenario``, ``metrics``, ``properties``) plus a ``live``
+    section: where and how it ran, and its faults. The ``scenario`` is the live settings (what
+    reproduces the run's decisions), not a simulated scenario: there are no sampled DB latencies."""
     kinds = Counter(f["kind"] for f in run.faults)
     return {
-        **result.to_dict(),
+        "scenario": run.settings.to_dict(), "metrics": result.metrics, "properties": result.properties,
         "live": {
             "engine": run.engine, "queue": run.queue, "isolation": run.isolation, "run": run.spec.run,
-            "job_id": run.spec.job_id, "settings": run.settings.to_dict(), "wall_s": round(run.wall_s, 3),
+            "job_id": run.spec.job_id, "wall_s": round(run.wall_s, 3),
             "samples": len(run.samples), "processes": run.processes,
             "deaths": [{"role": r, "slot": s, "incarnation": i, "code": c} for r, s, i, c in run.deaths],
             "faults": dict(sorted(kinds.items())), "fault_log": run.spec.fault_log,

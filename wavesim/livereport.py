@@ -33,7 +33,11 @@ from sim.recorder import Recorder
 from sim.run import RunResult, measure
 from sim.scenario import Scenario
 
-__all__ = ["live_json", "measure_live", "pushed_table", "scenario_of"]
+__all__ = ["INJECTED", "live_json", "measure_live", "pushed_table", "scenario_of"]
+
+#: the fault log's kinds that are injected faults; the others are what followed (a job failed
+#: on a DB error and was released, a push that took long)
+INJECTED = ("kill", "drop", "slow-statement", "lose-delayed", "duplicate-delivery")
 
 
 def scenario_of(run: LiveRun) -> Scenario:
@@ -120,7 +124,8 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
     """``wavesim run --json``'s document (``scenario``, ``metrics``, ``properties``) plus a ``live``
     section: where and how it ran, and its faults. The ``scenario`` is the live settings (what
     reproduces the run's decisions), not a simulated scenario: there are no sampled DB latencies."""
-    kinds = Counter(f["kind"] for f in run.faults)
+    kinds = Counter(f["kind"] for f in run.faults if f["kind"] in INJECTED)
+    notes = Counter(f["kind"] for f in run.faults if f["kind"] not in INJECTED)
     return {
         "scenario": run.settings.to_dict(), "metrics": result.metrics, "properties": result.properties,
         "live": {
@@ -128,7 +133,8 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
             "job_id": run.spec.job_id, "wall_s": round(run.wall_s, 3),
             "samples": len(run.samples), "processes": run.processes,
             "deaths": [{"role": r, "slot": s, "incarnation": i, "code": c} for r, s, i, c in run.deaths],
-            "faults": dict(sorted(kinds.items())), "fault_log": run.spec.fault_log,
+            "faults": dict(sorted(kinds.items())), "notes": dict(sorted(notes.items())),
+            "fault_log": run.spec.fault_log,
             "stderr_lines": len(run.errors), "stderr_first": run.errors[0] if run.errors else None,
             "pushes": [{"wave": int(e["wave"]), "at_s": round(float(e["at_s"]), 6), "actor": e["actor"]}
                        for e in run.dispatch_log],

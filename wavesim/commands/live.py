@@ -25,7 +25,7 @@ from sim.export import rows_csv
 from wavesim.commands.run import summary_lines
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output
-from wavesim.livereport import live_json, measure_live
+from wavesim.livereport import INJECTED, live_json, measure_live
 
 __all__ = ["iter_imports", "live", "run_imports"]
 
@@ -237,5 +237,5 @@ def _echo_run(run: LiveRun, result: Any) -> None:
 def _fault_text(run: LiveRun) -> str:
     from collections import Counter
 
-    kinds = Counter(f["kind"] for f in run.faults)
+    kinds = Counter(f["kind"] for f in run.faults if f["kind"] in INJECTED)
     return ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"

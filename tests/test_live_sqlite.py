@@ -136,3 +136,19 @@ def test_a_kill_inside_the_claim_transaction_is_rolled_back(tmp_path: Path) -> N
     assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["inside a transaction, before claim_update"]
     assert run.outcome == "completed"
     assert all(r.claim_count == 1 and r.distinct_finished == r.batches for r in run.table.rows)
+
+
+def test_summarize_reads_json_documents_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    settings = ["--waves", "2", "--wave-size", "3", "--workers", "2"]
+    out = CliRunner().invoke(main, ["live", "--db", url, "--policy", "atomic", "--repeat", "2", "--json", *settings])
+    assert out.exit_code == 0, out.output
+    (tmp_path / "runs.jsonl").write_text(out.output, encoding="utf-8")
+    summary = CliRunner().invoke(main, ["live", "--summarize", str(tmp_path / "runs.jsonl")])
+    assert summary.exit_code == 0, summary.output
+    lines = summary.output.splitlines()
+    assert lines[0] == "atomic on SQLite (database queue, isolation driver default): 2 imports, completed 2"
+    assert "  import_completes           held in 2/2" in lines
+    (tmp_path / "bad.jsonl").write_text("{}\n", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["live", "--summarize", str(tmp_path / "bad.jsonl")])
+    assert bad.exit_code == 2 and bad.output.startswith("error: ")

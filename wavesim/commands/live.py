@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,10 @@ from live.run import LiveRun, run_live
 from sim.export import rows_csv
 from wavesim.commands.run import summary_lines
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, check_output
+from wavesim.files import atomic_write, check_output, read_text
 from wavesim.livereport import INJECTED, live_json, measure_live
 
-__all__ = ["iter_imports", "live", "run_imports"]
+__all__ = ["iter_imports", "live", "run_imports", "summarize"]
 
 ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}
 
@@ -151,6 +152,54 @@ def _shares(results: list[tuple[LiveRun, Any]], policy: str) -> dict[str, float]
     return {name: sum(1 for r in mine if r.properties[name]["holds"]) / len(mine) for name in PROPERTY_NAMES}
 
 
+#: live metrics counted as "imports in which it happened" by ``--summarize``
+COUNTED = ("duplicate_dispatches", "duplicate_claims", "waves_claimed_never_pushed", "pushes_without_db_record",
+           "batches_unfinished", "batches_counted_twice")
+
+
+def summarize(documents: list[dict[str, Any]]) -> list[str]:
+    """Lines for ``--summarize``: per engine, policy and isolation, the share of imports in which
+    each property held, the outcomes, the imports in which each live count was above 0, the faults."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for d in documents:
+        key = (d["live"]["engine"], d["scenario"]["policy"], d["live"]["isolation"] or "driver default")
+        groups.setdefault(key, []).append(d)
+    lines = []
+    for (engine, policy, level), docs in groups.items():
+        n = len(docs)
+        outcomes = Counter(d["metrics"]["outcome"] for d in docs)
+        faults: Counter[str] = Counter()
+        for d in docs:
+            faults.update({k: v for k, v in d["live"]["faults"].items() if k in INJECTED})
+        lines.append(f"{policy} on {engine} ({docs[0]['live']['queue']} queue, isolation {level}): {n} imports, "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+        for name in PROPERTY_NAMES:
+            held = sum(1 for d in docs if d["properties"][name]["holds"])
+            lines.append(f"  {name:26s} held in {held}/{n}")
+        for name in COUNTED:
+            seen = sum(1 for d in docs if (d["metrics"].get(name) or 0) > 0)
+            lines.append(f"  {name:26s} above 0 in {seen}/{n}")
+        lines.append("  faults injected: " + (", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"))
+    return lines
+
+
+def _read_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = []
+    for path in paths:
+        for number, line in enumerate(read_text(path).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+                doc["live"]["engine"], doc["scenario"]["policy"], doc["metrics"]["outcome"]  # noqa: B018
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise BadInput(f"{path} line {number}: not a document of 'wavesim live --json'") from None
+            out.append(doc)
+    if not out:
+        raise BadInput("--summarize: the files hold no documents")
+    return out
+
+
 def _settings_options(command: Any) -> Any:
     for flag, (field, kind, text) in reversed(SETTINGS.items()):
         command = click.option(flag, field, type=kind, default=None, help=text)(command)
@@ -159,7 +208,9 @@ def _settings_options(command: Any) -> Any:
 
 @click.command("live")
 @_settings_options
-@click.option("--db", "db_url", required=True, help="Database URL: sqlite:///FILE, postgresql+psycopg://..., "
+@click.option("--summarize", "summarize_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Instead of running: summarize FILE(s) of earlier 'wavesim live --json' output (repeatable).")
+@click.option("--db", "db_url", default=None, help="Database URL: sqlite:///FILE, postgresql+psycopg://..., "
               "mysql+pymysql://...")
 @click.option("--policy", "policies", multiple=True, type=click.Choice([*POLICIES, "all"]),
               help="Coordinator policy; repeat the option for several, or 'all'. [default: atomic]")
@@ -176,10 +227,15 @@ def _settings_options(command: Any) -> Any:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Export the first import's real wave rows (for wavesim audit) to this .csv.")
 @click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
-def live(db_url: str, policies: tuple[str, ...], queue_url: str | None, isolation: str | None, repeat: int,
-         seed: int, fault_mix: bool, as_json: bool, plot: str | None, csv_path: str | None, clean: bool,
-         **given: Any) -> None:
+def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...], queue_url: str | None,
+         isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool, plot: str | None,
+         csv_path: str | None, clean: bool, **given: Any) -> None:
     """Run imports live: worker processes, a real queue, real faults; measured from the real tables."""
+    if summarize_paths:
+        click.echo("\n".join(summarize(_read_documents(summarize_paths))))
+        return
+    if db_url is None:
+        raise BadInput("--db URL is required (or --summarize FILE)")
     if clean:
         click.echo("dropped: " + ", ".join(_clean(db_url, queue_url)))
         return
@@ -235,7 +291,5 @@ def _echo_run(run: LiveRun, result: Any) -> None:
 
 
 def _fault_text(run: LiveRun) -> str:
-    from collections import Counter
-
     kinds = Counter(f["kind"] for f in run.faults if f["kind"] in INJECTED)
     return ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"

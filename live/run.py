@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import signal
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -99,7 +100,8 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     samples: list[Sample] = []
     outcome = "deadline"
     started = time.monotonic()
-    previous_term = signal.signal(signal.SIGTERM, _terminated)
+    main = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
+    previous_term = signal.signal(signal.SIGTERM, _terminated) if main else None
     try:
         for slot in range(settings.workers):
             sup.spawn("worker", slot)
@@ -138,9 +140,12 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     finally:
         ended_s = spec.now()
         sup.stop()
-        signal.signal(signal.SIGTERM, previous_term)
+        if main:
+            signal.signal(signal.SIGTERM, previous_term)
     wall_s = time.monotonic() - started
     final = db.table(job_id)
+    if outcome == "completed":  # the last completion as the database stamped it, not when we looked
+        ended_s = max(r.completed_at or 0.0 for r in final.rows)
     log_rows = _collect(tables, db_url, spec, queue, samples)
     queue.clear()  # the run's jobs and Redis keys; its log, samples and faults stay in our tables
     queue.close()

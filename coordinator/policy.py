@@ -47,6 +47,9 @@ class Policy:
     #: processing in one step (a queue push inside a DB transaction), and its claim
     #: hands an unpushed wave out again; off = the outbox relay, one step each
     fused_push: bool = False
+    #: ours: seconds after a claim before another run's relay pushes the claimed wave again
+    #: (a claimer that is still pushing is left alone; a dead one is relayed after this)
+    relay_lease_s: float = 10.0
     #: how a handler decides which wave is current (not said in the write-up)
     current_wave_rule: CurrentWaveRule = CurrentWaveRule.LOWEST_ACTIVE
 

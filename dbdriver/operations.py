@@ -10,6 +10,7 @@ statements between ``begin`` and ``commit`` and is run again from the start
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -119,10 +120,8 @@ class Session:
         raise DatabaseError("unreachable: the retry loop returns or raises")
 
     def _quiet_rollback(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the connection may have ended the transaction itself
             self.run("rollback")
-        except Exception:  # the connection already ended the transaction
-            pass
 
     # -- effects ----------------------------------------------------------------------------------
     def apply(self, effect: Effect, now: float) -> object:
@@ -167,7 +166,7 @@ def _active(s: Session, e: ReadActiveWave, now: float) -> int | None:
 
 
 def _claimed(s: Session, e: ReadClaimedWave, now: float) -> int | None:
-    return s._value("read_claimed", job_id=e.job_id)
+    return s._value("read_claimed", job_id=e.job_id, now=now, lease=float(e.lease_s))
 
 
 def _set_status(s: Session, e: SetStatus, now: float) -> int:

@@ -211,6 +211,7 @@ _SQL: dict[str, str | dict[str, str]] = {
         "VALUES (:job_id, :wave, -1, 'pending', :batches)"
     ),
     "wave_exists": "SELECT count(*) FROM {p}wave_coordination WHERE job_id = :job_id",
+    "max_job": "SELECT COALESCE(max(job_id), 0) FROM {p}wave_coordination",
     "owner_read": "SELECT tool, token FROM {p}owner",
     "owner_write": "INSERT INTO {p}owner (tool, token) VALUES ('wavesim', :token)",
 }

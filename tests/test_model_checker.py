@@ -140,7 +140,8 @@ def test_atomic_keeps_its_guarantees_under_faults_but_pushes_at_least_once() -> 
     assert len(search.found["queue_bounded"].labels) == 7  # a crash redelivers a finished batch
 
 
-@pytest.mark.parametrize("crashes", [1, 2])
+# two crashes give the same verdicts (wavesim check --policy atomic --crashes 2 --crash-handlers)
+@pytest.mark.parametrize("crashes", [1])
 def test_atomic_keeps_its_guarantees_when_a_crash_kills_a_handler_run_at_any_step(crashes: int) -> None:
     """A crash between any two DB operations of a handler run (``crash_handlers``):
     claimed once, never stalled, every wave completed; a wave may be pushed twice."""

@@ -38,7 +38,7 @@ from coordinator.handlers import (
     handle_main_type_wave_progression,
 )
 from coordinator.lifecycle import ACTIVE, LIFECYCLE, Status, is_legal
-from coordinator.policy import ATOMIC_CLAIM_SQL, POLICIES, Policy, policy_named
+from coordinator.policy import POLICIES, Policy, policy_named
 from coordinator.properties import LIVENESS, PROPERTY_NAMES, SAFETY
 from coordinator.runner import HandlerRun, Interleaving, Step, run_interleaved, run_sequential
 from coordinator.table import LifecycleViolation, WaveRow, WaveTable, apply, new_import
@@ -51,7 +51,7 @@ from coordinator.triggers import (
 )
 
 __all__ = [
-    "ACTIVE", "ATOMIC_CLAIM_SQL", "LIFECYCLE", "LIVENESS", "POLICIES", "PROPERTY_NAMES", "SAFETY",
+    "ACTIVE", "LIFECYCLE", "LIVENESS", "POLICIES", "PROPERTY_NAMES", "SAFETY",
     "AutoTriggerFired", "BatchJobCompleted", "ClaimNextWave", "CompleteFinishedWaves",
     "Completion", "ConfigError", "Context", "CurrentWaveRule", "Decision", "Effect",
     "EnqueueBatches", "HandlerRun", "MarkPushed", "ReadClaimedWave", "Interleaving", "LifecycleViolation", "Policy",

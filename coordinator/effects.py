@@ -161,9 +161,14 @@ class EnqueueBatches:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReadClaimedWave:
     """The relay's read: the lowest wave claimed but not yet marked pushed
-    (status ``dispatching``; that row is the outbox entry). A number or None."""
+    (status ``dispatching``; that row is the outbox entry) whose claim is at
+    least ``lease_s`` old, so a live claimer still pushing is left alone. A
+    number or None. A row without a claim time counts as old (the model
+    checker keeps no times, so there every lease may have run out).
+    """
 
     job_id: int
+    lease_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -216,7 +216,7 @@ def advance(ctx: Context) -> Program:
     if ctx.policy.fused_push:
         return (yield from _advance_fused(ctx))
     path = "relay"
-    wave = yield ReadClaimedWave(job_id=ctx.job_id)
+    wave = yield ReadClaimedWave(job_id=ctx.job_id, lease_s=ctx.policy.relay_lease_s)
     if wave is None:
         path = "advance"
         wave = yield ClaimNextWave(

@@ -2,7 +2,7 @@
 
 Every guard of the write-up is a named switch; the four named policies of
 DESIGN.md section 4 are presets of those switches. ``atomic`` is our proposed
-fix; ``ATOMIC_CLAIM_SQL`` says what a user would run for its claim.
+fix; ``coordinator.sql`` says what a user would run for each of its operations.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from coordinator.effects import CurrentWaveRule
 from coordinator.errors import ConfigError
 
-__all__ = ["ATOMIC_CLAIM_SQL", "POLICIES", "Policy", "policy_named"]
+__all__ = ["POLICIES", "Policy", "policy_named"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +47,9 @@ class Policy:
     #: processing in one step (a queue push inside a DB transaction), and its claim
     #: hands an unpushed wave out again; off = the outbox relay, one step each
     fused_push: bool = False
+    #: ours: seconds after a claim before another run's relay pushes the claimed wave again
+    #: (a claimer that is still pushing is left alone; a dead one is relayed after this)
+    relay_lease_s: float = 10.0
     #: how a handler decides which wave is current (not said in the write-up)
     current_wave_rule: CurrentWaveRule = CurrentWaveRule.LOWEST_ACTIVE
 
@@ -107,43 +110,3 @@ def policy_named(name: str) -> Policy:
         return POLICIES[name]
     except KeyError:
         raise ConfigError(f"unknown policy {name!r}; choose one of: {', '.join(POLICIES)}") from None
-
-
-ATOMIC_CLAIM_SQL = {
-    "postgresql": """\
-BEGIN;
--- serialise every advance() of this import on one row (Pattern B), so the
--- predicate below reads what the previous claim committed
-SELECT id FROM imports WHERE id = :job_id FOR UPDATE;
-UPDATE wave_coordination w
-   SET status = 'dispatching', dispatched_at = now()
- WHERE w.job_id = :job_id AND w.dependency_level = -1 AND w.status = 'pending'
-   AND w.wave_number = (SELECT min(wave_number) FROM wave_coordination
-                         WHERE job_id = :job_id AND dependency_level = -1 AND status = 'pending')
-   AND NOT EXISTS (SELECT 1 FROM wave_coordination a
-                    WHERE a.job_id = :job_id AND a.dependency_level = -1
-                      AND a.status IN ('dispatching', 'processing')
-                      AND a.finished_batches * 100 < :threshold * a.total_batches)
-   AND (SELECT count(*) FROM wave_coordination a
-         WHERE a.job_id = :job_id AND a.dependency_level = -1
-           AND a.status IN ('dispatching', 'processing')) < 2   -- at most two waves in flight
--- finished_batches must count distinct batch ids (e.g. rows of a results table
--- with a unique key), so that a redelivered batch cannot move the threshold
-RETURNING w.wave_number;   -- no row: somebody else advanced, or not yet time
-COMMIT;
--- only after COMMIT: push the claimed wave's jobs, then set it 'processing'""",
-    "mysql": """\
-START TRANSACTION;
-SELECT id FROM imports WHERE id = :job_id FOR UPDATE;   -- one writer per import
-SELECT wave_number, status, finished_batches, total_batches
-  FROM wave_coordination
- WHERE job_id = :job_id AND dependency_level = -1
- ORDER BY wave_number FOR UPDATE;                        -- locking read: latest rows, not a snapshot
--- in the application: stop unless no active wave is below threshold and fewer
--- than two are active; n = lowest pending (finished_batches: distinct batch ids)
-UPDATE wave_coordination SET status = 'dispatching', dispatched_at = NOW()
- WHERE job_id = :job_id AND dependency_level = -1 AND wave_number = :n AND status = 'pending';
--- affected rows = 1: claimed; 0: somebody else advanced
-COMMIT;
--- only after COMMIT (afterCommit()): push the jobs, then set it 'processing'""",
-}

@@ -139,7 +139,8 @@ _SQL: dict[str, str | dict[str, str]] = {
     # the relay's read: the claimed, not yet pushed-and-marked wave is the outbox entry
     "read_claimed": (
         "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id AND dependency_level = -1 "
-        "AND status = 'dispatching' ORDER BY wave_number ASC LIMIT 1"
+        "AND status = 'dispatching' AND (dispatched_at IS NULL OR dispatched_at <= :now - :lease) "
+        "ORDER BY wave_number ASC LIMIT 1"
     ),
     "mark_pushed": (
         "UPDATE {p}wave_coordination SET status = 'processing' "
@@ -210,6 +211,7 @@ _SQL: dict[str, str | dict[str, str]] = {
         "VALUES (:job_id, :wave, -1, 'pending', :batches)"
     ),
     "wave_exists": "SELECT count(*) FROM {p}wave_coordination WHERE job_id = :job_id",
+    "max_job": "SELECT COALESCE(max(job_id), 0) FROM {p}wave_coordination",
     "owner_read": "SELECT tool, token FROM {p}owner",
     "owner_write": "INSERT INTO {p}owner (tool, token) VALUES ('wavesim', :token)",
 }

@@ -263,7 +263,7 @@ def _enqueue(table: WaveTable, effect: EnqueueBatches, now: float) -> tuple[Wave
 
 def _claimed(table: WaveTable, effect: ReadClaimedWave, now: float) -> tuple[WaveTable, int | None]:
     for r in table.rows:
-        if r.status is _DISPATCHING:
+        if r.status is _DISPATCHING and (r.dispatched_at is None or r.dispatched_at <= now - effect.lease_s):
             return table, r.wave_number
     return table, None
 

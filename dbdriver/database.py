@@ -134,13 +134,15 @@ class Database:
                 conn.execute(sa.text(q.SCHEMA[self.dialect][0].replace("{p}", self.prefix)))
                 conn.execute(sa.text(self.sql("owner_write")), {"token": token})
                 present = self._tables(conn)
+            created = set()
             for ddl in q.SCHEMA[self.dialect][1:]:
                 text = ddl.replace("{p}", self.prefix)
-                if text.startswith("CREATE TABLE") and text.split()[2] in present:
-                    continue
-                if text.startswith("CREATE INDEX") and text.split()[4] in present and owned:
-                    continue  # the table was there already, with its index
-                conn.execute(sa.text(text))
+                words = text.split()
+                if words[1] == "TABLE" and words[2] not in present:
+                    conn.execute(sa.text(text))
+                    created.add(words[2])
+                elif words[1] == "INDEX" and words[4] in created:  # an index goes with its new table
+                    conn.execute(sa.text(text))
 
     def create_import(self, *, job_id: int, waves: int, wave_size: int) -> None:
         """``createMainRecordTypeWaves()``: every main wave of a new import, pending."""
@@ -153,6 +155,12 @@ class Database:
             conn.execute(sa.text(self.sql("create_wave")), [
                 {"job_id": job_id, "wave": r.wave_number, "batches": r.batches} for r in table.rows
             ])
+
+    def next_job_id(self) -> int:
+        """A job id no import in these tables has yet."""
+        sa = _sa()
+        with self._connection() as conn:
+            return int(conn.execute(sa.text(self.sql("max_job"))).scalar() or 0) + 1
 
     def table(self, job_id: int) -> WaveTable:
         """The import's real rows, read back as a ``WaveTable`` (violations are not stored: always empty)."""

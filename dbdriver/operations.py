@@ -120,7 +120,7 @@ class Session:
         raise DatabaseError("unreachable: the retry loop returns or raises")
 
     def _quiet_rollback(self) -> None:
-        with contextlib.suppress(Exception):  # the connection already ended the transaction
+        with contextlib.suppress(Exception):  # the connection may have ended the transaction itself
             self.run("rollback")
 
     # -- effects ----------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def _active(s: Session, e: ReadActiveWave, now: float) -> int | None:
 
 
 def _claimed(s: Session, e: ReadClaimedWave, now: float) -> int | None:
-    return s._value("read_claimed", job_id=e.job_id)
+    return s._value("read_claimed", job_id=e.job_id, now=now, lease=float(e.lease_s))
 
 
 def _set_status(s: Session, e: SetStatus, now: float) -> int:

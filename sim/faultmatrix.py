@@ -37,7 +37,8 @@ MATRIX_BASE = PRESETS["incident"].with_settings(**MATRIX_SETTINGS)
 #: failing seeds listed per cell and property in ``to_dict``
 FAILING_SEEDS_KEPT = 10
 #: short column names of the seven properties, in ``PROPERTY_NAMES`` order
-SHORT = ("single_active", "one_below_thr", "threshold", "no_duplicate", "queue_bounded", "no_stall", "completes")
+SHORT = ("single_active", "one_below_thr", "threshold", "no_dup_claim", "no_dup_push", "queue_bounded", "no_stall",
+         "completes")
 _CHUNK = 25
 
 Cell = tuple[str, str]  # (policy, fault)

@@ -40,6 +40,7 @@ from coordinator import (
     CompleteFinishedWaves,
     Effect,
     EnqueueBatches,
+    MarkPushed,
     ReconcilerTicked,
     ScheduleTrigger,
     SetStatus,
@@ -109,7 +110,7 @@ class Shell:
             delay = effect.delay_s if self.faults is None else self.faults.trigger_delay(effect.delay_s)
             if delay is not None:
                 self.queue.put_delayed((TRIGGER, 0, 0), delay)
-        elif before is not after and isinstance(effect, (SetStatus, ClaimNextWave, CompleteFinishedWaves)):
+        elif before is not after and isinstance(effect, (SetStatus, ClaimNextWave, CompleteFinishedWaves, MarkPushed)):
             self.recorder.on_status(now, after)
             self.monitors.after_write(effect, before, after, now)
             completing = isinstance(effect, CompleteFinishedWaves) or (

@@ -31,7 +31,7 @@ def test_faults_prints_the_table_of_the_matrix() -> None:
     assert out == fault_matrix(BASE, ["guarded", "atomic"], ["none", "lost-event"], range(4)).table()
     lines = out.splitlines()
     assert lines[0].startswith("incident: 3 waves x 10 batches") and "4 seeds (0..3) per cell" in lines[0]
-    assert ["guarded", "lost-event", "0%", "100%", "100%", "100%", "100%", "25%", "25%"] in [
+    assert ["guarded", "lost-event", "0%", "100%", "100%", "100%", "100%", "100%", "25%", "25%"] in [
         line.split() for line in lines]
 
 

@@ -17,6 +17,8 @@ ALL_OFF = {
     "distinct_progress": False,
     "reconciler_period_s": None,
     "max_waves_in_flight": None,
+    "fused_push": False,
+    "relay_lease_s": 10.0,
     "current_wave_rule": "lowest-active",
 }
 THE_THREE_GUARD_FIXES = {
@@ -70,8 +72,8 @@ def test_with_switches_refuses_an_unknown_switch():
         policy_named("original").with_switches(active_guard=True)
     assert str(raised.value) == (
         "unknown policy switch 'active_guard'; known: atomic_advance, auto_trigger, catchup_active_guard, "
-        "catchup_threshold_guard, current_wave_rule, distinct_progress, max_waves_in_flight, normal_active_guard, "
-        "reconcile_active_guard, reconcile_threshold_guard, reconciler_period_s"
+        "catchup_threshold_guard, current_wave_rule, distinct_progress, fused_push, max_waves_in_flight, "
+        "normal_active_guard, reconcile_active_guard, reconcile_threshold_guard, reconciler_period_s, relay_lease_s"
     )
 
 

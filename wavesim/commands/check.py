@@ -118,6 +118,8 @@ def _scope(**values: Any) -> Scope:
               help="Budget of worker crashes after the record, before the ack.")
 @click.option("--duplicates", default=0, show_default=True, help="Budget of duplicated completion events.")
 @click.option("--losses", default=0, show_default=True, help="Budget of lost completion events.")
+@click.option("--crash-handlers", is_flag=True,
+              help="Let a crash (from the --crashes budget) also kill a handler run between two DB operations.")
 @click.option("--any-order", is_flag=True, help="Let workers take any ready job, not only the front of the queue.")
 @click.option("--property", "properties", multiple=True, type=click.Choice(list(PROPERTY_NAMES)),
               help="Check only this property (repeatable); default all seven.")
@@ -133,13 +135,13 @@ def _scope(**values: Any) -> Scope:
               help="Write the first counterexample found as JSON for 'wavesim replay'.")
 def check_command(
     policy: str, waves: int, wave_size: int, threshold: int, workers: int, max_handlers: int, crashes: int,
-    duplicates: int, losses: int, any_order: bool, properties: tuple[str, ...], strategy: str, seed: int,
-    pct_depth: int, max_states: int, time_limit: float, as_json: bool, trace_out: str | None,
+    duplicates: int, losses: int, crash_handlers: bool, any_order: bool, properties: tuple[str, ...], strategy: str,
+    seed: int, pct_depth: int, max_states: int, time_limit: float, as_json: bool, trace_out: str | None,
 ) -> None:
-    """Check a policy against the seven properties on a small scope, exhaustively."""
+    """Check a policy against the properties on a small scope, exhaustively."""
     scope = _scope(
         waves=waves, wave_size=wave_size, threshold=threshold, workers=workers, max_handlers=max_handlers,
-        crashes=crashes, duplicates=duplicates, losses=losses, fifo=not any_order,
+        crashes=crashes, duplicates=duplicates, losses=losses, fifo=not any_order, crash_handlers=crash_handlers,
     )
     if max_states < 1:
         raise BadInput(f"--max-states must be at least 1, got {max_states}")

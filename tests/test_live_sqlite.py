@@ -67,7 +67,7 @@ def test_audit_of_the_exported_table_gives_the_live_verdict(tmp_path: Path) -> N
         path.write_text(rows_csv(result.table), encoding="utf-8")
         [job] = run_audit(str(path)).jobs
         broken = set(job.violations())
-        assert ("duplicates" in broken) == (not result.properties["no_duplicate_dispatch"]["holds"])
+        assert ("duplicates" in broken) == (not result.properties["no_duplicate_push"]["holds"])
         assert ("never_completed" in broken) == (not result.properties["import_completes"]["holds"])
 
 

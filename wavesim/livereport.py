@@ -9,11 +9,12 @@ on top of both, is where they meet.
 
 How each verdict is read from the real tables:
 
-* ``no_duplicate_dispatch`` and the dispatch metrics: the dispatch log (one row
+* ``no_duplicate_push`` and the dispatch metrics: the dispatch log (one row
   per real push, written with the push). The exported table's ``dispatch_count``
   is that count too, so ``wavesim audit`` judges the same pushes.
-* ``single_active_wave``, ``one_wave_below_threshold``, ``queue_bounded`` and
-  ``max_*``: every sample of the real table and queue (every ``sample_ms``).
+* ``single_active_wave``, ``one_wave_below_threshold``, ``no_duplicate_claim``
+  (``claim_count`` of the real rows), ``queue_bounded`` and ``max_*``: every sample
+  of the real table and queue (every ``sample_ms``).
 * ``threshold_respected``: between two samples, a wave that left ``pending``
   while its predecessor, *even in the later sample*, was below the threshold
   (progress only grows, so this never blames a dispatch that was on time).

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator import ReconcilerTicked, Status, WaveTable, policy_named, program_for
+from live.db import DB_ERRORS
 from live.faults import FaultPlan, read_fault_log
 from live.handlerrun import Runner
 from live.settings import LiveSettings
@@ -38,7 +39,10 @@ from live.spec import RunSpec
 from live.supervisor import Supervisor
 from live.tables import LiveTables
 
-__all__ = ["LiveRun", "Sample", "run_live"]
+__all__ = ["START_TRIES", "LiveRun", "Sample", "run_live"]
+
+#: how often the start handler is tried when its database step fails (SERIALIZABLE can refuse a statement)
+START_TRIES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,14 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
         Path(spec.fault_log).with_suffix(".go").write_text(repr(spec.t0), encoding="utf-8")
         start = Runner(spec, db, queue, FaultPlan(seed=settings.seed, role="start", slot=0, incarnation=0,
                                                   kill_rate=0.0, drop_rate=0.0, log=None), "start")
-        start.run(program_for(ReconcilerTicked(job_id=job_id), policy, settings.config), "start")
+        for attempt in range(START_TRIES):  # as a job would be retried, e.g. on a serialization failure
+            try:
+                start.run(program_for(ReconcilerTicked(job_id=job_id), policy, settings.config), "start")
+                break
+            except DB_ERRORS:
+                if attempt + 1 == START_TRIES:
+                    raise
+                time.sleep(0.01)
         quiet = settings.stall_after_s + settings.auto_trigger_delay_s + (policy.reconciler_period_s or 0.0)
         last_sig: tuple[object, ...] | None = None
         changed_at, quiet_since = 0.0, time.monotonic()

@@ -173,9 +173,13 @@ def summarize(documents: list[dict[str, Any]]) -> list[str]:
             faults.update({k: v for k, v in d["live"]["faults"].items() if k in INJECTED})
         lines.append(f"{policy} on {engine} ({docs[0]['live']['queue']} queue, isolation {level}): {n} imports, "
                      + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
-        for name in PROPERTY_NAMES:
-            held = sum(1 for d in docs if d["properties"][name]["holds"])
-            lines.append(f"  {name:26s} held in {held}/{n}")
+        # the documents' own property names (an older wavesim named some differently)
+        names = [p for p in PROPERTY_NAMES if any(p in d["properties"] for d in docs)]
+        names += sorted({p for d in docs for p in d["properties"]} - set(names))
+        for name in names:
+            judged = [d for d in docs if name in d["properties"]]
+            held = sum(1 for d in judged if d["properties"][name]["holds"])
+            lines.append(f"  {name:26s} held in {held}/{len(judged)}")
         for name in COUNTED:
             seen = sum(1 for d in docs if (d["metrics"].get(name) or 0) > 0)
             lines.append(f"  {name:26s} above 0 in {seen}/{n}")

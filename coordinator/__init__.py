@@ -14,7 +14,9 @@ from coordinator.effects import (
     CurrentWaveRule,
     Effect,
     EnqueueBatches,
+    MarkPushed,
     ReadActiveWave,
+    ReadClaimedWave,
     ReadCurrentWave,
     ReadLowestPending,
     ReadNextMainWave,
@@ -36,7 +38,7 @@ from coordinator.handlers import (
     handle_main_type_wave_progression,
 )
 from coordinator.lifecycle import ACTIVE, LIFECYCLE, Status, is_legal
-from coordinator.policy import ATOMIC_CLAIM_SQL, POLICIES, Policy, policy_named
+from coordinator.policy import POLICIES, Policy, policy_named
 from coordinator.properties import LIVENESS, PROPERTY_NAMES, SAFETY
 from coordinator.runner import HandlerRun, Interleaving, Step, run_interleaved, run_sequential
 from coordinator.table import LifecycleViolation, WaveRow, WaveTable, apply, new_import
@@ -51,11 +53,11 @@ from coordinator.triggers import (
 )
 
 __all__ = [
-    "ACTIVE", "ATOMIC_CLAIM_SQL", "LIFECYCLE", "LIVENESS", "POLICIES", "PROPERTY_NAMES", "SAFETY",
+    "ACTIVE", "LIFECYCLE", "LIVENESS", "POLICIES", "PROPERTY_NAMES", "SAFETY",
     "AutoTriggerFired", "BatchJobCompleted", "ClaimNextWave", "CompleteFinishedWaves",
     "Completion", "ConfigError", "Context", "CurrentWaveRule", "Decision", "Effect",
     "EnqueueBatches", "HandlerRun", "HandlerTriggered", "ImportStarted", "Interleaving", "LifecycleViolation",
-    "Policy",
+    "MarkPushed", "Policy", "ReadClaimedWave",
     "ReadActiveWave", "ReadCurrentWave", "ReadLowestPending", "ReadNextMainWave", "ReadWave",
     "ReconcilerTicked", "RecordBatchFinished", "ScheduleTrigger", "SetStatus", "Status",
     "Step", "Trigger", "WaveConfig", "WaveError", "WaveRow", "WaveTable",

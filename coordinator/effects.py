@@ -20,7 +20,9 @@ __all__ = [
     "CurrentWaveRule",
     "Effect",
     "EnqueueBatches",
+    "MarkPushed",
     "ReadActiveWave",
+    "ReadClaimedWave",
     "ReadCurrentWave",
     "ReadLowestPending",
     "ReadNextMainWave",
@@ -111,15 +113,19 @@ class ClaimNextWave:
 
     It succeeds only when no active wave is below ``threshold_count`` distinct
     finished batches and, when ``max_active`` is set, fewer than ``max_active``
-    waves are active; the claimed wave goes ``pending -> dispatching``. A wave
-    claimed earlier whose jobs were never pushed (its claimer died) is returned
-    again, unchanged, so the caller can push it. The result is the wave number,
-    or None when there is nothing to push.
+    waves are active; the claimed wave goes ``pending -> dispatching``. The
+    result is the wave number, or None when nothing was claimed.
+
+    With ``reclaim_unpushed`` (only the fused comparison, ``Policy.fused_push``)
+    a wave claimed earlier whose jobs were never pushed is returned again,
+    unchanged: this reads the queue's side (were its jobs pushed?), which one
+    database statement cannot see, so it exists only beside the fused push.
     """
 
     job_id: int
     threshold_count: int
     max_active: int | None = None
+    reclaim_unpushed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,15 +154,41 @@ class RecordBatchFinished:
 class EnqueueBatches:
     """Put the wave's batch jobs on the queue; the row counts each dispatch.
 
-    The result is 1 when the jobs were pushed and 0 when they were not. With
-    ``once`` it is the transactional outbox's relay: one conditional UPDATE that
-    pushes only a wave whose jobs were never pushed and marks it ``processing``
-    in the same statement, so pushing a claimed wave is idempotent.
+    The result is 1 when the jobs were pushed and 0 when they were not. A
+    plain push (``once=False``) is a queue-only step: it writes no
+    coordination row (the count is what the queue's batch record shows, see
+    ``coordinator.sql``). ``once`` is the fused comparison of
+    ``Policy.fused_push``, NOT buildable: it pushes only a wave whose jobs were
+    never pushed and marks it ``processing`` in the same step, which would need
+    a queue push inside a database transaction.
     """
 
     job_id: int
     wave: int
     once: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadClaimedWave:
+    """The relay's read: the lowest wave claimed but not yet marked pushed
+    (status ``dispatching``; that row is the outbox entry) whose claim is at
+    least ``lease_s`` old, so a live claimer still pushing is left alone. A
+    number or None. A row without a claim time counts as old (the model
+    checker keeps no times, so there every lease may have run out).
+    """
+
+    job_id: int
+    lease_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkPushed:
+    """The relay's mark, after its push: one conditional UPDATE
+    ``dispatching -> processing`` of one wave. The result is the number of rows
+    changed: 1, or 0 when another run marked it first."""
+
+    job_id: int
+    wave: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,7 +205,9 @@ Effect = (
     | ReadLowestPending
     | ReadNextMainWave
     | ReadActiveWave
+    | ReadClaimedWave
     | SetStatus
+    | MarkPushed
     | ClaimNextWave
     | CompleteFinishedWaves
     | RecordBatchFinished

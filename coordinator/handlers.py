@@ -32,7 +32,9 @@ from coordinator.effects import (
     CompleteFinishedWaves,
     Effect,
     EnqueueBatches,
+    MarkPushed,
     ReadActiveWave,
+    ReadClaimedWave,
     ReadCurrentWave,
     ReadLowestPending,
     ReadNextMainWave,
@@ -205,30 +207,56 @@ def handle_main_type_wave_progression(ctx: Context, current: int, completion: Co
 
 
 def advance(ctx: Context) -> Program:
-    """Ours: one idempotent step used by every trigger.
+    """Ours: one idempotent step used by every trigger, each operation buildable.
 
-    It marks every finished wave completed with one conditional UPDATE, then
-    claims the next wave with one compare-and-set that holds only while no
-    active wave is below threshold (and, with ``max_waves_in_flight``, while
-    fewer waves than that are active: this is what bounds the queue to one
-    wave plus the previous wave's tail). It pushes the batches only after the
-    claim has committed, through the outbox's conditional push, which also
-    marks the wave processing; a claimed wave whose claimer died before
-    pushing is handed out again by the next claim, so it is pushed exactly once.
+    1. ``CompleteFinishedWaves``: one conditional UPDATE marks every finished
+       wave completed.
+    2. The relay: ``ReadClaimedWave`` finds a wave claimed but not yet marked
+       pushed. Its ``dispatching`` row is the outbox entry, written by the
+       claim's own transaction; finding one means a claimer or relay died
+       before marking it (or is still pushing), so this run pushes it again.
+    3. Otherwise ``ClaimNextWave``: one compare-and-set transaction that holds
+       only while no active wave is below threshold (and, with
+       ``max_waves_in_flight``, while fewer waves are active). It moves the
+       wave ``pending -> dispatching``, which is the outbox row.
+    4. ``EnqueueBatches``: a queue-only step (after the claim committed).
+    5. ``MarkPushed``: one conditional UPDATE ``dispatching -> processing``.
 
-    Why it is correct: the claim is the only way out of ``pending`` and it is
-    atomic, so two runs cannot both claim; its predicate reads committed,
-    distinct progress, so a stale or repeated trigger can only delay a
-    dispatch, never duplicate one; the push is conditional, so a claimed wave
-    goes out once however many runs try; and the reconciler re-runs it
-    periodically, so no lost trigger or dead handler can leave a finished wave
-    unadvanced. (The model assumes the push and its status write are one step:
-    an outbox row written with them and relayed at least once, deduplicated by
-    job key.)
+    A crash may fall between any two of these. What holds (the checker's
+    verdicts, docs/databases.md): the claim is the only way out of ``pending``
+    and is atomic, so a wave is claimed once; a claimed wave stays
+    ``dispatching`` until some run pushed and marked it, and the reconciler
+    runs the relay, so every claimed wave is pushed at least once; a wave can be
+    pushed more than once (a relay racing its claimer, or a crash between push
+    and mark), so batch jobs carry a job key and progress counts distinct
+    batches: a batch is counted once.
+
+    With ``Policy.fused_push`` (unbuildable, for comparison) steps 2-5 are the
+    old claim that re-hands an unpushed wave and the fused push-and-mark.
     """
     yield CompleteFinishedWaves(job_id=ctx.job_id)
+    if ctx.policy.fused_push:
+        return (yield from _advance_fused(ctx))
+    path = "relay"
+    wave = yield ReadClaimedWave(job_id=ctx.job_id, lease_s=ctx.policy.relay_lease_s)
+    if wave is None:
+        path = "advance"
+        wave = yield ClaimNextWave(
+            job_id=ctx.job_id, threshold_count=ctx.config.threshold_count, max_active=ctx.policy.max_waves_in_flight
+        )
+        if wave is None:
+            return Decision(path="advance", outcome="idle")
+    assert isinstance(wave, int)
+    yield EnqueueBatches(job_id=ctx.job_id, wave=wave)
+    yield MarkPushed(job_id=ctx.job_id, wave=wave)
+    return Decision(path=path, outcome="dispatched", wave=wave)
+
+
+def _advance_fused(ctx: Context) -> Program:
+    """The unbuildable comparison: a claim that re-hands an unpushed wave, then a fused push-and-mark."""
     claimed = yield ClaimNextWave(
-        job_id=ctx.job_id, threshold_count=ctx.config.threshold_count, max_active=ctx.policy.max_waves_in_flight
+        job_id=ctx.job_id, threshold_count=ctx.config.threshold_count, max_active=ctx.policy.max_waves_in_flight,
+        reclaim_unpushed=True,
     )
     if claimed is None:
         return Decision(path="advance", outcome="idle")

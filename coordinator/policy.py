@@ -2,7 +2,7 @@
 
 Every guard of the write-up is a named switch; the four named policies of
 DESIGN.md section 4 are presets of those switches. ``atomic`` is our proposed
-fix; ``ATOMIC_CLAIM_SQL`` says what a user would run for its claim.
+fix; ``coordinator.sql`` says what a user would run for each of its operations.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from coordinator.effects import CurrentWaveRule
 from coordinator.errors import ConfigError
 
 __all__ = [
-    "ATOMIC_CLAIM_SQL", "POLICIES", "SWITCHES", "BatchWaveCheck", "CatchupEntry", "CompletionCheck", "FinalWrite",
+    "POLICIES", "SWITCHES", "BatchWaveCheck", "CatchupEntry", "CompletionCheck", "FinalWrite",
     "Policy", "Switch", "parse_switch", "policy_named", "switch_value", "with_given",
 ]
 
@@ -90,6 +90,14 @@ class Policy:
     #: ours: ``advance()`` claims only while fewer waves than this are active, so at
     #: most one wave fills while the one before it drains its tail; None = no limit
     max_waves_in_flight: int | None = None
+    #: NOT buildable, kept for comparison: ``advance()`` pushes through the fused
+    #: ``EnqueueBatches(once=True)``, which pushes a wave's jobs and marks it
+    #: processing in one step (a queue push inside a DB transaction), and its claim
+    #: hands an unpushed wave out again; off = the outbox relay, one step each
+    fused_push: bool = False
+    #: ours: seconds after a claim before another run's relay pushes the claimed wave again
+    #: (a claimer that is still pushing is left alone; a dead one is relayed after this)
+    relay_lease_s: float = 10.0
     #: reading: how a handler decides which wave is current
     current_wave_rule: CurrentWaveRule = CurrentWaveRule.COMPLETED_ELSE_ACTIVE
     #: reading: checkWaveCompletion before or after Fix #1's active-wave guard
@@ -115,6 +123,8 @@ class Policy:
         limit = self.max_waves_in_flight
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError(f"max_waves_in_flight must be a whole number of at least 1 (or None), got {limit!r}")
+        if isinstance(self.relay_lease_s, bool) or not self.relay_lease_s >= 0:
+            raise ConfigError(f"relay_lease_s must be 0 or more seconds, got {self.relay_lease_s!r}")
         for name, reason in self.ignored().items():
             raise ConfigError(f"switch {name}={_text(getattr(self, name))} {reason}")
 
@@ -129,8 +139,10 @@ class Policy:
                     out[name] = "is ignored under atomic_advance=true (advance() replaces the write-up's handler)"
             if not self.distinct_progress:
                 out["distinct_progress"] = "contradicts atomic_advance=true (its claim always counts distinct batches)"
-        elif self.max_waves_in_flight is not None:
-            out["max_waves_in_flight"] = "is ignored under atomic_advance=false (only advance()'s claim reads it)"
+        else:
+            for name in _READ_ONLY_BY_ADVANCE:
+                if getattr(self, name) != _DEFAULTS[name]:
+                    out[name] = "is ignored under atomic_advance=false (only advance() reads it)"
         if self.completion_check is CompletionCheck.AFTER_GUARD and not self.reconcile_active_guard \
                 and not self.atomic_advance:
             out["completion_check"] = "is ignored under reconcile_active_guard=false (there is no guard to come after)"
@@ -171,6 +183,7 @@ _NOT_READ_BY_ADVANCE = (
     "catchup_threshold_guard", "auto_trigger", "current_wave_rule", "completion_check", "catchup_entry",
     "batch_wave_check", "final_write",
 )
+_READ_ONLY_BY_ADVANCE = ("max_waves_in_flight", "fused_push", "relay_lease_s")
 _DEFAULTS: dict[str, object] = {f.name: f.default for f in fields(Policy)}
 
 
@@ -239,6 +252,10 @@ SWITCHES: tuple[Switch, ...] = (
            changes="a scheduler runs the handler every period, off the queue"),
     Switch(name="max_waves_in_flight", kind="ours", values=("none", "N"), lines="-",
            changes="advance() claims only while fewer waves than this are active"),
+    Switch(name="relay_lease_s", kind="ours", values=("SECONDS",), lines="-",
+           changes="how long after a claim another run's relay leaves the claimed wave to its claimer"),
+    Switch(name="fused_push", kind="ours", values=_values("fused_push"), lines="-",
+           changes="true (NOT buildable, for comparison only): the push and its status write are one step"),
 )
 
 
@@ -320,42 +337,3 @@ def with_given(base: Policy, given: dict[str, object], *, lenient: bool = False)
                 raise ConfigError(f"{err} (policy {base.name})") from None
             del values[named[0]]
 
-
-ATOMIC_CLAIM_SQL = {
-    "postgresql": """\
-BEGIN;
--- serialise every advance() of this import on one row (Pattern B), so the
--- predicate below reads what the previous claim committed
-SELECT id FROM imports WHERE id = :job_id FOR UPDATE;
-UPDATE wave_coordination w
-   SET status = 'dispatching', dispatched_at = now()
- WHERE w.job_id = :job_id AND w.dependency_level = -1 AND w.status = 'pending'
-   AND w.wave_number = (SELECT min(wave_number) FROM wave_coordination
-                         WHERE job_id = :job_id AND dependency_level = -1 AND status = 'pending')
-   AND NOT EXISTS (SELECT 1 FROM wave_coordination a
-                    WHERE a.job_id = :job_id AND a.dependency_level = -1
-                      AND a.status IN ('dispatching', 'processing')
-                      AND a.finished_batches * 100 < :threshold * a.total_batches)
-   AND (SELECT count(*) FROM wave_coordination a
-         WHERE a.job_id = :job_id AND a.dependency_level = -1
-           AND a.status IN ('dispatching', 'processing')) < 2   -- at most two waves in flight
--- finished_batches must count distinct batch ids (e.g. rows of a results table
--- with a unique key), so that a redelivered batch cannot move the threshold
-RETURNING w.wave_number;   -- no row: somebody else advanced, or not yet time
-COMMIT;
--- only after COMMIT: push the claimed wave's jobs, then set it 'processing'""",
-    "mysql": """\
-START TRANSACTION;
-SELECT id FROM imports WHERE id = :job_id FOR UPDATE;   -- one writer per import
-SELECT wave_number, status, finished_batches, total_batches
-  FROM wave_coordination
- WHERE job_id = :job_id AND dependency_level = -1
- ORDER BY wave_number FOR UPDATE;                        -- locking read: latest rows, not a snapshot
--- in the application: stop unless no active wave is below threshold and fewer
--- than two are active; n = lowest pending (finished_batches: distinct batch ids)
-UPDATE wave_coordination SET status = 'dispatching', dispatched_at = NOW()
- WHERE job_id = :job_id AND dependency_level = -1 AND wave_number = :n AND status = 'pending';
--- affected rows = 1: claimed; 0: somebody else advanced
-COMMIT;
--- only after COMMIT (afterCommit()): push the jobs, then set it 'processing'""",
-}

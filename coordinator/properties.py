@@ -17,7 +17,8 @@ __all__ = [
     "PROPERTY_NAMES",
     "SAFETY",
     "import_completes",
-    "no_duplicate_dispatch",
+    "no_duplicate_claim",
+    "no_duplicate_push",
     "no_stall",
     "one_wave_below_threshold",
     "queue_bound",
@@ -30,7 +31,8 @@ SAFETY = (
     "single_active_wave",
     "one_wave_below_threshold",
     "threshold_respected",
-    "no_duplicate_dispatch",
+    "no_duplicate_claim",
+    "no_duplicate_push",
     "queue_bounded",
 )
 LIVENESS = ("no_stall", "import_completes")
@@ -78,12 +80,30 @@ def threshold_respected(before: WaveTable, after: WaveTable, config: WaveConfig)
     return None
 
 
-def no_duplicate_dispatch(table: WaveTable) -> str | None:
-    """No wave's batches are enqueued more than once."""
-    twice = [r.wave_number for r in table.rows if r.dispatch_count > 1]
+def no_duplicate_claim(table: WaveTable) -> str | None:
+    """No wave is claimed (written ``dispatching``) more than once.
+
+    The half of the old ``no_duplicate_dispatch`` a buildable design can keep:
+    the claim is one compare-and-set, so only one run ever owns a wave.
+    """
+    twice = [r for r in table.rows if r.claim_count > 1]
     if not twice:
         return None
-    counts = ", ".join(f"wave {r.wave_number} x{r.dispatch_count}" for r in table.rows if r.dispatch_count > 1)
+    counts = ", ".join(f"wave {r.wave_number} x{r.claim_count}" for r in twice)
+    return f"{len(twice)} wave(s) claimed more than once: {counts}"
+
+
+def no_duplicate_push(table: WaveTable) -> str | None:
+    """No wave's batch jobs are pushed to the queue more than once.
+
+    The other half: a push and the database write recording it cannot be one
+    atomic step, so a design that survives a crash between them pushes at least
+    once, sometimes twice; it then needs batches idempotent by job key.
+    """
+    twice = [r for r in table.rows if r.dispatch_count > 1]
+    if not twice:
+        return None
+    counts = ", ".join(f"wave {r.wave_number} x{r.dispatch_count}" for r in twice)
     return f"{len(twice)} wave(s) dispatched more than once: {counts}"
 
 

@@ -20,7 +20,9 @@ from coordinator.effects import (
     CurrentWaveRule,
     Effect,
     EnqueueBatches,
+    MarkPushed,
     ReadActiveWave,
+    ReadClaimedWave,
     ReadCurrentWave,
     ReadLowestPending,
     ReadNextMainWave,
@@ -44,6 +46,8 @@ class WaveRow:
     ``finished_mask`` has bit ``b`` set once batch ``b`` has finished: the
     distinct count an idempotent progress uses. The counters are bumped on
     every report, so a batch reported twice counts twice there.
+    ``claim_count`` counts writes that made the wave ``dispatching`` (claims);
+    ``dispatch_count`` counts pushes of its jobs.
     """
 
     job_id: int
@@ -55,6 +59,7 @@ class WaveRow:
     failed_batches: int = 0
     finished_mask: int = 0
     dispatch_count: int = 0
+    claim_count: int = 0
     dispatched_at: float | None = None
     completed_at: float | None = None
 
@@ -178,8 +183,10 @@ _HIGHEST: dict[CurrentWaveRule, frozenset[Status]] = {
 
 def _set_status(table: WaveTable, row: WaveRow, new: Status, now: float) -> WaveTable:
     changes: dict[str, object] = {"status": new}
-    if new is _DISPATCHING and row.dispatched_at is None:
-        changes["dispatched_at"] = now
+    if new is _DISPATCHING:
+        changes["claim_count"] = row.claim_count + 1
+        if row.dispatched_at is None:
+            changes["dispatched_at"] = now
     if new is _COMPLETED:
         changes["completed_at"] = now
     out = table.with_row(_evolve(row, **changes))
@@ -190,9 +197,10 @@ def _set_status(table: WaveTable, row: WaveRow, new: Status, now: float) -> Wave
 
 
 def _claim(table: WaveTable, effect: ClaimNextWave, now: float) -> tuple[WaveTable, int | None]:
-    for r in table.rows:
-        if r.status is _DISPATCHING and r.dispatch_count == 0:
-            return table, r.wave_number  # claimed, never pushed: hand it out again
+    if effect.reclaim_unpushed:
+        for r in table.rows:
+            if r.status is _DISPATCHING and r.dispatch_count == 0:
+                return table, r.wave_number  # claimed, never pushed: hand it out again
     active = 0
     for r in table.rows:
         if _active(r.status):
@@ -274,6 +282,20 @@ def _enqueue(table: WaveTable, effect: EnqueueBatches, now: float) -> tuple[Wave
     return _set_status(table, _evolve(row, dispatch_count=1), _PROCESSING, now), 1
 
 
+def _claimed(table: WaveTable, effect: ReadClaimedWave, now: float) -> tuple[WaveTable, int | None]:
+    for r in table.rows:
+        if r.status is _DISPATCHING and (r.dispatched_at is None or r.dispatched_at <= now - effect.lease_s):
+            return table, r.wave_number
+    return table, None
+
+
+def _mark_pushed(table: WaveTable, effect: MarkPushed, now: float) -> tuple[WaveTable, int]:
+    row = table.row(effect.wave, step="mark pushed")
+    if row.status is not _DISPATCHING:
+        return table, 0
+    return _set_status(table, row, _PROCESSING, now), 1
+
+
 def _schedule(table: WaveTable, effect: ScheduleTrigger, now: float) -> tuple[WaveTable, None]:
     if not effect.delay_s >= 0:  # also refuses NaN
         raise WaveError(
@@ -290,7 +312,9 @@ _OPERATIONS: dict[type, Callable[[WaveTable, Any, float], tuple[WaveTable, objec
     ReadLowestPending: _lowest_pending,
     ReadNextMainWave: _next_main,
     ReadActiveWave: _active_other,
+    ReadClaimedWave: _claimed,
     SetStatus: _status,
+    MarkPushed: _mark_pushed,
     ClaimNextWave: _claim,
     CompleteFinishedWaves: _complete,
     RecordBatchFinished: _record,

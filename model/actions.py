@@ -45,6 +45,7 @@ __all__ = [
     "batch_finish",
     "event_duplicate",
     "event_lose",
+    "handler_crash",
     "handler_step",
     "listener_start",
     "next_states",
@@ -62,7 +63,7 @@ NOW = 0.0  # the logical clock: times never enter the state
 Label = tuple[str | int, ...]
 
 #: Actions that spend a fault budget; liveness is judged over the others.
-FAULTS = frozenset({"worker_crash", "event_duplicate", "event_lose"})
+FAULTS = frozenset({"worker_crash", "handler_crash", "event_duplicate", "event_lose"})
 
 
 #: What one handler step does: (new rows, the effect, its result, the grown run or None when it ended).
@@ -210,6 +211,14 @@ def worker_crash(spec: Spec, state: State, wave: int, batch: int) -> State | Non
     )
 
 
+def handler_crash(spec: Spec, state: State, index: int) -> State | None:
+    """An in-flight handler run dies between two of its DB operations (``Scope.crash_handlers``):
+    what it wrote stays, what it had yet to do never happens."""
+    if not spec.scope.crash_handlers or state.crashes == 0 or index >= len(state.runs):
+        return None
+    return state._replace(runs=state.runs[:index] + state.runs[index + 1:], crashes=state.crashes - 1)
+
+
 def event_duplicate(spec: Spec, state: State) -> State | None:
     """A waiting event is delivered twice."""
     if state.duplicates == 0 or state.events == 0:
@@ -243,6 +252,8 @@ def _candidates(spec: Spec, state: State) -> list[tuple[Label, State | None]]:
     for i, run in enumerate(runs):
         if i == 0 or run not in runs[:i]:
             out.append((("handler_step", i), handler_step(spec, state, i)))
+            if state.crashes and spec.scope.crash_handlers:
+                out.append((("handler_crash", i), handler_crash(spec, state, i)))
     if state.events:
         out.append((("listener_start",), listener_start(spec, state)))
         if state.duplicates:

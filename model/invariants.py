@@ -23,7 +23,8 @@ TransitionCheck = Callable[[State, State, WaveConfig], "str | None"]
 STATE_CHECKS: dict[str, StateCheck] = {
     "single_active_wave": lambda s, c: props.single_active_wave(s.table),
     "one_wave_below_threshold": lambda s, c: props.one_wave_below_threshold(s.table, c),
-    "no_duplicate_dispatch": lambda s, c: props.no_duplicate_dispatch(s.table),
+    "no_duplicate_claim": lambda s, c: props.no_duplicate_claim(s.table),
+    "no_duplicate_push": lambda s, c: props.no_duplicate_push(s.table),
     "queue_bounded": lambda s, c: props.queue_bounded(queued_batches(s), c),
 }
 

@@ -50,10 +50,14 @@ class Scope:
     losses: int = 0
     #: workers take the front job (True) or any ready job (False, an over-approximation)
     fifo: bool = True
+    #: a crash may also kill an in-flight handler run between any two of its DB operations
+    #: (one budget, ``crashes``, for worker and handler crashes)
+    crash_handlers: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.fifo, bool):
-            raise ValueError(f"fifo must be true or false, got {self.fifo!r}")
+        for flag in ("fifo", "crash_handlers"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         for name, (low, high) in _LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -75,6 +79,8 @@ class Scope:
     def label(self) -> str:
         order = "" if self.fifo else ", any-order queue"
         faults = f" faults c{self.crashes}/d{self.duplicates}/l{self.losses}" if self.faulty else ""
+        if self.crash_handlers and self.crashes:
+            faults += " (crashes hit handlers too)"
         return (
             f"{self.waves} waves x {self.wave_size} batches at {self.threshold}%, {self.workers} workers, "
             f"{self.max_handlers} handlers{order}{faults}"

@@ -70,6 +70,8 @@ def table_text(table: WaveTable) -> str:
         text = f"{r.wave_number}:{r.status.value} {r.distinct_finished}/{r.batches}"
         if r.counted_finished != r.distinct_finished:
             text += f" (counted {r.counted_finished})"
+        if r.claim_count > 1 and r.claim_count != r.dispatch_count:
+            text += f" claimed x{r.claim_count}"
         if r.dispatch_count > 1:
             text += f" x{r.dispatch_count}"
         parts.append(text)
@@ -99,6 +101,10 @@ def describe(spec: Spec, label: Label, before: State, names: list[str], counter:
         names.append(f"h{counter[0]}")
         who = "listener" if kind == "listener_start" else "reconciler"
         return who, f"starts handler run h{counter[0]}", ""
+    if kind == "handler_crash":
+        i = int(label[1])
+        name = names.pop(i)
+        return name, "crashes (fault)", "what it wrote stays; its remaining steps never run"
     if kind == "handler_step":
         i = int(label[1])
         run: Run = before.runs[i]

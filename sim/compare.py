@@ -116,8 +116,8 @@ class Comparison:
                 _mmm(m["waves_dispatched_more_than_once"]), f"{m['stalled']['share']:.0%} ({at})", f"{done:.0%}",
                 _num(m["makespan_s"]["median"]), paths,
             ))
-        names = ("single_active", "one_below_thr", "threshold", "no_duplicate", "queue_bounded", "no_stall",
-                 "completes")
+        names = ("single_active", "one_below_thr", "threshold", "no_dup_claim", "no_dup_push", "queue_bounded",
+                 "no_stall", "completes")
         prow = [(p, *(f"{self.summary(p)['properties'][n]:.0%}" for n in PROPERTY_NAMES)) for p in self.runs]
         foot = (
             "medians [min-max] over seeds; 'waves in 1 s' = most waves first dispatched in any 1 s window "

@@ -33,7 +33,9 @@ from coordinator import (
     CompleteFinishedWaves,
     Effect,
     EnqueueBatches,
+    MarkPushed,
     ReadActiveWave,
+    ReadClaimedWave,
     ReadCurrentWave,
     ReadLowestPending,
     ReadNextMainWave,
@@ -72,7 +74,7 @@ class Database:
         read, write = streams.read_latency, streams.write_latency
         self._latency: dict[type, Callable[[], float]] = {
             ReadCurrentWave: read, ReadWave: read, ReadLowestPending: read, ReadNextMainWave: read,
-            ReadActiveWave: read,
+            ReadActiveWave: read, ReadClaimedWave: read, MarkPushed: write,
             SetStatus: write, ClaimNextWave: write, CompleteFinishedWaves: write, RecordBatchFinished: write,
             EnqueueBatches: lambda: streams.enqueue_latency(wave_size),
             ScheduleTrigger: lambda: streams.enqueue_latency(1),

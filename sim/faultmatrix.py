@@ -41,7 +41,8 @@ MATRIX_BASE = PRESETS[MATRIX_PRESET].with_settings(**MATRIX_SETTINGS)
 #: failing seeds listed per cell and property in ``to_dict``
 FAILING_SEEDS_KEPT = 10
 #: short column names of the seven properties, in ``PROPERTY_NAMES`` order
-SHORT = ("single_active", "one_below_thr", "threshold", "no_duplicate", "queue_bounded", "no_stall", "completes")
+SHORT = ("single_active", "one_below_thr", "threshold", "no_dup_claim", "no_dup_push", "queue_bounded", "no_stall",
+         "completes")
 _CHUNK = 25
 #: what a header names when it differs from the preset (faults are the matrix's columns)
 _NAMED = tuple(f.name for f in fields(Scenario) if f.name not in ("preset", "policy", "seed", "swarm", *FAULT_DEFAULTS))

@@ -27,7 +27,9 @@ from coordinator import (
     CompleteFinishedWaves,
     Effect,
     EnqueueBatches,
+    MarkPushed,
     ReadActiveWave,
+    ReadClaimedWave,
     ReadCurrentWave,
     ReadLowestPending,
     ReadNextMainWave,
@@ -43,9 +45,13 @@ from sim.scenario import Scenario
 __all__ = ["READS", "FaultCounts", "Faults", "ReplicaView", "WorkerCrashed", "crash_after", "mortal"]
 
 #: the operations a replica can answer (conditional UPDATEs go to the primary)
-READS: tuple[type, ...] = (ReadCurrentWave, ReadWave, ReadLowestPending, ReadNextMainWave, ReadActiveWave)
+READS: tuple[type, ...] = (
+    ReadCurrentWave, ReadWave, ReadLowestPending, ReadNextMainWave, ReadActiveWave, ReadClaimedWave,
+)
 #: the operations a dying handler run never gets to
-_ACTS: tuple[type, ...] = (SetStatus, ClaimNextWave, CompleteFinishedWaves, EnqueueBatches, ScheduleTrigger)
+_ACTS: tuple[type, ...] = (
+    SetStatus, ClaimNextWave, CompleteFinishedWaves, EnqueueBatches, ScheduleTrigger, MarkPushed,
+)
 #: lognormal shape of the replica lag (median ``replica_lag_ms``; p99 about ten times the median)
 REPLICA_LAG_SIGMA = 1.0
 

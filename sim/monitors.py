@@ -4,9 +4,10 @@ Every verdict comes from ``coordinator.properties``; this module only decides
 *when* to ask. A safety property is re-checked after each DB write that can
 change its verdict, and its first violation (time and one-line detail) is kept:
 
-* a status write (``SetStatus``, ``ClaimNextWave``, ``CompleteFinishedWaves``):
-  ``single_active_wave``, ``one_wave_below_threshold``, ``threshold_respected``;
-* an ``EnqueueBatches``: ``no_duplicate_dispatch`` and ``queue_bounded``;
+* a status write (``SetStatus``, ``ClaimNextWave``, ``CompleteFinishedWaves``, ``MarkPushed``):
+  ``single_active_wave``, ``one_wave_below_threshold``, ``threshold_respected``,
+  ``no_duplicate_claim``;
+* an ``EnqueueBatches``: ``no_duplicate_push`` and ``queue_bounded``;
 * a ``RecordBatchFinished`` changes none of them (progress only grows, which can
   only shrink the set of active waves below threshold).
 
@@ -27,6 +28,7 @@ from coordinator import (
     CompleteFinishedWaves,
     Effect,
     EnqueueBatches,
+    MarkPushed,
     SetStatus,
     WaveConfig,
     WaveTable,
@@ -35,7 +37,7 @@ from coordinator import properties as P
 
 __all__ = ["Monitors", "Verdict", "max_in_window", "quiescent"]
 
-_STATUS_WRITES = (SetStatus, ClaimNextWave, CompleteFinishedWaves)
+_STATUS_WRITES = (SetStatus, ClaimNextWave, CompleteFinishedWaves, MarkPushed)
 
 
 def quiescent(*, ready: int, delayed: int, running: int, handlers: int) -> bool:
@@ -69,7 +71,7 @@ class Verdict:
 
 
 class Monitors:
-    """The seven properties of one run, updated incrementally."""
+    """The properties of one run, updated incrementally."""
 
     def __init__(self, config: WaveConfig) -> None:
         self.config = config
@@ -95,8 +97,10 @@ class Monitors:
                 self._report("one_wave_below_threshold", P.one_wave_below_threshold(after, self.config), now)
             if v["threshold_respected"].holds:
                 self._report("threshold_respected", P.threshold_respected(before, after, self.config), now)
-        elif isinstance(effect, EnqueueBatches) and self.verdicts["no_duplicate_dispatch"].holds:
-            self._report("no_duplicate_dispatch", P.no_duplicate_dispatch(after), now)
+            if v["no_duplicate_claim"].holds:
+                self._report("no_duplicate_claim", P.no_duplicate_claim(after), now)
+        elif isinstance(effect, EnqueueBatches) and self.verdicts["no_duplicate_push"].holds:
+            self._report("no_duplicate_push", P.no_duplicate_push(after), now)
 
     def after_enqueue(self, queued_batches: int, now: float) -> None:
         """Check the queue bound after batch jobs were pushed."""

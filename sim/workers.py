@@ -48,6 +48,7 @@ from coordinator import (
     Effect,
     EnqueueBatches,
     ImportStarted,
+    MarkPushed,
     ReconcilerTicked,
     ScheduleTrigger,
     SetStatus,
@@ -126,7 +127,7 @@ class Shell:
             delay = effect.delay_s if self.faults is None else self.faults.trigger_delay(effect.delay_s)
             if delay is not None:
                 self.queue.put_delayed((TRIGGER, 0, 0), delay)
-        elif before is not after and isinstance(effect, (SetStatus, ClaimNextWave, CompleteFinishedWaves)):
+        elif before is not after and isinstance(effect, (SetStatus, ClaimNextWave, CompleteFinishedWaves, MarkPushed)):
             self.recorder.on_status(now, after)
             self.monitors.after_write(effect, before, after, now)
             completing = isinstance(effect, CompleteFinishedWaves) or (

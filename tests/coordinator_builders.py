@@ -50,12 +50,14 @@ def wave(
     done: int = 0,
     counted: int | None = None,
     dispatches: int | None = None,
+    claims: int | None = None,
     dispatched_at: float | None = None,
     completed_at: float | None = None,
 ) -> WaveRow:
     """Wave ``n`` with batches ``0..done-1`` finished (``counted`` counter bumps, default ``done``).
 
-    A wave that left ``pending`` was dispatched once at 0.0 unless told otherwise;
+    A wave that left ``pending`` was claimed and dispatched once at 0.0 unless told otherwise
+    (``claims`` defaults to ``dispatches``: the write-up's paths claim before each push);
     a completed wave was completed at 0.0.
     """
     started = status is not PENDING
@@ -67,6 +69,7 @@ def wave(
         completed_batches=done if counted is None else counted,
         finished_mask=(1 << done) - 1,
         dispatch_count=(1 if started else 0) if dispatches is None else dispatches,
+        claim_count=((1 if started else 0) if dispatches is None else dispatches) if claims is None else claims,
         dispatched_at=(0.0 if started else None) if dispatched_at is None else dispatched_at,
         completed_at=(0.0 if status is COMPLETED else None) if completed_at is None else completed_at,
     )

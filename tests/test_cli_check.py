@@ -20,18 +20,19 @@ def test_check_json_reports_the_issue_fields() -> None:
     assert code == 0
     report = json.loads(out)
     assert {k: report[k] for k in ("policy", "strategy", "complete", "states", "transitions")} == {
-        "policy": "atomic", "strategy": "bfs", "complete": True, "states": 1257, "transitions": 3824,
+        "policy": "atomic", "strategy": "bfs", "complete": True, "states": 13393, "transitions": 45148,
     }
     assert report["scope"] == {
         "waves": 2, "wave_size": 2, "threshold": 50, "workers": 2, "max_handlers": 2, "crashes": 0,
-        "duplicates": 0, "losses": 0, "fifo": True,
+        "duplicates": 0, "losses": 0, "fifo": True, "crash_handlers": False,
     }
     holds = {name: v["holds"] for name, v in report["properties"].items()}
     assert holds == {
         "single_active_wave": False, "one_wave_below_threshold": True, "threshold_respected": True,
-        "no_duplicate_dispatch": True, "queue_bounded": True, "no_stall": True, "import_completes": True,
+        "no_duplicate_claim": True, "no_duplicate_push": False, "queue_bounded": False, "no_stall": True,
+        "import_completes": True,
     }
-    assert len(report["properties"]["single_active_wave"]["counterexample"]) == 5
+    assert len(report["properties"]["single_active_wave"]["counterexample"]) == 6
     assert report["properties"]["no_stall"]["counterexample"] is None
 
 
@@ -45,14 +46,14 @@ def test_a_budget_makes_the_report_incomplete_never_holds() -> None:
 
 def test_trace_out_then_replay_prints_the_same_steps(tmp_path: Path) -> None:
     trace = tmp_path / "trace.json"
-    code, out, _ = invoke("check", "--policy", "guarded", "--property", "no_duplicate_dispatch",
+    code, out, _ = invoke("check", "--policy", "guarded", "--property", "no_duplicate_push",
                           "--trace-out", str(trace))
     assert code == 0
     checked_steps = out[out.index("  1. worker"):]
     code, replayed, _ = invoke("replay", str(trace))
     assert code == 0
     assert replayed.splitlines()[1] == (
-        "no_duplicate_dispatch violated in 19 steps: 1 wave(s) dispatched more than once: wave 2 x2"
+        "no_duplicate_push violated in 19 steps: 1 wave(s) dispatched more than once: wave 2 x2"
     )
     assert replayed[replayed.index("  1. worker"):] == checked_steps
 
@@ -63,7 +64,7 @@ def test_pct_search_reports_what_it_covered() -> None:
     assert (code, report["strategy"], report["complete"]) == (0, "pct", False)
     assert report["states"] >= 300
     assert report["properties"]["single_active_wave"]["holds"] is False
-    assert report["properties"]["no_duplicate_dispatch"]["holds"] in (False, None)
+    assert report["properties"]["no_duplicate_push"]["holds"] in (False, None)
 
 
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def test_faults_prints_the_table_of_the_matrix() -> None:
     lines = out.splitlines()
     assert lines[0].startswith("rapid-completions preset with waves 3, wave_size 10, horizon_s 2000")
     assert ": 3 waves x 10 batches" in lines[0] and "4 seeds (0..3) per cell" in lines[0]
-    assert ["guarded", "lost-event", "0%", "100%", "100%", "100%", "100%", "25%", "25%"] in [
+    assert ["guarded", "lost-event", "0%", "100%", "100%", "100%", "100%", "100%", "25%", "25%"] in [
         line.split() for line in lines]
 
 

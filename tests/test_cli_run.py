@@ -38,7 +38,7 @@ def test_run_text_summary_names_outcome_and_every_property() -> None:
     code, out, _ = invoke("run", "--preset", "light", "--policy", "atomic", *SMALL)
     assert code == 0
     assert out.splitlines()[0].startswith("light / atomic / seed 0: completed at ")
-    for name in ("single_active_wave", "no_duplicate_dispatch", "import_completes"):
+    for name in ("single_active_wave", "no_duplicate_push", "import_completes"):
         assert f"  {name} " in out
 
 
@@ -117,7 +117,7 @@ def test_compare_json_gives_distributions_and_shares(tmp_path: Path) -> None:
     assert guarded["policy_switches"]["name"] == "guarded"
     assert guarded["metrics"]["stalled"]["share"] == round(stalls / 3, 6)
     assert guarded["properties"]["no_stall"] == round(1 - stalls / 3, 6)
-    assert doc["policies"]["atomic"]["properties"]["no_duplicate_dispatch"] == 1.0
+    assert doc["policies"]["atomic"]["properties"]["no_duplicate_push"] == 1.0
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -23,7 +23,6 @@ from coordinator_builders import (
     current,
     dispatch,
     next_main,
-    push,
     read,
     set_status,
     steps,
@@ -43,7 +42,9 @@ from coordinator import (
     EnqueueBatches,
     HandlerTriggered,
     ImportStarted,
+    MarkPushed,
     Policy,
+    ReadClaimedWave,
     ReconcilerTicked,
     ScheduleTrigger,
     apply,
@@ -71,8 +72,8 @@ COMPLETE = CompleteFinishedWaves(job_id=JOB)
 TRIGGER = ScheduleTrigger(job_id=JOB, delay_s=2.0)
 
 
-def handle(t, policy):
-    return run_sequential(t, check_and_trigger_next_wave(ctx(policy)), now=NOW)
+def handle(t, policy, *, now=NOW):
+    return run_sequential(t, check_and_trigger_next_wave(ctx(policy)), now=now)
 
 
 # --- DB-RECONCILE ---------------------------------------------------------------------------------------------
@@ -348,18 +349,33 @@ def test_dispatch_wave_claims_pushes_and_marks_processing():
     assert run.table == table(wave(1, COMPLETED, done=4), wave(2, PROCESSING, dispatched_at=NOW))
 
 
-def test_advance_pushes_a_wave_whose_claimer_died_before_pushing():
-    """The claim hands an unpushed claimed wave out again; the push marks it processing."""
-    t0 = table(wave(1, PROCESSING, done=3), wave(2, DISPATCHING, dispatches=0, dispatched_at=NOW), wave(3))
-    run = handle(t0, "atomic")
-    assert run.steps == steps((COMPLETE, ()), (CLAIM, 2), (push(2), 1))
-    assert run.results == {"h": Decision(path="advance", outcome="dispatched", wave=2)}
+RELAY = ReadClaimedWave(job_id=JOB, lease_s=10.0)
+
+
+def enqueue(n):
+    return EnqueueBatches(job_id=JOB, wave=n)
+
+
+def mark(n):
+    return MarkPushed(job_id=JOB, wave=n)
+
+
+def test_advance_relays_a_wave_whose_claimer_died_before_pushing():
+    """Past the lease the relay pushes a claimed, unmarked wave and marks it processing."""
+    t0 = table(wave(1, PROCESSING, done=3), wave(2, DISPATCHING, dispatches=0, claims=1, dispatched_at=NOW), wave(3))
+    run = handle(t0, "atomic", now=NOW + 10.0)
+    relay = ReadClaimedWave(job_id=JOB, lease_s=10.0)
+    assert run.steps == steps((COMPLETE, ()), (relay, 2), (enqueue(2), 1), (mark(2), 1))
+    assert run.results == {"h": Decision(path="relay", outcome="dispatched", wave=2)}
     assert run.table == table(wave(1, PROCESSING, done=3), wave(2, PROCESSING, dispatched_at=NOW), wave(3))
+    within = handle(t0, "atomic", now=NOW + 9.0)  # the claimer may still be pushing: leave it alone
+    assert within.results == {"h": Decision(path="advance", outcome="idle")} and within.table == t0
 
 
-def test_two_advance_runs_on_one_claimed_wave_push_it_once():
-    t0 = table(wave(1, PROCESSING, done=3), wave(2, DISPATCHING, dispatches=0, dispatched_at=NOW), wave(3))
-    programs = {name: program_for(ReconcilerTicked(job_id=JOB), policy_named("atomic"), CONFIG) for name in "ab"}
+def test_two_fused_runs_on_one_claimed_wave_push_it_once():
+    t0 = table(wave(1, PROCESSING, done=3), wave(2, DISPATCHING, dispatches=0, claims=1, dispatched_at=NOW), wave(3))
+    fused = policy_named("atomic").with_switches(fused_push=True)
+    programs = {name: program_for(ReconcilerTicked(job_id=JOB), fused, CONFIG) for name in "ab"}
     run = run_interleaved(t0, programs, ["a", "b", "a", "b", "a", "b"], now=NOW)
     assert [(s.handler, s.result) for s in run.steps if isinstance(s.effect, EnqueueBatches)] == [("a", 1), ("b", 0)]
     assert run.results == {
@@ -375,7 +391,7 @@ def test_two_advance_runs_on_one_claimed_wave_push_it_once():
 def test_advance_completes_finished_waves_and_claims_the_next():
     t0 = table(wave(1, PROCESSING, done=4), wave(2, PROCESSING, done=3), wave(3))
     run = handle(t0, "atomic")
-    assert run.steps == steps((COMPLETE, (1,)), (CLAIM, 3), (push(3), 1))
+    assert run.steps == steps((COMPLETE, (1,)), (RELAY, None), (CLAIM, 3), (enqueue(3), 1), (mark(3), 1))
     assert run.results == {"h": Decision(path="advance", outcome="dispatched", wave=3)}
     assert run.table == table(
         wave(1, COMPLETED, done=4, completed_at=NOW),
@@ -387,7 +403,7 @@ def test_advance_completes_finished_waves_and_claims_the_next():
 def test_advance_dispatches_wave_1_of_a_new_import():
     t0 = table(wave(1), wave(2))
     run = handle(t0, "atomic")
-    assert run.steps == steps((COMPLETE, ()), (CLAIM, 1), (push(1), 1))
+    assert run.steps == steps((COMPLETE, ()), (RELAY, None), (CLAIM, 1), (enqueue(1), 1), (mark(1), 1))
     assert run.results == {"h": Decision(path="advance", outcome="dispatched", wave=1)}
     assert run.table == table(wave(1, PROCESSING, dispatched_at=NOW), wave(2))
 
@@ -403,7 +419,7 @@ def test_advance_dispatches_wave_1_of_a_new_import():
 )
 def test_advance_claim_is_refused_while_an_active_wave_is_below_threshold(t0):
     run = handle(t0, "atomic")
-    assert run.steps == steps((COMPLETE, ()), (CLAIM, None))
+    assert run.steps == steps((COMPLETE, ()), (RELAY, None), (CLAIM, None))
     assert run.results == {"h": Decision(path="advance", outcome="idle")}
     assert run.table == t0
 
@@ -411,7 +427,7 @@ def test_advance_claim_is_refused_while_an_active_wave_is_below_threshold(t0):
 def test_advance_with_nothing_pending_only_completes():
     t0 = table(wave(1, COMPLETED, done=4), wave(2, PROCESSING, done=4))
     run = handle(t0, "atomic")
-    assert run.steps == steps((COMPLETE, (2,)), (CLAIM, None))
+    assert run.steps == steps((COMPLETE, (2,)), (RELAY, None), (CLAIM, None))
     assert run.results == {"h": Decision(path="advance", outcome="idle")}
     assert run.table == table(wave(1, COMPLETED, done=4), wave(2, COMPLETED, done=4, completed_at=NOW))
 

@@ -17,6 +17,8 @@ ALL_OFF = {
     "distinct_progress": False,
     "reconciler_period_s": None,
     "max_waves_in_flight": None,
+    "fused_push": False,
+    "relay_lease_s": 10.0,
     # the readings the write-up's evidence supports best (docs/readings.md)
     "current_wave_rule": "completed-else-active",
     "completion_check": "before-guard",
@@ -76,8 +78,8 @@ def test_with_switches_refuses_an_unknown_switch():
     assert str(raised.value) == (
         "unknown policy switch 'active_guard'; known: atomic_advance, auto_trigger, batch_wave_check, "
         "catchup_active_guard, catchup_entry, catchup_threshold_guard, completion_check, current_wave_rule, "
-        "distinct_progress, final_write, max_waves_in_flight, normal_active_guard, reconcile_active_guard, "
-        "reconcile_threshold_guard, reconciler_period_s"
+        "distinct_progress, final_write, fused_push, max_waves_in_flight, normal_active_guard, "
+        "reconcile_active_guard, reconcile_threshold_guard, reconciler_period_s, relay_lease_s"
     )
 
 

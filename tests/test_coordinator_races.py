@@ -15,11 +15,13 @@ from coordinator_builders import (
     JOB,
     LOWEST,
     NOW,
+    PENDING,
     PROCESSING,
     active,
     ctx,
     current,
     dispatch,
+    enqueue,
     next_main,
     push,
     read,
@@ -34,16 +36,20 @@ from coordinator import (
     CompleteFinishedWaves,
     Decision,
     LifecycleViolation,
+    MarkPushed,
+    ReadClaimedWave,
     ScheduleTrigger,
     Step,
     check_and_trigger_next_wave,
     finish_batch,
+    policy_named,
     run_interleaved,
     run_sequential,
 )
 from coordinator.properties import (
     import_completes,
-    no_duplicate_dispatch,
+    no_duplicate_claim,
+    no_duplicate_push,
     no_stall,
     one_wave_below_threshold,
     single_active_wave,
@@ -52,12 +58,24 @@ from coordinator.properties import (
 
 CLAIM = ClaimNextWave(job_id=JOB, threshold_count=3, max_active=2)
 COMPLETE = CompleteFinishedWaves(job_id=JOB)
+RELAY = ReadClaimedWave(job_id=JOB, lease_s=10.0)
+#: atomic whose relay lease has run out: the claimer might be dead
+EXPIRED = policy_named("atomic").with_switches(relay_lease_s=0.0)
+#: today's fused step, kept only as an (unbuildable) comparison
+FUSED = policy_named("atomic").with_switches(fused_push=True)
+
+
+def mark(n):
+    return MarkPushed(job_id=JOB, wave=n)
 TRIGGER = ScheduleTrigger(job_id=JOB, delay_s=2.0)
 #: wave 1 has just crossed its threshold; its straggler (batch 3) is still running
 AT_THRESHOLD = table(wave(1, PROCESSING, done=3), wave(2), wave(3))
 
 
 def two_handlers(policy):
+    if policy in ("fused", "expired"):
+        chosen = FUSED if policy == "fused" else EXPIRED
+        return {"a": check_and_trigger_next_wave(ctx(chosen)), "b": check_and_trigger_next_wave(ctx(chosen))}
     return {"a": check_and_trigger_next_wave(ctx(policy)), "b": check_and_trigger_next_wave(ctx(policy))}
 
 
@@ -120,7 +138,7 @@ def test_guarded_two_handlers_pass_the_guards_and_dispatch_wave_2_twice():
             LifecycleViolation(wave=2, old=PROCESSING, new=PROCESSING, at=NOW),
         ],
     )
-    assert no_duplicate_dispatch(run.table) == "1 wave(s) dispatched more than once: wave 2 x2"
+    assert no_duplicate_push(run.table) == "1 wave(s) dispatched more than once: wave 2 x2"
     assert one_wave_below_threshold(run.table, CONFIG) is None
     assert threshold_respected(AT_THRESHOLD, run.table, CONFIG) is None
 
@@ -140,17 +158,42 @@ def test_guarded_late_dispatch_writes_processing_back_to_dispatching():
     )
 
 
-def test_atomic_same_interleaving_claims_once():
-    """The same shape under ``atomic``: both handlers claim before either
-    pushes a batch. The claim is one compare-and-set, so only ``a`` moves wave 2
-    out of pending; ``b``'s claim hands out the same claimed, unpushed wave
-    (its claimer might have died), but the push is conditional: wave 2 goes
-    out once."""
-    order = ["a", "a", "b", "b", "a", "b"]
-    run = run_interleaved(AT_THRESHOLD, two_handlers("atomic"), order, now=NOW)
+def test_atomic_same_interleaving_claims_once_and_an_expired_relay_pushes_again():
+    """The same shape under ``atomic`` once the relay lease has run out: ``a``
+    claims wave 2 (one compare-and-set), then ``b``'s relay finds it claimed and
+    not yet marked pushed, which is all a database can know of a claimer that
+    died, so it pushes it too. Claimed once, pushed twice: the at-least-once
+    half of the split property."""
+    order = ["a", "a", "a", "b", "b", "a", "b", "a", "b"]
+    run = run_interleaved(AT_THRESHOLD, two_handlers("expired"), order, now=NOW)
+    relay = ReadClaimedWave(job_id=JOB, lease_s=0.0)
     assert run.steps == (
-        steps((COMPLETE, ()), (CLAIM, 2), handler="a")
-        + steps((COMPLETE, ()), (CLAIM, 2), handler="b")
+        steps((COMPLETE, ()), (relay, None), (CLAIM, 2), handler="a")
+        + steps((COMPLETE, ()), (relay, 2), handler="b")
+        + steps((enqueue(2), 1), handler="a") + steps((enqueue(2), 1), handler="b")
+        + steps((mark(2), 1), handler="a") + steps((mark(2), 0), handler="b")
+    )
+    assert run.results == {
+        "a": Decision(path="advance", outcome="dispatched", wave=2),
+        "b": Decision(path="relay", outcome="dispatched", wave=2),
+    }
+    assert run.table == table(
+        wave(1, PROCESSING, done=3), wave(2, PROCESSING, dispatches=2, claims=1, dispatched_at=NOW), wave(3),
+    )
+    assert no_duplicate_claim(run.table) is None
+    assert no_duplicate_push(run.table) == "1 wave(s) dispatched more than once: wave 2 x2"
+    assert one_wave_below_threshold(run.table, CONFIG) is None
+
+
+def test_fused_same_interleaving_pushes_once_by_definition():
+    """The unbuildable comparison (``fused_push``): ``b``'s claim hands out the
+    same claimed, unpushed wave, and the fused push-and-mark refuses it."""
+    order = ["a", "a", "b", "b", "a", "b"]
+    run = run_interleaved(AT_THRESHOLD, two_handlers("fused"), order, now=NOW)
+    claim = ClaimNextWave(job_id=JOB, threshold_count=3, max_active=2, reclaim_unpushed=True)
+    assert run.steps == (
+        steps((COMPLETE, ()), (claim, 2), handler="a")
+        + steps((COMPLETE, ()), (claim, 2), handler="b")
         + steps((push(2), 1), handler="a")
         + steps((push(2), 0), handler="b")
     )
@@ -159,7 +202,7 @@ def test_atomic_same_interleaving_claims_once():
         "b": Decision(path="advance", outcome="idle"),
     }
     assert run.table == table(wave(1, PROCESSING, done=3), wave(2, PROCESSING, dispatched_at=NOW), wave(3))
-    assert no_duplicate_dispatch(run.table) is None
+    assert no_duplicate_push(run.table) is None
     assert one_wave_below_threshold(run.table, CONFIG) is None
 
 
@@ -174,8 +217,20 @@ def test_every_interleaving_of_two_guarded_handlers():
     assert {one_wave_below_threshold(r.table, CONFIG) for r in runs} == {None}
 
 
-def test_every_interleaving_of_two_atomic_handlers_dispatches_wave_2_once():
+def test_every_interleaving_of_two_atomic_handlers_claims_wave_2_once():
+    """Within the lease a live claimer is left alone: pushed once; past it, maybe twice."""
     runs = every_interleaving(AT_THRESHOLD, "atomic")
+    assert {r.table.row(2).claim_count for r in runs} == {1}
+    assert {r.table.row(2).dispatch_count for r in runs} == {1}
+    expired = every_interleaving(AT_THRESHOLD, "expired")
+    assert {r.table.row(2).claim_count for r in expired} == {1}
+    assert {r.table.row(2).dispatch_count for r in expired} == {1, 2}
+    assert {r.table.row(2).status for r in runs} == {PROCESSING}
+    assert {r.table.row(3).status for r in runs} == {PENDING}
+
+
+def test_every_interleaving_of_two_fused_handlers_dispatches_wave_2_once():
+    runs = every_interleaving(AT_THRESHOLD, "fused")
     once = table(wave(1, PROCESSING, done=3), wave(2, PROCESSING, dispatched_at=NOW), wave(3))
     assert {r.table for r in runs} == {once}
     assert {tuple(sorted(d.outcome for d in r.results.values())) for r in runs} == {("dispatched", "idle")}
@@ -332,7 +387,7 @@ def test_seed_fix_auto_trigger_recovers_the_stall_with_one_more_handler_run():
 
 def test_atomic_advance_after_the_straggler_dispatches():
     last = handle(BEFORE_STRAGGLER_LISTENER, "atomic")
-    assert last.steps == steps((COMPLETE, (1, 2)), (CLAIM, 3), (push(3), 1))
+    assert last.steps == steps((COMPLETE, (1, 2)), (RELAY, None), (CLAIM, 3), (enqueue(3), 1), (mark(3), 1))
     assert last.results == {"h": Decision(path="advance", outcome="dispatched", wave=3)}
     assert last.table == table(
         wave(1, COMPLETED, done=4, completed_at=NOW),

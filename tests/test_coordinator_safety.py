@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from coordinator import ACTIVE, HandlerRun, Status, WaveTable, apply, check_and_trigger_next_wave, new_import
 from coordinator.properties import (
     import_completes,
-    no_duplicate_dispatch,
+    no_duplicate_claim,
     one_wave_below_threshold,
     threshold_respected,
 )
@@ -43,7 +43,7 @@ def broken_safety(before: WaveTable, after: WaveTable) -> str | None:
     checks = {
         "one_wave_below_threshold": one_wave_below_threshold(after, CONFIG),
         "threshold_respected": threshold_respected(before, after, CONFIG),
-        "no_duplicate_dispatch": no_duplicate_dispatch(after),
+        "no_duplicate_claim": no_duplicate_claim(after),
         "lifecycle": repr(after.violations[0]) if after.violations else None,
     }
     return next((f"{name}: {detail}" for name, detail in checks.items() if detail is not None), None)

@@ -38,6 +38,8 @@ from coordinator import (
     CompleteFinishedWaves,
     HandlerRun,
     LifecycleViolation,
+    MarkPushed,
+    ReadClaimedWave,
     ReadWave,
     ScheduleTrigger,
     Status,
@@ -120,7 +122,7 @@ def test_status_writes_stamp_the_first_dispatch_and_each_completion():
     t, _ = apply(t, set_status(1, DISPATCHING), 3.0)  # a racing re-dispatch keeps the first stamp
     t, _ = apply(t, set_status(1, COMPLETED), 4.0)
     assert t == table(
-        wave(1, COMPLETED, dispatches=0, dispatched_at=1.0, completed_at=4.0),
+        wave(1, COMPLETED, dispatches=0, claims=2, dispatched_at=1.0, completed_at=4.0),
         wave(2),
         violations=[
             LifecycleViolation(wave=1, old=PROCESSING, new=DISPATCHING, at=3.0),
@@ -149,11 +151,11 @@ def test_a_batch_of_a_completed_wave_can_still_be_recorded():
 def test_enqueue_counts_every_dispatch_of_a_wave():
     t, result = apply(table(wave(1, PROCESSING), wave(2)), enqueue(1), NOW)
     assert result == 1
-    assert t == table(wave(1, PROCESSING, dispatches=2), wave(2))
+    assert t == table(wave(1, PROCESSING, dispatches=2, claims=1), wave(2))
 
 
-def test_the_outbox_push_goes_out_once_and_marks_the_wave_processing():
-    claimed = table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING, dispatches=0, dispatched_at=NOW))
+def test_the_fused_push_goes_out_once_and_marks_the_wave_processing():
+    claimed = table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING, dispatches=0, claims=1, dispatched_at=NOW))
     pushed, result = apply(claimed, push(2), NOW)
     assert result == 1
     assert pushed == table(wave(1, COMPLETED, done=4), wave(2, PROCESSING, dispatched_at=NOW))
@@ -180,7 +182,25 @@ def test_claim_next_wave(t0, threshold_count, claimed):
     if claimed is None:
         assert after == t0
     else:
-        assert after == t0.with_row(replace(t0.row(claimed), status=DISPATCHING, dispatched_at=NOW))
+        row = t0.row(claimed)
+        claimed_row = replace(row, status=DISPATCHING, dispatched_at=NOW, claim_count=row.claim_count + 1)
+        assert after == t0.with_row(claimed_row)
+
+
+def test_only_the_fused_claim_hands_out_an_unpushed_wave_again():
+    t0 = table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING, dispatches=0, claims=1), wave(3))
+    assert apply(t0, ClaimNextWave(job_id=JOB, threshold_count=3, reclaim_unpushed=True), NOW) == (t0, 2)
+    assert apply(t0, ClaimNextWave(job_id=JOB, threshold_count=3), NOW) == (t0, None)
+
+
+def test_the_relay_reads_the_lowest_claimed_wave_and_marks_it_pushed_once():
+    t0 = table(wave(1, PROCESSING, done=3), wave(2, DISPATCHING, dispatches=0, claims=1), wave(3))
+    assert apply(t0, ReadClaimedWave(job_id=JOB), NOW) == (t0, 2)
+    marked, result = apply(t0, MarkPushed(job_id=JOB, wave=2), NOW)
+    assert result == 1
+    assert marked == table(wave(1, PROCESSING, done=3), wave(2, PROCESSING, dispatches=0, claims=1), wave(3))
+    assert apply(marked, MarkPushed(job_id=JOB, wave=2), NOW) == (marked, 0)
+    assert apply(marked, ReadClaimedWave(job_id=JOB), NOW) == (marked, None)
 
 
 def test_complete_finished_waves_completes_only_processing_waves_with_every_batch_finished():
@@ -279,5 +299,5 @@ def test_claim_with_max_active_waits_while_that_many_waves_are_in_flight():
     assert result == 3
     assert after == table(
         wave(1, PROCESSING, done=3), wave(2, PROCESSING, done=3, dispatched_at=NOW),
-        wave(3, DISPATCHING, dispatches=0, dispatched_at=NOW),
+        wave(3, DISPATCHING, dispatches=0, claims=1, dispatched_at=NOW),
     )

@@ -10,7 +10,7 @@ import pytest
 
 CORE = Path(__file__).resolve().parent.parent / "coordinator"
 BANNED = {"simpy", "time", "random", "logging", "os", "socket", "sqlite3", "datetime", "numpy", "subprocess",
-          "threading", "asyncio", "io", "pathlib", "sys"}
+          "threading", "asyncio", "io", "pathlib", "sys", "sqlalchemy", "psycopg", "pymysql"}
 
 
 def imported_modules(source: str) -> set[str]:
@@ -30,3 +30,22 @@ def test_core_module_imports_nothing_that_does_io(path: Path) -> None:
 
 def test_the_check_sees_a_banned_import() -> None:
     assert imported_modules("import time\nfrom random import random\n") == {"time", "random"}
+
+
+ROOT = CORE.parent
+
+
+def _imports_of(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / package).glob("*.py"):
+        found |= imported_modules(path.read_text())
+    return found
+
+
+def test_the_database_driver_stands_on_the_core_alone() -> None:
+    assert _imports_of("dbdriver") & {"sim", "model", "wavesim"} == set()
+
+
+@pytest.mark.parametrize("package", ["sim", "model", "coordinator"])
+def test_nothing_below_the_cli_imports_the_database_driver(package: str) -> None:
+    assert "dbdriver" not in _imports_of(package)

@@ -22,7 +22,7 @@ def guarded_search():  # type: ignore[no-untyped-def]
 
 
 def test_the_duplicate_dispatch_reads_as_two_handlers_passing_the_same_guard(guarded_search) -> None:  # type: ignore[no-untyped-def]
-    found = guarded_search.found["no_duplicate_dispatch"]
+    found = guarded_search.found["no_duplicate_push"]
     steps = steps_of(guarded_search.spec, found.path)
     enqueues = [(s.n, s.actor) for s in steps if s.what == "EnqueueBatches(wave=2)"]
     assert enqueues == [(17, "h2"), (19, "h1")]
@@ -54,15 +54,15 @@ def test_a_tampered_step_does_not_replay(guarded_search) -> None:  # type: ignor
         from_json({"policy": "guarded"})
 
 
-@pytest.mark.parametrize("prop", ["no_duplicate_dispatch", "single_active_wave", "queue_bounded"])
+@pytest.mark.parametrize("prop", ["no_duplicate_push", "single_active_wave", "queue_bounded"])
 def test_the_core_interleaved_driver_reproduces_the_violation(guarded_search, prop: str) -> None:  # type: ignore[no-untyped-def]
     found = guarded_search.found[prop]
     steps = steps_of(guarded_search.spec, found.path)
     table, programs, order = to_interleaving(guarded_search.spec, steps)
     done = run_interleaved(table, programs, order)
     assert table_text(done.table) == steps[-1].table
-    if prop == "no_duplicate_dispatch":
-        assert props.no_duplicate_dispatch(done.table) == found.detail
+    if prop == "no_duplicate_push":
+        assert props.no_duplicate_push(done.table) == found.detail
     elif prop == "single_active_wave":
         assert props.single_active_wave(done.table) == found.detail
 

@@ -48,12 +48,12 @@ def rows(run: ScriptedRun) -> list[tuple[str, int, int]]:
 
 
 def test_the_duplicate_dispatch_shows_in_the_simulation_and_on_a_plot(guarded: Search, tmp_path: Path) -> None:
-    data = trace(guarded, "no_duplicate_dispatch")
+    data = trace(guarded, "no_duplicate_push")
     file, png = tmp_path / "dup.json", tmp_path / "dup.png"
     file.write_text(json.dumps(data))
     code, out, err = invoke("replay", str(file), "--simulate", "--plot", str(png))
     assert (code, err) == (0, "")
-    found = re.search(r"VIOLATED no_duplicate_dispatch at (\d+\.\d+) s: 1 wave\(s\) dispatched more than once", out)
+    found = re.search(r"VIOLATED no_duplicate_push at (\d+\.\d+) s: 1 wave\(s\) dispatched more than once", out)
     assert found is not None
     assert png.read_bytes()[:8] == PNG
     assert f"final table, as the model recorded it: {data['steps'][-1]['table']}" in out
@@ -63,7 +63,7 @@ def test_the_duplicate_dispatch_shows_in_the_simulation_and_on_a_plot(guarded: S
     # the second EnqueueBatches, the trace's last step, is where the simulation's monitor sees it
     last = run.steps[-1]
     assert (last.n, last.actor, last.what) == (19, "h1", "EnqueueBatches(wave=2)")
-    assert run.result.properties["no_duplicate_dispatch"]["first_violation_s"] == round(last.t, 6)
+    assert run.result.properties["no_duplicate_push"]["first_violation_s"] == round(last.t, 6)
     assert float(found.group(1)) == pytest.approx(last.t, abs=1e-4)
     assert [s.n for s in run.steps] == list(range(20)) and not any(s.drained for s in run.steps)
     times = [s.t for s in run.steps]
@@ -97,7 +97,7 @@ def test_a_stall_trap_is_followed_to_its_quiescent_end(guarded: Search, tmp_path
 
 def test_the_same_seed_gives_the_same_json_and_another_seed_only_other_times(guarded: Search, tmp_path: Path) -> None:
     file = tmp_path / "dup.json"
-    file.write_text(json.dumps(trace(guarded, "no_duplicate_dispatch")))
+    file.write_text(json.dumps(trace(guarded, "no_duplicate_push")))
     first = invoke("replay", str(file), "--simulate", "--json", "--seed", "7")
     assert first == invoke("replay", str(file), "--simulate", "--json", "--seed", "7")
     other = invoke("replay", str(file), "--simulate", "--json", "--seed", "8")
@@ -110,7 +110,7 @@ def test_the_same_seed_gives_the_same_json_and_another_seed_only_other_times(gua
 
 
 def test_a_step_that_cannot_happen_is_one_line_and_exit_2(guarded: Search, tmp_path: Path) -> None:
-    data = trace(guarded, "no_duplicate_dispatch")
+    data = trace(guarded, "no_duplicate_push")
     data["steps"][1]["what"] = "takes batch w2b0"  # wave 2 is not queued yet
     file = tmp_path / "bad.json"
     file.write_text(json.dumps(data))
@@ -120,7 +120,7 @@ def test_a_step_that_cannot_happen_is_one_line_and_exit_2(guarded: Search, tmp_p
 
 
 def test_the_simulation_names_the_first_step_whose_table_differs(guarded: Search) -> None:
-    spec, prop, detail, steps, _ = from_json(trace(guarded, "no_duplicate_dispatch"))
+    spec, prop, detail, steps, _ = from_json(trace(guarded, "no_duplicate_push"))
     bad = list(steps)
     bad[7] = replace(bad[7], table="1:completed 2/2 | 2:pending 0/2")  # step 8 really completes wave 1 ...
     bad[6] = replace(bad[6], table="1:completed 2/2 | 2:pending 0/2")  # ... so claim it happened at step 7
@@ -137,7 +137,7 @@ def test_simulate_only_options_need_simulate(tmp_path: Path) -> None:
 
 
 def test_a_policy_the_simulation_does_not_know_is_one_line_and_exit_2(guarded: Search, tmp_path: Path) -> None:
-    data = trace(guarded, "no_duplicate_dispatch")
+    data = trace(guarded, "no_duplicate_push")
     data["switches"]["name"] = "mine"
     file = tmp_path / "mine.json"
     file.write_text(json.dumps(data))

@@ -145,7 +145,7 @@ def test_explanation_names_who_enqueued_a_wave_twice() -> None:
 
     steps = (step(1, "h1", "ReadLowestPending()"), step(2, "h2", "EnqueueBatches(wave=2)"),
              step(3, "h1", "EnqueueBatches(wave=2)"))
-    assert explain("no_duplicate_dispatch", "wave 2 x2", steps) == (
+    assert explain("no_duplicate_push", "wave 2 x2", steps) == (
         "After 3 steps with 2 handler runs (h1, h2), step 3 (h1: EnqueueBatches(wave=2) -> none) leaves wave 2 x2; "
         "wave 2 was enqueued by h2 (step 2) and h1 (step 3)."
     )

@@ -69,7 +69,7 @@ def test_a_small_guarded_run_is_pinned_exactly() -> None:
     }
     assert {n: (v["holds"], v["first_violation_s"]) for n, v in result.properties.items()} == {
         "single_active_wave": (False, 0.478463), "one_wave_below_threshold": (True, None),
-        "threshold_respected": (True, None), "no_duplicate_dispatch": (True, None),
+        "threshold_respected": (True, None), "no_duplicate_claim": (True, None), "no_duplicate_push": (True, None),
         "queue_bounded": (True, None), "no_stall": (False, 1.410802), "import_completes": (False, 1.410802),
     }
     assert result.properties["no_stall"]["detail"] == (

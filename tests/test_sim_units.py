@@ -128,6 +128,7 @@ def test_monitors_report_properties_broken_on_purpose() -> None:
         (SetStatus(job_id=1, wave=1, status=Status.DISPATCHING), 1.0),
         (EnqueueBatches(job_id=1, wave=1), 1.5),
         (SetStatus(job_id=1, wave=2, status=Status.DISPATCHING), 2.0),  # wave 1 has 0/2 finished
+        (SetStatus(job_id=1, wave=2, status=Status.DISPATCHING), 2.2),  # claimed again
         (RecordBatchFinished(job_id=1, wave=1, batch=0), 2.5),
         (EnqueueBatches(job_id=1, wave=1), 3.0),  # wave 1 again
     ]
@@ -149,7 +150,9 @@ def test_monitors_report_properties_broken_on_purpose() -> None:
         "threshold_respected": {
             "holds": False, "first_violation_s": 2.0,
             "detail": "wave 2 dispatched while wave 1 had 0/2 batches finished (needs 1)"},
-        "no_duplicate_dispatch": {
+        "no_duplicate_claim": {
+            "holds": False, "first_violation_s": 2.2, "detail": "1 wave(s) claimed more than once: wave 2 x2"},
+        "no_duplicate_push": {
             "holds": False, "first_violation_s": 3.0, "detail": "1 wave(s) dispatched more than once: wave 1 x2"},
         "queue_bounded": {
             "holds": False, "first_violation_s": 3.0, "detail": "4 batch jobs queued, above the bound of 3"},

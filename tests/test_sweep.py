@@ -97,7 +97,7 @@ def test_the_summary_reports_medians_and_property_shares(tmp_path: Path) -> None
     summaries = sweep_runs(SMALL, [("policy", ["original", "atomic"])], [0, 1, 2], str(tmp_path / "s.csv"), jobs=1)
     by_point = {s["point"]: s for s in summaries}
     atomic, original = by_point["policy=atomic"], by_point["policy=original"]
-    assert atomic["held_no_duplicate_dispatch"] == 1.0
+    assert atomic["held_no_duplicate_push"] == 1.0
     assert atomic["held_threshold_respected"] == 1.0
     assert original["held_threshold_respected"] < 1.0
     makespan = atomic["makespan_s"]

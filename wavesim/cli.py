@@ -12,6 +12,7 @@ from wavesim.commands.demo import demo
 from wavesim.commands.docs import docs
 from wavesim.commands.faults import faults
 from wavesim.commands.readings import readings_command
+from wavesim.commands.live import live
 from wavesim.commands.replay import replay_command
 from wavesim.commands.report import report
 from wavesim.commands.run import run
@@ -38,3 +39,4 @@ main.add_command(replay_command)
 main.add_command(report)
 main.add_command(docs)
 main.add_command(readings_command)
+main.add_command(live)

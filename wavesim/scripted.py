@@ -243,6 +243,11 @@ class _Script(Shell):
                 del self.runs[step.actor]
                 text += f"; {result_text(stop.value)}"
             return effect_text(effect), text
+        if kind == "handler_crash":
+            if step.actor not in self.runs:
+                raise self._fail(step, f"no handler run {step.actor} is in flight")
+            self.runs.pop(step.actor)[0].close()
+            return step.what, step.result
         if kind in ("listener_start", "reconciler_tick"):
             if len(self.runs) >= self.max_handlers or (kind == "listener_start" and not self.waiting):
                 raise self._fail(step, "no event waits or every listener slot is busy")

@@ -61,7 +61,7 @@ KINDS = {
     "bursts": "queue_bounded",
     "overlap": "single_active_wave",
     "stalls": "no_stall",
-    "duplicates": "no_duplicate_dispatch",
+    "duplicates": "no_duplicate_push",
     "never_completed": "import_completes",
 }
 

@@ -115,6 +115,8 @@ def report_text(search: Search) -> str:
               help="Budget of worker crashes after the record, before the ack.")
 @click.option("--duplicates", default=0, show_default=True, help="Budget of duplicated completion events.")
 @click.option("--losses", default=0, show_default=True, help="Budget of lost completion events.")
+@click.option("--crash-handlers", is_flag=True,
+              help="Let a crash (from the --crashes budget) also kill a handler run between two DB operations.")
 @click.option("--any-order", is_flag=True, help="Let workers take any ready job, not only the front of the queue.")
 @click.option("--property", "properties", multiple=True, type=click.Choice(list(PROPERTY_NAMES)),
               help="Check only this property (repeatable); default all seven.")
@@ -131,16 +133,17 @@ def report_text(search: Search) -> str:
               help="Write the first counterexample found as JSON for 'wavesim replay'.")
 def check_command(
     policy: str, waves: int, wave_size: int | None, threshold: int | None, workers: int, max_handlers: int,
-    crashes: int, duplicates: int, losses: int, any_order: bool, properties: tuple[str, ...], strategy: str, seed: int,
-    pct_depth: int, max_states: int, time_limit: float, as_json: bool, trace_out: str | None,
-    switch_specs: tuple[str, ...] = (),
+    crashes: int, duplicates: int, losses: int, crash_handlers: bool, any_order: bool, properties: tuple[str, ...],
+    strategy: str, seed: int, pct_depth: int, max_states: int, time_limit: float, as_json: bool,
+    trace_out: str | None, switch_specs: tuple[str, ...] = (),
 ) -> None:
-    """Check a policy against the seven properties on a small scope, exhaustively."""
+    """Check a policy against the properties on a small scope, exhaustively."""
     given = {k: v for k, v in (("wave_size", wave_size), ("threshold", threshold)) if v is not None}
     sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **given}  # option > environment > default
     try:
         scope = Scope(waves=waves, workers=workers, max_handlers=max_handlers, crashes=crashes,
-                      duplicates=duplicates, losses=losses, fifo=not any_order, **sizes)
+                      duplicates=duplicates, losses=losses, fifo=not any_order, crash_handlers=crash_handlers,
+                      **sizes)
     except ValueError as err:
         source = next((env_source(k) for k in sizes if k not in given and str(err).startswith(k)), None)
         raise BadInput(f"{err} (from {source})" if source else str(err)) from None

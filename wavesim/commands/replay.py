@@ -72,6 +72,28 @@ def _simulate(file: str, spec: Any, prop: str, detail: str, steps: Any, seed: in
     click.echo(json.dumps(run.to_dict(), indent=2) if as_json else simulated_text(run))
 
 
+def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps: Any) -> None:
+    import dbdriver
+    from wavesim.commands.dbreplay import echo, replay_on_database
+
+    try:
+        db = dbdriver.open_database(url, prefix=prefix)
+        try:
+            lines, shown = replay_on_database(db, spec, prop, steps)
+        finally:
+            db.dispose()
+    except dbdriver.DatabaseError as err:
+        raise BadInput(str(err)) from None
+    click.echo(f"policy {spec.policy.name}; scope {spec.scope.label()}")
+    click.echo(f"{prop} violated in the model in {len(steps)} steps: {detail}")
+    echo(lines)
+    if shown is None:
+        click.echo(f"{prop}: the violation does not show in the real rows")
+        return
+    click.echo(f"{prop} VIOLATED in the real rows: {shown}")
+    raise SystemExit(1)
+
+
 @click.command("replay")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--simulate", is_flag=True,
@@ -81,9 +103,15 @@ def _simulate(file: str, spec: Any, prop: str, detail: str, steps: Any, seed: in
               help="With --simulate: write the queue-depth and active-waves plot (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="With --simulate: print the replayed run as JSON.")
 @switch_option
+@click.option("--db", "db_url", default=None, metavar="URL",
+              help="Run the steps on a real database (sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://...), "
+                   "one connection per handler run; exit 1 when the violation shows in the real rows.")
+@click.option("--prefix", default="wavesim_", show_default=True, help="With --db: the prefix of wavesim's tables.")
 def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None, as_json: bool,
-                   switch_specs: tuple[str, ...] = ()) -> None:
+                   db_url: str | None = None, prefix: str = "wavesim_", switch_specs: tuple[str, ...] = ()) -> None:
     """Re-run a counterexample written by 'wavesim check --trace-out' and print its steps."""
+    if db_url is not None and simulate:
+        raise BadInput("--db and --simulate replay in different places: choose one")
     if not simulate:
         for given, option in ((seed is not None, "--seed"), (plot is not None, "--plot"), (as_json, "--json")):
             if given:
@@ -109,6 +137,9 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
         raise BadInput(f"{file}: {err}") from None
     if simulate:
         _simulate(file, spec, prop, detail, replayed, seed or 0, plot, as_json)
+        return
+    if db_url is not None:
+        _on_database(db_url, prefix, spec, prop, detail, replayed)
         return
     click.echo(f"policy {spec.policy.name}; scope {spec.scope.label()}")
     click.echo(f"{prop} violated in {len(replayed)} steps: {detail}")

@@ -1,0 +1,342 @@
+"""The SQL of every DB operation the handlers yield, stated once, as plain text.
+
+One entry per effect in ``OPERATIONS``: the Laravel Query Builder call that
+sends it (for the write-up's policies), and the statements a driver runs for
+it, in order, for PostgreSQL, MariaDB/MySQL and SQLite. A transaction's
+statements start with ``begin`` and end with ``commit``; every other statement
+autocommits, as Laravel's do outside ``DB::transaction``. ``dbdriver`` runs
+exactly these texts, and the docs print them from here (``render``), so there
+is no second copy. Table names carry the driver's prefix: ``{p}`` below.
+
+Isolation: the fix's transactions run at READ COMMITTED on PostgreSQL and
+MariaDB/MySQL, made safe by a locking read of the import's rows first (one
+claimer per import at a time), and under ``BEGIN IMMEDIATE`` on SQLite (one
+writer per database). Plain statements see the latest committed rows. This
+module holds text only: it imports no database client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DIALECTS", "OPERATIONS", "SCHEMA", "TABLES", "Operation", "render", "statement"]
+
+DIALECTS = ("postgresql", "mysql", "sqlite")
+
+#: wavesim's tables, without the prefix: the ownership marker first, created first, dropped last.
+TABLES = ("owner", "wave_coordination", "wave_batches", "dispatches")
+
+_ACTIVE = "('dispatching', 'processing')"
+
+#: Statements by name; a str is the same on every engine, a dict gives it per dialect.
+_SQL: dict[str, str | dict[str, str]] = {
+    # transaction boundaries
+    "begin": {
+        "postgresql": "BEGIN ISOLATION LEVEL READ COMMITTED",
+        "mysql": "START TRANSACTION",  # after set_read_committed
+        "sqlite": "BEGIN IMMEDIATE",
+    },
+    "set_read_committed": {"mysql": "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"},
+    "commit": "COMMIT",
+    "rollback": "ROLLBACK",
+    # one claimer per import: lock its rows before reading the predicate (SQLite: BEGIN IMMEDIATE did)
+    "lock_import": {
+        "postgresql": "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id ORDER BY wave_number "
+                      "FOR UPDATE",
+        "mysql": "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id ORDER BY wave_number "
+                 "FOR UPDATE",
+    },
+    "read_current_lowest_active": (
+        "SELECT COALESCE("
+        "(SELECT min(wave_number) FROM {p}wave_coordination WHERE job_id = :job_id AND dependency_level = -1 "
+        f"AND status IN {_ACTIVE}), "
+        "(SELECT max(wave_number) FROM {p}wave_coordination WHERE job_id = :job_id AND dependency_level = -1 "
+        "AND status = 'completed'), 0)"
+    ),
+    "read_current_latest_started": (
+        "SELECT COALESCE(max(wave_number), 0) FROM {p}wave_coordination WHERE job_id = :job_id "
+        "AND dependency_level = -1 AND status IN ('processing', 'completed')"
+    ),
+    # one statement, so the row, its distinct finished batches and its push count are one snapshot
+    "read_wave": (
+        "SELECT w.wave_number, w.status, w.total_batches, w.completed_batches, w.failed_batches, w.claim_count, "
+        "w.dispatched_at, w.completed_at, "
+        "(SELECT count(*) FROM {p}dispatches d WHERE d.job_id = w.job_id AND d.wave_number = w.wave_number) "
+        "AS dispatch_count, b.batch "
+        "FROM {p}wave_coordination w LEFT JOIN {p}wave_batches b "
+        "ON b.job_id = w.job_id AND b.wave_number = w.wave_number "
+        "WHERE w.job_id = :job_id AND w.dependency_level = -1 AND w.wave_number = :wave ORDER BY b.batch"
+    ),
+    "read_table": (
+        "SELECT w.wave_number, w.status, w.total_batches, w.completed_batches, w.failed_batches, w.claim_count, "
+        "w.dispatched_at, w.completed_at, "
+        "(SELECT count(*) FROM {p}dispatches d WHERE d.job_id = w.job_id AND d.wave_number = w.wave_number) "
+        "AS dispatch_count, b.batch "
+        "FROM {p}wave_coordination w LEFT JOIN {p}wave_batches b "
+        "ON b.job_id = w.job_id AND b.wave_number = w.wave_number "
+        "WHERE w.job_id = :job_id AND w.dependency_level = -1 ORDER BY w.wave_number, b.batch"
+    ),
+    "read_lowest_pending": (
+        "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id AND dependency_level = -1 "
+        "AND status = 'pending' ORDER BY wave_number ASC LIMIT 1"
+    ),
+    "read_next_main": (
+        "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id AND dependency_level = -1 "
+        "AND wave_number = :wave AND status = 'pending' LIMIT 1"
+    ),
+    # the write-up's guard: no orderBy, so ->value() returns whichever active row the engine finds first
+    "read_active_other": (
+        "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id AND wave_number != :exclude "
+        f"AND status IN {_ACTIVE} LIMIT 1"
+    ),
+    # where('wave_number', '!=', null) is whereNotNull in Laravel
+    "read_active_any": (
+        "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id AND wave_number IS NOT NULL "
+        f"AND status IN {_ACTIVE} LIMIT 1"
+    ),
+    "set_status": (
+        "UPDATE {p}wave_coordination SET status = :status WHERE job_id = :job_id AND wave_number = :wave"
+    ),
+    "set_status_dispatching": (
+        "UPDATE {p}wave_coordination SET status = 'dispatching', claim_count = claim_count + 1, "
+        "dispatched_at = COALESCE(dispatched_at, :now) WHERE job_id = :job_id AND wave_number = :wave"
+    ),
+    "set_status_completed": (
+        "UPDATE {p}wave_coordination SET status = 'completed', completed_at = :now "
+        "WHERE job_id = :job_id AND wave_number = :wave"
+    ),
+    # the claim's predicate, read under the lock: the lowest pending wave, if no active wave is below
+    # threshold (distinct finished batches) and fewer than :max_active are active
+    "claim_candidate": (
+        "SELECT min(w.wave_number) FROM {p}wave_coordination w "
+        "WHERE w.job_id = :job_id AND w.dependency_level = -1 AND w.status = 'pending' "
+        "AND NOT EXISTS (SELECT 1 FROM {p}wave_coordination a WHERE a.job_id = :job_id AND a.dependency_level = -1 "
+        f"AND a.status IN {_ACTIVE} "
+        "AND (SELECT count(*) FROM {p}wave_batches b WHERE b.job_id = a.job_id AND b.wave_number = a.wave_number) "
+        "< CASE WHEN :threshold < a.total_batches THEN :threshold ELSE a.total_batches END)"
+    ),
+    "claim_candidate_limited": (
+        "SELECT min(w.wave_number) FROM {p}wave_coordination w "
+        "WHERE w.job_id = :job_id AND w.dependency_level = -1 AND w.status = 'pending' "
+        "AND NOT EXISTS (SELECT 1 FROM {p}wave_coordination a WHERE a.job_id = :job_id AND a.dependency_level = -1 "
+        f"AND a.status IN {_ACTIVE} "
+        "AND (SELECT count(*) FROM {p}wave_batches b WHERE b.job_id = a.job_id AND b.wave_number = a.wave_number) "
+        "< CASE WHEN :threshold < a.total_batches THEN :threshold ELSE a.total_batches END) "
+        "AND (SELECT count(*) FROM {p}wave_coordination a WHERE a.job_id = :job_id AND a.dependency_level = -1 "
+        f"AND a.status IN {_ACTIVE}) < :max_active"
+    ),
+    # the fused comparison only: a claimed wave whose jobs the dispatch log never saw
+    "claim_unpushed": (
+        "SELECT min(w.wave_number) FROM {p}wave_coordination w WHERE w.job_id = :job_id "
+        "AND w.dependency_level = -1 AND w.status = 'dispatching' AND NOT EXISTS "
+        "(SELECT 1 FROM {p}dispatches d WHERE d.job_id = w.job_id AND d.wave_number = w.wave_number)"
+    ),
+    "claim_update": (
+        "UPDATE {p}wave_coordination SET status = 'dispatching', claim_count = claim_count + 1, "
+        "dispatched_at = COALESCE(dispatched_at, :now) "
+        "WHERE job_id = :job_id AND wave_number = :wave AND status = 'pending'"
+    ),
+    # the relay's read: the claimed, not yet pushed-and-marked wave is the outbox entry
+    "read_claimed": (
+        "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id AND dependency_level = -1 "
+        "AND status = 'dispatching' AND (dispatched_at IS NULL OR dispatched_at <= :now - :lease) "
+        "ORDER BY wave_number ASC LIMIT 1"
+    ),
+    "mark_pushed": (
+        "UPDATE {p}wave_coordination SET status = 'processing' "
+        "WHERE job_id = :job_id AND wave_number = :wave AND status = 'dispatching'"
+    ),
+    "finished_waves": {
+        "mysql": "SELECT w.wave_number FROM {p}wave_coordination w WHERE w.job_id = :job_id "
+                 "AND w.dependency_level = -1 AND w.status = 'processing' AND (SELECT count(*) FROM {p}wave_batches b "
+                 "WHERE b.job_id = w.job_id AND b.wave_number = w.wave_number) >= w.total_batches "
+                 "ORDER BY w.wave_number FOR UPDATE",
+    },
+    # PostgreSQL and SQLite: one conditional UPDATE with RETURNING; MySQL has no UPDATE ... RETURNING,
+    # so it locks the finished rows (finished_waves) and updates them by number in one transaction
+    "complete_finished": {
+        "postgresql": "UPDATE {p}wave_coordination w SET status = 'completed', completed_at = :now "
+                      "WHERE w.job_id = :job_id AND w.dependency_level = -1 AND w.status = 'processing' "
+                      "AND (SELECT count(*) FROM {p}wave_batches b WHERE b.job_id = w.job_id "
+                      "AND b.wave_number = w.wave_number) >= w.total_batches RETURNING wave_number",
+        "sqlite": "UPDATE {p}wave_coordination AS w SET status = 'completed', completed_at = :now "
+                  "WHERE w.job_id = :job_id AND w.dependency_level = -1 AND w.status = 'processing' "
+                  "AND (SELECT count(*) FROM {p}wave_batches b WHERE b.job_id = w.job_id "
+                  "AND b.wave_number = w.wave_number) >= w.total_batches RETURNING wave_number",
+        "mysql": "UPDATE {p}wave_coordination SET status = 'completed', completed_at = :now "
+                 "WHERE job_id = :job_id AND wave_number = :wave AND status = 'processing'",
+    },
+    # a batch report: check the row (locked), record the batch by its key, bump the counter
+    "record_lock": {
+        "postgresql": "SELECT status, total_batches FROM {p}wave_coordination WHERE job_id = :job_id "
+                      "AND wave_number = :wave FOR UPDATE",
+        "mysql": "SELECT status, total_batches FROM {p}wave_coordination WHERE job_id = :job_id "
+                 "AND wave_number = :wave FOR UPDATE",
+        "sqlite": "SELECT status, total_batches FROM {p}wave_coordination WHERE job_id = :job_id "
+                  "AND wave_number = :wave",
+    },
+    "record_batch": {
+        "postgresql": "INSERT INTO {p}wave_batches (job_id, wave_number, batch) VALUES (:job_id, :wave, :batch) "
+                      "ON CONFLICT DO NOTHING",
+        "mysql": "INSERT IGNORE INTO {p}wave_batches (job_id, wave_number, batch) VALUES (:job_id, :wave, :batch)",
+        "sqlite": "INSERT OR IGNORE INTO {p}wave_batches (job_id, wave_number, batch) VALUES (:job_id, :wave, :batch)",
+    },
+    "count_completed": (
+        "UPDATE {p}wave_coordination SET completed_batches = completed_batches + 1 "
+        "WHERE job_id = :job_id AND wave_number = :wave"
+    ),
+    "count_failed": (
+        "UPDATE {p}wave_coordination SET failed_batches = failed_batches + 1 "
+        "WHERE job_id = :job_id AND wave_number = :wave"
+    ),
+    # a push's record on the queue side (Bus::batch()->dispatch() writes a job_batches row): no coordination row
+    "log_push": (
+        "INSERT INTO {p}dispatches (job_id, wave_number, pushed_at) SELECT job_id, wave_number, :now "
+        "FROM {p}wave_coordination WHERE job_id = :job_id AND wave_number = :wave"
+    ),
+    # the fused comparison: read the row and its pushes (locked), then log the push and mark it processing
+    "fused_lock": {
+        "postgresql": "SELECT status, (SELECT count(*) FROM {p}dispatches d WHERE d.job_id = w.job_id "
+                      "AND d.wave_number = w.wave_number) FROM {p}wave_coordination w WHERE w.job_id = :job_id "
+                      "AND w.wave_number = :wave FOR UPDATE",
+        "mysql": "SELECT status, (SELECT count(*) FROM {p}dispatches d WHERE d.job_id = w.job_id "
+                 "AND d.wave_number = w.wave_number) FROM {p}wave_coordination w WHERE w.job_id = :job_id "
+                 "AND w.wave_number = :wave FOR UPDATE",
+        "sqlite": "SELECT status, (SELECT count(*) FROM {p}dispatches d WHERE d.job_id = w.job_id "
+                  "AND d.wave_number = w.wave_number) FROM {p}wave_coordination w WHERE w.job_id = :job_id "
+                  "AND w.wave_number = :wave",
+    },
+    "create_wave": (
+        "INSERT INTO {p}wave_coordination (job_id, wave_number, dependency_level, status, total_batches) "
+        "VALUES (:job_id, :wave, -1, 'pending', :batches)"
+    ),
+    "wave_exists": "SELECT count(*) FROM {p}wave_coordination WHERE job_id = :job_id",
+    "max_job": "SELECT COALESCE(max(job_id), 0) FROM {p}wave_coordination",
+    "owner_read": "SELECT tool, token FROM {p}owner",
+    "owner_write": "INSERT INTO {p}owner (tool, token) VALUES ('wavesim', :token)",
+}
+
+_ID = {"postgresql": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "mysql": "BIGINT AUTO_INCREMENT PRIMARY KEY",
+       "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT"}
+_ENGINE = {"postgresql": "", "mysql": " ENGINE=InnoDB", "sqlite": ""}
+
+
+def _schema(dialect: str) -> tuple[str, ...]:
+    e = _ENGINE[dialect]
+    return (
+        # the ownership marker: present only in a prefix wavesim created; its row says so
+        "CREATE TABLE {p}owner (tool VARCHAR(32) NOT NULL PRIMARY KEY, token VARCHAR(64) NOT NULL)" + e,
+        # the write-up's columns, plus claim_count (how many writes claimed the wave: the audit of a double claim)
+        "CREATE TABLE {p}wave_coordination (job_id BIGINT NOT NULL, wave_number INTEGER NOT NULL, "
+        "dependency_level INTEGER NOT NULL DEFAULT -1, status VARCHAR(16) NOT NULL DEFAULT 'pending', "
+        "total_batches INTEGER NOT NULL, completed_batches INTEGER NOT NULL DEFAULT 0, "
+        "failed_batches INTEGER NOT NULL DEFAULT 0, claim_count INTEGER NOT NULL DEFAULT 0, "
+        "dispatched_at DOUBLE PRECISION NULL, completed_at DOUBLE PRECISION NULL, "
+        "PRIMARY KEY (job_id, wave_number))" + e,
+        # every handler query filters job_id + status (+ dependency_level) and wants the lowest wave_number
+        "CREATE INDEX {p}wc_job_status ON {p}wave_coordination (job_id, dependency_level, status, wave_number)",
+        # distinct finished batches: the key makes a redelivered batch's second report a no-op
+        "CREATE TABLE {p}wave_batches (job_id BIGINT NOT NULL, wave_number INTEGER NOT NULL, "
+        "batch INTEGER NOT NULL, PRIMARY KEY (job_id, wave_number, batch))" + e,
+        # one row per push of a wave's jobs, as the queue's batch record shows it
+        "CREATE TABLE {p}dispatches (id " + _ID[dialect] + ", job_id BIGINT NOT NULL, "
+        "wave_number INTEGER NOT NULL, pushed_at DOUBLE PRECISION NOT NULL)" + e,
+        "CREATE INDEX {p}d_job_wave ON {p}dispatches (job_id, wave_number)",
+    )
+
+
+#: The DDL per dialect, with the ``{p}`` prefix placeholder.
+SCHEMA: dict[str, tuple[str, ...]] = {d: _schema(d) for d in DIALECTS}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operation:
+    """How one effect reaches the database."""
+
+    #: the Query Builder call the write-up's code makes, or None for the fix's own operations
+    laravel: str | None
+    #: statement names in the order a driver may run them, per dialect
+    statements: dict[str, tuple[str, ...]]
+    #: why it is shaped so
+    note: str = ""
+
+
+def _same(*names: str) -> dict[str, tuple[str, ...]]:
+    return {d: names for d in DIALECTS}
+
+
+def _tx(*names: str, mysql_extra: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
+    out = {}
+    for d in DIALECTS:
+        body = tuple(n for n in names if n != "lock_import" or d != "sqlite")
+        head = ("set_read_committed", "begin") if d == "mysql" else ("begin",)
+        out[d] = head + body + ("commit",)
+    return out
+
+
+_CLAIM = ("lock_import", "claim_candidate", "claim_candidate_limited", "claim_update")
+
+#: Every effect a handler yields -> its SQL.
+OPERATIONS: dict[str, Operation] = {
+    "ReadCurrentWave": Operation(
+        laravel=None, statements=_same("read_current_lowest_active", "read_current_latest_started"),
+        note="the write-up does not show how the current wave is found (Policy.current_wave_rule)"),
+    "ReadWave": Operation(
+        laravel="->table('wave_coordination')->where('job_id', $jobId)->where('wave_number', $wave)->first()",
+        statements=_same("read_wave")),
+    "ReadLowestPending": Operation(
+        laravel="->where('job_id', $jobId)->where('dependency_level', -1)->where('status', 'pending')"
+                "->orderBy('wave_number')->value('wave_number')",
+        statements=_same("read_lowest_pending")),
+    "ReadNextMainWave": Operation(
+        laravel="->where('job_id', $jobId)->where('dependency_level', -1)->where('wave_number', $current + 1)"
+                "->where('status', 'pending')->value('wave_number')",
+        statements=_same("read_next_main")),
+    "ReadActiveWave": Operation(
+        laravel="->where('job_id', $jobId)->where('wave_number', '!=', $currentWave)"
+                "->whereIn('status', ['dispatching', 'processing'])->value('wave_number')",
+        statements=_same("read_active_other", "read_active_any"),
+        note="no orderBy: any active wave may come back; the handlers only test it for null"),
+    "SetStatus": Operation(
+        laravel="->where('job_id', $jobId)->where('wave_number', $wave)->update(['status' => $status])",
+        statements=_same("set_status", "set_status_dispatching", "set_status_completed")),
+    "RecordBatchFinished": Operation(
+        laravel="->where('job_id', $jobId)->where('wave_number', $wave)->increment('completed_batches')",
+        statements=_tx("record_lock", "record_batch", "count_completed", "count_failed"),
+        note="the counter is the write-up's; the keyed insert is the distinct progress the fix reads"),
+    "EnqueueBatches": Operation(
+        laravel="Bus::batch($jobs)->onQueue('import')->dispatch()",
+        statements={d: ("log_push", *_tx("fused_lock", "log_push", "set_status")[d]) for d in DIALECTS},
+        note="a plain push only logs it (log_push); once=True is the unbuildable fused step, whose queue push "
+             "the caller makes after COMMIT"),
+    "ScheduleTrigger": Operation(
+        laravel="CheckAndTriggerNextWave::dispatch($jobId)->delay(now()->addSeconds(2))", statements=_same(),
+        note="a queue push only: no SQL"),
+    "CompleteFinishedWaves": Operation(
+        laravel=None,
+        statements={"postgresql": ("complete_finished",), "sqlite": ("complete_finished",),
+                    "mysql": _tx("finished_waves", "complete_finished")["mysql"]}),
+    "ClaimNextWave": Operation(
+        laravel=None, statements={d: _tx(*_CLAIM, "claim_unpushed")[d] for d in DIALECTS},
+        note="the lock makes claims on one import take turns, so the predicate reads what the last claim "
+             "committed; claim_unpushed belongs to the fused comparison only"),
+    "ReadClaimedWave": Operation(laravel=None, statements=_same("read_claimed")),
+    "MarkPushed": Operation(laravel=None, statements=_same("mark_pushed")),
+}
+
+
+def statement(name: str, dialect: str, prefix: str) -> str:
+    """The text of one statement for ``dialect``, with the table prefix filled in."""
+    entry = _SQL[name]
+    text = entry if isinstance(entry, str) else entry[dialect]
+    return text.replace("{p}", prefix)
+
+
+def render(effect: str, dialect: str, prefix: str = "wavesim_") -> str:
+    """An effect's statements as one SQL listing (for the docs)."""
+    op = OPERATIONS[effect]
+    lines = [f"-- {effect}" + (f": Laravel {op.laravel}" if op.laravel else "")]
+    if op.note:
+        lines.append(f"-- {op.note}")
+    lines += [statement(n, dialect, prefix) + ";" for n in op.statements[dialect]]
+    return "\n".join(lines)

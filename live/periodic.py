@@ -1,0 +1,99 @@
+"""The processes off the queue: the reconciler and the chaos process.
+
+* The **reconciler** (policies with ``reconciler_period_s``) runs the handler
+  every period, from a scheduler, as a cron job or Horizon's scheduler would.
+* The **chaos** process injects the faults that come from outside a worker,
+  once every ``chaos_period_s`` (scenario seconds), each with its rate:
+
+  - *slow statement* (``lock_rate``): another session opens a transaction,
+    locks the import's wave rows (``SELECT ... FOR UPDATE``; on SQLite a
+    ``BEGIN IMMEDIATE`` write lock) and holds them ``lock_hold_s``, longer than
+    the auto-trigger delay by default: every write to those rows waits;
+  - *lost delayed job* (``lose_delayed_rate``): a delayed job it sees for the
+    first time is deleted from the queue before it is due (a Redis eviction, a
+    queue flushed on a deploy);
+  - *duplicated delivery* (``duplicate_rate``): one reserved job's reservation is
+    made to look expired, so the queue's own redelivery hands it to a second
+    worker while the first still runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from typing import Any
+
+from coordinator import ReconcilerTicked, policy_named, program_for
+from live.db import DB_ERRORS, hold_lock
+from live.faults import FaultPlan
+from live.handlerrun import Runner
+from live.spec import RunSpec
+
+__all__ = ["chaos", "reconciler"]
+
+
+def _until_term() -> list[bool]:
+    flag = [False]
+
+    def _term(_sig: int, _frame: Any) -> None:
+        flag[0] = True
+
+    signal.signal(signal.SIGTERM, _term)
+    return flag
+
+
+def reconciler(spec: RunSpec, slot: int, incarnation: int) -> None:
+    """Every ``reconciler_period_s``: one handler run."""
+    s = spec.live
+    policy = policy_named(s.policy)
+    period = policy.reconciler_period_s
+    if period is None:
+        return
+    stop = _until_term()
+    faults = FaultPlan(seed=s.seed, role="reconciler", slot=slot, incarnation=incarnation, kill_rate=0.0,
+                       drop_rate=0.0, log=None)
+    db, queue = spec.open_database(), spec.open_queue()
+    runner = Runner(spec, db, queue, faults, "reconciler")
+    ticks = 0
+    parent = os.getppid()
+    while not stop[0] and not spec.orphaned(parent):
+        time.sleep(s.wall(period))
+        ticks += 1
+        try:
+            runner.run(program_for(ReconcilerTicked(job_id=spec.job_id), policy, s.config), f"tick {ticks}")
+        except DB_ERRORS:
+            continue  # the next tick tries again
+
+
+def chaos(spec: RunSpec, slot: int, incarnation: int) -> None:
+    s = spec.live
+    stop = _until_term()
+    rng = random.Random(f"{s.seed}:chaos:{slot}:{incarnation}")
+    log = spec.open_fault_log()
+    db, queue = spec.open_database(), spec.open_queue()
+    seen: set[str] = set()
+    parent = os.getppid()
+    while not stop[0] and not spec.orphaned(parent):
+        time.sleep(s.wall(s.chaos_period_s))
+        try:
+            if s.lose_delayed_rate > 0:
+                for handle, payload in queue.delayed():
+                    key = str(handle)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    if rng.random() < s.lose_delayed_rate and queue.remove(handle):
+                        log.write("lose-delayed", job=payload)
+            if s.duplicate_rate > 0 and rng.random() < s.duplicate_rate:
+                reserved = queue.reserved()
+                if reserved:
+                    handle, payload = rng.choice(reserved)
+                    if queue.expire(handle):
+                        log.write("duplicate-delivery", job=payload)
+            if s.lock_rate > 0 and rng.random() < s.lock_rate:
+                log.write("slow-statement", hold_s=s.lock_hold_s)
+                hold_lock(db, spec.job_id, s.wall(s.lock_hold_s))
+        except DB_ERRORS:
+            continue

@@ -1,0 +1,119 @@
+"""The live harness's own tables, under the prefix ``wavesim_live_``.
+
+* ``jobs``: the database queue, with the columns of Laravel's ``jobs`` table
+  (``queue, payload, attempts, reserved_at, available_at, created_at``). One
+  deliberate difference: times are seconds as a float, not whole seconds,
+  because a live run scales its times down (a 90 s ``retry_after`` is 1.8 s).
+* ``dispatch_log``: who pushed which wave's batch jobs, and when: one row per
+  push, written in the same transaction as the jobs on the database queue
+  (with Redis, copied from the Redis log at the end of the run).
+* ``samples``: the monitor's readings of the real wave table and queue.
+* ``faults``: every fault injected, as it was decided (a copy of the fault log).
+
+How we tell our tables from anyone else's: a table with one of these names is
+ours only if its columns are exactly ours; otherwise the run refuses to start
+and never writes to it or drops it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+__all__ = ["PREFIX", "LiveTables", "TableClash"]
+
+PREFIX = "wavesim_live_"
+
+
+class TableClash(Exception):
+    """A table with one of our names exists and is not ours."""
+
+
+class LiveTables:
+    """The table objects, bound to one name prefix."""
+
+    def __init__(self, prefix: str = PREFIX) -> None:
+        self.prefix = prefix
+        self.metadata = sa.MetaData()
+        m = self.metadata
+        self.jobs = sa.Table(
+            f"{prefix}jobs", m,
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                      autoincrement=True),
+            sa.Column("queue", sa.String(191), nullable=False),
+            sa.Column("payload", sa.Text, nullable=False),
+            sa.Column("attempts", sa.Integer, nullable=False),
+            sa.Column("reserved_at", sa.Float(precision=53), nullable=True),
+            sa.Column("available_at", sa.Float(precision=53), nullable=False),
+            sa.Column("created_at", sa.Float(precision=53), nullable=False),
+            sa.Index(f"{prefix}jobs_queue_index", "queue"),
+        )
+        self.dispatch_log = sa.Table(
+            f"{prefix}dispatch_log", m,
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                      autoincrement=True),
+            sa.Column("run", sa.String(64), nullable=False),
+            sa.Column("job_id", sa.BigInteger, nullable=False),
+            sa.Column("wave", sa.Integer, nullable=False),
+            sa.Column("jobs", sa.Integer, nullable=False),
+            sa.Column("actor", sa.String(191), nullable=False),
+            sa.Column("pid", sa.Integer, nullable=False),
+            sa.Column("at_s", sa.Float(precision=53), nullable=False),
+            sa.Index(f"{prefix}dispatch_log_run_index", "run"),
+        )
+        self.samples = sa.Table(
+            f"{prefix}samples", m,
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                      autoincrement=True),
+            sa.Column("run", sa.String(64), nullable=False),
+            sa.Column("at_s", sa.Float(precision=53), nullable=False),
+            sa.Column("ready_batches", sa.Integer, nullable=False),
+            sa.Column("state", sa.Text, nullable=False),
+            sa.Index(f"{prefix}samples_run_index", "run"),
+        )
+        self.faults = sa.Table(
+            f"{prefix}faults", m,
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                      autoincrement=True),
+            sa.Column("run", sa.String(64), nullable=False),
+            sa.Column("at_s", sa.Float(precision=53), nullable=False),
+            sa.Column("kind", sa.String(64), nullable=False),
+            sa.Column("detail", sa.Text, nullable=False),
+            sa.Index(f"{prefix}faults_run_index", "run"),
+        )
+
+    @property
+    def all(self) -> tuple[sa.Table, ...]:
+        return (self.jobs, self.dispatch_log, self.samples, self.faults)
+
+    def check_ownership(self, engine: Engine) -> None:
+        """Raise ``TableClash`` when a table with one of our names is not ours."""
+        inspector = sa.inspect(engine)
+        existing = set(inspector.get_table_names())
+        for table in self.all:
+            if table.name in existing:
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                want = {c.name for c in table.columns}
+                if have != want:
+                    raise TableClash(
+                        f"table {table.name} exists and is not wavesim's (columns {', '.join(sorted(have))}); "
+                        "refusing to touch it")
+
+    def create(self, engine: Engine) -> None:
+        self.check_ownership(engine)
+        self.metadata.create_all(engine, checkfirst=True)
+
+    def drop(self, engine: Engine) -> list[str]:
+        """Drop those of our tables that exist (after the ownership check); their names."""
+        self.check_ownership(engine)
+        existing = set(sa.inspect(engine).get_table_names())
+        ours = [t for t in self.all if t.name in existing]
+        self.metadata.drop_all(engine, tables=ours, checkfirst=True)
+        return [t.name for t in ours]
+
+    def forget_run(self, engine: Engine, run: str, queue: str) -> None:
+        """Delete one run's rows (its queue's jobs, log, samples, faults)."""
+        with engine.begin() as conn:
+            conn.execute(self.jobs.delete().where(self.jobs.c.queue == queue))
+            for table in (self.dispatch_log, self.samples, self.faults):
+                conn.execute(table.delete().where(table.c.run == run))

@@ -1,0 +1,49 @@
+"""The database engines the driver tests run on, chosen by environment variable.
+
+SQLite always (a file under the test's temporary folder). PostgreSQL and
+MariaDB/MySQL when ``WAVESIM_POSTGRES_URL`` / ``WAVESIM_MYSQL_URL`` name a
+server: unset, their tests skip with a reason naming the variable, unless
+``WAVESIM_REQUIRE_SERVERS=1`` (CI) makes a missing URL a failure. A URL that is
+set and cannot connect always fails. Every test owns a uniquely named prefix
+and drops its tables at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import dbdriver
+
+ENGINES = {"sqlite": None, "postgresql": "WAVESIM_POSTGRES_URL", "mysql": "WAVESIM_MYSQL_URL"}
+REQUIRE = "WAVESIM_REQUIRE_SERVERS"
+
+
+def url_for(engine: str, tmp: Path) -> str:
+    variable = ENGINES[engine]
+    if variable is None:
+        return f"sqlite:///{tmp / 'wavesim.db'}"
+    url = os.environ.get(variable, "")
+    if not url:
+        message = f"{engine}: set {variable} to a server URL to run this test"
+        if os.environ.get(REQUIRE) == "1":
+            pytest.fail(f"{message} ({REQUIRE}=1 makes a missing server a failure)")
+        pytest.skip(message)
+    return url
+
+
+def unique_prefix() -> str:
+    return f"wavesim_t12_{secrets.token_hex(4)}_"
+
+
+def opened(engine: str, tmp: Path) -> Iterator[dbdriver.Database]:
+    db = dbdriver.open_database(url_for(engine, tmp), prefix=unique_prefix())
+    try:
+        yield db
+    finally:
+        db.clean()
+        db.dispose()

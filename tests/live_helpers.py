@@ -1,0 +1,63 @@
+"""Shared pieces of the live tests: small imports, engine URLs from the environment, leftovers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from live import LiveSettings
+
+#: a small import: seconds on SQLite, every mechanism exercised
+SMALL = LiveSettings(waves=4, wave_size=6, workers=3, deadline_s=30.0, retry_after_s=20.0)
+
+
+def server_url(variable: str) -> str:
+    """The URL in ``variable``; the test is skipped, naming the variable, when it is unset."""
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"set {variable} to run this test against that server")
+    return url
+
+
+def fresh_database(url: str) -> str:
+    """A new, uniquely named database on the server of ``url`` (dropped by ``drop_database``)."""
+    import sqlalchemy as sa
+
+    name = f"wavesim13_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # a set but unreachable server fails here, it never skips
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return str(sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False))
+
+
+def drop_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    admin = sa.create_engine(parsed.set(database="postgres" if parsed.get_backend_name() == "postgresql"
+                                        else "mysql"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if parsed.get_backend_name() == "postgresql":
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {parsed.database} WITH (FORCE)")
+        else:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {parsed.database}")
+    admin.dispose()
+
+
+def live_processes(folder: Path) -> list[int]:
+    """Processes still running whose command line names a spec file under ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "live.proc" in cmd and str(folder) in cmd:
+            found.append(int(entry.name))
+    return found

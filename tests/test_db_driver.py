@@ -1,0 +1,102 @@
+"""The database driver: replaying a counterexample on real rows, errors, ownership, the generated docs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from dbengines import ENGINES, unique_prefix, url_for
+
+import dbdriver
+from coordinator import POLICIES
+from model.checker import check
+from model.scope import Scope
+from model.trace import steps_of, to_json
+from wavesim.cli import main
+from wavesim.docgen import load_blocks, render_file
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "databases.md"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def guarded_duplicate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    search = check(Scope(), POLICIES["guarded"], properties=("no_duplicate_push",))
+    found = search.found["no_duplicate_push"]
+    path = tmp_path_factory.mktemp("trace") / "dup.json"
+    path.write_text(json.dumps(to_json(search.spec, "no_duplicate_push", found.detail,
+                                       steps_of(search.spec, found.path))))
+    return path
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_the_guarded_duplicate_replays_to_a_real_duplicate(engine: str, guarded_duplicate: Path,
+                                                           tmp_path: Path) -> None:
+    url, prefix = url_for(engine, tmp_path), unique_prefix()
+    try:
+        code, out, err = invoke("replay", str(guarded_duplicate), "--db", url, "--prefix", prefix)
+        assert code == 1, err
+        assert "no_duplicate_push VIOLATED in the real rows: 1 wave(s) dispatched more than once: wave 2 x2" in out
+        assert "2:dispatching 0/2 claimed x2" in out  # two writes claimed it before the second push
+    finally:
+        db = dbdriver.open_database(url, prefix=prefix)
+        db.clean()
+        db.dispose()
+
+
+def test_a_table_wavesim_did_not_create_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE wavesim_wave_coordination (job_id INTEGER, note TEXT)")
+        conn.execute("INSERT INTO wavesim_wave_coordination VALUES (1, 'theirs')")
+    with pytest.raises(dbdriver.DatabaseError, match="wavesim did not create it and will not write to it"):
+        dbdriver.open_database(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT * FROM wavesim_wave_coordination").fetchall() == [(1, "theirs")]
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert names == {"wavesim_wave_coordination"}
+
+
+def test_clean_drops_only_its_own_prefix(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'both.db'}"
+    mine, other = dbdriver.open_database(url, prefix="wavesim_a_"), dbdriver.open_database(url, prefix="wavesim_b_")
+    mine.create_import(job_id=1, waves=2, wave_size=2)
+    mine.clean()
+    mine.dispose()
+    with sqlite3.connect(tmp_path / "both.db") as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert names == {f"wavesim_b_{t}" for t in ("owner", "wave_coordination", "wave_batches", "dispatches")} | {
+        "sqlite_sequence"}
+    other.clean()
+    other.dispose()
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("not a url", "error: not a database URL: 'not a url'"),
+    ("oracle://u@h/db", "error: database oracle://u@h/db: unsupported scheme 'oracle'"),
+    ("mysql+pymysql://root@127.0.0.1:1/test", "error: database mysql+pymysql://root@127.0.0.1:1/test: (2003,"),
+    ("sqlite:///no/such/folder/x.db", "error: database sqlite:///no/such/folder/x.db: unable to open database file"),
+])
+def test_a_database_that_cannot_be_used_is_one_line_and_exit_2(url: str, message: str,
+                                                               guarded_duplicate: Path) -> None:
+    code, out, err = invoke("replay", str(guarded_duplicate), "--db", url)
+    assert code == 2
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_a_prefix_must_be_wavesims() -> None:
+    with pytest.raises(dbdriver.DatabaseError, match="must start with 'wavesim_'"):
+        dbdriver.open_database("sqlite:///x.db", prefix="users_")
+
+
+def test_the_databases_page_is_what_the_code_says() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    load_blocks()
+    assert render_file(text)[0] == text, "run: wavesim docs"

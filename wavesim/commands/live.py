@@ -1,0 +1,299 @@
+"""``wavesim live``: the coordinator on a real database, real queue, real workers.
+
+One import per policy and repeat; each is measured from the real tables with
+``wavesim.livereport`` (the same metrics, verdicts, JSON and plots as ``wavesim
+run``). ``--repeat K`` prints, per policy, the share of the K runs in which each
+property held. ``--clean`` drops the tables and Redis keys wavesim created.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
+from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
+from live.engine import dialect_of, make_engine
+from live.run import LiveRun, run_live
+from sim.export import rows_csv
+from wavesim.commands.run import summary_lines
+from wavesim.errors import BadInput
+from wavesim.files import atomic_write, check_output, read_text
+from wavesim.livereport import INJECTED, live_json, measure_live
+
+__all__ = ["iter_imports", "live", "run_imports", "summarize"]
+
+ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}
+
+#: option -> (LiveSettings field, click type, help)
+SETTINGS: dict[str, tuple[str, Any, str]] = {
+    "--waves": ("waves", int, "Main waves in the import. [default: 20]"),
+    "--wave-size": ("wave_size", int, "Batch jobs per wave. [default: 20]"),
+    "--threshold": ("threshold", int, "Completion threshold, percent. [default: 90]"),
+    "--workers": ("workers", int, "Worker processes. [default: 8]"),
+    "--listener": ("listener", click.Choice(["sync", "queued"]), "BatchJobCompleted listener. [default: sync]"),
+    "--batch-mean-s": ("batch_mean_s", float, "Mean batch duration, scenario seconds. [default: 1]"),
+    "--auto-trigger-delay-s": ("auto_trigger_delay_s", float, "Auto-trigger delay, scenario s. [default: 2]"),
+    "--retry-after-s": ("retry_after_s", float, "Queue visibility timeout, scenario s. [default: 90]"),
+    "--tries": ("tries", int, "Deliveries of a job before it is failed. [default: 3]"),
+    "--scale": ("scale", float, "Wall seconds per scenario second. [default: 0.02]"),
+    "--deadline-s": ("deadline_s", float, "Global deadline of one import, wall seconds. [default: 60]"),
+    "--sample-ms": ("sample_ms", float, "Monitor's sampling period, wall ms. [default: 5]"),
+    "--kill-rate": ("kill_rate", float, "Fault: chance of kill -9 at each worker crash point."),
+    "--drop-rate": ("drop_rate", float, "Fault: chance a handler step's connection is dropped first."),
+    "--lock-rate": ("lock_rate", float, "Fault: chance per chaos tick of a long row lock (slow statement)."),
+    "--lose-delayed-rate": ("lose_delayed_rate", float, "Fault: chance a delayed job is deleted from the queue."),
+    "--duplicate-rate": ("duplicate_rate", float, "Fault: chance per chaos tick of a duplicated delivery."),
+    "--lock-hold-s": ("lock_hold_s", float, "How long the slow statement holds its lock, scenario s. [default: 4]"),
+}
+
+
+def _dialect(db_url: str) -> str:
+    try:
+        engine = dialect_of(db_url)
+    except Exception:
+        engine = ""
+    if engine not in ENGINES:
+        raise BadInput(f"--db {db_url!r} is not a database URL wavesim runs on (e.g. sqlite:///live.db, "
+                       "postgresql+psycopg://user@host/db, mysql+pymysql://user@host/db)")
+    return engine
+
+
+def _open(db_url: str, queue_url: str | None) -> Any:
+    _dialect(db_url)
+    try:
+        db = open_database(db_url)
+        own = make_engine(db_url)
+        try:
+            LiveTables().create(own)
+        finally:
+            own.dispose()
+    except DatabaseError as err:
+        raise BadInput(str(err)) from None
+    except TableClash as err:
+        raise BadInput(str(err)) from None
+    if queue_url is not None:
+        _check_redis(queue_url)
+    return db
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise BadInput(f"--queue {url!r} must be a redis:// URL")
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        client.ping()
+        client.close()
+    except (redis.RedisError, ValueError) as err:
+        raise BadInput(f"--queue {url}: cannot reach Redis: {' '.join(str(err).split())}") from None
+
+
+def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, repeat: int = 1,
+                 queue_url: str | None = None, isolation: str | None = None,
+                 workdir: str | None = None) -> Iterator[tuple[LiveRun, Any]]:
+    """Run ``repeat`` imports per policy (seeds ``seed .. seed + repeat - 1``); yield each
+    (live run, measured result) as it ends."""
+    engine = _dialect(db_url)
+    if isolation is not None and isolation not in ISOLATION_LEVELS[engine]:
+        raise BadInput(f"--isolation {isolation!r} is not offered on {ENGINES[engine]}; choose one of: "
+                       f"{', '.join(ISOLATION_LEVELS[engine])}")
+    db = _open(db_url, queue_url)
+    folder = workdir or tempfile.mkdtemp(prefix="wavesim-live-")
+    try:
+        for policy in policies:
+            for k in range(repeat):
+                s = settings.with_settings(policy=policy, seed=settings.seed + k)
+                job_id = 1 + secrets.randbelow(2**40)  # an identity, not a decision: unseeded
+                run = run_live(s, db=db, db_url=db_url, engine=ENGINES[engine], queue_url=queue_url,
+                               job_id=job_id, isolation=isolation, workdir=folder)
+                yield run, measure_live(run)
+    except DatabaseError as err:
+        raise BadInput(str(err)) from None
+    finally:
+        db.dispose()
+
+
+def run_imports(db_url: str, policies: list[str], settings: LiveSettings, **options: Any) -> list[
+        tuple[LiveRun, Any]]:
+    """``iter_imports`` as a list."""
+    return list(iter_imports(db_url, policies, settings, **options))
+
+
+def _clean(db_url: str, queue_url: str | None) -> list[str]:
+    db = _open(db_url, queue_url)
+    own = make_engine(db_url)
+    try:
+        dropped = LiveTables().drop(own)
+        db.clean()
+        dropped.append("dbdriver's wavesim_ tables")
+    finally:
+        own.dispose()
+        db.dispose()
+    if queue_url is not None:
+        from live.redisqueue import RedisQueue
+
+        q = RedisQueue(queue_url, "any", retry_after=1.0)
+        dropped.append(f"{q.clean_all()} Redis keys")
+        q.close()
+    return dropped
+
+
+def _shares(results: list[tuple[LiveRun, Any]], policy: str) -> dict[str, float]:
+    mine = [r for run, r in results if run.settings.policy == policy]
+    return {name: sum(1 for r in mine if r.properties[name]["holds"]) / len(mine) for name in PROPERTY_NAMES}
+
+
+#: live metrics counted as "imports in which it happened" by ``--summarize``
+COUNTED = ("duplicate_dispatches", "duplicate_claims", "waves_claimed_never_pushed", "pushes_without_db_record",
+           "batches_unfinished", "batches_counted_twice")
+
+
+def summarize(documents: list[dict[str, Any]]) -> list[str]:
+    """Lines for ``--summarize``: per engine, policy and isolation, the share of imports in which
+    each property held, the outcomes, the imports in which each live count was above 0, the faults."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for d in documents:
+        key = (d["live"]["engine"], d["scenario"]["policy"], d["live"]["isolation"] or "driver default")
+        groups.setdefault(key, []).append(d)
+    lines = []
+    for (engine, policy, level), docs in groups.items():
+        n = len(docs)
+        outcomes = Counter(d["metrics"]["outcome"] for d in docs)
+        faults: Counter[str] = Counter()
+        for d in docs:
+            faults.update({k: v for k, v in d["live"]["faults"].items() if k in INJECTED})
+        lines.append(f"{policy} on {engine} ({docs[0]['live']['queue']} queue, isolation {level}): {n} imports, "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+        # the documents' own property names (an older wavesim named some differently)
+        names = [p for p in PROPERTY_NAMES if any(p in d["properties"] for d in docs)]
+        names += sorted({p for d in docs for p in d["properties"]} - set(names))
+        for name in names:
+            judged = [d for d in docs if name in d["properties"]]
+            held = sum(1 for d in judged if d["properties"][name]["holds"])
+            lines.append(f"  {name:26s} held in {held}/{len(judged)}")
+        for name in COUNTED:
+            seen = sum(1 for d in docs if (d["metrics"].get(name) or 0) > 0)
+            lines.append(f"  {name:26s} above 0 in {seen}/{n}")
+        lines.append("  faults injected: " + (", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"))
+    return lines
+
+
+def _read_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = []
+    for path in paths:
+        for number, line in enumerate(read_text(path).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+                doc["live"]["engine"], doc["scenario"]["policy"], doc["metrics"]["outcome"]  # noqa: B018
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise BadInput(f"{path} line {number}: not a document of 'wavesim live --json'") from None
+            out.append(doc)
+    if not out:
+        raise BadInput("--summarize: the files hold no documents")
+    return out
+
+
+def _settings_options(command: Any) -> Any:
+    for flag, (field, kind, text) in reversed(SETTINGS.items()):
+        command = click.option(flag, field, type=kind, default=None, help=text)(command)
+    return command
+
+
+@click.command("live")
+@_settings_options
+@click.option("--summarize", "summarize_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Instead of running: summarize FILE(s) of earlier 'wavesim live --json' output (repeatable).")
+@click.option("--db", "db_url", default=None, help="Database URL: sqlite:///FILE, postgresql+psycopg://..., "
+              "mysql+pymysql://...")
+@click.option("--policy", "policies", multiple=True, type=click.Choice([*POLICIES, "all"]),
+              help="Coordinator policy; repeat the option for several, or 'all'. [default: atomic]")
+@click.option("--queue", "queue_url", default=None, help="redis://HOST:PORT/DB for the Redis queue. "
+              "[default: the database queue, a table in --db]")
+@click.option("--isolation", default=None, help="Isolation level of every session: PostgreSQL and MariaDB "
+              "READ COMMITTED, REPEATABLE READ or SERIALIZABLE; SQLite SERIALIZABLE. [default: the driver's]")
+@click.option("--repeat", type=click.IntRange(min=1), default=1, help="Imports per policy. [default: 1]")
+@click.option("--seed", type=click.IntRange(min=0), default=0, help="Seed of the first import. [default: 0]")
+@click.option("--faults", "fault_mix", is_flag=True, help="Turn on every fault at the standard mix "
+              "(live.settings.FAULT_MIX); a rate option given as well wins.")
+@click.option("--json", "as_json", is_flag=True, help="Print every import as JSON (one document per line).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Plot the first import (.png/.svg/.pdf).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Export the first import's real wave rows (for wavesim audit) to this .csv.")
+@click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
+def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...], queue_url: str | None,
+         isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool, plot: str | None,
+         csv_path: str | None, clean: bool, **given: Any) -> None:
+    """Run imports live: worker processes, a real queue, real faults; measured from the real tables."""
+    if summarize_paths:
+        click.echo("\n".join(summarize(_read_documents(summarize_paths))))
+        return
+    if db_url is None:
+        raise BadInput("--db URL is required (or --summarize FILE)")
+    if clean:
+        click.echo("dropped: " + ", ".join(_clean(db_url, queue_url)))
+        return
+    check_output(plot, (".png", ".svg", ".pdf"), "--plot")
+    check_output(csv_path, (".csv",), "--csv")
+    names = list(POLICIES) if "all" in policies else list(dict.fromkeys(policies or ["atomic"]))
+    values = {**(FAULT_MIX if fault_mix else {}), **{k: v for k, v in given.items() if v is not None}}
+    try:
+        settings = LiveSettings(seed=seed, **values)
+    except ConfigError as err:
+        raise BadInput(str(err)) from None
+    level = isolation.upper().replace("-", " ").replace("_", " ") if isolation else None
+    results: list[tuple[LiveRun, Any]] = []
+    for run, result in iter_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level):
+        if not results:
+            _write_outputs(result, plot, csv_path)
+        results.append((run, result))
+        if as_json:
+            click.echo(json.dumps(live_json(run, result)))
+        elif repeat == 1:
+            _echo_run(run, result)
+    if repeat > 1 and not as_json:
+        engine = results[0][0].engine
+        for policy in names:
+            click.echo(f"{policy} on {engine} ({results[0][0].queue} queue, isolation "
+                       f"{level or 'driver default'}): {repeat} imports, share in which each property held")
+            for name, share in _shares(results, policy).items():
+                click.echo(f"  {name:26s} {share:6.1%}")
+
+
+def _write_outputs(result: Any, plot: str | None, csv_path: str | None) -> None:
+    """The first import's plot and CSV export."""
+    if plot is not None:
+        from sim.plots import run_figure, save
+
+        fig = run_figure(result)
+        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+    if csv_path is not None:
+        text = rows_csv(result.table)
+        atomic_write(csv_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _echo_run(run: LiveRun, result: Any) -> None:
+    click.echo(f"{run.engine}, {run.queue} queue, isolation {run.isolation or 'driver default'}, "
+               f"{run.wall_s:.1f} s wall, faults {_fault_text(run)}")
+    click.echo("\n".join(summary_lines(result)))
+    m = result.metrics
+    click.echo(f"live: waves claimed twice {m['duplicate_claims']}, batches counted twice by the "
+               f"counters {m['batches_counted_twice']}, batches unfinished {m['batches_unfinished']}, "
+               f"processes started {run.processes}, fault log {run.spec.fault_log}")
+    if run.errors:
+        click.echo(f"live: the processes wrote {len(run.errors)} line(s) to stderr, the last: {run.errors[-1]}")
+
+
+def _fault_text(run: LiveRun) -> str:
+    kinds = Counter(f["kind"] for f in run.faults if f["kind"] in INJECTED)
+    return ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"

@@ -1,0 +1,143 @@
+"""A live run measured like a simulated one: the same metrics, verdicts, JSON and plots.
+
+``measure_live(run)`` turns what a live run left in the real tables (the final
+wave rows, the dispatch log, the monitor's samples) into a ``sim.run.RunResult``,
+using ``sim``'s own recorder, metrics (``sim.run.measure``) and monitors
+(``sim.monitors.Monitors``), so that ``wavesim live`` and ``wavesim run`` report
+by the same code. ``live/`` and ``sim/`` never import each other: this module,
+on top of both, is where they meet.
+
+How each verdict is read from the real tables:
+
+* ``no_duplicate_push`` and the dispatch metrics: the dispatch log (one row
+  per real push, written with the push). The exported table's ``dispatch_count``
+  is that count too, so ``wavesim audit`` judges the same pushes.
+* ``single_active_wave``, ``one_wave_below_threshold``, ``no_duplicate_claim``
+  (``claim_count`` of the real rows), ``queue_bounded`` and ``max_*``: every sample
+  of the real table and queue (every ``sample_ms``).
+* ``threshold_respected``: between two samples, a wave that left ``pending``
+  while its predecessor, *even in the later sample*, was below the threshold
+  (progress only grows, so this never blames a dispatch that was on time).
+* ``no_stall``: the run's outcome ``stalled``; ``import_completes``: the final rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+from coordinator import CompleteFinishedWaves, EnqueueBatches, WaveRow, WaveTable
+from live import LiveRun
+from sim.monitors import Monitors
+from sim.recorder import Recorder
+from sim.run import RunResult, measure
+from sim.scenario import Scenario
+
+__all__ = ["INJECTED", "live_json", "measure_live", "pushed_table", "scenario_of"]
+
+#: the fault log's kinds that are injected faults; the others are what followed (a job failed
+#: on a DB error and was released, a push that took long)
+INJECTED = ("kill", "drop", "slow-statement", "lose-delayed", "duplicate-delivery")
+
+
+def scenario_of(run: LiveRun) -> Scenario:
+    """The live settings as a ``Scenario`` (for the JSON contract and the plots)."""
+    s = run.settings
+    return Scenario(preset="live", policy=s.policy, seed=s.seed, waves=s.waves, wave_size=s.wave_size,
+                    threshold=s.threshold, auto_trigger_delay_s=s.auto_trigger_delay_s, workers=s.workers,
+                    listener=s.listener, batch_mean_s=s.batch_mean_s, retry_after_s=s.retry_after_s,
+                    batch_tries=s.tries, horizon_s=max(s.deadline_s / s.scale, 1e-3))
+
+
+def pushed_table(table: WaveTable, pushes: Counter[int]) -> WaveTable:
+    """``table`` with each wave's ``dispatch_count`` taken from the dispatch log."""
+    rows = tuple(replace(r, dispatch_count=pushes.get(r.wave_number, 0)) for r in table.rows)
+    return WaveTable(job_id=table.job_id, rows=rows, violations=table.violations)
+
+
+def _with_progress(statuses: WaveTable, progress: WaveTable) -> WaveTable:
+    rows = tuple(replace(a, finished_mask=b.finished_mask, completed_batches=b.completed_batches,
+                         failed_batches=b.failed_batches) for a, b in zip(statuses.rows, progress.rows, strict=True))
+    return WaveTable(job_id=statuses.job_id, rows=rows)
+
+
+def measure_live(run: LiveRun) -> RunResult:
+    """The ``RunResult`` of a live run (see the module docstring)."""
+    scenario = scenario_of(run)
+    config = scenario.config
+    rec, mon = Recorder(config), Monitors(config)
+    status_write = CompleteFinishedWaves(job_id=run.spec.job_id)
+    events: list[tuple[float, int, Any]] = [(s.at_s, 0, s) for s in run.samples]
+    events += [(float(e["at_s"]), 1, e) for e in run.dispatch_log]
+    events.sort(key=lambda e: (e[0], e[1]))
+    pushes: Counter[int] = Counter()
+    previous: WaveTable | None = None
+    for at, kind, item in events:
+        if kind == 1:
+            wave = int(item["wave"])
+            rec.on_dispatch(at, wave)
+            before = pushed_table(previous or run.table, pushes)
+            pushes[wave] += 1
+            mon.after_write(EnqueueBatches(job_id=run.spec.job_id, wave=wave), before,
+                            pushed_table(previous or run.table, pushes), at)
+            continue
+        table: WaveTable = item.table
+        rec.on_depth(at, item.ready_batches)
+        rec.on_status(at, table)
+        mon.after_enqueue(item.ready_batches, at)
+        if previous is not None:
+            mon.after_write(status_write, _with_progress(previous, table), table, at)
+        previous = table
+    final = pushed_table(run.table, pushes)
+    rec.on_status(run.ended_s, final)
+    if previous is not None:
+        mon.after_write(status_write, _with_progress(previous, final), final, run.ended_s)
+    if run.outcome == "stalled":
+        mon.at_quiescence(final, run.ended_s)
+    mon.at_end(final, run.ended_s, run.outcome == "deadline")
+    if run.outcome == "deadline":
+        detail = mon.verdicts["import_completes"].detail
+        mon.verdicts["import_completes"].detail = detail.replace("(by the horizon)", "(by the deadline)")
+    metrics = measure(scenario, run.outcome, final, run.ended_s, rec)
+    metrics.update(_live_metrics(run, final))
+    return RunResult(scenario=scenario, outcome=run.outcome, table=final, metrics=metrics,
+                     properties=mon.to_dict(), series=rec.series(), db_operations=0, events=len(run.samples))
+
+
+def _live_metrics(run: LiveRun, final: WaveTable) -> dict[str, Any]:
+    """What only a live run has: claims, the driver's own push record, batches counted twice, and
+    two checks that nothing a committed transaction wrote was lost: every claimed wave was pushed,
+    and every push in the dispatch log has the driver's own record, committed before it."""
+    rows: tuple[WaveRow, ...] = run.table.rows
+    pushes = Counter(int(e["wave"]) for e in run.dispatch_log)
+    return {
+        "waves_claimed_never_pushed": sum(1 for r in rows if r.claim_count > 0 and pushes[r.wave_number] == 0),
+        "pushes_without_db_record": sum(max(0, pushes[r.wave_number] - r.dispatch_count) for r in rows),
+        "duplicate_claims": sum(max(0, r.claim_count - 1) for r in rows),
+        "db_dispatch_records": sum(r.dispatch_count for r in rows),
+        "batches_counted_twice": sum(max(0, r.counted_finished - r.distinct_finished) for r in rows),
+        "batches_unfinished": sum(r.batches - r.distinct_finished for r in rows),
+    }
+
+
+def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
+    """``wavesim run --json``'s document (``scenario``, ``metrics``, ``properties``) plus a ``live``
+    section: where and how it ran, and its faults. The ``scenario`` is the live settings (what
+    reproduces the run's decisions), not a simulated scenario: there are no sampled DB latencies."""
+    kinds = Counter(f["kind"] for f in run.faults if f["kind"] in INJECTED)
+    notes = Counter(f["kind"] for f in run.faults if f["kind"] not in INJECTED)
+    return {
+        "scenario": run.settings.to_dict(), "metrics": result.metrics, "properties": result.properties,
+        "live": {
+            "engine": run.engine, "queue": run.queue, "isolation": run.isolation, "run": run.spec.run,
+            "job_id": run.spec.job_id, "wall_s": round(run.wall_s, 3),
+            "samples": len(run.samples), "processes": run.processes,
+            "deaths": [{"role": r, "slot": s, "incarnation": i, "code": c} for r, s, i, c in run.deaths],
+            "faults": dict(sorted(kinds.items())), "notes": dict(sorted(notes.items())),
+            "fault_log": run.spec.fault_log,
+            "stderr_lines": len(run.errors), "stderr_first": run.errors[0] if run.errors else None,
+            "pushes": [{"wave": int(e["wave"]), "at_s": round(float(e["at_s"]), 6), "actor": e["actor"]}
+                       for e in run.dispatch_log],
+        },
+    }

@@ -259,7 +259,7 @@ def switch_value(name: str, raw: object) -> object:
     if name in _ENUMS:
         enum = _ENUMS[name]
         try:
-            return enum(raw)
+            return enum(str(raw.value if isinstance(raw, StrEnum) else raw))
         except ValueError:
             raise ConfigError(f"{name} must be one of: {', '.join(v.value for v in enum)}; got {raw!r}") from None
     text = str(raw).lower() if not isinstance(raw, bool) else ("true" if raw else "false")

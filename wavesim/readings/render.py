@@ -142,3 +142,19 @@ def to_markdown(r: Readings) -> str:
              f"Write-up: \"{i.sentence}\"" for i in r.items]
     return "\n".join([intro, "", *items, "", *_table(r, collapse(r), "|"), "",
                       *(f"- {line.strip()}" for line in _summary(r))]) + "\n"
+
+
+def from_dict(data: dict[str, Any]) -> Readings:
+    """A ``Readings`` back from ``to_dict`` (for the docs, which render the committed result)."""
+    from sim.scenario import Scenario
+    from wavesim.readings.evidence import EVIDENCE
+
+    by_id = {i.id: i for i in EVIDENCE.items}
+    combos = tuple(tuple(c["readings"].items()) for c in data["combinations"])
+    return Readings(
+        scenario=Scenario(**data["scenario"]), seeds=tuple(data["seeds"]), combos=combos,
+        items=tuple(by_id[e["id"]] for e in data["evidence"]),
+        cells=tuple(c["cells"] for c in data["combinations"]),
+        verdicts={i: c["verdicts"] for i, c in enumerate(data["combinations"]) if "verdicts" in c},
+        checked=True,
+    )

@@ -65,6 +65,8 @@ class ReportSettings:
     jobs: int = 1
     quick: bool = False
     progress: bool = False
+    #: seeds per combination in the readings table (``wavesim readings --seeds``)
+    reading_seeds: int = 8
     #: ``--switch`` values, applied to every policy that reads them
     switches: tuple[tuple[str, object], ...] = ()
 
@@ -112,6 +114,8 @@ class ReportData:
     faults_note: str
     writeup_s: tuple[float, ...]
     seeds_used: dict[str, int] = field(default_factory=dict)
+    readings: Any | None = None  # wavesim.readings.grid.Readings
+    calibration: dict[str, Any] | None = None
 
 
 def _map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
@@ -231,7 +235,26 @@ def gather(settings: ReportSettings) -> ReportData:
     }
     checks = _checks(settings)
     faults, note = _faults(settings)
+    readings, cal = _readings(settings)
     return ReportData(
         settings=settings, comparison=comparison, timelines=timelines, checks=checks, faults=faults,
-        faults_note=note, writeup_s=writeup_dispatch_seconds(), seeds_used=chosen,
+        faults_note=note, writeup_s=writeup_dispatch_seconds(), seeds_used=chosen, readings=readings,
+        calibration=cal,
     )
+
+
+#: ``--quick``: two current-wave rules, the rest at their defaults, one seed, no checker
+QUICK_READINGS = {"current_wave_rule": ["completed-else-active", "lowest-active"], "completion_check": ["before-guard"],
+                  "catchup_entry": ["successor-not-pending"], "batch_wave_check": ["after-decision"],
+                  "final_write": ["plain"], "distinct_progress": ["false"]}
+
+
+def _readings(settings: ReportSettings) -> tuple[Any, dict[str, Any]]:
+    """The sensitivity table (every combination; a reduced grid when quick) and the calibration check."""
+    from wavesim.readings.calibration import calibration
+    from wavesim.readings.grid import run_readings
+
+    seeds = range(1) if settings.quick else range(settings.reading_seeds)
+    readings = run_readings(grid=QUICK_READINGS if settings.quick else None, seeds=seeds, jobs=settings.jobs,
+                            checker=not settings.quick)
+    return readings, calibration(seeds)

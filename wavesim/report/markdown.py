@@ -279,4 +279,25 @@ def render(data: ReportData) -> str:
         lines += [data.faults_note[0].upper() + data.faults_note[1:] + ".", ""]
     else:
         lines += [data.faults.to_markdown().rstrip("\n"), "", f"({data.faults_note}.)", ""]
+    lines += _readings(data)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _readings(data: ReportData) -> list[str]:
+    """The readings of the write-up: the calibration check and the sensitivity table (docs/readings.md)."""
+    if data.readings is None or data.calibration is None:
+        return []
+    from wavesim.readings.calibration import calibration_markdown
+    from wavesim.readings.render import to_markdown
+
+    return [
+        "## Readings of the write-up, and the evidence that picks them",
+        "",
+        "Where the write-up is silent, the coordinator reads it through named switches (`docs/readings.md`). "
+        "The `incident` preset's simulated history, exported and audited, next to the write-up's timestamps:",
+        "",
+        calibration_markdown(data.calibration).rstrip("\n"),
+        "",
+        to_markdown(data.readings).rstrip("\n"),
+        "",
+    ]

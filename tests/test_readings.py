@@ -98,7 +98,8 @@ def test_a_switch_a_policy_would_ignore_is_refused_naming_both() -> None:
     assert (code, out) == (2, "")
     assert err == ("error: switch auto_trigger=true is ignored under atomic_advance=true (advance() replaces the "
                    "write-up's handler) (policy atomic)\n")
-    code, _, err = invoke("compare", "--policy", "atomic", "--seeds", "1", "--switch", "current_wave_rule=lowest-active")
+    code, _, err = invoke("compare", "--policy", "atomic", "--seeds", "1",
+                          "--switch", "current_wave_rule=lowest-active")
     assert code == 2 and "current_wave_rule=lowest-active is ignored under atomic_advance=true" in err
     code, _, err = invoke("check", "--policy", "original", "--switch", "completion_check=after-guard")
     assert code == 2 and err.startswith("error: switch completion_check=after-guard is ignored under "

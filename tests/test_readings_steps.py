@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from coordinator_builders import (
     COMPLETED,
+    CONFIG,
     DISPATCHING,
     JOB,
     NOW,
     PENDING,
     PROCESSING,
-    CONFIG,
     table,
     wave,
 )
@@ -91,7 +91,8 @@ def test_catchup_entry_stalled_does_not_chain_a_burst():
 
 @pytest.mark.parametrize(("when", "wave2", "wave3", "decision"), [
     (BatchWaveCheck.NONE, PROCESSING, PENDING, Decision(path="db-reconcile", outcome="monitoring")),
-    (BatchWaveCheck.BEFORE_DECISION, COMPLETED, PROCESSING, Decision(path="db-reconcile", outcome="dispatched", wave=3)),
+    (BatchWaveCheck.BEFORE_DECISION, COMPLETED, PROCESSING,
+     Decision(path="db-reconcile", outcome="dispatched", wave=3)),
     (BatchWaveCheck.AFTER_DECISION, COMPLETED, PENDING, Decision(path="db-reconcile", outcome="monitoring")),
 ])
 def test_batch_wave_check_decides_the_shape_of_the_post_guard_stall(when, wave2, wave3, decision):

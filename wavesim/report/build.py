@@ -250,11 +250,24 @@ QUICK_READINGS = {"current_wave_rule": ["completed-else-active", "lowest-active"
 
 
 def _readings(settings: ReportSettings) -> tuple[Any, dict[str, Any]]:
-    """The sensitivity table (every combination; a reduced grid when quick) and the calibration check."""
+    """The calibration check, and the sensitivity table: a reduced grid run here when quick, else the full
+    table as ``wavesim readings`` wrote it to ``docs/readings.json`` (every combination x 8 seeds is minutes
+    of runs; the docs' drift test reruns its default row), run here only when that file is missing."""
     from wavesim.readings.calibration import calibration
     from wavesim.readings.grid import run_readings
 
     seeds = range(1) if settings.quick else range(settings.reading_seeds)
-    readings = run_readings(grid=QUICK_READINGS if settings.quick else None, seeds=seeds, jobs=settings.jobs,
-                            checker=not settings.quick)
+    if not settings.quick and READINGS_JSON.is_file():
+        import json
+
+        from wavesim.readings.render import from_dict
+
+        readings = from_dict(json.loads(READINGS_JSON.read_text(encoding="utf-8")))
+    else:
+        readings = run_readings(grid=QUICK_READINGS if settings.quick else None, seeds=seeds, jobs=settings.jobs,
+                                checker=not settings.quick)
     return readings, calibration(seeds)
+
+
+#: The full sensitivity table, written by ``wavesim readings --jobs 2 --out docs/readings.json``.
+READINGS_JSON = Path(__file__).resolve().parents[2] / "docs" / "readings.json"

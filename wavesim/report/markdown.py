@@ -65,6 +65,8 @@ class _Facts:
         self.completed = sum(1 for r in self.runs if r.outcome == "completed")
         self.bounded = sum(1 for r in self.runs if r.properties["queue_bounded"]["holds"])
         self.held = {name: sum(1 for r in self.runs if r.properties[name]["holds"]) for name in PROPERTY_NAMES}
+        self.paths = ", ".join(f"{p} {_num(self.m['dispatches_by_path'][p]['median'])}"
+                               for p in ("normal", "db-reconcile", "catch-up"))
         waves = self.m["stall_wave"]
         self.stall_at = "" if waves["min"] is None else (
             f"wave {waves['min']}" if waves["min"] == waves["max"] else f"waves {waves['min']}-{waves['max']}")
@@ -112,9 +114,10 @@ def _mechanisms(data: ReportData) -> list[str]:
         o = f["original"]
         out.append(
             f"- **original** (the code before the fix). No guard stands between a handler run and a dispatch, so "
-            f"once the current wave reaches its threshold every handler run dispatches one more wave: "
-            f"{o.mmm('max_dispatches_in_1s')} waves went out within one second (median [min-max] over {o.n} "
-            f"seeds), {o.mmm('max_active_waves')} were active at once and "
+            f"once one handler run may dispatch, every handler run after it dispatches one more wave (dispatches "
+            f"by path, medians: {o.paths}): "
+            f"{o.mmm('max_waves_first_dispatched_in_1s')} waves went out within one second (median [min-max] "
+            f"over {o.n} seeds), {o.mmm('max_active_waves')} were active at once and "
             f"{_above(o.mmm('peak_queue_depth'), promise, o.m['peak_queue_depth']['median'])} batch jobs were "
             f"queued at the peak; the write-up logged 30 waves and 1,500+ jobs. Handler runs that read the same "
             f"pending wave dispatch it again: {o.mmm('duplicate_dispatches')} duplicate dispatches per run"
@@ -297,6 +300,9 @@ def _readings(data: ReportData) -> list[str]:
         "The `incident` preset's simulated history, exported and audited, next to the write-up's timestamps:",
         "",
         calibration_markdown(data.calibration).rstrip("\n"),
+        "",
+        ("The table below is `docs/readings.json`, written by `wavesim readings --jobs 2 --out docs/readings.json`."
+         if not data.settings.quick else "A reduced grid (`--quick`): two current-wave rules, one seed."),
         "",
         to_markdown(data.readings).rstrip("\n"),
         "",

@@ -190,8 +190,10 @@ class Switch:
 
 
 def _values(name: str) -> tuple[str, ...]:
+    """A switch's values, the plainest reading first (the one that adds least to what the write-up shows):
+    ``wavesim readings`` breaks ties between equally supported combinations by this order."""
     enum = _ENUMS.get(name)
-    return tuple(v.value for v in enum) if enum is not None else ("true", "false")
+    return tuple(v.value for v in enum) if enum is not None else ("false", "true")
 
 
 #: The one table of switches: docs, ``--help`` and ``wavesim readings`` all read it.

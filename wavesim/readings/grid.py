@@ -141,7 +141,8 @@ class Readings:
         return hits, -miss
 
     def best(self) -> int:
-        """The combination the evidence supports best (ties: the first in grid order)."""
+        """The combination the evidence supports best (ties: the first in grid order, which lists each
+        reading's plainest value first; see ``coordinator.policy._values``)."""
         return max(range(len(self.combos)), key=lambda i: (*self.score(i), -i))
 
 

@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from coordinator.policy import SWITCHES
+from wavesim.readings.evidence import Item
 from wavesim.readings.grid import READINGS, Readings, label
 
 __all__ = ["collapse", "to_dict", "to_json", "to_markdown", "to_text"]
 
 
-def _cell_text(cell: dict[str, Any]) -> str:
+def _cell_text(cell: dict[str, Any], item: Item) -> str:
     value = cell["value"]
-    shown = "-" if value is None else (f"{value:.0%}" if isinstance(value, float) and value <= 1 and value >= 0
-                                       and not float(value).is_integer() else f"{value:g}")
+    shown = "-" if value is None else (f"{value:.0%}" if item.unit == "share" else f"{value:g}")
     return f"{'yes' if cell['reproduced'] else 'no'} ({shown})"
 
 
@@ -94,7 +94,7 @@ def _table(r: Readings, rows: list[tuple[dict[str, str], list[int]]], sep: str) 
     for shown, members in rows:
         i = members[0]
         body.append([*(shown[n] for n in READINGS), str(len(members)),
-                     *(_cell_text(r.cells[i][it.id]) for it in r.items), "yes" if r.fits(i) else "no"])
+                     *(_cell_text(r.cells[i][it.id], it) for it in r.items), "yes" if r.fits(i) else "no"])
     if sep == "|":
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(row) + " |" for row in body]

@@ -126,3 +126,14 @@ def test_switches_reach_every_command_and_every_json(tmp_path: Path) -> None:
     assert code == 0, err
     points = json.loads(out)
     assert [p["policy_switches"]["batch_wave_check"] for p in points] == ["none", "after-decision"]
+
+
+def test_replay_takes_switches_and_refuses_one_the_trace_policy_ignores(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    code, _, err = invoke("check", "--policy", "guarded", "--trace-out", str(trace), "--property", "single_active_wave")
+    assert code == 0, err
+    code, out, _ = invoke("replay", str(trace), "--switch", "final_write=plain")  # the trace's own reading
+    assert code == 0 and "single_active_wave violated" in out
+    code, out, err = invoke("replay", str(trace), "--switch", "max_waves_in_flight=2")
+    assert (code, out) == (2, "") and err.startswith("error: switch max_waves_in_flight=2 is ignored under "
+                                                     "atomic_advance=false")

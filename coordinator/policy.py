@@ -203,8 +203,10 @@ class Switch:
 
 
 def _values(name: str) -> tuple[str, ...]:
+    """A switch's values, the plainest reading first (the one that adds least to what the write-up shows):
+    ``wavesim readings`` breaks ties between equally supported combinations by this order."""
     enum = _ENUMS.get(name)
-    return tuple(v.value for v in enum) if enum is not None else ("true", "false")
+    return tuple(v.value for v in enum) if enum is not None else ("false", "true")
 
 
 #: The one table of switches: docs, ``--help`` and ``wavesim readings`` all read it.
@@ -276,7 +278,7 @@ def switch_value(name: str, raw: object) -> object:
     if name in _ENUMS:
         enum = _ENUMS[name]
         try:
-            return enum(raw)
+            return enum(str(raw.value if isinstance(raw, StrEnum) else raw))
         except ValueError:
             raise ConfigError(f"{name} must be one of: {', '.join(v.value for v in enum)}; got {raw!r}") from None
     text = str(raw).lower() if not isinstance(raw, bool) else ("true" if raw else "false")

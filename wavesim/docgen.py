@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "BLOCK_MODULES", "ROOT", "TABLES", "Block", "DocError", "blocks_in", "doc_files", "drifted", "load_blocks",
+    "BLOCK_MODULES", "ROOT", "TABLES", "Block", "DocError", "blocks_in", "doc_files", "drifted", "fill", "load_blocks",
     "project_root", "register", "render_file",
 ]
 
@@ -44,7 +44,7 @@ def project_root() -> Path:
 #: the registry of generated blocks
 TABLES: dict[str, Callable[[], str]] = {}
 #: the modules whose ``@register`` calls fill ``TABLES``
-BLOCK_MODULES = ["wavesim.docblocks", "wavesim.docs_databases"]
+BLOCK_MODULES = ["wavesim.docblocks", "wavesim.docs_databases", "wavesim.readings.docs"]
 
 #: a marker is a line of its own (so prose can quote one in backticks)
 _MARK = re.compile(r"^[ \t]*<!-- wavesim:(begin|end) ([A-Za-z0-9_.-]+) -->[ \t]*$", re.MULTILINE)
@@ -147,3 +147,16 @@ def drifted(files: Iterable[Path], root: Path = ROOT) -> dict[Path, tuple[str, l
     finally:
         _root[0] = ROOT
     return out
+
+
+def fill(text: str, names: set[str] | None = None) -> str:
+    """``text`` with every registered block (or only those in ``names``) regenerated."""
+    load_blocks()
+    pieces, at = [], 0
+    for b in blocks_in(text):
+        if names is not None and b.name not in names:
+            continue
+        pieces += [text[at:b.start], _generated(b.name, {})]
+        at = b.end
+    pieces.append(text[at:])
+    return "".join(pieces)

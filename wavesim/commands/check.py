@@ -17,7 +17,7 @@ from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write
 from wavesim.progress import progress_bar, wanted
-from wavesim.switches import parse_specs, switch_option, switched
+from wavesim.switches import model_note, parse_specs, switch_option, switched
 
 __all__ = ["check_command", "report_json", "run_check"]
 
@@ -54,6 +54,7 @@ def report_json(search: Search) -> dict[str, Any]:
     return {
         "policy": search.spec.policy.name,
         "policy_switches": search.spec.policy.switches(),
+        "model_note": model_note(search.spec.policy),
         "scope": search.spec.scope.as_dict(),
         "strategy": search.strategy,
         "complete": search.complete,
@@ -88,6 +89,8 @@ def report_text(search: Search) -> str:
         lines.append(f"stopped: {search.stop_reason}")
     if scope.hides_overlap:
         lines.append("note: the threshold needs the whole wave at this scope, so waves cannot overlap")
+    if model_note(search.spec.policy):
+        lines.append(f"note: {model_note(search.spec.policy)}")
     for name in search.checked:
         verdict = {True: "holds", False: "VIOLATED", None: "unknown (search incomplete)"}[search.holds(name)]
         lines.append(f"  {name:<26} {verdict}")

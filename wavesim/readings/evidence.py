@@ -43,6 +43,7 @@ class Item:
     low: float
     high: float
     why: str
+    section: str = ""
 
     def holds(self, value: float | None) -> bool:
         return value is not None and self.low <= value <= self.high

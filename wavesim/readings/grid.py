@@ -28,6 +28,7 @@ from model.scope import Scope
 from sim.run import run_one
 from sim.scenario import PRESETS, Scenario
 from wavesim.readings.evidence import EVIDENCE, MEASURES, Evidence, Item
+from wavesim.switches import model_note
 
 __all__ = ["READINGS", "Readings", "combinations", "run_readings"]
 
@@ -81,13 +82,8 @@ def measure_run(job: tuple[Scenario, tuple[str, ...]]) -> dict[str, Any]:
     }
 
 
-#: What the checker cannot run: its completion events carry no wave (``model.state.State.events`` is a count),
-#: so a handler there has no batch wave to check.
-CHECKER_NOTE = "the model's completion events carry no wave, so the checker runs batch_wave_check=none"
-
-
 def checked_policy(policy: Policy) -> Policy:
-    """The policy the checker can run: ``batch_wave_check`` off (see ``CHECKER_NOTE``)."""
+    """The policy the checker can run: ``batch_wave_check`` off (see ``wavesim.switches.MODEL_NOTE``)."""
     if policy.atomic_advance or policy.batch_wave_check is BatchWaveCheck.NONE:
         return policy
     return policy.with_switches(name=policy.name, batch_wave_check=BatchWaveCheck.NONE)
@@ -141,7 +137,8 @@ class Readings:
         return hits, -miss
 
     def best(self) -> int:
-        """The combination the evidence supports best (ties: the first in grid order)."""
+        """The combination the evidence supports best (ties: the first in grid order, which lists each
+        reading's plainest value first; see ``coordinator.policy._values``)."""
         return max(range(len(self.combos)), key=lambda i: (*self.score(i), -i))
 
 
@@ -232,7 +229,7 @@ def _verdicts(base: Scenario, combo: Combo, seeds: Sequence[int], jobs: int, che
         stalls = sorted({r["stall_wave"] for r in runs if r["outcome"] == "stalled"})
         kept = {p.id: _judge(p, [r["values"][p.id] for r in runs]) for p in promises}
         policy = _policy(name, combo)
-        note = CHECKER_NOTE if checked_policy(policy) is not policy else None
+        note = model_note(policy)
         out[name] = {"simulation": sim, "stall_waves": stalls, "promises": kept,
                      "checker": check_policy(policy) if checker else None, "checker_note": note}
     return out

@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from coordinator.policy import SWITCHES
+from wavesim.readings.evidence import Item
 from wavesim.readings.grid import READINGS, Readings, label
 
 __all__ = ["collapse", "to_dict", "to_json", "to_markdown", "to_text"]
 
 
-def _cell_text(cell: dict[str, Any]) -> str:
+def _cell_text(cell: dict[str, Any], item: Item) -> str:
     value = cell["value"]
-    shown = "-" if value is None else (f"{value:.0%}" if isinstance(value, float) and value <= 1 and value >= 0
-                                       and not float(value).is_integer() else f"{value:g}")
+    shown = "-" if value is None else (f"{value:.0%}" if item.unit == "share" else f"{value:g}")
     return f"{'yes' if cell['reproduced'] else 'no'} ({shown})"
 
 
@@ -94,7 +94,7 @@ def _table(r: Readings, rows: list[tuple[dict[str, str], list[int]]], sep: str) 
     for shown, members in rows:
         i = members[0]
         body.append([*(shown[n] for n in READINGS), str(len(members)),
-                     *(_cell_text(r.cells[i][it.id]) for it in r.items), "yes" if r.fits(i) else "no"])
+                     *(_cell_text(r.cells[i][it.id], it) for it in r.items), "yes" if r.fits(i) else "no"])
     if sep == "|":
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
@@ -142,3 +142,19 @@ def to_markdown(r: Readings) -> str:
              f"Write-up: \"{i.sentence}\"" for i in r.items]
     return "\n".join([intro, "", *items, "", *_table(r, collapse(r), "|"), "",
                       *(f"- {line.strip()}" for line in _summary(r))]) + "\n"
+
+
+def from_dict(data: dict[str, Any]) -> Readings:
+    """A ``Readings`` back from ``to_dict`` (for the docs, which render the committed result)."""
+    from sim.scenario import Scenario
+    from wavesim.readings.evidence import EVIDENCE
+
+    by_id = {i.id: i for i in EVIDENCE.items}
+    combos = tuple(tuple(c["readings"].items()) for c in data["combinations"])
+    return Readings(
+        scenario=Scenario(**data["scenario"]), seeds=tuple(data["seeds"]), combos=combos,
+        items=tuple(by_id[e["id"]] for e in data["evidence"]),
+        cells=tuple(c["cells"] for c in data["combinations"]),
+        verdicts={i: c["verdicts"] for i, c in enumerate(data["combinations"]) if "verdicts" in c},
+        checked=True,
+    )

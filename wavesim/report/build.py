@@ -65,6 +65,8 @@ class ReportSettings:
     jobs: int = 1
     quick: bool = False
     progress: bool = False
+    #: seeds per combination in the readings table (``wavesim readings --seeds``)
+    reading_seeds: int = 8
     #: ``--switch`` values, applied to every policy that reads them
     switches: tuple[tuple[str, object], ...] = ()
 
@@ -112,6 +114,8 @@ class ReportData:
     faults_note: str
     writeup_s: tuple[float, ...]
     seeds_used: dict[str, int] = field(default_factory=dict)
+    readings: Any | None = None  # wavesim.readings.grid.Readings
+    calibration: dict[str, Any] | None = None
 
 
 def _map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
@@ -231,7 +235,39 @@ def gather(settings: ReportSettings) -> ReportData:
     }
     checks = _checks(settings)
     faults, note = _faults(settings)
+    readings, cal = _readings(settings)
     return ReportData(
         settings=settings, comparison=comparison, timelines=timelines, checks=checks, faults=faults,
-        faults_note=note, writeup_s=writeup_dispatch_seconds(), seeds_used=chosen,
+        faults_note=note, writeup_s=writeup_dispatch_seconds(), seeds_used=chosen, readings=readings,
+        calibration=cal,
     )
+
+
+#: ``--quick``: two current-wave rules, the rest at their defaults, one seed, no checker
+QUICK_READINGS = {"current_wave_rule": ["completed-else-active", "lowest-active"], "completion_check": ["before-guard"],
+                  "catchup_entry": ["successor-not-pending"], "batch_wave_check": ["after-decision"],
+                  "final_write": ["plain"], "distinct_progress": ["false"]}
+
+
+def _readings(settings: ReportSettings) -> tuple[Any, dict[str, Any]]:
+    """The calibration check, and the sensitivity table: a reduced grid run here when quick, else the full
+    table as ``wavesim readings`` wrote it to ``docs/readings.json`` (every combination x 8 seeds is minutes
+    of runs; the docs' drift test reruns its default row), run here only when that file is missing."""
+    from wavesim.readings.calibration import calibration
+    from wavesim.readings.grid import run_readings
+
+    seeds = range(1) if settings.quick else range(settings.reading_seeds)
+    if not settings.quick and READINGS_JSON.is_file():
+        import json
+
+        from wavesim.readings.render import from_dict
+
+        readings = from_dict(json.loads(READINGS_JSON.read_text(encoding="utf-8")))
+    else:
+        readings = run_readings(grid=QUICK_READINGS if settings.quick else None, seeds=seeds, jobs=settings.jobs,
+                                checker=not settings.quick)
+    return readings, calibration(seeds)
+
+
+#: The full sensitivity table, written by ``wavesim readings --jobs 2 --out docs/readings.json``.
+READINGS_JSON = Path(__file__).resolve().parents[2] / "docs" / "readings.json"

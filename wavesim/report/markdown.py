@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from coordinator import POLICIES, PROPERTY_NAMES
+from coordinator import POLICIES, PROPERTY_NAMES, policy_named
 from coordinator.properties import queue_bound
 from model.scope import Scope
 from wavesim.report.build import CheckResult, ReportData
 from wavesim.report.figures import FIGURES
+from wavesim.switches import MODEL_NOTE, model_note
 
 __all__ = ["HEADLINE", "check_command", "render"]
 
@@ -65,6 +66,8 @@ class _Facts:
         self.completed = sum(1 for r in self.runs if r.outcome == "completed")
         self.bounded = sum(1 for r in self.runs if r.properties["queue_bounded"]["holds"])
         self.held = {name: sum(1 for r in self.runs if r.properties[name]["holds"]) for name in PROPERTY_NAMES}
+        self.paths = ", ".join(f"{p} {_num(self.m['dispatches_by_path'][p]['median'])}"
+                               for p in ("normal", "db-reconcile", "catch-up"))
         waves = self.m["stall_wave"]
         self.stall_at = "" if waves["min"] is None else (
             f"wave {waves['min']}" if waves["min"] == waves["max"] else f"waves {waves['min']}-{waves['max']}")
@@ -112,9 +115,10 @@ def _mechanisms(data: ReportData) -> list[str]:
         o = f["original"]
         out.append(
             f"- **original** (the code before the fix). No guard stands between a handler run and a dispatch, so "
-            f"once the current wave reaches its threshold every handler run dispatches one more wave: "
-            f"{o.mmm('max_dispatches_in_1s')} waves went out within one second (median [min-max] over {o.n} "
-            f"seeds), {o.mmm('max_active_waves')} were active at once and "
+            f"once one handler run may dispatch, every handler run after it dispatches one more wave (dispatches "
+            f"by path, medians: {o.paths}): "
+            f"{o.mmm('max_waves_first_dispatched_in_1s')} waves went out within one second (median [min-max] "
+            f"over {o.n} seeds), {o.mmm('max_active_waves')} were active at once and "
             f"{_above(o.mmm('peak_queue_depth'), promise, o.m['peak_queue_depth']['median'])} batch jobs were "
             f"queued at the peak; the write-up logged 30 waves and 1,500+ jobs. Handler runs that read the same "
             f"pending wave dispatch it again: {o.mmm('duplicate_dispatches')} duplicate dispatches per run"
@@ -188,7 +192,9 @@ def _checks(data: ReportData) -> list[str]:
     scopes = list(dict.fromkeys(c.scope for c in data.checks))
     out = ["Each scope is checked exhaustively (breadth-first, every interleaving); a violation's shortest "
            "counterexample has the number of steps shown. 'incomplete' means the search stopped at its state "
-           "budget before covering the scope.", ""]
+           "budget before covering the scope."
+           + (f" Note: {MODEL_NOTE} (docs/readings.md)." if any(model_note(policy_named(p)) for p in POLICIES)
+              else ""), ""]
     for i, scope in enumerate(scopes, 1):
         out.append(f"- scope {i}: {scope.label()}{_faults_text(scope)}")
     out.append("")
@@ -279,4 +285,28 @@ def render(data: ReportData) -> str:
         lines += [data.faults_note[0].upper() + data.faults_note[1:] + ".", ""]
     else:
         lines += [data.faults.to_markdown().rstrip("\n"), "", f"({data.faults_note}.)", ""]
+    lines += _readings(data)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _readings(data: ReportData) -> list[str]:
+    """The readings of the write-up: the calibration check and the sensitivity table (docs/readings.md)."""
+    if data.readings is None or data.calibration is None:
+        return []
+    from wavesim.readings.calibration import calibration_markdown
+    from wavesim.readings.render import to_markdown
+
+    return [
+        "## Readings of the write-up, and the evidence that picks them",
+        "",
+        "Where the write-up is silent, the coordinator reads it through named switches (`docs/readings.md`). "
+        "The `incident` preset's simulated history, exported and audited, next to the write-up's timestamps:",
+        "",
+        calibration_markdown(data.calibration).rstrip("\n"),
+        "",
+        ("The table below is `docs/readings.json`, written by `wavesim readings --jobs 2 --out docs/readings.json`."
+         if not data.settings.quick else "A reduced grid (`--quick`): two current-wave rules, one seed."),
+        "",
+        to_markdown(data.readings).rstrip("\n"),
+        "",
+    ]

@@ -1,0 +1,48 @@
+"""The generated blocks of ``docs/readings.md`` (``wavesim.docgen``).
+
+* ``switches``: the one switch table (``coordinator.policy.SWITCHES``);
+* ``readings``: the sensitivity table, from ``docs/readings.json`` (written by
+  ``wavesim readings --jobs 2 --out docs/readings.json``, minutes of runs);
+* ``calibration``: the incident preset's timeline next to the write-up's
+  (seconds of runs, so it is recomputed whenever the page is checked).
+
+``python -m wavesim.readings.docs`` rewrites the page's blocks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from coordinator.policy import SWITCHES
+from wavesim.docgen import fill, register
+from wavesim.readings.calibration import calibration, calibration_markdown
+from wavesim.readings.render import from_dict, to_markdown
+
+__all__ = ["PAGE", "RESULT", "calibration_block", "readings_block", "switches_block"]
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "docs" / "readings.md"
+RESULT = ROOT / "docs" / "readings.json"
+
+
+@register("switches")
+def switches_block() -> str:
+    head = "| switch | kind | values | default | write-up lines it reads | what it changes |\n|---|---|---|---|---|---|"
+    rows = [f"| `{s.name}` | {s.kind} | {', '.join(f'`{v}`' for v in s.values)} | `{s.default}` | {s.lines} | "
+            f"{s.changes} |" for s in SWITCHES]
+    return "\n".join([head, *rows]) + "\n"
+
+
+@register("readings")
+def readings_block() -> str:
+    return to_markdown(from_dict(json.loads(RESULT.read_text(encoding="utf-8"))))
+
+
+@register("calibration")
+def calibration_block() -> str:
+    return calibration_markdown(calibration())
+
+
+if __name__ == "__main__":
+    PAGE.write_text(fill(PAGE.read_text(encoding="utf-8")), encoding="utf-8")

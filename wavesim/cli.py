@@ -11,8 +11,8 @@ from wavesim.commands.compare import compare
 from wavesim.commands.demo import demo
 from wavesim.commands.docs import docs
 from wavesim.commands.faults import faults
-from wavesim.commands.readings import readings_command
 from wavesim.commands.live import live
+from wavesim.commands.readings import readings_command
 from wavesim.commands.replay import replay_command
 from wavesim.commands.report import report
 from wavesim.commands.run import run

@@ -9,10 +9,13 @@ should change, then ``wavesim docs``.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import re
 from dataclasses import fields
 
-from coordinator import ATOMIC_CLAIM_SQL, POLICIES
+from coordinator import POLICIES, Policy
+from coordinator import sql
 from sim.faultsettings import FAULT_PRESETS
 from sim.scenario import PRESETS, Scenario
 from wavesim.docgen import project_root, register
@@ -99,27 +102,28 @@ def report_fault_matrix() -> str:
 
 @register("policies")
 def policies() -> str:
-    """Each policy and the switches it turns on (``coordinator.POLICIES``)."""
+    """Each policy and the switches it sets away from ``Policy()``'s defaults (``coordinator.POLICIES``)."""
+    defaults = Policy().switches()
     rows = []
     for name, policy in POLICIES.items():
         on = []
         for key, value in policy.switches().items():
-            if key in ("name", "current_wave_rule") or value in (False, None):
+            if key == "name" or value == defaults[key]:
                 continue
-            on.append(f"`{key}`" if value is True else f"`{key} = {value:g}`")
+            on.append(f"`{key}`" if value is True else f"`{key} = {_value(value)}`")
         rows.append([f"`{name}`", ", ".join(on) or "none (no guard, no auto-trigger)"])
-    return _table(["policy", "switches on"], rows)
+    return _table(["policy", "switches set"], rows)
 
 
 @register("atomic-claim-sql")
 def atomic_claim_sql() -> str:
-    """``coordinator.ATOMIC_CLAIM_SQL``: the claim of ``atomic`` as a user would run it, per database."""
-    names = {"postgresql": "PostgreSQL", "mysql": "MySQL (InnoDB)"}
-    return "\n\n".join(f"{names.get(db, db)}:\n\n```sql\n{sql.strip()}\n```" for db, sql in ATOMIC_CLAIM_SQL.items())
+    """The claim of ``atomic`` as a user would run it, per database, from ``coordinator.sql``."""
+    names = {"postgresql": "PostgreSQL", "mysql": "MariaDB / MySQL", "sqlite": "SQLite"}
+    return "\n\n".join(f"{names[d]}:\n\n```sql\n{sql.render('ClaimNextWave', d)}\n```" for d in sql.DIALECTS)
 
 
 def _value(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{value:g}" if isinstance(value, float) else str(value.value if isinstance(value, StrEnum) else value)
 
 
 @register("presets")

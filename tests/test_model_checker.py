@@ -10,9 +10,9 @@ import pytest
 from coordinator import POLICIES, PROPERTY_NAMES
 from model.actions import Spec, next_states
 from model.checker import REDUCTIONS, check
-from model.scope import Scope
 from model.invariants import is_quiescent
 from model.liveness import can_finish, first_trap
+from model.scope import Scope
 from model.state import State, canonical, init
 
 ALL_FALSE = {"single_active_wave": False}

@@ -13,6 +13,7 @@ from model.checker import DEFAULT_MEMORY_MB, DEFAULT_TIME_S, NOT_MINIMAL, REDUCT
 from model.scope import Scope
 from model.search import walk_search
 from model.trace import render, steps_of, to_json, why_stuck
+from wavesim.docgen import register
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write
 from wavesim.progress import progress_bar, wanted
@@ -197,3 +198,28 @@ def check_command(**options: Any) -> None:
 
         atomic_write(trace_out, write)
     click.echo(json.dumps(report_json(search), indent=2) if as_json else report_text(search))
+
+
+#: The scopes of the generated reductions table (small, so that a test can regenerate it).
+TABLE_SCOPES = (Scope(max_handlers=1), Scope(), Scope(losses=1))
+
+
+@register("checker-reductions")
+def reductions_table() -> str:
+    """Distinct states with every reduction, symmetry only, and none; and whether the verdicts agree."""
+    lines = [
+        "| policy | scope | all reductions | symmetry only | none | same verdicts | shortest lengths match |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for scope in TABLE_SCOPES:
+        for name, policy in POLICIES.items():
+            runs = [check(scope, policy, use=use) for use in (tuple(REDUCTIONS), ("symmetry",), ())]
+            shortest = check(scope, policy, shortest=True)
+            same = all({n: r.holds(n) for n in PROPERTY_NAMES} == {n: runs[2].holds(n) for n in PROPERTY_NAMES}
+                       for r in (*runs, shortest))
+            lengths = ({n: len(f.labels) for n, f in shortest.found.items()}
+                       == {n: len(f.labels) for n, f in runs[2].found.items()})
+            label = f"{scope.waves}x{scope.wave_size}, {scope.max_handlers}" + (" +1 lost" if scope.losses else "")
+            cells = " | ".join(f"{r.states:,}" + ("" if r.complete else " (decided early)") for r in runs)
+            lines.append(f"| {name} | {label} | {cells} | {'yes' if same else 'NO'} | {'yes' if lengths else 'NO'} |")
+    return "\n".join(lines) + "\n"

@@ -100,6 +100,23 @@ def _line(result: dict[str, Any]) -> str:
             f"{_status(result):<14}")
 
 
+def _pairs(jobs: list[Any], results: Any) -> Any:
+    it = iter(zip(jobs, results, strict=True))
+    for (job_a, res_a), (job_b, res_b) in zip(it, it, strict=True):
+        yield job_a, res_a, job_b, res_b
+
+
+def _row(policy: str, cell: tuple[int, int, int], reduced: dict[str, Any], plain: dict[str, Any]) -> str:
+    name = f"{cell[0]}x{cell[1]},{cell[2]}"
+    agree = ""
+    if "error" not in reduced and "error" not in plain:
+        clash = [n for n in PROPERTY_NAMES if None not in (reduced["verdicts"][n], plain["verdicts"][n])
+                 and reduced["verdicts"][n] != plain["verdicts"][n]]
+        agree = f"  DISAGREE on {', '.join(clash)}" if clash else ""
+    return (f"{policy:<9} {name:<6} | reduced: {_line(reduced)} | unreduced: {_line(plain)} | "
+            f"{_verdicts(reduced)}{agree}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 2x2,2 and 3x2,2 scopes")
@@ -119,23 +136,13 @@ def main() -> None:
         policy, cell, plain = job
         return _child(policy, cell, plain, args.plain_budget if plain else LIMIT_S.get(cell, DEFAULT_LIMIT_S))
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(one, jobs))
-    by_job = dict(zip(jobs, results, strict=True))
     head = f"{'states':>9} {'s':>7} {'cpu s':>7} {'MB':>6} {'status':<14}"
     print(f"{'policy':<9} {'cell':<6} | reduced: {head} | unreduced: {head} | verdicts (reduced; Fn = violated, "
-          "n steps; ? = undecided)")
-    for cell in cells:
-        for policy in POLICIES:
-            reduced, plain = by_job[(policy, cell, False)], by_job[(policy, cell, True)]
-            name = f"{cell[0]}x{cell[1]},{cell[2]}"
-            agree = ""
-            if "error" not in reduced and "error" not in plain:
-                clash = [n for n in PROPERTY_NAMES if None not in (reduced["verdicts"][n], plain["verdicts"][n])
-                         and reduced["verdicts"][n] != plain["verdicts"][n]]
-                agree = f"  DISAGREE on {', '.join(clash)}" if clash else ""
-            print(f"{policy:<9} {name:<6} | reduced: {_line(reduced)} | unreduced: {_line(plain)} | "
-                  f"{_verdicts(reduced)}{agree}")
+          "n steps; ? = undecided)", flush=True)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = pool.map(one, jobs)  # in order: each row prints as soon as its two runs are done
+        for (policy, cell, _), reduced, (_, _, _), plain in _pairs(jobs, results):
+            print(_row(policy, cell, reduced, plain), flush=True)
     print("\ns: wall clock of the search; cpu s: the cell process's CPU time (import included); both on a shared "
           "machine. MB: each cell's peak resident memory (its own process).")
 

@@ -53,8 +53,10 @@ BATCH_RELABELLING = "batches of a wave relabelled by (finished, running, queued)
 #: Reductions that may lengthen a counterexample: ``shortest`` turns them off.
 NOT_MINIMAL = frozenset({"por", "probe"})
 
-#: Probe walks per round, a round every ``PROBE_EVERY`` expansions, and a walk's longest run.
-PROBE_WALKS, PROBE_EVERY, PROBE_STEPS = 8, 8192, 500
+#: Probe walks per round and a walk's longest run; a round starts whenever the walks
+#: have taken fewer steps than ``PROBE_SHARE`` times the states expanded (a share of the
+#: work counted in steps, so that a search is the same on a fast or a slow machine).
+PROBE_WALKS, PROBE_STEPS, PROBE_SHARE = 8, 500, 0.5
 
 #: Default budgets: a time and a memory the search may use (no state count).
 DEFAULT_TIME_S = 300.0
@@ -211,11 +213,12 @@ def _bfs(
                 if "no_stall" in open_ and stall_detail(state, reconciler=reconciler) is not None:
                     walked["no_stall"] = _walked("no_stall", walk, stall_detail(state, reconciler=reconciler) or "")
                     open_.discard("no_stall")
-                options = [o for o in successors(state) if o[0][0] not in FAULTS or rng.random() < 0.5]
+                # every enabled step, not the ample set: a reduced walk always takes the
+                # independent steps first, which makes a straggler's stall rare
+                options = [o for o in next_states(spec, state, reduce=symmetric)
+                           if o[0][0] not in FAULTS or rng.random() < 0.5]
                 if not any(o[0][0] not in FAULTS for o in options):
-                    if "import_completes" in open_ and not is_done(state) and not any(
-                        o[0][0] not in FAULTS for o in next_states(spec, state, reduce=symmetric)
-                    ):
+                    if "import_completes" in open_ and not is_done(state):
                         walked["import_completes"] = _walked("import_completes", walk, trap_detail(state, ()))
                         open_.discard("import_completes")
                     if not options:
@@ -227,10 +230,12 @@ def _bfs(
                     continue
                 at[step[1]] = len(walk)
                 walk.append(step)
+                walked_steps[0] += 1
             if not open_ & set(LIVENESS):
                 return
 
     walked: dict[str, Found] = {}
+    walked_steps = [0]
 
     def decide(name: str, where: tuple[int, Label | None, State | None, str]) -> None:
         if name in open_:
@@ -262,7 +267,7 @@ def _bfs(
     peak = _rss_mb()
     while queue and open_:
         expanded += 1
-        if probing and expanded % PROBE_EVERY == 1 and open_ & set(LIVENESS):
+        if probing and walked_steps[0] <= expanded * PROBE_SHARE and open_ & set(LIVENESS):
             probe()
             if not open_:
                 break

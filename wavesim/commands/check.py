@@ -44,7 +44,7 @@ def counterexamples(search: Search) -> dict[str, dict[str, Any]]:
     out = {}
     for name, found in search.found.items():
         steps = steps_of(search.spec, found.path)
-        why = why_stuck(search.spec, found.path) if found.exits or name in ("no_stall", "import_completes") else ()
+        why = why_stuck(search.spec, found.path) if name == "import_completes" else ()
         out[name] = to_json(search.spec, name, found.detail, steps, why)
     return out
 

@@ -250,10 +250,14 @@ def _bfs(
         for name, detail in verdicts:
             if detail is not None:
                 decide(name, (sid, None, None, detail))
-        if "no_stall" in open_:
+        if "no_stall" in open_ or "import_completes" in open_:
             detail = stall_detail(state, reconciler=reconciler)
             if detail is not None:
                 decide("no_stall", (sid, None, None, detail))
+                if not any(lab[0] not in FAULTS for lab, _ in next_states(spec, state, reduce=False)):
+                    # a stall with no step out (no reconciler) is a dead end too: decide it now,
+                    # not when the BFS comes to expand it
+                    decide("import_completes", (sid, None, None, trap_detail(state, ())))
 
     seen_tables: dict[tuple[object, int], list[tuple[str, str | None]]] = {}
     seen_pairs: dict[tuple[object, object], list[tuple[str, str | None]]] = {}

@@ -1,96 +1,150 @@
-"""Benchmark of the exhaustive checker: distinct states per second and memory per stored state.
+"""Benchmark of the exhaustive checker: each policy on a fixed table of scopes,
+with every reduction on and, as the baseline measured in the same run, with
+every reduction off.
 
 Not a test. Run from the repository root:
 
-    python benchmarks/bench_checker.py            # the two default scopes
-    python benchmarks/bench_checker.py --quick    # the small scope only
+    python -m benchmarks.bench_checker              # the whole table (long: up to about an hour)
+    python -m benchmarks.bench_checker --quick      # the two small scopes only
+    python -m benchmarks.bench_checker --jobs 2     # two cells at a time (timings then share the cores)
 
-For each scope it runs the BFS once for speed (wall clock, garbage collector
-paused as the checker does) and once under ``tracemalloc`` for memory (peak
-traced bytes / distinct states). As a baseline measured in the same run, a bare
-BFS over plain tuples of nine small ints (dict of seen states, deque, parent
-array) explores the same number of states; the ratios say what the model's
-work per state costs over a minimal BFS on this machine.
+Each cell runs in a fresh process, so its peak memory (the process's maximum
+resident set) is its own. Cells: waves x batches per wave, handler runs; 2
+workers, threshold 50 %, FIFO queue, no faults, all seven properties. The
+reduced runs get the issue's limits as budgets (120 s for the scopes up to
+3x3,3 and 600 s for 4x3,3, 4 GB each); the unreduced runs get ``--plain-budget``
+seconds (default 60) so that the benchmark finishes, and a cell stopped by its
+budget is reported as such, with the properties it left undecided.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import time
-import tracemalloc
-from array import array
-from collections import deque
+import json
+import resource
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from coordinator import POLICIES
-from model.checker import check
-from model.scope import Scope
+from coordinator import POLICIES, PROPERTY_NAMES
 
-SCOPES = [
-    ("guarded", Scope(waves=3, wave_size=2, max_handlers=2)),
-    ("atomic", Scope(waves=3, wave_size=3, max_handlers=3)),
-]
-QUICK = [("guarded", Scope())]
+#: (waves, batches per wave, handlers) of each row of the table.
+CELLS = [(2, 2, 2), (3, 2, 2), (3, 3, 3), (4, 3, 3)]
+QUICK = CELLS[:2]
+#: The reduced runs' budgets: the issue's limits.
+LIMIT_S = {(4, 3, 3): 600.0}
+DEFAULT_LIMIT_S = 120.0
+MEMORY_MB = 4096
 
-
-def bare_bfs(limit: int) -> int:
-    """BFS over 9-tuples of small ints, each field counting up to 9: stop at ``limit`` states."""
-    start = (0,) * 9
-    seen = {start: 0}
-    parent = array("l", [-1])
-    todo = deque([start])
-    while todo and len(seen) < limit:
-        state = todo.popleft()
-        for i in range(9):
-            if state[i] < 9:
-                nxt = state[:i] + (state[i] + 1,) + state[i + 1:]
-                if nxt not in seen:
-                    seen[nxt] = len(seen)
-                    parent.append(seen[state])
-                    todo.append(nxt)
-    return len(seen)
+_SHORT = {
+    "single_active_wave": "single", "one_wave_below_threshold": "below", "threshold_respected": "thresh",
+    "no_duplicate_dispatch": "dup", "queue_bounded": "queue", "no_stall": "stall", "import_completes": "completes",
+}
 
 
-def timed(fn: object) -> tuple[object, float]:
-    gc.disable()
-    began = time.perf_counter()
-    try:
-        out = fn()  # type: ignore[operator]
-    finally:
-        gc.enable()
-    return out, time.perf_counter() - began
+def run_cell(policy: str, waves: int, size: int, handlers: int, plain: bool, limit: float) -> dict[str, Any]:
+    """One check in this process (called in the child); its report as a dict."""
+    from model.checker import check
+    from model.scope import Scope
+
+    search = check(
+        Scope(waves=waves, wave_size=size, max_handlers=handlers), POLICIES[policy], time_limit=limit,
+        max_memory_mb=MEMORY_MB, use=() if plain else ("symmetry", "por", "probe"),
+    )
+    return {
+        "states": search.states, "seconds": search.seconds, "complete": search.complete,
+        "decided": search.decided, "budget": search.budget,
+        "verdicts": {n: search.holds(n) for n in PROPERTY_NAMES},
+        "lengths": {n: len(f.labels) for n, f in search.found.items()},
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
+    }
 
 
-def traced(fn: object) -> int:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        fn()  # type: ignore[operator]
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak
+def _child(policy: str, cell: tuple[int, int, int], plain: bool, limit: float) -> dict[str, Any]:
+    waves, size, handlers = cell
+    args = [sys.executable, "-m", "benchmarks.bench_checker", "--cell", policy, str(waves), str(size), str(handlers),
+            "plain" if plain else "reduced", str(limit)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["exit code " + str(done.returncode)])[-1]}
+    return dict(json.loads(done.stdout))
+
+
+def _verdicts(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"failed: {result['error']}"
+    parts = []
+    for name in PROPERTY_NAMES:
+        holds = result["verdicts"][name]
+        mark = "ok" if holds else "?" if holds is None else f"F{result['lengths'][name]}"
+        parts.append(f"{_SHORT[name]} {mark}")
+    return " ".join(parts)
+
+
+def _status(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return "error"
+    if result["complete"]:
+        return "complete"
+    if result["decided"]:
+        return "decided"
+    return f"{result['budget']} budget"
+
+
+def _line(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"{'-':>9} {'-':>7} {'-':>7} {'-':>6} {'error':<14}"
+    return (f"{result['states']:>9} {result['seconds']:>7.1f} {result['cpu']:>7.1f} {result['peak_mb']:>6.0f} "
+            f"{_status(result):<14}")
+
+
+def _pairs(jobs: list[Any], results: Any) -> Any:
+    it = iter(zip(jobs, results, strict=True))
+    for (job_a, res_a), (job_b, res_b) in zip(it, it, strict=True):
+        yield job_a, res_a, job_b, res_b
+
+
+def _row(policy: str, cell: tuple[int, int, int], reduced: dict[str, Any], plain: dict[str, Any]) -> str:
+    name = f"{cell[0]}x{cell[1]},{cell[2]}"
+    agree = ""
+    if "error" not in reduced and "error" not in plain:
+        clash = [n for n in PROPERTY_NAMES if None not in (reduced["verdicts"][n], plain["verdicts"][n])
+                 and reduced["verdicts"][n] != plain["verdicts"][n]]
+        agree = f"  DISAGREE on {', '.join(clash)}" if clash else ""
+    return (f"{policy:<9} {name:<6} | reduced: {_line(reduced)} | unreduced: {_line(plain)} | "
+            f"{_verdicts(reduced)}{agree}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="only the small default scope")
-    parser.add_argument("--no-memory", action="store_true", help="skip the (slower) tracemalloc runs")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the 2x2,2 and 3x2,2 scopes")
+    parser.add_argument("--jobs", type=int, default=1, help="cells run at once (default 1: undisturbed timings)")
+    parser.add_argument("--plain-budget", type=float, default=60.0,
+                        help="seconds for each unreduced run (default 60)")
+    parser.add_argument("--cell", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print(f"{'scope':<62} {'states':>9} {'s':>7} {'states/s':>10} {'B/state':>8} {'bare/s':>10} {'x slower':>8}")
-    for policy, scope in QUICK if args.quick else SCOPES:
-        search, seconds = timed(lambda p=policy, s=scope: check(s, POLICIES[p], time_limit=600))
-        states = search.states  # type: ignore[attr-defined]
-        bare_states, bare_seconds = timed(lambda n=states: bare_bfs(n))
-        rate = states / seconds
-        bare_rate = int(bare_states) / bare_seconds  # type: ignore[call-overload]
-        per_state = "-"
-        if not args.no_memory:
-            peak = traced(lambda p=policy, s=scope: check(s, POLICIES[p], time_limit=600))
-            per_state = f"{peak / states:.0f}"
-        label = f"{policy}: {scope.label()}"
-        print(f"{label:<62} {states:>9} {seconds:>7.2f} {rate:>10,.0f} {per_state:>8} {bare_rate:>10,.0f} "
-              f"{bare_rate / rate:>8.1f}")
+    if args.cell:
+        policy, waves, size, handlers, mode, limit = args.cell
+        print(json.dumps(run_cell(policy, int(waves), int(size), int(handlers), mode == "plain", float(limit))))
+        return
+    cells = QUICK if args.quick else CELLS
+    jobs = [(p, c, plain) for c in cells for p in POLICIES for plain in (False, True)]
+
+    def one(job: tuple[str, tuple[int, int, int], bool]) -> dict[str, Any]:
+        policy, cell, plain = job
+        return _child(policy, cell, plain, args.plain_budget if plain else LIMIT_S.get(cell, DEFAULT_LIMIT_S))
+
+    head = f"{'states':>9} {'s':>7} {'cpu s':>7} {'MB':>6} {'status':<14}"
+    print(f"{'policy':<9} {'cell':<6} | reduced: {head} | unreduced: {head} | verdicts (reduced; Fn = violated, "
+          "n steps; ? = undecided)", flush=True)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = pool.map(one, jobs)  # in order: each row prints as soon as its two runs are done
+        for (policy, cell, _), reduced, (_, _, _), plain in _pairs(jobs, results):
+            print(_row(policy, cell, reduced, plain), flush=True)
+    print("\ns: wall clock of the search; cpu s: the cell process's CPU time (import included); both on a shared "
+          "machine. MB: each cell's peak resident memory (its own process).")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,22 @@
-"""Liveness on the explored graph: can every reachable state still finish?
+"""Liveness on the explored graph, and the fairness each liveness property needs.
 
-``no_stall`` and ``import_completes`` are judged as "from every reachable
-state, a state in which every wave is completed is still reachable" over the
-fault-free transitions. On a finite graph this is exact and needs no fairness
-assumption: a *trap* is a reachable state from which no fault-free path
-reaches completion, whether the system is quiescent there (a stall in
-DESIGN.md's sense) or keeps moving (a reconciler ticking in vain).
+``no_stall`` (never quiescent with a wave not completed) is a property of
+single states: it is violated exactly when such a state is reachable, and the
+checker decides it on the fly, with the path to the stalled state itself. It
+needs no fairness assumption, and says nothing about runs that never go quiet.
+
+``import_completes`` is judged here as "from every reachable state, a state in
+which every wave is completed is still reachable" over the fault-free
+transitions (a CTL ``AG EF done``). A state from which no fault-free path
+reaches completion is a *trap*, whether the system is quiescent there or keeps
+moving (a reconciler ticking in vain). Reachability of completion is not
+eventual completion: a run may keep choosing the step that leads away (a
+reconciler tick forever before the last batch finishes). On this finite graph
+it means eventual completion of every fault-free run under *strong fairness*
+of transitions: a step enabled in a state visited infinitely often is taken
+from it infinitely often (workers finish, listeners start, the reconciler
+ticks and its run completes). Faults are outside that claim: they may happen
+before, never after, the state judged.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Both run walks from the initial state under a state and time budget and check
 the safety properties on every step, exactly as the BFS does. They never say
-a property holds (``complete`` is always False). A walk that ends where no step
-is enabled with a wave not completed is a quiescent stall, which violates
-``no_stall`` and ``import_completes``; traps that keep moving need the BFS.
+a property holds (``complete`` is always False). A quiescent state with a wave
+not completed violates ``no_stall``; a walk that ends where no step is enabled
+with a wave not completed is a trap, which violates ``import_completes``; traps
+that keep moving need the BFS.
 
 PCT (probabilistic concurrency testing, Burckhardt et al. 2010) gives each
 actor (a worker, the listener, each handler run ...) a random priority, always
@@ -18,10 +19,10 @@ from __future__ import annotations
 import random
 import time
 
-from coordinator import LIVENESS, PROPERTY_NAMES, Policy
+from coordinator import PROPERTY_NAMES, Policy
 from model.actions import Label, Spec, next_states
 from model.checker import Found, Search
-from model.invariants import STATE_CHECKS, TRANSITION_CHECKS, is_done
+from model.invariants import STATE_CHECKS, TRANSITION_CHECKS, is_done, stall_detail, trap_detail
 from model.scope import Scope
 from model.state import State, canonical, init
 
@@ -58,6 +59,7 @@ def walk_search(
     config = spec.config
     rng = random.Random(seed)
     relabel = not scope.fifo
+    reconciler = policy.reconciler_period_s is not None
     start = init(scope, policy)
     seen: set[State] = {start}
     found: dict[str, Found] = {}
@@ -81,10 +83,10 @@ def walk_search(
         for step in range(max_steps):
             options = next_states(spec, state, reduce=False)
             if not options:
-                if not is_done(state):
-                    for name in LIVENESS:
-                        if name in properties and name not in found:
-                            found[name] = _found(name, path, labels, relabel, "quiescent stall: no step is enabled")
+                if not is_done(state) and "import_completes" in properties and "import_completes" not in found:
+                    found["import_completes"] = _found(
+                        "import_completes", path, labels, relabel, trap_detail(state, ()),
+                    )
                 break
             if strategy == "pct":
                 for label, _ in options:
@@ -109,6 +111,10 @@ def walk_search(
                     detail = fn(nxt, config)
                     if detail is not None:
                         found[name] = _found(name, path, labels, relabel, detail)
+            if "no_stall" in properties and "no_stall" not in found:
+                detail = stall_detail(nxt, reconciler=reconciler)
+                if detail is not None:
+                    found["no_stall"] = _found("no_stall", path, labels, relabel, detail)
         longest = max(longest, len(labels))
         stale = stale + 1 if len(seen) == before else 0
     else:

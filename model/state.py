@@ -199,3 +199,45 @@ def canonical(state: State, *, relabel: bool = False) -> State:
     if len(runs) > 1:
         runs = tuple(sorted(runs, key=_run_key))
     return tuple.__new__(State, (rows, queue, running, events, delayed, runs, crashes, duplicates, losses))
+
+
+class Codec:
+    """A compact key for each state: one int packing small ids of its parts.
+
+    Rows, queue, running jobs and the multiset of runs are each interned (equal
+    parts get one id, in the order first seen) and the counters are packed
+    beside them, so a stored state costs one int instead of a tuple of tuples.
+    ``decode`` gives the state back exactly.
+    """
+
+    __slots__ = ("_ids", "_parts")
+
+    #: bits per packed counter (events, delayed, and the three fault budgets)
+    SMALL = 8
+
+    def __init__(self) -> None:
+        self._ids: tuple[dict[object, int], ...] = ({}, {}, {}, {})
+        self._parts: tuple[list[object], ...] = ([], [], [], [])
+
+    def _id(self, which: int, part: object) -> int:
+        ids = self._ids[which]
+        found = ids.get(part)
+        if found is None:
+            found = ids[part] = len(ids)
+            self._parts[which].append(part)
+        return found
+
+    def encode(self, state: State) -> int:
+        rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
+        small = (((events << 8 | delayed) << 8 | crashes) << 8 | duplicates) << 8 | losses
+        parts = ((self._id(3, runs) << 24 | self._id(2, running)) << 24 | self._id(1, queue)) << 24 | self._id(0, rows)
+        return parts << 40 | small
+
+    def decode(self, key: int) -> State:
+        mask = (1 << 24) - 1
+        rows_parts, queue_parts, running_parts, runs_parts = self._parts
+        parts = key >> 40
+        return tuple.__new__(State, (
+            rows_parts[parts & mask], queue_parts[parts >> 24 & mask], running_parts[parts >> 48 & mask],
+            key >> 32 & 255, key >> 24 & 255, runs_parts[parts >> 72], key >> 16 & 255, key >> 8 & 255, key & 255,
+        ))

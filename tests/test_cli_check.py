@@ -41,12 +41,34 @@ def test_a_budget_makes_the_report_incomplete_never_holds() -> None:
     assert code == 0
     assert "INCOMPLETE: 50 distinct states" in out
     assert "stopped: state budget of 50 reached" in out
-    assert "no_stall                   unknown (search incomplete)" in out
+    assert "undecided: no_stall\n" in out
+    assert "no_stall                   unknown (states budget ran out)" in out
+
+
+def test_reductions_can_be_switched_off_and_shortest_is_reported() -> None:
+    code, out, _ = invoke("check", "--policy", "guarded", "--json", "--without", "por", "--without", "probe")
+    report = json.loads(out)
+    assert (code, report["reductions"], report["shortest"], report["states"]) == (0, ["symmetry"], True, 4860)
+    code, out, _ = invoke("check", "--policy", "guarded", "--json", "--shortest")
+    assert json.loads(out)["reductions"] == ["symmetry"]
+    code, out, _ = invoke("check", "--policy", "guarded")
+    assert "note: counterexamples may be longer than the shortest" in out
+    code, _, err = invoke("check", "--policy", "guarded", "--max-memory", "0")
+    assert (code, err) == (2, "error: --max-memory must be above 0 MB, got 0\n")
+
+
+def test_a_violated_cell_reports_that_it_stopped_when_decided() -> None:
+    code, out, _ = invoke("check", "--policy", "original", "--waves", "3", "--json")
+    report = json.loads(out)
+    assert (code, report["complete"], report["decided"], report["stop_reason"]) == (
+        0, False, True, "every property decided",
+    )
+    assert report["budget"] is None and report["undecided"] == []
 
 
 def test_trace_out_then_replay_prints_the_same_steps(tmp_path: Path) -> None:
     trace = tmp_path / "trace.json"
-    code, out, _ = invoke("check", "--policy", "guarded", "--property", "no_duplicate_push",
+    code, out, _ = invoke("check", "--policy", "guarded", "--property", "no_duplicate_push", "--shortest",
                           "--trace-out", str(trace))
     assert code == 0
     checked_steps = out[out.index("  1. worker"):]

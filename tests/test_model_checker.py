@@ -10,7 +10,9 @@ from coordinator_builders import pinned
 
 from coordinator import POLICIES, PROPERTY_NAMES
 from model.actions import Spec, next_states
-from model.checker import check
+from model.checker import REDUCTIONS, check
+from model.invariants import is_quiescent
+from model.liveness import can_finish, first_trap
 from model.scope import Scope
 from model.state import State, canonical, init
 
@@ -23,17 +25,22 @@ def verdicts(policy: str, scope: Scope) -> dict[str, bool | None]:
 
 
 @pytest.mark.parametrize(
-    ("policy", "handlers", "states", "transitions"),
+    ("policy", "handlers", "reduced", "symmetry_only", "unreduced"),
     [
-        ("original", 2, 4787, 12780),
-        ("guarded", 2, 4860, 12962),
-        ("atomic", 2, 13393, 45148),
-        ("atomic", 1, 563, 1235),
+        ("original", 2, (3671, 7834), (4787, 12780), (4794, 12797)),
+        ("guarded", 2, (3769, 8083), (4860, 12962), (4867, 12979)),
+        ("atomic", 2, (1257, 3824), (1257, 3824), (1324, 3992)),
+        ("atomic", 1, (363, 819), (363, 819), (363, 819)),
     ],
 )
-def test_state_counts_are_pinned(policy: str, handlers: int, states: int, transitions: int) -> None:
-    search = check(Scope(max_handlers=handlers), pinned(policy))
-    assert (search.complete, search.states, search.transitions) == (True, states, transitions)
+def test_state_counts_are_pinned(
+    policy: str, handlers: int, reduced: tuple[int, int], symmetry_only: tuple[int, int], unreduced: tuple[int, int],
+) -> None:
+    """Every reduction on, only the symmetry reduction, and none (the plain graph)."""
+    scope = Scope(max_handlers=handlers)
+    for use, want in (((), unreduced), (("symmetry",), symmetry_only), (tuple(REDUCTIONS), reduced)):
+        search = check(scope, pinned(policy), use=use)
+        assert (search.complete, search.states, search.transitions) == (True, *want), use
 
 
 def _unreduced_images(scope: Scope, policy: str) -> set[State]:
@@ -53,8 +60,8 @@ def _unreduced_images(scope: Scope, policy: str) -> set[State]:
 @pytest.mark.parametrize("policy", ["guarded", "atomic"])
 def test_reductions_keep_exactly_the_reachable_states(policy: str, fifo: bool) -> None:
     scope = Scope(fifo=fifo)
-    search = check(scope, pinned(policy), properties=("single_active_wave",))
-    assert search.states == len(_unreduced_images(scope, policy))
+    search = check(scope, pinned(policy), properties=("threshold_respected",), use=("symmetry",))
+    assert search.complete and search.states == len(_unreduced_images(scope, policy))
 
 
 def test_verdicts_on_the_default_scope() -> None:
@@ -71,36 +78,68 @@ def test_verdicts_on_the_default_scope() -> None:
 
 
 def test_shortest_counterexamples_have_pinned_lengths() -> None:
-    search = check(Scope(), pinned("guarded"))
+    search = check(Scope(), pinned("guarded"), shortest=True)
     lengths = {name: len(found.labels) for name, found in search.found.items()}
     assert lengths == {
-        "single_active_wave": 8, "no_duplicate_claim": 17, "no_duplicate_push": 19, "queue_bounded": 19, "no_stall": 21,
-        "import_completes": 21,
+        "single_active_wave": 8, "no_duplicate_claim": 17, "no_duplicate_push": 19, "queue_bounded": 19, "no_stall": 29,
+        "import_completes": 29,
     }
-    trap = search.found["no_stall"]
-    assert trap.detail.startswith("trap: 2 wave(s) never completed: 1, 2, and none of the 2 step(s)")
-    assert {str(label[0]) for label, _ in trap.exits} == {"batch_finish", "handler_step"}
+    stall = search.found["no_stall"]
+    assert stall.detail == (
+        "stalled at wave 2: nothing left to run, wave 2 processing (pending: none; stuck: 2 (processing, 2/2 finished))"
+    )
+    assert is_quiescent(stall.path[-1])
+    # decided on the fly: the first dead end, where no fault-free step is enabled
+    assert search.found["import_completes"].detail.startswith("trap: 1 wave(s) never completed: 2 (pending: none;")
+    assert search.found["import_completes"].detail.endswith("and no fault-free step is enabled")
+
+
+def test_a_trap_that_keeps_moving_is_found_on_the_graph() -> None:
+    """0 -> 1 -> 2 (done) and 0 -> 3 <-> 4: states 3 and 4 keep moving and never finish."""
+    mark = can_finish(5, [0, 1, 0, 3, 4], [1, 2, 3, 4, 3], [2])
+    assert list(mark) == [1, 1, 1, 0, 0]
+    assert first_trap(mark) == 3
+    assert first_trap(can_finish(3, [0, 1], [1, 2], [2])) is None
 
 
 def test_removing_the_reconciler_from_atomic_is_caught() -> None:
     """Without faults ``advance()`` needs no reconciler (the last event's run
-    always finds the finished wave); one lost event is enough to trap it
-    without the reconciler."""
+    always finds the finished wave); one lost event is enough to stall it
+    (19 steps to the quiet state) without the reconciler."""
     variant = POLICIES["atomic"].with_switches(reconciler_period_s=None)
     assert check(Scope(), variant).holds("no_stall") is True
     search = check(Scope(losses=1), variant)
     assert search.holds("no_stall") is False and search.holds("import_completes") is False
-    assert len(search.found["no_stall"].labels) == 19
+    assert len(search.found["no_stall"].labels) >= 19
+    assert len(check(Scope(losses=1), variant, shortest=True).found["no_stall"].labels) == 19
     assert search.holds("no_duplicate_claim") is True
-    assert check(Scope(losses=1), POLICIES["atomic"]).holds("no_stall") is True
+    assert check(Scope(losses=1), POLICIES["atomic"]).holds("import_completes") is True
 
 
 def test_a_state_budget_stops_the_search_without_claiming_anything() -> None:
     search = check(Scope(), POLICIES["atomic"], max_states=100)
-    assert (search.complete, search.states) == (False, 101)  # the budget is checked before each expansion
+    assert (search.complete, search.states, search.budget) == (False, 100, "states")
     assert search.stop_reason == "state budget of 100 reached"
     assert search.holds("no_stall") is None and search.holds("queue_bounded") is None
     assert search.holds("single_active_wave") is False
+    assert search.undecided == tuple(n for n in PROPERTY_NAMES if n != "single_active_wave")
+
+
+def test_time_and_memory_budgets_name_themselves() -> None:
+    search = check(Scope(waves=3), POLICIES["seed-fix"], time_limit=1e-9)
+    assert (search.complete, search.budget, search.stop_reason) == (False, "time", "time limit of 1e-09 s reached")
+    search = check(Scope(waves=3), POLICIES["seed-fix"], max_memory_mb=1.0)
+    assert (search.budget, search.stop_reason) == ("memory", "memory limit of 1 MB reached")
+    assert "one_wave_below_threshold" in search.undecided
+
+
+def test_a_violated_cell_stops_as_soon_as_every_property_is_decided() -> None:
+    full = check(Scope(waves=3), POLICIES["original"], use=("symmetry",), shortest=True)
+    assert full.decided and not full.complete and full.stop_reason == "every property decided"
+    assert all(full.holds(n) is False for n in PROPERTY_NAMES)
+    whole = check(Scope(waves=3), POLICIES["original"], properties=("one_wave_below_threshold",), use=())
+    assert whole.states < check(Scope(waves=3), POLICIES["guarded"], use=()).states
+    assert full.states < 122_815  # the whole state space of this scope (README)
 
 
 def test_only_the_chosen_properties_are_checked() -> None:
@@ -119,14 +158,16 @@ def test_a_scope_outside_its_limits_is_refused() -> None:
 def test_seed_fix_stalls_when_a_late_processing_write_overwrites_completed() -> None:
     from model.trace import steps_of
 
-    search = check(Scope(), pinned("seed-fix"), properties=("no_stall",))
-    assert (search.complete, search.states) == (True, 34994)
+    search = check(Scope(), pinned("seed-fix"), properties=("no_stall",), shortest=True)
+    assert (search.complete, search.decided, search.states) == (False, True, 24945)
     steps = steps_of(search.spec, search.found["no_stall"].path)
-    assert len(steps) == 41
-    last = steps[-1]
-    assert (last.actor, last.what) == ("h1", "SetStatus(wave=2, status=processing)")
-    assert steps[-2].table == "1:completed 2/2 | 2:completed 2/2"
-    assert last.table == "1:completed 2/2 | 2:processing 2/2"
+    assert len(steps) == 42
+    late, last = steps[-2], steps[-1]
+    assert (late.actor, late.what) == ("h1", "SetStatus(wave=2, status=processing)")
+    assert steps[-3].table == "1:completed 2/2 | 2:completed 2/2"
+    assert late.table == "1:completed 2/2 | 2:processing 2/2"
+    # the path goes on to the stalled state itself: the last run in flight ends
+    assert (last.actor, last.result) == ("h6", "none; ends: db-reconcile idle")
     assert last.jobs == "queue [-] running [-] events 0 delayed 0"
 
 
@@ -135,22 +176,24 @@ def test_atomic_keeps_its_guarantees_under_faults_but_pushes_at_least_once() -> 
     holds = {name: search.holds(name) for name in PROPERTY_NAMES}
     assert holds == {
         "single_active_wave": False, "one_wave_below_threshold": True, "threshold_respected": True,
-        "no_duplicate_claim": True, "no_duplicate_push": False, "queue_bounded": False, "no_stall": True,
+        "no_duplicate_claim": True, "no_duplicate_push": False, "queue_bounded": False, "no_stall": False,
         "import_completes": True,
     }
-    assert len(search.found["queue_bounded"].labels) == 7  # a crash redelivers a finished batch
+    assert len(search.found["queue_bounded"].labels) == 6  # a crash redelivers a finished batch
+    # a crash leaves atomic quiet with work left until its reconciler ticks
+    assert "pending" in search.found["no_stall"].detail and is_quiescent(search.found["no_stall"].path[-1])
 
 
 # two crashes give the same verdicts (wavesim check --policy atomic --crashes 2 --crash-handlers)
 @pytest.mark.parametrize("crashes", [1])
 def test_atomic_keeps_its_guarantees_when_a_crash_kills_a_handler_run_at_any_step(crashes: int) -> None:
     """A crash between any two DB operations of a handler run (``crash_handlers``):
-    claimed once, never stalled, every wave completed; a wave may be pushed twice."""
+    claimed once, every wave still completes; a wave may be pushed twice."""
     search = check(Scope(crashes=crashes, crash_handlers=True), POLICIES["atomic"],
-                   properties=("no_duplicate_claim", "no_duplicate_push", "threshold_respected", "no_stall"))
+                   properties=("no_duplicate_claim", "no_duplicate_push", "threshold_respected", "import_completes"))
     assert search.complete
     assert {name: search.holds(name) for name in search.checked} == {
-        "no_duplicate_claim": True, "no_duplicate_push": False, "threshold_respected": True, "no_stall": True,
+        "no_duplicate_claim": True, "no_duplicate_push": False, "threshold_respected": True, "import_completes": True,
     }
 
 

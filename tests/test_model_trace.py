@@ -18,7 +18,7 @@ from model.trace import ReplayError, from_json, render, replay, steps_of, table_
 
 @pytest.fixture(scope="module")
 def guarded_search():  # type: ignore[no-untyped-def]
-    return check(Scope(), POLICIES["guarded"])
+    return check(Scope(), POLICIES["guarded"], shortest=True)
 
 
 def test_the_duplicate_dispatch_reads_as_two_handlers_passing_the_same_guard(guarded_search) -> None:  # type: ignore[no-untyped-def]

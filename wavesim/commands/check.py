@@ -9,10 +9,11 @@ from typing import Any
 import click
 
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError, Policy, policy_named
-from model.checker import Search, check, reductions
+from model.checker import DEFAULT_MEMORY_MB, DEFAULT_TIME_S, NOT_MINIMAL, REDUCTIONS, Search, check, reductions
 from model.scope import Scope
 from model.search import walk_search
 from model.trace import render, steps_of, to_json, why_stuck
+from wavesim.docgen import register
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write
@@ -24,17 +25,19 @@ __all__ = ["check_command", "report_json", "run_check"]
 
 def run_check(
     policy: str | Policy, scope: Scope, *, strategy: str = "bfs", properties: tuple[str, ...] = PROPERTY_NAMES,
-    max_states: int = 2_000_000, time_limit: float = 300.0, seed: int = 0, depth: int = 3, bar: bool = False,
+    max_states: int | None = None, time_limit: float = DEFAULT_TIME_S, max_memory_mb: float = DEFAULT_MEMORY_MB,
+    without: tuple[str, ...] = (), shortest: bool = False, seed: int = 0, depth: int = 3, bar: bool = False,
 ) -> Search:
     """Check ``policy`` on ``scope`` with one strategy (``bar``: a progress bar over states, BFS only)."""
     chosen = policy_named(policy) if isinstance(policy, str) else policy
     if strategy == "bfs":
-        with progress_bar(max_states, desc="states", enabled=bar, unit="state") as states:
+        with progress_bar(max_states or 0, desc="states", enabled=bar, unit="state") as states:
             return check(scope, chosen, properties=properties, max_states=max_states, time_limit=time_limit,
-                         progress=lambda n: states.update(n - states.n))
+                         max_memory_mb=max_memory_mb, use=tuple(n for n in REDUCTIONS if n not in without),
+                         shortest=shortest, progress=lambda n: states.update(n - states.n))
     return walk_search(
         scope, chosen, strategy=strategy, seed=seed, depth=depth, properties=properties,
-        max_states=max_states, time_limit=time_limit,
+        max_states=max_states or 200_000, time_limit=time_limit,
     )
 
 
@@ -43,7 +46,7 @@ def counterexamples(search: Search) -> dict[str, dict[str, Any]]:
     out = {}
     for name, found in search.found.items():
         steps = steps_of(search.spec, found.path)
-        why = why_stuck(search.spec, found.path) if found.exits or name in ("no_stall", "import_completes") else ()
+        why = why_stuck(search.spec, found.path) if name == "import_completes" else ()
         out[name] = to_json(search.spec, name, found.detail, steps, why)
     return out
 
@@ -62,8 +65,14 @@ def report_json(search: Search) -> dict[str, Any]:
         "transitions": search.transitions,
         "depth": search.depth,
         "seconds": round(search.seconds, 3),
-        "reductions": list(reductions(search.spec.scope)),
+        "reductions": list(search.used),
+        "reductions_text": list(reductions(search.spec.scope, search.used)),
         "stop_reason": search.stop_reason,
+        "budget": search.budget,
+        "decided": search.decided,
+        "undecided": list(search.undecided),
+        "peak_mb": round(search.peak_mb),
+        "shortest": not (set(search.used) & NOT_MINIMAL),
         "properties": {
             name: {
                 "holds": search.holds(name),
@@ -76,24 +85,37 @@ def report_json(search: Search) -> dict[str, Any]:
     }
 
 
+def _verdict(search: Search, name: str) -> str:
+    holds = search.holds(name)
+    if holds is None:
+        return f"unknown ({search.budget} budget ran out)" if search.budget else "unknown (search incomplete)"
+    return "holds" if holds else "VIOLATED"
+
+
 def report_text(search: Search) -> str:
     scope = search.spec.scope
     rate = search.states / search.seconds if search.seconds > 0 else float("inf")
+    status = "complete" if search.complete else "decided early" if search.decided else "INCOMPLETE"
     lines = [
         f"policy {search.spec.policy.name}; scope {scope.label()}; strategy {search.strategy}",
-        f"{'complete' if search.complete else 'INCOMPLETE'}: {search.states} distinct states, "
-        f"{search.transitions} transitions, depth {search.depth}, {search.seconds:.2f} s, {rate:,.0f} states/s",
-        f"reductions: {'; '.join(reductions(scope))}",
+        f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}, "
+        f"{search.seconds:.2f} s, {rate:,.0f} states/s, peak {search.peak_mb:,.0f} MB",
+        f"reductions: {'; '.join(reductions(scope, search.used)) or 'none'}",
     ]
     if search.stop_reason:
         lines.append(f"stopped: {search.stop_reason}")
+    if search.undecided:
+        lines.append(f"undecided: {', '.join(search.undecided)}")
+    lengthened = set(search.used) & NOT_MINIMAL
+    if lengthened and search.found and search.strategy == "bfs":
+        lines.append("note: counterexamples may be longer than the shortest (partial-order reduction); "
+                     "--shortest gives minimal ones")
     if scope.hides_overlap:
         lines.append("note: the threshold needs the whole wave at this scope, so waves cannot overlap")
     if model_note(search.spec.policy):
         lines.append(f"note: {model_note(search.spec.policy)}")
     for name in search.checked:
-        verdict = {True: "holds", False: "VIOLATED", None: "unknown (search incomplete)"}[search.holds(name)]
-        lines.append(f"  {name:<26} {verdict}")
+        lines.append(f"  {name:<26} {_verdict(search, name)}")
     for name, data in counterexamples(search).items():
         found = search.found[name]
         lines.append("")
@@ -128,39 +150,47 @@ def report_text(search: Search) -> str:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random and PCT walks.")
 @click.option("--pct-depth", default=3, show_default=True, help="PCT bug depth (priority change points + 1).")
-@click.option("--max-states", default=2_000_000, show_default=True, help="Stop after this many distinct states.")
-@click.option("--time-limit", default=300.0, show_default=True, help="Stop after this many seconds.")
+@click.option("--max-states", type=int, default=None,
+              help="Also stop after this many distinct states (default: no state limit).")
+@click.option("--time-limit", default=DEFAULT_TIME_S, show_default=True, help="Stop after this many seconds.")
+@click.option("--max-memory", "max_memory_mb", default=float(DEFAULT_MEMORY_MB), show_default=True,
+              help="Stop when the process holds this many MB.")
+@click.option("--without", "without", multiple=True, type=click.Choice(list(REDUCTIONS)),
+              help="Switch this reduction off (repeatable).")
+@click.option("--shortest", is_flag=True,
+              help="Switch off reductions that may lengthen a counterexample, so that each is a shortest one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @switch_option
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="Write the first counterexample found as JSON for 'wavesim replay'.")
-def check_command(
-    policy: str, waves: int, wave_size: int | None, threshold: int | None, workers: int, max_handlers: int,
-    crashes: int, duplicates: int, losses: int, crash_handlers: bool, any_order: bool, properties: tuple[str, ...],
-    strategy: str, seed: int, pct_depth: int, max_states: int, time_limit: float, as_json: bool,
-    trace_out: str | None, switch_specs: tuple[str, ...] = (),
-) -> None:
+def check_command(**options: Any) -> None:
     """Check a policy against the properties on a small scope, exhaustively."""
-    given = {k: v for k, v in (("wave_size", wave_size), ("threshold", threshold)) if v is not None}
+    o = options
+    given = {k: o[k] for k in ("wave_size", "threshold") if o[k] is not None}
     sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **given}  # option > environment > default
     try:
-        scope = Scope(waves=waves, workers=workers, max_handlers=max_handlers, crashes=crashes,
-                      duplicates=duplicates, losses=losses, fifo=not any_order, crash_handlers=crash_handlers,
-                      **sizes)
+        scope = Scope(waves=o["waves"], workers=o["workers"], max_handlers=o["max_handlers"], crashes=o["crashes"],
+                      duplicates=o["duplicates"], losses=o["losses"], fifo=not o["any_order"],
+                      crash_handlers=o["crash_handlers"], **sizes)
     except ValueError as err:
         source = next((env_source(k) for k in sizes if k not in given and str(err).startswith(k)), None)
         raise BadInput(f"{err} (from {source})" if source else str(err)) from None
-    if max_states < 1:
-        raise BadInput(f"--max-states must be at least 1, got {max_states}")
-    if not time_limit > 0:  # NaN too
-        raise BadInput(f"--time-limit must be above 0 seconds, got {time_limit:g}")
-    if pct_depth < 1:
-        raise BadInput(f"--pct-depth must be at least 1, got {pct_depth}")
+    if o["max_states"] is not None and o["max_states"] < 1:
+        raise BadInput(f"--max-states must be at least 1, got {o['max_states']}")
+    if not o["time_limit"] > 0:  # NaN too
+        raise BadInput(f"--time-limit must be above 0 seconds, got {o['time_limit']:g}")
+    if not o["max_memory_mb"] > 0:
+        raise BadInput(f"--max-memory must be above 0 MB, got {o['max_memory_mb']:g}")
+    if o["pct_depth"] < 1:
+        raise BadInput(f"--pct-depth must be at least 1, got {o['pct_depth']}")
+    as_json, trace_out = o["as_json"], o["trace_out"]
     try:
         search = run_check(
-            switched(policy, parse_specs(switch_specs)), scope, strategy=strategy,
-            properties=properties or PROPERTY_NAMES, max_states=max_states,
-            time_limit=time_limit, seed=seed, depth=pct_depth, bar=wanted(as_json=as_json),
+            switched(o["policy"], parse_specs(o.get("switch_specs") or ())), scope, strategy=o["strategy"],
+            properties=o["properties"] or PROPERTY_NAMES,
+            max_states=o["max_states"], time_limit=o["time_limit"], max_memory_mb=o["max_memory_mb"],
+            without=o["without"], shortest=o["shortest"], seed=o["seed"], depth=o["pct_depth"],
+            bar=wanted(as_json=as_json),
         )
     except ConfigError as err:
         raise BadInput(str(err)) from None
@@ -176,3 +206,28 @@ def check_command(
 
         atomic_write(trace_out, write)
     click.echo(json.dumps(report_json(search), indent=2) if as_json else report_text(search))
+
+
+#: The scopes of the generated reductions table (small, so that a test can regenerate it).
+TABLE_SCOPES = (Scope(max_handlers=1), Scope(), Scope(losses=1))
+
+
+@register("checker-reductions")
+def reductions_table() -> str:
+    """Distinct states with every reduction, symmetry only, and none; and whether the verdicts agree."""
+    lines = [
+        "| policy | scope | all reductions | symmetry only | none | same verdicts | shortest lengths match |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for scope in TABLE_SCOPES:
+        for name, policy in POLICIES.items():
+            runs = [check(scope, policy, use=use) for use in (tuple(REDUCTIONS), ("symmetry",), ())]
+            shortest = check(scope, policy, shortest=True)
+            same = all({n: r.holds(n) for n in PROPERTY_NAMES} == {n: runs[2].holds(n) for n in PROPERTY_NAMES}
+                       for r in (*runs, shortest))
+            lengths = ({n: len(f.labels) for n, f in shortest.found.items()}
+                       == {n: len(f.labels) for n, f in runs[2].found.items()})
+            label = f"{scope.waves}x{scope.wave_size}, {scope.max_handlers}" + (" +1 lost" if scope.losses else "")
+            cells = " | ".join(f"{r.states:,}" + ("" if r.complete else " (decided early)") for r in runs)
+            lines.append(f"| {name} | {label} | {cells} | {'yes' if same else 'NO'} | {'yes' if lengths else 'NO'} |")
+    return "\n".join(lines) + "\n"

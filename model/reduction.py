@@ -1,0 +1,222 @@
+"""Partial-order reduction: each action's footprint, and when one action may stand for all.
+
+Every action declares the shared variables it reads and writes (``FOOTPRINTS``
+for the fixed actions, ``EFFECT_FOOTPRINTS`` for the DB operation of a handler
+step); a new action only needs its footprint declared here. From them:
+
+* **Independence.** Two actions of different actors are *dependent* when one
+  writes what the other reads or writes, except for updates that commute:
+  increments and decrements of a counter (``inc``/``dec``), and a push at the
+  back of the queue against a pop at the front (the pop is enabled, so the
+  queue is not empty). Two decrements of one counter are dependent (at 1 each
+  disables the other), and so is a decrement against an action that needs the
+  counter above zero (``needs``).
+* **Visibility.** A property reads some variables (``PROPERTY_READS``); an
+  action that writes none of them never changes its verdict. ``work`` stands
+  for "the system is quiescent": an action that may create or remove the last
+  piece of work writes it.
+* **The ample set** of a state is a single enabled action when that action is
+  invisible to every property still to decide, is independent of every action
+  any *other* actor can take (now or later, from any state), and its own actor
+  has no other enabled action; otherwise it is every enabled action. Such an
+  action commutes with whatever the others do, so taking it first loses no
+  state that matters (Clarke, Grumberg and Peled, *Model Checking*, ch. 10:
+  conditions C0-C2). Because the ample set is one action, the reduction also
+  keeps branching-time properties (Gerth, Kuiper, Peled and Penczek 1995,
+  condition C4), which ``import_completes`` (from every state completion is
+  reachable) is.
+* **The cycle proviso (C3).** Every action that may be ample here moves work
+  one way (a job from the queue to a worker, a due trigger to an event, an
+  event to a new handler run, a run past its ``ScheduleTrigger``) and none
+  undoes another, so no cycle of the state graph consists only of reduced
+  states: every cycle has a fully expanded state, and no action is ignored
+  forever. ``test_model_reduction`` checks a new footprint against this by
+  comparing verdicts with the unreduced graph.
+
+The reduction may lengthen a counterexample (the first path found in BFS
+order is shortest in the reduced graph, not in the full one); ``shortest``
+turns it off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coordinator import (
+    ClaimNextWave,
+    CompleteFinishedWaves,
+    EnqueueBatches,
+    ReadActiveWave,
+    ReadCurrentWave,
+    ReadLowestPending,
+    ReadNextMainWave,
+    ReadWave,
+    RecordBatchFinished,
+    ScheduleTrigger,
+    SetStatus,
+)
+from model.actions import Label
+from model.state import State
+
+__all__ = [
+    "EFFECT_FOOTPRINTS", "FOOTPRINTS", "ONE_WAY", "PROPERTY_READS", "Footprint", "actor", "ample", "conflict",
+    "safe_kinds",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Footprint:
+    """What one action reads and writes of the shared state.
+
+    Variables: ``status``, ``counters`` (finished counters and mask), ``dispatch``
+    (dispatch counts) of the wave rows; ``queue``; ``workers`` (free worker
+    slots); ``events``; ``delayed``; ``slots`` (free handler slots); the fault
+    budgets ``crashes``, ``duplicates``, ``losses``; and ``work`` (see above).
+    """
+
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    #: counters it increments (never disables anything)
+    inc: frozenset[str] = frozenset()
+    #: counters it decrements (needs them above zero)
+    dec: frozenset[str] = frozenset()
+    #: counters it needs above zero without decrementing them
+    needs: frozenset[str] = frozenset()
+    #: True: pushes at the back of the queue; False: pops its front; None: neither
+    push: bool | None = None
+
+
+def _fp(reads: str = "", writes: str = "", inc: str = "", dec: str = "", needs: str = "",
+        push: bool | None = None) -> Footprint:
+    return Footprint(reads=frozenset(reads.split()), writes=frozenset(writes.split()), inc=frozenset(inc.split()),
+                     dec=frozenset(dec.split()), needs=frozenset(needs.split()), push=push)
+
+
+#: The fixed actions' footprints, by action name (``model.actions``).
+FOOTPRINTS: dict[str, Footprint] = {
+    "worker_take": _fp(dec="workers", push=False),
+    "batch_finish": _fp(reads="status", writes="counters work", inc="workers events"),
+    "worker_crash": _fp(reads="status", writes="counters work", inc="workers", dec="crashes", push=True),
+    "listener_start": _fp(dec="events slots"),
+    "trigger_fire": _fp(dec="delayed", inc="events"),
+    "reconciler_tick": _fp(dec="slots"),
+    "event_duplicate": _fp(inc="events", dec="duplicates", needs="events"),
+    "event_lose": _fp(writes="work", dec="events losses"),
+}
+
+#: A handler step's footprint by its DB operation; every handler step may also end
+#: its run (writes ``work``, frees a slot) except where said otherwise below.
+_ENDS = "work"
+EFFECT_FOOTPRINTS: dict[type, Footprint] = {
+    ReadCurrentWave: _fp(reads="status", writes=_ENDS, inc="slots"),
+    ReadWave: _fp(reads="status counters", writes=_ENDS, inc="slots"),
+    ReadLowestPending: _fp(reads="status", writes=_ENDS, inc="slots"),
+    ReadNextMainWave: _fp(reads="status", writes=_ENDS, inc="slots"),
+    ReadActiveWave: _fp(reads="status", writes=_ENDS, inc="slots"),
+    SetStatus: _fp(writes="status " + _ENDS, inc="slots"),
+    ClaimNextWave: _fp(reads="status counters dispatch", writes="status " + _ENDS, inc="slots"),
+    CompleteFinishedWaves: _fp(reads="status counters", writes="status " + _ENDS, inc="slots"),
+    RecordBatchFinished: _fp(reads="status", writes="counters " + _ENDS, inc="slots"),
+    EnqueueBatches: _fp(reads="status dispatch", writes="status dispatch " + _ENDS, inc="slots", push=True),
+    # the run's next state holds a scheduled trigger even when the run ends, so it never writes ``work``
+    ScheduleTrigger: _fp(inc="delayed slots"),
+}
+
+#: What each property reads (its verdict can change only through these).
+PROPERTY_READS: dict[str, frozenset[str]] = {
+    "single_active_wave": frozenset({"status"}),
+    "one_wave_below_threshold": frozenset({"status", "counters"}),
+    "threshold_respected": frozenset({"status", "counters"}),
+    "no_duplicate_dispatch": frozenset({"dispatch"}),
+    "queue_bounded": frozenset({"queue"}),
+    "no_stall": frozenset({"status", "work"}),
+    "import_completes": frozenset({"status", "work"}),
+}
+
+
+def conflict(a: Footprint, b: Footprint) -> bool:
+    """True when actions of two different actors with these footprints may not commute."""
+    if a.writes & (b.reads | b.writes) or b.writes & a.reads:
+        return True
+    if a.dec & (b.dec | b.needs) or b.dec & a.needs:
+        return True
+    # a pop at the front commutes with a push at the back (the pop is enabled, so the
+    # queue is not empty); two pushes, or two pops, do not
+    return a.push is not None and b.push is not None and a.push == b.push
+
+
+def _writes(fp: Footprint) -> frozenset[str]:
+    queue = {"queue"} if fp.push is not None else set()
+    return fp.writes | fp.inc | fp.dec | queue
+
+
+def actor(label: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Who takes an action: the queue's taker, one worker (by its job), one handler run,
+    the listener, the timer, the reconciler, or the fault injector."""
+    kind = label[0]
+    if kind == "worker_take":
+        return ("taker",)
+    if kind in ("batch_finish", "worker_crash"):
+        return ("worker", label[1], label[2])
+    if kind == "handler_step":
+        return label
+    if kind in ("event_duplicate", "event_lose"):
+        return ("faults",)
+    return (kind,)
+
+
+#: Actions taken by one actor only: they are never compared with themselves.
+_SINGLE_ACTOR = frozenset({"worker_take", "listener_start", "trigger_fire", "reconciler_tick", "event_duplicate",
+                           "event_lose"})
+
+#: The kinds that may be ample at all: each moves work one way (queue to worker,
+#: due trigger to event, event to a new run, a run past ``ScheduleTrigger``), and no
+#: sequence of them returns to a state, which is the cycle proviso's argument. A
+#: new kind joins only with such an argument.
+ONE_WAY = frozenset({"worker_take", "trigger_fire", "listener_start", "handler_step:ScheduleTrigger"})
+
+
+def safe_kinds(reconciler: bool, fifo: bool, budgets: tuple[int, int, int], wanted: frozenset[str]) -> frozenset[str]:
+    """The action kinds that may form an ample set alone, given what can happen.
+
+    ``budgets`` are the fault budgets left (crashes, duplicates, losses): a spent
+    budget's action can no longer occur. ``wanted`` are the properties still to
+    decide. A kind is a fixed action's name, or ``handler_step:<operation>``.
+    """
+    crashes, duplicates, losses = budgets
+    possible: list[tuple[str, Footprint]] = [
+        (k, f) for k, f in FOOTPRINTS.items()
+        if not (k == "reconciler_tick" and not reconciler) and not (k == "worker_crash" and not crashes)
+        and not (k == "event_duplicate" and not duplicates) and not (k == "event_lose" and not losses)
+    ]
+    possible += [(f"handler_step:{t.__name__}", f) for t, f in EFFECT_FOOTPRINTS.items()]
+    visible = frozenset().union(*(PROPERTY_READS[n] for n in wanted)) if wanted else frozenset()
+    out = set()
+    for kind, fp in possible:
+        if kind not in ONE_WAY or (kind == "worker_take" and not fifo):
+            continue  # on an any-order queue several takes compete for one worker
+        if _writes(fp) & visible:
+            continue
+        others = [f for k, f in possible if not (k == kind and k in _SINGLE_ACTOR)]
+        if not any(conflict(fp, other) for other in others):
+            out.add(kind)
+    return frozenset(out)
+
+
+def ample(
+    options: list[tuple[Label, State]], safe: frozenset[str], effect_name: Callable[[int], str],
+) -> list[tuple[Label, State]]:
+    """One safe enabled action whose actor has no other enabled action, else all of ``options``.
+
+    ``effect_name(i)`` names the DB operation handler run ``i`` waits on.
+    """
+    if len(options) < 2 or not safe:
+        return options
+    for label, nxt in options:
+        kind = f"handler_step:{effect_name(int(label[1]))}" if label[0] == "handler_step" else str(label[0])
+        if kind in safe:
+            who = actor(label)
+            if sum(1 for other, _ in options if actor(other) == who) == 1:
+                return [(label, nxt)]
+    return options

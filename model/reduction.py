@@ -47,7 +47,9 @@ from coordinator import (
     ClaimNextWave,
     CompleteFinishedWaves,
     EnqueueBatches,
+    MarkPushed,
     ReadActiveWave,
+    ReadClaimedWave,
     ReadCurrentWave,
     ReadLowestPending,
     ReadNextMainWave,
@@ -72,7 +74,8 @@ class Footprint:
     Variables: ``status``, ``counters`` (finished counters and mask), ``dispatch``
     (dispatch counts) of the wave rows; ``queue``; ``workers`` (free worker
     slots); ``events``; ``delayed``; ``slots`` (free handler slots); the fault
-    budgets ``crashes``, ``duplicates``, ``losses``; and ``work`` (see above).
+    budgets ``crashes``, ``duplicates``, ``losses``; ``run`` (a handler run being
+    alive, which ``handler_crash`` ends); and ``work`` (see above).
     """
 
     reads: frozenset[str] = frozenset()
@@ -103,24 +106,30 @@ FOOTPRINTS: dict[str, Footprint] = {
     "reconciler_tick": _fp(dec="slots"),
     "event_duplicate": _fp(inc="events", dec="duplicates", needs="events"),
     "event_lose": _fp(writes="work", dec="events losses"),
+    # kills one handler run: it disables that run's next step, whatever the step is
+    "handler_crash": _fp(writes="work run", inc="slots", dec="crashes"),
 }
 
 #: A handler step's footprint by its DB operation; every handler step may also end
 #: its run (writes ``work``, frees a slot) except where said otherwise below.
 _ENDS = "work"
+#: every handler step needs its run alive, so it reads ``run`` (which ``handler_crash`` writes)
+_RUN = "run "
 EFFECT_FOOTPRINTS: dict[type, Footprint] = {
-    ReadCurrentWave: _fp(reads="status", writes=_ENDS, inc="slots"),
-    ReadWave: _fp(reads="status counters", writes=_ENDS, inc="slots"),
-    ReadLowestPending: _fp(reads="status", writes=_ENDS, inc="slots"),
-    ReadNextMainWave: _fp(reads="status", writes=_ENDS, inc="slots"),
-    ReadActiveWave: _fp(reads="status", writes=_ENDS, inc="slots"),
-    SetStatus: _fp(writes="status " + _ENDS, inc="slots"),
-    ClaimNextWave: _fp(reads="status counters dispatch", writes="status " + _ENDS, inc="slots"),
-    CompleteFinishedWaves: _fp(reads="status counters", writes="status " + _ENDS, inc="slots"),
-    RecordBatchFinished: _fp(reads="status", writes="counters " + _ENDS, inc="slots"),
-    EnqueueBatches: _fp(reads="status dispatch", writes="status dispatch " + _ENDS, inc="slots", push=True),
+    ReadCurrentWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
+    ReadWave: _fp(reads=_RUN + "status counters", writes=_ENDS, inc="slots"),
+    ReadLowestPending: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
+    ReadNextMainWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
+    ReadActiveWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
+    SetStatus: _fp(reads="run", writes="status " + _ENDS, inc="slots"),
+    ClaimNextWave: _fp(reads=_RUN + "status counters dispatch", writes="status " + _ENDS, inc="slots"),
+    CompleteFinishedWaves: _fp(reads=_RUN + "status counters", writes="status " + _ENDS, inc="slots"),
+    RecordBatchFinished: _fp(reads=_RUN + "status", writes="counters " + _ENDS, inc="slots"),
+    EnqueueBatches: _fp(reads=_RUN + "status dispatch", writes="status dispatch " + _ENDS, inc="slots", push=True),
+    ReadClaimedWave: _fp(reads=_RUN + "status dispatch", writes=_ENDS, inc="slots"),
+    MarkPushed: _fp(reads=_RUN + "status", writes="status " + _ENDS, inc="slots"),
     # the run's next state holds a scheduled trigger even when the run ends, so it never writes ``work``
-    ScheduleTrigger: _fp(inc="delayed slots"),
+    ScheduleTrigger: _fp(reads="run", inc="delayed slots"),
 }
 
 #: What each property reads (its verdict can change only through these).
@@ -128,7 +137,9 @@ PROPERTY_READS: dict[str, frozenset[str]] = {
     "single_active_wave": frozenset({"status"}),
     "one_wave_below_threshold": frozenset({"status", "counters"}),
     "threshold_respected": frozenset({"status", "counters"}),
-    "no_duplicate_dispatch": frozenset({"dispatch"}),
+    # claim_count moves only with a status write to 'dispatching'
+    "no_duplicate_claim": frozenset({"status"}),
+    "no_duplicate_push": frozenset({"dispatch"}),
     "queue_bounded": frozenset({"queue"}),
     "no_stall": frozenset({"status", "work"}),
     "import_completes": frozenset({"status", "work"}),
@@ -188,7 +199,8 @@ def safe_kinds(reconciler: bool, fifo: bool, budgets: tuple[int, int, int], want
     possible: list[tuple[str, Footprint]] = [
         (k, f) for k, f in FOOTPRINTS.items()
         if not (k == "reconciler_tick" and not reconciler) and not (k == "worker_crash" and not crashes)
-        and not (k == "event_duplicate" and not duplicates) and not (k == "event_lose" and not losses)
+        and not (k == "handler_crash" and not crashes) and not (k == "event_duplicate" and not duplicates)
+        and not (k == "event_lose" and not losses)
     ]
     possible += [(f"handler_step:{t.__name__}", f) for t, f in EFFECT_FOOTPRINTS.items()]
     visible = frozenset().union(*(PROPERTY_READS[n] for n in wanted)) if wanted else frozenset()

@@ -9,13 +9,11 @@ should change, then ``wavesim docs``.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import re
 from dataclasses import fields
+from enum import StrEnum
 
-from coordinator import POLICIES, Policy
-from coordinator import sql
+from coordinator import POLICIES, Policy, sql
 from sim.faultsettings import FAULT_PRESETS
 from sim.scenario import PRESETS, Scenario
 from wavesim.docgen import project_root, register

@@ -39,7 +39,8 @@ MEMORY_MB = 4096
 
 _SHORT = {
     "single_active_wave": "single", "one_wave_below_threshold": "below", "threshold_respected": "thresh",
-    "no_duplicate_dispatch": "dup", "queue_bounded": "queue", "no_stall": "stall", "import_completes": "completes",
+    "no_duplicate_claim": "claim2",
+    "no_duplicate_push": "push2", "queue_bounded": "queue", "no_stall": "stall", "import_completes": "completes",
 }
 
 

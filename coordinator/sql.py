@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DIALECTS", "OPERATIONS", "SCHEMA", "TABLES", "Operation", "render", "statement"]
+__all__ = ["CURRENT_WAVE", "DIALECTS", "OPERATIONS", "SCHEMA", "TABLES", "Operation", "render", "statement"]
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
 
@@ -27,6 +27,24 @@ DIALECTS = ("postgresql", "mysql", "sqlite")
 TABLES = ("owner", "wave_coordination", "wave_batches", "dispatches")
 
 _ACTIVE = "('dispatching', 'processing')"
+
+
+def _main(pick: str, statuses: str) -> str:
+    """A subquery: ``pick(wave_number)`` over the import's main waves whose status is IN ``statuses``."""
+    return ("(SELECT " + pick + "(wave_number) FROM {p}wave_coordination WHERE job_id = :job_id "
+            "AND dependency_level = -1 AND status IN " + statuses + ")")
+
+
+#: ``ReadCurrentWave``'s statement per rule (``CurrentWaveRule`` value). Each is the in-memory table's
+#: reading (``coordinator.table._current_wave``): a wave number, 0 when no wave qualifies. The statuses
+#: are listed, never ``!= 'pending'``, so a value outside the lifecycle counts for no rule.
+CURRENT_WAVE: dict[str, str] = {
+    "lowest-active": "read_current_lowest_active",
+    "completed-else-active": "read_current_completed_else_active",
+    "highest-not-pending": "read_current_highest_not_pending",
+    "highest-completed": "read_current_highest_completed",
+    "latest-started": "read_current_latest_started",
+}
 
 #: Statements by name; a str is the same on every engine, a dict gives it per dialect.
 _SQL: dict[str, str | dict[str, str]] = {
@@ -46,17 +64,15 @@ _SQL: dict[str, str | dict[str, str]] = {
         "mysql": "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id ORDER BY wave_number "
                  "FOR UPDATE",
     },
-    "read_current_lowest_active": (
-        "SELECT COALESCE("
-        "(SELECT min(wave_number) FROM {p}wave_coordination WHERE job_id = :job_id AND dependency_level = -1 "
-        f"AND status IN {_ACTIVE}), "
-        "(SELECT max(wave_number) FROM {p}wave_coordination WHERE job_id = :job_id AND dependency_level = -1 "
-        "AND status = 'completed'), 0)"
-    ),
-    "read_current_latest_started": (
-        "SELECT COALESCE(max(wave_number), 0) FROM {p}wave_coordination WHERE job_id = :job_id "
-        "AND dependency_level = -1 AND status IN ('processing', 'completed')"
-    ),
+    # ReadCurrentWave, one statement per rule (CURRENT_WAVE)
+    "read_current_lowest_active": (  # the lowest active wave; with none active, the highest completed one
+        "SELECT COALESCE(" + _main("min", _ACTIVE) + ", " + _main("max", "('completed')") + ", 0)"),
+    "read_current_completed_else_active": (  # the highest completed; before the first, the lowest active
+        "SELECT COALESCE(" + _main("max", "('completed')") + ", " + _main("min", _ACTIVE) + ", 0)"),
+    "read_current_highest_not_pending": (
+        "SELECT COALESCE(" + _main("max", "('dispatching', 'processing', 'completed')") + ", 0)"),
+    "read_current_highest_completed": "SELECT COALESCE(" + _main("max", "('completed')") + ", 0)",
+    "read_current_latest_started": "SELECT COALESCE(" + _main("max", "('processing', 'completed')") + ", 0)",
     # one statement, so the row, its distinct finished batches and its push count are one snapshot
     "read_wave": (
         "SELECT w.wave_number, w.status, w.total_batches, w.completed_batches, w.failed_batches, w.claim_count, "
@@ -89,11 +105,9 @@ _SQL: dict[str, str | dict[str, str]] = {
         "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id AND wave_number != :exclude "
         f"AND status IN {_ACTIVE} LIMIT 1"
     ),
-    # where('wave_number', '!=', null) is whereNotNull in Laravel
-    "read_active_any": (
-        "SELECT wave_number FROM {p}wave_coordination WHERE job_id = :job_id AND wave_number IS NOT NULL "
-        f"AND status IN {_ACTIVE} LIMIT 1"
-    ),
+    # CATCH-UP's guard (Fix #3): the same query without the wave_number filter
+    "read_active_any": f"SELECT wave_number FROM {{p}}wave_coordination WHERE job_id = :job_id AND status IN {_ACTIVE} "
+                       "LIMIT 1",
     "set_status": (
         "UPDATE {p}wave_coordination SET status = :status WHERE job_id = :job_id AND wave_number = :wave"
     ),
@@ -216,6 +230,14 @@ _SQL: dict[str, str | dict[str, str]] = {
     "owner_write": "INSERT INTO {p}owner (tool, token) VALUES ('wavesim', :token)",
 }
 
+
+# SetStatus with only_from (``... WHERE status = :only_from``): the same UPDATE, changing the row only
+# when the wave is in that status; the driver reads the rows changed (1 or 0)
+for _name in ("set_status", "set_status_dispatching", "set_status_completed"):
+    _plain = _SQL[_name]
+    assert isinstance(_plain, str)
+    _SQL[_name + "_from"] = _plain + " AND status = :only_from"
+
 _ID = {"postgresql": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "mysql": "BIGINT AUTO_INCREMENT PRIMARY KEY",
        "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT"}
 _ENGINE = {"postgresql": "", "mysql": " ENGINE=InnoDB", "sqlite": ""}
@@ -253,7 +275,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {d: _schema(d) for d in DIALECTS}
 class Operation:
     """How one effect reaches the database."""
 
-    #: the Query Builder call the write-up's code makes, or None for the fix's own operations
+    #: the Query Builder call of the write-up's code, or None for the fix's own operations; quoted
+    #: where the write-up shows it, otherwise the call its names imply (the note says "not shown")
     laravel: str | None
     #: statement names in the order a driver may run them, per dialect
     statements: dict[str, tuple[str, ...]]
@@ -279,11 +302,13 @@ _CLAIM = ("lock_import", "claim_candidate", "claim_candidate_limited", "claim_up
 #: Every effect a handler yields -> its SQL.
 OPERATIONS: dict[str, Operation] = {
     "ReadCurrentWave": Operation(
-        laravel=None, statements=_same("read_current_lowest_active", "read_current_latest_started"),
-        note="the write-up does not show how the current wave is found (Policy.current_wave_rule)"),
+        laravel=None, statements=_same(*CURRENT_WAVE.values()),
+        note="the write-up does not show how the current wave is found: one statement per "
+             "Policy.current_wave_rule (CURRENT_WAVE)"),
     "ReadWave": Operation(
         laravel="->table('wave_coordination')->where('job_id', $jobId)->where('wave_number', $wave)->first()",
-        statements=_same("read_wave")),
+        statements=_same("read_wave"),
+        note="checkWaveCompletion's read (not shown in the write-up)"),
     "ReadLowestPending": Operation(
         laravel="->where('job_id', $jobId)->where('dependency_level', -1)->where('status', 'pending')"
                 "->orderBy('wave_number')->value('wave_number')",
@@ -291,27 +316,35 @@ OPERATIONS: dict[str, Operation] = {
     "ReadNextMainWave": Operation(
         laravel="->where('job_id', $jobId)->where('dependency_level', -1)->where('wave_number', $current + 1)"
                 "->where('status', 'pending')->value('wave_number')",
-        statements=_same("read_next_main")),
+        statements=_same("read_next_main"),
+        note="$nextMainWave's query is not shown in the write-up; this is its name read literally"),
     "ReadActiveWave": Operation(
         laravel="->where('job_id', $jobId)->where('wave_number', '!=', $currentWave)"
                 "->whereIn('status', ['dispatching', 'processing'])->value('wave_number')",
         statements=_same("read_active_other", "read_active_any"),
-        note="no orderBy: any active wave may come back; the handlers only test it for null"),
+        note="Fix #1 and #2 quoted; CATCH-UP's guard (Fix #3, exclude=None) has no wave_number filter. "
+             "No orderBy: any active wave may come back; the handlers only test it for null"),
     "SetStatus": Operation(
         laravel="->where('job_id', $jobId)->where('wave_number', $wave)->update(['status' => $status])",
-        statements=_same("set_status", "set_status_dispatching", "set_status_completed")),
+        statements=_same("set_status", "set_status_dispatching", "set_status_completed", "set_status_from",
+                         "set_status_dispatching_from", "set_status_completed_from"),
+        note="dispatchWave's and checkWaveCompletion's writes (not shown in the write-up). With only_from "
+             "(Policy.final_write=conditional) it adds ->where('status', $onlyFrom): a *_from statement, whose "
+             "rows changed (1 or 0) is the result"),
     "RecordBatchFinished": Operation(
         laravel="->where('job_id', $jobId)->where('wave_number', $wave)->increment('completed_batches')",
         statements=_tx("record_lock", "record_batch", "count_completed", "count_failed"),
-        note="the counter is the write-up's; the keyed insert is the distinct progress the fix reads"),
+        note="not shown in the write-up (BatchJobCompleted's count); the keyed insert is the distinct progress "
+             "the fix reads"),
     "EnqueueBatches": Operation(
         laravel="Bus::batch($jobs)->onQueue('import')->dispatch()",
         statements={d: ("log_push", *_tx("fused_lock", "log_push", "set_status")[d]) for d in DIALECTS},
-        note="a plain push only logs it (log_push); once=True is the unbuildable fused step, whose queue push "
-             "the caller makes after COMMIT"),
+        note="dispatchWave's push (not shown in the write-up). A plain push only logs it (log_push); once=True "
+             "is the unbuildable fused step, whose queue push the caller makes after COMMIT"),
     "ScheduleTrigger": Operation(
-        laravel="CheckAndTriggerNextWave::dispatch($jobId)->delay(now()->addSeconds(2))", statements=_same(),
-        note="a queue push only: no SQL"),
+        laravel="dispatch(function () use ($jobId) { (new WaveCoordinator())->checkAndTriggerNextWave($jobId); })"
+                "->onQueue('import')->delay(now()->addSeconds(2))", statements=_same(),
+        note="a queue push only: no SQL (the write-up's delay is 2 s; delay_s carries WaveConfig's)"),
     "CompleteFinishedWaves": Operation(
         laravel=None,
         statements={"postgresql": ("complete_finished",), "sqlite": ("complete_finished",),

@@ -143,8 +143,7 @@ class Session:
 
 
 def _current(s: Session, e: ReadCurrentWave, now: float) -> int:
-    name = "read_current_lowest_active" if e.rule == CurrentWaveRule.LOWEST_ACTIVE else "read_current_latest_started"
-    return s._value(name, job_id=e.job_id) or 0
+    return s._value(q.CURRENT_WAVE[CurrentWaveRule(e.rule).value], job_id=e.job_id) or 0
 
 
 def _read_wave(s: Session, e: ReadWave, now: float) -> WaveRow:
@@ -170,14 +169,18 @@ def _claimed(s: Session, e: ReadClaimedWave, now: float) -> int | None:
 
 
 def _set_status(s: Session, e: SetStatus, now: float) -> int:
-    status = Status(e.status)
-    if status is Status.DISPATCHING:
-        done = s.run("set_status_dispatching", job_id=e.job_id, wave=e.wave, now=now)
-    elif status is Status.COMPLETED:
-        done = s.run("set_status_completed", job_id=e.job_id, wave=e.wave, now=now)
-    else:
-        done = s.run("set_status", job_id=e.job_id, wave=e.wave, status=status.value)
-    s._known(done, e.wave, f"set status {e.status}")
+    status, step = Status(e.status), f"set status {e.status}"
+    name = {Status.DISPATCHING: "set_status_dispatching", Status.COMPLETED: "set_status_completed"}.get(
+        status, "set_status")
+    params: dict[str, object] = {"job_id": e.job_id, "wave": e.wave}
+    params.update({"now": now} if name != "set_status" else {"status": status.value})
+    if e.only_from is None:
+        s._known(s.run(name, **params), e.wave, step)
+        return 1
+    # ... AND status = :only_from: 0 rows is a wave in another status, or (read back) no such wave
+    if s.run(name + "_from", only_from=Status(e.only_from).value, **params).rowcount == 0:
+        s._row(e.job_id, e.wave, step)
+        return 0
     return 1
 
 

@@ -275,7 +275,7 @@ def _bfs(
             probe()
             if not open_:
                 break
-        if expanded & 4095 == 0:
+        if expanded & 4095 == 1:  # the first expansion too, so a tiny budget stops at once
             if progress is not None:
                 progress(len(keys))  # distinct states so far
             peak = max(peak, _rss_mb())

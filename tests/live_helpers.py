@@ -15,10 +15,14 @@ SMALL = LiveSettings(waves=4, wave_size=6, workers=3, deadline_s=30.0, retry_aft
 
 
 def server_url(variable: str) -> str:
-    """The URL in ``variable``; the test is skipped, naming the variable, when it is unset."""
+    """The URL in ``variable``; the test is skipped, naming the variable, when it is unset
+    (and fails instead under ``WAVESIM_REQUIRE_SERVERS=1``, as in CI)."""
     url = os.environ.get(variable)
     if not url:
-        pytest.skip(f"set {variable} to run this test against that server")
+        message = f"set {variable} to run this test against that server"
+        if os.environ.get("WAVESIM_REQUIRE_SERVERS") == "1":
+            pytest.fail(f"{message} (WAVESIM_REQUIRE_SERVERS=1 makes a missing server a failure)")
+        pytest.skip(message)
     return url
 
 

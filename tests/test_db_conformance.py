@@ -3,9 +3,10 @@
 Hypothesis draws sequences of operations: handler runs of every policy started
 and stepped in an interleaved order (each run on its own connection), batches
 finishing, and bare operations with drawn arguments (claims, marks, pushes,
-status writes, the relay's read, a nonsense wave). Each operation runs on the
-in-memory table and on the database; the results, any ``WaveError`` and the
-rows read back must be the same after every step. The one documented
+status writes, plain and conditional, the current wave by every rule, the
+relay's read, a nonsense wave). Each operation runs on the in-memory table
+and on the database; the results, any ``WaveError`` and the rows read back
+must be the same after every step. The one documented
 difference: the write-up's active-wave guard has no ``orderBy``, so an engine
 may return any active wave (the handlers only test it for null).
 """
@@ -26,10 +27,12 @@ from coordinator import (
     ClaimNextWave,
     CompleteFinishedWaves,
     Context,
+    CurrentWaveRule,
     EnqueueBatches,
     MarkPushed,
     ReadActiveWave,
     ReadClaimedWave,
+    ReadCurrentWave,
     ReadWave,
     RecordBatchFinished,
     SetStatus,
@@ -60,7 +63,9 @@ def _bare(job: int) -> st.SearchStrategy[object]:
                   max_active=st.none() | st.integers(1, 3), reclaim_unpushed=st.booleans()),
         st.builds(MarkPushed, job_id=st.just(job), wave=wave),
         st.builds(EnqueueBatches, job_id=st.just(job), wave=wave, once=st.booleans()),
-        st.builds(SetStatus, job_id=st.just(job), wave=wave, status=st.sampled_from(Status)),
+        st.builds(SetStatus, job_id=st.just(job), wave=wave, status=st.sampled_from(Status),
+                  only_from=st.none() | st.sampled_from(Status)),
+        st.builds(ReadCurrentWave, job_id=st.just(job), rule=st.sampled_from(CurrentWaveRule)),
         st.builds(ReadClaimedWave, job_id=st.just(job), lease_s=st.sampled_from([0.0, 1.0, 10.0])),
         st.builds(ReadWave, job_id=st.just(job), wave=wave),
         st.builds(CompleteFinishedWaves, job_id=st.just(job)),
@@ -187,6 +192,8 @@ def test_every_effect_has_its_sql_on_every_engine() -> None:
 
     names = {t.__name__ for t in Effect.__args__}  # type: ignore[attr-defined]
     assert set(q.OPERATIONS) == names
+    assert set(q.CURRENT_WAVE) == {rule.value for rule in CurrentWaveRule}
+    assert set(q.CURRENT_WAVE.values()) <= set(q.OPERATIONS["ReadCurrentWave"].statements["sqlite"])
     for name, op in q.OPERATIONS.items():
         for dialect in q.DIALECTS:
             for statement in op.statements[dialect]:

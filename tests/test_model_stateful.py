@@ -36,7 +36,8 @@ class CoreAgainstModel(RuleBasedStateMachine):
         note(f"policy {policy}")
         self.scope = Scope(waves=2, wave_size=2, max_handlers=2)
         # the model keeps no times, so to it every relay lease may have run out: drive both with none
-        no_lease = POLICIES[policy].with_switches(relay_lease_s=0.0, name=policy)
+        base = POLICIES[policy]
+        no_lease = base.with_switches(relay_lease_s=0.0, name=policy) if base.atomic_advance else base
         self.spec = actions.Spec(scope=self.scope, policy=no_lease)
         self.model: State = init(self.scope, self.spec.policy)
         self.table: WaveTable = table_of(self.model.rows, self.scope.wave_size)

@@ -83,7 +83,7 @@ def test_the_committed_readings_pick_the_defaults_and_the_page_is_generated() ->
     data = json.loads(docs.RESULT.read_text(encoding="utf-8"))
     assert data["best"]["readings"] == {n: getattr(v, "value", v) for n, v in DEFAULTS.items()}
     page = docs.PAGE.read_text(encoding="utf-8")
-    assert page == fill(page, {"switches", "readings"}), "run: python -m wavesim.readings.docs"
+    assert page == fill(page, {"switches", "readings"}), "run: wavesim docs"
 
 
 def test_the_committed_readings_are_what_the_code_measures_now() -> None:

@@ -3,14 +3,16 @@ row read ``completed`` is seen (the import did not complete), not dropped."""
 
 from __future__ import annotations
 
+from coordinator_builders import PINNED_READINGS
+
 from coordinator import Status
 from sim.run import run_one
 from sim.scenario import PRESETS
 from sim.workers import Shell
 
 #: slow writes (200 ms) widen the window between a handler's check and its status write
-LATE = PRESETS["incident"].with_settings(policy="original", seed=32, waves=4, wave_size=6, workers=4,
-                                         db_write_ms=200.0)
+LATE = PRESETS["rapid-completions"].with_settings(policy="original", seed=32, waves=4, wave_size=6, workers=4,
+                                                  db_write_ms=200.0, switches=PINNED_READINGS)
 
 
 def test_a_late_status_write_after_every_wave_completed_is_seen() -> None:

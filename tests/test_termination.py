@@ -72,5 +72,6 @@ def test_a_check_stops_at_its_state_budget() -> None:
 
 def test_a_check_stops_at_its_time_budget() -> None:
     # an exhaustive search of this scope takes far longer than 0.05 s
-    doc = check("--policy", "original", "--waves", "4", "--wave-size", "3", "--workers", "3", "--time-limit", "0.05")
+    # (atomic: a policy that violates every property would be decided early instead)
+    doc = check("--policy", "atomic", "--waves", "4", "--wave-size", "3", "--workers", "3", "--time-limit", "0.05")
     assert doc["complete"] is False and doc["stop_reason"] == "time limit of 0.05 s reached"

@@ -31,7 +31,7 @@ def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, 
             first_seed: int, as_json: bool, plot: str | None, **settings: Any) -> None:
     """Compare policies over many seeds: the write-up's success metrics, measured."""
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
-    scenario = build_scenario(preset, scenario_file, settings, chosen)
+    scenario = build_scenario(preset, scenario_file, settings, policies=chosen)
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     # a progress bar on stderr, only when it is a terminal and not with --json
     with progress_bar(len(chosen) * seeds, desc="runs", enabled=wanted(as_json=as_json)) as bar:

@@ -6,7 +6,7 @@
 * ``calibration``: the incident preset's timeline next to the write-up's
   (seconds of runs, so it is recomputed whenever the page is checked).
 
-``python -m wavesim.readings.docs`` rewrites the page's blocks.
+``wavesim docs`` rewrites the page's blocks.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from coordinator.policy import SWITCHES
-from wavesim.docgen import fill, register
+from wavesim.docgen import register
 from wavesim.readings.calibration import calibration, calibration_markdown
 from wavesim.readings.render import from_dict, to_markdown
 
@@ -42,7 +42,3 @@ def readings_block() -> str:
 @register("calibration")
 def calibration_block() -> str:
     return calibration_markdown(calibration())
-
-
-if __name__ == "__main__":
-    PAGE.write_text(fill(PAGE.read_text(encoding="utf-8")), encoding="utf-8")

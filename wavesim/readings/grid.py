@@ -38,7 +38,8 @@ READINGS = tuple(s.name for s in SWITCHES if s.kind == "reading")
 CHECK_SCOPE = Scope()
 VERDICT_POLICIES = ("guarded", "seed-fix")
 #: the simulated properties a verdict shows (share of runs in which each held)
-VERDICT_PROPERTIES = ("single_active_wave", "no_duplicate_dispatch", "queue_bounded", "import_completes")
+VERDICT_PROPERTIES = ("single_active_wave", "no_duplicate_claim", "no_duplicate_push", "queue_bounded",
+                      "import_completes")
 
 Combo = tuple[tuple[str, object], ...]
 

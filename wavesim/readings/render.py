@@ -52,7 +52,8 @@ def _verdict_text(v: dict[str, Any] | None) -> str:
     if not v:
         return "-"
     sim = v["simulation"]
-    parts = [f"completes {sim['import_completes']:.0%}", f"no duplicate {sim['no_duplicate_dispatch']:.0%}",
+    parts = [f"completes {sim['import_completes']:.0%}", f"no duplicate claim {sim['no_duplicate_claim']:.0%}",
+             f"no duplicate push {sim['no_duplicate_push']:.0%}",
              f"single active {sim['single_active_wave']:.0%}", f"queue bounded {sim['queue_bounded']:.0%}"]
     promises = "; ".join(f"{k} {'kept' if p['reproduced'] else 'broken'} ({p['value']:g})"
                          for k, p in v["promises"].items() if p["value"] is not None)

@@ -10,7 +10,8 @@ worker, and decides the outcome:
 * ``completed``: every wave completed;
 * ``stalled``: the queue is empty (nothing ready, delayed or reserved) and the
   table has not changed for ``stall_after_s`` plus the auto-trigger delay plus
-  the reconciler period (scenario seconds), and for at least ``stall_min_wall_s``
+  the reconciler period plus, for the fix, the relay's lease (scenario seconds:
+  a dead claimer's wave is relayed only after it), and for at least ``stall_min_wall_s``
   wall seconds: no job, timer or tick moved it;
 * ``deadline``: the global deadline (wall seconds) came first.
 
@@ -127,6 +128,8 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                     raise
                 time.sleep(0.01)
         quiet = settings.stall_after_s + settings.auto_trigger_delay_s + (policy.reconciler_period_s or 0.0)
+        if policy.atomic_advance:  # a dead claimer's wave is relayed only once its lease ran out
+            quiet += policy.relay_lease_s
         last_sig: tuple[object, ...] | None = None
         changed_at, quiet_since = 0.0, time.monotonic()
         while True:

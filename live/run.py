@@ -10,7 +10,8 @@ worker, and decides the outcome:
 * ``completed``: every wave completed;
 * ``stalled``: the queue is empty (nothing ready, delayed or reserved) and the
   table has not changed for ``stall_after_s`` plus the auto-trigger delay plus
-  the reconciler period (scenario seconds), and for at least ``stall_min_wall_s``
+  the reconciler period plus, for the fix, the relay's lease (scenario seconds:
+  a dead claimer's wave is relayed only after it), and for at least ``stall_min_wall_s``
   wall seconds: no job, timer or tick moved it;
 * ``deadline``: the global deadline (wall seconds) came first.
 
@@ -127,12 +128,21 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                     raise
                 time.sleep(0.01)
         quiet = settings.stall_after_s + settings.auto_trigger_delay_s + (policy.reconciler_period_s or 0.0)
+        if policy.atomic_advance:  # a dead claimer's wave is relayed only once its lease ran out
+            quiet += policy.relay_lease_s
         last_sig: tuple[object, ...] | None = None
         changed_at, quiet_since = 0.0, time.monotonic()
         while True:
+            if time.monotonic() - started >= settings.deadline_s:
+                outcome = "deadline"
+                break
             now = spec.now()
-            table = db.table(job_id)
-            ready, queued = queue.counts()
+            try:
+                table = db.table(job_id)
+                ready, queued = queue.counts()
+            except DB_ERRORS:  # e.g. a serialization failure on a pooled SERIALIZABLE connection
+                time.sleep(settings.sample_ms / 1000)
+                continue
             samples.append(Sample(at_s=now, ready_batches=ready, queued=queued, table=table))
             if all(r.status is Status.COMPLETED for r in table.rows):
                 outcome = "completed"
@@ -143,9 +153,6 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
             elif now - changed_at >= quiet and time.monotonic() - quiet_since >= settings.stall_min_wall_s:
                 outcome = "stalled"
                 break
-            if time.monotonic() - started >= settings.deadline_s:
-                outcome = "deadline"
-                break
             sup.respawn_dead()
             time.sleep(settings.sample_ms / 1000)
     finally:
@@ -154,7 +161,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
         if main:
             signal.signal(signal.SIGTERM, previous_term)
     wall_s = time.monotonic() - started
-    final = db.table(job_id)
+    final = _read_table(db, job_id)
     if outcome == "completed":  # the last completion as the database stamped it, not when we looked
         ended_s = max(r.completed_at or 0.0 for r in final.rows)
     log_rows = _collect(tables, db_url, spec, queue, samples)
@@ -167,6 +174,17 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                    wall_s=wall_s, table=final, dispatch_log=log_rows, samples=samples,
                    faults=read_fault_log(spec.fault_log), deaths=list(sup.deaths), processes=sup.spawned,
                    errors=errors)
+
+
+def _read_table(db: Any, job_id: int) -> WaveTable:
+    for attempt in range(START_TRIES):
+        try:
+            return db.table(job_id)  # type: ignore[no-any-return]
+        except DB_ERRORS:
+            if attempt + 1 == START_TRIES:
+                raise
+            time.sleep(0.01)
+    raise AssertionError("unreachable")
 
 
 def _terminated(_sig: int, _frame: object) -> None:

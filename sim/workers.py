@@ -243,6 +243,7 @@ class Shell:
     def reconciler(self, period: float) -> Generator[Event, Any, None]:
         """Every ``period`` seconds, run the handler from a scheduler, off the queue."""
         q = self.queue
+        quiet_since: float | None = None
         while True:
             yield self.env.timeout(period)
             before = self.db.table
@@ -252,7 +253,13 @@ class Shell:
             self.ticks += 1
             idle = quiescent(ready=len(q.ready), delayed=len(q.delayed), running=q.unfinished,
                              handlers=self.handlers)
-            if idle and self.db.table is before:
+            if not (idle and self.db.table is before):
+                quiet_since = None
+                continue
+            # a claimed wave is relayed only once its lease has run out: judge a stall only after
+            # ticks have changed nothing for longer than that
+            quiet_since = self.env.now if quiet_since is None else quiet_since
+            if self.env.now - quiet_since > self.policy.relay_lease_s:
                 self._stalled()
 
     def run(self) -> str:

@@ -225,3 +225,29 @@ def test_a_claimer_that_dies_after_its_commit_does_not_stall_the_import(database
     assert (decision.path, decision.outcome, decision.wave, pushed) == ("relay", "dispatched", 1, [1])
     assert [r.status for r in database.table(job).rows] == [Status.PROCESSING, Status.PENDING]
     assert [r.claim_count for r in database.table(job).rows] == [1, 0]
+
+
+def test_racing_claims_on_real_connections_claim_one_wave_once(database: dbdriver.Database) -> None:
+    """Eight connections claim at once (threads): the lock makes them take turns, so exactly one claims
+    wave 1 and the others, reading it active and below threshold, claim nothing (no write skew)."""
+    import threading
+
+    job = next(_jobs)
+    database.create_import(job_id=job, waves=3, wave_size=SIZE)
+    results: list[object] = []
+    start = threading.Barrier(8)
+
+    def claim() -> None:
+        with database.session() as s:
+            start.wait()
+            results.append(s.apply(ClaimNextWave(job_id=job, threshold_count=1), 1.0))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results, key=repr) == [1] + [None] * 7
+    rows = database.table(job).rows
+    assert [(r.status, r.claim_count) for r in rows] == [
+        (Status.DISPATCHING, 1), (Status.PENDING, 0), (Status.PENDING, 0)]

@@ -44,7 +44,10 @@ def project_root() -> Path:
 #: the registry of generated blocks
 TABLES: dict[str, Callable[[], str]] = {}
 #: the modules whose ``@register`` calls fill ``TABLES``
-BLOCK_MODULES = ["wavesim.docblocks", "wavesim.docs_databases", "wavesim.readings.docs", "wavesim.commands.check"]
+BLOCK_MODULES = [
+    "wavesim.docblocks", "wavesim.docs_databases", "wavesim.readings.docs", "wavesim.commands.check",
+    "wavesim.docs_live",
+]
 
 #: a marker is a line of its own (so prose can quote one in backticks)
 _MARK = re.compile(r"^[ \t]*<!-- wavesim:(begin|end) ([A-Za-z0-9_.-]+) -->[ \t]*$", re.MULTILINE)

@@ -28,7 +28,7 @@ from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output, read_text
 from wavesim.livereport import INJECTED, live_json, measure_live
 
-__all__ = ["iter_imports", "live", "run_imports", "summarize"]
+__all__ = ["iter_imports", "live", "read_documents", "run_imports", "summarize"]
 
 ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}
 
@@ -187,7 +187,7 @@ def summarize(documents: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _read_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
+def read_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
     out = []
     for path in paths:
         for number, line in enumerate(read_text(path).splitlines(), start=1):
@@ -236,7 +236,7 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
          csv_path: str | None, clean: bool, **given: Any) -> None:
     """Run imports live: worker processes, a real queue, real faults; measured from the real tables."""
     if summarize_paths:
-        click.echo("\n".join(summarize(_read_documents(summarize_paths))))
+        click.echo("\n".join(summarize(read_documents(summarize_paths))))
         return
     if db_url is None:
         raise BadInput("--db URL is required (or --summarize FILE)")

@@ -44,7 +44,8 @@ def project(tmp_path: Path) -> Path:
         target = tmp_path / page.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(page, target)
-    inputs = [rel for pair in FIGURES.items() for rel in pair] + [REPORT, WRITEUP_FIXTURE]
+    data = [p.relative_to(ROOT) for p in sorted((ROOT / "docs").rglob("*.json*"))]  # readings, live results
+    inputs = [rel for pair in FIGURES.items() for rel in pair] + [REPORT, WRITEUP_FIXTURE, *data]
     for rel in inputs:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, tmp_path / rel)

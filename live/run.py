@@ -7,7 +7,11 @@ fault is on), and then watches: every ``sample_ms`` it reads the real wave
 table and queue (these readings are the time series), restarts a killed
 worker, and decides the outcome:
 
-* ``completed``: every wave completed;
+* ``completed``: every wave completed and then the queue drained (nothing
+  ready, delayed or reserved): a killed worker's reserved job is delivered
+  again after ``retry_after`` and runs, so what a late redelivery does to the
+  counts is measured, not cut off (``drained`` is False when the deadline came
+  first);
 * ``stalled``: the queue is empty (nothing ready, delayed or reserved) and the
   table has not changed for ``stall_after_s`` plus the auto-trigger delay plus
   the reconciler period plus, for the fix, the relay's lease (scenario seconds:
@@ -73,6 +77,7 @@ class LiveRun:
     faults: list[dict[str, Any]]
     deaths: list[tuple[str, int, int, int]]
     processes: int
+    drained: bool = True  # False: every wave completed, but the deadline came before the queue emptied
     errors: list[str] = field(default_factory=list)  # lines a child printed to stderr (not faults)
 
     @property
@@ -104,6 +109,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     sup = Supervisor(str(spec_path), str(stderr_path))
     samples: list[Sample] = []
     outcome = "deadline"
+    completed_seen = False
     started = time.monotonic()
     main = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
     previous_term = signal.signal(signal.SIGTERM, _terminated) if main else None
@@ -134,7 +140,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
         changed_at, quiet_since = 0.0, time.monotonic()
         while True:
             if time.monotonic() - started >= settings.deadline_s:
-                outcome = "deadline"
+                outcome = "completed" if completed_seen else "deadline"
                 break
             now = spec.now()
             try:
@@ -144,7 +150,8 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                 time.sleep(settings.sample_ms / 1000)
                 continue
             samples.append(Sample(at_s=now, ready_batches=ready, queued=queued, table=table))
-            if all(r.status is Status.COMPLETED for r in table.rows):
+            completed_seen = all(r.status is Status.COMPLETED for r in table.rows)  # the latest reading
+            if completed_seen and queued == 0:
                 outcome = "completed"
                 break
             sig = _signature(table)
@@ -165,6 +172,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     if outcome == "completed":  # the last completion as the database stamped it, not when we looked
         ended_s = max(r.completed_at or 0.0 for r in final.rows)
     log_rows = _collect(tables, db_url, spec, queue, samples)
+    queued_left = _queued(queue)
     queue.clear()  # the run's jobs and Redis keys; its log, samples and faults stay in our tables
     queue.close()
     errors = []
@@ -173,7 +181,14 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     return LiveRun(spec=spec, engine=engine, queue=queue.kind, isolation=isolation, outcome=outcome, ended_s=ended_s,
                    wall_s=wall_s, table=final, dispatch_log=log_rows, samples=samples,
                    faults=read_fault_log(spec.fault_log), deaths=list(sup.deaths), processes=sup.spawned,
-                   errors=errors)
+                   drained=outcome != "completed" or queued_left == 0, errors=errors)
+
+
+def _queued(queue: Any) -> int:
+    try:
+        return queue.counts()[1]
+    except DB_ERRORS:
+        return -1
 
 
 def _read_table(db: Any, job_id: int) -> WaveTable:

@@ -68,9 +68,10 @@ def test_redis_queue_runs_the_fix(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'live.db'}"
     settings = SMALL.with_settings(kill_at="after recording a batch", kill_at_times=1)
     [(run, result)] = run_imports(url, ["atomic"], settings, queue_url=redis_url, workdir=str(tmp_path))
-    assert run.queue == "redis" and run.outcome == "completed"
+    assert run.queue == "redis" and run.outcome == "completed" and run.drained
     assert sorted({int(e["wave"]) for e in run.dispatch_log}) == [1, 2, 3, 4]  # copied from Redis
-    # the killed batch was redelivered from the reserved set after retry_after and counted once
+    # the killed batch was redelivered from the reserved set after retry_after (the run drains
+    # the queue before it ends) and counted once among the distinct batches
     assert all(r.distinct_finished == r.batches for r in run.table.rows)
     assert result.metrics["batches_counted_twice"] >= 1  # more when a relay pushed a wave twice
     import redis

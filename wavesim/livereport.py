@@ -131,7 +131,7 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
         "scenario": run.settings.to_dict(), "metrics": result.metrics, "properties": result.properties,
         "live": {
             "engine": run.engine, "queue": run.queue, "isolation": run.isolation, "run": run.spec.run,
-            "job_id": run.spec.job_id, "wall_s": round(run.wall_s, 3),
+            "job_id": run.spec.job_id, "wall_s": round(run.wall_s, 3), "drained": run.drained,
             "samples": len(run.samples), "processes": run.processes,
             "deaths": [{"role": r, "slot": s, "incarnation": i, "code": c} for r, s, i, c in run.deaths],
             "faults": dict(sorted(kinds.items())), "notes": dict(sorted(notes.items())),

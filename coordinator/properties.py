@@ -62,15 +62,21 @@ def one_wave_below_threshold(table: WaveTable, config: WaveConfig) -> str | None
     return f"{len(below)} active waves below {config.completion_threshold}%: {_waves(below)}"
 
 
-def threshold_respected(before: WaveTable, after: WaveTable, config: WaveConfig) -> str | None:
+def threshold_respected(before: WaveTable, after: WaveTable, config: WaveConfig, *,
+                        judged: WaveTable | None = None) -> str | None:
     """A wave leaves ``pending`` only when its predecessor is at the threshold.
 
     A transition check: ``before`` and ``after`` are the table either side of
-    one write.
+    one write, and the predecessor is judged in ``before``. ``judged`` names
+    another table to judge it in: a live run's samples are not the two sides of
+    one write, so it judges the predecessor in the later sample (status and
+    progress only move forward), which blames only a dispatch the samples prove
+    early.
     """
+    judged = before if judged is None else judged
     for old, new in zip(before.rows, after.rows, strict=True):
         if old.status is Status.PENDING and new.status is not Status.PENDING and new.wave_number > 1:
-            prev = before.rows[new.wave_number - 2]
+            prev = judged.rows[new.wave_number - 2]
             need = min(config.threshold_count, prev.batches)
             if prev.status is Status.PENDING or prev.distinct_finished < need:
                 return (

@@ -55,6 +55,12 @@ _SQL: dict[str, str | dict[str, str]] = {
         "sqlite": "BEGIN IMMEDIATE",
     },
     "set_read_committed": {"mysql": "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"},
+    # a session whose user set its own level (``wavesim live --isolation``): the transaction runs at it
+    "begin_at_session_level": {
+        "postgresql": "BEGIN",
+        "mysql": "START TRANSACTION",
+        "sqlite": "BEGIN IMMEDIATE",
+    },
     "commit": "COMMIT",
     "rollback": "ROLLBACK",
     # one claimer per import: lock its rows before reading the predicate (SQLite: BEGIN IMMEDIATE did)

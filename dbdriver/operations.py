@@ -81,6 +81,9 @@ class Session:
         self.prefix = prefix
         self.ran: list[str] = []
         self.retries = 0
+        #: the session's own isolation level, when its user set one (``SET SESSION ...``): then the
+        #: fix's transactions run at it; None: the driver's documented level (MariaDB READ COMMITTED)
+        self.isolation: str | None = None
 
     # -- statements -------------------------------------------------------------------------------
     def run(self, name: str, **params: object) -> Any:
@@ -97,9 +100,12 @@ class Session:
         from sqlalchemy.exc import DBAPIError
 
         for attempt in range(RETRIES):
-            if self.dialect == "mysql":
-                self.run("set_read_committed")
-            self.run("begin")
+            if self.isolation is not None:
+                self.run("begin_at_session_level")
+            else:
+                if self.dialect == "mysql":
+                    self.run("set_read_committed")
+                self.run("begin")
             try:
                 value = body()
             except _Rollback as stop:

@@ -37,14 +37,15 @@ def open_database(url: str, prefix: str = "wavesim_") -> Any:
 def set_isolation(session: Any, level: str | None) -> None:
     """Make ``level`` this session's default isolation (PostgreSQL: ``SET SESSION
     CHARACTERISTICS``; MariaDB: ``SET SESSION TRANSACTION``). Every statement runs
-    at it, autocommitted ones and the fix's transactions alike, except that on
-    MariaDB the driver sets READ COMMITTED before each of its own transactions."""
+    at it, autocommitted ones and the fix's transactions alike (on MariaDB the
+    driver then no longer sets its own READ COMMITTED before each transaction)."""
     if level is None or session.dialect == "sqlite":
         return
     if session.dialect == "postgresql":
         session.conn.exec_driver_sql(f"SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {level}")
     else:
         session.conn.exec_driver_sql(f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+    session.isolation = level
 
 
 def hold_lock(db: Any, job_id: int, seconds: float) -> None:

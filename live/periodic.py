@@ -9,9 +9,9 @@
     locks the import's wave rows (``SELECT ... FOR UPDATE``; on SQLite a
     ``BEGIN IMMEDIATE`` write lock) and holds them ``lock_hold_s``, longer than
     the auto-trigger delay by default: every write to those rows waits;
-  - *lost delayed job* (``lose_delayed_rate``): a delayed job it sees for the
-    first time is deleted from the queue before it is due (a Redis eviction, a
-    queue flushed on a deploy);
+  - *lost delayed job* (``lose_delayed_rate``): a delayed job (an auto-trigger,
+    ``DELAYED_KINDS``) it sees for the first time is deleted from the queue
+    before it is due (a Redis eviction, a queue flushed on a deploy);
   - *duplicated delivery* (``duplicate_rate``): one reserved job's reservation is
     made to look expired, so the queue's own redelivery hands it to a second
     worker while the first still runs it.
@@ -31,7 +31,7 @@ from live.faults import FaultPlan
 from live.handlerrun import Runner
 from live.spec import RunSpec
 
-__all__ = ["chaos", "reconciler"]
+__all__ = ["DELAYED_KINDS", "chaos", "lose_delayed", "reconciler"]
 
 
 def _until_term() -> list[bool]:
@@ -67,6 +67,24 @@ def reconciler(spec: RunSpec, slot: int, incarnation: int) -> None:
             continue  # the next tick tries again
 
 
+#: the jobs the coordinator pushes with a delay (``later()``): the auto-trigger. A job a
+#: worker released also sits in the delayed set (Redis) or carries a future
+#: ``available_at`` for an instant (a reader's clock taken before the insert
+#: committed), but losing one is a lost batch, not a lost delayed job
+DELAYED_KINDS = frozenset({"trigger"})
+
+
+def lose_delayed(queue: Any, rng: random.Random, rate: float, seen: set[str], log: Any) -> None:
+    """Delete each delayed job seen for the first time, with probability ``rate``."""
+    for handle, payload in queue.delayed():
+        key = str(handle)
+        if key in seen or payload.get("kind") not in DELAYED_KINDS:
+            continue
+        seen.add(key)
+        if rng.random() < rate and queue.remove(handle):
+            log.write("lose-delayed", job=payload)
+
+
 def chaos(spec: RunSpec, slot: int, incarnation: int) -> None:
     s = spec.live
     stop = _until_term()
@@ -79,13 +97,7 @@ def chaos(spec: RunSpec, slot: int, incarnation: int) -> None:
         time.sleep(s.wall(s.chaos_period_s))
         try:
             if s.lose_delayed_rate > 0:
-                for handle, payload in queue.delayed():
-                    key = str(handle)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    if rng.random() < s.lose_delayed_rate and queue.remove(handle):
-                        log.write("lose-delayed", job=payload)
+                lose_delayed(queue, rng, s.lose_delayed_rate, seen, log)
             if s.duplicate_rate > 0 and rng.random() < s.duplicate_rate:
                 reserved = queue.reserved()
                 if reserved:

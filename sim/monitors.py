@@ -73,8 +73,11 @@ class Verdict:
 class Monitors:
     """The properties of one run, updated incrementally."""
 
-    def __init__(self, config: WaveConfig) -> None:
+    def __init__(self, config: WaveConfig, *, sampled: bool = False) -> None:
         self.config = config
+        #: the tables are samples (a live run), not the two sides of one write: see
+        #: ``coordinator.properties.threshold_respected``'s ``judged``
+        self.sampled = sampled
         self.verdicts: dict[str, Verdict] = {name: Verdict() for name in PROPERTY_NAMES}
         self.verdicts["no_stall"].detail = "never quiescent with a wave left"
         self.verdicts["import_completes"].detail = "not yet checked"
@@ -96,7 +99,8 @@ class Monitors:
             if v["one_wave_below_threshold"].holds:
                 self._report("one_wave_below_threshold", P.one_wave_below_threshold(after, self.config), now)
             if v["threshold_respected"].holds:
-                self._report("threshold_respected", P.threshold_respected(before, after, self.config), now)
+                self._report("threshold_respected", P.threshold_respected(
+                    before, after, self.config, judged=after if self.sampled else None), now)
             if v["no_duplicate_claim"].holds:
                 self._report("no_duplicate_claim", P.no_duplicate_claim(after), now)
         elif isinstance(effect, EnqueueBatches) and self.verdicts["no_duplicate_push"].holds:

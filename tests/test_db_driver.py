@@ -100,3 +100,29 @@ def test_the_databases_page_is_what_the_code_says() -> None:
     text = DOCS.read_text(encoding="utf-8")
     load_blocks()
     assert render_file(text)[0] == text, "run: wavesim docs"
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_a_session_level_reaches_the_fix_transactions(engine: str, tmp_path: Path) -> None:
+    from live.db import set_isolation
+
+    db = dbdriver.open_database(url_for(engine, tmp_path), prefix=unique_prefix())
+    try:
+        with db.session() as s:
+            seen = []
+            s.transaction(lambda: seen.append(str(s.conn.exec_driver_sql(
+                "SHOW transaction_isolation" if engine == "postgresql" else "SELECT @@tx_isolation").scalar())))
+            set_isolation(s, "SERIALIZABLE")
+            s.transaction(lambda: seen.append(str(s.conn.exec_driver_sql(
+                "SHOW transaction_isolation" if engine == "postgresql" else "SELECT @@tx_isolation").scalar())))
+        # the driver's own level first, then the session's (MariaDB's one-shot SET TRANSACTION
+        # is not readable inside the transaction: the statements run show it instead)
+        if engine == "postgresql":
+            assert [v.upper() for v in seen] == ["READ COMMITTED", "SERIALIZABLE"]
+        else:
+            assert seen[1].upper() == "SERIALIZABLE"
+        assert s.ran.count("set_read_committed") == (1 if engine == "mysql" else 0)
+        assert s.ran.count("begin") == 1 and s.ran.count("begin_at_session_level") == 1
+    finally:
+        db.clean()
+        db.dispose()

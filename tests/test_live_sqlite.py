@@ -152,3 +152,30 @@ def test_summarize_reads_json_documents_back(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text("{}\n", encoding="utf-8")
     bad = CliRunner().invoke(main, ["live", "--summarize", str(tmp_path / "bad.jsonl")])
     assert bad.exit_code == 2 and bad.output.startswith("error: ")
+
+
+def test_the_lost_delayed_job_fault_loses_only_auto_triggers(tmp_path: Path) -> None:
+    import random
+
+    from live.jobqueue import DatabaseQueue
+    from live.periodic import lose_delayed
+    from live.tables import LiveTables
+
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    queue = DatabaseQueue(url, "import", retry_after=10.0)
+    LiveTables().create(queue.engine)
+    queue.push_wave([{"kind": "batch", "job_id": 1, "wave": 1, "batch": 0}], None)
+    released = queue.pop()
+    assert released is not None
+    queue.release(released, 5.0)  # a batch a worker released with a backoff: it waits, as a delayed job does
+    queue.later({"kind": "trigger", "job_id": 1}, 5.0)
+    lost: list[dict[str, object]] = []
+
+    class Log:
+        def write(self, kind: str, **fields: object) -> None:
+            lost.append({"kind": kind, **fields})
+
+    lose_delayed(queue, random.Random(0), 1.0, set(), Log())
+    assert [f["job"] for f in lost] == [{"kind": "trigger", "job_id": 1}]
+    assert [p["kind"] for _, p in queue.delayed()] == ["batch"]  # the released batch is still there
+    queue.close()

@@ -15,6 +15,7 @@ from coordinator import (
     SetStatus,
     Status,
     WaveConfig,
+    WaveRow,
     apply,
     new_import,
 )
@@ -22,6 +23,7 @@ from sim.export import EPOCH, sim_time_to_iso
 from sim.monitors import Monitors, max_in_window, quiescent
 from sim.queue import BATCH, TRIGGER, JobQueue
 from sim.scenario import PRESETS, Scenario, load_scenario_toml, preset
+from tests.coordinator_builders import COMPLETED, CONFIG, DISPATCHING, JOB, PROCESSING, table, wave
 
 
 def test_presets_carry_the_write_up_numbers() -> None:
@@ -201,3 +203,17 @@ def test_same_instant_events_run_in_a_seeded_order() -> None:
         assert order[0] == -1 and sorted(order[1:]) == list(range(8))  # time first, ties shuffled
     assert orders[0] == _same_instant_order(0)
     assert len({tuple(o) for o in orders.values()}) > 1
+
+
+@pytest.mark.parametrize(("predecessor_later", "sampled", "holds"), [
+    (wave(1, COMPLETED, done=4), True, True),     # pending, then at its threshold: within one sampling gap
+    (wave(1, COMPLETED, done=4), False, False),   # as two sides of one write, that is an early dispatch
+    (wave(1, PROCESSING, done=1), True, False),   # below the threshold even in the later sample
+])
+def test_sampled_tables_blame_only_a_dispatch_the_samples_prove_early(
+        predecessor_later: WaveRow, sampled: bool, holds: bool) -> None:
+    mon = Monitors(CONFIG, sampled=sampled)
+    earlier = table(wave(1), wave(2))
+    later = table(predecessor_later, wave(2, DISPATCHING))
+    mon.after_write(SetStatus(job_id=JOB, wave=2, status=DISPATCHING), earlier, later, 1.0)
+    assert mon.verdicts["threshold_respected"].holds is holds

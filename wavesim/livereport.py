@@ -16,8 +16,10 @@ How each verdict is read from the real tables:
   (``claim_count`` of the real rows), ``queue_bounded`` and ``max_*``: every sample
   of the real table and queue (every ``sample_ms``).
 * ``threshold_respected``: between two samples, a wave that left ``pending``
-  while its predecessor, *even in the later sample*, was below the threshold
-  (progress only grows, so this never blames a dispatch that was on time).
+  while its predecessor, *even in the later sample*, was pending or below the
+  threshold (status and progress only move forward, so this never blames a
+  dispatch that was on time; a predecessor that went from pending to its
+  threshold within one sampling gap is not blamed).
 * ``no_stall``: the run's outcome ``stalled``; ``import_completes``: the final rows.
 """
 
@@ -56,17 +58,11 @@ def pushed_table(table: WaveTable, pushes: Counter[int]) -> WaveTable:
     return WaveTable(job_id=table.job_id, rows=rows, violations=table.violations)
 
 
-def _with_progress(statuses: WaveTable, progress: WaveTable) -> WaveTable:
-    rows = tuple(replace(a, finished_mask=b.finished_mask, completed_batches=b.completed_batches,
-                         failed_batches=b.failed_batches) for a, b in zip(statuses.rows, progress.rows, strict=True))
-    return WaveTable(job_id=statuses.job_id, rows=rows)
-
-
 def measure_live(run: LiveRun) -> RunResult:
     """The ``RunResult`` of a live run (see the module docstring)."""
     scenario = scenario_of(run)
     config = scenario.config
-    rec, mon = Recorder(config), Monitors(config)
+    rec, mon = Recorder(config), Monitors(config, sampled=True)
     status_write = CompleteFinishedWaves(job_id=run.spec.job_id)
     events: list[tuple[float, int, Any]] = [(s.at_s, 0, s) for s in run.samples]
     events += [(float(e["at_s"]), 1, e) for e in run.dispatch_log]
@@ -87,12 +83,12 @@ def measure_live(run: LiveRun) -> RunResult:
         rec.on_status(at, table)
         mon.after_enqueue(item.ready_batches, at)
         if previous is not None:
-            mon.after_write(status_write, _with_progress(previous, table), table, at)
+            mon.after_write(status_write, previous, table, at)
         previous = table
     final = pushed_table(run.table, pushes)
     rec.on_status(run.ended_s, final)
     if previous is not None:
-        mon.after_write(status_write, _with_progress(previous, final), final, run.ended_s)
+        mon.after_write(status_write, previous, final, run.ended_s)
     if run.outcome == "stalled":
         mon.at_quiescence(final, run.ended_s)
     mon.at_end(final, run.ended_s, run.outcome == "deadline")
@@ -132,7 +128,8 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
         "live": {
             "engine": run.engine, "queue": run.queue, "isolation": run.isolation, "run": run.spec.run,
             "job_id": run.spec.job_id, "wall_s": round(run.wall_s, 3), "drained": run.drained,
-            "samples": len(run.samples), "processes": run.processes,
+            "samples": len(run.samples), "max_sample_gap_s": _max_gap([x.at_s for x in run.samples]),
+            "processes": run.processes,
             "deaths": [{"role": r, "slot": s, "incarnation": i, "code": c} for r, s, i, c in run.deaths],
             "faults": dict(sorted(kinds.items())), "notes": dict(sorted(notes.items())),
             "fault_log": run.spec.fault_log,
@@ -141,3 +138,10 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
                        for e in run.dispatch_log],
         },
     }
+
+
+def _max_gap(times: list[float]) -> float | None:
+    """The longest time between two samples, in scenario seconds (what a sampled verdict can miss)."""
+    if len(times) < 2:
+        return None
+    return round(max(b - a for a, b in zip(times, times[1:], strict=False)), 6)

@@ -25,7 +25,7 @@ import signal
 import time
 from typing import Any
 
-from coordinator import ReconcilerTicked, policy_named, program_for
+from coordinator import ReconcilerTicked, program_for
 from live.db import DB_ERRORS, hold_lock
 from live.faults import FaultPlan
 from live.handlerrun import Runner
@@ -47,7 +47,7 @@ def _until_term() -> list[bool]:
 def reconciler(spec: RunSpec, slot: int, incarnation: int) -> None:
     """Every ``reconciler_period_s``: one handler run."""
     s = spec.live
-    policy = policy_named(s.policy)
+    policy = s.resolve()
     period = policy.reconciler_period_s
     if period is None:
         return

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from coordinator import ReconcilerTicked, Status, WaveTable, policy_named, program_for
+from coordinator import ReconcilerTicked, Status, WaveTable, program_for
 from live.db import DB_ERRORS
 from live.faults import FaultPlan, read_fault_log
 from live.handlerrun import Runner
@@ -105,7 +105,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     db.create_import(job_id=job_id, waves=settings.waves, wave_size=settings.wave_size)
     queue = spec.open_queue()
     queue.clear()
-    policy = policy_named(settings.policy)
+    policy = settings.resolve()
     sup = Supervisor(str(spec_path), str(stderr_path))
     samples: list[Sample] = []
     outcome = "deadline"

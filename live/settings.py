@@ -37,7 +37,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from coordinator import POLICIES, ConfigError, WaveConfig
+from coordinator import POLICIES, ConfigError, Policy, WaveConfig, policy_named
+from coordinator.policy import with_given
 
 __all__ = ["FAULT_MIX", "FAULT_RATES", "LISTENERS", "LiveSettings"]
 
@@ -88,10 +89,16 @@ class LiveSettings:
     #: name starts with this, it kill -9s itself there ("" = off); for tests and replays
     kill_at: str = ""
     kill_at_times: int = 1
+    #: policy switches on top of the named policy (``--switch``), as sorted (name, value) pairs; a
+    #: switch this policy would not read is left out of it (a command runs several policies)
+    switches: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise ConfigError(f"policy must be one of: {', '.join(POLICIES)}; got {self.policy!r}")
+        given = dict(self.switches)
+        self.resolve(given)  # an unknown switch or value is refused here, in the parent
+        object.__setattr__(self, "switches", tuple(sorted(given.items())))
         if self.listener not in LISTENERS:
             raise ConfigError(f"listener must be one of: {', '.join(LISTENERS)}; got {self.listener!r}")
         for name, low, high in (("seed", 0, 2**63 - 1), ("waves", 1, 10_000), ("wave_size", 1, 10_000),
@@ -113,6 +120,10 @@ class LiveSettings:
                 raise ConfigError(f"{name} must be a number from 0 to 1, got {value!r}")
             object.__setattr__(self, name, float(value))
 
+    def resolve(self, given: dict[str, object] | None = None) -> Policy:
+        """The policy every process of the run executes: the named one with ``switches``."""
+        return with_given(policy_named(self.policy), dict(self.switches) if given is None else given, lenient=True)
+
     @property
     def config(self) -> WaveConfig:
         return WaveConfig(wave_size=self.wave_size, completion_threshold=self.threshold,
@@ -127,7 +138,9 @@ class LiveSettings:
         return scenario_s * self.scale
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["switches"] = dict(self.switches)
+        return out
 
     def with_settings(self, **settings: Any) -> LiveSettings:
         known = {f.name for f in fields(self)}

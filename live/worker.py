@@ -25,7 +25,7 @@ import signal
 import time
 from typing import Any
 
-from coordinator import AutoTriggerFired, BatchJobCompleted, finish_batch, policy_named, program_for
+from coordinator import AutoTriggerFired, BatchJobCompleted, finish_batch, program_for
 from live.db import DB_ERRORS
 from live.faults import FaultPlan
 from live.handlerrun import Runner
@@ -58,7 +58,7 @@ def work(spec: RunSpec, slot: int, incarnation: int) -> None:
     durations = random.Random(f"{s.seed}:durations:{slot}:{incarnation}")
     db, queue = spec.open_database(), spec.open_queue()
     runner = Runner(spec, db, queue, faults, f"worker-{slot}.{incarnation}")
-    policy, config = policy_named(s.policy), s.config
+    policy, config = s.resolve(), s.config
     in_pop = lambda: faults.point("inside the pop transaction")  # noqa: E731
     parent = os.getppid()
     while not stopping and not spec.orphaned(parent):

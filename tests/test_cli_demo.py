@@ -38,3 +38,17 @@ def test_the_command_prints_the_miniature() -> None:
     result = CliRunner().invoke(main, ["demo", "--policy", "seed-fix"])
     assert result.exit_code == 0
     assert result.output.splitlines() == miniature("seed-fix")
+
+
+def test_a_switch_changes_what_the_demo_runs() -> None:
+    def ends(lines: list[str]) -> list[str]:
+        return [line.split(" ends: ")[1] for line in lines if " ends: " in line]
+
+    switched = miniature("original", switches={"current_wave_rule": "lowest-active"})
+    assert switched[0].startswith("policy original --switch current_wave_rule=lowest-active:")
+    # with the lowest active wave current, wave 4 goes out through CATCH-UP instead of DB-RECONCILE
+    assert ends(switched)[3] == "catch-up dispatched wave 4" != ends(miniature("original"))[3]
+    result = CliRunner().invoke(main, ["demo", "--switch", "current_wave_rule=lowest-active"])
+    assert result.exit_code == 0 and result.output.splitlines() == switched
+    refused = CliRunner().invoke(main, ["demo", "--policy", "atomic", "--switch", "completion_check=after-guard"])
+    assert refused.exit_code == 2 and refused.output.startswith("error: switch completion_check=")

@@ -108,6 +108,8 @@ def test_clean_drops_only_wavesim_tables(tmp_path: Path) -> None:
     (["--db", "sqlite:///{tmp}/x.db", "--isolation", "read committed"], "error: --isolation"),
     (["--db", "sqlite:///{tmp}/x.db", "--kill-rate", "2"], "error: kill_rate"),
     (["--db", "sqlite:///{tmp}/x.db", "--workers", "0"], "error: workers"),
+    (["--db", "sqlite:///{tmp}/x.db", "--switch", "bogus=1"], "error: unknown policy switch 'bogus'"),
+    (["--db", "sqlite:///{tmp}/x.db", "--switch", "current_wave_rule=lowest-active"], "error: switch current"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     out = CliRunner().invoke(main, ["live", *[a.replace("{tmp}", str(tmp_path)) for a in args]])
@@ -179,3 +181,21 @@ def test_the_lost_delayed_job_fault_loses_only_auto_triggers(tmp_path: Path) -> 
     assert [f["job"] for f in lost] == [{"kind": "trigger", "job_id": 1}]
     assert [p["kind"] for _, p in queue.delayed()] == ["batch"]  # the released batch is still there
     queue.close()
+
+
+def test_a_switch_reaches_every_process_and_the_json(tmp_path: Path) -> None:
+    import json
+
+    from coordinator import policy_named
+    from live import LiveSettings
+
+    settings = SMALL.with_settings(policy="guarded", switches=(("current_wave_rule", "lowest-active"),))
+    # the children rebuild their settings from the spec file's JSON
+    again = LiveSettings.from_dict(json.loads(json.dumps(settings.to_dict())))
+    assert again.resolve() == settings.resolve() != policy_named("guarded")
+    result = CliRunner().invoke(main, ["live", "--db", f"sqlite:///{tmp_path / 'live.db'}", "--waves", "2",
+                                       "--wave-size", "2", "--workers", "2", "--switch", "relay_lease_s=5",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout.splitlines()[0])
+    assert doc["scenario"]["switches"] == {"relay_lease_s": 5.0} and doc["policy_switches"]["relay_lease_s"] == 5.0

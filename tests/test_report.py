@@ -37,8 +37,11 @@ def test_quick_report_has_every_part(two_reports: tuple[Path, Path]) -> None:
     out = two_reports[0]
     assert sorted(p.name for p in out.iterdir()) == sorted(["report.md", *FIGURE_FILES])
     text = (out / "report.md").read_text(encoding="utf-8")
-    for section in ("## Before / After", "## The checker's verdicts", "## Fault matrix", "## Figures"):
+    for section in ("## Before / After", "## The checker's verdicts", "## Fault matrix", "## Figures",
+                    "## On real databases (live runs)"):
         assert section in text
+    # the live section is the committed live results, summarized as docs/live.md's blocks are
+    assert "atomic on PostgreSQL (database queue" in text and "<!-- wavesim:begin live-fix-faults -->" in text
     table = [line for line in text.splitlines() if line.startswith("| peak ready batch jobs |")]
     assert len(table) == 1 and table[0].count("|") == 3 + len(POLICIES) + 1
     verdict_head = "| scope | policy | states | " + " | ".join(f"`{n}`" for n in PROPERTY_NAMES) + " |"

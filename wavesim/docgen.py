@@ -130,9 +130,10 @@ def load_blocks() -> None:
 
 
 def doc_files(root: Path = ROOT) -> list[Path]:
-    """README.md and every page under docs/, in a stable order."""
+    """README.md, every page under docs/ and the report (its live section is blocks), in a stable order."""
     pages = [root / "README.md"] if (root / "README.md").is_file() else []
-    return pages + sorted((root / "docs").rglob("*.md"))
+    report = [root / "reports" / "report.md"] if (root / "reports" / "report.md").is_file() else []
+    return pages + sorted((root / "docs").rglob("*.md")) + report
 
 
 def drifted(files: Iterable[Path], root: Path = ROOT) -> dict[Path, tuple[str, list[str]]]:

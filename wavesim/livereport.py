@@ -124,7 +124,8 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
     kinds = Counter(f["kind"] for f in run.faults if f["kind"] in INJECTED)
     notes = Counter(f["kind"] for f in run.faults if f["kind"] not in INJECTED)
     return {
-        "scenario": run.settings.to_dict(), "metrics": result.metrics, "properties": result.properties,
+        "scenario": run.settings.to_dict(), "policy_switches": run.settings.resolve().switches(),
+        "metrics": result.metrics, "properties": result.properties,
         "live": {
             "engine": run.engine, "queue": run.queue, "isolation": run.isolation, "run": run.spec.run,
             "job_id": run.spec.job_id, "wall_s": round(run.wall_s, 3), "drained": run.drained,

@@ -27,6 +27,7 @@ from coordinator import (
     program_for,
 )
 from model.trace import effect_text, result_text, table_text
+from wavesim.switches import parse_specs, switch_option, switched
 
 __all__ = ["demo", "miniature"]
 
@@ -65,17 +66,19 @@ class _Steps:
         self.lines.append(f"     {name} {result_text(decision)}")
 
 
-def miniature(policy: str, *, waves: int = 5, wave_size: int = 2, threshold: int = 50) -> list[str]:
+def miniature(policy: str, *, waves: int = 5, wave_size: int = 2, threshold: int = 50,
+              switches: dict[str, object] | None = None) -> list[str]:
     """Start the import, finish wave 1's batches, then one batch of wave 2; one handler run after each."""
     config = WaveConfig(wave_size=wave_size, completion_threshold=threshold)
-    chosen = POLICIES[policy]
+    chosen = switched(policy, switches or {})
     steps = _Steps(new_import(job_id=JOB_ID, waves=waves, wave_size=wave_size))
     steps.handler(ImportStarted(job_id=JOB_ID), "the import starts", chosen, config)
     for wave, batch in [(1, b) for b in range(wave_size)] + [(2, 0)]:
         steps.run(f"w{wave}b{batch}", finish_batch(JOB_ID, wave, batch))
         steps.handler(BatchJobCompleted(job_id=JOB_ID, wave=wave, batch=batch), f"BatchJobCompleted(w{wave}b{batch})",
                       chosen, config)
-    head = [f"policy {policy}: {waves} waves x {wave_size} batches at {threshold}%",
+    given = "".join(f" --switch {k}={v}" for k, v in sorted((switches or {}).items()))
+    head = [f"policy {policy}{given}: {waves} waves x {wave_size} batches at {threshold}%",
             "after each batch, its listener's handler run goes to its end (races: see 'wavesim check')"]
     return [*head, *steps.lines]
 
@@ -83,7 +86,8 @@ def miniature(policy: str, *, waves: int = 5, wave_size: int = 2, threshold: int
 @click.command()
 @click.option("--policy", type=click.Choice(list(POLICIES)), default="original", show_default=True,
               help="Which coordinator policy to run.")
-def demo(policy: str) -> None:
+@switch_option
+def demo(policy: str, switch_specs: tuple[str, ...]) -> None:
     """Show, step by step, what one policy does as batches finish."""
-    for line in miniature(policy):
+    for line in miniature(policy, switches=parse_specs(switch_specs)):
         click.echo(line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import statistics
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from wavesim.commands.run import summary_lines
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output, read_text
 from wavesim.livereport import INJECTED, live_json, measure_live
+from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["iter_imports", "live", "read_documents", "run_imports", "summarize"]
 
@@ -184,7 +186,22 @@ def summarize(documents: list[dict[str, Any]]) -> list[str]:
             seen = sum(1 for d in docs if (d["metrics"].get(name) or 0) > 0)
             lines.append(f"  {name:26s} above 0 in {seen}/{n}")
         lines.append("  faults injected: " + (", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"))
+        lines += _sampling(docs)
     return lines
+
+
+def _sampling(docs: list[dict[str, Any]]) -> list[str]:
+    """How coarse the samples were (what a sampled verdict can miss) and whether the queue drained,
+    for documents that carry it (an older wavesim did not)."""
+    gaps = sorted(float(d["live"]["max_sample_gap_s"]) for d in docs if d["live"].get("max_sample_gap_s") is not None)
+    out = []
+    if gaps:
+        out.append(f"  longest sampling gap per import (scenario s): median {statistics.median(gaps):.2f}, "
+                   f"max {gaps[-1]:.2f}")
+    drained = [d["live"]["drained"] for d in docs if "drained" in d["live"] and d["metrics"]["outcome"] == "completed"]
+    if drained:
+        out.append(f"  completed imports whose queue drained before the end: {sum(drained)}/{len(drained)}")
+    return out
 
 
 def read_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -212,6 +229,7 @@ def _settings_options(command: Any) -> Any:
 
 @click.command("live")
 @_settings_options
+@switch_option
 @click.option("--summarize", "summarize_paths", multiple=True, type=click.Path(dir_okay=False),
               help="Instead of running: summarize FILE(s) of earlier 'wavesim live --json' output (repeatable).")
 @click.option("--db", "db_url", default=None, help="Database URL: sqlite:///FILE, postgresql+psycopg://..., "
@@ -246,9 +264,11 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     check_output(csv_path, (".csv",), "--csv")
     names = list(POLICIES) if "all" in policies else list(dict.fromkeys(policies or ["atomic"]))
+    switches = parse_specs(given.pop("switch_specs", ()) or ())
+    check_read(switches, names)
     values = {**(FAULT_MIX if fault_mix else {}), **{k: v for k, v in given.items() if v is not None}}
     try:
-        settings = LiveSettings(seed=seed, **values)
+        settings = LiveSettings(seed=seed, switches=tuple(switches.items()), **values)
     except ConfigError as err:
         raise BadInput(str(err)) from None
     level = isolation.upper().replace("-", " ").replace("_", " ") if isolation else None

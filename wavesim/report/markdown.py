@@ -285,8 +285,34 @@ def render(data: ReportData) -> str:
         lines += [data.faults_note[0].upper() + data.faults_note[1:] + ".", ""]
     else:
         lines += [data.faults.to_markdown().rstrip("\n"), "", f"({data.faults_note}.)", ""]
+    lines += _live()
     lines += _readings(data)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+#: the blocks of docs/live.md the report repeats, with what each asks
+LIVE_BLOCKS = (
+    ("live-guards", "Do `guarded` and `seed-fix` dispatch duplicates under real concurrency (no faults)?"),
+    ("live-fix-faults", "Does the fix keep its stated guarantees with every fault on?"),
+)
+
+
+def _live() -> list[str]:
+    """The live results: ``wavesim live --summarize`` over the committed runs (docs/live.md's blocks)."""
+    from wavesim.docgen import fill
+
+    lines = [
+        "## On real databases (live runs)",
+        "",
+        "Real worker processes, a real queue and real crashes on PostgreSQL and MariaDB (`wavesim live`). A "
+        "live run is not deterministic, so these blocks are `wavesim live --summarize` over the committed "
+        "`--json` output in `docs/live-results/`, written by `wavesim docs` as in `docs/live.md`, where the "
+        "commands that produced each file, the fault mix and the reading of each count are.",
+        "",
+    ]
+    for name, question in LIVE_BLOCKS:
+        lines += [f"**{question}**", "", f"<!-- wavesim:begin {name} -->", f"<!-- wavesim:end {name} -->", ""]
+    return fill("\n".join(lines), {name for name, _ in LIVE_BLOCKS}).split("\n")
 
 
 def _readings(data: ReportData) -> list[str]:

@@ -109,7 +109,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     sup = Supervisor(str(spec_path), str(stderr_path))
     samples: list[Sample] = []
     outcome = "deadline"
-    completed_seen = False
+    completed_seen = drained = False
     started = time.monotonic()
     main = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
     previous_term = signal.signal(signal.SIGTERM, _terminated) if main else None
@@ -152,7 +152,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
             samples.append(Sample(at_s=now, ready_batches=ready, queued=queued, table=table))
             completed_seen = all(r.status is Status.COMPLETED for r in table.rows)  # the latest reading
             if completed_seen and queued == 0:
-                outcome = "completed"
+                outcome, drained = "completed", True
                 break
             sig = _signature(table)
             if sig != last_sig or queued > 0:
@@ -172,7 +172,6 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     if outcome == "completed":  # the last completion as the database stamped it, not when we looked
         ended_s = max(r.completed_at or 0.0 for r in final.rows)
     log_rows = _collect(tables, db_url, spec, queue, samples)
-    queued_left = _queued(queue)
     queue.clear()  # the run's jobs and Redis keys; its log, samples and faults stay in our tables
     queue.close()
     errors = []
@@ -181,14 +180,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     return LiveRun(spec=spec, engine=engine, queue=queue.kind, isolation=isolation, outcome=outcome, ended_s=ended_s,
                    wall_s=wall_s, table=final, dispatch_log=log_rows, samples=samples,
                    faults=read_fault_log(spec.fault_log), deaths=list(sup.deaths), processes=sup.spawned,
-                   drained=outcome != "completed" or queued_left == 0, errors=errors)
-
-
-def _queued(queue: Any) -> int:
-    try:
-        return queue.counts()[1]
-    except DB_ERRORS:
-        return -1
+                   drained=drained or outcome != "completed", errors=errors)
 
 
 def _read_table(db: Any, job_id: int) -> WaveTable:

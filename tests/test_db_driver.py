@@ -126,3 +126,42 @@ def test_a_session_level_reaches_the_fix_transactions(engine: str, tmp_path: Pat
     finally:
         db.clean()
         db.dispose()
+
+
+def _one_line_exit_2(trace: Path, url: str, starts: str) -> None:
+    code, _, err = invoke("replay", str(trace), "--db", url)
+    assert code == 2 and err.count("\n") == 1 and err.startswith(starts), err
+
+
+def test_a_missing_python_driver_is_one_line_and_exit_2(guarded_duplicate: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the package were not installed
+    _one_line_exit_2(guarded_duplicate, "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                     "error: database postgresql+psycopg://postgres@127.0.0.1:5432/test: the Python driver "
+                     "'psycopg' is not installed")
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_wrong_credentials_and_missing_rights_are_one_line_and_exit_2(engine: str, guarded_duplicate: Path,
+                                                                     tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    admin_url = sa.engine.make_url(url_for(engine, tmp_path))
+    user = unique_prefix().rstrip("_")  # a role of this test's own, with no rights at all
+    stranger = admin_url.set(username=user + "x", password=None).render_as_string(hide_password=False)
+    _one_line_exit_2(guarded_duplicate, stranger, f"error: database {stranger}: ")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    create, drop = ((f"CREATE ROLE {user} LOGIN", f"DROP ROLE {user}") if engine == "postgresql"
+                    else (f"CREATE USER '{user}'@'%%'", f"DROP USER '{user}'@'%%'"))  # %% for the driver's paramstyle
+    with admin.connect() as conn:
+        conn.exec_driver_sql(create)
+    try:
+        # PostgreSQL 15 lets a new role connect but not create tables in public; MariaDB refuses the database
+        unprivileged = admin_url.set(username=user, password=None).render_as_string(hide_password=False)
+        _one_line_exit_2(guarded_duplicate, unprivileged, f"error: database {unprivileged}: ")
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(drop)
+        admin.dispose()

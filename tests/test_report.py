@@ -42,6 +42,7 @@ def test_quick_report_has_every_part(two_reports: tuple[Path, Path]) -> None:
         assert section in text
     # the live section is the committed live results, summarized as docs/live.md's blocks are
     assert "atomic on PostgreSQL (database queue" in text and "<!-- wavesim:begin live-fix-faults -->" in text
+    assert "wavesim live --db URL/wavesim_live200_$i --policy atomic" in text  # with the commands that ran
     table = [line for line in text.splitlines() if line.startswith("| peak ready batch jobs |")]
     assert len(table) == 1 and table[0].count("|") == 3 + len(POLICIES) + 1
     verdict_head = "| scope | policy | states | " + " | ".join(f"`{n}`" for n in PROPERTY_NAMES) + " |"

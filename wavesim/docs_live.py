@@ -13,9 +13,22 @@ from __future__ import annotations
 from wavesim.commands.live import read_documents, summarize
 from wavesim.docgen import project_root, register
 
-__all__ = ["RESULTS", "fix_with_faults", "guards"]
+__all__ = ["FIX_COMMANDS", "GUARDS_COMMANDS", "RESULTS", "fix_commands", "fix_with_faults", "guards", "guards_commands"]
 
 RESULTS = "docs/live-results"
+
+#: the commands that wrote each committed file (one copy: the page and the report show these)
+GUARDS_COMMANDS = """\
+wavesim live --db postgresql+psycopg://postgres@127.0.0.1:5432/wavesim_guards --policy guarded \\
+    --policy seed-fix --repeat 10 --waves 10 --wave-size 10 --workers 8 --json > guards-pg.jsonl
+wavesim live --db mysql+pymysql://root@127.0.0.1:3306/wavesim_guards --policy guarded \\
+    --policy seed-fix --repeat 10 --waves 10 --wave-size 10 --workers 8 --json > guards-my.jsonl
+cat guards-pg.jsonl guards-my.jsonl > docs/live-results/guards.jsonl"""
+FIX_COMMANDS = """\
+for i in $(seq 0 9); do wavesim live --db URL/wavesim_live200_$i --policy atomic --repeat 20 \\
+    --seed $((i*20)) --waves 5 --wave-size 8 --workers 4 --retry-after-s 20 --faults \\
+    --deadline-s 180 --json > postgresql-$i.jsonl; done     # four at a time; then, in order of i:
+cat postgresql-?.jsonl > docs/live-results/atomic-faults-postgresql.jsonl   # -mariadb for MariaDB"""
 
 
 def _summary(*names: str) -> str:
@@ -34,3 +47,15 @@ def guards() -> str:
 def fix_with_faults() -> str:
     """``atomic`` on PostgreSQL and MariaDB with every fault on."""
     return _summary("atomic-faults-postgresql.jsonl", "atomic-faults-mariadb.jsonl")
+
+
+@register("live-guards-commands")
+def guards_commands() -> str:
+    """The commands behind ``live-guards``."""
+    return "```\n" + GUARDS_COMMANDS + "\n```"
+
+
+@register("live-fix-faults-commands")
+def fix_commands() -> str:
+    """The commands behind ``live-fix-faults``."""
+    return "```\n" + FIX_COMMANDS + "\n```"

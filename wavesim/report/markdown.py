@@ -306,13 +306,17 @@ def _live() -> list[str]:
         "",
         "Real worker processes, a real queue and real crashes on PostgreSQL and MariaDB (`wavesim live`). A "
         "live run is not deterministic, so these blocks are `wavesim live --summarize` over the committed "
-        "`--json` output in `docs/live-results/`, written by `wavesim docs` as in `docs/live.md`, where the "
-        "commands that produced each file, the fault mix and the reading of each count are.",
+        "`--json` output in `docs/live-results/` that the commands above each wrote, filled in by `wavesim docs` "
+        "as in `docs/live.md`, where the fault mix and the reading of each count are.",
         "",
     ]
+    names = set()
     for name, question in LIVE_BLOCKS:
-        lines += [f"**{question}**", "", f"<!-- wavesim:begin {name} -->", f"<!-- wavesim:end {name} -->", ""]
-    return fill("\n".join(lines), {name for name, _ in LIVE_BLOCKS}).split("\n")
+        lines += [f"**{question}**", ""]
+        for block in (f"{name}-commands", name):
+            lines += [f"<!-- wavesim:begin {block} -->", f"<!-- wavesim:end {block} -->", ""]
+            names.add(block)
+    return fill("\n".join(lines), names).split("\n")
 
 
 def _readings(data: ReportData) -> list[str]:

@@ -20,18 +20,21 @@ more handlers at once than there are batch workers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from coordinator import (
+    ClaimNextWave,
     Decision,
     Effect,
     EnqueueBatches,
     HandlerTriggered,
     Policy,
+    ReadClaimedWave,
     RecordBatchFinished,
     ScheduleTrigger,
     WaveConfig,
     WaveRow,
+    WaveTable,
     apply,
     program_for,
 )
@@ -47,6 +50,7 @@ __all__ = [
     "event_lose",
     "handler_crash",
     "handler_step",
+    "lease_problem",
     "listener_start",
     "next_states",
     "reconciler_tick",
@@ -77,12 +81,18 @@ class Spec:
     scope: Scope
     policy: Policy
     config: WaveConfig = field(init=False)
+    lease_held: bool = field(init=False)
     _programs: dict[Run, Effect | Decision] = field(default_factory=dict)
-    _steps: dict[tuple[tuple[Row, ...], Run], StepOutcome] = field(default_factory=dict)
+    _steps: dict[tuple[tuple[Row, ...], Run, frozenset[int]], StepOutcome] = field(default_factory=dict)
     _records: dict[tuple[tuple[Row, ...], int, int], tuple[Row, ...]] = field(default_factory=dict)
+    _held: dict[Run, int | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.config = self.scope.config
+        self.lease_held = self.scope.relay_lease == "outlasts-claimer"
+        problem = lease_problem(self.scope, self.policy)
+        if problem is not None:
+            raise ValueError(problem)
 
     def next_effect(self, run: Run) -> Effect | Decision:
         """The DB operation a run waits on, or its Decision when it has ended.
@@ -103,18 +113,44 @@ class Spec:
             self._programs[run] = found
         return found
 
-    def step(self, rows: tuple[Row, ...], run: Run) -> StepOutcome:
-        """Apply a run's next DB operation to ``rows`` with ``coordinator.apply``."""
-        key = (rows, run)
+    def holds_claim(self, run: Run) -> int | None:
+        """The wave a run claimed or took to relay and has not yet marked (it ends with its mark)."""
+        if run in self._held:
+            return self._held[run]
+        held = None
+        for k, result in enumerate(run):
+            if isinstance(self.next_effect(run[:k]), (ClaimNextWave, ReadClaimedWave)) and type(result) is int:
+                held = result
+        self._held[run] = held
+        return held
+
+    def step(self, rows: tuple[Row, ...], run: Run, held: frozenset[int] = frozenset()) -> StepOutcome:
+        """Apply a run's next DB operation to ``rows`` with ``coordinator.apply``; ``held``: the
+        waves other live runs hold, whose claims are younger than the lease
+        (``Scope.relay_lease = "outlasts-claimer"``)."""
+        key = (rows, run, held)
         found = self._steps.get(key)
         if found is None:
             effect = self.next_effect(run)
             assert not isinstance(effect, Decision)
-            table, result = apply(table_of(rows, self.scope.wave_size), effect, NOW)
+            table = table_of(rows, self.scope.wave_size)
+            if held and isinstance(effect, ReadClaimedWave):  # a live claim: stamped now, inside the lease
+                table = WaveTable(job_id=JOB_ID, rows=tuple(
+                    replace(r, dispatched_at=NOW) if r.wave_number in held else r for r in table.rows))
+            table, result = apply(table, effect, NOW)
             grown = run + (encode_row(result) if isinstance(result, WaveRow) else result,)
             after = None if isinstance(self.next_effect(grown), Decision) else grown
             found = self._steps[key] = (rows_of(table), effect, result, after)
         return found
+
+    def run_step(self, rows: tuple[Row, ...], runs: tuple[Run, ...], index: int) -> StepOutcome:
+        """The next DB operation of ``runs[index]``, with the claims the other live runs hold."""
+        run = runs[index]
+        held: frozenset[int] = frozenset()
+        if self.lease_held and isinstance(self.next_effect(run), ReadClaimedWave):
+            held = frozenset(w for i, r in enumerate(runs) if i != index for w in (self.holds_claim(r),)
+                             if w is not None)
+        return self.step(rows, run, held)
 
     def record(self, rows: tuple[Row, ...], wave: int, batch: int) -> tuple[Row, ...]:
         """The rows after ``RecordBatchFinished`` of one batch."""
@@ -125,6 +161,18 @@ class Spec:
             table, _ = apply(table_of(rows, self.scope.wave_size), effect, NOW)
             found = self._records[key] = rows_of(table)
         return found
+
+
+def lease_problem(scope: Scope, policy: Policy) -> str | None:
+    """Why ``scope.relay_lease`` cannot apply to ``policy`` (it has no relay, or no lease), or None."""
+    if scope.relay_lease == "expired":
+        return None
+    if not policy.atomic_advance or policy.fused_push:
+        return (f"--relay-lease {scope.relay_lease} is read only by advance()'s relay, which policy {policy.name} "
+                "has not")
+    if not policy.relay_lease_s:
+        return f"--relay-lease {scope.relay_lease} needs a lease; policy {policy.name} has relay_lease_s=0"
+    return None
 
 
 def _decode(result: object) -> object:
@@ -174,7 +222,7 @@ def handler_step(spec: Spec, state: State, index: int) -> State | None:
     rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
     if index >= len(runs):
         return None
-    new_rows, effect, result, grown = spec.step(rows, runs[index])
+    new_rows, effect, result, grown = spec.run_step(rows, runs, index)
     if isinstance(effect, EnqueueBatches) and result:
         queue = queue + tuple((effect.wave, b) for b in range(spec.scope.wave_size))
     elif isinstance(effect, ScheduleTrigger):

@@ -75,7 +75,8 @@ class Footprint:
     (dispatch counts) of the wave rows; ``queue``; ``workers`` (free worker
     slots); ``events``; ``delayed``; ``slots`` (free handler slots); the fault
     budgets ``crashes``, ``duplicates``, ``losses``; ``run`` (a handler run being
-    alive, which ``handler_crash`` ends); and ``work`` (see above).
+    alive, which ``handler_crash`` ends); ``claims`` (which live run holds which
+    wave, see ``Scope.relay_lease``); and ``work`` (see above).
     """
 
     reads: frozenset[str] = frozenset()
@@ -107,7 +108,7 @@ FOOTPRINTS: dict[str, Footprint] = {
     "event_duplicate": _fp(inc="events", dec="duplicates", needs="events"),
     "event_lose": _fp(writes="work", dec="events losses"),
     # kills one handler run: it disables that run's next step, whatever the step is
-    "handler_crash": _fp(writes="work run", inc="slots", dec="crashes"),
+    "handler_crash": _fp(writes="work run claims", inc="slots", dec="crashes"),
 }
 
 #: A handler step's footprint by its DB operation; every handler step may also end
@@ -122,12 +123,14 @@ EFFECT_FOOTPRINTS: dict[type, Footprint] = {
     ReadNextMainWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
     ReadActiveWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
     SetStatus: _fp(reads="run", writes="status " + _ENDS, inc="slots"),
-    ClaimNextWave: _fp(reads=_RUN + "status counters dispatch", writes="status " + _ENDS, inc="slots"),
+    # ``claims``: which live run holds which wave (read by the relay under Scope.relay_lease =
+    # "outlasts-claimer"); a claim or a relay read takes one, the mark ends the run and frees it
+    ClaimNextWave: _fp(reads=_RUN + "status counters dispatch", writes="status claims " + _ENDS, inc="slots"),
     CompleteFinishedWaves: _fp(reads=_RUN + "status counters", writes="status " + _ENDS, inc="slots"),
     RecordBatchFinished: _fp(reads=_RUN + "status", writes="counters " + _ENDS, inc="slots"),
     EnqueueBatches: _fp(reads=_RUN + "status dispatch", writes="status dispatch " + _ENDS, inc="slots", push=True),
-    ReadClaimedWave: _fp(reads=_RUN + "status dispatch", writes=_ENDS, inc="slots"),
-    MarkPushed: _fp(reads=_RUN + "status", writes="status " + _ENDS, inc="slots"),
+    ReadClaimedWave: _fp(reads=_RUN + "status dispatch claims", writes="claims " + _ENDS, inc="slots"),
+    MarkPushed: _fp(reads=_RUN + "status", writes="status claims " + _ENDS, inc="slots"),
     # the run's next state holds a scheduled trigger even when the run ends, so it never writes ``work``
     ScheduleTrigger: _fp(reads="run", inc="delayed slots"),
 }

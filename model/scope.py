@@ -14,7 +14,13 @@ from dataclasses import asdict, dataclass
 
 from coordinator import WaveConfig
 
-__all__ = ["Scope"]
+__all__ = ["RELAY_LEASES", "Scope"]
+
+#: How the model, which keeps no time, reads the relay's lease (``Policy.relay_lease_s``):
+#: ``expired`` is the default because it over-approximates (a live claimer paused longer than
+#: the lease is possible); ``outlasts-claimer`` is the assumption that no claimer takes longer
+#: than the lease between its claim and its mark, so only a dead claimer's wave is relayed.
+RELAY_LEASES = ("expired", "outlasts-claimer")
 
 _LIMITS = {
     "waves": (1, 6),
@@ -53,11 +59,17 @@ class Scope:
     #: a crash may also kill an in-flight handler run between any two of its DB operations
     #: (one budget, ``crashes``, for worker and handler crashes)
     crash_handlers: bool = False
+    #: the relay's lease, in a model without a clock (``RELAY_LEASES``): ``expired`` (every claim
+    #: may be older than the lease, even a live claimer's: an over-approximation) or
+    #: ``outlasts-claimer`` (a claim is older than the lease only once its claimer's run is gone)
+    relay_lease: str = "expired"
 
     def __post_init__(self) -> None:
         for flag in ("fifo", "crash_handlers"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
+        if self.relay_lease not in RELAY_LEASES:
+            raise ValueError(f"relay_lease must be one of: {', '.join(RELAY_LEASES)}; got {self.relay_lease!r}")
         for name, (low, high) in _LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -73,7 +85,7 @@ class Scope:
         """True when the threshold needs the whole wave, so waves cannot overlap."""
         return self.config.threshold_count >= self.wave_size
 
-    def as_dict(self) -> dict[str, int | bool]:
+    def as_dict(self) -> dict[str, int | bool | str]:
         return asdict(self)
 
     def label(self) -> str:
@@ -81,6 +93,8 @@ class Scope:
         faults = f" faults c{self.crashes}/d{self.duplicates}/l{self.losses}" if self.faulty else ""
         if self.crash_handlers and self.crashes:
             faults += " (crashes hit handlers too)"
+        if self.relay_lease != "expired":
+            faults += f", relay lease {self.relay_lease}"
         return (
             f"{self.waves} waves x {self.wave_size} batches at {self.threshold}%, {self.workers} workers, "
             f"{self.max_handlers} handlers{order}{faults}"

@@ -108,7 +108,7 @@ def describe(spec: Spec, label: Label, before: State, names: list[str], counter:
     if kind == "handler_step":
         i = int(label[1])
         run: Run = before.runs[i]
-        _, effect, result, grown = spec.step(before.rows, run)
+        _, effect, result, grown = spec.run_step(before.rows, before.runs, i)
         text = result_text(result)
         name = names[i]
         if grown is None:

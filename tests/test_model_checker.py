@@ -8,7 +8,7 @@ from collections import deque
 import pytest
 from coordinator_builders import pinned
 
-from coordinator import POLICIES, PROPERTY_NAMES
+from coordinator import POLICIES, PROPERTY_NAMES, Status
 from model.actions import Spec, next_states
 from model.checker import REDUCTIONS, check
 from model.invariants import is_quiescent
@@ -203,3 +203,25 @@ def test_guarded_stalls_when_a_handler_run_dies_after_its_claim() -> None:
     search = check(Scope(crashes=1, crash_handlers=True), POLICIES["guarded"], properties=("no_stall",), shortest=True)
     assert search.holds("no_stall") is False
     assert any(label[0] == "handler_crash" for label in search.found["no_stall"].labels)
+
+
+def test_a_lease_that_outlasts_the_claimer_removes_the_pushes_twice_and_shows_a_slow_marks_stall() -> None:
+    expired = check(Scope(), POLICIES["atomic"], shortest=True)
+    lease = check(Scope(relay_lease="outlasts-claimer"), POLICIES["atomic"], shortest=True)
+    # without a clock, a relay may take a live claimer's wave: that is where a fault-free push twice comes from
+    assert expired.holds("no_duplicate_push") is False and lease.holds("no_duplicate_push") is True
+    assert lease.holds("queue_bounded") is True and lease.holds("no_duplicate_claim") is True
+    # and the relay's extra push had hidden this: every batch finishes while the wave is still
+    # dispatching, each handler finds nothing to complete, relay or claim; the mark comes last
+    assert expired.holds("no_stall") is True and lease.holds("no_stall") is False
+    stall = lease.found["no_stall"]
+    assert "stuck: 2 (processing, 2/2 finished)" in stall.detail
+    assert stall.labels[-1][0] == "handler_step" and stall.path[-2].rows[1][0] is Status.DISPATCHING
+    assert lease.holds("import_completes") is True  # the reconciler's next tick completes it
+
+
+def test_a_relay_lease_is_refused_for_a_policy_without_a_relay() -> None:
+    with pytest.raises(ValueError, match="read only by advance"):
+        check(Scope(relay_lease="outlasts-claimer"), POLICIES["guarded"])
+    with pytest.raises(ValueError, match="relay_lease must be one of"):
+        Scope(relay_lease="sometimes")

@@ -20,6 +20,8 @@ CASES = [
     ("seed-fix", Scope(waves=3, wave_size=2, max_handlers=1, duplicates=1)),
     ("atomic", Scope(crashes=1, duplicates=1, losses=1)),
     ("atomic", Scope(waves=3)),
+    ("atomic", Scope(waves=3, relay_lease="outlasts-claimer")),
+    ("atomic", Scope(crashes=1, crash_handlers=True, relay_lease="outlasts-claimer")),
 ]
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import click
 
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError, Policy, policy_named
+from model.actions import lease_problem
 from model.checker import DEFAULT_MEMORY_MB, DEFAULT_TIME_S, NOT_MINIMAL, REDUCTIONS, Search, check, reductions
-from model.scope import Scope
+from model.scope import RELAY_LEASES, Scope
 from model.search import walk_search
 from model.trace import render, steps_of, to_json, why_stuck
 from wavesim.docgen import register
@@ -143,6 +144,10 @@ def report_text(search: Search) -> str:
 @click.option("--crash-handlers", is_flag=True,
               help="Let a crash (from the --crashes budget) also kill a handler run between two DB operations.")
 @click.option("--any-order", is_flag=True, help="Let workers take any ready job, not only the front of the queue.")
+@click.option("--relay-lease", default="expired", show_default=True, type=click.Choice(list(RELAY_LEASES)),
+              help="The model keeps no time: 'expired' lets a relay take any claimed wave, even a live claimer's "
+                   "(an over-approximation); 'outlasts-claimer' assumes no claimer takes longer than the lease "
+                   "between its claim and its mark, so only a dead claimer's wave is relayed.")
 @click.option("--property", "properties", multiple=True, type=click.Choice(list(PROPERTY_NAMES)),
               help="Check only this property (repeatable); default all seven.")
 @click.option("--strategy", default="bfs", show_default=True, type=click.Choice(["bfs", "random", "pct"]),
@@ -171,7 +176,7 @@ def check_command(**options: Any) -> None:
     try:
         scope = Scope(waves=o["waves"], workers=o["workers"], max_handlers=o["max_handlers"], crashes=o["crashes"],
                       duplicates=o["duplicates"], losses=o["losses"], fifo=not o["any_order"],
-                      crash_handlers=o["crash_handlers"], **sizes)
+                      crash_handlers=o["crash_handlers"], relay_lease=o["relay_lease"], **sizes)
     except ValueError as err:
         source = next((env_source(k) for k in sizes if k not in given and str(err).startswith(k)), None)
         raise BadInput(f"{err} (from {source})" if source else str(err)) from None
@@ -184,9 +189,13 @@ def check_command(**options: Any) -> None:
     if o["pct_depth"] < 1:
         raise BadInput(f"--pct-depth must be at least 1, got {o['pct_depth']}")
     as_json, trace_out = o["as_json"], o["trace_out"]
+    policy = switched(o["policy"], parse_specs(o.get("switch_specs") or ()))
+    problem = lease_problem(scope, policy)
+    if problem is not None:
+        raise BadInput(problem)
     try:
         search = run_check(
-            switched(o["policy"], parse_specs(o.get("switch_specs") or ())), scope, strategy=o["strategy"],
+            policy, scope, strategy=o["strategy"],
             properties=o["properties"] or PROPERTY_NAMES,
             max_states=o["max_states"], time_limit=o["time_limit"], max_memory_mb=o["max_memory_mb"],
             without=o["without"], shortest=o["shortest"], seed=o["seed"], depth=o["pct_depth"],

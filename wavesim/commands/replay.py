@@ -135,6 +135,10 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
         raise BadInput(str(err)) from None
     except ReplayError as err:
         raise BadInput(f"{file}: {err}") from None
+    if (simulate or db_url is not None) and spec.scope.relay_lease != "expired":
+        # timed replays space steps further apart than the lease, which is what this trace assumes away
+        raise BadInput(f"{file} was checked with --relay-lease {spec.scope.relay_lease}: its relay steps depend on "
+                       "claim times, so it replays in the model only (without --simulate and --db)")
     if simulate:
         _simulate(file, spec, prop, detail, replayed, seed or 0, plot, as_json)
         return

@@ -100,12 +100,9 @@ class Session:
         from sqlalchemy.exc import DBAPIError
 
         for attempt in range(RETRIES):
-            if self.isolation is not None:
-                self.run("begin_at_session_level")
-            else:
-                if self.dialect == "mysql":
-                    self.run("set_read_committed")
-                self.run("begin")
+            if self.isolation is None and self.dialect == "mysql":
+                self.run("set_read_committed")
+            self.run("begin" if self.isolation is None else "begin_at_session_level")
             try:
                 value = body()
             except _Rollback as stop:

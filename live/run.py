@@ -109,7 +109,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     sup = Supervisor(str(spec_path), str(stderr_path))
     samples: list[Sample] = []
     outcome = "deadline"
-    completed_seen = drained = False
+    all_completed = drained = False
     started = time.monotonic()
     main = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
     previous_term = signal.signal(signal.SIGTERM, _terminated) if main else None
@@ -140,7 +140,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
         changed_at, quiet_since = 0.0, time.monotonic()
         while True:
             if time.monotonic() - started >= settings.deadline_s:
-                outcome = "completed" if completed_seen else "deadline"
+                outcome = "completed" if all_completed else "deadline"
                 break
             now = spec.now()
             try:
@@ -150,8 +150,8 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                 time.sleep(settings.sample_ms / 1000)
                 continue
             samples.append(Sample(at_s=now, ready_batches=ready, queued=queued, table=table))
-            completed_seen = all(r.status is Status.COMPLETED for r in table.rows)  # the latest reading
-            if completed_seen and queued == 0:
+            all_completed = all(r.status is Status.COMPLETED for r in table.rows)  # the latest reading
+            if all_completed and queued == 0:
                 outcome, drained = "completed", True
                 break
             sig = _signature(table)

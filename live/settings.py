@@ -96,9 +96,8 @@ class LiveSettings:
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise ConfigError(f"policy must be one of: {', '.join(POLICIES)}; got {self.policy!r}")
-        given = dict(self.switches)
-        self.resolve(given)  # an unknown switch or value is refused here, in the parent
-        object.__setattr__(self, "switches", tuple(sorted(given.items())))
+        object.__setattr__(self, "switches", tuple(sorted(dict(self.switches).items())))
+        self.resolve()  # an unknown switch or value is refused here, in the parent
         if self.listener not in LISTENERS:
             raise ConfigError(f"listener must be one of: {', '.join(LISTENERS)}; got {self.listener!r}")
         for name, low, high in (("seed", 0, 2**63 - 1), ("waves", 1, 10_000), ("wave_size", 1, 10_000),
@@ -120,9 +119,9 @@ class LiveSettings:
                 raise ConfigError(f"{name} must be a number from 0 to 1, got {value!r}")
             object.__setattr__(self, name, float(value))
 
-    def resolve(self, given: dict[str, object] | None = None) -> Policy:
+    def resolve(self) -> Policy:
         """The policy every process of the run executes: the named one with ``switches``."""
-        return with_given(policy_named(self.policy), dict(self.switches) if given is None else given, lenient=True)
+        return with_given(policy_named(self.policy), dict(self.switches), lenient=True)
 
     @property
     def config(self) -> WaveConfig:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 from coordinator import CompleteFinishedWaves, EnqueueBatches, WaveRow, WaveTable
@@ -145,4 +146,4 @@ def _max_gap(times: list[float]) -> float | None:
     """The longest time between two samples, in scenario seconds (what a sampled verdict can miss)."""
     if len(times) < 2:
         return None
-    return round(max(b - a for a, b in zip(times, times[1:], strict=False)), 6)
+    return round(max(b - a for a, b in pairwise(times)), 6)

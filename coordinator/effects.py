@@ -183,9 +183,13 @@ class ReadClaimedWave:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarkPushed:
-    """The relay's mark, after its push: one conditional UPDATE
-    ``dispatching -> processing`` of one wave. The result is the number of rows
-    changed: 1, or 0 when another run marked it first."""
+    """The relay's mark, after its push: one transaction of two conditional
+    UPDATEs of one wave, ``dispatching -> processing`` and then, if every batch
+    has already finished, ``processing -> completed``. Without the second a wave
+    whose batches all finished before its mark would wait, processing, for the
+    next trigger: its last completion event ran while it was still dispatching.
+    The result is the number of rows the first changed: 1, or 0 when another
+    run marked it first."""
 
     job_id: int
     wave: int

@@ -220,7 +220,8 @@ def advance(ctx: Context) -> Program:
        ``max_waves_in_flight``, while fewer waves are active). It moves the
        wave ``pending -> dispatching``, which is the outbox row.
     4. ``EnqueueBatches``: a queue-only step (after the claim committed).
-    5. ``MarkPushed``: one conditional UPDATE ``dispatching -> processing``.
+    5. ``MarkPushed``: one transaction, a conditional UPDATE ``dispatching ->
+       processing`` and, when every batch already finished, ``-> completed``.
 
     A crash may fall between any two of these. What holds (the checker's
     verdicts, docs/databases.md): the claim is the only way out of ``pending``

@@ -166,6 +166,14 @@ _SQL: dict[str, str | dict[str, str]] = {
         "UPDATE {p}wave_coordination SET status = 'processing' "
         "WHERE job_id = :job_id AND wave_number = :wave AND status = 'dispatching'"
     ),
+    # the mark's second statement: a wave whose batches all finished before its mark is completed
+    # here, since its last completion event found it still dispatching
+    "complete_marked": (
+        "UPDATE {p}wave_coordination SET status = 'completed', completed_at = :now "
+        "WHERE job_id = :job_id AND wave_number = :wave AND status = 'processing' "
+        "AND (SELECT count(*) FROM {p}wave_batches b WHERE b.job_id = :job_id AND b.wave_number = :wave) "
+        ">= total_batches"
+    ),
     "finished_waves": {
         "mysql": "SELECT w.wave_number FROM {p}wave_coordination w WHERE w.job_id = :job_id "
                  "AND w.dependency_level = -1 AND w.status = 'processing' AND (SELECT count(*) FROM {p}wave_batches b "
@@ -360,7 +368,10 @@ OPERATIONS: dict[str, Operation] = {
         note="the lock makes claims on one import take turns, so the predicate reads what the last claim "
              "committed; claim_unpushed belongs to the fused comparison only"),
     "ReadClaimedWave": Operation(laravel=None, statements=_same("read_claimed")),
-    "MarkPushed": Operation(laravel=None, statements=_same("mark_pushed")),
+    "MarkPushed": Operation(
+        laravel=None, statements=_tx("mark_pushed", "complete_marked"),
+        note="one transaction: the wave row stays locked from the mark to the completion, so a batch "
+             "recorded meanwhile waits, and its completion event runs after the commit"),
 }
 
 

@@ -293,7 +293,11 @@ def _mark_pushed(table: WaveTable, effect: MarkPushed, now: float) -> tuple[Wave
     row = table.row(effect.wave, step="mark pushed")
     if row.status is not _DISPATCHING:
         return table, 0
-    return _set_status(table, row, _PROCESSING, now), 1
+    table = _set_status(table, row, _PROCESSING, now)
+    marked = table.row(effect.wave)
+    if marked.distinct_finished >= marked.batches:
+        table = _set_status(table, marked, _COMPLETED, now)
+    return table, 1
 
 
 def _schedule(table: WaveTable, effect: ScheduleTrigger, now: float) -> tuple[WaveTable, None]:

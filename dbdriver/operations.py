@@ -188,11 +188,15 @@ def _set_status(s: Session, e: SetStatus, now: float) -> int:
 
 
 def _mark(s: Session, e: MarkPushed, now: float) -> int:
-    done = s.run("mark_pushed", job_id=e.job_id, wave=e.wave)
-    if done.rowcount == 0:
-        s._row(e.job_id, e.wave, "mark pushed")  # an unknown wave is a WaveError, a marked one is 0
-        return 0
-    return 1
+    def body() -> int:
+        if s.run("mark_pushed", job_id=e.job_id, wave=e.wave).rowcount == 0:
+            s._row(e.job_id, e.wave, "mark pushed")  # an unknown wave is a WaveError, a marked one is 0
+            raise _Rollback(0)
+        s.run("complete_marked", job_id=e.job_id, wave=e.wave, now=now)
+        return 1
+    result = s.transaction(body)
+    assert isinstance(result, int)
+    return result
 
 
 def _claim(s: Session, e: ClaimNextWave, now: float) -> object:

@@ -10,7 +10,7 @@ Not a test. Run from the repository root:
 
 Each cell runs in a fresh process, so its peak memory (the process's maximum
 resident set) is its own. Cells: waves x batches per wave, handler runs; 2
-workers, threshold 50 %, FIFO queue, no faults, all seven properties. The
+workers, threshold 50 %, FIFO queue, no faults, every property. The
 reduced runs get the issue's limits as budgets (120 s for the scopes up to
 3x3,3 and 600 s for 4x3,3, 4 GB each); the unreduced runs get ``--plain-budget``
 seconds (default 60) so that the benchmark finishes, and a cell stopped by its

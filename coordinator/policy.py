@@ -148,6 +148,11 @@ class Policy:
             out["completion_check"] = "is ignored under reconcile_active_guard=false (there is no guard to come after)"
         return out
 
+    @property
+    def reads_batch_wave(self) -> bool:
+        """Whether a handler run reads the wave of the batch whose completion started it."""
+        return not self.atomic_advance and self.batch_wave_check is not BatchWaveCheck.NONE
+
     def with_switches(self, **switches: object) -> Policy:
         """This policy with some switches changed (the name becomes 'custom')."""
         known = {f.name for f in fields(self)}

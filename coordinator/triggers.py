@@ -48,12 +48,15 @@ class ReconcilerTicked:
 class HandlerTriggered:
     """Some trigger started a handler run and the driver does not tell which.
 
-    The checker's runs carry it: a run there is started by a completion event,
-    a fired auto-trigger or a reconciler tick alike, and since every trigger
-    runs the same program, the model keeps no record of which one it was.
+    The checker's runs carry it: every trigger runs the same program, so the
+    model keeps of a run's trigger only what that program reads, ``wave``: the
+    wave of the batch whose completion event started it (``batch_wave_check``
+    reads it), or None for a fired auto-trigger, a reconciler tick, or a policy
+    that does not read it.
     """
 
     job_id: int
+    wave: int | None = None
 
 
 Trigger = ImportStarted | BatchJobCompleted | AutoTriggerFired | ReconcilerTicked | HandlerTriggered
@@ -61,6 +64,6 @@ Trigger = ImportStarted | BatchJobCompleted | AutoTriggerFired | ReconcilerTicke
 
 def program_for(trigger: Trigger, policy: Policy, config: WaveConfig) -> Program:
     """The handler program a trigger runs; every trigger runs the same one."""
-    wave = trigger.wave if isinstance(trigger, BatchJobCompleted) else None
+    wave = trigger.wave if isinstance(trigger, (BatchJobCompleted, HandlerTriggered)) else None
     return check_and_trigger_next_wave(Context(job_id=trigger.job_id, policy=policy, config=config,
                                                trigger_wave=wave))

@@ -13,9 +13,12 @@ job. (``Scope.fifo = False`` lets any worker take any ready job instead, an
 over-approximation that may report orders a FIFO queue cannot produce, such as
 an old wave's last batch waiting behind two newer waves.) Running jobs finish
 in any order. Listeners are queued (Laravel
-``ShouldQueue``): a completion event waits until one of ``max_handlers``
-listener slots starts its handler run, which is how one wave's completions run
-more handlers at once than there are batch workers.
+``ShouldQueue``): a completion event waits on the listeners' queue, front
+first, until one of ``max_handlers`` listener slots starts its handler run,
+which is how one wave's completions run more handlers at once than there are
+batch workers. An event carries the wave of its batch where the policy reads it
+(``Policy.reads_batch_wave``, for ``batch_wave_check``); elsewhere every event
+carries 0, which keeps them interchangeable.
 """
 
 from __future__ import annotations
@@ -80,16 +83,25 @@ class Spec:
 
     scope: Scope
     policy: Policy
+    #: the search's reductions: the symmetry (``canonical``, applied by ``reduced``) and the
+    #: abstraction (``abstracted``: every step of this spec yields abstracted rows and runs)
+    symmetric: bool = True
+    abstract: bool = False
     config: WaveConfig = field(init=False)
     lease_held: bool = field(init=False)
+    #: events carry their batch's wave (``Policy.reads_batch_wave``)
+    tagged: bool = field(init=False)
     _programs: dict[Run, Effect | Decision] = field(default_factory=dict)
     _steps: dict[tuple[tuple[Row, ...], Run, frozenset[int]], StepOutcome] = field(default_factory=dict)
     _records: dict[tuple[tuple[Row, ...], int, int], tuple[Row, ...]] = field(default_factory=dict)
     _held: dict[Run, int | None] = field(default_factory=dict)
+    _coarse_rows: dict[tuple[Row, ...], tuple[Row, ...]] = field(default_factory=dict)
+    _coarse_runs: dict[Run, Run] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.config = self.scope.config
         self.lease_held = self.scope.relay_lease == "outlasts-claimer"
+        self.tagged = self.policy.reads_batch_wave
         problem = lease_problem(self.scope, self.policy)
         if problem is not None:
             raise ValueError(problem)
@@ -97,14 +109,17 @@ class Spec:
     def next_effect(self, run: Run) -> Effect | Decision:
         """The DB operation a run waits on, or its Decision when it has ended.
 
-        The core's program is recreated and sent the run's results in order.
+        The core's program is recreated, given the run's trigger wave (``run[0]``)
+        and sent the run's results in order.
         """
         found = self._programs.get(run)
         if found is None:
-            program = program_for(HandlerTriggered(job_id=JOB_ID), self.policy, self.config)
+            wave = run[0]
+            assert isinstance(wave, int)
+            program = program_for(HandlerTriggered(job_id=JOB_ID, wave=wave or None), self.policy, self.config)
             try:
                 effect = next(program)
-                for result in run:
+                for result in run[1:]:
                     effect = program.send(_decode(result))
                 found = effect
             except StopIteration as stop:
@@ -118,7 +133,8 @@ class Spec:
         if run in self._held:
             return self._held[run]
         held = None
-        for k, result in enumerate(run):
+        for k in range(1, len(run)):
+            result = run[k]
             if isinstance(self.next_effect(run[:k]), (ClaimNextWave, ReadClaimedWave)) and type(result) is int:
                 held = result
         self._held[run] = held
@@ -140,7 +156,11 @@ class Spec:
             table, result = apply(table, effect, NOW)
             grown = run + (encode_row(result) if isinstance(result, WaveRow) else result,)
             after = None if isinstance(self.next_effect(grown), Decision) else grown
-            found = self._steps[key] = (rows_of(table), effect, result, after)
+            new_rows = rows_of(table)
+            if self.abstract:
+                new_rows = self._coarse(new_rows)
+                after = None if after is None else self._coarse_run(after)
+            found = self._steps[key] = (new_rows, effect, result, after)
         return found
 
     def run_step(self, rows: tuple[Row, ...], runs: tuple[Run, ...], index: int) -> StepOutcome:
@@ -159,8 +179,65 @@ class Spec:
         if found is None:
             effect = RecordBatchFinished(job_id=JOB_ID, wave=wave, batch=batch)
             table, _ = apply(table_of(rows, self.scope.wave_size), effect, NOW)
-            found = self._records[key] = rows_of(table)
+            found = self._records[key] = self._coarse(rows_of(table)) if self.abstract else rows_of(table)
         return found
+
+
+    def reduced(self, state: State) -> State:
+        """A successor as the search stores it: canonical under ``symmetric``."""
+        return canonical(state, relabel=not self.scope.fifo) if self.symmetric else state
+
+    def concrete(self) -> Spec:
+        """This spec without the abstraction: its steps keep every counter and every result."""
+        return self if not self.abstract else Spec(scope=self.scope, policy=self.policy, symmetric=self.symmetric)
+
+    def representative(self, state: State) -> State:
+        """The stored state that a state of ``concrete()`` stands as (abstracted, then reduced)."""
+        return self.reduced(self.abstracted(state) if self.abstract else state)
+
+    def abstracted(self, state: State) -> State:
+        """``state`` with what no reader can tell apart merged (the "abstraction" reduction).
+
+        * Counters saturate: finished counters at the wave size, pushes and claims at 2. Every
+          reader compares them with no more than that (``counted >= batches`` or ``>= threshold``,
+          a property's ``> 1``, the fused comparison's ``== 0``).
+        * A wave row a run has read keeps, of its finished count, only which side of the two
+          numbers the handler compares it with it is on (below the threshold, at it, all
+          finished): ``check_wave_completion`` reads nothing else of it.
+
+        Both commute with every step (a step of an abstracted state, abstracted, is the
+        abstraction of the step), so the quotient has the same verdicts and the same shortest
+        paths; with ``abstract`` on, ``step`` and ``record`` yield abstracted rows and runs.
+        """
+        rows = self._coarse(state.rows)
+        runs = tuple(self._coarse_run(run) for run in state.runs)
+        return _new(State, (rows, state.queue, state.running, state.events, state.delayed, runs, state.crashes,
+                            state.duplicates, state.losses))
+
+    def _coarse(self, rows: tuple[Row, ...]) -> tuple[Row, ...]:
+        found = self._coarse_rows.get(rows)
+        if found is None:
+            found = self._coarse_rows[rows] = tuple(
+                (st, min(c, n), min(f, n), m, min(d, 2), n, min(k, 2)) for st, c, f, m, d, n, k in rows)
+        return found
+
+    def _coarse_run(self, run: Run) -> Run:
+        found = self._coarse_runs.get(run)
+        if found is None:
+            found = self._coarse_runs[run] = tuple(
+                self._coarse_result(r) if type(r) is tuple and r and r[0] == "row" else r for r in run)
+        return found
+
+    def _coarse_result(self, code: tuple[object, ...]) -> tuple[object, ...]:
+        _, wave, status, batches, completed, failed, finished = code
+        assert isinstance(batches, int) and isinstance(completed, int) and isinstance(failed, int)
+        assert isinstance(finished, int)
+        need = min(self.config.threshold_count, batches)
+        count = finished if self.policy.distinct_progress else completed + failed
+        side = batches if count >= batches else need if count >= need else 0
+        if self.policy.distinct_progress:
+            return ("row", wave, status, batches, 0, 0, side)
+        return ("row", wave, status, batches, side, 0, 0)
 
 
 def lease_problem(scope: Scope, policy: Policy) -> str | None:
@@ -204,17 +281,18 @@ def batch_finish(spec: Spec, state: State, wave: int, batch: int) -> State | Non
     if (wave, batch) not in running:
         return None
     return _new(State, (
-        spec.record(rows, wave, batch), queue, _without(running, (wave, batch)), events + 1, delayed, runs,
-        crashes, duplicates, losses,
+        spec.record(rows, wave, batch), queue, _without(running, (wave, batch)),
+        events + (wave if spec.tagged else 0,), delayed, runs, crashes, duplicates, losses,
     ))
 
 
 def listener_start(spec: Spec, state: State) -> State | None:
-    """A listener picks up a waiting event and starts a handler run."""
+    """A listener picks up the front waiting event and starts a handler run with its wave."""
     rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
-    if events == 0 or len(runs) >= spec.scope.max_handlers:
+    if not events or len(runs) >= spec.scope.max_handlers:
         return None
-    return _new(State, (rows, queue, running, events - 1, delayed, runs + ((),), crashes, duplicates, losses))
+    return _new(State, (rows, queue, running, events[1:], delayed, runs + ((events[0],),), crashes, duplicates,
+                        losses))
 
 
 def handler_step(spec: Spec, state: State, index: int) -> State | None:
@@ -238,14 +316,14 @@ def trigger_fire(spec: Spec, state: State) -> State | None:
     """A delayed auto-trigger job comes due and waits for a listener."""
     if state.delayed == 0:
         return None
-    return state._replace(delayed=state.delayed - 1, events=state.events + 1)
+    return state._replace(delayed=state.delayed - 1, events=state.events + (0,))
 
 
 def reconciler_tick(spec: Spec, state: State) -> State | None:
     """The periodic reconciler (policies with one) starts a handler run."""
     if spec.policy.reconciler_period_s is None or len(state.runs) >= spec.scope.max_handlers:
         return None
-    return state._replace(runs=state.runs + ((),))
+    return state._replace(runs=state.runs + ((0,),))
 
 
 def worker_crash(spec: Spec, state: State, wave: int, batch: int) -> State | None:
@@ -268,17 +346,18 @@ def handler_crash(spec: Spec, state: State, index: int) -> State | None:
 
 
 def event_duplicate(spec: Spec, state: State) -> State | None:
-    """A waiting event is delivered twice."""
-    if state.duplicates == 0 or state.events == 0:
+    """The front waiting event is delivered twice (any event reaches the front before a
+    listener takes it, so faulting only the front one loses no run)."""
+    if state.duplicates == 0 or not state.events:
         return None
-    return state._replace(events=state.events + 1, duplicates=state.duplicates - 1)
+    return state._replace(events=state.events[:1] + state.events, duplicates=state.duplicates - 1)
 
 
 def event_lose(spec: Spec, state: State) -> State | None:
-    """A waiting event is lost."""
-    if state.losses == 0 or state.events == 0:
+    """The front waiting event is lost (see ``event_duplicate``)."""
+    if state.losses == 0 or not state.events:
         return None
-    return state._replace(events=state.events - 1, losses=state.losses - 1)
+    return state._replace(events=state.events[1:], losses=state.losses - 1)
 
 
 def _candidates(spec: Spec, state: State) -> list[tuple[Label, State | None]]:
@@ -316,8 +395,8 @@ def _candidates(spec: Spec, state: State) -> list[tuple[Label, State | None]]:
 
 
 def next_states(spec: Spec, state: State, *, reduce: bool = True) -> list[tuple[Label, State]]:
-    """Every enabled action and the state it leads to (canonical when ``reduce``)."""
-    if not reduce:
+    """Every enabled action and the state it leads to (canonical when ``reduce`` and ``spec.symmetric``)."""
+    if not (reduce and spec.symmetric):
         return [(label, nxt) for label, nxt in _candidates(spec, state) if nxt is not None]
     relabel = not spec.scope.fifo
     return [(label, canonical(nxt, relabel=relabel)) for label, nxt in _candidates(spec, state) if nxt is not None]

@@ -43,6 +43,9 @@ __all__ = [
 REDUCTIONS: dict[str, str] = {
     "symmetry": "workers interchangeable (running jobs as a multiset); in-flight handler runs as a multiset; "
                 "wave rows in handler results keep only what handlers read",
+    "abstraction": "counters saturated where no reader can tell (finished counters at the wave size, pushes "
+                   "and claims at 2); a wave row a run read keeps only which side of the threshold and of the "
+                   "whole wave its finished count is on (model.actions.Spec.abstracted)",
     "por": "partial-order reduction: an invisible action independent of every other actor's taken alone "
            "(model.reduction)",
     "probe": "seeded random walks beside the BFS look for a stall or a dead end, deciding the liveness "
@@ -165,10 +168,10 @@ def _bfs(
     scope: Scope, policy: Policy, properties: tuple[str, ...], used: tuple[str, ...], max_states: int | None,
     time_limit: float, max_memory_mb: float, progress: Callable[[int], None] | None,
 ) -> Search:
-    spec = Spec(scope=scope, policy=policy)
+    symmetric, por, probing = "symmetry" in used, "por" in used, "probe" in used
+    spec = Spec(scope=scope, policy=policy, symmetric=symmetric, abstract="abstraction" in used)
     config = spec.config
     checked = tuple(n for n in PROPERTY_NAMES if n in properties)
-    symmetric, por, probing = "symmetry" in used, "por" in used, "probe" in used
     rng = random.Random(0)
     started = time.perf_counter()
     codec = Codec()
@@ -188,13 +191,14 @@ def _bfs(
     reconciler = policy.reconciler_period_s is not None
 
     def successors(state: State) -> list[tuple[Label, State]]:
-        options = next_states(spec, state, reduce=symmetric)
+        options = next_states(spec, state)
         if por and len(options) > 1:
             wanted = frozenset(open_)
             budgets = (state.crashes, state.duplicates, state.losses)
             safe = safe_memo.get((budgets, wanted))
             if safe is None:
-                safe = safe_memo[(budgets, wanted)] = safe_kinds(reconciler, scope.fifo, budgets, wanted)
+                safe = safe_memo[(budgets, wanted)] = safe_kinds(reconciler, scope.fifo, budgets, wanted,
+                                                                 spec.tagged)
             runs = state.runs
 
             def effect_name(i: int) -> str:
@@ -215,7 +219,7 @@ def _bfs(
                     open_.discard("no_stall")
                 # every enabled step, not the ample set: a reduced walk always takes the
                 # independent steps first, which makes a straggler's stall rare
-                options = [o for o in next_states(spec, state, reduce=symmetric)
+                options = [o for o in next_states(spec, state)
                            if o[0][0] not in FAULTS or rng.random() < 0.5]
                 if not any(o[0][0] not in FAULTS for o in options):
                     if "import_completes" in open_ and not is_done(state):

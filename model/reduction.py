@@ -130,7 +130,7 @@ EFFECT_FOOTPRINTS: dict[type, Footprint] = {
     RecordBatchFinished: _fp(reads=_RUN + "status", writes="counters " + _ENDS, inc="slots"),
     EnqueueBatches: _fp(reads=_RUN + "status dispatch", writes="status dispatch " + _ENDS, inc="slots", push=True),
     ReadClaimedWave: _fp(reads=_RUN + "status dispatch claims", writes="claims " + _ENDS, inc="slots"),
-    MarkPushed: _fp(reads=_RUN + "status", writes="status claims " + _ENDS, inc="slots"),
+    MarkPushed: _fp(reads=_RUN + "status counters", writes="status claims " + _ENDS, inc="slots"),
     # the run's next state holds a scheduled trigger even when the run ends, so it never writes ``work``
     ScheduleTrigger: _fp(reads="run", inc="delayed slots"),
 }
@@ -191,16 +191,29 @@ _SINGLE_ACTOR = frozenset({"worker_take", "listener_start", "trigger_fire", "rec
 ONE_WAY = frozenset({"worker_take", "trigger_fire", "listener_start", "handler_step:ScheduleTrigger"})
 
 
-def safe_kinds(reconciler: bool, fifo: bool, budgets: tuple[int, int, int], wanted: frozenset[str]) -> frozenset[str]:
+def _ordered_events(fp: Footprint) -> Footprint:
+    """``fp`` where waiting events carry their wave: pushing and popping them no longer commute."""
+    moved = (fp.inc | fp.dec | fp.needs) & {"events"}
+    if not moved:
+        return fp
+    return Footprint(reads=fp.reads | moved, writes=fp.writes | moved, inc=fp.inc - moved, dec=fp.dec - moved,
+                     needs=fp.needs - moved, push=fp.push)
+
+
+def safe_kinds(reconciler: bool, fifo: bool, budgets: tuple[int, int, int], wanted: frozenset[str],
+               tagged: bool = False) -> frozenset[str]:
     """The action kinds that may form an ample set alone, given what can happen.
 
     ``budgets`` are the fault budgets left (crashes, duplicates, losses): a spent
     budget's action can no longer occur. ``wanted`` are the properties still to
-    decide. A kind is a fixed action's name, or ``handler_step:<operation>``.
+    decide. ``tagged``: events carry their batch's wave (``Spec.tagged``), so the
+    order of the events waiting matters. A kind is a fixed action's name, or
+    ``handler_step:<operation>``.
     """
     crashes, duplicates, losses = budgets
+    fixed = {k: _ordered_events(f) for k, f in FOOTPRINTS.items()} if tagged else FOOTPRINTS
     possible: list[tuple[str, Footprint]] = [
-        (k, f) for k, f in FOOTPRINTS.items()
+        (k, f) for k, f in fixed.items()
         if not (k == "reconciler_tick" and not reconciler) and not (k == "worker_crash" and not crashes)
         and not (k == "handler_crash" and not crashes) and not (k == "event_duplicate" and not duplicates)
         and not (k == "event_lose" and not losses)

@@ -31,7 +31,7 @@ from coordinator import (
 from model.scope import Scope
 
 __all__ = [
-    "JOB_ID", "Row", "Run", "State", "canonical", "decode_row", "encode_row", "init", "queued_batches",
+    "JOB_ID", "Events", "Row", "Run", "State", "canonical", "decode_row", "encode_row", "init", "queued_batches",
     "rows_of", "running_batches", "table_of", "Jobs",
 ]
 
@@ -41,8 +41,13 @@ JOB_ID = 1
 #: (status, completed_batches, failed_batches, finished_mask, dispatch_count, batches, claim_count).
 Row = tuple[Status, int, int, int, int, int, int]
 
-#: An in-flight handler run: the results it has received so far (rows encoded, see ``encode_row``).
+#: An in-flight handler run: the wave of the batch whose completion event started it (0 for
+#: none, or where the policy does not read it), then the results it has received so far (rows
+#: encoded, see ``encode_row``).
 Run = tuple[object, ...]
+
+#: Waiting events, front first, each the wave its handler run will be started with (see ``Run``).
+Events = tuple[int, ...]
 
 #: Batch jobs as (wave, batch) pairs.
 Jobs = tuple[tuple[int, int], ...]
@@ -57,8 +62,9 @@ class State(NamedTuple):
     queue: Jobs
     #: the batch jobs held by workers, as a sorted multiset of (wave, batch)
     running: Jobs
-    #: completion events and fired auto-triggers waiting for a listener
-    events: int
+    #: completion events and fired auto-triggers waiting for a listener, front first, each as
+    #: the wave of its batch (0 for an auto-trigger, or where the policy does not read it)
+    events: Events
     #: auto-trigger jobs scheduled but not yet due
     delayed: int
     #: in-flight handler runs, each the tuple of results it has received
@@ -133,7 +139,7 @@ def init(scope: Scope, policy: Policy) -> State:
     ctx = Context(job_id=JOB_ID, policy=policy, config=scope.config)
     table = run_sequential(table, dispatch_wave(ctx, 1)).table
     return canonical(relabel=not scope.fifo, state=State(
-        rows=rows_of(table), queue=tuple((1, b) for b in range(scope.wave_size)), running=(), events=0, delayed=0,
+        rows=rows_of(table), queue=tuple((1, b) for b in range(scope.wave_size)), running=(), events=(), delayed=0,
         runs=(),
         crashes=scope.crashes, duplicates=scope.duplicates, losses=scope.losses,
     ))
@@ -204,20 +210,22 @@ def canonical(state: State, *, relabel: bool = False) -> State:
 class Codec:
     """A compact key for each state: one int packing small ids of its parts.
 
-    Rows, queue, running jobs and the multiset of runs are each interned (equal
-    parts get one id, in the order first seen) and the counters are packed
-    beside them, so a stored state costs one int instead of a tuple of tuples.
-    ``decode`` gives the state back exactly.
+    Rows, queue, running jobs, waiting events and the multiset of runs are each
+    interned (equal parts get one id, in the order first seen) and the counters
+    are packed beside them, so a stored state costs one int instead of a tuple
+    of tuples. ``decode`` gives the state back exactly.
     """
 
     __slots__ = ("_ids", "_parts")
 
-    #: bits per packed counter (events, delayed, and the three fault budgets)
+    #: bits per packed counter (delayed, and the three fault budgets)
     SMALL = 8
+    #: bits per part id
+    PART = 24
 
     def __init__(self) -> None:
-        self._ids: tuple[dict[object, int], ...] = ({}, {}, {}, {})
-        self._parts: tuple[list[object], ...] = ([], [], [], [])
+        self._ids: tuple[dict[object, int], ...] = ({}, {}, {}, {}, {})
+        self._parts: tuple[list[object], ...] = ([], [], [], [], [])
 
     def _id(self, which: int, part: object) -> int:
         ids = self._ids[which]
@@ -229,15 +237,17 @@ class Codec:
 
     def encode(self, state: State) -> int:
         rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
-        small = (((events << 8 | delayed) << 8 | crashes) << 8 | duplicates) << 8 | losses
-        parts = ((self._id(3, runs) << 24 | self._id(2, running)) << 24 | self._id(1, queue)) << 24 | self._id(0, rows)
-        return parts << 40 | small
+        small = ((delayed << 8 | crashes) << 8 | duplicates) << 8 | losses
+        parts = (((self._id(4, events) << 24 | self._id(3, runs)) << 24 | self._id(2, running)) << 24
+                 | self._id(1, queue)) << 24 | self._id(0, rows)
+        return parts << 32 | small
 
     def decode(self, key: int) -> State:
         mask = (1 << 24) - 1
-        rows_parts, queue_parts, running_parts, runs_parts = self._parts
-        parts = key >> 40
+        rows_parts, queue_parts, running_parts, runs_parts, events_parts = self._parts
+        parts = key >> 32
         return tuple.__new__(State, (
             rows_parts[parts & mask], queue_parts[parts >> 24 & mask], running_parts[parts >> 48 & mask],
-            key >> 32 & 255, key >> 24 & 255, runs_parts[parts >> 72], key >> 16 & 255, key >> 8 & 255, key & 255,
+            events_parts[parts >> 96], key >> 24 & 255, runs_parts[parts >> 72 & mask], key >> 16 & 255,
+            key >> 8 & 255, key & 255,
         ))

@@ -1,7 +1,7 @@
 """Counterexamples as numbered, readable steps; their JSON; and their replay.
 
-The checker keeps a path of canonical states. ``steps_of`` re-executes it from
-the initial state without the reductions, so every step names a real handler
+The checker keeps a path of reduced states (``Spec.reduced``). ``steps_of``
+re-executes it from the initial state without the reductions, so every step names a real handler
 run (``h1``, ``h2`` ... in the order they started) and a real batch
 (``w2b0``), says what the handler read or wrote, and shows the table after it.
 ``to_json`` / ``from_json`` round-trip a counterexample; ``replay`` runs the
@@ -19,11 +19,11 @@ from typing import Any
 from coordinator import Decision, Effect, HandlerTriggered, Policy, WaveRow, WaveTable, finish_batch, program_for
 from model.actions import Label, Spec, next_states
 from model.scope import Scope
-from model.state import JOB_ID, Run, State, canonical, encode_row, init, table_of
+from model.state import JOB_ID, Run, State, encode_row, init, table_of
 
 __all__ = [
     "ReplayError", "TraceStep", "describe", "effect_text", "follow", "from_json", "jobs_text", "render", "replay",
-    "result_text", "steps_of", "table_text", "to_interleaving", "to_json", "why_stuck",
+    "result_text", "steps_of", "table_text", "to_interleaving", "to_json", "trigger_wave", "why_stuck",
 ]
 
 
@@ -81,7 +81,7 @@ def table_text(table: WaveTable) -> str:
 def jobs_text(state: State) -> str:
     queue = " ".join(f"w{w}b{b}" for w, b in state.queue) or "-"
     running = " ".join(f"w{w}b{b}" for w, b in state.running) or "-"
-    return f"queue [{queue}] running [{running}] events {state.events} delayed {state.delayed}"
+    return f"queue [{queue}] running [{running}] events {len(state.events)} delayed {state.delayed}"
 
 
 def describe(spec: Spec, label: Label, before: State, names: list[str], counter: list[int]) -> tuple[str, str, str]:
@@ -100,7 +100,8 @@ def describe(spec: Spec, label: Label, before: State, names: list[str], counter:
         counter[0] += 1
         names.append(f"h{counter[0]}")
         who = "listener" if kind == "listener_start" else "reconciler"
-        return who, f"starts handler run h{counter[0]}", ""
+        wave = before.events[0] if kind == "listener_start" else 0
+        return who, f"starts handler run h{counter[0]}", f"{_STARTED_BY}{wave}" if wave else ""
     if kind == "handler_crash":
         i = int(label[1])
         name = names.pop(i)
@@ -123,20 +124,31 @@ def describe(spec: Spec, label: Label, before: State, names: list[str], counter:
     }[str(kind)]
 
 
+#: How a listener step says which batch's wave its run was started with (``trigger_wave`` reads it back).
+_STARTED_BY = "for a batch of wave "
+
+
+def trigger_wave(step: TraceStep) -> int | None:
+    """The wave of the batch whose completion started a listener step's run, where the policy reads it."""
+    if step.action == "listener_start" and step.result.startswith(_STARTED_BY):
+        return int(step.result[len(_STARTED_BY):])
+    return None
+
+
 def _grow(run: Run, result: object) -> Run:
     return run + (encode_row(result) if isinstance(result, WaveRow) else result,)
 
 
 def _walk(spec: Spec, path: Sequence[State]) -> tuple[tuple[TraceStep, ...], State, list[str], list[int]]:
-    relabel = not spec.scope.fifo
+    plain = spec.concrete()
     state = path[0]
     names: list[str] = []
     counter = [0]
     out = []
     for n, target in enumerate(path[1:], start=1):
-        for label, nxt in next_states(spec, state, reduce=False):
-            if canonical(nxt, relabel=relabel) == target:
-                actor, what, result = describe(spec, label, state, names, counter)
+        for label, nxt in next_states(plain, state, reduce=False):
+            if spec.representative(nxt) == target:
+                actor, what, result = describe(plain, label, state, names, counter)
                 out.append(TraceStep(
                     n=n, action=str(label[0]), actor=actor, what=what, result=result,
                     table=table_text(nxt.table), jobs=jobs_text(nxt),
@@ -159,11 +171,12 @@ def why_stuck(spec: Spec, path: Sequence[State]) -> tuple[str, ...]:
     from model.actions import FAULTS
 
     _, state, names, counter = _walk(spec, path)
+    plain = spec.concrete()
     lines = []
-    for label, _ in next_states(spec, state, reduce=False):
+    for label, _ in next_states(plain, state, reduce=False):
         if label[0] in FAULTS:
             continue
-        actor, what, result = describe(spec, label, state, list(names), list(counter))
+        actor, what, result = describe(plain, label, state, list(names), list(counter))
         tail = f" -> {result}" if result else ""
         lines.append(f"{actor} {what}{tail}: leads only to states from which no wave completion is reachable")
     if not lines:
@@ -253,10 +266,14 @@ def to_interleaving(
     """The start table, programs and order that make ``run_interleaved`` do the trace's DB steps."""
     programs: dict[str, Generator[Effect, object, object]] = {}
     order: list[str] = []
+    started: dict[str, int | None] = {}  # run name -> its trigger wave
     for s in steps:
-        if s.action == "handler_step":
+        if s.action in ("listener_start", "reconciler_tick"):
+            started[s.what.rsplit(" ", 1)[-1]] = trigger_wave(s)
+        elif s.action == "handler_step":
             if s.actor not in programs:
-                programs[s.actor] = program_for(HandlerTriggered(job_id=JOB_ID), spec.policy, spec.config)
+                trigger = HandlerTriggered(job_id=JOB_ID, wave=started.get(s.actor))
+                programs[s.actor] = program_for(trigger, spec.policy, spec.config)
             order.append(s.actor)
         elif s.action in ("batch_finish", "worker_crash"):
             name = f"{s.actor}#{s.n}"

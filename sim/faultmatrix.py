@@ -40,7 +40,7 @@ MATRIX_PRESET = "rapid-completions"
 MATRIX_BASE = PRESETS[MATRIX_PRESET].with_settings(**MATRIX_SETTINGS)
 #: failing seeds listed per cell and property in ``to_dict``
 FAILING_SEEDS_KEPT = 10
-#: short column names of the seven properties, in ``PROPERTY_NAMES`` order
+#: short column names of the properties, in ``PROPERTY_NAMES`` order
 SHORT = ("single_active", "one_below_thr", "threshold", "no_dup_claim", "no_dup_push", "queue_bounded", "no_stall",
          "completes")
 _CHUNK = 25

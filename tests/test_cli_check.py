@@ -48,9 +48,10 @@ def test_a_budget_makes_the_report_incomplete_never_holds() -> None:
 def test_reductions_can_be_switched_off_and_shortest_is_reported() -> None:
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--without", "por", "--without", "probe")
     report = json.loads(out)
-    assert (code, report["reductions"], report["shortest"], report["states"]) == (0, ["symmetry"], True, 2143)
+    assert (code, report["reductions"], report["shortest"], report["states"]) == (
+        0, ["symmetry", "abstraction"], True, 4534)
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--shortest")
-    assert json.loads(out)["reductions"] == ["symmetry"]
+    assert json.loads(out)["reductions"] == ["symmetry", "abstraction"]
     code, out, _ = invoke("check", "--policy", "guarded")
     assert "note: counterexamples may be longer than the shortest" in out
     code, _, err = invoke("check", "--policy", "guarded", "--max-memory", "0")

@@ -92,9 +92,9 @@ def test_the_codec_gives_every_state_back() -> None:
 
 
 def test_an_unknown_reduction_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown reduction 'magic'; known: symmetry, por, probe"):
+    with pytest.raises(ValueError, match="unknown reduction 'magic'; known: symmetry, abstraction, por, probe"):
         check(Scope(), POLICIES["atomic"], use=("magic",))
-    assert tuple(REDUCTIONS) == ("symmetry", "por", "probe")
+    assert tuple(REDUCTIONS) == ("symmetry", "abstraction", "por", "probe")
 
 
 def test_no_stall_and_import_completes_disagree_where_a_reconciler_repairs_a_stall() -> None:
@@ -105,7 +105,7 @@ def test_no_stall_and_import_completes_disagree_where_a_reconciler_repairs_a_sta
     assert (search.holds("no_stall"), search.holds("import_completes")) == (False, True)
     stall = search.found["no_stall"]
     assert stall.detail.endswith("(pending: none; stuck: 2 (processing, 2/2 finished))")
-    assert stall.path[-1].events == stall.path[-1].delayed == 0 and not stall.path[-1].runs
+    assert not stall.path[-1].events and stall.path[-1].delayed == 0 and not stall.path[-1].runs
     assert ("event_lose",) in stall.labels
 
 

@@ -9,6 +9,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from coordinator import (
     POLICIES,
+    AutoTriggerFired,
+    BatchJobCompleted,
     EnqueueBatches,
     HandlerRun,
     ReconcilerTicked,
@@ -23,8 +25,10 @@ from model.scope import Scope
 from model.state import State, init, rows_of, table_of
 
 
-def abstraction(rows: object, queue: object, running: object, events: int, delayed: int, effects: object) -> object:
-    """What both sides must agree on: the rows, the jobs, the events and each run's next DB operation."""
+def abstraction(rows: object, queue: object, running: object, events: tuple[int, ...], delayed: int,
+                effects: object) -> object:
+    """What both sides must agree on: the rows, the jobs, the events (each as the wave its run is started
+    with) and each run's next DB operation."""
     return (rows, queue, running, events, delayed, effects)
 
 
@@ -43,7 +47,7 @@ class CoreAgainstModel(RuleBasedStateMachine):
         self.table: WaveTable = table_of(self.model.rows, self.scope.wave_size)
         self.queue = [(1, b) for b in range(self.scope.wave_size)]
         self.running: list[tuple[int, int]] = []
-        self.events = 0
+        self.events: list[tuple[int, int] | None] = []  # (wave, batch) of a completion, None for an auto-trigger
         self.delayed = 0
         self.runs: list[HandlerRun] = []
 
@@ -66,19 +70,25 @@ class CoreAgainstModel(RuleBasedStateMachine):
         self._step(actions.batch_finish(self.spec, self.model, w, b))
         self.running.remove((w, b))
         self.table = run_sequential(self.table, finish_batch(1, w, b)).table
-        self.events += 1
+        self.events.append((w, b))
 
-    def _start(self) -> None:
-        program = program_for(ReconcilerTicked(job_id=1), self.spec.policy, self.spec.config)
+    def _start(self, trigger: BatchJobCompleted | AutoTriggerFired | ReconcilerTicked) -> None:
+        program = program_for(trigger, self.spec.policy, self.spec.config)
         self.runs.append(HandlerRun(f"h{len(self.runs)}", program))
+
+    def _waves(self) -> tuple[int, ...]:
+        """The waiting events as the model tags them: a batch's wave where the policy reads it, else 0."""
+        tagged = self.spec.policy.reads_batch_wave
+        return tuple(e[0] if e is not None and tagged else 0 for e in self.events)
 
     @precondition(lambda self: hasattr(self, "spec") and self.events and len(self.runs) < self.scope.max_handlers)
     @rule()
     def listener_start(self) -> None:
         note("listener starts a run")
         self._step(actions.listener_start(self.spec, self.model))
-        self.events -= 1
-        self._start()
+        event = self.events.pop(0)
+        self._start(AutoTriggerFired(job_id=1) if event is None else BatchJobCompleted(job_id=1, wave=event[0],
+                                                                                     batch=event[1]))
 
     @precondition(
         lambda self: hasattr(self, "spec") and self.spec.policy.reconciler_period_s is not None
@@ -88,7 +98,7 @@ class CoreAgainstModel(RuleBasedStateMachine):
     def reconciler_tick(self) -> None:
         note("reconciler starts a run")
         self._step(actions.reconciler_tick(self.spec, self.model))
-        self._start()
+        self._start(ReconcilerTicked(job_id=1))
 
     @precondition(lambda self: hasattr(self, "spec") and self.runs)
     @rule(data=st.data())
@@ -111,7 +121,7 @@ class CoreAgainstModel(RuleBasedStateMachine):
         note("a delayed trigger fires")
         self._step(actions.trigger_fire(self.spec, self.model))
         self.delayed -= 1
-        self.events += 1
+        self.events.append(None)
 
     @rule()
     def nothing_happens(self) -> None:
@@ -123,7 +133,7 @@ class CoreAgainstModel(RuleBasedStateMachine):
         if not hasattr(self, "spec"):
             return
         core = abstraction(
-            rows_of(self.table), tuple(self.queue), tuple(self.running), self.events, self.delayed,
+            rows_of(self.table), tuple(self.queue), tuple(self.running), self._waves(), self.delayed,
             tuple(r.effect for r in self.runs),
         )
         model = abstraction(

@@ -18,7 +18,7 @@ from coordinator.policy import SWITCHES, parse_switch, policy_named, with_given
 from wavesim.errors import BadInput
 
 __all__ = [
-    "MODEL_NOTE", "check_read", "model_note", "parse_specs", "switch_help", "switch_option", "switched",
+    "check_read", "parse_specs", "switch_help", "switch_option", "switched",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,16 +60,6 @@ def check_read(given: dict[str, object], policies: Iterable[str]) -> None:
                 errors.append(str(err))
         if len(errors) == len(names) and errors:
             raise BadInput(errors[0])
-
-
-#: What the checker cannot run: its completion events carry no wave (``model.state.State.events`` is a count),
-#: so a handler there has no batch of its own, and ``batch_wave_check`` has nothing to check.
-MODEL_NOTE = "the model's completion events carry no wave, so the checker runs batch_wave_check=none"
-
-
-def model_note(policy: Policy) -> str | None:
-    """``MODEL_NOTE`` when the checker's verdict on ``policy`` is for ``batch_wave_check=none`` instead."""
-    return None if policy.atomic_advance or policy.batch_wave_check.value == "none" else MODEL_NOTE
 
 
 def switched(policy: str, given: dict[str, object]) -> Policy:

@@ -17,10 +17,10 @@ from typing import Any
 
 import click
 
-from coordinator import Context, Effect, ReconcilerTicked, RecordBatchFinished, WaveTable, dispatch_wave, program_for
+from coordinator import Context, Effect, HandlerTriggered, RecordBatchFinished, WaveTable, dispatch_wave, program_for
 from coordinator import properties as props
 from model.actions import Spec
-from model.trace import TraceStep, effect_text, result_text, table_text
+from model.trace import TraceStep, effect_text, result_text, table_text, trigger_wave
 
 __all__ = ["replay_on_database", "shows_in_rows"]
 
@@ -81,7 +81,8 @@ def replay_on_database(db: Any, spec: Spec, prop: str, steps: Sequence[TraceStep
                 result = step.result
             elif kind in ("listener_start", "reconciler_tick"):
                 name = what.rsplit(" ", 1)[-1]
-                runs[name] = _Run(db, program_for(ReconcilerTicked(job_id=job), spec.policy, scope.config))
+                trigger = HandlerTriggered(job_id=job, wave=trigger_wave(step))
+                runs[name] = _Run(db, program_for(trigger, spec.policy, scope.config))
                 result = "a connection of its own"
             elif kind == "handler_step":
                 run = runs[step.actor]

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator import PROPERTY_NAMES, ConfigError, Policy
-from coordinator.policy import SWITCHES, BatchWaveCheck, switch_value, with_given
+from coordinator.policy import SWITCHES, switch_value, with_given
 from model.checker import check
 from model.scope import Scope
 from sim.run import run_one
 from sim.scenario import PRESETS, Scenario
 from wavesim.readings.evidence import EVIDENCE, MEASURES, Evidence, Item
-from wavesim.switches import model_note
 
 __all__ = ["READINGS", "Readings", "combinations", "run_readings"]
 
@@ -83,16 +82,9 @@ def measure_run(job: tuple[Scenario, tuple[str, ...]]) -> dict[str, Any]:
     }
 
 
-def checked_policy(policy: Policy) -> Policy:
-    """The policy the checker can run: ``batch_wave_check`` off (see ``wavesim.switches.MODEL_NOTE``)."""
-    if policy.atomic_advance or policy.batch_wave_check is BatchWaveCheck.NONE:
-        return policy
-    return policy.with_switches(name=policy.name, batch_wave_check=BatchWaveCheck.NONE)
-
-
 def check_policy(policy: Policy) -> dict[str, bool | None]:
     """The checker's verdict on each property at ``CHECK_SCOPE`` (None: search incomplete)."""
-    search = check(CHECK_SCOPE, checked_policy(policy), properties=PROPERTY_NAMES, max_states=300_000,
+    search = check(CHECK_SCOPE, policy, properties=PROPERTY_NAMES, max_states=300_000,
                    time_limit=86_400.0)
     return {n: search.holds(n) for n in search.checked}
 
@@ -230,7 +222,6 @@ def _verdicts(base: Scenario, combo: Combo, seeds: Sequence[int], jobs: int, che
         stalls = sorted({r["stall_wave"] for r in runs if r["outcome"] == "stalled"})
         kept = {p.id: _judge(p, [r["values"][p.id] for r in runs]) for p in promises}
         policy = _policy(name, combo)
-        note = model_note(policy)
         out[name] = {"simulation": sim, "stall_waves": stalls, "promises": kept,
-                     "checker": check_policy(policy) if checker else None, "checker_note": note}
+                     "checker": check_policy(policy) if checker else None}
     return out

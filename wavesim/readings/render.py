@@ -63,8 +63,6 @@ def _verdict_text(v: dict[str, Any] | None) -> str:
     else:
         broken = [n for n, held in checker.items() if held is False]
         checked = "checker: " + (("violates " + ", ".join(broken)) if broken else "holds all")
-        if v.get("checker_note"):
-            checked += f" ({v['checker_note']})"
     return f"sim: {', '.join(parts)}; {promises}; {checked}"
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from coordinator import POLICIES, PROPERTY_NAMES, policy_named
+from coordinator import POLICIES, PROPERTY_NAMES
 from coordinator.properties import queue_bound
 from model.scope import Scope
 from wavesim.report.build import CheckResult, ReportData
 from wavesim.report.figures import FIGURES
-from wavesim.switches import MODEL_NOTE, model_note
 
 __all__ = ["HEADLINE", "check_command", "render"]
 
@@ -192,9 +191,7 @@ def _checks(data: ReportData) -> list[str]:
     scopes = list(dict.fromkeys(c.scope for c in data.checks))
     out = ["Each scope is checked exhaustively (breadth-first, every interleaving); a violation's shortest "
            "counterexample has the number of steps shown. 'incomplete' means the search stopped at its state "
-           "budget before covering the scope."
-           + (f" Note: {MODEL_NOTE} (docs/readings.md)." if any(model_note(policy_named(p)) for p in POLICIES)
-              else ""), ""]
+           "budget before covering the scope.", ""]
     for i, scope in enumerate(scopes, 1):
         out.append(f"- scope {i}: {scope.label()}{_faults_text(scope)}")
     out.append("")

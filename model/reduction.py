@@ -7,10 +7,11 @@ step); a new action only needs its footprint declared here. From them:
 * **Independence.** Two actions of different actors are *dependent* when one
   writes what the other reads or writes, except for updates that commute:
   increments and decrements of a counter (``inc``/``dec``), and a push at the
-  back of the queue against a pop at the front (the pop is enabled, so the
-  queue is not empty). Two decrements of one counter are dependent (at 1 each
-  disables the other), and so is a decrement against an action that needs the
-  counter above zero (``needs``).
+  back of a FIFO (the queue, or waiting events that carry their wave) against
+  a pop at its front (the pop is enabled, so the FIFO is not empty). Two
+  decrements of one counter are dependent (at 1 each disables the other), and
+  so is a decrement against an action that needs the counter above zero
+  (``needs``).
 * **Visibility.** A property reads some variables (``PROPERTY_READS``); an
   action that writes none of them never changes its verdict. ``work`` stands
   for "the system is quiescent": an action that may create or remove the last
@@ -41,7 +42,7 @@ turns it off.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coordinator import (
     ClaimNextWave,
@@ -87,21 +88,27 @@ class Footprint:
     dec: frozenset[str] = frozenset()
     #: counters it needs above zero without decrementing them
     needs: frozenset[str] = frozenset()
-    #: True: pushes at the back of the queue; False: pops its front; None: neither
-    push: bool | None = None
+    #: FIFOs it pushes at the back of
+    pushes: frozenset[str] = frozenset()
+    #: FIFOs it pops the front of (needs them non-empty)
+    pops: frozenset[str] = frozenset()
+
+    def touches(self) -> frozenset[str]:
+        return self.reads | self.writes | self.inc | self.dec | self.needs | self.pushes | self.pops
 
 
-def _fp(reads: str = "", writes: str = "", inc: str = "", dec: str = "", needs: str = "",
-        push: bool | None = None) -> Footprint:
+def _fp(reads: str = "", writes: str = "", inc: str = "", dec: str = "", needs: str = "", push: str = "",
+        pop: str = "") -> Footprint:
     return Footprint(reads=frozenset(reads.split()), writes=frozenset(writes.split()), inc=frozenset(inc.split()),
-                     dec=frozenset(dec.split()), needs=frozenset(needs.split()), push=push)
+                     dec=frozenset(dec.split()), needs=frozenset(needs.split()), pushes=frozenset(push.split()),
+                     pops=frozenset(pop.split()))
 
 
 #: The fixed actions' footprints, by action name (``model.actions``).
 FOOTPRINTS: dict[str, Footprint] = {
-    "worker_take": _fp(dec="workers", push=False),
+    "worker_take": _fp(dec="workers", pop="queue"),
     "batch_finish": _fp(reads="status", writes="counters work", inc="workers events"),
-    "worker_crash": _fp(reads="status", writes="counters work", inc="workers", dec="crashes", push=True),
+    "worker_crash": _fp(reads="status", writes="counters work", inc="workers", dec="crashes", push="queue"),
     "listener_start": _fp(dec="events slots"),
     "trigger_fire": _fp(dec="delayed", inc="events"),
     "reconciler_tick": _fp(dec="slots"),
@@ -128,7 +135,7 @@ EFFECT_FOOTPRINTS: dict[type, Footprint] = {
     ClaimNextWave: _fp(reads=_RUN + "status counters dispatch", writes="status claims " + _ENDS, inc="slots"),
     CompleteFinishedWaves: _fp(reads=_RUN + "status counters", writes="status " + _ENDS, inc="slots"),
     RecordBatchFinished: _fp(reads=_RUN + "status", writes="counters " + _ENDS, inc="slots"),
-    EnqueueBatches: _fp(reads=_RUN + "status dispatch", writes="status dispatch " + _ENDS, inc="slots", push=True),
+    EnqueueBatches: _fp(reads=_RUN + "status dispatch", writes="status dispatch " + _ENDS, inc="slots", push="queue"),
     ReadClaimedWave: _fp(reads=_RUN + "status dispatch claims", writes="claims " + _ENDS, inc="slots"),
     MarkPushed: _fp(reads=_RUN + "status counters", writes="status claims " + _ENDS, inc="slots"),
     # the run's next state holds a scheduled trigger even when the run ends, so it never writes ``work``
@@ -151,18 +158,17 @@ PROPERTY_READS: dict[str, frozenset[str]] = {
 
 def conflict(a: Footprint, b: Footprint) -> bool:
     """True when actions of two different actors with these footprints may not commute."""
-    if a.writes & (b.reads | b.writes) or b.writes & a.reads:
+    if a.writes & b.touches() or b.writes & a.touches():
         return True
     if a.dec & (b.dec | b.needs) or b.dec & a.needs:
         return True
     # a pop at the front commutes with a push at the back (the pop is enabled, so the
-    # queue is not empty); two pushes, or two pops, do not
-    return a.push is not None and b.push is not None and a.push == b.push
+    # FIFO is not empty); two pushes, or two pops, do not
+    return bool(a.pushes & b.pushes or a.pops & b.pops)
 
 
 def _writes(fp: Footprint) -> frozenset[str]:
-    queue = {"queue"} if fp.push is not None else set()
-    return fp.writes | fp.inc | fp.dec | queue
+    return fp.writes | fp.inc | fp.dec | fp.pushes | fp.pops
 
 
 def actor(label: tuple[str | int, ...]) -> tuple[str | int, ...]:
@@ -192,12 +198,19 @@ ONE_WAY = frozenset({"worker_take", "trigger_fire", "listener_start", "handler_s
 
 
 def _ordered_events(fp: Footprint) -> Footprint:
-    """``fp`` where waiting events carry their wave: pushing and popping them no longer commute."""
-    moved = (fp.inc | fp.dec | fp.needs) & {"events"}
-    if not moved:
+    """``fp`` where waiting events carry their wave: they form a FIFO, no longer a count.
+
+    Adding one pushes at the back and taking one pops the front (the two commute);
+    a duplicate, put next to the front it copies, reads and writes the whole FIFO.
+    """
+    ev = frozenset({"events"})
+    if not (fp.inc | fp.dec | fp.needs) & ev:
         return fp
-    return Footprint(reads=fp.reads | moved, writes=fp.writes | moved, inc=fp.inc - moved, dec=fp.dec - moved,
-                     needs=fp.needs - moved, push=fp.push)
+    if fp.needs & ev:
+        return replace(fp, reads=fp.reads | ev, writes=fp.writes | ev, inc=fp.inc - ev, dec=fp.dec - ev,
+                       needs=fp.needs - ev)
+    return replace(fp, inc=fp.inc - ev, dec=fp.dec - ev, pushes=fp.pushes | (fp.inc & ev),
+                   pops=fp.pops | (fp.dec & ev))
 
 
 def safe_kinds(reconciler: bool, fifo: bool, budgets: tuple[int, int, int], wanted: frozenset[str],

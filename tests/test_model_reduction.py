@@ -7,7 +7,7 @@ import pytest
 
 from coordinator import POLICIES, PROPERTY_NAMES, SAFETY
 from model.checker import REDUCTIONS, check
-from model.reduction import EFFECT_FOOTPRINTS, FOOTPRINTS, ONE_WAY, _fp, conflict, safe_kinds
+from model.reduction import EFFECT_FOOTPRINTS, FOOTPRINTS, ONE_WAY, _fp, _ordered_events, conflict, safe_kinds
 from model.scope import Scope
 from model.state import Codec, init
 
@@ -74,6 +74,21 @@ def test_footprints_conflict_where_actions_do_not_commute() -> None:
     # a crashing handler run disables that run's next step, whichever it is
     assert all(conflict(FOOTPRINTS["handler_crash"], f) for f in EFFECT_FOOTPRINTS.values())
 
+
+
+def test_events_that_carry_their_wave_are_a_fifo_whose_front_and_back_commute() -> None:
+    tagged = {k: _ordered_events(f) for k, f in FOOTPRINTS.items()}
+    start, finish, fire = tagged["listener_start"], tagged["batch_finish"], tagged["trigger_fire"]
+    assert start.pops == {"events"} and finish.pushes == {"events"} and not start.dec & {"events"}
+    assert not conflict(start, finish) and not conflict(start, fire)  # the front against the back
+    assert conflict(finish, fire) and conflict(finish, finish)  # two pushes order the events
+    assert conflict(start, tagged["event_lose"])  # both take the front
+    assert conflict(tagged["event_duplicate"], finish)  # it reads and writes the whole FIFO
+    everything = frozenset(PROPERTY_NAMES)
+    # taking the front is still safe alone; firing a trigger no longer is (it orders against a finish)
+    assert safe_kinds(False, True, (0, 0, 0), everything, tagged=True) == {
+        "listener_start", "handler_step:ScheduleTrigger"}
+    assert "listener_start" not in safe_kinds(False, True, (0, 0, 1), everything, tagged=True)
 
 def test_the_codec_gives_every_state_back() -> None:
     from model.actions import Spec, next_states

@@ -133,8 +133,7 @@ class Spec:
         if run in self._held:
             return self._held[run]
         held = None
-        for k in range(1, len(run)):
-            result = run[k]
+        for k, result in enumerate(run[1:], start=1):
             if isinstance(self.next_effect(run[:k]), (ClaimNextWave, ReadClaimedWave)) and type(result) is int:
                 held = result
         self._held[run] = held
@@ -181,7 +180,6 @@ class Spec:
             table, _ = apply(table_of(rows, self.scope.wave_size), effect, NOW)
             found = self._records[key] = self._coarse(rows_of(table)) if self.abstract else rows_of(table)
         return found
-
 
     def reduced(self, state: State) -> State:
         """A successor as the search stores it: canonical under ``symmetric``."""

@@ -23,7 +23,7 @@ from model.state import JOB_ID, Run, State, encode_row, init, table_of
 
 __all__ = [
     "ReplayError", "TraceStep", "describe", "effect_text", "follow", "from_json", "jobs_text", "render", "replay",
-    "result_text", "steps_of", "table_text", "to_interleaving", "to_json", "trigger_wave", "why_stuck",
+    "result_text", "steps_of", "table_text", "started_run", "to_interleaving", "to_json", "why_stuck",
 ]
 
 
@@ -124,15 +124,19 @@ def describe(spec: Spec, label: Label, before: State, names: list[str], counter:
     }[str(kind)]
 
 
-#: How a listener step says which batch's wave its run was started with (``trigger_wave`` reads it back).
+#: How a listener step says which batch's wave its run was started with (``started_run`` reads it back).
 _STARTED_BY = "for a batch of wave "
 
 
-def trigger_wave(step: TraceStep) -> int | None:
-    """The wave of the batch whose completion started a listener step's run, where the policy reads it."""
+def started_run(step: TraceStep, job_id: int) -> tuple[str, HandlerTriggered] | None:
+    """The handler run a listener or reconciler step starts: its name, and its trigger with the
+    wave of the batch whose completion started it (where the policy reads it); None for other steps."""
+    if step.action not in ("listener_start", "reconciler_tick"):
+        return None
+    wave = None
     if step.action == "listener_start" and step.result.startswith(_STARTED_BY):
-        return int(step.result[len(_STARTED_BY):])
-    return None
+        wave = int(step.result[len(_STARTED_BY):])
+    return step.what.rsplit(" ", 1)[-1], HandlerTriggered(job_id=job_id, wave=wave)
 
 
 def _grow(run: Run, result: object) -> Run:
@@ -266,13 +270,14 @@ def to_interleaving(
     """The start table, programs and order that make ``run_interleaved`` do the trace's DB steps."""
     programs: dict[str, Generator[Effect, object, object]] = {}
     order: list[str] = []
-    started: dict[str, int | None] = {}  # run name -> its trigger wave
+    started: dict[str, HandlerTriggered] = {}  # run name -> its trigger
     for s in steps:
-        if s.action in ("listener_start", "reconciler_tick"):
-            started[s.what.rsplit(" ", 1)[-1]] = trigger_wave(s)
+        run = started_run(s, JOB_ID)
+        if run is not None:
+            started[run[0]] = run[1]
         elif s.action == "handler_step":
             if s.actor not in programs:
-                trigger = HandlerTriggered(job_id=JOB_ID, wave=started.get(s.actor))
+                trigger = started.get(s.actor, HandlerTriggered(job_id=JOB_ID))
                 programs[s.actor] = program_for(trigger, spec.policy, spec.config)
             order.append(s.actor)
         elif s.action in ("batch_finish", "worker_crash"):

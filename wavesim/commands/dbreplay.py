@@ -17,10 +17,10 @@ from typing import Any
 
 import click
 
-from coordinator import Context, Effect, HandlerTriggered, RecordBatchFinished, WaveTable, dispatch_wave, program_for
+from coordinator import Context, Effect, RecordBatchFinished, WaveTable, dispatch_wave, program_for
 from coordinator import properties as props
 from model.actions import Spec
-from model.trace import TraceStep, effect_text, result_text, table_text, trigger_wave
+from model.trace import TraceStep, effect_text, result_text, started_run, table_text
 
 __all__ = ["replay_on_database", "shows_in_rows"]
 
@@ -80,8 +80,9 @@ def replay_on_database(db: Any, spec: Spec, prop: str, steps: Sequence[TraceStep
                     s.apply(RecordBatchFinished(job_id=job, wave=w, batch=b), now)
                 result = step.result
             elif kind in ("listener_start", "reconciler_tick"):
-                name = what.rsplit(" ", 1)[-1]
-                trigger = HandlerTriggered(job_id=job, wave=trigger_wave(step))
+                started = started_run(step, job)
+                assert started is not None
+                name, trigger = started
                 runs[name] = _Run(db, program_for(trigger, spec.policy, scope.config))
                 result = "a connection of its own"
             elif kind == "handler_step":

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from coordinator import LIVENESS, PROPERTY_NAMES, Policy
+from model import compiled
 from model.actions import FAULTS, Label, Spec, next_states
 from model.invariants import STATE_CHECKS, TRANSITION_CHECKS, is_done, stall_detail, trap_detail
 from model.liveness import can_finish, first_trap
@@ -36,7 +37,8 @@ from model.scope import Scope
 from model.state import Codec, State, init, queued_batches
 
 __all__ = [
-    "DEFAULT_MEMORY_MB", "DEFAULT_TIME_S", "REDUCTIONS", "Found", "Search", "check", "reductions",
+    "DEFAULT_MEMORY_MB", "DEFAULT_TIME_S", "ENGINES", "REDUCTIONS", "Found", "Search", "check", "engine_for",
+    "reductions",
 ]
 
 #: The reductions by name, each exact for every verdict and switchable off.
@@ -60,6 +62,9 @@ NOT_MINIMAL = frozenset({"por", "probe"})
 #: have taken fewer steps than ``PROBE_SHARE`` times the states expanded (a share of the
 #: work counted in steps, so that a search is the same on a fast or a slow machine).
 PROBE_WALKS, PROBE_STEPS, PROBE_SHARE = 8, 500, 0.5
+
+#: The search engines: ``auto`` is the compiled one where it can run, else the Python one.
+ENGINES = ("auto", "compiled", "python")
 
 #: Default budgets: a time and a memory the search may use (no state count).
 DEFAULT_TIME_S = 300.0
@@ -108,6 +113,8 @@ class Search:
     used: tuple[str, ...] = ()
     budget: str | None = None
     peak_mb: float = 0.0
+    #: which engine searched: ``compiled`` (``model/engine.c``) or ``python``
+    engine: str = "python"
 
     def holds(self, name: str) -> bool | None:
         if name in self.found:
@@ -143,6 +150,7 @@ def check(
     use: Iterable[str] = REDUCTIONS,
     shortest: bool = False,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
 ) -> Search:
     """Explore the reachable states of ``scope`` under ``policy`` breadth first until decided.
 
@@ -155,13 +163,93 @@ def check(
     unknown = set(use) - set(REDUCTIONS)
     if unknown:
         raise ValueError(f"unknown reduction {sorted(unknown)[0]!r}; known: {', '.join(REDUCTIONS)}")
+    chosen = engine_for(scope, engine)
     paused = gc.isenabled()
     gc.disable()
     try:
+        if chosen == "compiled":
+            return _compiled_bfs(scope, policy, properties, used, max_states, time_limit, max_memory_mb, progress)
         return _bfs(scope, policy, properties, used, max_states, time_limit, max_memory_mb, progress)
     finally:
         if paused:
             gc.enable()
+
+
+def engine_for(scope: Scope, engine: str = "auto") -> str:
+    """The engine a search runs on: ``compiled`` or ``python``.
+
+    ``auto`` takes the compiled engine where it can run (a C compiler, a FIFO
+    queue) and the Python one elsewhere; asking for ``compiled`` where it cannot
+    run raises ``ValueError`` saying why.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of: {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "python":
+        return engine
+    why = compiled.unavailable() or (None if scope.fifo else "the compiled engine runs a FIFO queue only")
+    if why is None:
+        return "compiled"
+    if engine == "compiled":
+        raise ValueError(f"--engine compiled: {why}")
+    return "python"
+
+
+def _compiled_bfs(
+    scope: Scope, policy: Policy, properties: tuple[str, ...], used: tuple[str, ...], max_states: int | None,
+    time_limit: float, max_memory_mb: float, progress: Callable[[int], None] | None,
+) -> Search:
+    """``_bfs`` on the compiled engine (``model.compiled``): the same graph, checks and stopping rules."""
+    spec = Spec(scope=scope, policy=policy, symmetric="symmetry" in used, abstract="abstraction" in used)
+    checked = tuple(n for n in PROPERTY_NAMES if n in properties)
+    started = time.perf_counter()
+    engine = compiled.CompiledSearch(
+        spec, checked, por="por" in used, probe=(PROBE_WALKS, PROBE_STEPS, PROBE_SHARE) if "probe" in used else None,
+        max_states=max_states, time_limit=time_limit, max_memory_mb=max_memory_mb, progress=progress,
+    )
+    try:
+        ended = engine.run(init(scope, policy))
+        found: dict[str, Found] = {}
+        for name in checked:
+            hit = engine.found(name)
+            if hit is None:
+                continue
+            path, labels, after = hit
+            found[name] = Found(name=name, path=tuple(path if after is None else [*path, after]),
+                                labels=tuple(labels), detail=_detail(spec, name, path[-1], after))
+        complete = ended == "complete"
+        if complete and "import_completes" in checked and "import_completes" not in found:
+            trap = engine.first_trap()
+            if trap is not None:
+                path, labels = engine.path_to(trap)
+                exits = tuple((lab, nxt) for lab, nxt in next_states(spec, path[-1]) if lab[0] not in FAULTS)
+                found["import_completes"] = Found(name="import_completes", path=tuple(path), labels=tuple(labels),
+                                                  detail=trap_detail(path[-1], exits), exits=exits)
+        budget = None if ended in ("complete", "decided") else ended
+        stop = {None: None, "time": f"time limit of {time_limit:g} s reached",
+                "memory": f"memory limit of {max_memory_mb:g} MB reached",
+                "states": f"state budget of {max_states} reached"}[budget]
+        if ended == "decided":
+            stop = "every property decided"
+        return Search(
+            spec=spec, strategy="bfs", complete=complete, states=engine.count("states"),
+            transitions=engine.count("transitions"), depth=engine.count("depth"),
+            seconds=time.perf_counter() - started, stop_reason=stop, checked=checked, found=found, used=used,
+            budget=budget, peak_mb=max(engine.count("peak_kb") / 1024, _rss_mb()), engine="compiled",
+        )
+    finally:
+        engine.close()
+
+
+def _detail(spec: Spec, name: str, state: State, after: State | None) -> str:
+    """What property ``name`` says of the state (or the transition to ``after``) that broke it."""
+    reconciler = spec.policy.reconciler_period_s is not None
+    if after is not None:
+        return TRANSITION_CHECKS[name](state, after, spec.config) or ""
+    if name in STATE_CHECKS:
+        return STATE_CHECKS[name](state, spec.config) or ""
+    if name == "no_stall":
+        return stall_detail(state, reconciler=reconciler) or ""
+    return trap_detail(state, ())
 
 
 def _bfs(

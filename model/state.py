@@ -32,7 +32,7 @@ from model.scope import Scope
 
 __all__ = [
     "JOB_ID", "Events", "Row", "Run", "State", "canonical", "decode_row", "encode_row", "init", "queued_batches",
-    "rows_of", "running_batches", "table_of", "Jobs",
+    "rows_of", "run_key", "running_batches", "table_of", "Jobs",
 ]
 
 JOB_ID = 1
@@ -159,7 +159,8 @@ _RUN_KEYS: dict[Run, str] = {}
 _JOBS_CANON: dict[tuple[tuple[Row, ...], Jobs, Jobs], tuple[tuple[Row, ...], Jobs, Jobs]] = {}
 
 
-def _run_key(run: Run) -> str:
+def run_key(run: Run) -> str:
+    """What runs are sorted by in a canonical state (their repr: runs hold values of mixed types)."""
     key = _RUN_KEYS.get(run)
     if key is None:
         key = _RUN_KEYS[run] = repr(run)
@@ -203,7 +204,7 @@ def canonical(state: State, *, relabel: bool = False) -> State:
             found = _JOBS_CANON[key] = (new_rows, tuple(sorted(new_queue)), new_running)
         rows, queue, running = found
     if len(runs) > 1:
-        runs = tuple(sorted(runs, key=_run_key))
+        runs = tuple(sorted(runs, key=run_key))
     return tuple.__new__(State, (rows, queue, running, events, delayed, runs, crashes, duplicates, losses))
 
 

@@ -1,0 +1,117 @@
+"""The compiled engine (``model/engine.c``) against the Python search: the same graph, the same
+verdicts, counterexamples that replay, and the same budgets and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from coordinator import POLICIES, PROPERTY_NAMES
+from model import compiled
+from model.actions import Spec
+from model.checker import check, engine_for
+from model.scope import Scope
+from model.trace import steps_of
+
+needs_compiler = pytest.mark.skipif(compiled.unavailable() is not None,
+                                    reason=f"compiled engine unavailable: {compiled.unavailable()}")
+
+CASES = [
+    ("original", Scope()),
+    ("guarded", Scope(losses=1)),
+    ("seed-fix", Scope(max_handlers=1, duplicates=1)),
+    ("seed-fix", Scope(waves=3, wave_size=2, max_handlers=1)),
+    ("atomic", Scope(crashes=1, crash_handlers=True)),
+    ("atomic", Scope(waves=3, relay_lease="outlasts-claimer")),
+]
+IDS = [f"{p}-{s.label()}" for p, s in CASES]
+
+
+def _verdicts(search: object) -> dict[str, bool | None]:
+    return {n: search.holds(n) for n in PROPERTY_NAMES}  # type: ignore[attr-defined]
+
+
+@needs_compiler
+@pytest.mark.parametrize(("policy", "scope"), CASES, ids=IDS)
+@pytest.mark.parametrize("use", [(), ("symmetry",), ("symmetry", "abstraction"), ("symmetry", "abstraction", "por")],
+                         ids=["none", "sym", "sym-abs", "sym-abs-por"])
+def test_both_engines_search_the_same_graph(policy: str, scope: Scope, use: tuple[str, ...]) -> None:
+    """Without the probe walks (which draw their own random numbers) the graphs are the same: the same
+    number of states and transitions, the same depth, the same verdicts and counterexample lengths."""
+    fast = check(scope, POLICIES[policy], use=use, engine="compiled")
+    slow = check(scope, POLICIES[policy], use=use, engine="python")
+    assert (fast.engine, slow.engine) == ("compiled", "python")
+    assert (fast.states, fast.transitions, fast.depth, fast.complete) == (
+        slow.states, slow.transitions, slow.depth, slow.complete)
+    assert _verdicts(fast) == _verdicts(slow)
+    assert {n: len(f.labels) for n, f in fast.found.items()} == {n: len(f.labels) for n, f in slow.found.items()}
+
+
+@needs_compiler
+@pytest.mark.parametrize(("policy", "scope"), CASES, ids=IDS)
+def test_with_every_reduction_the_verdicts_match_and_every_path_replays(policy: str, scope: Scope) -> None:
+    fast = check(scope, POLICIES[policy], engine="compiled")
+    slow = check(scope, POLICIES[policy], engine="python")
+    assert _verdicts(fast) == _verdicts(slow)
+    for found in fast.found.values():
+        steps = steps_of(fast.spec, found.path)  # raises if a step is not a transition of the model
+        assert len(steps) == len(found.labels) == len(found.path) - 1
+        assert [s.action for s in steps] == [str(label[0]) for label in found.labels]
+
+
+@needs_compiler
+def test_a_trap_judged_on_the_whole_graph_is_the_same_first_trap() -> None:
+    """``import_completes`` asked alone has no on-the-fly dead end to stop at under ``atomic`` with a
+    lost event; judged on the graph, both engines give the same shortest path into the first trap."""
+    scope = Scope(waves=2, losses=1, max_handlers=1)
+    fast = check(scope, POLICIES["guarded"], properties=("import_completes",), shortest=True, engine="compiled")
+    slow = check(scope, POLICIES["guarded"], properties=("import_completes",), shortest=True, engine="python")
+    assert fast.holds("import_completes") is slow.holds("import_completes") is False
+    assert len(fast.found["import_completes"].labels) == len(slow.found["import_completes"].labels)
+    assert fast.found["import_completes"].detail.startswith("trap: ")
+
+
+@needs_compiler
+def test_budgets_stop_the_compiled_search_and_say_which() -> None:
+    scope = Scope(waves=3, wave_size=3, max_handlers=3)
+    by_states = check(scope, POLICIES["guarded"], properties=("threshold_respected",), max_states=5000,
+                      engine="compiled")
+    assert by_states.budget == "states" and not by_states.complete and by_states.holds("threshold_respected") is None
+    assert 5000 <= by_states.states < 5000 + 100
+    by_time = check(scope, POLICIES["guarded"], properties=("threshold_respected",), time_limit=0.0,
+                    engine="compiled")
+    assert by_time.budget == "time" and by_time.stop_reason == "time limit of 0 s reached"
+
+
+@needs_compiler
+def test_an_error_in_the_model_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python exception inside a callback stops the engine and is raised, not swallowed."""
+
+    def broken(self: Spec, *args: object) -> object:
+        raise RuntimeError("step failed")
+
+    monkeypatch.setattr(Spec, "step", broken)
+    with pytest.raises(RuntimeError, match="step failed"):
+        check(Scope(), POLICIES["guarded"], engine="compiled")
+
+
+@needs_compiler
+def test_the_compiled_engine_runs_a_fifo_queue_only() -> None:
+    assert engine_for(Scope()) == "compiled" and engine_for(Scope(fifo=False)) == "python"
+    with pytest.raises(ValueError, match="FIFO queue only"):
+        engine_for(Scope(fifo=False), "compiled")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        engine_for(Scope(), "fast")
+
+
+def test_without_a_compiler_the_python_engine_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No compiler: ``auto`` falls back to Python, and asking for ``compiled`` says why."""
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    compiled._library.cache_clear()
+    try:
+        assert compiled.unavailable() == "no C compiler found (install cc, or set CC to one)"
+        assert engine_for(Scope()) == "python"
+        with pytest.raises(ValueError, match="no C compiler found"):
+            engine_for(Scope(), "compiled")
+        assert check(Scope(), POLICIES["guarded"]).engine == "python"
+    finally:
+        compiled._library.cache_clear()

@@ -41,6 +41,7 @@ from coordinator import (
     apply,
     program_for,
 )
+from model.futures import Futures
 from model.scope import Scope
 from model.state import JOB_ID, Jobs, Row, Run, State, canonical, decode_row, encode_row, rows_of, table_of
 
@@ -87,6 +88,9 @@ class Spec:
     #: abstraction (``abstracted``: every step of this spec yields abstracted rows and runs)
     symmetric: bool = True
     abstract: bool = False
+    #: the ``futures`` reduction (``model.futures``): runs with the same future are merged; only
+    #: with ``abstract``, whose coarse results it enumerates
+    merge: bool = False
     config: WaveConfig = field(init=False)
     lease_held: bool = field(init=False)
     #: events carry their batch's wave (``Policy.reads_batch_wave``)
@@ -97,6 +101,7 @@ class Spec:
     _held: dict[Run, int | None] = field(default_factory=dict)
     _coarse_rows: dict[tuple[Row, ...], tuple[Row, ...]] = field(default_factory=dict)
     _coarse_runs: dict[Run, Run] = field(default_factory=dict)
+    futures: Futures | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.config = self.scope.config
@@ -105,6 +110,14 @@ class Spec:
         problem = lease_problem(self.scope, self.policy)
         if problem is not None:
             raise ValueError(problem)
+        if self.merge:
+            if not self.abstract:
+                raise ValueError("the futures reduction needs the abstraction reduction")
+            self.futures = Futures(self)
+
+    def started(self, wave: int) -> Run:
+        """A new handler run started by an event of ``wave`` (0: none, or a reconciler tick)."""
+        return (wave,) if self.futures is None else self.futures.representative((wave,))
 
     def next_effect(self, run: Run) -> Effect | Decision:
         """The DB operation a run waits on, or its Decision when it has ended.
@@ -158,6 +171,8 @@ class Spec:
             new_rows = rows_of(table)
             if self.abstract:
                 new_rows = self._coarse(new_rows)
+                if self.futures is not None:
+                    self.futures.check(effect, self._coarse_run(grown, merge=False)[-1])
                 after = None if after is None else self._coarse_run(after)
             found = self._steps[key] = (new_rows, effect, result, after)
         return found
@@ -219,11 +234,16 @@ class Spec:
                 (st, min(c, n), min(f, n), m, min(d, 2), n, min(k, 2)) for st, c, f, m, d, n, k in rows)
         return found
 
-    def _coarse_run(self, run: Run) -> Run:
+    def _coarse_run(self, run: Run, *, merge: bool = True) -> Run:
+        """``run`` with coarse results, and (``futures``) as the representative of its future."""
+        if not merge:
+            return tuple(self._coarse_result(r) if type(r) is tuple and r and r[0] == "row" else r for r in run)
         found = self._coarse_runs.get(run)
         if found is None:
-            found = self._coarse_runs[run] = tuple(
-                self._coarse_result(r) if type(r) is tuple and r and r[0] == "row" else r for r in run)
+            found = self._coarse_run(run, merge=False)
+            if self.futures is not None:
+                found = self.futures.representative(found)
+            self._coarse_runs[run] = found
         return found
 
     def _coarse_result(self, code: tuple[object, ...]) -> tuple[object, ...]:
@@ -289,8 +309,8 @@ def listener_start(spec: Spec, state: State) -> State | None:
     rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
     if not events or len(runs) >= spec.scope.max_handlers:
         return None
-    return _new(State, (rows, queue, running, events[1:], delayed, runs + ((events[0],),), crashes, duplicates,
-                        losses))
+    return _new(State, (rows, queue, running, events[1:], delayed, runs + (spec.started(events[0]),), crashes,
+                        duplicates, losses))
 
 
 def handler_step(spec: Spec, state: State, index: int) -> State | None:
@@ -321,7 +341,7 @@ def reconciler_tick(spec: Spec, state: State) -> State | None:
     """The periodic reconciler (policies with one) starts a handler run."""
     if spec.policy.reconciler_period_s is None or len(state.runs) >= spec.scope.max_handlers:
         return None
-    return state._replace(runs=state.runs + ((0,),))
+    return state._replace(runs=state.runs + (spec.started(0),))
 
 
 def worker_crash(spec: Spec, state: State, wave: int, batch: int) -> State | None:

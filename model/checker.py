@@ -48,6 +48,8 @@ REDUCTIONS: dict[str, str] = {
     "abstraction": "counters saturated where no reader can tell (finished counters at the wave size, pushes "
                    "and claims at 2); a wave row a run read keeps only which side of the threshold and of the "
                    "whole wave its finished count is on (model.actions.Spec.abstracted)",
+    "futures": "handler runs merged when every continuation yields the same operations: a run keeps only the "
+               "results its future still reads (model.futures; with the abstraction)",
     "por": "partial-order reduction: an invisible action independent of every other actor's taken alone "
            "(model.reduction)",
     "probe": "seeded random walks beside the BFS look for a stall or a dead end, deciding the liveness "
@@ -199,7 +201,8 @@ def _compiled_bfs(
     time_limit: float, max_memory_mb: float, progress: Callable[[int], None] | None,
 ) -> Search:
     """``_bfs`` on the compiled engine (``model.compiled``): the same graph, checks and stopping rules."""
-    spec = Spec(scope=scope, policy=policy, symmetric="symmetry" in used, abstract="abstraction" in used)
+    spec = Spec(scope=scope, policy=policy, symmetric="symmetry" in used, abstract="abstraction" in used,
+                merge="futures" in used and "abstraction" in used)
     checked = tuple(n for n in PROPERTY_NAMES if n in properties)
     started = time.perf_counter()
     engine = compiled.CompiledSearch(
@@ -257,7 +260,8 @@ def _bfs(
     time_limit: float, max_memory_mb: float, progress: Callable[[int], None] | None,
 ) -> Search:
     symmetric, por, probing = "symmetry" in used, "por" in used, "probe" in used
-    spec = Spec(scope=scope, policy=policy, symmetric=symmetric, abstract="abstraction" in used)
+    spec = Spec(scope=scope, policy=policy, symmetric=symmetric, abstract="abstraction" in used,
+                merge="futures" in used and "abstraction" in used)
     config = spec.config
     checked = tuple(n for n in PROPERTY_NAMES if n in properties)
     rng = random.Random(0)

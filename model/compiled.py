@@ -207,7 +207,7 @@ class CompiledSearch:
         config.cb_rows, config.cb_record, config.cb_step, config.cb_run, config.cb_pair, config.cb_safe, \
             config.cb_progress = self._callbacks
         for t in range(min(scope.waves, 7) + 1):
-            config.trigger_run[t] = self._run_id((t,))
+            config.trigger_run[t] = self._run_id(spec.started(t))
         if lib.ws_reset(ctypes.byref(config)) != 0:
             raise MemoryError("the compiled engine could not allocate its tables")
         self._config = config  # keeps the callbacks alive while the engine holds them

@@ -1,0 +1,131 @@
+"""Handler runs merged by what they will still do (the ``futures`` reduction).
+
+A run is stored as the results it has received, but most of them are dead
+once read: after its dispatch decision a run of ``check_and_trigger_next_wave``
+needs only the wave it dispatches and whether its batch's wave is still to be
+checked, not the current wave or the row it read on the way. Two runs with the
+same *future* (whatever results the database returns from here on, they yield
+the same operations in the same order and end together) are indistinguishable
+to every property and every other actor, so a state may keep either: each run
+is replaced by the first run seen with its future.
+
+The future of a run is the tree of its next operation and, for every result
+that operation can return, the future of the run grown by it: the core's own
+program is asked, never read. The results an operation can return (``domain``)
+are enumerated from the scope; a step whose real result is outside them
+raises, so a missing value can never merge two runs silently. Under
+``Scope.relay_lease = "outlasts-claimer"`` the wave a run holds (``holds_claim``)
+is part of its future too, since other runs' relays read it.
+
+It is exact for every verdict and for the lengths of shortest paths (a
+bisimulation of runs), and it reads the coarse results of the ``abstraction``
+reduction, so it is used only with it.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import TYPE_CHECKING
+
+from coordinator import (
+    ClaimNextWave,
+    CompleteFinishedWaves,
+    Decision,
+    Effect,
+    EnqueueBatches,
+    MarkPushed,
+    ReadActiveWave,
+    ReadClaimedWave,
+    ReadCurrentWave,
+    ReadLowestPending,
+    ReadNextMainWave,
+    ReadWave,
+    RecordBatchFinished,
+    ScheduleTrigger,
+    SetStatus,
+    Status,
+)
+
+if TYPE_CHECKING:
+    from model.actions import Spec
+    from model.state import Run
+
+__all__ = ["Futures"]
+
+_WAVE_OR_NONE = (ReadLowestPending, ReadNextMainWave, ReadActiveWave, ReadClaimedWave, ClaimNextWave)
+_COUNTS = (SetStatus, EnqueueBatches, MarkPushed)
+_NOTHING = (RecordBatchFinished, ScheduleTrigger)
+
+
+class Futures:
+    """Each run's future as a small id, and one representative run per future."""
+
+    __slots__ = ("_domains", "_ids", "_keys", "_reps", "spec")
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._keys: dict[Run, int] = {}
+        self._ids: dict[tuple[object, ...], int] = {}
+        self._reps: dict[int, Run] = {}
+        self._domains: dict[Effect, tuple[object, ...]] = {}
+
+    def domain(self, effect: Effect) -> tuple[object, ...]:
+        """Every result ``effect`` can give a run, as the run stores it (coarse rows)."""
+        found = self._domains.get(effect)
+        if found is not None:
+            return found
+        waves = self.spec.scope.waves
+        if isinstance(effect, ReadCurrentWave):
+            found = tuple(range(waves + 1))
+        elif isinstance(effect, ReadWave):
+            found = self._rows(effect.wave)
+        elif isinstance(effect, _WAVE_OR_NONE):
+            found = (None, *range(1, waves + 1))
+        elif isinstance(effect, _COUNTS):
+            found = (0, 1)
+        elif isinstance(effect, CompleteFinishedWaves):
+            found = tuple(c for k in range(waves + 1) for c in combinations(range(1, waves + 1), k))
+        elif isinstance(effect, _NOTHING):
+            found = (None,)
+        else:  # pragma: no cover - a new operation needs its results listed here
+            raise TypeError(f"the futures reduction does not know the results of {type(effect).__name__}")
+        self._domains[effect] = found
+        return found
+
+    def _rows(self, wave: int) -> tuple[object, ...]:
+        size = self.spec.scope.wave_size
+        need = min(self.spec.config.threshold_count, size)
+        sides = sorted({0, need, size})
+        if self.spec.policy.distinct_progress:
+            return tuple(("row", wave, s, size, 0, 0, side) for s in Status for side in sides)
+        return tuple(("row", wave, s, size, side, 0, 0) for s in Status for side in sides)
+
+    def key(self, run: Run) -> int:
+        """The id of ``run``'s future (equal ids: the same future)."""
+        found = self._keys.get(run)
+        if found is not None:
+            return found
+        try:
+            effect = self.spec.next_effect(run)
+        except Exception as exc:  # noqa: BLE001 - a result no real run receives; any fixed shape will do
+            shape: tuple[object, ...] = ("raises", type(exc).__name__)
+        else:
+            if isinstance(effect, Decision):
+                shape = ("ends",)
+            else:
+                shape = (effect, tuple(self.key(run + (x,)) for x in self.domain(effect)))
+        if self.spec.lease_held:
+            shape += (self.spec.holds_claim(run),)
+        found = self._ids.setdefault(shape, len(self._ids))
+        self._keys[run] = found
+        return found
+
+    def representative(self, run: Run) -> Run:
+        """The first run seen with ``run``'s future."""
+        return self._reps.setdefault(self.key(run), run)
+
+    def check(self, effect: Effect, result: object) -> None:
+        """Refuse a result the enumeration does not list (it would make merges unsound)."""
+        if result not in self.domain(effect):
+            raise AssertionError(f"the futures reduction lists no result {result!r} for {effect!r}: "
+                                 "add it to model.futures.Futures.domain")

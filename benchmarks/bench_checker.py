@@ -47,19 +47,19 @@ _SHORT = {
 }
 
 
-def run_cell(policy: str, waves: int, size: int, handlers: int, plain: bool, limit: float) -> dict[str, Any]:
+def run_cell(policy: str, waves: int, size: int, handlers: int, plain: bool, limit: float,
+             engine: str = "auto") -> dict[str, Any]:
     """One check in this process (called in the child); its report as a dict."""
-    from model.checker import check
+    from model.checker import REDUCTIONS, check
     from model.scope import Scope
 
     name, _, lease = policy.partition("@")
     search = check(
         Scope(waves=waves, wave_size=size, max_handlers=handlers, relay_lease=lease or "expired"), POLICIES[name],
-        time_limit=limit,
-        max_memory_mb=MEMORY_MB, use=() if plain else ("symmetry", "por", "probe"),
+        time_limit=limit, max_memory_mb=MEMORY_MB, use=() if plain else tuple(REDUCTIONS), engine=engine,
     )
     return {
-        "states": search.states, "seconds": search.seconds, "complete": search.complete,
+        "engine": search.engine, "states": search.states, "seconds": search.seconds, "complete": search.complete,
         "decided": search.decided, "budget": search.budget,
         "verdicts": {n: search.holds(n) for n in PROPERTY_NAMES},
         "lengths": {n: len(f.labels) for n, f in search.found.items()},
@@ -68,10 +68,10 @@ def run_cell(policy: str, waves: int, size: int, handlers: int, plain: bool, lim
     }
 
 
-def _child(policy: str, cell: tuple[int, int, int], plain: bool, limit: float) -> dict[str, Any]:
+def _child(policy: str, cell: tuple[int, int, int], plain: bool, limit: float, engine: str) -> dict[str, Any]:
     waves, size, handlers = cell
     args = [sys.executable, "-m", "benchmarks.bench_checker", "--cell", policy, str(waves), str(size), str(handlers),
-            "plain" if plain else "reduced", str(limit)]
+            "plain" if plain else "reduced", str(limit), engine]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["exit code " + str(done.returncode)])[-1]}
@@ -101,8 +101,8 @@ def _status(result: dict[str, Any]) -> str:
 
 def _line(result: dict[str, Any]) -> str:
     if "error" in result:
-        return f"{'-':>9} {'-':>7} {'-':>7} {'-':>6} {'error':<14}"
-    return (f"{result['states']:>9} {result['seconds']:>7.1f} {result['cpu']:>7.1f} {result['peak_mb']:>6.0f} "
+        return f"{'-':>10} {'-':>7} {'-':>7} {'-':>6} {'error':<14}"
+    return (f"{result['states']:>10} {result['seconds']:>7.1f} {result['cpu']:>7.1f} {result['peak_mb']:>6.0f} "
             f"{_status(result):<14}")
 
 
@@ -129,20 +129,24 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="cells run at once (default 1: undisturbed timings)")
     parser.add_argument("--plain-budget", type=float, default=60.0,
                         help="seconds for each unreduced run (default 60)")
-    parser.add_argument("--cell", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="auto", choices=("auto", "compiled", "python"),
+                        help="the search engine of every cell (default auto: compiled where a C compiler is found)")
+    parser.add_argument("--cell", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cell:
-        policy, waves, size, handlers, mode, limit = args.cell
-        print(json.dumps(run_cell(policy, int(waves), int(size), int(handlers), mode == "plain", float(limit))))
+        policy, waves, size, handlers, mode, limit, engine = args.cell
+        print(json.dumps(run_cell(policy, int(waves), int(size), int(handlers), mode == "plain", float(limit),
+                                  engine)))
         return
     cells = QUICK if args.quick else CELLS
     jobs = [(p, c, plain) for c in cells for p in ROWS for plain in (False, True)]
 
     def one(job: tuple[str, tuple[int, int, int], bool]) -> dict[str, Any]:
         policy, cell, plain = job
-        return _child(policy, cell, plain, args.plain_budget if plain else LIMIT_S.get(cell, DEFAULT_LIMIT_S))
+        return _child(policy, cell, plain, args.plain_budget if plain else LIMIT_S.get(cell, DEFAULT_LIMIT_S),
+                      args.engine)
 
-    head = f"{'states':>9} {'s':>7} {'cpu s':>7} {'MB':>6} {'status':<14}"
+    head = f"{'states':>10} {'s':>7} {'cpu s':>7} {'MB':>6} {'status':<14}"
     print(f"{'policy':<23} {'cell':<6} | reduced: {head} | unreduced: {head} | verdicts (reduced; Fn = violated, "
           "n steps; ? = undecided)", flush=True)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:

@@ -37,8 +37,8 @@ from model.scope import Scope
 from model.state import Codec, State, init, queued_batches
 
 __all__ = [
-    "DEFAULT_MEMORY_MB", "DEFAULT_TIME_S", "ENGINES", "REDUCTIONS", "Found", "Search", "check", "engine_for",
-    "reductions",
+    "DEFAULT_MEMORY_MB", "DEFAULT_TIME_S", "ENGINES", "REDUCTIONS", "EngineUnavailable", "Found", "Search", "check",
+    "engine_for", "reductions",
 ]
 
 #: The reductions by name, each exact for every verdict and switchable off.
@@ -177,6 +177,10 @@ def check(
             gc.enable()
 
 
+class EngineUnavailable(ValueError):
+    """The engine asked for cannot run here (the message says why)."""
+
+
 def engine_for(scope: Scope, engine: str = "auto") -> str:
     """The engine a search runs on: ``compiled`` or ``python``.
 
@@ -185,14 +189,14 @@ def engine_for(scope: Scope, engine: str = "auto") -> str:
     run raises ``ValueError`` saying why.
     """
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of: {', '.join(ENGINES)}; got {engine!r}")
+        raise EngineUnavailable(f"engine must be one of: {', '.join(ENGINES)}; got {engine!r}")
     if engine == "python":
         return engine
     why = compiled.unavailable() or (None if scope.fifo else "the compiled engine runs a FIFO queue only")
     if why is None:
         return "compiled"
     if engine == "compiled":
-        raise ValueError(f"--engine compiled: {why}")
+        raise EngineUnavailable(f"--engine compiled: {why}")
     return "python"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from model import compiled
 from wavesim.cli import main
 
 
@@ -20,7 +21,7 @@ def test_check_json_reports_the_issue_fields() -> None:
     assert code == 0
     report = json.loads(out)
     assert {k: report[k] for k in ("policy", "strategy", "complete", "states", "transitions")} == {
-        "policy": "atomic", "strategy": "bfs", "complete": True, "states": 10366, "transitions": 27781,
+        "policy": "atomic", "strategy": "bfs", "complete": True, "states": 4848, "transitions": 12915,
     }
     assert report["scope"] == {
         "waves": 2, "wave_size": 2, "threshold": 50, "workers": 2, "max_handlers": 2, "crashes": 0,
@@ -49,9 +50,9 @@ def test_reductions_can_be_switched_off_and_shortest_is_reported() -> None:
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--without", "por", "--without", "probe")
     report = json.loads(out)
     assert (code, report["reductions"], report["shortest"], report["states"]) == (
-        0, ["symmetry", "abstraction"], True, 4534)
+        0, ["symmetry", "abstraction", "futures"], True, 2408)
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--shortest")
-    assert json.loads(out)["reductions"] == ["symmetry", "abstraction"]
+    assert json.loads(out)["reductions"] == ["symmetry", "abstraction", "futures"]
     code, out, _ = invoke("check", "--policy", "guarded")
     assert "note: counterexamples may be longer than the shortest" in out
     code, _, err = invoke("check", "--policy", "guarded", "--max-memory", "0")
@@ -111,3 +112,20 @@ def test_a_negative_walk_seed_is_refused_in_one_line() -> None:
     result = CliRunner().invoke(main, ["check", "--strategy", "random", "--seed", "-1"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == ["error: Invalid value for '--seed': -1 is not in the range x>=0."]
+
+
+def test_the_engine_is_chosen_and_reported() -> None:
+    """Both engines give the same report but for the engine's name and the timings; a compiled
+    engine that cannot run is one line and exit 2."""
+    reports = {}
+    for engine in ("python", "auto"):
+        code, out, _ = invoke("check", "--policy", "guarded", "--json", "--engine", engine, "--without", "probe")
+        assert code == 0
+        reports[engine] = json.loads(out)
+    assert reports["python"]["engine"] == "python"
+    assert reports["auto"]["engine"] in ("compiled", "python")
+    for key in ("states", "transitions", "depth", "complete", "properties"):
+        assert reports["python"][key] == reports["auto"][key], key
+    code, _, err = invoke("check", "--policy", "guarded", "--engine", "compiled", "--any-order")
+    why = compiled.unavailable() or "the compiled engine runs a FIFO queue only"
+    assert (code, err.strip().splitlines()) == (2, [f"error: --engine compiled: {why}"])

@@ -29,10 +29,10 @@ def verdicts(policy: str, scope: Scope) -> dict[str, bool | None]:
 @pytest.mark.parametrize(
     ("policy", "handlers", "reduced", "symmetry_only", "unreduced"),
     [
-        ("original", 2, (2774, 5867), (4787, 12780), (4794, 12797)),
-        ("guarded", 2, (2873, 6112), (4860, 12962), (4867, 12979)),
-        ("atomic", 2, (10366, 27781), (13393, 45148), (15009, 50252)),
-        ("atomic", 1, (563, 1235), (563, 1235), (563, 1235)),
+        ("original", 2, (1319, 2701), (4787, 12780), (4794, 12797)),
+        ("guarded", 2, (1249, 2548), (4860, 12962), (4867, 12979)),
+        ("atomic", 2, (4848, 12915), (13393, 45148), (15009, 50252)),
+        ("atomic", 1, (463, 1067), (563, 1235), (563, 1235)),
     ],
 )
 def test_state_counts_are_pinned(
@@ -163,7 +163,7 @@ def test_seed_fix_stalls_when_a_late_processing_write_overwrites_completed() -> 
     from model.trace import steps_of
 
     search = check(Scope(), pinned("seed-fix"), properties=("no_stall",), shortest=True)
-    assert (search.complete, search.decided, search.states) == (False, True, 18200)
+    assert (search.complete, search.decided, search.states) == (False, True, 8561)
     steps = steps_of(search.spec, search.found["no_stall"].path)
     assert len(steps) == 42
     late, last = steps[-2], steps[-1]

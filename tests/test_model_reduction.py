@@ -107,9 +107,9 @@ def test_the_codec_gives_every_state_back() -> None:
 
 
 def test_an_unknown_reduction_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown reduction 'magic'; known: symmetry, abstraction, por, probe"):
+    with pytest.raises(ValueError, match="unknown reduction 'magic'; known: symmetry, abstraction, futures, por, "):
         check(Scope(), POLICIES["atomic"], use=("magic",))
-    assert tuple(REDUCTIONS) == ("symmetry", "abstraction", "por", "probe")
+    assert tuple(REDUCTIONS) == ("symmetry", "abstraction", "futures", "por", "probe")
 
 
 def test_no_stall_and_import_completes_disagree_where_a_reconciler_repairs_a_stall() -> None:

@@ -25,7 +25,7 @@ def test_the_duplicate_dispatch_reads_as_two_handlers_passing_the_same_guard(gua
     found = guarded_search.found["no_duplicate_push"]
     steps = steps_of(guarded_search.spec, found.path)
     enqueues = [(s.n, s.actor) for s in steps if s.what == "EnqueueBatches(wave=2)"]
-    assert enqueues == [(17, "h2"), (19, "h1")]
+    assert enqueues == [(18, "h1"), (19, "h2")]
     guards = [(s.n, s.actor, s.result) for s in steps if s.what == "ReadActiveWave(exclude=1)"]
     assert guards == [(10, "h1", "none"), (15, "h2", "none")]  # both pass the guard before either writes
     assert steps[-1].table == "1:completed 2/2 | 2:dispatching 0/2 x2"

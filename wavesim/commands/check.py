@@ -11,7 +11,17 @@ import click
 
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError, Policy, policy_named
 from model.actions import lease_problem
-from model.checker import DEFAULT_MEMORY_MB, DEFAULT_TIME_S, NOT_MINIMAL, REDUCTIONS, Search, check, reductions
+from model.checker import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIME_S,
+    ENGINES,
+    NOT_MINIMAL,
+    REDUCTIONS,
+    EngineUnavailable,
+    Search,
+    check,
+    reductions,
+)
 from model.scope import RELAY_LEASES, Scope
 from model.search import walk_search
 from model.trace import render, steps_of, to_json, why_stuck
@@ -29,6 +39,7 @@ def run_check(
     policy: str | Policy, scope: Scope, *, strategy: str = "bfs", properties: tuple[str, ...] = PROPERTY_NAMES,
     max_states: int | None = None, time_limit: float = DEFAULT_TIME_S, max_memory_mb: float = DEFAULT_MEMORY_MB,
     without: tuple[str, ...] = (), shortest: bool = False, seed: int = 0, depth: int = 3, bar: bool = False,
+    engine: str = "auto",
 ) -> Search:
     """Check ``policy`` on ``scope`` with one strategy (``bar``: a progress bar over states, BFS only)."""
     chosen = policy_named(policy) if isinstance(policy, str) else policy
@@ -36,7 +47,7 @@ def run_check(
         with progress_bar(max_states or 0, desc="states", enabled=bar, unit="state") as states:
             return check(scope, chosen, properties=properties, max_states=max_states, time_limit=time_limit,
                          max_memory_mb=max_memory_mb, use=tuple(n for n in REDUCTIONS if n not in without),
-                         shortest=shortest, progress=lambda n: states.update(n - states.n))
+                         shortest=shortest, progress=lambda n: states.update(n - states.n), engine=engine)
     return walk_search(
         scope, chosen, strategy=strategy, seed=seed, depth=depth, properties=properties,
         max_states=max_states or 200_000, time_limit=time_limit,
@@ -61,6 +72,7 @@ def report_json(search: Search) -> dict[str, Any]:
         "policy_switches": search.spec.policy.switches(),
         "scope": search.spec.scope.as_dict(),
         "strategy": search.strategy,
+        "engine": search.engine,
         "complete": search.complete,
         "states": search.states,
         "transitions": search.transitions,
@@ -98,7 +110,8 @@ def report_text(search: Search) -> str:
     rate = search.states / search.seconds if search.seconds > 0 else float("inf")
     status = "complete" if search.complete else "decided early" if search.decided else "INCOMPLETE"
     lines = [
-        f"policy {search.spec.policy.name}; scope {scope.label()}; strategy {search.strategy}",
+        f"policy {search.spec.policy.name}; scope {scope.label()}; strategy {search.strategy}"
+        + (f", {search.engine} engine" if search.strategy == "bfs" else ""),
         f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}, "
         f"{search.seconds:.2f} s, {rate:,.0f} states/s, peak {search.peak_mb:,.0f} MB",
         f"reductions: {'; '.join(reductions(scope, search.used)) or 'none'}",
@@ -158,6 +171,9 @@ def report_text(search: Search) -> str:
 @click.option("--time-limit", default=DEFAULT_TIME_S, show_default=True, help="Stop after this many seconds.")
 @click.option("--max-memory", "max_memory_mb", default=float(DEFAULT_MEMORY_MB), show_default=True,
               help="Stop when the process holds this many MB.")
+@click.option("--engine", default="auto", show_default=True, type=click.Choice(list(ENGINES)),
+              help="The BFS engine: 'compiled' (model/engine.c, built with the machine's C compiler on first use; "
+                   "FIFO queue only), 'python', or 'auto' (compiled where it can run).")
 @click.option("--without", "without", multiple=True, type=click.Choice(list(REDUCTIONS)),
               help="Switch this reduction off (repeatable).")
 @click.option("--shortest", is_flag=True,
@@ -197,9 +213,9 @@ def check_command(**options: Any) -> None:
             properties=o["properties"] or PROPERTY_NAMES,
             max_states=o["max_states"], time_limit=o["time_limit"], max_memory_mb=o["max_memory_mb"],
             without=o["without"], shortest=o["shortest"], seed=o["seed"], depth=o["pct_depth"],
-            bar=wanted(as_json=as_json),
+            bar=wanted(as_json=as_json), engine=o["engine"],
         )
-    except ConfigError as err:
+    except (ConfigError, EngineUnavailable) as err:
         raise BadInput(str(err)) from None
     if trace_out is not None:
         traces = counterexamples(search)
@@ -222,17 +238,18 @@ TABLE_SCOPES = (Scope(max_handlers=1), Scope(), Scope(losses=1))
 @register("checker-reductions")
 @cache  # a pure function of the code, and the slowest block: computed once per process
 def reductions_table() -> str:
-    """Distinct states with every reduction, symmetry and abstraction, symmetry only, and none; and
-    whether the verdicts agree."""
+    """Distinct states with every reduction, without por and probe, without the futures too, symmetry only, and
+    none; and whether the verdicts agree."""
     lines = [
-        "| policy | scope | all reductions | symmetry and abstraction | symmetry only | none | same verdicts "
-        "| shortest lengths match |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "| policy | scope | all reductions | symmetry, abstraction and futures | symmetry and abstraction "
+        "| symmetry only | none | same verdicts | shortest lengths match |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for scope in TABLE_SCOPES:
         for name, policy in POLICIES.items():
             runs = [check(scope, policy, use=use)
-                    for use in (tuple(REDUCTIONS), ("symmetry", "abstraction"), ("symmetry",), ())]
+                    for use in (tuple(REDUCTIONS), ("symmetry", "abstraction", "futures"), ("symmetry", "abstraction"),
+                                ("symmetry",), ())]
             plain = runs[-1]
             shortest = check(scope, policy, shortest=True)
             same = all({n: r.holds(n) for n in PROPERTY_NAMES} == {n: plain.holds(n) for n in PROPERTY_NAMES}

@@ -41,7 +41,7 @@ from coordinator import (
     apply,
     program_for,
 )
-from model.futures import Futures
+from model.futures import Futures, futures_for
 from model.scope import Scope
 from model.state import JOB_ID, Jobs, Row, Run, State, canonical, decode_row, encode_row, rows_of, table_of
 
@@ -113,7 +113,7 @@ class Spec:
         if self.merge:
             if not self.abstract:
                 raise ValueError("the futures reduction needs the abstraction reduction")
-            self.futures = Futures(self)
+            self.futures = futures_for(self)
 
     def started(self, wave: int) -> Run:
         """A new handler run started by an event of ``wave`` (0: none, or a reconciler tick)."""

@@ -20,6 +20,14 @@ is part of its future too, since other runs' relays read it.
 It is exact for every verdict and for the lengths of shortest paths (a
 bisimulation of runs), and it reads the coarse results of the ``abstraction``
 reduction, so it is used only with it.
+
+Every run a search meets grows from a run just started (``(wave,)``), by
+results in the enumeration, so the trees of the started runs hold all of them:
+they are built once, and each future's representative is its least run (by
+``model.state.run_key``), whatever order a search meets them in. The trees
+depend on the policy, the wave size, the threshold, the number of waves and
+the relay lease only, so ``futures_for`` keeps one per such combination for the
+process, and each further check of it pays nothing.
 """
 
 from __future__ import annotations
@@ -45,12 +53,13 @@ from coordinator import (
     SetStatus,
     Status,
 )
+from model.state import run_key
 
 if TYPE_CHECKING:
     from model.actions import Spec
     from model.state import Run
 
-__all__ = ["Futures"]
+__all__ = ["Futures", "futures_for"]
 
 _WAVE_OR_NONE = (ReadLowestPending, ReadNextMainWave, ReadActiveWave, ReadClaimedWave, ClaimNextWave)
 _COUNTS = (SetStatus, EnqueueBatches, MarkPushed)
@@ -68,6 +77,12 @@ class Futures:
         self._ids: dict[tuple[object, ...], int] = {}
         self._reps: dict[int, Run] = {}
         self._domains: dict[Effect, tuple[object, ...]] = {}
+        for wave in range(spec.scope.waves + 1):  # every run a search can meet grows from one of these
+            self.key((wave,))
+        for run, key in self._keys.items():
+            best = self._reps.get(key)
+            if best is None or run_key(run) < run_key(best):
+                self._reps[key] = run
 
     def domain(self, effect: Effect) -> tuple[object, ...]:
         """Every result ``effect`` can give a run, as the run stores it (coarse rows)."""
@@ -121,7 +136,7 @@ class Futures:
         return found
 
     def representative(self, run: Run) -> Run:
-        """The first run seen with ``run``'s future."""
+        """The least run (by ``run_key``) with ``run``'s future."""
         return self._reps.setdefault(self.key(run), run)
 
     def check(self, effect: Effect, result: object) -> None:
@@ -129,3 +144,16 @@ class Futures:
         if result not in self.domain(effect):
             raise AssertionError(f"the futures reduction lists no result {result!r} for {effect!r}: "
                                  "add it to model.futures.Futures.domain")
+
+
+_MADE: dict[tuple[object, ...], Futures] = {}
+
+
+def futures_for(spec: Spec) -> Futures:
+    """The futures of ``spec``'s runs, shared by every spec with the same policy, sizes and lease."""
+    scope = spec.scope
+    key = (spec.policy, scope.waves, scope.wave_size, scope.threshold, spec.lease_held)
+    found = _MADE.get(key)
+    if found is None:
+        found = _MADE[key] = Futures(spec)
+    return found

@@ -7,6 +7,7 @@ Not a test. Run from the repository root:
     python -m benchmarks.bench_checker              # the whole table (long: up to about an hour)
     python -m benchmarks.bench_checker --quick      # the two small scopes only
     python -m benchmarks.bench_checker --jobs 2     # two cells at a time (timings then share the cores)
+    python -m benchmarks.bench_checker --out benchmarks/results/checker.txt   # also keep the table
 
 Each cell runs in a fresh process, so its peak memory (the process's maximum
 resident set) is its own. Cells: waves x batches per wave, handler runs; 2
@@ -21,10 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import resource
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from coordinator import POLICIES, PROPERTY_NAMES
@@ -131,6 +135,7 @@ def main() -> None:
                         help="seconds for each unreduced run (default 60)")
     parser.add_argument("--engine", default="auto", choices=("auto", "compiled", "python"),
                         help="the search engine of every cell (default auto: compiled where a C compiler is found)")
+    parser.add_argument("--out", default=None, help="also write the table to this file (when it is complete)")
     parser.add_argument("--cell", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cell:
@@ -147,14 +152,25 @@ def main() -> None:
                       args.engine)
 
     head = f"{'states':>10} {'s':>7} {'cpu s':>7} {'MB':>6} {'status':<14}"
-    print(f"{'policy':<23} {'cell':<6} | reduced: {head} | unreduced: {head} | verdicts (reduced; Fn = violated, "
-          "n steps; ? = undecided)", flush=True)
+    lines = [f"{'policy':<23} {'cell':<6} | reduced: {head} | unreduced: {head} | verdicts (reduced; Fn = violated, "
+             "n steps; ? = undecided)"]
+    print(lines[0], flush=True)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = pool.map(one, jobs)  # in order: each row prints as soon as its two runs are done
         for (policy, cell, _), reduced, (_, _, _), plain in _pairs(jobs, results):
-            print(_row(policy, cell, reduced, plain), flush=True)
-    print("\ns: wall clock of the search; cpu s: the cell process's CPU time (import included); both on a shared "
-          "machine. MB: each cell's peak resident memory (its own process).")
+            lines.append(_row(policy, cell, reduced, plain))
+            print(lines[-1], flush=True)
+    lines += ["", "s: wall clock of the search; cpu s: the cell process's CPU time (import included); both on a shared "
+              "machine. MB: each cell's peak resident memory (its own process).",
+              f"engine: {args.engine}; Python {platform.python_version()}, {os.cpu_count()} cores, "
+              f"{platform.machine()}"]
+    print("\n".join(lines[-3:]))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.replace(out)  # a whole table or none
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ process, and each further check of it pays nothing.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from coordinator import (
     ClaimNextWave,
@@ -42,6 +42,7 @@ from coordinator import (
     Effect,
     EnqueueBatches,
     MarkPushed,
+    Policy,
     ReadActiveWave,
     ReadClaimedWave,
     ReadCurrentWave,
@@ -52,14 +53,25 @@ from coordinator import (
     ScheduleTrigger,
     SetStatus,
     Status,
+    WaveConfig,
 )
-from model.state import run_key
-
-if TYPE_CHECKING:
-    from model.actions import Spec
-    from model.state import Run
+from model.scope import Scope
+from model.state import Run, run_key
 
 __all__ = ["Futures", "futures_for"]
+
+class Spec(Protocol):
+    """What the futures read of ``model.actions.Spec`` (which imports this module)."""
+
+    scope: Scope
+    policy: Policy
+    config: WaveConfig
+    lease_held: bool
+
+    def next_effect(self, run: Run) -> Effect | Decision: ...
+
+    def holds_claim(self, run: Run) -> int | None: ...
+
 
 _WAVE_OR_NONE = (ReadLowestPending, ReadNextMainWave, ReadActiveWave, ReadClaimedWave, ClaimNextWave)
 _COUNTS = (SetStatus, EnqueueBatches, MarkPushed)

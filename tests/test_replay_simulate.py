@@ -62,7 +62,7 @@ def test_the_duplicate_dispatch_shows_in_the_simulation_and_on_a_plot(guarded: S
     assert table_text(run.result.table) == data["steps"][-1]["table"] == "1:completed 2/2 | 2:dispatching 0/2 x2"
     # the second EnqueueBatches, the trace's last step, is where the simulation's monitor sees it
     last = run.steps[-1]
-    assert (last.n, last.actor, last.what) == (19, "h1", "EnqueueBatches(wave=2)")
+    assert (last.n, last.actor, last.what) == (19, "h2", "EnqueueBatches(wave=2)")
     assert run.result.properties["no_duplicate_push"]["first_violation_s"] == round(last.t, 6)
     assert float(found.group(1)) == pytest.approx(last.t, abs=1e-4)
     assert [s.n for s in run.steps] == list(range(20)) and not any(s.drained for s in run.steps)

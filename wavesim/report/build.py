@@ -179,7 +179,7 @@ def check_one(job: tuple[str, Scope] | tuple[str, Scope, tuple[tuple[str, object
     switches = dict(job[2]) if len(job) > 2 else {}  # type: ignore[misc]
     chosen = with_given(policy_named(policy), switches, lenient=True)
     search = check(scope, chosen, properties=PROPERTY_NAMES, max_states=MAX_STATES,
-                   time_limit=86_400.0)
+                   time_limit=86_400.0, shortest=True)
     violations = {}
     for name, found in search.found.items():
         steps = steps_of(search.spec, found.path)

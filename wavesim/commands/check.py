@@ -25,7 +25,7 @@ from model.checker import (
 from model.scope import RELAY_LEASES, Scope
 from model.search import walk_search
 from model.trace import render, steps_of, to_json, why_stuck
-from wavesim.docgen import register
+from wavesim.docgen import project_root, register
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write
@@ -229,6 +229,17 @@ def check_command(**options: Any) -> None:
 
         atomic_write(trace_out, write)
     click.echo(json.dumps(report_json(search), indent=2) if as_json else report_text(search))
+
+
+#: The checker benchmark's committed table (``python -m benchmarks.bench_checker --out ...``).
+BENCHMARK_TABLE = "benchmarks/results/checker.txt"
+
+
+@register("checker-benchmark")
+def benchmark_table() -> str:
+    """The committed checker benchmark, as measured (wall clock: rerun it to measure your own)."""
+    text = (project_root() / BENCHMARK_TABLE).read_text(encoding="utf-8").rstrip("\n")
+    return f"```\n$ python -m benchmarks.bench_checker --out {BENCHMARK_TABLE}\n{text}\n```"
 
 
 #: The scopes of the generated reductions table (small, so that a test can regenerate it).

@@ -237,7 +237,7 @@ class Spec:
     def _coarse_run(self, run: Run, *, merge: bool = True) -> Run:
         """``run`` with coarse results, and (``futures``) as the representative of its future."""
         if not merge:
-            return tuple(self._coarse_result(r) if type(r) is tuple and r and r[0] == "row" else r for r in run)
+            return tuple(self.coarse_result(r) if type(r) is tuple and r and r[0] == "row" else r for r in run)
         found = self._coarse_runs.get(run)
         if found is None:
             found = self._coarse_run(run, merge=False)
@@ -246,7 +246,8 @@ class Spec:
             self._coarse_runs[run] = found
         return found
 
-    def _coarse_result(self, code: tuple[object, ...]) -> tuple[object, ...]:
+    def coarse_result(self, code: tuple[object, ...]) -> tuple[object, ...]:
+        """A row result (``encode_row``) as the abstraction keeps it."""
         _, wave, status, batches, completed, failed, finished = code
         assert isinstance(batches, int) and isinstance(completed, int) and isinstance(failed, int)
         assert isinstance(finished, int)

@@ -186,7 +186,7 @@ def engine_for(scope: Scope, engine: str = "auto") -> str:
 
     ``auto`` takes the compiled engine where it can run (a C compiler, a FIFO
     queue) and the Python one elsewhere; asking for ``compiled`` where it cannot
-    run raises ``ValueError`` saying why.
+    run raises ``EngineUnavailable`` saying why.
     """
     if engine not in ENGINES:
         raise EngineUnavailable(f"engine must be one of: {', '.join(ENGINES)}; got {engine!r}")

@@ -29,12 +29,13 @@ import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from coordinator import PROPERTY_NAMES
 from coordinator import properties as props
 from coordinator.effects import EnqueueBatches, ScheduleTrigger
 from model.actions import Label, Spec
-from model.invariants import STATE_CHECKS, TRANSITION_CHECKS, is_done
+from model.invariants import RECONCILER_IS_WORK, STATE_CHECKS, TRANSITION_CHECKS, is_done
 from model.reduction import EFFECT_FOOTPRINTS, safe_kinds
 from model.state import Row, Run, State, run_key
 
@@ -51,6 +52,7 @@ EFFECT_KINDS = tuple(EFFECT_FOOTPRINTS)
 #: Results of ``ws_search``.
 _RESULTS = {0: "complete", 1: "decided", 2: "time", 3: "memory", 4: "states"}
 NONE32 = 0xFFFFFFFF
+T = TypeVar("T")
 
 _ROWS_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_uint32)
 _RECORD_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32)
@@ -72,8 +74,8 @@ class _State(ctypes.Structure):
 
 
 _INTS = ("workers", "max_handlers", "crash_handlers", "reconciler", "reconciler_is_work", "tagged", "lease_held",
-         "symmetric", "por", "probe", "queue_bound", "wave_size", "effect_read_claimed", "effect_enqueue",
-         "n_effect_kinds", "p_queue", "p_threshold", "p_stall", "p_completes")
+         "symmetric", "por", "probe", "queue_bound", "wave_size", "effect_read_claimed",
+         "p_queue", "p_threshold", "p_stall", "p_completes")
 
 
 class _Config(ctypes.Structure):
@@ -159,6 +161,26 @@ def unavailable() -> str | None:
     return lib if isinstance(lib, str) else None
 
 
+class _Ids(Generic[T]):
+    """Small ids for values, in the order first seen (the ids the engine stores)."""
+
+    __slots__ = ("_ids", "_values")
+
+    def __init__(self) -> None:
+        self._ids: dict[T, int] = {}
+        self._values: list[T] = []
+
+    def id(self, value: T) -> int:
+        found = self._ids.get(value)
+        if found is None:
+            found = self._ids[value] = len(self._values)
+            self._values.append(value)
+        return found
+
+    def __getitem__(self, index: int) -> T:
+        return self._values[index]
+
+
 class CompiledSearch:
     """One breadth-first search on the compiled engine; ``run`` fills in what ``model.checker`` reports.
 
@@ -174,10 +196,8 @@ class CompiledSearch:
         if not spec.scope.fifo:
             raise ValueError("the compiled engine runs a FIFO queue only")
         self.lib, self.spec = lib, spec
-        self.rows: list[tuple[Row, ...]] = []
-        self._row_ids: dict[tuple[Row, ...], int] = {}
-        self.runs: list[Run] = []
-        self._run_ids: dict[Run, int] = {}
+        self.rows: _Ids[tuple[Row, ...]] = _Ids()
+        self.runs: _Ids[Run] = _Ids()
         self.error: BaseException | None = None
         self._progress = progress
         scope, policy = spec.scope, spec.policy
@@ -193,11 +213,10 @@ class CompiledSearch:
         config = _Config(
             workers=scope.workers, max_handlers=scope.max_handlers, crash_handlers=int(scope.crash_handlers),
             reconciler=int(policy.reconciler_period_s is not None),
-            reconciler_is_work=int(policy.reconciler_period_s is not None and _reconciler_is_work()),
+            reconciler_is_work=int(policy.reconciler_period_s is not None and RECONCILER_IS_WORK),
             tagged=int(spec.tagged), lease_held=int(spec.lease_held), symmetric=int(spec.symmetric), por=int(por),
             probe=int(probe is not None), queue_bound=props.queue_bound(spec.config), wave_size=scope.wave_size,
-            effect_read_claimed=_effect_index("ReadClaimedWave"), effect_enqueue=_effect_index("EnqueueBatches"),
-            n_effect_kinds=len(EFFECT_KINDS), p_queue=index["queue_bounded"],
+            effect_read_claimed=_effect_index("ReadClaimedWave"), p_queue=index["queue_bounded"],
             p_threshold=index["threshold_respected"], p_stall=index["no_stall"],
             p_completes=index["import_completes"], state_bits=sum(1 << b for b in self._bits),
             time_limit=time_limit, max_memory_mb=max_memory_mb, max_states=max_states or 0,
@@ -207,7 +226,7 @@ class CompiledSearch:
         config.cb_rows, config.cb_record, config.cb_step, config.cb_run, config.cb_pair, config.cb_safe, \
             config.cb_progress = self._callbacks
         for t in range(min(scope.waves, 7) + 1):
-            config.trigger_run[t] = self._run_id(spec.started(t))
+            config.trigger_run[t] = self.runs.id(spec.started(t))
         if lib.ws_reset(ctypes.byref(config)) != 0:
             raise MemoryError("the compiled engine could not allocate its tables")
         self._config = config  # keeps the callbacks alive while the engine holds them
@@ -226,20 +245,6 @@ class CompiledSearch:
                 return NONE32
         return call
 
-    def _row_id(self, rows: tuple[Row, ...]) -> int:
-        found = self._row_ids.get(rows)
-        if found is None:
-            found = self._row_ids[rows] = len(self.rows)
-            self.rows.append(rows)
-        return found
-
-    def _run_id(self, run: Run) -> int:
-        found = self._run_ids.get(run)
-        if found is None:
-            found = self._run_ids[run] = len(self.runs)
-            self.runs.append(run)
-        return found
-
     def _rows_info(self, rid: int) -> int:
         state = _bare(self.rows[rid])
         names = PROPERTY_NAMES
@@ -248,13 +253,13 @@ class CompiledSearch:
         return bits | int(done) << 30 | 1 << 31
 
     def _record(self, rid: int, wave: int, batch: int) -> int:
-        return self._row_id(self.spec.record(self.rows[rid], wave, batch))
+        return self.rows.id(self.spec.record(self.rows[rid], wave, batch))
 
     def _step(self, rid: int, run_id: int, held: int, out: ctypes._Pointer[ctypes.c_uint32]) -> int:
         waves = frozenset(w for w in range(1, 8) if held >> w & 1)
         new_rows, effect, result, after = self.spec.step(self.rows[rid], self.runs[run_id], waves)
-        out[0] = self._row_id(new_rows)
-        out[1] = NONE32 if after is None else self._run_id(after)
+        out[0] = self.rows.id(new_rows)
+        out[1] = NONE32 if after is None else self.runs.id(after)
         out[2] = effect.wave if isinstance(effect, EnqueueBatches) and result else 0
         out[3] = int(isinstance(effect, ScheduleTrigger))
         return 0
@@ -294,9 +299,9 @@ class CompiledSearch:
 
     def encode(self, state: State) -> _State:
         lib = self.lib
-        runs = b"".join(self._run_id(r).to_bytes(4, sys.byteorder) for r in state.runs)
+        runs = b"".join(self.runs.id(r).to_bytes(4, sys.byteorder) for r in state.runs)
         return _State(
-            rows=self._row_id(state.rows), queue=lib.ws_intern(_jobs(state.queue), len(state.queue)),
+            rows=self.rows.id(state.rows), queue=lib.ws_intern(_jobs(state.queue), len(state.queue)),
             events=lib.ws_intern(bytes(state.events), len(state.events)), runs=lib.ws_intern(runs, len(runs)),
             running=lib.ws_intern(_jobs(state.running), len(state.running)), delayed=state.delayed,
             crashes=state.crashes, dups=state.duplicates, losses=state.losses,
@@ -392,12 +397,6 @@ class CompiledSearch:
 
     def close(self) -> None:
         self.lib.ws_release()
-
-
-def _reconciler_is_work() -> bool:
-    from model.invariants import RECONCILER_IS_WORK
-
-    return RECONCILER_IS_WORK
 
 
 def _effect_index(name: str) -> int:

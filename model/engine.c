@@ -54,8 +54,6 @@ typedef struct {
     int queue_bound;           /* queue_bounded is broken when the queue is longer */
     int wave_size;
     int effect_read_claimed;   /* the effect kind of ReadClaimedWave */
-    int effect_enqueue;        /* ... of EnqueueBatches (pushes when its result is truthy) */
-    int n_effect_kinds;
     /* property bits */
     int p_queue, p_threshold, p_stall, p_completes;
     uint32_t state_bits;       /* the properties judged by cb_rows */

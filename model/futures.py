@@ -7,7 +7,7 @@ checked, not the current wave or the row it read on the way. Two runs with the
 same *future* (whatever results the database returns from here on, they yield
 the same operations in the same order and end together) are indistinguishable
 to every property and every other actor, so a state may keep either: each run
-is replaced by the first run seen with its future.
+is replaced by one representative of its future.
 
 The future of a run is the tree of its next operation and, for every result
 that operation can return, the future of the run grown by it: the core's own
@@ -60,6 +60,7 @@ from model.state import Run, run_key
 
 __all__ = ["Futures", "futures_for"]
 
+
 class Spec(Protocol):
     """What the futures read of ``model.actions.Spec`` (which imports this module)."""
 
@@ -71,6 +72,8 @@ class Spec(Protocol):
     def next_effect(self, run: Run) -> Effect | Decision: ...
 
     def holds_claim(self, run: Run) -> int | None: ...
+
+    def coarse_result(self, code: tuple[object, ...]) -> tuple[object, ...]: ...
 
 
 _WAVE_OR_NONE = (ReadLowestPending, ReadNextMainWave, ReadActiveWave, ReadClaimedWave, ClaimNextWave)
@@ -120,12 +123,10 @@ class Futures:
         return found
 
     def _rows(self, wave: int) -> tuple[object, ...]:
+        """Every coarse row of ``wave``: each status with each finished count, through the abstraction."""
         size = self.spec.scope.wave_size
-        need = min(self.spec.config.threshold_count, size)
-        sides = sorted({0, need, size})
-        if self.spec.policy.distinct_progress:
-            return tuple(("row", wave, s, size, 0, 0, side) for s in Status for side in sides)
-        return tuple(("row", wave, s, size, side, 0, 0) for s in Status for side in sides)
+        return tuple(dict.fromkeys(self.spec.coarse_result(("row", wave, s, size, n, 0, n))
+                                   for s in Status for n in range(size + 1)))
 
     def key(self, run: Run) -> int:
         """The id of ``run``'s future (equal ids: the same future)."""

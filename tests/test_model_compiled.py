@@ -60,8 +60,8 @@ def test_with_every_reduction_the_verdicts_match_and_every_path_replays(policy: 
 
 @needs_compiler
 def test_a_trap_judged_on_the_whole_graph_is_the_same_first_trap() -> None:
-    """``import_completes`` asked alone has no on-the-fly dead end to stop at under ``atomic`` with a
-    lost event; judged on the graph, both engines give the same shortest path into the first trap."""
+    """``import_completes`` asked alone, under ``guarded`` with a lost event: both engines give a trap
+    path of the same (shortest) length, and its detail names the trap."""
     scope = Scope(waves=2, losses=1, max_handlers=1)
     fast = check(scope, POLICIES["guarded"], properties=("import_completes",), shortest=True, engine="compiled")
     slow = check(scope, POLICIES["guarded"], properties=("import_completes",), shortest=True, engine="python")

@@ -43,6 +43,7 @@ from coordinator import (
 )
 from model.futures import Futures, futures_for
 from model.scope import Scope
+from model.settled import check_step
 from model.state import JOB_ID, Jobs, Row, Run, State, canonical, decode_row, encode_row, rows_of, table_of
 
 __all__ = [
@@ -91,6 +92,8 @@ class Spec:
     #: the ``futures`` reduction (``model.futures``): runs with the same future are merged; only
     #: with ``abstract``, whose coarse results it enumerates
     merge: bool = False
+    #: the ``settled`` reduction (``model.settled``): every step is checked against its premise
+    settle: bool = False
     config: WaveConfig = field(init=False)
     lease_held: bool = field(init=False)
     #: events carry their batch's wave (``Policy.reads_batch_wave``)
@@ -169,6 +172,8 @@ class Spec:
             grown = run + (encode_row(result) if isinstance(result, WaveRow) else result,)
             after = None if isinstance(self.next_effect(grown), Decision) else grown
             new_rows = rows_of(table)
+            if self.settle:
+                check_step(rows, new_rows, effect)
             if self.abstract:
                 new_rows = self._coarse(new_rows)
                 if self.futures is not None:
@@ -193,6 +198,8 @@ class Spec:
         if found is None:
             effect = RecordBatchFinished(job_id=JOB_ID, wave=wave, batch=batch)
             table, _ = apply(table_of(rows, self.scope.wave_size), effect, NOW)
+            if self.settle:
+                check_step(rows, rows_of(table), effect)
             found = self._records[key] = self._coarse(rows_of(table)) if self.abstract else rows_of(table)
         return found
 
@@ -202,7 +209,8 @@ class Spec:
 
     def concrete(self) -> Spec:
         """This spec without the abstraction: its steps keep every counter and every result."""
-        return self if not self.abstract else Spec(scope=self.scope, policy=self.policy, symmetric=self.symmetric)
+        return self if not self.abstract else Spec(scope=self.scope, policy=self.policy, symmetric=self.symmetric,
+                                                   settle=self.settle)
 
     def representative(self, state: State) -> State:
         """The stored state that a state of ``concrete()`` stands as (abstracted, then reduced)."""

@@ -34,6 +34,7 @@ from model.invariants import STATE_CHECKS, TRANSITION_CHECKS, is_done, stall_det
 from model.liveness import can_finish, first_trap
 from model.reduction import ample, safe_kinds
 from model.scope import Scope
+from model.settled import settled
 from model.state import Codec, State, init, queued_batches
 
 __all__ = [
@@ -50,6 +51,9 @@ REDUCTIONS: dict[str, str] = {
                    "whole wave its finished count is on (model.actions.Spec.abstracted)",
     "futures": "handler runs merged when every continuation yields the same operations: a run keeps only the "
                "results its future still reads (model.futures; with the abstraction)",
+    "settled": "a state in which every property still open is settled (each pending wave's predecessor "
+               "dispatched and at the threshold, for threshold_respected; at most one wave below the threshold, "
+               "for one_wave_below_threshold) is stored and judged but not expanded (model.settled)",
     "por": "partial-order reduction: an invisible action independent of every other actor's taken alone "
            "(model.reduction)",
     "probe": "seeded random walks beside the BFS look for a stall or a dead end, deciding the liveness "
@@ -117,6 +121,8 @@ class Search:
     peak_mb: float = 0.0
     #: which engine searched: ``compiled`` (``model/engine.c``) or ``python``
     engine: str = "python"
+    #: states stored but not expanded, every open property being settled in them (``model.settled``)
+    settled: int = 0
 
     def holds(self, name: str) -> bool | None:
         if name in self.found:
@@ -207,7 +213,7 @@ def _compiled_bfs(
     """``_bfs`` on the compiled engine (``model.compiled``): the same graph, checks and stopping rules."""
     started = time.perf_counter()  # the time and its budget include building the futures
     spec = Spec(scope=scope, policy=policy, symmetric="symmetry" in used, abstract="abstraction" in used,
-                merge="futures" in used and "abstraction" in used)
+                merge="futures" in used and "abstraction" in used, settle="settled" in used)
     checked = tuple(n for n in PROPERTY_NAMES if n in properties)
     left = max(time_limit - (time.perf_counter() - started), 0.0)
     engine = compiled.CompiledSearch(
@@ -243,6 +249,7 @@ def _compiled_bfs(
             transitions=engine.count("transitions"), depth=engine.count("depth"),
             seconds=time.perf_counter() - started, stop_reason=stop, checked=checked, found=found, used=used,
             budget=budget, peak_mb=max(engine.count("peak_kb") / 1024, _rss_mb()), engine="compiled",
+            settled=engine.count("settled"),
         )
     finally:
         engine.close()
@@ -267,7 +274,7 @@ def _bfs(
     symmetric, por, probing = "symmetry" in used, "por" in used, "probe" in used
     started = time.perf_counter()  # the time and its budget include building the futures
     spec = Spec(scope=scope, policy=policy, symmetric=symmetric, abstract="abstraction" in used,
-                merge="futures" in used and "abstraction" in used)
+                merge="futures" in used and "abstraction" in used, settle="settled" in used)
     config = spec.config
     checked = tuple(n for n in PROPERTY_NAMES if n in properties)
     rng = random.Random(0)
@@ -363,6 +370,8 @@ def _bfs(
     seen_tables: dict[tuple[object, int], list[tuple[str, str | None]]] = {}
     seen_pairs: dict[tuple[object, object], list[tuple[str, str | None]]] = {}
     done_rows: dict[object, bool] = {}
+    settled_rows: dict[object, frozenset[str]] = {}
+    pruned = 0
     judge_state(0, first)
     queue: deque[tuple[int, State]] = deque([(0, first)])
     transitions = 0
@@ -395,6 +404,13 @@ def _bfs(
             done = done_rows[state.rows] = is_done(state)
         if done:
             goals.append(sid)
+        if spec.settle:
+            closed = settled_rows.get(state.rows)
+            if closed is None:
+                closed = settled_rows[state.rows] = settled(state.rows, config)
+            if open_ <= closed:
+                pruned += 1
+                continue
         options = successors(state)
         liveness = "import_completes" in open_
         way_out = False
@@ -455,7 +471,7 @@ def _bfs(
         spec=spec, strategy="bfs", complete=complete, states=len(keys), transitions=transitions,
         depth=max(depth) if complete else depth[queue[0][0]] if queue else max(depth),
         seconds=time.perf_counter() - started, stop_reason=stop, checked=checked, found=found, used=used,
-        budget=budget, peak_mb=max(peak, _rss_mb()),
+        budget=budget, peak_mb=max(peak, _rss_mb()), settled=pruned,
     )
 
 

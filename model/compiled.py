@@ -37,6 +37,7 @@ from coordinator.effects import EnqueueBatches, ScheduleTrigger
 from model.actions import Label, Spec
 from model.invariants import RECONCILER_IS_WORK, STATE_CHECKS, TRANSITION_CHECKS, is_done
 from model.reduction import EFFECT_FOOTPRINTS, safe_kinds
+from model.settled import settled
 from model.state import Row, Run, State, run_key
 
 __all__ = ["EFFECT_KINDS", "KINDS", "CompiledSearch", "unavailable"]
@@ -74,7 +75,7 @@ class _State(ctypes.Structure):
 
 
 _INTS = ("workers", "max_handlers", "crash_handlers", "reconciler", "reconciler_is_work", "tagged", "lease_held",
-         "symmetric", "por", "probe", "queue_bound", "wave_size", "effect_read_claimed",
+         "symmetric", "por", "probe", "settle", "queue_bound", "wave_size", "effect_read_claimed",
          "p_queue", "p_threshold", "p_stall", "p_completes")
 
 
@@ -215,6 +216,7 @@ class CompiledSearch:
             reconciler=int(policy.reconciler_period_s is not None),
             reconciler_is_work=int(policy.reconciler_period_s is not None and RECONCILER_IS_WORK),
             tagged=int(spec.tagged), lease_held=int(spec.lease_held), symmetric=int(spec.symmetric), por=int(por),
+            settle=int(spec.settle),
             probe=int(probe is not None), queue_bound=props.queue_bound(spec.config), wave_size=scope.wave_size,
             effect_read_claimed=_effect_index("ReadClaimedWave"), p_queue=index["queue_bounded"],
             p_threshold=index["threshold_respected"], p_stall=index["no_stall"],
@@ -250,7 +252,11 @@ class CompiledSearch:
         names = PROPERTY_NAMES
         bits = sum(1 << b for b in self._bits if STATE_CHECKS[names[b]](state, self.spec.config) is not None)
         done = is_done(state)
-        return bits | int(done) << 30 | 1 << 31
+        closed = 0
+        if self.spec.settle:
+            safe = settled(self.rows[rid], self.spec.config)
+            closed = sum(1 << i for i, n in enumerate(PROPERTY_NAMES) if n in safe)
+        return bits | closed << 8 | int(done) << 30 | 1 << 31
 
     def _record(self, rid: int, wave: int, batch: int) -> int:
         return self.rows.id(self.spec.record(self.rows[rid], wave, batch))
@@ -351,7 +357,7 @@ class CompiledSearch:
         return _RESULTS[code]
 
     def count(self, what: str) -> int:
-        return int(self.lib.ws_count(("states", "transitions", "depth", "peak_kb", "expanded").index(what)))
+        return int(self.lib.ws_count(("states", "transitions", "depth", "peak_kb", "expanded", "settled").index(what)))
 
     def path_to(self, sid: int) -> tuple[list[State], list[Label]]:
         raw, up, lab = _State(), ctypes.c_uint32(), ctypes.c_uint32()

@@ -39,7 +39,8 @@ typedef struct {
 } st_t;
 
 /* ---------- callbacks into Python (each returns NONE32 on a Python error) ---------- */
-typedef uint32_t (*cb_rows_t)(uint32_t rows);                 /* verdict bits | 1<<30 done | 1<<31 known */
+/* verdict bits | settled bits << 8 | 1<<30 done | 1<<31 known */
+typedef uint32_t (*cb_rows_t)(uint32_t rows);
 typedef uint32_t (*cb_record_t)(uint32_t rows, uint32_t wave, uint32_t batch);  /* rows after the record */
 typedef uint32_t (*cb_step_t)(uint32_t rows, uint32_t run, uint32_t held, uint32_t *out); /* out[0..3] */
 /* effect kind | holds_claim << 8 | 1<<31; writes the run's sort key (its repr) to key, its length to *n */
@@ -51,6 +52,7 @@ typedef uint32_t (*cb_progress_t)(uint32_t states);           /* nonzero: stop (
 typedef struct {
     int workers, max_handlers, crash_handlers, reconciler, reconciler_is_work, tagged, lease_held;
     int symmetric, por, probe;
+    int settle;                /* a state whose rows settle every open property is not expanded */
     int queue_bound;           /* queue_bounded is broken when the queue is longer */
     int wave_size;
     int effect_read_claimed;   /* the effect kind of ReadClaimedWave */
@@ -486,7 +488,7 @@ static uint32_t open_, found_state[MAXPROP], found_label[MAXPROP];
 static st_t found_after[MAXPROP];
 static int found_kind[MAXPROP];  /* 0 none, 1 at a state, 2 on a transition, 3 by a walk */
 static vec_t walk_states[MAXPROP], walk_labels[MAXPROP];
-static uint64_t transitions, expanded, walked_steps, rng_state;
+static uint64_t transitions, expanded, walked_steps, rng_state, settled_n;
 static uint32_t max_depth;
 static int complete_, budget_reason;
 
@@ -620,7 +622,7 @@ int ws_reset(const config_t *config) {
     failed = 0;
     memset(safe_known, 0, sizeof safe_known);
     memset(found_kind, 0, sizeof found_kind);
-    transitions = expanded = walked_steps = 0; max_depth = 0; complete_ = 0; budget_reason = 0;
+    transitions = expanded = walked_steps = settled_n = 0; max_depth = 0; complete_ = 0; budget_reason = 0;
     rng_state = 0;
     if (seqs_init() || map_init(&records, 1 << 12) || map_init(&steps, 1 << 12) || map_init(&pairs, 1 << 12))
         return -1;
@@ -664,8 +666,10 @@ int ws_search(const st_t *first, uint32_t open, uint32_t *error) {
         if (C.max_states && states.n >= C.max_states) { result = R_STATES; break; }
         uint32_t sid = (uint32_t)next++;
         st_t s = ((st_t *)states.p)[sid];
-        int done = rows_of(s.rows) >> 30 & 1;
+        uint32_t info = rows_of(s.rows);
         if (failed) break;
+        int done = info >> 30 & 1;
+        if (C.settle && !(open_ & ~(info >> 8 & 0xFF))) { settled_n++; continue; }
         int m = successors(&s, opts);
         if (m < 0) break;
         if (C.por && m > 1) {
@@ -751,6 +755,7 @@ uint64_t ws_count(int what) {
     case 2: return max_depth;
     case 3: return (uint64_t)(peak_mb * 1024.0);
     case 4: return expanded;
+    case 5: return settled_n;
     default: return 0;
     }
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -50,9 +51,15 @@ def test_reductions_can_be_switched_off_and_shortest_is_reported() -> None:
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--without", "por", "--without", "probe")
     report = json.loads(out)
     assert (code, report["reductions"], report["shortest"], report["states"]) == (
-        0, ["symmetry", "abstraction", "futures"], True, 2408)
+        0, ["symmetry", "abstraction", "futures", "settled"], True, 1501)
+    assert report["settled"] > 0  # guarded's other properties are broken early; the rest is settled
+    code, out, _ = invoke("check", "--policy", "guarded", "--json", "--without", "por", "--without", "probe",
+                          "--without", "settled")
+    assert (json.loads(out)["states"], json.loads(out)["settled"]) == (2408, 0)
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--shortest")
-    assert json.loads(out)["reductions"] == ["symmetry", "abstraction", "futures"]
+    assert json.loads(out)["reductions"] == ["symmetry", "abstraction", "futures", "settled"]
+    code, out, _ = invoke("check", "--policy", "guarded", "--shortest")
+    assert re.search(r"distinct states \(\d+ settled, not expanded\)", out)
     code, out, _ = invoke("check", "--policy", "guarded")
     assert "note: counterexamples may be longer than the shortest" in out
     code, _, err = invoke("check", "--policy", "guarded", "--max-memory", "0")

@@ -30,8 +30,8 @@ def verdicts(policy: str, scope: Scope) -> dict[str, bool | None]:
 @pytest.mark.parametrize(
     ("policy", "handlers", "reduced", "symmetry_only", "unreduced"),
     [
-        ("original", 2, (1321, 2707), (4787, 12780), (4794, 12797)),
-        ("guarded", 2, (1252, 2557), (4860, 12962), (4867, 12979)),
+        ("original", 2, (920, 1779), (4787, 12780), (4794, 12797)),
+        ("guarded", 2, (861, 1675), (4860, 12962), (4867, 12979)),
         ("atomic", 2, (4848, 12915), (13393, 45148), (15009, 50252)),
         ("atomic", 1, (463, 1067), (563, 1235), (563, 1235)),
     ],

@@ -32,16 +32,17 @@ def _verdicts(search: object) -> dict[str, bool | None]:
 
 @needs_compiler
 @pytest.mark.parametrize(("policy", "scope"), CASES, ids=IDS)
-@pytest.mark.parametrize("use", [(), ("symmetry",), ("symmetry", "abstraction"), ("symmetry", "abstraction", "por")],
-                         ids=["none", "sym", "sym-abs", "sym-abs-por"])
+@pytest.mark.parametrize("use", [(), ("symmetry",), ("symmetry", "abstraction"), ("symmetry", "abstraction", "por"),
+                                 ("symmetry", "abstraction", "futures", "settled", "por")],
+                         ids=["none", "sym", "sym-abs", "sym-abs-por", "sym-abs-fut-settled-por"])
 def test_both_engines_search_the_same_graph(policy: str, scope: Scope, use: tuple[str, ...]) -> None:
     """Without the probe walks (which draw their own random numbers) the graphs are the same: the same
     number of states and transitions, the same depth, the same verdicts and counterexample lengths."""
     fast = check(scope, POLICIES[policy], use=use, engine="compiled")
     slow = check(scope, POLICIES[policy], use=use, engine="python")
     assert (fast.engine, slow.engine) == ("compiled", "python")
-    assert (fast.states, fast.transitions, fast.depth, fast.complete) == (
-        slow.states, slow.transitions, slow.depth, slow.complete)
+    assert (fast.states, fast.transitions, fast.depth, fast.complete, fast.settled) == (
+        slow.states, slow.transitions, slow.depth, slow.complete, slow.settled)
     assert _verdicts(fast) == _verdicts(slow)
     assert {n: len(f.labels) for n, f in fast.found.items()} == {n: len(f.labels) for n, f in slow.found.items()}
 

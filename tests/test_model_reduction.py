@@ -107,9 +107,9 @@ def test_the_codec_gives_every_state_back() -> None:
 
 
 def test_an_unknown_reduction_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown reduction 'magic'; known: symmetry, abstraction, futures, por, "):
+    with pytest.raises(ValueError, match="unknown reduction 'magic'; known: symmetry, abstraction, futures, settled, "):
         check(Scope(), POLICIES["atomic"], use=("magic",))
-    assert tuple(REDUCTIONS) == ("symmetry", "abstraction", "futures", "por", "probe")
+    assert tuple(REDUCTIONS) == ("symmetry", "abstraction", "futures", "settled", "por", "probe")
 
 
 def test_no_stall_and_import_completes_disagree_where_a_reconciler_repairs_a_stall() -> None:

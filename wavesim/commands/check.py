@@ -75,6 +75,7 @@ def report_json(search: Search) -> dict[str, Any]:
         "engine": search.engine,
         "complete": search.complete,
         "states": search.states,
+        "settled": search.settled,
         "transitions": search.transitions,
         "depth": search.depth,
         "seconds": round(search.seconds, 3),
@@ -109,10 +110,11 @@ def report_text(search: Search) -> str:
     scope = search.spec.scope
     rate = search.states / search.seconds if search.seconds > 0 else float("inf")
     status = "complete" if search.complete else "decided early" if search.decided else "INCOMPLETE"
+    settled = f" ({search.settled} settled, not expanded)" if search.settled else ""
     lines = [
         f"policy {search.spec.policy.name}; scope {scope.label()}; strategy {search.strategy}"
         + (f", {search.engine} engine" if search.strategy == "bfs" else ""),
-        f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}, "
+        f"{status}: {search.states} distinct states{settled}, {search.transitions} transitions, depth {search.depth}, "
         f"{search.seconds:.2f} s, {rate:,.0f} states/s, peak {search.peak_mb:,.0f} MB",
         f"reductions: {'; '.join(reductions(scope, search.used)) or 'none'}",
     ]
@@ -249,18 +251,18 @@ TABLE_SCOPES = (Scope(max_handlers=1), Scope(), Scope(losses=1))
 @register("checker-reductions")
 @cache  # a pure function of the code, and the slowest block: computed once per process
 def reductions_table() -> str:
-    """Distinct states with every reduction, without por and probe, without the futures too, symmetry only, and
-    none; and whether the verdicts agree."""
+    """Distinct states with every reduction, without por and probe, without settled too, without the futures
+    too, symmetry only, and none; and whether the verdicts agree."""
     lines = [
-        "| policy | scope | all reductions | symmetry, abstraction and futures | symmetry and abstraction "
+        "| policy | scope | all reductions | without por and probe | without settled too | without futures too "
         "| symmetry only | none | same verdicts | shortest lengths match |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for scope in TABLE_SCOPES:
         for name, policy in POLICIES.items():
             runs = [check(scope, policy, use=use)
-                    for use in (tuple(REDUCTIONS), ("symmetry", "abstraction", "futures"), ("symmetry", "abstraction"),
-                                ("symmetry",), ())]
+                    for use in (tuple(REDUCTIONS), ("symmetry", "abstraction", "futures", "settled"),
+                                ("symmetry", "abstraction", "futures"), ("symmetry", "abstraction"), ("symmetry",), ())]
             plain = runs[-1]
             shortest = check(scope, policy, shortest=True)
             same = all({n: r.holds(n) for n in PROPERTY_NAMES} == {n: plain.holds(n) for n in PROPERTY_NAMES}

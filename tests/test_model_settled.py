@@ -115,3 +115,37 @@ def test_seed_fix_is_pruned_once_its_other_properties_are_broken() -> None:
 def test_the_concrete_spec_keeps_the_premise_check() -> None:
     spec = Spec(scope=Scope(), policy=POLICIES["guarded"], abstract=True, settle=True)
     assert spec.concrete().settle and not spec.concrete().abstract
+
+
+READINGS = [
+    ("guarded", {"final_write": "conditional"}),
+    ("seed-fix", {"batch_wave_check": "none"}),
+    ("seed-fix", {"batch_wave_check": "before-decision", "distinct_progress": True}),
+    ("original", {"current_wave_rule": "latest-started"}),
+    ("guarded", {"completion_check": "after-guard", "catchup_entry": "stalled"}),
+]
+
+
+@pytest.mark.parametrize(("policy", "switches"), READINGS, ids=[f"{p}-{s}" for p, s in READINGS])
+def test_under_other_readings_too_the_verdicts_and_shortest_lengths_are_kept(
+    policy: str, switches: dict[str, object],
+) -> None:
+    """Asked for the two properties it settles, so that it prunes from the first state on."""
+    chosen = POLICIES[policy].with_switches(**switches)
+    scope = Scope(waves=3, wave_size=2, max_handlers=1, losses=1)
+    plain = check(scope, chosen, properties=tuple(SETTLED), use=())
+    pruned = check(scope, chosen, properties=tuple(SETTLED), use=("settled",))
+    assert plain.decided and pruned.decided and pruned.settled > 0
+    assert {n: pruned.holds(n) for n in SETTLED} == {n: plain.holds(n) for n in SETTLED}
+    assert {n: len(f.labels) for n, f in pruned.found.items()} == {n: len(f.labels) for n, f in plain.found.items()}
+
+
+def test_a_threshold_violation_behind_unsettled_states_is_still_found_at_its_shortest() -> None:
+    """``original`` dispatches early at 3x2,2: pruning the settled tail keeps the shortest path to it."""
+    scope = Scope(waves=3, wave_size=2)
+    plain = check(scope, POLICIES["original"], properties=tuple(SETTLED), use=())
+    pruned = check(scope, POLICIES["original"], properties=tuple(SETTLED), use=("settled",))
+    verdicts = {n: plain.holds(n) for n in SETTLED}
+    assert {n: pruned.holds(n) for n in SETTLED} == verdicts == dict.fromkeys(SETTLED, False)
+    assert {n: len(f.labels) for n, f in pruned.found.items()} == {n: len(f.labels) for n, f in plain.found.items()}
+    assert pruned.settled > 0 and pruned.states < plain.states

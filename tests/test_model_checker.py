@@ -246,3 +246,16 @@ def test_a_relay_lease_is_refused_for_a_policy_without_a_relay() -> None:
         check(Scope(relay_lease="outlasts-claimer"), POLICIES["guarded"])
     with pytest.raises(ValueError, match="relay_lease must be one of"):
         Scope(relay_lease="sometimes")
+
+
+def test_atomic_under_a_lease_no_claimer_outlives_stalls_until_its_reconciler_ticks() -> None:
+    """The open finding of docs/checker.md: two waves in flight keep every claim of wave 4 idle
+    (``max_waves_in_flight=2``), their batches all finish while they are still dispatching, and
+    the claimers' marks complete them with no event left to claim wave 4. The reconciler does."""
+    scope = Scope(waves=4, wave_size=3, max_handlers=3, relay_lease="outlasts-claimer")
+    search = check(scope, POLICIES["atomic"], properties=("no_stall", "import_completes"), shortest=True)
+    assert (search.holds("no_stall"), search.holds("import_completes")) == (False, True)
+    stall = search.found["no_stall"]
+    assert [row[0] for row in stall.path[-1].rows] == [Status.COMPLETED] * 3 + [Status.PENDING]
+    last = [s.what for s in steps_of(search.spec, stall.path)[-2:]]
+    assert len(stall.labels) == 58 and last == ["MarkPushed(wave=2)", "MarkPushed(wave=3)"]

@@ -79,7 +79,8 @@ def check_step(before: tuple[Row, ...], after: tuple[Row, ...], what: object) ->
     """Raise ``PremiseBroken`` when the step ``what`` from ``before`` to ``after`` breaks the premise."""
     for wave, (old, new) in enumerate(zip(before, after, strict=True), start=1):
         if new[0] is Status.PENDING and old[0] is not Status.PENDING:
-            raise PremiseBroken(f"{what} wrote wave {wave} back to pending: the settled reduction cannot be used")
+            raise PremiseBroken(f"{what} wrote wave {wave} back to pending, so the settled reduction cannot be "
+                                "used: rerun with --without settled")
         if _finished(new) < _finished(old):
-            raise PremiseBroken(f"{what} lowered wave {wave}'s distinct finished batches: the settled reduction "
-                                "cannot be used")
+            raise PremiseBroken(f"{what} lowered wave {wave}'s distinct finished batches, so the settled "
+                                "reduction cannot be used: rerun with --without settled")

@@ -7,7 +7,8 @@ value a freshly dispatched wave would have.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from coordinator import (
     Context,
@@ -152,3 +153,16 @@ def record(n: int, batch: int, *, failed: bool = False) -> RecordBatchFinished:
 def dispatch(n: int) -> list[tuple[Effect, object]]:
     """The three steps of ``dispatch_wave`` for an unclaimed wave, with their results."""
     return [(set_status(n, DISPATCHING), 1), (enqueue(n), 1), (set_status(n, PROCESSING), 1)]
+
+
+def forgetful_apply(real: Callable[..., tuple[WaveTable, object]]) -> Callable[..., tuple[WaveTable, object]]:
+    """``coordinator.apply`` as a broken core would run it: the record that finishes wave 1's
+    second batch forgets both (its distinct finished batches fall from 2 to 0)."""
+
+    def apply(table: WaveTable, effect: Effect, now: float) -> tuple[WaveTable, object]:
+        new, result = real(table, effect, now)
+        if isinstance(effect, RecordBatchFinished) and new.rows[0].finished_mask == 0b11:
+            new = replace(new, rows=(replace(new.rows[0], finished_mask=0), *new.rows[1:]))
+        return new, result
+
+    return apply

@@ -6,7 +6,9 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from coordinator_builders import forgetful_apply
 
 from model import compiled
 from wavesim.cli import main
@@ -136,3 +138,14 @@ def test_the_engine_is_chosen_and_reported() -> None:
     code, _, err = invoke("check", "--policy", "guarded", "--engine", "compiled", "--any-order")
     why = compiled.unavailable() or "the compiled engine runs a FIFO queue only"
     assert (code, err.strip().splitlines()) == (2, [f"error: --engine compiled: {why}"])
+
+
+def test_a_core_step_against_the_settled_premise_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core whose record forgets finished batches: the settled reduction refuses to run, in one line."""
+    import model.actions as actions
+
+    monkeypatch.setattr(actions, "apply", forgetful_apply(actions.apply))
+    code, out, err = invoke("check", "--policy", "guarded", "--engine", "python")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: RecordBatchFinished(") and err.endswith("rerun with --without settled\n")
+    assert err.count("\n") == 1

@@ -4,6 +4,7 @@ step, and that pruning settled states keeps every verdict and every shortest len
 from __future__ import annotations
 
 import pytest
+from coordinator_builders import forgetful_apply
 
 from coordinator import POLICIES, PROPERTY_NAMES, Status, WaveConfig
 from model.actions import Spec
@@ -51,16 +52,7 @@ def test_the_search_checks_the_premise_on_the_steps_it_takes(monkeypatch: pytest
     """A core whose record forgets a finished batch is caught by the reduction, not silently pruned."""
     import model.actions as actions
 
-    real = actions.apply
-
-    def forgetful(table: object, effect: object, now: float) -> object:
-        new, result = real(table, effect, now)  # type: ignore[arg-type]
-        if type(effect).__name__ == "RecordBatchFinished" and new.rows[0].finished_mask == 0b11:
-            from dataclasses import replace
-            new = replace(new, rows=(replace(new.rows[0], finished_mask=0),) + new.rows[1:])
-        return new, result
-
-    monkeypatch.setattr(actions, "apply", forgetful)
+    monkeypatch.setattr(actions, "apply", forgetful_apply(actions.apply))
     with pytest.raises(PremiseBroken, match="lowered wave 1"):
         check(Scope(), POLICIES["guarded"], use=("settled",), engine="python")
     assert check(Scope(), POLICIES["guarded"], use=(), engine="python").decided  # without it, no premise to break

@@ -24,6 +24,7 @@ from model.checker import (
 )
 from model.scope import RELAY_LEASES, Scope
 from model.search import walk_search
+from model.settled import PremiseBroken
 from model.trace import render, steps_of, to_json, why_stuck
 from wavesim.docgen import project_root, register
 from wavesim.envdefaults import env_settings, env_source
@@ -217,7 +218,7 @@ def check_command(**options: Any) -> None:
             without=o["without"], shortest=o["shortest"], seed=o["seed"], depth=o["pct_depth"],
             bar=wanted(as_json=as_json), engine=o["engine"],
         )
-    except (ConfigError, EngineUnavailable) as err:
+    except (ConfigError, EngineUnavailable, PremiseBroken) as err:
         raise BadInput(str(err)) from None
     if trace_out is not None:
         traces = counterexamples(search)

@@ -4,7 +4,7 @@ every reduction off.
 
 Not a test. Run from the repository root:
 
-    python -m benchmarks.bench_checker              # the whole table (long: up to about an hour)
+    python -m benchmarks.bench_checker              # the whole table (long: mostly the budget-bound cells)
     python -m benchmarks.bench_checker --quick      # the two small scopes only
     python -m benchmarks.bench_checker --jobs 2     # two cells at a time (timings then share the cores)
     python -m benchmarks.bench_checker --out benchmarks/results/checker.txt   # also keep the table

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from coordinator.config import WaveConfig
 from coordinator.lifecycle import ACTIVE, Status
-from coordinator.table import WaveTable
+from coordinator.table import WaveRow, WaveTable
 
 __all__ = [
     "LIVENESS",
@@ -24,6 +24,7 @@ __all__ = [
     "queue_bound",
     "queue_bounded",
     "single_active_wave",
+    "threshold_need",
     "threshold_respected",
 ]
 
@@ -39,10 +40,15 @@ LIVENESS = ("no_stall", "import_completes")
 PROPERTY_NAMES = SAFETY + LIVENESS
 
 
+def threshold_need(row: WaveRow, config: WaveConfig) -> int:
+    """The distinct finished batches that put ``row``'s wave at the threshold."""
+    return min(config.threshold_count, row.batches)
+
+
 def _below_threshold(table: WaveTable, config: WaveConfig) -> list[int]:
     return [
         r.wave_number for r in table.rows
-        if r.status in ACTIVE and r.distinct_finished < min(config.threshold_count, r.batches)
+        if r.status in ACTIVE and r.distinct_finished < threshold_need(r, config)
     ]
 
 
@@ -77,7 +83,7 @@ def threshold_respected(before: WaveTable, after: WaveTable, config: WaveConfig,
     for old, new in zip(before.rows, after.rows, strict=True):
         if old.status is Status.PENDING and new.status is not Status.PENDING and new.wave_number > 1:
             prev = judged.rows[new.wave_number - 2]
-            need = min(config.threshold_count, prev.batches)
+            need = threshold_need(prev, config)
             if prev.status is Status.PENDING or prev.distinct_finished < need:
                 return (
                     f"wave {new.wave_number} dispatched while wave {prev.wave_number} had "

@@ -164,16 +164,16 @@ class Spec:
         if found is None:
             effect = self.next_effect(run)
             assert not isinstance(effect, Decision)
-            table = table_of(rows, self.scope.wave_size)
+            before = table_of(rows, self.scope.wave_size)
             if held and isinstance(effect, ReadClaimedWave):  # a live claim: stamped now, inside the lease
-                table = WaveTable(job_id=JOB_ID, rows=tuple(
-                    replace(r, dispatched_at=NOW) if r.wave_number in held else r for r in table.rows))
-            table, result = apply(table, effect, NOW)
+                before = WaveTable(job_id=JOB_ID, rows=tuple(
+                    replace(r, dispatched_at=NOW) if r.wave_number in held else r for r in before.rows))
+            table, result = apply(before, effect, NOW)
+            if self.settle:
+                check_step(before, table, effect)
             grown = run + (encode_row(result) if isinstance(result, WaveRow) else result,)
             after = None if isinstance(self.next_effect(grown), Decision) else grown
             new_rows = rows_of(table)
-            if self.settle:
-                check_step(rows, new_rows, effect)
             if self.abstract:
                 new_rows = self._coarse(new_rows)
                 if self.futures is not None:
@@ -197,10 +197,12 @@ class Spec:
         found = self._records.get(key)
         if found is None:
             effect = RecordBatchFinished(job_id=JOB_ID, wave=wave, batch=batch)
-            table, _ = apply(table_of(rows, self.scope.wave_size), effect, NOW)
+            before = table_of(rows, self.scope.wave_size)
+            table, _ = apply(before, effect, NOW)
             if self.settle:
-                check_step(rows, rows_of(table), effect)
-            found = self._records[key] = self._coarse(rows_of(table)) if self.abstract else rows_of(table)
+                check_step(before, table, effect)
+            new_rows = rows_of(table)
+            found = self._records[key] = self._coarse(new_rows) if self.abstract else new_rows
         return found
 
     def reduced(self, state: State) -> State:

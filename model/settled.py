@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from coordinator import PROPERTY_NAMES, Status, WaveConfig
-from model.state import Row
+from coordinator import PROPERTY_NAMES, Status, WaveConfig, WaveTable
+from coordinator.properties import threshold_need
+from model.state import Row, table_of
 
 __all__ = ["SETTLED", "PremiseBroken", "check_step", "settled"]
 
@@ -42,27 +43,19 @@ class PremiseBroken(RuntimeError):
     reduction's premise does not hold for this policy (check with ``--without settled``)."""
 
 
-def _finished(row: Row) -> int:
-    return row[3].bit_count()  # finished_mask: the distinct batches finished
-
-
-def _need(row: Row, config: WaveConfig) -> int:
-    return min(config.threshold_count, row[5])
-
-
-def _every_pending_wave_may_leave(rows: tuple[Row, ...], config: WaveConfig) -> bool:
+def _every_pending_wave_may_leave(table: WaveTable, config: WaveConfig) -> bool:
     return all(
-        prev[0] is not Status.PENDING and _finished(prev) >= _need(prev, config)
-        for prev, row in zip(rows, rows[1:], strict=False) if row[0] is Status.PENDING
+        prev.status is not Status.PENDING and prev.distinct_finished >= threshold_need(prev, config)
+        for prev, row in zip(table.rows, table.rows[1:], strict=False) if row.status is Status.PENDING
     )
 
 
-def _one_wave_left_below(rows: tuple[Row, ...], config: WaveConfig) -> bool:
-    return sum(1 for row in rows if _finished(row) < _need(row, config)) <= 1
+def _one_wave_left_below(table: WaveTable, config: WaveConfig) -> bool:
+    return sum(1 for row in table.rows if row.distinct_finished < threshold_need(row, config)) <= 1
 
 
 #: For each property that can be settled, when it is.
-SETTLED: dict[str, Callable[[tuple[Row, ...], WaveConfig], bool]] = {
+SETTLED: dict[str, Callable[[WaveTable, WaveConfig], bool]] = {
     "threshold_respected": _every_pending_wave_may_leave,
     "one_wave_below_threshold": _one_wave_left_below,
 }
@@ -72,15 +65,16 @@ assert set(SETTLED) <= set(PROPERTY_NAMES)
 
 def settled(rows: tuple[Row, ...], config: WaveConfig) -> frozenset[str]:
     """The properties no state after one with these rows can break."""
-    return frozenset(name for name, rule in SETTLED.items() if rule(rows, config))
+    table = table_of(rows, config.wave_size)
+    return frozenset(name for name, rule in SETTLED.items() if rule(table, config))
 
 
-def check_step(before: tuple[Row, ...], after: tuple[Row, ...], what: object) -> None:
+def check_step(before: WaveTable, after: WaveTable, what: object) -> None:
     """Raise ``PremiseBroken`` when the step ``what`` from ``before`` to ``after`` breaks the premise."""
-    for wave, (old, new) in enumerate(zip(before, after, strict=True), start=1):
-        if new[0] is Status.PENDING and old[0] is not Status.PENDING:
-            raise PremiseBroken(f"{what} wrote wave {wave} back to pending, so the settled reduction cannot be "
-                                "used: rerun with --without settled")
-        if _finished(new) < _finished(old):
-            raise PremiseBroken(f"{what} lowered wave {wave}'s distinct finished batches, so the settled "
-                                "reduction cannot be used: rerun with --without settled")
+    for old, new in zip(before.rows, after.rows, strict=True):
+        if new.status is Status.PENDING and old.status is not Status.PENDING:
+            raise PremiseBroken(f"{what} wrote wave {new.wave_number} back to pending, so the settled reduction "
+                                "cannot be used: rerun with --without settled")
+        if new.distinct_finished < old.distinct_finished:
+            raise PremiseBroken(f"{what} lowered wave {new.wave_number}'s distinct finished batches, so the "
+                                "settled reduction cannot be used: rerun with --without settled")

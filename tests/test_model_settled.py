@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from coordinator_builders import forgetful_apply
 
-from coordinator import POLICIES, PROPERTY_NAMES, Status, WaveConfig
+from coordinator import POLICIES, PROPERTY_NAMES, Status, WaveConfig, WaveTable
 from model.actions import Spec
 from model.checker import check
 from model.scope import Scope
 from model.settled import SETTLED, PremiseBroken, check_step, settled
-from model.state import Row
+from model.state import Row, table_of
 
 P, D, R, C = Status.PENDING, Status.DISPATCHING, Status.PROCESSING, Status.COMPLETED
 CONFIG = WaveConfig(wave_size=3, completion_threshold=50)  # the threshold is 2 of 3 batches
@@ -22,30 +22,34 @@ def row(status: Status, finished: int) -> Row:
     return (status, finished, 0, (1 << finished) - 1, int(status is not P), 3, int(status is not P))
 
 
+def table(*rows: Row) -> WaveTable:
+    return table_of(rows, 3)
+
+
 def test_threshold_respected_is_settled_once_every_pending_waves_predecessor_may_dispatch_it() -> None:
     rule = SETTLED["threshold_respected"]
-    assert not rule((row(R, 1), row(P, 0), row(P, 0)), CONFIG)  # wave 2 may still leave early
-    assert not rule((row(R, 2), row(P, 0), row(P, 0)), CONFIG)  # wave 3's predecessor is pending
-    assert not rule((row(C, 3), row(R, 1), row(P, 0)), CONFIG)  # wave 3's predecessor is below
-    assert rule((row(C, 3), row(R, 2), row(P, 0)), CONFIG)
-    assert rule((row(C, 3), row(D, 0), row(R, 0)), CONFIG)  # nothing pending: nothing can leave it
+    assert not rule(table(row(R, 1), row(P, 0), row(P, 0)), CONFIG)  # wave 2 may still leave early
+    assert not rule(table(row(R, 2), row(P, 0), row(P, 0)), CONFIG)  # wave 3's predecessor is pending
+    assert not rule(table(row(C, 3), row(R, 1), row(P, 0)), CONFIG)  # wave 3's predecessor is below
+    assert rule(table(row(C, 3), row(R, 2), row(P, 0)), CONFIG)
+    assert rule(table(row(C, 3), row(D, 0), row(R, 0)), CONFIG)  # nothing pending: nothing can leave it
 
 
 def test_one_wave_below_threshold_is_settled_once_one_wave_at_most_is_below() -> None:
     rule = SETTLED["one_wave_below_threshold"]
-    assert not rule((row(R, 1), row(P, 0)), CONFIG)  # pending is below too: it may become active
-    assert not rule((row(C, 3), row(C, 1), row(P, 0)), CONFIG)  # a completed wave below may be reopened
-    assert rule((row(R, 2), row(P, 0)), CONFIG)
+    assert not rule(table(row(R, 1), row(P, 0)), CONFIG)  # pending is below too: it may become active
+    assert not rule(table(row(C, 3), row(C, 1), row(P, 0)), CONFIG)  # a completed wave below may be reopened
+    assert rule(table(row(R, 2), row(P, 0)), CONFIG)
     assert settled((row(R, 2), row(R, 2), row(P, 1)), CONFIG) == {"threshold_respected", "one_wave_below_threshold"}
 
 
 def test_a_step_against_the_premise_is_refused() -> None:
-    before = (row(R, 2), row(P, 0))
-    check_step(before, (row(C, 3), row(D, 0)), "a dispatch")  # forward: fine
+    before = table(row(R, 2), row(P, 0))
+    check_step(before, table(row(C, 3), row(D, 0)), "a dispatch")  # forward: fine
     with pytest.raises(PremiseBroken, match="wrote wave 2 back to pending"):
-        check_step((row(R, 2), row(D, 0)), before, "SetStatus")
+        check_step(table(row(R, 2), row(D, 0)), before, "SetStatus")
     with pytest.raises(PremiseBroken, match="lowered wave 1's distinct finished batches"):
-        check_step(before, (row(R, 1), row(P, 0)), "a reset")
+        check_step(before, table(row(R, 1), row(P, 0)), "a reset")
 
 
 def test_the_search_checks_the_premise_on_the_steps_it_takes(monkeypatch: pytest.MonkeyPatch) -> None:

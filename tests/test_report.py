@@ -21,7 +21,7 @@ FIGURE_FILES = sorted(f"{stem}{suffix}" for stem in (*figures.FIGURES, "headline
 def _report(out: Path) -> None:
     result = CliRunner().invoke(main, ["report", "--quick", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output == f"wrote {out}/report.md and its figures\n"
+    assert (result.stdout, result.stderr) == ("", f"wrote {out}/report.md and its figures\n")
 
 
 @pytest.fixture(scope="module")

@@ -42,4 +42,4 @@ def report(out: str, seeds: int | None, fault_seeds: int | None, jobs: int, quic
         jobs=jobs, quick=quick, progress=wanted(),
     )
     target = write_report(out, settings)
-    click.echo(f"wrote {target}/report.md and its figures")
+    click.echo(f"wrote {target}/report.md and its figures", err=True)  # a file written is named on stderr

@@ -54,3 +54,37 @@ def test_a_switch_changes_what_the_demo_runs() -> None:
     assert result.exit_code == 1 and result.output.splitlines() == switched  # original's burst: exit 1
     refused = CliRunner().invoke(main, ["demo", "--policy", "atomic", "--switch", "completion_check=after-guard"])
     assert refused.exit_code == 2 and refused.output.startswith("error: switch completion_check=")
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_the_story_runs_to_its_end_and_the_summary_says_how_it_ended(policy: str) -> None:
+    lines, verdicts = story(policy)
+    (summary,) = [line for line in lines if line.startswith("summary: ")]
+    completed = summary.startswith("summary: the import completed: all 5 waves")
+    assert completed == verdicts["import_completes"]["holds"] == verdicts["no_stall"]["holds"]
+    assert completed or summary.startswith("summary: the import stalled")
+    shown = lines[lines.index("properties:") + 1:]
+    assert [line.split()[0] for line in shown] == list(verdicts)
+    for line, v in zip(shown, verdicts.values(), strict=True):
+        assert line.split()[1] == ("holds:" if v["holds"] else "VIOLATED")
+
+
+def test_guarded_ends_in_the_write_ups_stall_and_seed_fix_is_saved_by_its_trigger() -> None:
+    lines, verdicts = story("guarded")
+    last = [line for line in lines if line.startswith("     table ")][-1].split("table ")[1].split(" | ")
+    # a wave completed, the next one pending, none active: no event is left to move it
+    statuses = [cell.split(":")[1].split()[0] for cell in last]
+    k = statuses.index("pending")
+    assert k > 0 and statuses[k - 1] == "completed" and "processing" not in statuses
+    assert not verdicts["no_stall"]["holds"]
+    fixed, fixed_verdicts = story("seed-fix")
+    assert any("the delayed auto-trigger fires" in line for line in fixed)
+    assert fixed_verdicts["no_stall"]["holds"] and fixed_verdicts["import_completes"]["holds"]
+    # without its trigger, seed-fix is guarded again: the same stall
+    assert not story("seed-fix", switches={"auto_trigger": False})[1]["no_stall"]["holds"]
+
+
+def test_original_bursts_then_completes() -> None:
+    lines, verdicts = story("original")
+    assert verdicts["import_completes"]["holds"]
+    assert not verdicts["single_active_wave"]["holds"] and not verdicts["queue_bounded"]["holds"]

@@ -66,15 +66,15 @@ class Expected:
         return any(p in (None, policy) and q == prop for p, q in self.items)
 
     def require(self, judged: Iterable[tuple[str, str]], *, why: str = "") -> None:
-        """Refuse (exit 2) an expectation naming a policy or property this command does not judge."""
+        """Refuse (exit 2, as every usage error) an expectation naming a policy or property this command
+        does not judge: it could never be checked, so it is a mistake, not a pass."""
         pairs = set(judged)
         for policy, prop in self.items:
             if not any(p == policy or policy is None for p, q in pairs if q == prop):
                 name = f"{policy}:{prop}" if policy else prop
-                from wavesim.errors import BadInput
-
-                raise BadInput(f"--expect-violation {name}: this command does not judge "
-                               f"{prop}{f' under {policy}' if policy else ''}{why}")
+                raise click.BadParameter(f"{name}: this command does not judge {prop}"
+                                         f"{f' under {policy}' if policy else ''}{why}",
+                                         param_hint="'--expect-violation'")
 
 
 #: No violation expected: every property asked must hold.

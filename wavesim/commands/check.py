@@ -117,12 +117,10 @@ def _compact(steps: Sequence[TraceStep], start: int = 0) -> str:
     """The step table from ``steps[start]`` on, with the table line only where the wave rows change, and
     after the last step."""
     lines, rows = [], steps[start - 1].table if start else None
-    for i, s in enumerate(steps):
-        if i < start:
-            continue
+    for s in steps[start:]:
         result = f" -> {s.result}" if s.result else ""
         lines.append(f"{s.n:3d}. {s.actor:<10} {s.what}{result}")
-        if s.table != rows or i == len(steps) - 1:
+        if s.table != rows or s is steps[-1]:
             lines.append(f"     table {s.table}; {s.jobs}")
             rows = s.table
     return "\n".join(lines)

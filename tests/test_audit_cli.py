@@ -109,8 +109,8 @@ def test_bad_rows_are_listed_first_ten_then_a_count(tmp_path: Path) -> None:
 
 def test_the_plot_is_written(tmp_path: Path) -> None:
     plot = tmp_path / "timeline.png"
-    code, _, _ = audit(WRITEUP, "--plot", str(plot))
-    assert code == 1
+    code, _, err = audit(WRITEUP, "--plot", str(plot))
+    assert (code, err) == (1, f"wrote {plot}\n")
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["timeline.png"]
 
@@ -156,7 +156,7 @@ def simulate(tmp_path: Path, policy: str, *extra: str) -> Path:
     csv_path = tmp_path / f"{policy}.csv"
     run = CliRunner().invoke(main, ["run", "--preset", "incident", "--policy", policy, "--seed", "1",
                                     *extra, "--csv", str(csv_path)])
-    assert run.exit_code == 0, run.output
+    assert run.exit_code in (0, 1) and csv_path.is_file(), run.output  # 1: the run broke a property
     return csv_path
 
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 import wavesim.commands.run as run_command
 from wavesim.cli import main
+from wavesim.exitcodes import INTERNAL, VIOLATED
 
 TINY = ["--waves", "2", "--wave-size", "2", "--workers", "2"]
 HEADER = "job_id,wave_number,dependency_level,status,dispatched_at,completed_at\n"
@@ -366,13 +367,13 @@ def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temporary(
     assert _listing(files.root) == ["waves.csv"]
 
 
-def test_an_unexpected_exception_is_one_line_with_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_exception_is_one_line_with_exit_70(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(_scenario: object) -> None:
         raise RuntimeError("boom\non two lines")
 
     monkeypatch.delenv("WAVESIM_DEBUG", raising=False)
     monkeypatch.setattr(run_command, "run_one", broken)
-    line = assert_one_line(invoke(["run", *TINY]), code=1)
+    line = assert_one_line(invoke(["run", *TINY]), code=INTERNAL)  # never 1, which is a verdict
     assert line == "error: internal error: RuntimeError: boom on two lines (please report)"
 
 
@@ -391,5 +392,5 @@ def test_help_version_and_good_input_are_untouched() -> None:
     assert invoke(["--version"]).stdout.startswith("wavesim, version ")
     assert invoke(["run", "--help"]).stdout.startswith("Usage: ")
     demo = invoke(["demo", "--policy", "guarded"])
-    assert (demo.exit_code, demo.stderr) == (0, "")
+    assert (demo.exit_code, demo.stderr) == (VIOLATED, "")  # its story ends in the stall
     assert demo.stdout.splitlines()[0] == "policy guarded: 5 waves x 2 batches at 50%"

@@ -6,6 +6,7 @@ import json
 import shlex
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from coordinator_builders import PINNED_READINGS
@@ -27,9 +28,18 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def matrix_code(doc: dict[str, Any]) -> int:
+    """The contract's code for a fault matrix: 0 only when every property held in every run of every cell."""
+    return 0 if all(v == 1.0 for p in doc["cells"].values() for c in p.values() for v in c["held"].values()) else 1
+
+
+def run_code(doc: dict[str, Any]) -> int:
+    return 0 if all(v["holds"] for v in doc["properties"].values()) else 1
+
+
 def test_faults_prints_the_table_of_the_matrix() -> None:
     code, out, err = invoke("faults", *TINY, *CELLS)
-    assert code == 0, err
+    assert code == 1, err  # guarded fails no_stall under a lost event
     assert out == fault_matrix(BASE, ["guarded", "atomic"], ["none", "lost-event"], range(4)).table()
     lines = out.splitlines()
     assert lines[0].startswith("rapid-completions preset with waves 3, wave_size 10, horizon_s 2000")
@@ -41,8 +51,8 @@ def test_faults_prints_the_table_of_the_matrix() -> None:
 def test_faults_json_and_out_write_the_same_document(tmp_path: Path) -> None:
     target = tmp_path / "matrix.json"
     code, out, err = invoke("faults", *TINY, *CELLS, "--json", "--out", str(target))
-    assert code == 0, err
     doc = json.loads(out)
+    assert (code, err) == (matrix_code(doc), f"wrote {target}\n")
     assert json.loads(target.read_text()) == doc
     assert set(doc) == {"scenario", "seeds", "policies", "policy_switches", "faults", "cells"}
     assert doc["policy_switches"]["guarded"]["current_wave_rule"] == "lowest-active"
@@ -54,14 +64,14 @@ def test_faults_json_and_out_write_the_same_document(tmp_path: Path) -> None:
 def test_faults_first_seed_and_jobs_choose_the_seeds_not_the_result() -> None:
     code, out, _ = invoke("faults", *TINY[:8], "--policy", "atomic", "--fault", "crash", "--seeds", "2",
                           "--first-seed", "5", "--jobs", "2", "--json")
-    assert code == 0
+    assert code == matrix_code(json.loads(out))
     plain = BASE.with_settings(switches={})  # atomic reads none of the pinned readings
     assert json.loads(out) == fault_matrix(plain, ["atomic"], ["crash"], [5, 6]).to_dict()
 
 
 def test_faults_without_a_preset_runs_the_reduced_incident() -> None:
     code, out, _ = invoke("faults", "--policy", "atomic", "--fault", "none", "--seeds", "1", "--json")
-    assert code == 0
+    assert code == matrix_code(json.loads(out))
     scenario = json.loads(out)["scenario"]
     assert (scenario["preset"], scenario["waves"], scenario["wave_size"], scenario["batch_sigma"]) == (
         "rapid-completions", 8, 20, 1.5)
@@ -97,13 +107,13 @@ def test_every_setting_is_an_option_of_run_so_a_replay_command_replays_the_run()
     words = shlex.split(replay_command(scenario))
     assert words[:2] == ["wavesim", "run"]
     code, out, _ = invoke(*words[1:], "--json")
-    assert code == 0
     assert out == run_one(scenario).to_json()
+    assert code == run_code(json.loads(out))
 
 
 def test_a_run_with_a_failing_property_prints_its_replay_command() -> None:
     code, out, _ = invoke("run", *TINY, "--policy", "guarded", "--seed", "1", "--event-loss-rate", "0.05")
-    assert code == 0
+    assert code == 1
     assert out.splitlines()[-1] == (
         "replay: wavesim run --preset rapid-completions --policy guarded --seed 1 --waves 3 --wave-size 10 "
         "--horizon-s 2000 --event-loss-rate 0.05 --switch batch_wave_check=none "
@@ -115,7 +125,7 @@ def test_a_run_with_a_failing_property_prints_its_replay_command() -> None:
 
 def test_swarm_on_the_command_line_records_the_faults_it_chose() -> None:
     code, out, _ = invoke("run", *TINY, "--seed", "2", "--swarm", "--json")
-    assert code == 0
+    assert code == run_code(json.loads(out))
     scenario = json.loads(out)["scenario"]
     assert scenario["swarm"] is True
     assert out == run_one(BASE.with_settings(seed=2, swarm=True)).to_json()

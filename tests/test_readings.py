@@ -57,8 +57,8 @@ def test_readings_on_a_reduced_grid_separates_the_current_wave_rules() -> None:
     grid = {**ONLY_DEFAULTS, "current_wave_rule": ["completed-else-active", "lowest-active"]}
     code, out, err = invoke("readings", "--seeds", "1", "--no-checker", "--json",
                             *(f"--only={n}={','.join(map(str, v)).lower()}" for n, v in grid.items()))
-    assert code == 0, err
     doc = json.loads(out)
+    assert code == (0 if doc["fitting"] else 1), err  # readings judges the fit (docs/exit-codes.md)
     rules = {c["readings"]["current_wave_rule"]: c for c in doc["combinations"]}
     assert set(rules) == {"completed-else-active", "lowest-active"}
     # under lowest-active the burst goes through CATCH-UP: DB-RECONCILE is not the active path
@@ -69,7 +69,7 @@ def test_readings_on_a_reduced_grid_separates_the_current_wave_rules() -> None:
                            "--only", "batch_wave_check=none", "--only", "completion_check=before-guard",
                            "--only", "catchup_entry=successor-not-pending", "--only", "final_write=plain",
                            "--only", "distinct_progress=false")
-    assert code == 0 and "best supported: current_wave_rule=lowest-active" in text
+    assert code == 1 and "best supported: current_wave_rule=lowest-active" in text  # it does not fit
 
 
 def test_a_bad_only_is_one_line() -> None:
@@ -106,24 +106,29 @@ def test_a_switch_a_policy_would_ignore_is_refused_naming_both() -> None:
                                         "reconcile_active_guard=false")
 
 
+def verdict_code(run_json: str) -> int:
+    """The contract's exit code of a ``wavesim run --json`` document."""
+    return 0 if all(v["holds"] for v in json.loads(run_json)["properties"].values()) else 1
+
+
 def test_switches_reach_every_command_and_every_json(tmp_path: Path) -> None:
     small = ["--preset", "light", "--waves", "3", "--wave-size", "4", "--workers", "2"]
     code, out, _ = invoke("run", *small, "--policy", "guarded", "--switch", "current_wave_rule=latest-started",
                           "--json")
-    assert code == 0 and json.loads(out)["policy_switches"]["current_wave_rule"] == "latest-started"
+    assert code == verdict_code(out) and json.loads(out)["policy_switches"]["current_wave_rule"] == "latest-started"
     toml = tmp_path / "s.toml"
     toml.write_text('preset = "light"\npolicy = "guarded"\n[switches]\nfinal_write = "conditional"\n')
     scenario = load_scenario_toml(toml.read_text(), base=PRESETS["light"])
     assert scenario.resolved_policy == policy_named("guarded").with_switches(name="guarded", final_write="conditional")
     code, out, _ = invoke("run", "--scenario", str(toml), "--waves", "3", "--json")
-    assert code == 0 and json.loads(out)["policy_switches"]["final_write"] == "conditional"
+    assert code == verdict_code(out) and json.loads(out)["policy_switches"]["final_write"] == "conditional"
     code, out, _ = invoke("check", "--policy", "guarded", "--switch", "batch_wave_check=none", "--json",
                           "--property", "no_stall")
-    assert code == 0 and json.loads(out)["policy_switches"]["batch_wave_check"] == "none"
+    assert code == 1 and json.loads(out)["policy_switches"]["batch_wave_check"] == "none"  # guarded stalls
     rows = tmp_path / "rows.csv"
     code, out, err = invoke("sweep", *small, "--policy", "guarded", "--seeds", "1", "--jobs", "1", "--out", str(rows),
                             "--param", "switch.batch_wave_check=none,after-decision", "--json")
-    assert code == 0, err
+    assert code == 1, err  # guarded stalls in both points
     points = json.loads(out)
     assert [p["policy_switches"]["batch_wave_check"] for p in points] == ["none", "after-decision"]
 
@@ -131,9 +136,9 @@ def test_switches_reach_every_command_and_every_json(tmp_path: Path) -> None:
 def test_replay_takes_switches_and_refuses_one_the_trace_policy_ignores(tmp_path: Path) -> None:
     trace = tmp_path / "trace.json"
     code, _, err = invoke("check", "--policy", "guarded", "--trace-out", str(trace), "--property", "single_active_wave")
-    assert code == 0, err
+    assert code == 1, err
     code, out, _ = invoke("replay", str(trace), "--switch", "final_write=plain")  # the trace's own reading
-    assert code == 0 and "single_active_wave violated" in out
+    assert code == 1 and "single_active_wave violated" in out
     code, out, err = invoke("replay", str(trace), "--switch", "max_waves_in_flight=2")
     assert (code, out) == (2, "") and err.startswith("error: switch max_waves_in_flight=2 is ignored under "
                                                      "atomic_advance=false")

@@ -52,7 +52,7 @@ def test_the_duplicate_dispatch_shows_in_the_simulation_and_on_a_plot(guarded: S
     file, png = tmp_path / "dup.json", tmp_path / "dup.png"
     file.write_text(json.dumps(data))
     code, out, err = invoke("replay", str(file), "--simulate", "--plot", str(png))
-    assert (code, err) == (0, "")
+    assert (code, err) == (1, f"wrote {png}\n")  # the violation shows in the simulation: exit 1
     found = re.search(r"VIOLATED no_duplicate_push at (\d+\.\d+) s: 1 wave\(s\) dispatched more than once", out)
     assert found is not None
     assert png.read_bytes()[:8] == PNG
@@ -79,7 +79,7 @@ def test_a_stall_trap_is_followed_to_its_quiescent_end(guarded: Search, tmp_path
     file, png = tmp_path / "stall.json", tmp_path / "stall.png"
     file.write_text(json.dumps(data))
     code, out, _ = invoke("replay", str(file), "--simulate", "--plot", str(png))
-    assert code == 0
+    assert code == 1
     assert re.search(r"VIOLATED no_stall at \d+\.\d+ s: stalled at wave 2: nothing left to run", out)
     assert "stalled at wave 2 (nothing left to run)" in out
     assert png.read_bytes()[:8] == PNG

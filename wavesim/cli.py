@@ -18,11 +18,12 @@ from wavesim.commands.report import report
 from wavesim.commands.run import run
 from wavesim.commands.sweep import sweep
 from wavesim.errors import OneLineGroup
+from wavesim.exitcodes import EPILOG
 
 __all__ = ["main"]
 
 
-@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wavesim")
 def main() -> None:
     """Model, simulate and check queue-backed wave coordinators."""

@@ -2,9 +2,11 @@
 
 ``BadInput`` is what commands raise. ``OneLineGroup`` is the ``wavesim`` group's
 class: it turns click's own usage errors (``Usage: ... Try ... Error: ...``)
-into the same one ``error:`` line, and an unexpected exception into one line
-``error: internal error: <type>: <message> (please report)`` with exit code 1
-(``WAVESIM_DEBUG=1`` lets the exception and its traceback through instead).
+into the same one ``error:`` line, an unexpected exception into one line
+``error: internal error: <type>: <message> (please report)`` with exit code 70
+(``WAVESIM_DEBUG=1`` lets the exception and its traceback through instead), and
+Ctrl-C into one line ``interrupted`` with exit code 130. Exit code 1 is left to
+verdicts alone (``wavesim.exitcodes``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 
 import click
 
-__all__ = ["DEBUG_VARIABLE", "BadInput", "InternalError", "OneLineGroup"]
+from wavesim.exitcodes import BAD_INPUT, EPILOG, INTERNAL, INTERRUPTED
+
+__all__ = ["DEBUG_VARIABLE", "BadInput", "InternalError", "Interrupted", "OneLineGroup"]
 
 #: Set this environment variable to 1 to see the traceback of an internal error.
 DEBUG_VARIABLE = "WAVESIM_DEBUG"
@@ -26,16 +30,16 @@ DEBUG_VARIABLE = "WAVESIM_DEBUG"
 class BadInput(click.ClickException):
     """Input that wavesim cannot use; the message names the value and what is allowed."""
 
-    exit_code = 2
+    exit_code = BAD_INPUT
 
     def show(self, file: object = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
 
 
 class InternalError(click.ClickException):
-    """A bug: an exception no command expected. One line, exit code 1."""
+    """A bug: an exception no command expected. One line, exit code 70 (``EX_SOFTWARE``)."""
 
-    exit_code = 1
+    exit_code = INTERNAL
 
     def __init__(self, err: BaseException) -> None:
         text = " ".join(str(err).split())
@@ -43,6 +47,18 @@ class InternalError(click.ClickException):
 
     def show(self, file: object = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C: one line, exit code 130. Output files are written whole or not at all (``atomic_write``)."""
+
+    exit_code = INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
+
+    def show(self, file: object = None) -> None:
+        click.echo(self.format_message(), err=True)
 
 
 def _usage_line(err: click.UsageError) -> str:
@@ -62,6 +78,8 @@ def _one_line() -> Iterator[None]:
         raise BadInput(_usage_line(err)) from None
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
+    except KeyboardInterrupt:
+        raise Interrupted() from None
     except OSError as err:
         if err.errno == errno.EPIPE or os.environ.get(DEBUG_VARIABLE) == "1":
             raise  # click ends quietly on a closed pipe
@@ -83,3 +101,10 @@ class OneLineGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         with _one_line():
             return super().invoke(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Every command's ``--help`` ends with the exit-code contract."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.epilog is None:
+            command.epilog = EPILOG
+        return command

@@ -9,13 +9,15 @@ from pathlib import Path
 import click
 
 from wavesim.audit import MAIN_LEVEL, Limits, Report, audit_history, parse_time, read_history, to_json, to_table
-from wavesim.audit.checks import SECOND
+from wavesim.audit.checks import KINDS, SECOND
 from wavesim.audit.parse import FORMATS, format_time, parse_zone
 from wavesim.audit.plot import write_plot
+from wavesim.commands.outputs import wrote
 from wavesim.errors import BadInput
+from wavesim.exitcodes import Expected, Verdicts, expect_option, judge, surprises
 from wavesim.files import read_text
 
-__all__ = ["audit", "run_audit"]
+__all__ = ["audit", "audit_verdicts", "run_audit"]
 
 #: Seconds of idleness before a stall is reported: Horizon's default long-wait alert (``horizon.waits``).
 STALL_AFTER_S = 60.0
@@ -53,6 +55,14 @@ def run_audit(path: str, *, fmt: str = "auto", level: int = MAIN_LEVEL, window_s
     return report
 
 
+def audit_verdicts(report: Report) -> Verdicts:
+    """Per property a finding kind bears on (``KINDS``): violated when any job breaks its limit, held
+    otherwise; overlap is judged only with ``--max-active`` (without it, it is measured, not judged)."""
+    broken = set(report.violations())
+    return {(report.file, prop): kind not in broken for kind, prop in KINDS.items()
+            if kind != "overlap" or report.limits.max_active is not None}
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON document (schema wavesim.audit/1).")
@@ -76,19 +86,32 @@ def run_audit(path: str, *, fmt: str = "auto", level: int = MAIN_LEVEL, window_s
 @click.option("--tz", default="UTC", show_default=True,
               help="Zone of timestamps without an offset (UTC, a name like Europe/Berlin, or +02:00); "
                    "timestamps with an offset or Z are converted.")
+@expect_option
 def audit(file: str, as_json: bool, plot_path: str | None, fmt: str, level: int, window_s: float,
-          burst_limit: int, max_active: int | None, stall_after_s: float, now: str | None, tz: str) -> None:
+          burst_limit: int, max_active: int | None, stall_after_s: float, now: str | None, tz: str,
+          expected: Expected) -> None:
     """Audit an export of wave_coordination (CSV or JSON Lines) for bursts, overlaps, stalls,
     duplicate dispatches and waves never completed.
 
-    Exit code 0 when clean, 1 when a property is violated, 2 on bad input.
+    Exit code 0 when clean, 1 when a property is violated (or, with --expect-violation, an expected
+    one is not), 2 on bad input. The properties judged are those the findings bear on: queue_bounded
+    (bursts), single_active_wave (overlap, with --max-active), no_stall, no_duplicate_push and
+    import_completes.
     """
+    if any(policy for policy, _ in expected.items):
+        raise BadInput("--expect-violation: an audit judges a history, not a policy; give PROPERTY alone")
     report = run_audit(file, fmt=fmt, level=level, window_s=window_s, burst_limit=burst_limit,
                        max_active=max_active, stall_after_s=stall_after_s, now=now, tz=tz)
+    verdicts = audit_verdicts(report)
+    expected.require(verdicts, why=" (overlap is judged with --max-active)")
+    code = judge(verdicts, expected)
     if plot_path is not None:
         write_plot(report, plot_path)
+        wrote(plot_path)
     if as_json:
-        click.echo(json.dumps(to_json(report), indent=2))
+        click.echo(json.dumps({**to_json(report), "exit_code": code}, indent=2))
     else:
         click.echo(to_table(report), nl=False)
-    click.get_current_context().exit(report.exit_code)
+    for line in surprises(verdicts, expected) if expected.items else ():
+        click.echo(f"not as expected: {line}", err=True)
+    click.get_current_context().exit(code)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import click
@@ -25,11 +25,12 @@ from model.checker import (
 from model.scope import RELAY_LEASES, Scope
 from model.search import walk_search
 from model.settled import PremiseBroken
-from model.trace import render, steps_of, to_json, why_stuck
+from model.trace import TraceStep, render, steps_of, to_json, why_stuck
+from wavesim.commands.outputs import write_output
 from wavesim.docgen import project_root, register
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write
+from wavesim.exitcodes import Expected, expect_option, finish
 from wavesim.progress import progress_bar, wanted
 from wavesim.switches import parse_specs, switch_option, switched
 
@@ -107,7 +108,27 @@ def _verdict(search: Search, name: str) -> str:
     return "holds" if holds else "VIOLATED"
 
 
-def report_text(search: Search) -> str:
+def verdicts(search: Search) -> dict[tuple[str, str], bool | None]:
+    """Each checked property's verdict, for the exit code (``wavesim.exitcodes``)."""
+    return {(search.spec.policy.name, name): search.holds(name) for name in search.checked}
+
+
+def _compact(steps: Sequence[TraceStep], start: int = 0) -> str:
+    """The step table from ``steps[start]`` on, with the table line only where the wave rows change, and
+    after the last step."""
+    lines, rows = [], steps[start - 1].table if start else None
+    for s in steps[start:]:
+        result = f" -> {s.result}" if s.result else ""
+        lines.append(f"{s.n:3d}. {s.actor:<10} {s.what}{result}")
+        if s.table != rows or s is steps[-1]:
+            lines.append(f"     table {s.table}; {s.jobs}")
+            rows = s.table
+    return "\n".join(lines)
+
+
+def report_text(search: Search, *, verbose: bool = False) -> str:
+    """The summary (scope, search, one line per property) and one counterexample per violated property;
+    ``verbose`` adds what each reduction does, the table after every step and why a trap has no way out."""
     scope = search.spec.scope
     rate = search.states / search.seconds if search.seconds > 0 else float("inf")
     status = "complete" if search.complete else "decided early" if search.decided else "INCOMPLETE"
@@ -117,7 +138,8 @@ def report_text(search: Search) -> str:
         + (f", {search.engine} engine" if search.strategy == "bfs" else ""),
         f"{status}: {search.states} distinct states{settled}, {search.transitions} transitions, depth {search.depth}, "
         f"{search.seconds:.2f} s, {rate:,.0f} states/s, peak {search.peak_mb:,.0f} MB",
-        f"reductions: {'; '.join(reductions(scope, search.used)) or 'none'}",
+        f"reductions: {'; '.join(reductions(scope, search.used)) or 'none'}" if verbose
+        else f"reductions: {', '.join(search.used) or 'none'}",
     ]
     if search.stop_reason:
         lines.append(f"stopped: {search.stop_reason}")
@@ -129,15 +151,40 @@ def report_text(search: Search) -> str:
                      "--shortest gives minimal ones")
     if scope.hides_overlap:
         lines.append("note: the threshold needs the whole wave at this scope, so waves cannot overlap")
+    width = max(len(_verdict(search, n)) for n in search.checked) if search.checked else 0
+    lines.append(f"  {'property':<26} {'verdict':<{width}} counterexample")
     for name in search.checked:
-        lines.append(f"  {name:<26} {_verdict(search, name)}")
+        found = search.found.get(name)
+        length = f"{len(found.labels)} steps" if found is not None else "-"
+        lines.append(f"  {name:<26} {_verdict(search, name):<{width}} {length}")
+    shown: dict[tuple[object, ...], str] = {}  # the labels of each counterexample printed -> its property
+    hidden = False
     for name, data in counterexamples(search).items():
         found = search.found[name]
         lines.append("")
-        lines.append(f"{name} violated in {len(found.labels)} steps: {found.detail}")
-        lines.append(render(steps_of(search.spec, found.path)))
-        for why in data["why_no_way_out"]:
-            lines.append(f"     way out? {why}")
+        same = shown.get(found.labels)
+        if same is not None and not verbose:
+            lines.append(f"{name} violated by the same {len(found.labels)} steps as {same}: {found.detail}")
+        else:
+            shown.setdefault(found.labels, name)
+            lines.append(f"{name} violated in {len(found.labels)} steps: {found.detail}")
+            steps = steps_of(search.spec, found.path)
+            # a counterexample that extends one already printed shows only its new steps
+            start, before = max(((len(k), v) for k, v in shown.items() if len(k) < len(found.labels)
+                                 and found.labels[:len(k)] == k), default=(0, ""))
+            if verbose:
+                lines.append(render(steps))
+            else:
+                if start:
+                    lines.append(f"  1-{start}. the steps of {before}, then:")
+                lines.append(_compact(steps, start))
+                hidden = True
+        if verbose:
+            lines.extend(f"     way out? {why}" for why in data["why_no_way_out"])
+    if hidden:
+        lines.append("")
+        lines.append("--verbose shows the table after every step, what each reduction does and why a trap "
+                     "has no way out")
     return "\n".join(lines)
 
 
@@ -182,11 +229,20 @@ def report_text(search: Search) -> str:
 @click.option("--shortest", is_flag=True,
               help="Switch off reductions that may lengthen a counterexample, so that each is a shortest one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also say what each reduction does, show the table after every step of a counterexample, "
+                   "and why a trap has no way out.")
+@expect_option
 @switch_option
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="Write the first counterexample found as JSON for 'wavesim replay'.")
 def check_command(**options: Any) -> None:
-    """Check a policy against the properties on a small scope, exhaustively."""
+    """Check a policy against the properties on a small scope, exhaustively.
+
+    Prints a summary (one line per property: verdict and counterexample length),
+    then one counterexample per violated property. Exit 1 when a property is
+    violated or left undecided by a budget (see --expect-violation).
+    """
     o = options
     given = {k: o[k] for k in ("wave_size", "threshold") if o[k] is not None}
     sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **given}  # option > environment > default
@@ -210,28 +266,29 @@ def check_command(**options: Any) -> None:
     problem = lease_problem(scope, policy)
     if problem is not None:
         raise BadInput(problem)
+    expected: Expected = o["expected"]
+    asked = o["properties"] or PROPERTY_NAMES
+    expected.require(((policy.name, p) for p in asked), why=" (add it with --property)")
     try:
         search = run_check(
             policy, scope, strategy=o["strategy"],
-            properties=o["properties"] or PROPERTY_NAMES,
+            properties=asked,
             max_states=o["max_states"], time_limit=o["time_limit"], max_memory_mb=o["max_memory_mb"],
             without=o["without"], shortest=o["shortest"], seed=o["seed"], depth=o["pct_depth"],
             bar=wanted(as_json=as_json), engine=o["engine"],
         )
     except (ConfigError, EngineUnavailable, PremiseBroken) as err:
         raise BadInput(str(err)) from None
-    if trace_out is not None:
+    if trace_out is not None:  # written first: a file that cannot be written is one error line, no report
         traces = counterexamples(search)
-        if not traces:
-            raise BadInput(f"no counterexample to write to {trace_out}: no property was violated")
-        first = next(n for n in search.checked if n in traces)
-        text = json.dumps(traces[first], indent=2)
-
-        def write(tmp: Path) -> None:
-            tmp.write_text(text + "\n", encoding="utf-8")
-
-        atomic_write(trace_out, write)
-    click.echo(json.dumps(report_json(search), indent=2) if as_json else report_text(search))
+        if traces:
+            first = next(n for n in search.checked if n in traces)
+            text = json.dumps(traces[first], indent=2)
+            write_output(trace_out, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+        else:  # the report is the answer; a trace file would have nothing to hold
+            click.echo(f"no counterexample: no property was violated, so {trace_out} was not written", err=True)
+    click.echo(json.dumps(report_json(search), indent=2) if as_json else report_text(search, verbose=o["verbose"]))
+    finish(verdicts(search), expected)
 
 
 #: The checker benchmark's committed table (``python -m benchmarks.bench_checker --out ...``).

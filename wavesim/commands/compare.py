@@ -6,10 +6,12 @@ from typing import Any
 
 import click
 
-from coordinator import POLICIES
+from coordinator import POLICIES, PROPERTY_NAMES
 from sim.compare import compare as run_comparison
-from wavesim.commands.run import build_scenario, scenario_options
-from wavesim.files import atomic_write, check_output
+from wavesim.commands.outputs import write_output
+from wavesim.commands.run import build_scenario, run_verdicts, scenario_options
+from wavesim.exitcodes import Expected, expect_option, finish
+from wavesim.files import check_output
 from wavesim.progress import progress_bar, wanted
 
 __all__ = ["compare"]
@@ -27,12 +29,18 @@ __all__ = ["compare"]
               help="Print per policy the metrics as distributions and the share of runs each property held.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write a side-by-side plot (first seed of each policy) to this .png/.svg/.pdf.")
+@expect_option
 def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, ...], seeds: int,
-            first_seed: int, as_json: bool, plot: str | None, **settings: Any) -> None:
-    """Compare policies over many seeds: the write-up's success metrics, measured."""
+            first_seed: int, as_json: bool, plot: str | None, expected: Expected, **settings: Any) -> None:
+    """Compare policies over many seeds: the write-up's success metrics, measured.
+
+    Exit 0 only when every property held in every run of every policy compared, or was violated
+    in at least one run where --expect-violation says so (e.g. original:single_active_wave).
+    """
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
     scenario = build_scenario(preset, scenario_file, settings, policies=chosen)
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")
+    expected.require((p, name) for p in chosen for name in PROPERTY_NAMES)
     # a progress bar on stderr, only when it is a terminal and not with --json
     with progress_bar(len(chosen) * seeds, desc="runs", enabled=wanted(as_json=as_json)) as bar:
         result = run_comparison(scenario, chosen, range(first_seed, first_seed + seeds),
@@ -41,5 +49,6 @@ def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, 
         from sim.plots import comparison_figure, save
 
         fig = comparison_figure(result)
-        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+        write_output(plot, lambda tmp: save(fig, str(tmp)))
     click.echo(result.to_json() if as_json else result.table(), nl=False)
+    finish(run_verdicts([r for runs in result.runs.values() for r in runs]), expected)

@@ -8,6 +8,7 @@ import click
 
 from wavesim.docgen import ROOT, DocError, doc_files, drifted
 from wavesim.errors import BadInput
+from wavesim.exitcodes import VIOLATED
 from wavesim.files import atomic_write
 
 __all__ = ["FIGURES", "docs", "stale_figures"]
@@ -40,6 +41,7 @@ def docs(check_only: bool, root: str | None) -> None:
 
     A generated block sits between the lines <!-- wavesim:begin NAME --> and
     <!-- wavesim:end NAME -->; NAME is registered in wavesim.docgen.
+    With --check, exit 1 means the committed copy differs (no property is judged).
     """
     base = Path(root).resolve() if root is not None else ROOT
     if not (base / "README.md").is_file() and not (base / "docs").is_dir():
@@ -57,7 +59,7 @@ def docs(check_only: bool, root: str | None) -> None:
             for copy in figures:
                 click.echo(f"drifted: {copy} (copy of {FIGURES[copy]})")
             click.echo("run 'wavesim docs' to rewrite them")
-            click.get_current_context().exit(1)
+            click.get_current_context().exit(VIOLATED)  # the committed copy differs: see docs/exit-codes.md
         click.echo("every generated block is up to date")
         return
     for path, (text, _) in changed.items():

@@ -8,12 +8,14 @@ from typing import Any
 
 import click
 
-from coordinator import POLICIES, ConfigError
+from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
 from sim.faultmatrix import MATRIX_PRESET, MATRIX_SETTINGS, fault_matrix
 from sim.faultsettings import FAULT_PRESETS
+from wavesim.commands.outputs import write_output
 from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, check_output
+from wavesim.exitcodes import Expected, expect_option, finish
+from wavesim.files import check_output
 from wavesim.progress import wanted
 
 __all__ = ["faults"]
@@ -38,14 +40,18 @@ def _write_text(path: Path, text: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the matrix as JSON instead of a table.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Also write the matrix as JSON to this .json.")
+@expect_option
 def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, ...], fault_names: tuple[str, ...],
-           seeds: int, first_seed: int, jobs: int, as_json: bool, out: str | None, **settings: Any) -> None:
+           seeds: int, first_seed: int, jobs: int, as_json: bool, out: str | None, expected: Expected,
+           **settings: Any) -> None:
     """Which policy survives which fault: the share of runs in which each property held.
 
     Without --preset or --scenario it runs the rapid-completions preset reduced to
     8 waves x 20 batches with lognormal sigma 1.5 (any option overrides it);
     the first line of the output names the scenario it ran.
     Fault options (--crash-rate, ...) apply to every cell, on top of its named fault.
+    Exit 0 only when every property held in every run of every cell, or was violated in at
+    least one run of the policy's cells where --expect-violation says so.
     """
     for name in fault_names:
         if name not in FAULT_PRESETS:
@@ -56,6 +62,7 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
     base = build_scenario(preset, scenario_file, settings, defaults=own, policies=chosen)
     check_output(out, (".json",), "--out")
+    expected.require((p, name) for p in chosen for name in PROPERTY_NAMES)
     names = list(dict.fromkeys(fault_names)) or list(FAULT_PRESETS)
     try:
         matrix = fault_matrix(base, chosen, names, range(first_seed, first_seed + seeds), jobs=jobs,
@@ -64,5 +71,7 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
         raise BadInput(str(err)) from None
     if out is not None:
         text = json.dumps(matrix.to_dict(), indent=2) + "\n"
-        atomic_write(out, lambda tmp: _write_text(tmp, text))
+        write_output(out, lambda tmp: _write_text(tmp, text))
     click.echo(matrix.to_json() if as_json else matrix.table(), nl=False)
+    finish({(p, name): not any(matrix.failing[p][f][name] for f in matrix.faults)
+            for p in matrix.policies for name in PROPERTY_NAMES}, expected)

@@ -24,9 +24,11 @@ from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveT
 from live.engine import dialect_of, make_engine
 from live.run import LiveRun, run_live
 from sim.export import rows_csv
-from wavesim.commands.run import summary_lines
+from wavesim.commands.outputs import write_output
+from wavesim.commands.run import run_verdicts, summary_lines
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, check_output, read_text
+from wavesim.exitcodes import Expected, expect_option, finish
+from wavesim.files import check_output, read_text
 from wavesim.livereport import INJECTED, live_json, measure_live
 from wavesim.switches import check_read, parse_specs, switch_option
 
@@ -249,10 +251,15 @@ def _settings_options(command: Any) -> Any:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Export the first import's real wave rows (for wavesim audit) to this .csv.")
 @click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
+@expect_option
 def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...], queue_url: str | None,
          isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool, plot: str | None,
-         csv_path: str | None, clean: bool, **given: Any) -> None:
-    """Run imports live: worker processes, a real queue, real faults; measured from the real tables."""
+         csv_path: str | None, clean: bool, expected: Expected, **given: Any) -> None:
+    """Run imports live: worker processes, a real queue, real faults; measured from the real tables.
+
+    Exit 0 only when every property held in every import (or was violated in at least one import of
+    that policy where --expect-violation says so); --summarize and --clean judge nothing (exit 0).
+    """
     if summarize_paths:
         click.echo("\n".join(summarize(read_documents(summarize_paths))))
         return
@@ -264,6 +271,7 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     check_output(csv_path, (".csv",), "--csv")
     names = list(POLICIES) if "all" in policies else list(dict.fromkeys(policies or ["atomic"]))
+    expected.require((p, name) for p in names for name in PROPERTY_NAMES)
     switches = parse_specs(given.pop("switch_specs", ()) or ())
     check_read(switches, names)
     values = {**(FAULT_MIX if fault_mix else {}), **{k: v for k, v in given.items() if v is not None}}
@@ -288,6 +296,7 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
                        f"{level or 'driver default'}): {repeat} imports, share in which each property held")
             for name, share in _shares(results, policy).items():
                 click.echo(f"  {name:26s} {share:6.1%}")
+    finish(run_verdicts([result for _, result in results]), expected)
 
 
 def _write_outputs(result: Any, plot: str | None, csv_path: str | None) -> None:
@@ -296,10 +305,10 @@ def _write_outputs(result: Any, plot: str | None, csv_path: str | None) -> None:
         from sim.plots import run_figure, save
 
         fig = run_figure(result)
-        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+        write_output(plot, lambda tmp: save(fig, str(tmp)))
     if csv_path is not None:
         text = rows_csv(result.table)
-        atomic_write(csv_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        write_output(csv_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _echo_run(run: LiveRun, result: Any) -> None:

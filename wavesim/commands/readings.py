@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 
 from coordinator import ConfigError
+from wavesim.commands.outputs import write_output
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, check_output
+from wavesim.exitcodes import HOLDS, VIOLATED
+from wavesim.files import check_output
 from wavesim.progress import progress_bar, wanted
 
 __all__ = ["readings_command"]
@@ -42,7 +44,12 @@ def _grid(specs: tuple[str, ...]) -> dict[str, list[object]]:
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the JSON to this .json.")
 def readings_command(seeds: int, jobs: int, only: tuple[str, ...], no_checker: bool, show_calibration: bool,
                      as_json: bool, out: str | None) -> None:
-    """Run every combination of readings against the write-up's evidence; verdicts for those that fit."""
+    """Run every combination of readings against the write-up's evidence; verdicts for those that fit.
+
+    What it judges is the fit, not the policies (the write-up's policies break properties by design):
+    exit 0 when at least one combination reproduces every observation, 1 when none does.
+    --calibration only measures: exit 0.
+    """
     from wavesim.readings.calibration import calibration, calibration_text
     from wavesim.readings.grid import combinations, run_readings
     from wavesim.readings.render import to_dict, to_text
@@ -52,7 +59,7 @@ def readings_command(seeds: int, jobs: int, only: tuple[str, ...], no_checker: b
         cal = calibration(range(seeds))
         text = json.dumps(cal, indent=2) + "\n"
         if out is not None:
-            atomic_write(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+            write_output(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         click.echo(text if as_json else calibration_text(cal), nl=False)
         return
     try:
@@ -65,5 +72,9 @@ def readings_command(seeds: int, jobs: int, only: tuple[str, ...], no_checker: b
                               progress=lambda n: bar.update(n - bar.n))
     data = json.dumps(to_dict(result), indent=2) + "\n"
     if out is not None:
-        atomic_write(out, lambda tmp: Path(tmp).write_text(data, encoding="utf-8"))
+        write_output(out, lambda tmp: Path(tmp).write_text(data, encoding="utf-8"))
     click.echo(data if as_json else to_text(result), nl=False)
+    fits = any(result.fits(i) for i in range(len(result.combos)))
+    if not fits:
+        click.echo("no combination of readings reproduces every observation of the write-up", err=True)
+    click.get_current_context().exit(HOLDS if fits else VIOLATED)

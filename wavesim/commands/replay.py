@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coordinator import ConfigError
+from coordinator import PROPERTY_NAMES, ConfigError
 from coordinator.policy import with_given
 from model.trace import ReplayError, from_json, render, replay, table_text
+from wavesim.commands.outputs import write_output
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, check_output, read_text
+from wavesim.exitcodes import NO_EXPECTATION, Expected, expect_option, finish
+from wavesim.files import check_output, read_text
 from wavesim.switches import parse_specs, switch_option
 
 if TYPE_CHECKING:
@@ -57,7 +59,7 @@ def simulated_text(run: ScriptedRun) -> str:
 
 
 def _simulate(file: str, spec: Any, prop: str, detail: str, steps: Any, seed: int, plot: str | None,
-              as_json: bool) -> None:
+              as_json: bool, expected: Expected) -> None:
     from sim.plots import save
     from wavesim.replayplot import replay_figure
     from wavesim.scripted import replay_in_sim
@@ -68,13 +70,14 @@ def _simulate(file: str, spec: Any, prop: str, detail: str, steps: Any, seed: in
         raise BadInput(f"{file}: {err}") from None
     if plot is not None:
         fig = replay_figure(run)
-        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+        write_output(plot, lambda tmp: save(fig, str(tmp)))
     click.echo(json.dumps(run.to_dict(), indent=2) if as_json else simulated_text(run))
+    finish({(spec.policy.name, name): bool(v["holds"]) for name, v in run.result.properties.items()}, expected)
 
 
-def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps: Any) -> None:
+def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps: Any, expected: Expected) -> None:
     import dbdriver
-    from wavesim.commands.dbreplay import echo, replay_on_database
+    from wavesim.commands.dbreplay import JUDGED_IN_ROWS, echo, replay_on_database
 
     try:
         db = dbdriver.open_database(url, prefix=prefix)
@@ -87,11 +90,15 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
     click.echo(f"policy {spec.policy.name}; scope {spec.scope.label()}")
     click.echo(f"{prop} violated in the model in {len(steps)} steps: {detail}")
     echo(lines)
-    if shown is None:
+    held: bool | None = shown is None
+    if prop not in JUDGED_IN_ROWS:
+        click.echo(f"{prop}: the real rows cannot show it (the queue is not in the database): undecided")
+        held = None
+    elif shown is None:
         click.echo(f"{prop}: the violation does not show in the real rows")
-        return
-    click.echo(f"{prop} VIOLATED in the real rows: {shown}")
-    raise SystemExit(1)
+    else:
+        click.echo(f"{prop} VIOLATED in the real rows: {shown}")
+    finish({(spec.policy.name, prop): held}, expected)
 
 
 @click.command("replay")
@@ -107,9 +114,16 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
               help="Run the steps on a real database (sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://...), "
                    "one connection per handler run; exit 1 when the violation shows in the real rows.")
 @click.option("--prefix", default="wavesim_", show_default=True, help="With --db: the prefix of wavesim's tables.")
+@expect_option
 def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None, as_json: bool,
-                   db_url: str | None = None, prefix: str = "wavesim_", switch_specs: tuple[str, ...] = ()) -> None:
-    """Re-run a counterexample written by 'wavesim check --trace-out' and print its steps."""
+                   db_url: str | None = None, prefix: str = "wavesim_", switch_specs: tuple[str, ...] = (),
+                   expected: Expected = NO_EXPECTATION) -> None:
+    """Re-run a counterexample written by 'wavesim check --trace-out' and print its steps.
+
+    The property judged is the trace's own: in the model it is violated (the steps replay exactly),
+    so the exit code is 1 unless --expect-violation names it; --simulate judges every property in
+    the simulated run; --db judges the trace's property on the real rows.
+    """
     if db_url is not None and simulate:
         raise BadInput("--db and --simulate replay in different places: choose one")
     if not simulate:
@@ -139,14 +153,17 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
         # timed replays space steps further apart than the lease, which is what this trace assumes away
         raise BadInput(f"{file} was checked with --relay-lease {spec.scope.relay_lease}: its relay steps depend on "
                        "claim times, so it replays in the model only (without --simulate and --db)")
+    judged = PROPERTY_NAMES if simulate else (prop,)
+    expected.require((spec.policy.name, name) for name in judged)
     if simulate:
-        _simulate(file, spec, prop, detail, replayed, seed or 0, plot, as_json)
+        _simulate(file, spec, prop, detail, replayed, seed or 0, plot, as_json, expected)
         return
     if db_url is not None:
-        _on_database(db_url, prefix, spec, prop, detail, replayed)
+        _on_database(db_url, prefix, spec, prop, detail, replayed, expected)
         return
     click.echo(f"policy {spec.policy.name}; scope {spec.scope.label()}")
     click.echo(f"{prop} violated in {len(replayed)} steps: {detail}")
     click.echo(render(replayed))
     for line in why:
         click.echo(f"     way out? {line}")
+    finish({(spec.policy.name, prop): False}, expected)

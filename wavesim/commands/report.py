@@ -24,7 +24,11 @@ __all__ = ["report"]
 @switch_option
 def report(out: str, seeds: int | None, fault_seeds: int | None, jobs: int, quick: bool,
            switch_specs: tuple[str, ...] = ()) -> None:
-    """Regenerate the incident report: Markdown, figures (PNG and SVG), verdicts, fault matrix."""
+    """Regenerate the incident report: Markdown, figures (PNG and SVG), verdicts, fault matrix.
+
+    The report records verdicts; it does not judge them (the write-up's policies break properties
+    by design): exit 0 once it is written. Gate on 'wavesim check' or 'wavesim compare' instead.
+    """
     # imported here: the report needs matplotlib, which every other command should not pay for at start-up
     from wavesim.report.build import ReportSettings
     from wavesim.report.write import write_report
@@ -38,4 +42,4 @@ def report(out: str, seeds: int | None, fault_seeds: int | None, jobs: int, quic
         jobs=jobs, quick=quick, progress=wanted(),
     )
     target = write_report(out, settings)
-    click.echo(f"wrote {target}/report.md and its figures")
+    click.echo(f"wrote {target}/report.md and its figures", err=True)  # a file written is named on stderr

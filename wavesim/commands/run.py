@@ -16,17 +16,19 @@ from typing import Any, TypeVar
 
 import click
 
-from coordinator import POLICIES, ConfigError
+from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
 from sim.export import rows_csv
 from sim.replaycmd import replay_command
 from sim.run import RunResult, run_one
 from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scenario_toml
+from wavesim.commands.outputs import write_output
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, check_output, read_text
+from wavesim.exitcodes import Expected, Verdicts, expect_option, finish
+from wavesim.files import check_output, read_text
 from wavesim.switches import check_read, parse_specs, switch_option
 
-__all__ = ["build_scenario", "run", "scenario_options", "summary_lines"]
+__all__ = ["build_scenario", "run", "run_verdicts", "scenario_options", "summary_lines"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,6 +141,16 @@ def summary_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def run_verdicts(results: list[RunResult]) -> Verdicts:
+    """Per (policy, property): held in every one of ``results``, or violated in at least one."""
+    out: dict[tuple[str, str], bool | None] = {}
+    for r in results:
+        for name, v in r.properties.items():
+            key = (r.scenario.policy, name)
+            out[key] = out.get(key, True) and bool(v["holds"])
+    return out
+
+
 def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
@@ -154,9 +166,10 @@ def _write_text(path: Path, text: str) -> None:
               help="Write queue depth and active waves over time to this .png/.svg/.pdf.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Write the final wave_coordination rows to this .csv.")
+@expect_option
 def run(preset: str | None, scenario_file: str | None, policy: str | None, seed: int | None, as_json: bool,
-        plot: str | None, csv_path: str | None, **settings: Any) -> None:
-    """Simulate one import and report its metrics and properties."""
+        plot: str | None, csv_path: str | None, expected: Expected, **settings: Any) -> None:
+    """Simulate one import and report its metrics and properties (exit 1 when one fails, a stall included)."""
     if policy is not None:
         settings["policy"] = policy
     if seed is not None:
@@ -164,18 +177,20 @@ def run(preset: str | None, scenario_file: str | None, policy: str | None, seed:
     scenario = build_scenario(preset, scenario_file, settings)
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     check_output(csv_path, (".csv",), "--csv")
+    expected.require((scenario.policy, name) for name in PROPERTY_NAMES)
     result = run_one(scenario)
     if plot is not None:
         from sim.plots import run_figure, save
 
         fig = run_figure(result)
-        atomic_write(plot, lambda tmp: save(fig, str(tmp)))
+        write_output(plot, lambda tmp: save(fig, str(tmp)))
     if csv_path is not None:
         text = rows_csv(result.table)
-        atomic_write(csv_path, lambda tmp: _write_text(tmp, text))
+        write_output(csv_path, lambda tmp: _write_text(tmp, text))
     if as_json:
         click.echo(result.to_json(), nl=False)
     else:
         click.echo("\n".join(summary_lines(result)))
         if not all(v["holds"] for v in result.properties.values()):
             click.echo(f"replay: {replay_command(result.scenario)}")
+    finish(run_verdicts([result]), expected)

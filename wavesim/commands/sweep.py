@@ -11,9 +11,11 @@ import click
 from coordinator import POLICIES, PROPERTY_NAMES
 from coordinator.policy import SWITCHES
 from sim.scenario import SWITCH_PREFIX, Scenario, with_point
+from wavesim.commands.outputs import write_output, wrote
 from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.errors import BadInput
-from wavesim.files import atomic_write, check_output
+from wavesim.exitcodes import Expected, expect_option, finish
+from wavesim.files import check_output
 from wavesim.progress import progress_bar, wanted
 from wavesim.sweep.execute import RunFn, execute
 from wavesim.sweep.grid import expand_grid, parse_param
@@ -122,14 +124,21 @@ def _check_scheduler(address: str, timeout_s: float = 10.0) -> None:
 @click.option("--plot-out", type=click.Path(dir_okay=False), default=None,
               help="Where --plot goes (.png/.svg). [default: beside --out]")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-point summaries as JSON.")
+@expect_option
 def sweep(preset: str | None, scenario_file: str | None, policy: str | None, param_specs: tuple[str, ...],
           seeds: int, seed_start: int, out: str, jobs: int | None, scheduler: str | None,
-          plot_metric: str | None, plot_out: str | None, as_json: bool, **settings: Any) -> None:
-    """Run a grid of settings x seeds and summarise each grid point."""
+          plot_metric: str | None, plot_out: str | None, as_json: bool, expected: Expected, **settings: Any) -> None:
+    """Run a grid of settings x seeds and summarise each grid point.
+
+    Exit 0 only when every property held in every run of every grid point (or was violated in at
+    least one run of that policy where --expect-violation says so).
+    """
     if policy is not None:
         settings["policy"] = policy
     base = build_scenario(preset, scenario_file, settings)
     params = [parse_param(spec, SETTINGS) for spec in param_specs]
+    policies = next(([str(v) for v in values] for name, values in params if name == "policy"), [base.policy])
+    expected.require((p, name) for p in policies for name in PROPERTY_NAMES)
     if plot_metric is not None:
         if plot_metric not in ROW_METRICS:
             raise BadInput(f"--plot {plot_metric!r} is not a metric; choose one of: {', '.join(ROW_METRICS)}")
@@ -148,8 +157,23 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
         from wavesim.sweep.plot import sweep_figure
 
         fig = sweep_figure(summaries, plot_metric, params[0][0])
-        atomic_write(plot_out, lambda tmp: fig.savefig(str(tmp), dpi=120, format=tmp.suffix.lstrip(".")))
+        write_output(plot_out, lambda tmp: fig.savefig(str(tmp), dpi=120, format=tmp.suffix.lstrip(".")))
+    wrote(out)
     if as_json:
         click.echo(json.dumps(summaries, indent=2))
     else:
         click.echo(_table(summaries))
+    finish(_verdicts(base, summaries), expected)
+
+
+def _verdicts(base: Scenario, summaries: list[dict[str, object]]) -> dict[tuple[str, str], bool | None]:
+    """Per (policy, property): held in every run of every grid point of that policy."""
+    out: dict[tuple[str, str], bool | None] = {}
+    for s in summaries:
+        point = dict(part.split("=", 1) for part in str(s["point"]).split(";") if "=" in part)  # grid.point_key
+        policy = point.get("policy", base.policy)
+        for name in PROPERTY_NAMES:
+            share = s[f"held_{name}"]
+            if share is not None:
+                out[(policy, name)] = bool(out.get((policy, name), True)) and share == 1
+    return out

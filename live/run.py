@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator import ReconcilerTicked, Status, WaveTable, program_for
+from dbdriver import resolve_url
 from live.db import DB_ERRORS
 from live.faults import FaultPlan, read_fault_log
 from live.handlerrun import Runner
@@ -94,6 +95,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
              job_id: int, isolation: str | None = None, workdir: str | None = None) -> LiveRun:
     """Run one import live (see the module docstring); ``db`` is the opened wave database."""
     tables = LiveTables()
+    db_url = resolve_url(db_url)  # the caller's file: the processes below need not share its folder
     folder = Path(workdir or tempfile.mkdtemp(prefix="wavesim-live-"))
     run = f"r{job_id}-{uuid.uuid4().hex[:8]}"
     spec = RunSpec(run=run, job_id=job_id, db_url=db_url, queue_url=queue_url, t0=time.time(),

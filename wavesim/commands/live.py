@@ -20,11 +20,13 @@ from typing import Any
 import click
 
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
+from dbdriver import resolve_url
 from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
 from live.engine import dialect_of, make_engine
 from live.run import LiveRun, run_live
 from sim.export import rows_csv
 from wavesim.commands.run import summary_lines
+from wavesim.dboption import resolved_db_url
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write, check_output, read_text
 from wavesim.livereport import INJECTED, live_json, measure_live
@@ -105,6 +107,10 @@ def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, re
     """Run ``repeat`` imports per policy (seeds ``seed .. seed + repeat - 1``); yield each
     (live run, measured result) as it ends."""
     engine = _dialect(db_url)
+    try:
+        db_url = resolve_url(db_url)  # before any process starts: theirs is not the caller's folder
+    except DatabaseError as err:
+        raise BadInput(str(err)) from None
     if isolation is not None and isolation not in ISOLATION_LEVELS[engine]:
         raise BadInput(f"--isolation {isolation!r} is not offered on {ENGINES[engine]}; choose one of: "
                        f"{', '.join(ISOLATION_LEVELS[engine])}")
@@ -232,8 +238,8 @@ def _settings_options(command: Any) -> Any:
 @switch_option
 @click.option("--summarize", "summarize_paths", multiple=True, type=click.Path(dir_okay=False),
               help="Instead of running: summarize FILE(s) of earlier 'wavesim live --json' output (repeatable).")
-@click.option("--db", "db_url", default=None, help="Database URL: sqlite:///FILE, postgresql+psycopg://..., "
-              "mysql+pymysql://...")
+@click.option("--db", "db_url", default=None, callback=resolved_db_url, help="Database URL: sqlite:///FILE "
+              "(a relative FILE is in the current folder), postgresql+psycopg://..., mysql+pymysql://...")
 @click.option("--policy", "policies", multiple=True, type=click.Choice([*POLICIES, "all"]),
               help="Coordinator policy; repeat the option for several, or 'all'. [default: atomic]")
 @click.option("--queue", "queue_url", default=None, help="redis://HOST:PORT/DB for the Redis queue. "

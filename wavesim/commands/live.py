@@ -23,13 +23,14 @@ from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
 from dbdriver import resolve_url
 from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
 from live.engine import dialect_of, make_engine
-from live.run import LiveRun, run_live
+from live.run import LiveRun, first_error, run_live
 from sim.export import rows_csv
 from wavesim.commands.run import summary_lines
 from wavesim.dboption import resolved_db_url
 from wavesim.errors import BadInput
+from wavesim.exitcodes import VIOLATED
 from wavesim.files import atomic_write, check_output, read_text
-from wavesim.livereport import INJECTED, live_json, measure_live
+from wavesim.livereport import INJECTED, PROGRESS, live_json, measure_live
 from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["iter_imports", "live", "read_documents", "run_imports", "summarize"]
@@ -294,6 +295,8 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
                        f"{level or 'driver default'}): {repeat} imports, share in which each property held")
             for name, share in _shares(results, policy).items():
                 click.echo(f"  {name:26s} {share:6.1%}")
+    if any(not result.properties[PROGRESS]["holds"] for _, result in results):
+        raise SystemExit(VIOLATED)  # a run that made no progress measured nothing: not a pass
 
 
 def _write_outputs(result: Any, plot: str | None, csv_path: str | None) -> None:
@@ -317,7 +320,8 @@ def _echo_run(run: LiveRun, result: Any) -> None:
                f"counters {m['batches_counted_twice']}, batches unfinished {m['batches_unfinished']}, "
                f"processes started {run.processes}, fault log {run.spec.fault_log}")
     if run.errors:
-        click.echo(f"live: the processes wrote {len(run.errors)} line(s) to stderr, the last: {run.errors[-1]}")
+        click.echo(f"live: the processes wrote {len(run.errors)} line(s) to stderr ({run.stderr_log}), the first "
+                   f"error: {first_error(run.errors)}")
 
 
 def _fault_text(run: LiveRun) -> str:

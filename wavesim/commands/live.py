@@ -282,7 +282,7 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
     results: list[tuple[LiveRun, Any]] = []
     for run, result in iter_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level):
         if not results:
-            _write_outputs(result, plot, csv_path)
+            _write_outputs(run, result, plot, csv_path)
         results.append((run, result))
         if as_json:
             click.echo(json.dumps(live_json(run, result)))
@@ -299,12 +299,13 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
         raise SystemExit(VIOLATED)  # a run that made no progress measured nothing: not a pass
 
 
-def _write_outputs(result: Any, plot: str | None, csv_path: str | None) -> None:
+def _write_outputs(run: LiveRun, result: Any, plot: str | None, csv_path: str | None) -> None:
     """The first import's plot and CSV export."""
     if plot is not None:
-        from sim.plots import run_figure, save
+        from sim.plots import save
+        from wavesim.liveplot import live_figure
 
-        fig = run_figure(result)
+        fig = live_figure(run, result)
         atomic_write(plot, lambda tmp: save(fig, str(tmp)))
     if csv_path is not None:
         text = rows_csv(result.table)

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import live.supervisor
-from live.run import first_error
+from live import first_error
 from tests.live_helpers import SMALL, live_processes
 from wavesim.cli import main
 from wavesim.commands.live import run_imports

@@ -151,6 +151,7 @@ def test_summarize_reads_json_documents_back(tmp_path: Path) -> None:
     lines = summary.output.splitlines()
     assert lines[0] == "atomic on SQLite (database queue, isolation driver default): 2 imports, completed 2"
     assert "  import_completes           held in 2/2" in lines
+    assert "  live_progress              held in 2/2" in lines
     (tmp_path / "bad.jsonl").write_text("{}\n", encoding="utf-8")
     bad = CliRunner().invoke(main, ["live", "--summarize", str(tmp_path / "bad.jsonl")])
     assert bad.exit_code == 2 and bad.output.startswith("error: ")

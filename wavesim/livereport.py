@@ -38,8 +38,7 @@ from itertools import pairwise
 from typing import Any
 
 from coordinator import CompleteFinishedWaves, EnqueueBatches, WaveRow, WaveTable
-from live import LiveRun
-from live.run import first_error
+from live import LiveRun, first_error
 from sim.monitors import Monitors
 from sim.recorder import Recorder
 from sim.run import RunResult, measure

@@ -158,7 +158,8 @@ def _clean(db_url: str, queue_url: str | None) -> list[str]:
 
 def _shares(results: list[tuple[LiveRun, Any]], policy: str) -> dict[str, float]:
     mine = [r for run, r in results if run.settings.policy == policy]
-    return {name: sum(1 for r in mine if r.properties[name]["holds"]) / len(mine) for name in PROPERTY_NAMES}
+    names = (*PROPERTY_NAMES, PROGRESS)
+    return {name: sum(1 for r in mine if r.properties[name]["holds"]) / len(mine) for name in names}
 
 
 #: live metrics counted as "imports in which it happened" by ``--summarize``

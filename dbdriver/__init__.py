@@ -10,6 +10,7 @@ SQLAlchemy Core, on the engine a URL names::
         result = s.apply(effect, now)                   # as coordinator.apply(table, effect, now)[1]
     db.table(1)                                         # the real rows, as a coordinator.WaveTable
     db.clean()                                          # drops only wavesim's own tables
+    dbdriver.resolve_url("sqlite:///run.db")            # the same file from any process's folder
 
 An effect that asks for a queue push (``EnqueueBatches``, ``ScheduleTrigger``)
 only records what the database side of it records; the caller pushes.
@@ -19,5 +20,6 @@ rights, a table wavesim does not own) are ``DatabaseError`` with one line.
 
 from dbdriver.database import Database, Session, open_database
 from dbdriver.errors import DatabaseError
+from dbdriver.url import resolve_url
 
-__all__ = ["Database", "DatabaseError", "Session", "open_database"]
+__all__ = ["Database", "DatabaseError", "Session", "open_database", "resolve_url"]

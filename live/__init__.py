@@ -10,9 +10,9 @@ database driver; the metrics, plots and CLI are ``wavesim``'s.
 """
 
 from live.db import ISOLATION_LEVELS, DatabaseError, open_database
-from live.run import LiveRun, Sample, run_live
+from live.run import LiveRun, Sample, first_error, run_live
 from live.settings import FAULT_MIX, FAULT_RATES, LiveSettings
 from live.tables import LiveTables, TableClash
 
 __all__ = ["FAULT_MIX", "FAULT_RATES", "ISOLATION_LEVELS", "DatabaseError", "LiveRun", "LiveSettings",
-           "LiveTables", "Sample", "TableClash", "open_database", "run_live"]
+           "LiveTables", "Sample", "TableClash", "first_error", "open_database", "run_live"]

@@ -17,6 +17,13 @@ worker, and decides the outcome:
   the reconciler period plus, for the fix, the relay's lease (scenario seconds:
   a dead claimer's wave is relayed only after it), and for at least ``stall_min_wall_s``
   wall seconds: no job, timer or tick moved it;
+* ``no-progress``: a wave is not completed and jobs wait in the queue, yet no
+  wave row has changed (no batch finished, no status moved) for the progress
+  window: the stall window plus ``retry_after`` plus 20 mean batch durations
+  plus, with slow statements on, their hold, and at least
+  ``progress_min_wall_s`` wall seconds. Workers that cannot start, that crash,
+  or that fail every job end here in seconds rather than at the deadline; the
+  errors they printed are kept (``errors``, ``first_error``);
 * ``deadline``: the global deadline (wall seconds) came first.
 
 Then every process is reaped, the Redis dispatch log (if any) and the fault
@@ -36,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator import ReconcilerTicked, Status, WaveTable, program_for
+from dbdriver import resolve_url
 from live.db import DB_ERRORS
 from live.faults import FaultPlan, read_fault_log
 from live.handlerrun import Runner
@@ -44,10 +52,12 @@ from live.spec import RunSpec
 from live.supervisor import Supervisor
 from live.tables import LiveTables
 
-__all__ = ["START_TRIES", "LiveRun", "Sample", "run_live"]
+__all__ = ["PROGRESS_BATCHES", "START_TRIES", "LiveRun", "Sample", "first_error", "run_live"]
 
 #: how often the start handler is tried when its database step fails (SERIALIZABLE can refuse a statement)
 START_TRIES = 5
+#: mean batch durations in the progress window: one exponential batch outlasts it once in e^20
+PROGRESS_BATCHES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,15 @@ class LiveRun:
     processes: int
     drained: bool = True  # False: every wave completed, but the deadline came before the queue emptied
     errors: list[str] = field(default_factory=list)  # lines a child printed to stderr (not faults)
+    stderr_log: str = ""  # the file those lines are in
+    progress_window_s: float = 0.0  # wall seconds without a changed row, with jobs waiting, that end a run
+    waiting_jobs: int = 0  # jobs in the queue at the last sample
+
+    @property
+    def crashes(self) -> list[tuple[str, int, int, int]]:
+        """Processes that ended on their own with an error (exit code above 0): never a fault, which
+        is a signal (``kill -9``), but an exception the process did not handle."""
+        return [d for d in self.deaths if d[3] > 0]
 
     @property
     def settings(self) -> LiveSettings:
@@ -94,6 +113,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
              job_id: int, isolation: str | None = None, workdir: str | None = None) -> LiveRun:
     """Run one import live (see the module docstring); ``db`` is the opened wave database."""
     tables = LiveTables()
+    db_url = resolve_url(db_url)  # the caller's file: the processes below need not share its folder
     folder = Path(workdir or tempfile.mkdtemp(prefix="wavesim-live-"))
     run = f"r{job_id}-{uuid.uuid4().hex[:8]}"
     spec = RunSpec(run=run, job_id=job_id, db_url=db_url, queue_url=queue_url, t0=time.time(),
@@ -107,7 +127,15 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     queue.clear()
     policy = settings.resolve()
     sup = Supervisor(str(spec_path), str(stderr_path))
+    quiet = settings.stall_after_s + settings.auto_trigger_delay_s + (policy.reconciler_period_s or 0.0)
+    if policy.atomic_advance:  # a dead claimer's wave is relayed only once its lease ran out
+        quiet += policy.relay_lease_s
+    patience = quiet + settings.retry_after_s + PROGRESS_BATCHES * settings.batch_mean_s
+    if settings.lock_rate > 0:  # every row waits for a slow statement's lock
+        patience += settings.lock_hold_s
+    window = max(settings.wall(patience), settings.progress_min_wall_s)
     samples: list[Sample] = []
+    queued = 0
     outcome = "deadline"
     all_completed = drained = False
     started = time.monotonic()
@@ -133,11 +161,9 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                 if attempt + 1 == START_TRIES:
                     raise
                 time.sleep(0.01)
-        quiet = settings.stall_after_s + settings.auto_trigger_delay_s + (policy.reconciler_period_s or 0.0)
-        if policy.atomic_advance:  # a dead claimer's wave is relayed only once its lease ran out
-            quiet += policy.relay_lease_s
         last_sig: tuple[object, ...] | None = None
         changed_at, quiet_since = 0.0, time.monotonic()
+        moved_since = quiet_since  # wall clock of the last changed wave row
         while True:
             if time.monotonic() - started >= settings.deadline_s:
                 outcome = "completed" if all_completed else "deadline"
@@ -155,6 +181,11 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                 outcome, drained = "completed", True
                 break
             sig = _signature(table)
+            if sig != last_sig:
+                moved_since = time.monotonic()
+            elif queued > 0 and not all_completed and time.monotonic() - moved_since >= window:
+                outcome = "no-progress"
+                break
             if sig != last_sig or queued > 0:
                 last_sig, changed_at, quiet_since = sig, now, time.monotonic()
             elif now - changed_at >= quiet and time.monotonic() - quiet_since >= settings.stall_min_wall_s:
@@ -180,7 +211,20 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     return LiveRun(spec=spec, engine=engine, queue=queue.kind, isolation=isolation, outcome=outcome, ended_s=ended_s,
                    wall_s=wall_s, table=final, dispatch_log=log_rows, samples=samples,
                    faults=read_fault_log(spec.fault_log), deaths=list(sup.deaths), processes=sup.spawned,
-                   drained=drained or outcome != "completed", errors=errors)
+                   drained=drained or outcome != "completed", errors=errors, stderr_log=str(stderr_path),
+                   progress_window_s=window, waiting_jobs=queued)
+
+
+def first_error(lines: list[str]) -> str | None:
+    """The line that names the first error in a process's stderr: the exception line that ends the
+    first traceback (not a later one it caused), else the first line; None when there is none."""
+    in_traceback = False
+    for line in lines:
+        if line.startswith("Traceback (most recent call last)"):
+            in_traceback = True
+        elif in_traceback and line.strip() and not line.startswith((" ", "\t")):
+            return line
+    return next((line for line in lines if line.strip()), None)
 
 
 def _read_table(db: Any, job_id: int) -> WaveTable:

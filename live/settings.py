@@ -24,6 +24,13 @@ Defaults and why:
   waits on a lock) is invisible to the supervisor, and a real push or lock wait
   can take longer than a scaled-down window (we saw a false stall on MariaDB
   with a 0.2 s window).
+* ``progress_min_wall_s = 5`` (wall seconds): a run in which jobs wait in the
+  queue but no wave row changes (no batch finished, no status moved) is ended as
+  ``no-progress`` after the stall window plus ``retry_after`` (a killed worker's
+  job comes back only then) plus 20 mean batch durations (an exponential batch
+  outlasts that once in e^20) plus the slow statement's hold when that fault is
+  on, and never before this many wall seconds: workers that cannot start, or
+  that all fail every job, are reported in seconds, not at the deadline.
 * ``sample_ms = 5`` (wall): how often the monitor reads the real wave table and
   queue for the time series; a state shorter than that can be missed (the
   dispatch log and the final table are exact).
@@ -77,6 +84,7 @@ class LiveSettings:
     deadline_s: float = 60.0
     stall_after_s: float = 3.0
     stall_min_wall_s: float = 2.0
+    progress_min_wall_s: float = 5.0
     sample_ms: float = 5.0
     chaos_period_s: float = 0.5
     lock_hold_s: float = 4.0
@@ -106,8 +114,8 @@ class LiveSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
-        for name in ("batch_mean_s", "auto_trigger_delay_s", "retry_after_s", "scale", "deadline_s",
-                     "stall_after_s", "stall_min_wall_s", "sample_ms", "chaos_period_s", "lock_hold_s"):
+        for name in ("batch_mean_s", "auto_trigger_delay_s", "retry_after_s", "scale", "deadline_s", "stall_after_s",
+                     "stall_min_wall_s", "progress_min_wall_s", "sample_ms", "chaos_period_s", "lock_hold_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or value <= 0:

@@ -3,7 +3,11 @@
 Every child is started in a session (and so a process group) of its own, so
 that reaping kills whatever it started too. A child that dies while the run
 goes on (a ``kill -9`` fault) is started again with the next incarnation
-number, as supervisord or Horizon's master restart a worker. ``stop()`` sends
+number, as supervisord or Horizon's master restart a worker. A child runs in
+the caller's folder, as any program the caller starts does, with ``-P`` so that
+folder is not on its import path (a folder there named like one of our packages
+would shadow it); ``PYTHONPATH`` names the folder this code was imported from,
+so a child runs the same code as its parent. ``stop()`` sends
 SIGTERM, waits ``grace_s``, then SIGKILLs each process group and waits for
 every child: no process is left behind, whatever happened.
 """
@@ -44,8 +48,8 @@ class Supervisor:
         env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
         with open(self.stderr_path, "ab") as err:
             process = subprocess.Popen(
-                [sys.executable, "-m", "live.proc", role, self.spec_path, str(slot), str(incarnation)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT,
+                [sys.executable, "-P", "-m", "live.proc", role, self.spec_path, str(slot), str(incarnation)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env,
                 start_new_session=True,
             )
         child = Child(role=role, slot=slot, incarnation=incarnation, process=process)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -82,12 +83,15 @@ def test_clean_drops_only_its_own_prefix(tmp_path: Path) -> None:
     ("not a url", "error: not a database URL: 'not a url'"),
     ("oracle://u@h/db", "error: database oracle://u@h/db: unsupported scheme 'oracle'"),
     ("mysql+pymysql://root@127.0.0.1:1/test", "error: database mysql+pymysql://root@127.0.0.1:1/test: (2003,"),
-    ("sqlite:///no/such/folder/x.db", "error: database sqlite:///no/such/folder/x.db: unable to open database file"),
+    # a relative path is shown resolved: the file the user's folder names
+    ("sqlite:///no/such/folder/x.db", "error: database sqlite:///{cwd}/no/such/folder/x.db: unable to open database "
+                                      "file"),
 ])
 def test_a_database_that_cannot_be_used_is_one_line_and_exit_2(url: str, message: str,
                                                                guarded_duplicate: Path) -> None:
     code, out, err = invoke("replay", str(guarded_duplicate), "--db", url)
     assert code == 2
+    message = message.replace("{cwd}", os.getcwd())
     assert err.startswith(message) and err.count("\n") == 1
 
 

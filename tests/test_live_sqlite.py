@@ -15,7 +15,7 @@ from tests.live_helpers import SMALL, live_processes
 from wavesim.cli import main
 from wavesim.commands.audit import run_audit
 from wavesim.commands.live import run_imports
-from wavesim.livereport import live_json
+from wavesim.livereport import PROGRESS, live_json
 
 
 def test_atomic_completes_measured_from_the_real_tables(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_atomic_completes_measured_from_the_real_tables(tmp_path: Path) -> None:
     # every pushed wave is in the dispatch log, written with its push
     assert sorted({int(e["wave"]) for e in run.dispatch_log}) == [1, 2, 3, 4]
     doc = live_json(run, result)
-    assert set(METRICS) <= set(doc["metrics"]) and set(doc["properties"]) == set(PROPERTY_NAMES)
+    assert set(METRICS) <= set(doc["metrics"]) and set(doc["properties"]) == {*PROPERTY_NAMES, PROGRESS}
     assert doc["metrics"]["waves_completed"] == 4 and doc["metrics"]["duplicate_claims"] == 0
     assert doc["properties"]["import_completes"]["holds"]
     assert live_processes(tmp_path) == []
@@ -151,6 +151,7 @@ def test_summarize_reads_json_documents_back(tmp_path: Path) -> None:
     lines = summary.output.splitlines()
     assert lines[0] == "atomic on SQLite (database queue, isolation driver default): 2 imports, completed 2"
     assert "  import_completes           held in 2/2" in lines
+    assert "  live_progress              held in 2/2" in lines
     (tmp_path / "bad.jsonl").write_text("{}\n", encoding="utf-8")
     bad = CliRunner().invoke(main, ["live", "--summarize", str(tmp_path / "bad.jsonl")])
     assert bad.exit_code == 2 and bad.output.startswith("error: ")

@@ -21,6 +21,13 @@ How each verdict is read from the real tables:
   dispatch that was on time; a predecessor that went from pending to its
   threshold within one sampling gap is not blamed).
 * ``no_stall``: the run's outcome ``stalled``; ``import_completes``: the final rows.
+* ``live_progress`` (live runs only): fails when the run ended as
+  ``no-progress`` (``live.run``): jobs waited in the queue and no wave row changed
+  for the progress window. That is not a verdict on the coordinator's
+  ``no_stall``, which means quiescence: the queue still held work, and the cause
+  may be the workers (they cannot start, crash, or fail every job) as well as the
+  coordinator, so the detail names the processes that crashed, the first error
+  line they wrote to stderr and the jobs that failed on a database error.
 """
 
 from __future__ import annotations
@@ -31,13 +38,16 @@ from itertools import pairwise
 from typing import Any
 
 from coordinator import CompleteFinishedWaves, EnqueueBatches, WaveRow, WaveTable
-from live import LiveRun
+from live import LiveRun, first_error
 from sim.monitors import Monitors
 from sim.recorder import Recorder
 from sim.run import RunResult, measure
 from sim.scenario import Scenario
 
-__all__ = ["INJECTED", "live_json", "measure_live", "pushed_table", "scenario_of"]
+__all__ = ["INJECTED", "PROGRESS", "live_json", "measure_live", "progress_verdict", "pushed_table", "scenario_of"]
+
+#: the live-only verdict: the run kept moving while it had work (see the module docstring)
+PROGRESS = "live_progress"
 
 #: the fault log's kinds that are injected faults; the others are what followed (a job failed
 #: on a DB error and was released, a push that took long)
@@ -92,14 +102,39 @@ def measure_live(run: LiveRun) -> RunResult:
         mon.after_write(status_write, previous, final, run.ended_s)
     if run.outcome == "stalled":
         mon.at_quiescence(final, run.ended_s)
-    mon.at_end(final, run.ended_s, run.outcome == "deadline")
-    if run.outcome == "deadline":
+    elif run.outcome == "no-progress":  # not quiescent, so no_stall holds; it must not read as all well
+        mon.verdicts["no_stall"].detail += f" (but the run made no progress: see {PROGRESS})"
+    cut_short = {"deadline": "(by the deadline)", "no-progress": "(no progress)"}.get(run.outcome)
+    mon.at_end(final, run.ended_s, cut_short is not None)
+    if cut_short is not None:
         detail = mon.verdicts["import_completes"].detail
-        mon.verdicts["import_completes"].detail = detail.replace("(by the horizon)", "(by the deadline)")
+        mon.verdicts["import_completes"].detail = detail.replace("(by the horizon)", cut_short)
     metrics = measure(scenario, run.outcome, final, run.ended_s, rec)
     metrics.update(_live_metrics(run, final))
+    properties = {**mon.to_dict(), PROGRESS: progress_verdict(run)}
     return RunResult(scenario=scenario, outcome=run.outcome, table=final, metrics=metrics,
-                     properties=mon.to_dict(), series=rec.series(), db_operations=0, events=len(run.samples))
+                     properties=properties, series=rec.series(), db_operations=0, events=len(run.samples))
+
+
+def progress_verdict(run: LiveRun) -> dict[str, object]:
+    """``live_progress``: held unless the run ended as ``no-progress``; the detail says what the
+    processes reported (crashes, their first stderr error, jobs failed on a database error)."""
+    seen = []
+    if run.crashes:
+        codes = ", ".join(str(c) for c in sorted({d[3] for d in run.crashes}))
+        seen.append(f"{len(run.crashes)} process(es) crashed (exit code {codes})")
+    failed = [f for f in run.faults if f["kind"] == "job-failed"]
+    if failed:
+        seen.append(f"{len(failed)} job(s) failed on a database error (the last: {failed[-1].get('error')})")
+    error = first_error(run.errors)
+    if error is not None:
+        seen.append(f"first error on stderr: {error}")
+    if run.outcome != "no-progress":
+        detail = "the wave rows kept changing while jobs waited"
+        return {"holds": True, "first_violation_s": None, "detail": detail + (f" ({'; '.join(seen)})" if seen else "")}
+    detail = (f"no wave row changed for {run.progress_window_s:.1f} wall s while {run.waiting_jobs} job(s) waited "
+              "in the queue")
+    return {"holds": False, "first_violation_s": round(run.ended_s, 6), "detail": "; ".join([detail, *seen])}
 
 
 def _live_metrics(run: LiveRun, final: WaveTable) -> dict[str, Any]:
@@ -136,6 +171,7 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
             "faults": dict(sorted(kinds.items())), "notes": dict(sorted(notes.items())),
             "fault_log": run.spec.fault_log,
             "stderr_lines": len(run.errors), "stderr_first": run.errors[0] if run.errors else None,
+            "first_error": first_error(run.errors), "crashes": len(run.crashes),
             "pushes": [{"wave": int(e["wave"]), "at_s": round(float(e["at_s"]), 6), "actor": e["actor"]}
                        for e in run.dispatch_log],
         },

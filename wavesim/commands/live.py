@@ -20,16 +20,18 @@ from typing import Any
 import click
 
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
+from dbdriver import resolve_url
 from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
 from live.engine import dialect_of, make_engine
-from live.run import LiveRun, run_live
+from live.run import LiveRun, first_error, run_live
 from sim.export import rows_csv
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import run_verdicts, summary_lines
+from wavesim.dboption import resolved_db_url
 from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, expect_option, finish
 from wavesim.files import check_output, read_text
-from wavesim.livereport import INJECTED, live_json, measure_live
+from wavesim.livereport import INJECTED, PROGRESS, live_json, measure_live
 from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["iter_imports", "live", "read_documents", "run_imports", "summarize"]
@@ -107,6 +109,10 @@ def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, re
     """Run ``repeat`` imports per policy (seeds ``seed .. seed + repeat - 1``); yield each
     (live run, measured result) as it ends."""
     engine = _dialect(db_url)
+    try:
+        db_url = resolve_url(db_url)  # before any process starts: theirs is not the caller's folder
+    except DatabaseError as err:
+        raise BadInput(str(err)) from None
     if isolation is not None and isolation not in ISOLATION_LEVELS[engine]:
         raise BadInput(f"--isolation {isolation!r} is not offered on {ENGINES[engine]}; choose one of: "
                        f"{', '.join(ISOLATION_LEVELS[engine])}")
@@ -153,7 +159,8 @@ def _clean(db_url: str, queue_url: str | None) -> list[str]:
 
 def _shares(results: list[tuple[LiveRun, Any]], policy: str) -> dict[str, float]:
     mine = [r for run, r in results if run.settings.policy == policy]
-    return {name: sum(1 for r in mine if r.properties[name]["holds"]) / len(mine) for name in PROPERTY_NAMES}
+    names = (*PROPERTY_NAMES, PROGRESS)
+    return {name: sum(1 for r in mine if r.properties[name]["holds"]) / len(mine) for name in names}
 
 
 #: live metrics counted as "imports in which it happened" by ``--summarize``
@@ -234,8 +241,8 @@ def _settings_options(command: Any) -> Any:
 @switch_option
 @click.option("--summarize", "summarize_paths", multiple=True, type=click.Path(dir_okay=False),
               help="Instead of running: summarize FILE(s) of earlier 'wavesim live --json' output (repeatable).")
-@click.option("--db", "db_url", default=None, help="Database URL: sqlite:///FILE, postgresql+psycopg://..., "
-              "mysql+pymysql://...")
+@click.option("--db", "db_url", default=None, callback=resolved_db_url, help="Database URL: sqlite:///FILE "
+              "(a relative FILE is in the current folder), postgresql+psycopg://..., mysql+pymysql://...")
 @click.option("--policy", "policies", multiple=True, type=click.Choice([*POLICIES, "all"]),
               help="Coordinator policy; repeat the option for several, or 'all'. [default: atomic]")
 @click.option("--queue", "queue_url", default=None, help="redis://HOST:PORT/DB for the Redis queue. "
@@ -283,7 +290,7 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
     results: list[tuple[LiveRun, Any]] = []
     for run, result in iter_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level):
         if not results:
-            _write_outputs(result, plot, csv_path)
+            _write_outputs(run, result, plot, csv_path)
         results.append((run, result))
         if as_json:
             click.echo(json.dumps(live_json(run, result)))
@@ -296,15 +303,16 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
                        f"{level or 'driver default'}): {repeat} imports, share in which each property held")
             for name, share in _shares(results, policy).items():
                 click.echo(f"  {name:26s} {share:6.1%}")
-    finish(run_verdicts([result for _, result in results]), expected)
+    finish(run_verdicts([result for _, result in results]), expected)  # live_progress among them
 
 
-def _write_outputs(result: Any, plot: str | None, csv_path: str | None) -> None:
+def _write_outputs(run: LiveRun, result: Any, plot: str | None, csv_path: str | None) -> None:
     """The first import's plot and CSV export."""
     if plot is not None:
-        from sim.plots import run_figure, save
+        from sim.plots import save
+        from wavesim.liveplot import live_figure
 
-        fig = run_figure(result)
+        fig = live_figure(run, result)
         write_output(plot, lambda tmp: save(fig, str(tmp)))
     if csv_path is not None:
         text = rows_csv(result.table)
@@ -320,7 +328,8 @@ def _echo_run(run: LiveRun, result: Any) -> None:
                f"counters {m['batches_counted_twice']}, batches unfinished {m['batches_unfinished']}, "
                f"processes started {run.processes}, fault log {run.spec.fault_log}")
     if run.errors:
-        click.echo(f"live: the processes wrote {len(run.errors)} line(s) to stderr, the last: {run.errors[-1]}")
+        click.echo(f"live: the processes wrote {len(run.errors)} line(s) to stderr ({run.stderr_log}), the first "
+                   f"error: {first_error(run.errors)}")
 
 
 def _fault_text(run: LiveRun) -> str:

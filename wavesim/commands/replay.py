@@ -17,6 +17,7 @@ from coordinator import PROPERTY_NAMES, ConfigError
 from coordinator.policy import with_given
 from model.trace import ReplayError, from_json, render, replay, table_text
 from wavesim.commands.outputs import write_output
+from wavesim.dboption import resolved_db_url
 from wavesim.errors import BadInput
 from wavesim.exitcodes import NO_EXPECTATION, Expected, expect_option, finish
 from wavesim.files import check_output, read_text
@@ -110,7 +111,7 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
               help="With --simulate: write the queue-depth and active-waves plot (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="With --simulate: print the replayed run as JSON.")
 @switch_option
-@click.option("--db", "db_url", default=None, metavar="URL",
+@click.option("--db", "db_url", default=None, metavar="URL", callback=resolved_db_url,
               help="Run the steps on a real database (sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://...), "
                    "one connection per handler run; exit 1 when the violation shows in the real rows.")
 @click.option("--prefix", default="wavesim_", show_default=True, help="With --db: the prefix of wavesim's tables.")

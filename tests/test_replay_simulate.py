@@ -18,6 +18,7 @@ from model.scope import Scope
 from model.trace import ReplayError, from_json, steps_of, table_text, to_json
 from sim.plots import run_figure
 from wavesim.cli import main
+from wavesim.exitcodes import HOLDS, VIOLATED
 from wavesim.scripted import ScriptedRun, drain, replay_in_sim
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -52,7 +53,8 @@ def test_the_duplicate_dispatch_shows_in_the_simulation_and_on_a_plot(guarded: S
     file, png = tmp_path / "dup.json", tmp_path / "dup.png"
     file.write_text(json.dumps(data))
     code, out, err = invoke("replay", str(file), "--simulate", "--plot", str(png))
-    assert (code, err) == (0, "")
+    # 0 or 1: every property held, or one did not (wavesim/exitcodes.py); the verdicts are checked below
+    assert code in (HOLDS, VIOLATED) and err == ""
     found = re.search(r"VIOLATED no_duplicate_push at (\d+\.\d+) s: 1 wave\(s\) dispatched more than once", out)
     assert found is not None
     assert png.read_bytes()[:8] == PNG

@@ -103,9 +103,10 @@ def moved(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[object, o
 
 #: what a change under each part of a run's document means, most telling first
 _MEANINGS = (
-    ("run.scenario", "the settings the run used changed (a default, a preset or a validated setting): "
+    ("run.scenario", "the settings the run used changed (a setting added or removed, a default, a preset): "
                      "the same seed now runs another scenario"),
-    ("run.policy_switches", "a policy switch or reading changed its default: the handlers follow other code paths"),
+    ("run.policy_switches", "a policy switch or reading was added, removed or changed its default: the handlers "
+                            "may follow other code paths"),
     ("run.properties", "a verdict or its first violation moved: what the run shows about the policy changed, "
                        "which is a finding, not noise"),
     ("run.metrics", "what the run measured moved: the draws (sim/rng.py), the latencies, the queue, or the "

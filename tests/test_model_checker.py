@@ -144,10 +144,11 @@ def test_removing_the_reconciler_from_atomic_is_caught() -> None:
 
 
 def test_a_state_budget_stops_the_search_without_claiming_anything() -> None:
-    search = check(Scope(), POLICIES["atomic"], max_states=100)
+    budget = 100
+    search = check(Scope(), POLICIES["atomic"], max_states=budget)
     # the budget is checked before each expansion, so the last one may add a state past it
-    assert (search.complete, search.states, search.budget) == (False, 101, "states")
-    assert search.stop_reason == "state budget of 100 reached"
+    assert (search.complete, search.states, search.budget) == (False, budget + 1, "states")
+    assert search.stop_reason == f"state budget of {budget} reached"
     assert search.holds("no_stall") is None and search.holds("queue_bounded") is None
     assert search.holds("single_active_wave") is False
     assert search.undecided == tuple(n for n in PROPERTY_NAMES if n != "single_active_wave")

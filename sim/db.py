@@ -66,7 +66,8 @@ class Database:
         #: programs started and not yet ended; ``on_ended`` is called each time one ends
         self.in_flight = 0
         self.on_ended: Callable[[], None] | None = None
-        #: when a list, every applied operation is appended as (time, label, effect, result)
+        #: when a list, every applied operation is appended as (time, label, effect, result); a handler
+        #: run's label is unique to it, so a test can follow one run (which run pushed a wave, and why)
         self.trace: list[tuple[float, str, Effect, object]] | None = None
         self._on_applied = on_applied
         #: set when reads go to a lagging replica (the replica-lag fault)

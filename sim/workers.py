@@ -94,6 +94,7 @@ class Shell:
                            self.streams, scenario.wave_size, self._on_applied)
         self.db.on_ended = self._finish_if_drained
         self.handlers = 0  # handler runs in flight outside workers (start, reconciler)
+        self.handler_runs = 0  # handler runs started; the DB trace names each run by its number
         self.ticks = 0
         self.jobs_run = [0, 0, 0]  # by kind: batch, listener, auto-trigger
         self.outcome = "running"
@@ -157,7 +158,8 @@ class Shell:
         program = program_for(trigger, self.policy, self.config)
         if self.faults is not None and self.scenario.handler_death_rate > 0:
             program = mortal(program, self.faults)
-        decision = yield from self.db.run(program, label)
+        self.handler_runs += 1  # a repeated event runs the same listener twice: the number tells the runs apart
+        decision = yield from self.db.run(program, f"{label} #{self.handler_runs}")
         if isinstance(decision, Decision):  # None when the run died or the run stopped
             self.recorder.on_decision(decision.path, decision.outcome)
         return decision

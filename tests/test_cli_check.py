@@ -10,8 +10,12 @@ import pytest
 from click.testing import CliRunner
 from coordinator_builders import forgetful_apply
 
+from coordinator import POLICIES, PROPERTY_NAMES
 from model import compiled
+from model.checker import check
+from model.scope import Scope
 from wavesim.cli import main
+from wavesim.exitcodes import HOLDS, VIOLATED
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -19,25 +23,29 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_check_json_reports_the_issue_fields() -> None:
+def test_check_json_reports_what_the_checker_found() -> None:
+    """The report is the library's search, number for number (the exit code says whether every
+    property held: 0 or 1 under the contract in wavesim/exitcodes.py, never 2 here)."""
     code, out, _ = invoke("check", "--policy", "atomic", "--json")
     report = json.loads(out)
-    assert {k: report[k] for k in ("policy", "strategy", "complete", "states", "transitions")} == {
-        "policy": "atomic", "strategy": "bfs", "complete": True, "states": 4848, "transitions": 12915,
+    search = check(Scope(), POLICIES["atomic"])
+    assert {k: report[k] for k in ("policy", "strategy", "complete", "states", "transitions", "depth")} == {
+        "policy": "atomic", "strategy": "bfs", "complete": True, "states": search.states,
+        "transitions": search.transitions, "depth": search.depth,
     }
     assert report["scope"] == {
         "waves": 2, "wave_size": 2, "threshold": 50, "workers": 2, "max_handlers": 2, "crashes": 0,
         "duplicates": 0, "losses": 0, "fifo": True, "crash_handlers": False, "relay_lease": "expired",
     }
-    holds = {name: v["holds"] for name, v in report["properties"].items()}
-    assert holds == {
-        "single_active_wave": False, "one_wave_below_threshold": True, "threshold_respected": True,
-        "no_duplicate_claim": True, "no_duplicate_push": False, "queue_bounded": False, "no_stall": True,
-        "import_completes": True,
-    }
-    assert code == 1  # a property violated: the exit code says so (docs/exit-codes.md)
-    assert len(report["properties"]["single_active_wave"]["counterexample"]) == 6
-    assert report["properties"]["no_stall"]["counterexample"] is None
+    assert {name: v["holds"] for name, v in report["properties"].items()} == {
+        name: search.holds(name) for name in PROPERTY_NAMES}
+    for name, verdict in report["properties"].items():
+        # a counterexample exactly for each violated property, as long as the search's path
+        if verdict["holds"]:
+            assert verdict["counterexample"] is None, name
+        else:
+            assert len(verdict["counterexample"]) == len(search.found[name].labels), name
+    assert code == (VIOLATED if any(v["holds"] is False for v in report["properties"].values()) else HOLDS)
 
 
 def test_a_budget_makes_the_report_incomplete_never_holds() -> None:
@@ -50,14 +58,18 @@ def test_a_budget_makes_the_report_incomplete_never_holds() -> None:
 
 
 def test_reductions_can_be_switched_off_and_shortest_is_reported() -> None:
+    minimal = ("symmetry", "abstraction", "futures", "settled")
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--without", "por", "--without", "probe")
     report = json.loads(out)
-    assert (code, report["reductions"], report["shortest"], report["states"]) == (
-        1, ["symmetry", "abstraction", "futures", "settled"], True, 1501)
+    assert code == VIOLATED  # guarded breaks a property here (docs/exit-codes.md)
+    assert (report["reductions"], report["shortest"]) == (list(minimal), True)
+    assert report["states"] == check(Scope(), POLICIES["guarded"], use=minimal).states
     assert report["settled"] > 0  # guarded's other properties are broken early; the rest is settled
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--without", "por", "--without", "probe",
                           "--without", "settled")
-    assert (json.loads(out)["states"], json.loads(out)["settled"]) == (2408, 0)
+    unsettled = json.loads(out)
+    assert unsettled["settled"] == 0 and unsettled["states"] > report["states"]
+    assert unsettled["states"] == check(Scope(), POLICIES["guarded"], use=minimal[:-1]).states
     code, out, _ = invoke("check", "--policy", "guarded", "--json", "--shortest")
     assert json.loads(out)["reductions"] == ["symmetry", "abstraction", "futures", "settled"]
     code, out, _ = invoke("check", "--policy", "guarded", "--shortest")
@@ -81,15 +93,17 @@ def test_trace_out_then_replay_prints_the_same_steps(tmp_path: Path) -> None:
     trace = tmp_path / "trace.json"
     code, out, err = invoke("check", "--policy", "guarded", "--property", "no_duplicate_push", "--shortest",
                           "--trace-out", str(trace))
-    assert code == 1
+    assert code == VIOLATED
     assert err == f"wrote {trace}\n"
     code, replayed, _ = invoke("replay", str(trace))
-    assert code == 1  # the replayed trace violates its property, as it did in the check
+    assert code == VIOLATED  # the replayed trace violates its property, as it did in the check
+    found = check(Scope(), POLICIES["guarded"], properties=("no_duplicate_push",), shortest=True).found
     assert replayed.splitlines()[1] == (
-        "no_duplicate_push violated in 19 steps: 1 wave(s) dispatched more than once: wave 2 x2"
+        f"no_duplicate_push violated in {len(found['no_duplicate_push'].labels)} steps: "
+        f"{found['no_duplicate_push'].detail}"
     )
     # the check shows the table only where the rows change; the step lines are the same
-    assert step_lines(replayed) == step_lines(out) and len(step_lines(out)) == 19
+    assert step_lines(replayed) == step_lines(out) and len(step_lines(out)) == len(found["no_duplicate_push"].labels)
 
 
 def step_lines(text: str) -> list[str]:

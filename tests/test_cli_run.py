@@ -30,7 +30,11 @@ def test_run_json_is_the_contract_and_matches_run_one() -> None:
     assert out == run_one(expected).to_json()
     doc = json.loads(out)
     assert doc["scenario"]["policy"] == "guarded" and doc["scenario"]["seed"] == 1
-    assert doc["metrics"]["stalled"] is True and doc["metrics"]["stall_wave"] == 3
+    # the write-up's post-guard stall: every wave before it completed, it pending, no event left
+    stall = doc["metrics"]["stall_wave"]
+    assert doc["metrics"]["stalled"] is True and doc["metrics"]["waves_completed"] == stall - 1
+    assert doc["properties"]["no_stall"]["detail"].startswith(
+        f"stalled at wave {stall}: nothing left to run, wave {stall} pending")
     assert doc["policy_switches"] == expected.resolved_policy.switches()
 
 

@@ -61,15 +61,19 @@ def test_the_duplicate_dispatch_shows_in_the_simulation_and_on_a_plot(guarded: S
     assert rows(run) == [("completed", 2, 1), ("dispatching", 0, 2)]
     assert table_text(run.result.table) == data["steps"][-1]["table"] == "1:completed 2/2 | 2:dispatching 0/2 x2"
     # the second EnqueueBatches, the trace's last step, is where the simulation's monitor sees it
-    last = run.steps[-1]
-    assert (last.n, last.actor, last.what) == (19, "h2", "EnqueueBatches(wave=2)")
+    last, traced = run.steps[-1], data["steps"][-1]
+    assert (last.n, last.actor, last.what) == (len(data["steps"]), traced["actor"], traced["what"])
+    assert last.what == "EnqueueBatches(wave=2)"
     assert run.result.properties["no_duplicate_push"]["first_violation_s"] == round(last.t, 6)
     assert float(found.group(1)) == pytest.approx(last.t, abs=1e-4)
-    assert [s.n for s in run.steps] == list(range(20)) and not any(s.drained for s in run.steps)
+    assert [s.n for s in run.steps] == list(range(len(data["steps"]) + 1)) and not any(s.drained for s in run.steps)
     times = [s.t for s in run.steps]
     assert times == sorted(times)
+    # the peak is the queue the model ended with: wave 2's batch jobs, pushed twice, none taken yet
+    queued = traced["jobs"].split("queue [")[1].split("]")[0].split()
+    assert queued == [f"w2b{b}" for b in range(2)] * 2
     assert (run.result.outcome, run.result.metrics["peak_queue_depth"], run.result.metrics["duplicate_dispatches"]) == (
-        "stopped", 4, 1)
+        "stopped", len(queued), 1)
     assert run.result.properties["import_completes"]["holds"]  # not judged: the run stops mid-import
     assert len(run_figure(run.result).axes) == 2
 

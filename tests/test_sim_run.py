@@ -1,5 +1,6 @@
 """One run: the JSON contract, one seed reproducing it exactly (also across
-processes), a small run pinned, the stall detected and the run stopped there."""
+processes, and against a golden file), the stall detected for its reason and the
+run stopped there."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import subprocess
 import sys
 
 from coordinator_builders import PINNED_READINGS
+from golden import REGENERATE, SMALL_GUARDED, explain, moved, produce, stored
 
 from coordinator import PROPERTY_NAMES, Status
-from sim.export import COLUMNS
+from sim.export import rows_csv
 from sim.run import METRICS, run_many, run_one
 from sim.scenario import PRESETS, Scenario
 from sim.workers import Shell
 
-TINY = Scenario(policy="guarded", seed=1, waves=4, wave_size=5, threshold=60, workers=3, batch_mean_s=0.5,
-                switches=PINNED_READINGS)
+#: a small guarded run that stalls; its whole output is the golden file ``GOLDEN``
+TINY = SMALL_GUARDED
+GOLDEN = "sim-run-small-guarded"
 
 
 def test_json_contract_has_every_key() -> None:
@@ -34,7 +37,8 @@ def test_json_contract_has_every_key() -> None:
 
 def test_same_seed_same_json_and_another_seed_differs() -> None:
     s = TINY.with_settings(policy="seed-fix", seed=5)
-    assert run_one(s).to_json() == run_one(s).to_json()
+    first, second = run_one(s), run_one(s)
+    assert (first.to_json(), first.rows_csv()) == (second.to_json(), second.rows_csv())
     assert run_one(s).to_json() != run_one(s.with_settings(seed=6)).to_json()
 
 
@@ -50,44 +54,67 @@ def test_same_seed_same_json_across_processes() -> None:
     assert outs[0] == outs[1] == here.to_json()
 
 
-def test_a_small_guarded_run_is_pinned_exactly() -> None:
+def test_a_small_guarded_run_matches_its_golden_file() -> None:
+    """Every number of one seed's run, against tests/golden/ (rewritten by ``python -m tests.golden --write``)."""
+    changes = moved(stored(GOLDEN), produce(GOLDEN))
+    assert not changes, explain(GOLDEN, changes)
+
+
+def test_a_golden_diff_names_what_moved_and_what_that_means() -> None:
+    golden = stored(GOLDEN)
+    assert moved(golden, golden) == {}
+    another = json.loads(run_one(TINY.with_settings(seed=2)).to_json())
+    changes = moved(golden, {**golden, "run": another})
+    assert changes["run.scenario.seed"] == (1, 2) and "run.metrics.makespan_s" in changes
+    message = explain(GOLDEN, changes)
+    assert "run.scenario.seed: 1 -> 2" in message and "the same seed now runs another scenario" in message
+    assert REGENERATE in message
+    flipped = json.loads(json.dumps(golden))
+    flipped["run"]["properties"]["no_stall"]["holds"] = True
+    changes = moved(golden, flipped)
+    assert list(changes) == ["run.properties.no_stall.holds"]
+    assert "a verdict or its first violation moved" in explain(GOLDEN, changes)
+    assert "run.metrics" not in explain(GOLDEN, changes)
+
+
+def test_the_small_guarded_run_stalls_for_the_write_ups_reason() -> None:
+    """The stall of the write-up, from mechanism: the next wave went out at the threshold while its
+    predecessor was still active, all its batches finished before the predecessor's straggler, so no
+    handler ever marked it completed; the straggler's run then saw it active and dispatched nothing."""
     result = run_one(TINY)
-    assert result.outcome == "stalled"
-    assert result.metrics == {
-        "waves_total": 4, "waves_completed": 1, "makespan_s": 1.410802, "peak_queue_depth": 5,
-        "max_active_waves": 2, "max_waves_below_threshold": 1, "max_dispatches_in_1s": 2,
-        "duplicate_dispatches": 0, "stalled": True, "stall_wave": 2,
-        "dispatch_times_s": {"1": [0.023647], "2": [0.481136], "3": [], "4": []},
-        "outcome": "stalled", "waves_dispatched": 2, "lifecycle_violations": 0,
-        "dispatch_events": 2, "max_dispatch_events_in_1s": 2, "max_waves_first_dispatched_in_1s": 2,
-        "extra_dispatches": 0, "waves_dispatched_more_than_once": 0,
-        "decisions": {"normal": {"dispatched": 0, "monitoring": 0, "idle": 0},
-                      "db-reconcile": {"dispatched": 2, "monitoring": 9, "idle": 0},
-                      "catch-up": {"dispatched": 0, "monitoring": 0, "idle": 0},
-                      "advance": {"dispatched": 0, "monitoring": 0, "idle": 0}},
-        "dispatches_by_path": {"normal": 0, "db-reconcile": 2, "catch-up": 0, "advance": 0},
-    }
-    assert {n: (v["holds"], v["first_violation_s"]) for n, v in result.properties.items()} == {
-        "single_active_wave": (False, 0.478463), "one_wave_below_threshold": (True, None),
-        "threshold_respected": (True, None), "no_duplicate_claim": (True, None), "no_duplicate_push": (True, None),
-        "queue_bounded": (True, None), "no_stall": (False, 1.410802), "import_completes": (False, 1.410802),
-    }
-    assert result.properties["no_stall"]["detail"] == (
-        "stalled at wave 2: nothing left to run, wave 2 processing, wave 3 pending, wave 4 pending"
-    )
-    # the stall of the write-up, from mechanism: wave 2's batches all finished while wave 1 was below
-    # 100 %, so no handler ever marked wave 2 completed; wave 1's straggler then saw wave 2 active
-    assert result.rows_csv() == (
-        ",".join(COLUMNS) + "\n"
-        "1,1,-1,completed,5,5,0,1,2025-09-30T13:13:00.022Z,2025-09-30T13:13:01.406Z\n"
-        "1,2,-1,processing,5,5,0,1,2025-09-30T13:13:00.478Z,\n"
-        "1,3,-1,pending,5,0,0,0,,\n"
-        "1,4,-1,pending,5,0,0,0,,\n"
-    )
+    m, table = result.metrics, result.table
+    assert result.outcome == m["outcome"] == "stalled" and m["stalled"]
+    n = m["stall_wave"]
+    stuck, before = table.row(n), table.row(n - 1)
+    assert stuck.status is Status.PROCESSING and stuck.distinct_finished == stuck.batches
+    assert before.status is Status.COMPLETED and before.completed_at is not None and stuck.dispatched_at is not None
+    assert before.completed_at > stuck.dispatched_at  # the predecessor's straggler finished after the claim
+    later = [r for r in table.rows if r.wave_number > n]
+    assert later and all(r.status is Status.PENDING and r.dispatch_count == 0 for r in later)
+    assert m["waves_completed"] == n - 1 and m["waves_dispatched"] == n
+    left = ", ".join(f"wave {r.wave_number} {r.status.value}" for r in table.rows if r.status is not Status.COMPLETED)
+    verdicts = result.properties
+    assert verdicts["no_stall"]["detail"] == f"stalled at wave {n}: nothing left to run, {left}"
+    # the run stops at the stall, and both liveness properties fail there
+    assert verdicts["no_stall"]["first_violation_s"] == verdicts["import_completes"]["first_violation_s"] == (
+        m["makespan_s"])
+    # the overlap the 90 % rule allows: two waves active from the moment wave n was claimed
+    assert verdicts["single_active_wave"]["first_violation_s"] == round(stuck.dispatched_at, 6)
+    broken = {name for name, v in verdicts.items() if not v["holds"]}
+    assert broken == {"single_active_wave", "no_stall", "import_completes"}
+    # the metrics agree with each other and with the table
+    times = m["dispatch_times_s"]
+    assert m["dispatch_events"] == sum(len(ts) for ts in times.values()) == sum(r.dispatch_count for r in table.rows)
+    assert m["duplicate_dispatches"] == m["extra_dispatches"] == 0
+    assert m["dispatches_by_path"] == {p: d["dispatched"] for p, d in m["decisions"].items()}
+    assert sum(m["dispatches_by_path"].values()) == m["dispatch_events"]
+    assert result.rows_csv() == rows_csv(table)
 
 
 def test_a_stalled_run_stops_when_quiescent_not_at_the_horizon() -> None:
-    for result in run_many(TINY, range(6), ["guarded"]):
+    results = list(run_many(TINY, range(6), ["guarded"]))
+    assert any(r.metrics["stalled"] for r in results), "no run stalled: the test would check nothing"
+    for result in results:
         m = result.metrics
         if not m["stalled"]:
             assert result.outcome == "completed" and m["waves_completed"] == 4

@@ -1,17 +1,18 @@
 """The ``wave_coordination`` table, in memory, applying writes as a database does.
 
 ``apply(table, effect, now)`` returns the new table and the operation's result.
-A claim tells its handler run it owns a wave only when its UPDATE changed the
-row: ``ClaimNextWave`` returns the wave, and the write-up's plain
-``SetStatus(dispatching)`` (whose caller dispatches whatever it is told)
-returns 1. Each such answer is recorded in the row's ghost ``owners_told``,
-the record ``no_duplicate_claim`` judges: what runs were told, not what the
-rows say.
 Tables and rows are frozen values, so drivers can keep old versions and the
 model checker can hash them. A plain ``SetStatus`` overwrites what is there; a
 write that leaves the lifecycle is applied and recorded, never refused. Only a
 step that makes no sense (an unknown wave, a batch outside the wave) raises
 ``WaveError``, and then nothing changes.
+
+A claim tells its handler run it owns a wave only when its UPDATE changed the
+row: ``ClaimNextWave`` then returns the wave, and the write-up's plain
+``SetStatus(dispatching)`` (whose caller dispatches whatever the row count)
+returns 1. Each such answer is recorded in the row's ghost ``owners_told``,
+the record ``no_duplicate_claim`` judges: what runs were told, not what the
+rows say.
 """
 
 from __future__ import annotations

@@ -93,16 +93,19 @@ def threshold_respected(before: WaveTable, after: WaveTable, config: WaveConfig,
 
 
 def no_duplicate_claim(table: WaveTable) -> str | None:
-    """No wave is claimed (written ``dispatching``) more than once.
+    """No two handler runs were told they own the same wave.
 
-    The half of the old ``no_duplicate_dispatch`` a buildable design can keep:
-    the claim is one compare-and-set, so only one run ever owns a wave.
+    Judged from what claimers were told (the rows' ghost ``owners_told``, which
+    every driver records when a claim answers "yours"), not from what the rows
+    say, so a claim whose UPDATE changed nothing but whose caller was told it
+    won is caught. The half of the old ``no_duplicate_dispatch`` a buildable
+    design can keep: the claim is one compare-and-set, so one run owns a wave.
     """
-    twice = [r for r in table.rows if r.claim_count > 1]
+    twice = [r for r in table.rows if r.owners_told > 1]
     if not twice:
         return None
-    counts = ", ".join(f"wave {r.wave_number} x{r.claim_count}" for r in twice)
-    return f"{len(twice)} wave(s) claimed more than once: {counts}"
+    counts = ", ".join(f"wave {r.wave_number} told to {r.owners_told} runs" for r in twice)
+    return f"{len(twice)} wave(s) claimed by more than one run: {counts}"
 
 
 def no_duplicate_push(table: WaveTable) -> str | None:

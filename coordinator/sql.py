@@ -24,9 +24,13 @@ __all__ = ["CURRENT_WAVE", "DIALECTS", "OPERATIONS", "SCHEMA", "TABLES", "Operat
 DIALECTS = ("postgresql", "mysql", "sqlite")
 
 #: wavesim's tables, without the prefix: the ownership marker first, created first, dropped last.
-TABLES = ("owner", "wave_coordination", "wave_batches", "dispatches")
+TABLES = ("owner", "wave_coordination", "wave_batches", "dispatches", "claims")
 
 _ACTIVE = "('dispatching', 'processing')"
+
+#: A wave row's ghost ``owners_told``: the handler runs told they own it (the claims log).
+_OWNERS_TOLD = ("(SELECT count(*) FROM {p}claims c WHERE c.job_id = w.job_id AND c.wave_number = w.wave_number) "
+                "AS owners_told")
 
 
 def _main(pick: str, statuses: str) -> str:
@@ -81,8 +85,8 @@ _SQL: dict[str, str | dict[str, str]] = {
     "read_current_latest_started": "SELECT COALESCE(" + _main("max", "('processing', 'completed')") + ", 0)",
     # one statement, so the row, its distinct finished batches and its push count are one snapshot
     "read_wave": (
-        "SELECT w.wave_number, w.status, w.total_batches, w.completed_batches, w.failed_batches, w.claim_count, "
-        "w.dispatched_at, w.completed_at, "
+        "SELECT w.wave_number, w.status, w.total_batches, w.completed_batches, w.failed_batches, " + _OWNERS_TOLD
+        + ", w.dispatched_at, w.completed_at, "
         "(SELECT count(*) FROM {p}dispatches d WHERE d.job_id = w.job_id AND d.wave_number = w.wave_number) "
         "AS dispatch_count, b.batch "
         "FROM {p}wave_coordination w LEFT JOIN {p}wave_batches b "
@@ -90,8 +94,8 @@ _SQL: dict[str, str | dict[str, str]] = {
         "WHERE w.job_id = :job_id AND w.dependency_level = -1 AND w.wave_number = :wave ORDER BY b.batch"
     ),
     "read_table": (
-        "SELECT w.wave_number, w.status, w.total_batches, w.completed_batches, w.failed_batches, w.claim_count, "
-        "w.dispatched_at, w.completed_at, "
+        "SELECT w.wave_number, w.status, w.total_batches, w.completed_batches, w.failed_batches, " + _OWNERS_TOLD
+        + ", w.dispatched_at, w.completed_at, "
         "(SELECT count(*) FROM {p}dispatches d WHERE d.job_id = w.job_id AND d.wave_number = w.wave_number) "
         "AS dispatch_count, b.batch "
         "FROM {p}wave_coordination w LEFT JOIN {p}wave_batches b "
@@ -118,7 +122,7 @@ _SQL: dict[str, str | dict[str, str]] = {
         "UPDATE {p}wave_coordination SET status = :status WHERE job_id = :job_id AND wave_number = :wave"
     ),
     "set_status_dispatching": (
-        "UPDATE {p}wave_coordination SET status = 'dispatching', claim_count = claim_count + 1, "
+        "UPDATE {p}wave_coordination SET status = 'dispatching', "
         "dispatched_at = COALESCE(dispatched_at, :now) WHERE job_id = :job_id AND wave_number = :wave"
     ),
     "set_status_completed": (
@@ -151,10 +155,16 @@ _SQL: dict[str, str | dict[str, str]] = {
         "AND w.dependency_level = -1 AND w.status = 'dispatching' AND NOT EXISTS "
         "(SELECT 1 FROM {p}dispatches d WHERE d.job_id = w.job_id AND d.wave_number = w.wave_number)"
     ),
+    # the claim's write: its run owns the wave only when this changed exactly one row
     "claim_update": (
-        "UPDATE {p}wave_coordination SET status = 'dispatching', claim_count = claim_count + 1, "
+        "UPDATE {p}wave_coordination SET status = 'dispatching', "
         "dispatched_at = COALESCE(dispatched_at, :now) "
         "WHERE job_id = :job_id AND wave_number = :wave AND status = 'pending'"
+    ),
+    # not the coordinator's: wavesim's record that a run was told it owns a wave (the ghost state
+    # no_duplicate_claim judges); a claim writes it in its own transaction, a plain write right after
+    "tell_owner": (
+        "INSERT INTO {p}claims (job_id, wave_number, run, told_at) VALUES (:job_id, :wave, :run, :now)"
     ),
     # the relay's read: the claimed, not yet pushed-and-marked wave is the outbox entry
     "read_claimed": (
@@ -239,6 +249,7 @@ _SQL: dict[str, str | dict[str, str]] = {
         "VALUES (:job_id, :wave, -1, 'pending', :batches)"
     ),
     "wave_exists": "SELECT count(*) FROM {p}wave_coordination WHERE job_id = :job_id",
+    "read_owners_told": "SELECT wave_number, run FROM {p}claims WHERE job_id = :job_id ORDER BY wave_number, id",
     "max_job": "SELECT COALESCE(max(job_id), 0) FROM {p}wave_coordination",
     "owner_read": "SELECT tool, token FROM {p}owner",
     "owner_write": "INSERT INTO {p}owner (tool, token) VALUES ('wavesim', :token)",
@@ -262,11 +273,11 @@ def _schema(dialect: str) -> tuple[str, ...]:
     return (
         # the ownership marker: present only in a prefix wavesim created; its row says so
         "CREATE TABLE {p}owner (tool VARCHAR(32) NOT NULL PRIMARY KEY, token VARCHAR(64) NOT NULL)" + e,
-        # the write-up's columns, plus claim_count (how many writes claimed the wave: the audit of a double claim)
+        # the write-up's columns
         "CREATE TABLE {p}wave_coordination (job_id BIGINT NOT NULL, wave_number INTEGER NOT NULL, "
         "dependency_level INTEGER NOT NULL DEFAULT -1, status VARCHAR(16) NOT NULL DEFAULT 'pending', "
         "total_batches INTEGER NOT NULL, completed_batches INTEGER NOT NULL DEFAULT 0, "
-        "failed_batches INTEGER NOT NULL DEFAULT 0, claim_count INTEGER NOT NULL DEFAULT 0, "
+        "failed_batches INTEGER NOT NULL DEFAULT 0, "
         "dispatched_at DOUBLE PRECISION NULL, completed_at DOUBLE PRECISION NULL, "
         "PRIMARY KEY (job_id, wave_number))" + e,
         # every handler query filters job_id + status (+ dependency_level) and wants the lowest wave_number
@@ -278,6 +289,10 @@ def _schema(dialect: str) -> tuple[str, ...]:
         "CREATE TABLE {p}dispatches (id " + _ID[dialect] + ", job_id BIGINT NOT NULL, "
         "wave_number INTEGER NOT NULL, pushed_at DOUBLE PRECISION NOT NULL)" + e,
         "CREATE INDEX {p}d_job_wave ON {p}dispatches (job_id, wave_number)",
+        # ghost state, not the coordinator's: one row per handler run told it owns a wave (run: who)
+        "CREATE TABLE {p}claims (id " + _ID[dialect] + ", job_id BIGINT NOT NULL, "
+        "wave_number INTEGER NOT NULL, run VARCHAR(64) NOT NULL, told_at DOUBLE PRECISION NOT NULL)" + e,
+        "CREATE INDEX {p}c_job_wave ON {p}claims (job_id, wave_number)",
     )
 
 
@@ -311,7 +326,7 @@ def _tx(*names: str, mysql_extra: tuple[str, ...] = ()) -> dict[str, tuple[str, 
     return out
 
 
-_CLAIM = ("lock_import", "claim_candidate", "claim_candidate_limited", "claim_update")
+_CLAIM = ("lock_import", "claim_candidate", "claim_candidate_limited", "claim_update", "tell_owner")
 
 #: Every effect a handler yields -> its SQL.
 OPERATIONS: dict[str, Operation] = {
@@ -341,10 +356,12 @@ OPERATIONS: dict[str, Operation] = {
     "SetStatus": Operation(
         laravel="->where('job_id', $jobId)->where('wave_number', $wave)->update(['status' => $status])",
         statements=_same("set_status", "set_status_dispatching", "set_status_completed", "set_status_from",
-                         "set_status_dispatching_from", "set_status_completed_from"),
+                         "set_status_dispatching_from", "set_status_completed_from", "tell_owner"),
         note="dispatchWave's and checkWaveCompletion's writes (not shown in the write-up). With only_from "
              "(Policy.final_write=conditional) it adds ->where('status', $onlyFrom): a *_from statement, whose "
-             "rows changed (1 or 0) is the result"),
+             "rows changed (1 or 0) is the result. dispatchWave reads no row count and dispatches after its "
+             "'dispatching' write, so a write that changed the row tells its run it owns the wave: wavesim "
+             "records that (tell_owner, not the coordinator's)"),
     "RecordBatchFinished": Operation(
         laravel="->where('job_id', $jobId)->where('wave_number', $wave)->increment('completed_batches')",
         statements=_tx("record_lock", "record_batch", "count_completed", "count_failed"),
@@ -366,7 +383,9 @@ OPERATIONS: dict[str, Operation] = {
     "ClaimNextWave": Operation(
         laravel=None, statements={d: _tx(*_CLAIM, "claim_unpushed")[d] for d in DIALECTS},
         note="the lock makes claims on one import take turns, so the predicate reads what the last claim "
-             "committed; claim_unpushed belongs to the fused comparison only"),
+             "committed; the run owns the wave only when claim_update changed exactly one row, and then "
+             "wavesim records that it was told so (tell_owner, not the coordinator's, in the same "
+             "transaction); claim_unpushed belongs to the fused comparison only"),
     "ReadClaimedWave": Operation(laravel=None, statements=_same("read_claimed")),
     "MarkPushed": Operation(
         laravel=None, statements=_tx("mark_pushed", "complete_marked"),

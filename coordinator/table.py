@@ -6,6 +6,13 @@ model checker can hash them. A plain ``SetStatus`` overwrites what is there; a
 write that leaves the lifecycle is applied and recorded, never refused. Only a
 step that makes no sense (an unknown wave, a batch outside the wave) raises
 ``WaveError``, and then nothing changes.
+
+A claim tells its handler run it owns a wave only when its UPDATE changed the
+row: ``ClaimNextWave`` then returns the wave, and the write-up's plain
+``SetStatus(dispatching)`` (whose caller dispatches whatever the row count)
+returns 1. Each such answer is recorded in the row's ghost ``owners_told``,
+the record ``no_duplicate_claim`` judges: what runs were told, not what the
+rows say.
 """
 
 from __future__ import annotations
@@ -46,8 +53,9 @@ class WaveRow:
     ``finished_mask`` has bit ``b`` set once batch ``b`` has finished: the
     distinct count an idempotent progress uses. The counters are bumped on
     every report, so a batch reported twice counts twice there.
-    ``claim_count`` counts writes that made the wave ``dispatching`` (claims);
-    ``dispatch_count`` counts pushes of its jobs.
+    ``dispatch_count`` counts pushes of its jobs. ``owners_told`` is ghost
+    state, not a column of the write-up's table: how many handler runs were
+    told they own the wave (see ``apply``), which ``no_duplicate_claim`` judges.
     """
 
     job_id: int
@@ -59,7 +67,7 @@ class WaveRow:
     failed_batches: int = 0
     finished_mask: int = 0
     dispatch_count: int = 0
-    claim_count: int = 0
+    owners_told: int = 0
     dispatched_at: float | None = None
     completed_at: float | None = None
 
@@ -183,10 +191,8 @@ _HIGHEST: dict[CurrentWaveRule, frozenset[Status]] = {
 
 def _set_status(table: WaveTable, row: WaveRow, new: Status, now: float) -> WaveTable:
     changes: dict[str, object] = {"status": new}
-    if new is _DISPATCHING:
-        changes["claim_count"] = row.claim_count + 1
-        if row.dispatched_at is None:
-            changes["dispatched_at"] = now
+    if new is _DISPATCHING and row.dispatched_at is None:
+        changes["dispatched_at"] = now
     if new is _COMPLETED:
         changes["completed_at"] = now
     out = table.with_row(_evolve(row, **changes))
@@ -196,11 +202,28 @@ def _set_status(table: WaveTable, row: WaveRow, new: Status, now: float) -> Wave
     return out
 
 
+def _told_owner(table: WaveTable, wave: int) -> WaveTable:
+    """Record that one more handler run is told it owns ``wave`` (the ghost ``owners_told``)."""
+    row = table.row(wave)
+    return table.with_row(_evolve(row, owners_told=row.owners_told + 1))
+
+
+def _write_status(table: WaveTable, wave: int, new: Status, only_from: Status | None,
+                  now: float, step: str) -> tuple[WaveTable, int]:
+    """``UPDATE ... SET status = new [AND status = only_from]``: the table and the rows it changed."""
+    row = table.row(wave, step=step)
+    if only_from is not None and row.status is not only_from:
+        return table, 0  # ... WHERE status = only_from matched no row
+    return _set_status(table, row, new, now), 1
+
+
 def _claim(table: WaveTable, effect: ClaimNextWave, now: float) -> tuple[WaveTable, int | None]:
     if effect.reclaim_unpushed:
         for r in table.rows:
             if r.status is _DISPATCHING and r.dispatch_count == 0:
-                return table, r.wave_number  # claimed, never pushed: hand it out again
+                # claimed, never pushed: handed out again to be pushed, like the relay's read; no
+                # UPDATE runs, so no run is told it owns the wave (the fused push decides who pushes)
+                return table, r.wave_number
     active = 0
     for r in table.rows:
         if _active(r.status):
@@ -209,10 +232,14 @@ def _claim(table: WaveTable, effect: ClaimNextWave, now: float) -> tuple[WaveTab
                 return table, None
     if effect.max_active is not None and active >= effect.max_active:
         return table, None
-    for r in table.rows:
-        if r.status is _PENDING:
-            return _set_status(table, r, _DISPATCHING, now), r.wave_number
-    return table, None
+    candidate = next((r.wave_number for r in table.rows if r.status is _PENDING), None)
+    if candidate is None:
+        return table, None
+    # the claim's UPDATE ... AND status = 'pending'; its run owns the wave only if it changed the row
+    table, changed = _write_status(table, candidate, _DISPATCHING, _PENDING, now, "claim")
+    if changed != 1:
+        return table, None
+    return _told_owner(table, candidate), candidate
 
 
 def _record(table: WaveTable, effect: RecordBatchFinished, now: float) -> tuple[WaveTable, None]:
@@ -260,10 +287,13 @@ def _active_other(table: WaveTable, effect: ReadActiveWave, now: float) -> tuple
 
 
 def _status(table: WaveTable, effect: SetStatus, now: float) -> tuple[WaveTable, int]:
-    row = table.row(effect.wave, step=f"set status {effect.status}")
-    if effect.only_from is not None and row.status is not effect.only_from:
-        return table, 0  # ... WHERE status = only_from matched no row
-    return _set_status(table, row, effect.status, now), 1
+    table, changed = _write_status(table, effect.wave, effect.status, effect.only_from, now,
+                                   f"set status {effect.status}")
+    if effect.status is _DISPATCHING and changed == 1:
+        # dispatchWave's claim: the write-up's PHP reads no row count and dispatches after the
+        # write, so a write that changed the row tells its run it owns the wave
+        table = _told_owner(table, effect.wave)
+    return table, changed
 
 
 def _complete(table: WaveTable, effect: CompleteFinishedWaves, now: float) -> tuple[WaveTable, tuple[int, ...]]:

@@ -169,6 +169,16 @@ class Database:
             rows = conn.execute(sa.text(self.sql("read_table")), {"job_id": job_id}).all()
         return WaveTable(job_id=job_id, rows=tuple(rows_to_waves(job_id, rows)))
 
+    def owners_told(self, job_id: int) -> dict[int, list[str]]:
+        """Per wave, the handler runs told they own it, in the order told (the ``claims`` record)."""
+        sa = _sa()
+        with self._connection() as conn:
+            rows = conn.execute(sa.text(self.sql("read_owners_told")), {"job_id": job_id}).all()
+        told: dict[int, list[str]] = {}
+        for wave, run in rows:
+            told.setdefault(int(wave), []).append(str(run))
+        return told
+
     def clean(self) -> None:
         """Drop wavesim's tables under this prefix (the marker last); nothing else."""
         sa = _sa()

@@ -6,11 +6,19 @@ makes no sense. A plain statement autocommits. A transaction runs its
 statements between ``begin`` and ``commit`` and is run again from the start
 (up to ``RETRIES`` times) on a serialization failure or a deadlock; a
 ``WaveError`` inside it rolls back first, so nothing changes.
+
+A claim tells its run it owns a wave only when its UPDATE changed exactly one
+row (``ClaimNextWave`` reads ``claim_update``'s row count; the write-up's plain
+``SetStatus(dispatching)`` changes its row and its caller dispatches). Each
+such answer is recorded in the ``claims`` table with the session's ``actor``
+(the claim's in its own transaction): the ghost state ``no_duplicate_claim``
+judges, read back as ``WaveRow.owners_told``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -56,7 +64,7 @@ def rows_to_waves(job_id: int, rows: list[Any]) -> Iterator[WaveRow]:
         r, mask = by_wave[wave]
         yield WaveRow(
             job_id=job_id, wave_number=int(r[0]), status=Status(r[1]), batches=int(r[2]),
-            completed_batches=int(r[3]), failed_batches=int(r[4]), claim_count=int(r[5]),
+            completed_batches=int(r[3]), failed_batches=int(r[4]), owners_told=int(r[5]),
             dispatched_at=None if r[6] is None else float(r[6]), completed_at=None if r[7] is None else float(r[7]),
             dispatch_count=int(r[8]), finished_mask=mask,
         )
@@ -81,6 +89,8 @@ class Session:
         self.prefix = prefix
         self.ran: list[str] = []
         self.retries = 0
+        #: who this session's handler run is, in the claims record (a caller may name it)
+        self.actor = f"session {secrets.token_hex(4)}"
         #: the session's own isolation level, when its user set one (``SET SESSION ...``): then the
         #: fix's transactions run at it; None: the driver's documented level (MariaDB READ COMMITTED)
         self.isolation: str | None = None
@@ -144,6 +154,11 @@ class Session:
         if result.rowcount == 0:
             raise WaveError(wave=wave, status="unknown", step=step, reason="no such wave")
 
+    def told_owner(self, job_id: int, wave: int, now: float) -> int:
+        """Record that this run is told it owns ``wave`` (ghost state, not the coordinator's); ``wave``."""
+        self.run("tell_owner", job_id=job_id, wave=wave, run=self.actor[:64], now=now)
+        return wave
+
 
 def _current(s: Session, e: ReadCurrentWave, now: float) -> int:
     return s._value(q.CURRENT_WAVE[CurrentWaveRule(e.rule).value], job_id=e.job_id) or 0
@@ -179,11 +194,12 @@ def _set_status(s: Session, e: SetStatus, now: float) -> int:
     params.update({"now": now} if name != "set_status" else {"status": status.value})
     if e.only_from is None:
         s._known(s.run(name, **params), e.wave, step)
-        return 1
     # ... AND status = :only_from: 0 rows is a wave in another status, or (read back) no such wave
-    if s.run(name + "_from", only_from=Status(e.only_from).value, **params).rowcount == 0:
+    elif s.run(name + "_from", only_from=Status(e.only_from).value, **params).rowcount == 0:
         s._row(e.job_id, e.wave, step)
         return 0
+    if status is Status.DISPATCHING:  # dispatchWave's claim: its run dispatches after a write that changed the row
+        s.told_owner(e.job_id, e.wave, now)
     return 1
 
 
@@ -214,8 +230,9 @@ def _claim(s: Session, e: ClaimNextWave, now: float) -> object:
                             max_active=e.max_active)
         if wave is None:
             raise _Rollback(None)
-        s.run("claim_update", job_id=e.job_id, wave=wave, now=now)
-        return wave
+        if s.run("claim_update", job_id=e.job_id, wave=wave, now=now).rowcount != 1:
+            raise _Rollback(None)  # another claim took it first: this run owns nothing
+        return s.told_owner(e.job_id, wave, now)
     return s.transaction(body)
 
 

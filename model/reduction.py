@@ -73,7 +73,8 @@ class Footprint:
     """What one action reads and writes of the shared state.
 
     Variables: ``status``, ``counters`` (finished counters and mask), ``dispatch``
-    (dispatch counts) of the wave rows; ``queue``; ``workers`` (free worker
+    (dispatch counts) of the wave rows; ``told`` (the rows' ghost ``owners_told``:
+    which runs were told they own a wave); ``queue``; ``workers`` (free worker
     slots); ``events``; ``delayed``; ``slots`` (free handler slots); the fault
     budgets ``crashes``, ``duplicates``, ``losses``; ``run`` (a handler run being
     alive, which ``handler_crash`` ends); ``claims`` (which live run holds which
@@ -129,10 +130,11 @@ EFFECT_FOOTPRINTS: dict[type, Footprint] = {
     ReadLowestPending: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
     ReadNextMainWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
     ReadActiveWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
-    SetStatus: _fp(reads="run", writes="status " + _ENDS, inc="slots"),
+    # a write of 'dispatching' that changed the row tells its run it owns the wave (``told``)
+    SetStatus: _fp(reads="run", writes="status told " + _ENDS, inc="slots"),
     # ``claims``: which live run holds which wave (read by the relay under Scope.relay_lease =
     # "outlasts-claimer"); a claim or a relay read takes one, the mark ends the run and frees it
-    ClaimNextWave: _fp(reads=_RUN + "status counters dispatch", writes="status claims " + _ENDS, inc="slots"),
+    ClaimNextWave: _fp(reads=_RUN + "status counters dispatch", writes="status told claims " + _ENDS, inc="slots"),
     CompleteFinishedWaves: _fp(reads=_RUN + "status counters", writes="status " + _ENDS, inc="slots"),
     RecordBatchFinished: _fp(reads=_RUN + "status", writes="counters " + _ENDS, inc="slots"),
     EnqueueBatches: _fp(reads=_RUN + "status dispatch", writes="status dispatch " + _ENDS, inc="slots", push="queue"),
@@ -147,8 +149,8 @@ PROPERTY_READS: dict[str, frozenset[str]] = {
     "single_active_wave": frozenset({"status"}),
     "one_wave_below_threshold": frozenset({"status", "counters"}),
     "threshold_respected": frozenset({"status", "counters"}),
-    # claim_count moves only with a status write to 'dispatching'
-    "no_duplicate_claim": frozenset({"status"}),
+    # only what claimers were told: the ghost ``owners_told``
+    "no_duplicate_claim": frozenset({"told"}),
     "no_duplicate_push": frozenset({"dispatch"}),
     "queue_bounded": frozenset({"queue"}),
     "no_stall": frozenset({"status", "work"}),

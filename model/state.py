@@ -38,7 +38,8 @@ __all__ = [
 JOB_ID = 1
 
 #: One wave_coordination row:
-#: (status, completed_batches, failed_batches, finished_mask, dispatch_count, batches, claim_count).
+#: (status, completed_batches, failed_batches, finished_mask, dispatch_count, batches, owners_told);
+#: the last is ghost state: how many handler runs were told they own the wave (``WaveRow.owners_told``).
 Row = tuple[Status, int, int, int, int, int, int]
 
 #: An in-flight handler run: the wave of the batch whose completion event started it (0 for
@@ -97,7 +98,7 @@ def table_of(rows: tuple[Row, ...], wave_size: int) -> WaveTable:
         table = _TABLES[key] = WaveTable(job_id=JOB_ID, rows=tuple(
             WaveRow(
                 job_id=JOB_ID, wave_number=n, status=s, batches=wave_size, completed_batches=c,
-                failed_batches=f, finished_mask=m, dispatch_count=d, claim_count=k,
+                failed_batches=f, finished_mask=m, dispatch_count=d, owners_told=k,
             )
             for n, (s, c, f, m, d, _, k) in enumerate(rows, start=1)
         ))
@@ -107,7 +108,7 @@ def table_of(rows: tuple[Row, ...], wave_size: int) -> WaveTable:
 def rows_of(table: WaveTable) -> tuple[Row, ...]:
     """The rows of a core ``WaveTable`` (timestamps and violations dropped)."""
     return tuple(
-        (r.status, r.completed_batches, r.failed_batches, r.finished_mask, r.dispatch_count, r.batches, r.claim_count)
+        (r.status, r.completed_batches, r.failed_batches, r.finished_mask, r.dispatch_count, r.batches, r.owners_told)
         for r in table.rows
     )
 
@@ -174,7 +175,7 @@ def _relabel(rows: tuple[Row, ...], queue: Jobs, running: Jobs) -> tuple[tuple[R
     names: dict[tuple[int, int], tuple[int, int]] = {}
     new_rows = []
     for w, row in enumerate(rows, start=1):
-        status, completed, failed, mask, dispatched, size, claims = row
+        status, completed, failed, mask, dispatched, size, told = row
         signature = sorted(
             (-((mask >> b) & 1), -running.count((w, b)), tuple(i for i, job in enumerate(queue) if job == (w, b)), b)
             for b in range(size)
@@ -183,7 +184,7 @@ def _relabel(rows: tuple[Row, ...], queue: Jobs, running: Jobs) -> tuple[tuple[R
         for new, (bit, _, _, old) in enumerate(signature):
             names[(w, old)] = (w, new)
             new_mask |= -bit << new
-        new_rows.append((status, completed, failed, new_mask, dispatched, size, claims))
+        new_rows.append((status, completed, failed, new_mask, dispatched, size, told))
     return tuple(new_rows), tuple(names[j] for j in queue), tuple(sorted(names[j] for j in running))
 
 

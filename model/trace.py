@@ -70,8 +70,8 @@ def table_text(table: WaveTable) -> str:
         text = f"{r.wave_number}:{r.status.value} {r.distinct_finished}/{r.batches}"
         if r.counted_finished != r.distinct_finished:
             text += f" (counted {r.counted_finished})"
-        if r.claim_count > 1 and r.claim_count != r.dispatch_count:
-            text += f" claimed x{r.claim_count}"
+        if r.owners_told > 1 and r.owners_told != r.dispatch_count:  # runs told they own it
+            text += f" claimed x{r.owners_told}"
         if r.dispatch_count > 1:
             text += f" x{r.dispatch_count}"
         parts.append(text)

@@ -6,7 +6,10 @@ change its verdict, and its first violation (time and one-line detail) is kept:
 
 * a status write (``SetStatus``, ``ClaimNextWave``, ``CompleteFinishedWaves``, ``MarkPushed``):
   ``single_active_wave``, ``one_wave_below_threshold``, ``threshold_respected``,
-  ``no_duplicate_claim``;
+  ``no_duplicate_claim`` (judged from the rows' ghost ``owners_told``: the runs a
+  claim or a write of ``dispatching`` told they own the wave, recorded by
+  ``coordinator.apply`` as it answers them, and on a real database by the
+  driver's ``claims`` record);
 * an ``EnqueueBatches``: ``no_duplicate_push`` and ``queue_bounded``;
 * a ``RecordBatchFinished`` changes none of them (progress only grows, which can
   only shrink the set of active waves below threshold).

@@ -70,7 +70,7 @@ def wave(
         completed_batches=done if counted is None else counted,
         finished_mask=(1 << done) - 1,
         dispatch_count=(1 if started else 0) if dispatches is None else dispatches,
-        claim_count=((1 if started else 0) if dispatches is None else dispatches) if claims is None else claims,
+        owners_told=((1 if started else 0) if dispatches is None else dispatches) if claims is None else claims,
         dispatched_at=(0.0 if started else None) if dispatched_at is None else dispatched_at,
         completed_at=(0.0 if status is COMPLETED else None) if completed_at is None else completed_at,
     )

@@ -220,10 +220,10 @@ def test_every_interleaving_of_two_guarded_handlers():
 def test_every_interleaving_of_two_atomic_handlers_claims_wave_2_once():
     """Within the lease a live claimer is left alone: pushed once; past it, maybe twice."""
     runs = every_interleaving(AT_THRESHOLD, "atomic")
-    assert {r.table.row(2).claim_count for r in runs} == {1}
+    assert {r.table.row(2).owners_told for r in runs} == {1}
     assert {r.table.row(2).dispatch_count for r in runs} == {1}
     expired = every_interleaving(AT_THRESHOLD, "expired")
-    assert {r.table.row(2).claim_count for r in expired} == {1}
+    assert {r.table.row(2).owners_told for r in expired} == {1}
     assert {r.table.row(2).dispatch_count for r in expired} == {1, 2}
     assert {r.table.row(2).status for r in runs} == {PROCESSING}
     assert {r.table.row(3).status for r in runs} == {PENDING}

@@ -183,7 +183,7 @@ def test_claim_next_wave(t0, threshold_count, claimed):
         assert after == t0
     else:
         row = t0.row(claimed)
-        claimed_row = replace(row, status=DISPATCHING, dispatched_at=NOW, claim_count=row.claim_count + 1)
+        claimed_row = replace(row, status=DISPATCHING, dispatched_at=NOW, owners_told=row.owners_told + 1)
         assert after == t0.with_row(claimed_row)
 
 

@@ -224,7 +224,7 @@ def test_a_claimer_that_dies_after_its_commit_does_not_stall_the_import(database
             decision = stop.value
     assert (decision.path, decision.outcome, decision.wave, pushed) == ("relay", "dispatched", 1, [1])
     assert [r.status for r in database.table(job).rows] == [Status.PROCESSING, Status.PENDING]
-    assert [r.claim_count for r in database.table(job).rows] == [1, 0]
+    assert [r.owners_told for r in database.table(job).rows] == [1, 0]
 
 
 def test_racing_claims_on_real_connections_claim_one_wave_once(database: dbdriver.Database) -> None:
@@ -249,5 +249,5 @@ def test_racing_claims_on_real_connections_claim_one_wave_once(database: dbdrive
         t.join()
     assert sorted(results, key=repr) == [1] + [None] * 7
     rows = database.table(job).rows
-    assert [(r.status, r.claim_count) for r in rows] == [
+    assert [(r.status, r.owners_told) for r in rows] == [
         (Status.DISPATCHING, 1), (Status.PENDING, 0), (Status.PENDING, 0)]

@@ -13,6 +13,7 @@ from dbengines import ENGINES, unique_prefix, url_for
 
 import dbdriver
 from coordinator import POLICIES
+from coordinator import sql as q
 from model.checker import check
 from model.scope import Scope
 from model.trace import steps_of, to_json
@@ -52,6 +53,28 @@ def test_the_guarded_duplicate_replays_to_a_real_duplicate(engine: str, guarded_
         db.dispose()
 
 
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_the_guarded_double_claim_replays_to_two_runs_told_they_own_a_wave(engine: str, tmp_path: Path) -> None:
+    """The model's runs are the replay's connections, and the claims record names the two told."""
+    search = check(Scope(), POLICIES["guarded"], properties=("no_duplicate_claim",))
+    found = search.found["no_duplicate_claim"]
+    steps = steps_of(search.spec, found.path)
+    claimers = [step.actor for step in steps if step.what.startswith("SetStatus(wave=2, status=dispatching)")]
+    assert len(claimers) == 2
+    trace = tmp_path / "claim.json"
+    trace.write_text(json.dumps(to_json(search.spec, "no_duplicate_claim", found.detail, steps)))
+    url, prefix = url_for(engine, tmp_path), unique_prefix()
+    try:
+        code, out, err = invoke("replay", str(trace), "--db", url, "--prefix", prefix)
+        assert code == 1, err
+        assert ("no_duplicate_claim VIOLATED in the real rows: 1 wave(s) claimed by more than one run: wave 2 told "
+                f"to 2 runs; told: wave 2 to {', '.join(claimers)}") in out
+    finally:
+        db = dbdriver.open_database(url, prefix=prefix)
+        db.clean()
+        db.dispose()
+
+
 def test_a_table_wavesim_did_not_create_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "theirs.db"
     with sqlite3.connect(path) as conn:
@@ -73,8 +96,7 @@ def test_clean_drops_only_its_own_prefix(tmp_path: Path) -> None:
     mine.dispose()
     with sqlite3.connect(tmp_path / "both.db") as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert names == {f"wavesim_b_{t}" for t in ("owner", "wave_coordination", "wave_batches", "dispatches")} | {
-        "sqlite_sequence"}
+    assert names == {f"wavesim_b_{t}" for t in q.TABLES} | {"sqlite_sequence"}
     other.clean()
     other.dispose()
 

@@ -32,7 +32,7 @@ def test_fix_survives_a_kill_between_claim_and_push_on_a_server(server_db: str, 
     [(run, result)] = run_imports(server_db, ["atomic"], settings, workdir=str(tmp_path))
     assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["before EnqueueBatches"]
     assert run.outcome == "completed"
-    assert all(r.status is Status.COMPLETED and r.claim_count == 1 and r.distinct_finished == r.batches
+    assert all(r.status is Status.COMPLETED and r.owners_told == 1 and r.distinct_finished == r.batches
                for r in run.table.rows)
     assert live_processes(tmp_path) == []
     assert other_connections(server_db) == 0
@@ -58,9 +58,12 @@ def other_connections(url: str) -> int:
 
 @pytest.mark.parametrize("level", ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"])
 def test_fix_claims_each_wave_once_at_every_isolation_level(server_db: str, tmp_path: Path, level: str) -> None:
+    """Judged by the runs told they own each wave (the driver's claims record), which two sessions
+    are told at once when the claim's lock and condition are broken (tests/test_db_claims.py)."""
     [(run, result)] = run_imports(server_db, ["atomic"], SMALL, isolation=level, workdir=str(tmp_path))
     assert run.isolation == level and run.outcome == "completed"
-    assert result.metrics["duplicate_claims"] == 0
+    assert [r.owners_told for r in run.table.rows] == [1] * len(run.table.rows)
+    assert result.properties["no_duplicate_claim"]["holds"] and result.metrics["duplicate_claims"] == 0
 
 
 def test_redis_queue_runs_the_fix(tmp_path: Path) -> None:

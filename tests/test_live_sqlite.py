@@ -41,7 +41,7 @@ def test_a_worker_killed_between_claim_and_push_does_not_stop_the_fix(tmp_path: 
     assert [d[3] for d in run.deaths if d[0] == "worker"] == [-9, -9]
     assert run.outcome == "completed"
     for r in run.table.rows:  # claimed once, every batch counted once by the fix's distinct progress
-        assert (r.status, r.claim_count, r.distinct_finished) == (Status.COMPLETED, 1, r.batches)
+        assert (r.status, r.owners_told, r.distinct_finished) == (Status.COMPLETED, 1, r.batches)
     assert result.metrics["duplicate_claims"] == 0
     assert (result.metrics["waves_claimed_never_pushed"], result.metrics["pushes_without_db_record"]) == (0, 0)
     # each kill hit a sync listener inside a batch job that had recorded its batch: the job was
@@ -137,7 +137,7 @@ def test_a_kill_inside_the_claim_transaction_is_rolled_back(tmp_path: Path) -> N
     [(run, result)] = run_imports(f"sqlite:///{tmp_path / 'live.db'}", ["atomic"], settings, workdir=str(tmp_path))
     assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["inside a transaction, before claim_update"]
     assert run.outcome == "completed"
-    assert all(r.claim_count == 1 and r.distinct_finished == r.batches for r in run.table.rows)
+    assert all(r.owners_told == 1 and r.distinct_finished == r.batches for r in run.table.rows)
 
 
 def test_summarize_reads_json_documents_back(tmp_path: Path) -> None:

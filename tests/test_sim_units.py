@@ -130,7 +130,7 @@ def test_monitors_report_properties_broken_on_purpose() -> None:
         (SetStatus(job_id=1, wave=1, status=Status.DISPATCHING), 1.0),
         (EnqueueBatches(job_id=1, wave=1), 1.5),
         (SetStatus(job_id=1, wave=2, status=Status.DISPATCHING), 2.0),  # wave 1 has 0/2 finished
-        (SetStatus(job_id=1, wave=2, status=Status.DISPATCHING), 2.2),  # claimed again
+        (SetStatus(job_id=1, wave=2, status=Status.DISPATCHING), 2.2),  # a second run told it owns wave 2
         (RecordBatchFinished(job_id=1, wave=1, batch=0), 2.5),
         (EnqueueBatches(job_id=1, wave=1), 3.0),  # wave 1 again
     ]
@@ -153,7 +153,8 @@ def test_monitors_report_properties_broken_on_purpose() -> None:
             "holds": False, "first_violation_s": 2.0,
             "detail": "wave 2 dispatched while wave 1 had 0/2 batches finished (needs 1)"},
         "no_duplicate_claim": {
-            "holds": False, "first_violation_s": 2.2, "detail": "1 wave(s) claimed more than once: wave 2 x2"},
+            "holds": False, "first_violation_s": 2.2,
+            "detail": "1 wave(s) claimed by more than one run: wave 2 told to 2 runs"},
         "no_duplicate_push": {
             "holds": False, "first_violation_s": 3.0, "detail": "1 wave(s) dispatched more than once: wave 1 x2"},
         "queue_bounded": {

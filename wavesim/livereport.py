@@ -13,8 +13,9 @@ How each verdict is read from the real tables:
   per real push, written with the push). The exported table's ``dispatch_count``
   is that count too, so ``wavesim audit`` judges the same pushes.
 * ``single_active_wave``, ``one_wave_below_threshold``, ``no_duplicate_claim``
-  (``claim_count`` of the real rows), ``queue_bounded`` and ``max_*``: every sample
-  of the real table and queue (every ``sample_ms``).
+  (the runs told they own each wave: the driver's ``claims`` record, read with the
+  rows as ``owners_told``), ``queue_bounded`` and ``max_*``: every sample of the
+  real table and queue (every ``sample_ms``), and the final rows.
 * ``threshold_respected``: between two samples, a wave that left ``pending``
   while its predecessor, *even in the later sample*, was pending or below the
   threshold (status and progress only move forward, so this never blames a
@@ -144,9 +145,9 @@ def _live_metrics(run: LiveRun, final: WaveTable) -> dict[str, Any]:
     rows: tuple[WaveRow, ...] = run.table.rows
     pushes = Counter(int(e["wave"]) for e in run.dispatch_log)
     return {
-        "waves_claimed_never_pushed": sum(1 for r in rows if r.claim_count > 0 and pushes[r.wave_number] == 0),
+        "waves_claimed_never_pushed": sum(1 for r in rows if r.owners_told > 0 and pushes[r.wave_number] == 0),
         "pushes_without_db_record": sum(max(0, pushes[r.wave_number] - r.dispatch_count) for r in rows),
-        "duplicate_claims": sum(max(0, r.claim_count - 1) for r in rows),
+        "duplicate_claims": sum(max(0, r.owners_told - 1) for r in rows),
         "db_dispatch_records": sum(r.dispatch_count for r in rows),
         "batches_counted_twice": sum(max(0, r.counted_finished - r.distinct_finished) for r in rows),
         "batches_unfinished": sum(r.batches - r.distinct_finished for r in rows),

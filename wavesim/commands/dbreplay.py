@@ -4,11 +4,13 @@ Each handler run of the trace gets its own connection (``dbdriver`` session)
 and runs the core's program as the model did; each batch report is one more
 connection. Queue-only steps (a worker taking a job, an event waiting) touch
 no row and are shown as such. After every step the real rows are read back
-and printed. The model keeps no time, so to it every relay lease may have run
-out; the replay spaces its steps further apart than the policy's lease so the
-database sees the same. The exit code is 1 when the violated property shows in
-the real rows, 0 when it does not, and 1 for ``queue_bounded``, which the rows
-cannot show (the queue is not in the database): undecided.
+and printed; ``no_duplicate_claim`` is judged from the driver's record of the
+runs told they own each wave (``claims``), and names them. The model keeps no
+time, so to it every relay lease may have run out; the replay spaces its steps
+further apart than the policy's lease so the database sees the same. The exit
+code is 1 when the violated property shows in the real rows, 0 when it does not,
+and 1 for ``queue_bounded``, which the rows cannot show (the queue is not in the
+database): undecided.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ def shows_in_rows(prop: str, tables: Sequence[WaveTable], spec: Spec) -> str | N
 
 
 class _Run:
-    def __init__(self, db: Any, program: Generator[Effect, object, object]) -> None:
+    def __init__(self, db: Any, program: Generator[Effect, object, object], name: str) -> None:
         self.cm = db.session()
         self.session = self.cm.__enter__()
+        self.session.actor = name  # who, in the claims record
         self.program = program
         self.effect: Effect | None = next(program)
 
@@ -88,7 +91,7 @@ def replay_on_database(db: Any, spec: Spec, prop: str, steps: Sequence[TraceStep
                 started = started_run(step, job)
                 assert started is not None
                 name, trigger = started
-                runs[name] = _Run(db, program_for(trigger, spec.policy, scope.config))
+                runs[name] = _Run(db, program_for(trigger, spec.policy, scope.config), name)
                 result = "a connection of its own"
             elif kind == "handler_step":
                 run = runs[step.actor]
@@ -112,7 +115,11 @@ def replay_on_database(db: Any, spec: Spec, prop: str, steps: Sequence[TraceStep
     finally:
         for run in runs.values():
             run.close()
-    return lines, shows_in_rows(prop, tables, spec)
+    shown = shows_in_rows(prop, tables, spec)
+    if shown is not None and prop == "no_duplicate_claim":  # who was told, from the claims record
+        told = db.owners_told(job)
+        shown += "; told: " + "; ".join(f"wave {w} to {', '.join(r)}" for w, r in told.items() if len(r) > 1)
+    return lines, shown
 
 
 def echo(lines: Sequence[str]) -> None:

@@ -324,7 +324,7 @@ def _echo_run(run: LiveRun, result: Any) -> None:
                f"{run.wall_s:.1f} s wall, faults {_fault_text(run)}")
     click.echo("\n".join(summary_lines(result)))
     m = result.metrics
-    click.echo(f"live: waves claimed twice {m['duplicate_claims']}, batches counted twice by the "
+    click.echo(f"live: extra runs told they own a wave {m['duplicate_claims']}, batches counted twice by the "
                f"counters {m['batches_counted_twice']}, batches unfinished {m['batches_unfinished']}, "
                f"processes started {run.processes}, fault log {run.spec.fault_log}")
     if run.errors:

@@ -24,7 +24,7 @@ def test_check_json_reports_the_issue_fields() -> None:
     assert code == 0
     report = json.loads(out)
     assert {k: report[k] for k in ("policy", "strategy", "complete", "states", "transitions")} == {
-        "policy": "atomic", "strategy": "bfs", "complete": True, "states": 4848, "transitions": 12915,
+        "policy": "atomic", "strategy": "bfs", "complete": True, "states": 5346, "transitions": 14362,
     }
     assert report["scope"] == {
         "waves": 2, "wave_size": 2, "threshold": 50, "workers": 2, "max_handlers": 2, "crashes": 0,

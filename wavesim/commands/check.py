@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from wavesim.docgen import project_root, register
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.files import atomic_write
+from wavesim.guarantees import lease_note
 from wavesim.progress import progress_bar, wanted
 from wavesim.switches import parse_specs, switch_option, switched
 
@@ -100,6 +102,12 @@ def report_json(search: Search) -> dict[str, Any]:
     }
 
 
+def reads_lease(scope: Scope, policy: Policy) -> bool:
+    """True when ``policy``'s relay reads a lease and ``scope`` takes the default, clockless one."""
+    return scope.relay_lease == "expired" and lease_problem(replace(scope, relay_lease="outlasts-claimer"),
+                                                            policy) is None
+
+
 def _verdict(search: Search, name: str) -> str:
     holds = search.holds(name)
     if holds is None:
@@ -129,6 +137,8 @@ def report_text(search: Search) -> str:
                      "--shortest gives minimal ones")
     if scope.hides_overlap:
         lines.append("note: the threshold needs the whole wave at this scope, so waves cannot overlap")
+    if reads_lease(scope, search.spec.policy):
+        lines.append(lease_note())
     for name in search.checked:
         lines.append(f"  {name:<26} {_verdict(search, name)}")
     for name, data in counterexamples(search).items():

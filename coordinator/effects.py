@@ -188,8 +188,10 @@ class MarkPushed:
     has already finished, ``processing -> completed``. Without the second a wave
     whose batches all finished before its mark would wait, processing, for the
     next trigger: its last completion event ran while it was still dispatching.
-    The result is the number of rows the first changed: 1, or 0 when another
-    run marked it first."""
+    The result is the number of rows the two changed: 0 when another run marked
+    it first, 1 when it is now processing, 2 when the mark also completed it
+    (then no completion event is left to claim the next wave: ``advance()``
+    claims it)."""
 
     job_id: int
     wave: int

@@ -43,6 +43,7 @@ from coordinator.effects import (
     ScheduleTrigger,
     SetStatus,
 )
+from coordinator.errors import WaveError
 from coordinator.lifecycle import Status
 from coordinator.policy import BatchWaveCheck, CatchupEntry, CompletionCheck, FinalWrite, Policy
 from coordinator.table import WaveRow
@@ -222,6 +223,13 @@ def advance(ctx: Context) -> Program:
     4. ``EnqueueBatches``: a queue-only step (after the claim committed).
     5. ``MarkPushed``: one transaction, a conditional UPDATE ``dispatching ->
        processing`` and, when every batch already finished, ``-> completed``.
+    6. When the mark completed the wave, ``ClaimNextWave`` once more, and steps
+       4-6 for the wave it claims: every completion event of that wave ran
+       while it was still ``dispatching`` and could not claim past it, so this
+       run is the last one that knows a claim may now succeed. Every other step
+       that can let a claim through (a batch recorded, ``CompleteFinishedWaves``)
+       is followed by a claim in the run it starts or runs in, so fault-free
+       progress never waits for the reconciler.
 
     A crash may fall between any two of these. What holds (the checker's
     verdicts, docs/databases.md): the claim is the only way out of ``pending``
@@ -242,15 +250,35 @@ def advance(ctx: Context) -> Program:
     wave = yield ReadClaimedWave(job_id=ctx.job_id, lease_s=ctx.policy.relay_lease_s)
     if wave is None:
         path = "advance"
-        wave = yield ClaimNextWave(
-            job_id=ctx.job_id, threshold_count=ctx.config.threshold_count, max_active=ctx.policy.max_waves_in_flight
-        )
+        wave = yield from _claim_next(ctx)
         if wave is None:
             return Decision(path="advance", outcome="idle")
-    assert isinstance(wave, int)
-    yield EnqueueBatches(job_id=ctx.job_id, wave=wave)
-    yield MarkPushed(job_id=ctx.job_id, wave=wave)
-    return Decision(path=path, outcome="dispatched", wave=wave)
+    while True:
+        assert isinstance(wave, int)
+        yield EnqueueBatches(job_id=ctx.job_id, wave=wave)
+        changed = yield MarkPushed(job_id=ctx.job_id, wave=wave)
+        if changed != _MARKED_AND_COMPLETED:
+            return Decision(path=path, outcome="dispatched", wave=wave)
+        successor = yield from _claim_next(ctx)
+        if successor is None:
+            return Decision(path=path, outcome="dispatched", wave=wave)
+        if successor <= wave:  # so the loop ends after at most one claim per wave, whatever a driver sends
+            raise WaveError(wave=successor, status="dispatching", step="claim after a completing mark",
+                            reason=f"a claim takes the lowest pending wave, and wave {wave} was claimed above it")
+        path, wave = "advance", successor
+
+
+#: ``MarkPushed``'s result when its transaction also completed the wave (both UPDATEs changed it)
+_MARKED_AND_COMPLETED = 2
+
+
+def _claim_next(ctx: Context) -> Generator[Effect, object, int | None]:
+    """``ClaimNextWave`` as ``advance()`` asks it: the wave claimed, or None."""
+    wave = yield ClaimNextWave(
+        job_id=ctx.job_id, threshold_count=ctx.config.threshold_count, max_active=ctx.policy.max_waves_in_flight
+    )
+    assert wave is None or isinstance(wave, int)
+    return wave
 
 
 def _advance_fused(ctx: Context) -> Program:

@@ -326,7 +326,7 @@ def _mark_pushed(table: WaveTable, effect: MarkPushed, now: float) -> tuple[Wave
     table = _set_status(table, row, _PROCESSING, now)
     marked = table.row(effect.wave)
     if marked.distinct_finished >= marked.batches:
-        table = _set_status(table, marked, _COMPLETED, now)
+        return _set_status(table, marked, _COMPLETED, now), 2
     return table, 1
 
 

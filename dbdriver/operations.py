@@ -208,8 +208,7 @@ def _mark(s: Session, e: MarkPushed, now: float) -> int:
         if s.run("mark_pushed", job_id=e.job_id, wave=e.wave).rowcount == 0:
             s._row(e.job_id, e.wave, "mark pushed")  # an unknown wave is a WaveError, a marked one is 0
             raise _Rollback(0)
-        s.run("complete_marked", job_id=e.job_id, wave=e.wave, now=now)
-        return 1
+        return 1 + int(s.run("complete_marked", job_id=e.job_id, wave=e.wave, now=now).rowcount)
     result = s.transaction(body)
     assert isinstance(result, int)
     return result

@@ -31,6 +31,7 @@ from coordinator import (
     Effect,
     EnqueueBatches,
     HandlerTriggered,
+    MarkPushed,
     Policy,
     ReadClaimedWave,
     RecordBatchFinished,
@@ -145,13 +146,17 @@ class Spec:
         return found
 
     def holds_claim(self, run: Run) -> int | None:
-        """The wave a run claimed or took to relay and has not yet marked (it ends with its mark)."""
+        """The wave a run claimed or took to relay and has not yet marked (a mark that completes
+        the wave lets the run go on to claim the next one)."""
         if run in self._held:
             return self._held[run]
         held = None
         for k, result in enumerate(run[1:], start=1):
-            if isinstance(self.next_effect(run[:k]), (ClaimNextWave, ReadClaimedWave)) and type(result) is int:
+            effect = self.next_effect(run[:k])
+            if isinstance(effect, (ClaimNextWave, ReadClaimedWave)) and type(result) is int:
                 held = result
+            elif isinstance(effect, MarkPushed):
+                held = None
         self._held[run] = held
         return held
 

@@ -77,7 +77,7 @@ class Spec(Protocol):
 
 
 _WAVE_OR_NONE = (ReadLowestPending, ReadNextMainWave, ReadActiveWave, ReadClaimedWave, ClaimNextWave)
-_COUNTS = (SetStatus, EnqueueBatches, MarkPushed)
+_COUNTS = (SetStatus, EnqueueBatches)
 _NOTHING = (RecordBatchFinished, ScheduleTrigger)
 
 
@@ -113,6 +113,8 @@ class Futures:
             found = (None, *range(1, waves + 1))
         elif isinstance(effect, _COUNTS):
             found = (0, 1)
+        elif isinstance(effect, MarkPushed):
+            found = (0, 1, 2)  # the rows its two UPDATEs changed
         elif isinstance(effect, CompleteFinishedWaves):
             found = tuple(c for k in range(waves + 1) for c in combinations(range(1, waves + 1), k))
         elif isinstance(effect, _NOTHING):

@@ -21,7 +21,6 @@ import pytest
 from coordinator_builders import JOB, table, wave
 
 import coordinator.handlers
-import model.futures
 from coordinator import (
     POLICIES,
     ClaimNextWave,
@@ -118,12 +117,7 @@ def _claim_without_lock(conditional: bool):  # type: ignore[no-untyped-def]
 
 ENGINES = ["python"] + (["compiled"] if engine_for(Scope(), "auto") == "compiled" else [])
 
-
-@pytest.fixture(autouse=True)
-def _futures_of_this_test_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The futures reduction keeps each policy's run trees for the process; trees built from a mutated
-    ``advance()`` must not outlive the test that mutated it."""
-    monkeypatch.setattr(model.futures, "_MADE", {})
+pytestmark = pytest.mark.usefixtures("fresh_futures")  # the mutations below must not outlive their tests
 
 
 @pytest.mark.parametrize("engine", ENGINES)

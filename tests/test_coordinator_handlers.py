@@ -18,6 +18,7 @@ from coordinator_builders import (
     LOWEST,
     NOW,
     PROCESSING,
+    SIZE,
     active,
     ctx,
     current,
@@ -47,10 +48,12 @@ from coordinator import (
     ReadClaimedWave,
     ReconcilerTicked,
     ScheduleTrigger,
+    WaveError,
     apply,
     check_and_trigger_next_wave,
     check_wave_completion,
     dispatch_wave,
+    finish_batch,
     policy_named,
     program_for,
     run_interleaved,
@@ -430,6 +433,34 @@ def test_advance_with_nothing_pending_only_completes():
     assert run.steps == steps((COMPLETE, (2,)), (RELAY, None), (CLAIM, None))
     assert run.results == {"h": Decision(path="advance", outcome="idle")}
     assert run.table == table(wave(1, COMPLETED, done=4), wave(2, COMPLETED, done=4, completed_at=NOW))
+
+
+def test_advance_claims_again_after_each_mark_that_completes_its_wave():
+    """Every batch of wave 2, then of wave 3, finishes before its mark: their completion events
+    found them dispatching, so only the run that marks them completed can claim the next."""
+    t0 = table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING, done=4, dispatches=0, claims=1, dispatched_at=NOW),
+               wave(3), wave(4))
+    programs = {"h": program_for(ReconcilerTicked(job_id=JOB), policy_named("atomic"), CONFIG)}
+    programs |= {f"b{b}": finish_batch(JOB, 3, b) for b in range(SIZE)}
+    order = ["h"] * 6 + [f"b{b}" for b in range(SIZE)] + ["h"] * 4  # every batch of 3 between its push and mark
+    run = run_interleaved(t0, programs, order, now=NOW + 10.0)
+    assert [(s.effect, s.result) for s in run.steps if s.handler == "h"] == [
+        (COMPLETE, ()), (RELAY, 2), (enqueue(2), 1), (mark(2), 2), (CLAIM, 3), (enqueue(3), 1),
+        (mark(3), 2), (CLAIM, 4), (enqueue(4), 1), (mark(4), 1),
+    ]
+    assert run.results["h"] == Decision(path="advance", outcome="dispatched", wave=4)
+    assert [r.status for r in run.table.rows] == [COMPLETED, COMPLETED, COMPLETED, PROCESSING]
+
+
+def test_advance_refuses_a_claim_after_its_mark_that_does_not_move_up():
+    """A claim takes the lowest pending wave, so the claim after a completing mark is a higher
+    wave; a driver that says otherwise is told, and the loop cannot go round forever."""
+    program = program_for(ReconcilerTicked(job_id=JOB), policy_named("atomic"), CONFIG)
+    results = iter([(), None, 2, 1, 2, 2])  # complete, relay, claim 2, push, mark: completed, claim 2 again
+    next(program)
+    with pytest.raises(WaveError, match="claim after a completing mark"):
+        for result in results:
+            program.send(result)
 
 
 @pytest.mark.parametrize("policy", ["original", "guarded", "seed-fix", "atomic"])

@@ -206,12 +206,13 @@ def test_the_relay_reads_the_lowest_claimed_wave_and_marks_it_pushed_once():
 def test_the_mark_completes_a_wave_whose_batches_all_finished_before_it():
     t0 = table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING, done=4, dispatches=1, claims=1))
     marked, result = apply(t0, MarkPushed(job_id=JOB, wave=2), NOW)
-    assert result == 1
+    assert result == 2  # both UPDATEs changed the row: the caller learns that it completed the wave
     assert marked == table(wave(1, COMPLETED, done=4),
                            wave(2, COMPLETED, done=4, dispatches=1, claims=1, completed_at=NOW))
     assert marked.violations == ()  # dispatching -> processing -> completed, each a lifecycle edge
     short = table(wave(1, COMPLETED, done=4), wave(2, DISPATCHING, done=3, dispatches=1, claims=1))
-    assert apply(short, MarkPushed(job_id=JOB, wave=2), NOW)[0].row(2).status is PROCESSING
+    processing, result = apply(short, MarkPushed(job_id=JOB, wave=2), NOW)
+    assert (processing.row(2).status, result) == (PROCESSING, 1)
 
 
 def test_complete_finished_waves_completes_only_processing_waves_with_every_batch_finished():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -31,6 +32,7 @@ from wavesim.docgen import project_root, register
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, expect_option, finish
+from wavesim.guarantees import lease_note
 from wavesim.progress import progress_bar, wanted
 from wavesim.switches import parse_specs, switch_option, switched
 
@@ -101,6 +103,12 @@ def report_json(search: Search) -> dict[str, Any]:
     }
 
 
+def reads_lease(scope: Scope, policy: Policy) -> bool:
+    """True when ``policy``'s relay reads a lease and ``scope`` takes the default, clockless one."""
+    return scope.relay_lease == "expired" and lease_problem(replace(scope, relay_lease="outlasts-claimer"),
+                                                            policy) is None
+
+
 def _verdict(search: Search, name: str) -> str:
     holds = search.holds(name)
     if holds is None:
@@ -151,6 +159,8 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
                      "--shortest gives minimal ones")
     if scope.hides_overlap:
         lines.append("note: the threshold needs the whole wave at this scope, so waves cannot overlap")
+    if reads_lease(scope, search.spec.policy):
+        lines.append(lease_note())
     width = max(len(_verdict(search, n)) for n in search.checked) if search.checked else 0
     lines.append(f"  {'property':<26} {'verdict':<{width}} counterexample")
     for name in search.checked:

@@ -102,3 +102,19 @@ def test_the_abstraction_keeps_the_budget_where_a_wave_fails_more_batches_than_i
     assert beyond  # the case exists in this scope
     for state in beyond:
         assert failures_left(abstract, abstract.abstracted(state)) == failures_left(concrete, state) == 0
+
+
+def test_a_trace_through_a_failure_replays_in_the_simulation_and_on_sqlite(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from wavesim.cli import main
+
+    trace = tmp_path / "trace.json"
+    runner = CliRunner()
+    done = runner.invoke(main, ["check", "--policy", "seed-fix", "--waves", "1", "--failures", "1",
+                                "--property", "no_stall", "--trace-out", str(trace)])
+    assert trace.exists(), done.output
+    simulated = runner.invoke(main, ["replay", str(trace), "--simulate"])
+    assert "VIOLATED no_stall" in simulated.output and "wave 1 processing" in simulated.output
+    real = runner.invoke(main, ["replay", str(trace), "--db", f"sqlite:///{tmp_path / 'r.db'}"])
+    assert "no_stall VIOLATED in the real rows" in real.output

@@ -184,7 +184,7 @@ class Policy:
         """The readings of the path to normal progression that DB-RECONCILE never lets a run reach.
 
         With a wave pending, Fix #1's threshold guard (or ``reconcile_else=return-monitoring``)
-        always decides in DB-RECONCILE; with none pending, normal progression has nothing to dispatch."""
+        always decides in DB-RECONCILE; with none pending, DB-RECONCILE returns 'idle' first."""
         out: dict[str, str] = {}
         if self.reconcile_threshold_guard and self.reconcile_else is not ReconcileElse.FALL_THROUGH:
             out["reconcile_else"] = ("is ignored under reconcile_threshold_guard=true (Fix #1's own else returns "
@@ -192,10 +192,10 @@ class Policy:
         if self.normal_threshold is not NormalThreshold.CHECKED:
             if self.reconcile_threshold_guard:
                 out["normal_threshold"] = ("is ignored under reconcile_threshold_guard=true (DB-RECONCILE decides "
-                                           "whenever a wave is pending, so normal progression never dispatches)")
+                                           "every run, so normal progression is never reached)")
             elif self.reconcile_else is ReconcileElse.RETURN_MONITORING:
-                out["normal_threshold"] = ("is ignored under reconcile_else=return-monitoring (normal progression "
-                                           "runs only when no wave is pending)")
+                out["normal_threshold"] = ("is ignored under reconcile_else=return-monitoring (DB-RECONCILE decides "
+                                           "every run, so normal progression is never reached)")
         return out
 
     @property
@@ -294,8 +294,7 @@ SWITCHES: tuple[Switch, ...] = (
            lines="DB-RECONCILE before the fix, lines 1108-1113 (the snippet ends at the dispatch); root cause "
                  "steps 4-5",
            changes="return-monitoring: pre-fix DB-RECONCILE returns instead of falling through to "
-                   "handleMainTypeWaveProgression, so normal progression and CATCH-UP run only with no wave "
-                   "pending"),
+                   "handleMainTypeWaveProgression, so normal progression and CATCH-UP never run"),
     Switch(name="failed_batch_fires", kind="reading", values=_values("failed_batch_fires"),
            lines="'BatchJobCompleted' (root cause, step 3); failures are not mentioned",
            changes="true: a batch that failed for good (out of tries) still fires BatchJobCompleted, in the "

@@ -13,12 +13,14 @@ the program asks the policy: every such reading is a switch of ``Policy``
 * ``batch_wave_check``: whether a completion handler also checks the wave of
   its own batch, and whether before or after its dispatch decision;
 * ``final_write``: whether ``dispatchWave``'s last write is conditional;
+* ``normal_threshold``: whether normal progression waits for the threshold;
+* ``reconcile_else``: what pre-fix DB-RECONCILE does when it does not dispatch
+  (falls through to ``handleMainTypeWaveProgression``, or returns);
 * ``distinct_progress``: progress by counters or by distinct batches.
 
-Path order is not a reading: DB-RECONCILE runs first whenever a wave is pending
-(lines 1106-1169); before the fix it dispatches only when the current wave is
-completed (or there is none) and otherwise falls through to
-``handleMainTypeWaveProgression``; after the fix it always returns there.
+DB-RECONCILE runs first whenever a wave is pending (lines 1106-1169); before
+the fix it dispatches only when the current wave is completed (or there is
+none); after the fix it always returns there (Fix #1's ``else``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ from coordinator.effects import (
 )
 from coordinator.errors import WaveError
 from coordinator.lifecycle import Status
-from coordinator.policy import BatchWaveCheck, CatchupEntry, CompletionCheck, FinalWrite, Policy
+from coordinator.policy import (
+    BatchWaveCheck,
+    CatchupEntry,
+    CompletionCheck,
+    FinalWrite,
+    NormalThreshold,
+    Policy,
+    ReconcileElse,
+)
 from coordinator.table import WaveRow
 
 __all__ = [
@@ -177,6 +187,8 @@ def _reconcile(ctx: Context, checked: set[int]) -> Program:
     if reconcile:
         yield from dispatch_wave(ctx, next_pending)
         return Decision(path="db-reconcile", outcome="dispatched", wave=next_pending)
+    if ctx.policy.reconcile_else is ReconcileElse.RETURN_MONITORING:
+        return Decision(path="db-reconcile", outcome="monitoring")
     return (yield from handle_main_type_wave_progression(ctx, current, completion))
 
 
@@ -184,7 +196,7 @@ def handle_main_type_wave_progression(ctx: Context, current: int, completion: Co
     """``handleMainTypeWaveProgression()``: normal progression, else CATCH-UP."""
     successor = yield ReadNextMainWave(job_id=ctx.job_id, after=current)
     if successor is not None:
-        if not completion.at_threshold:
+        if ctx.policy.normal_threshold is NormalThreshold.CHECKED and not completion.at_threshold:
             return Decision(path="normal", outcome="monitoring")
         # normal progression (lines 1888-1910)
         if ctx.policy.normal_active_guard and (yield from _another_active(ctx, current)) is not None:

@@ -14,8 +14,8 @@ from coordinator.effects import CurrentWaveRule
 from coordinator.errors import ConfigError
 
 __all__ = [
-    "POLICIES", "SWITCHES", "BatchWaveCheck", "CatchupEntry", "CompletionCheck", "FinalWrite",
-    "Policy", "Switch", "parse_switch", "policy_named", "switch_value", "with_given",
+    "POLICIES", "SWITCHES", "BatchWaveCheck", "CatchupEntry", "CompletionCheck", "FinalWrite", "NormalThreshold",
+    "Policy", "ReconcileElse", "Switch", "parse_switch", "policy_named", "switch_value", "with_given",
 ]
 
 
@@ -57,9 +57,31 @@ class FinalWrite(StrEnum):
     CONDITIONAL = "conditional"
 
 
+class NormalThreshold(StrEnum):
+    """Whether normal progression (``$nextMainWave``, lines 1888-1910) waits for the current wave's threshold."""
+
+    #: it does, before and after the fix: the write-up names only DB-RECONCILE and CATCH-UP as the
+    #: "TWO unguarded dispatch paths", and the threshold is the configured "Percentage before next wave"
+    CHECKED = "checked"
+    #: it does not: the fix's snippet shows no threshold read there, so the successor goes out as
+    #: soon as it is found (with ``normal_active_guard``, once no other wave is active)
+    UNCHECKED = "unchecked"
+
+
+class ReconcileElse(StrEnum):
+    """What pre-fix DB-RECONCILE does when its current wave is neither completed nor 0 (the snippet ends before)."""
+
+    #: it falls through to ``handleMainTypeWaveProgression``: the root cause's "Each event calls
+    #: checkAndTriggerNextWave() -> handleMainTypeWaveProgression()" and its CATCH-UP step need that
+    FALL_THROUGH = "fall-through"
+    #: it returns 'monitoring', as Fix #1's added ``else`` does (lines 1160-1168)
+    RETURN_MONITORING = "return-monitoring"
+
+
 _ENUMS: dict[str, type[StrEnum]] = {
     "current_wave_rule": CurrentWaveRule, "completion_check": CompletionCheck, "catchup_entry": CatchupEntry,
-    "batch_wave_check": BatchWaveCheck, "final_write": FinalWrite,
+    "batch_wave_check": BatchWaveCheck, "final_write": FinalWrite, "normal_threshold": NormalThreshold,
+    "reconcile_else": ReconcileElse,
 }
 
 
@@ -108,6 +130,14 @@ class Policy:
     batch_wave_check: BatchWaveCheck = BatchWaveCheck.AFTER_DECISION
     #: reading: whether dispatchWave's last write is conditional
     final_write: FinalWrite = FinalWrite.PLAIN
+    #: reading: whether normal progression waits for the current wave's threshold
+    normal_threshold: NormalThreshold = NormalThreshold.CHECKED
+    #: reading: what pre-fix DB-RECONCILE does when it does not dispatch (read only without
+    #: ``reconcile_threshold_guard``, whose fix returns 'monitoring' there)
+    reconcile_else: ReconcileElse = ReconcileElse.FALL_THROUGH
+    #: reading: whether a batch that failed for good (out of tries) still fires ``BatchJobCompleted``;
+    #: read by the drivers (simulation, checker, live workers), for every policy
+    failed_batch_fires: bool = False
 
     def __post_init__(self) -> None:
         for name, enum in _ENUMS.items():
@@ -146,6 +176,26 @@ class Policy:
         if self.completion_check is CompletionCheck.AFTER_GUARD and not self.reconcile_active_guard \
                 and not self.atomic_advance:
             out["completion_check"] = "is ignored under reconcile_active_guard=false (there is no guard to come after)"
+        if not self.atomic_advance:
+            out.update(self._unreached_progression())
+        return out
+
+    def _unreached_progression(self) -> dict[str, str]:
+        """The readings of the path to normal progression that DB-RECONCILE never lets a run reach.
+
+        With a wave pending, Fix #1's threshold guard (or ``reconcile_else=return-monitoring``)
+        always decides in DB-RECONCILE; with none pending, DB-RECONCILE returns 'idle' first."""
+        out: dict[str, str] = {}
+        if self.reconcile_threshold_guard and self.reconcile_else is not ReconcileElse.FALL_THROUGH:
+            out["reconcile_else"] = ("is ignored under reconcile_threshold_guard=true (Fix #1's own else returns "
+                                     "monitoring, lines 1160-1168)")
+        if self.normal_threshold is not NormalThreshold.CHECKED:
+            if self.reconcile_threshold_guard:
+                out["normal_threshold"] = ("is ignored under reconcile_threshold_guard=true (DB-RECONCILE decides "
+                                           "every run, so normal progression is never reached)")
+            elif self.reconcile_else is ReconcileElse.RETURN_MONITORING:
+                out["normal_threshold"] = ("is ignored under reconcile_else=return-monitoring (DB-RECONCILE decides "
+                                           "every run, so normal progression is never reached)")
         return out
 
     @property
@@ -186,7 +236,7 @@ def _text(value: object) -> str:
 _NOT_READ_BY_ADVANCE = (
     "reconcile_active_guard", "reconcile_threshold_guard", "normal_active_guard", "catchup_active_guard",
     "catchup_threshold_guard", "auto_trigger", "current_wave_rule", "completion_check", "catchup_entry",
-    "batch_wave_check", "final_write",
+    "batch_wave_check", "final_write", "normal_threshold", "reconcile_else",
 )
 _READ_ONLY_BY_ADVANCE = ("max_waves_in_flight", "fused_push", "relay_lease_s")
 _DEFAULTS: dict[str, object] = {f.name: f.default for f in fields(Policy)}
@@ -235,6 +285,20 @@ SWITCHES: tuple[Switch, ...] = (
     Switch(name="final_write", kind="reading", values=_values("final_write"),
            lines="dispatchWave (not shown); 'Wave 7 marked as completed' (stall evidence)",
            changes="conditional: a slow 'processing' write no longer overwrites a wave already completed"),
+    Switch(name="normal_threshold", kind="reading", values=_values("normal_threshold"),
+           lines="Fix #2 / Guard #3, lines 1888-1910 (`if ($nextMainWave)`: no threshold read shown); 'TWO "
+                 "unguarded dispatch paths' (root cause)",
+           changes="unchecked: normal progression dispatches the current wave's successor without waiting for "
+                   "its threshold"),
+    Switch(name="reconcile_else", kind="reading", values=_values("reconcile_else"),
+           lines="DB-RECONCILE before the fix, lines 1108-1113 (the snippet ends at the dispatch); root cause "
+                 "steps 4-5",
+           changes="return-monitoring: pre-fix DB-RECONCILE returns instead of falling through to "
+                   "handleMainTypeWaveProgression, so normal progression and CATCH-UP never run"),
+    Switch(name="failed_batch_fires", kind="reading", values=_values("failed_batch_fires"),
+           lines="'BatchJobCompleted' (root cause, step 3); failures are not mentioned",
+           changes="true: a batch that failed for good (out of tries) still fires BatchJobCompleted, in the "
+                   "simulation, the checker (--failures) and live workers"),
     Switch(name="distinct_progress", kind="reading", values=_values("distinct_progress"),
            lines="checkWaveCompletion's `progress` (not shown); Laravel batch counters",
            changes="true: a batch reported twice counts once toward its wave's threshold and completion"),

@@ -2,8 +2,10 @@
 
 It pops the next job; a job reserved more than ``tries`` times is *failed*
 instead of run (Laravel's ``MaxAttemptsExceededException``); for a batch that
-means it is recorded as a failed batch and its completion listener runs, as a
-failed batch still finishes the wave's count in the write-up. Otherwise:
+means it is recorded as a failed batch (which counts toward its wave's
+progress), and its ``BatchJobCompleted`` listener runs only under the
+``failed_batch_fires`` reading, as in the simulation and the checker
+(docs/readings.md). Otherwise:
 
 * a **batch** job sleeps for its sampled duration (exponential, mean
   ``batch_mean_s``, times ``scale``), records its end (``finish_batch``), then
@@ -98,6 +100,8 @@ def _run_job(spec: RunSpec, runner: Runner, job: Reserved, policy: Any, config: 
             time.sleep(half)
         runner.run(finish_batch(spec.job_id, wave, batch, failed=failed), label)
         faults.point("after recording a batch, before deleting its job", wave=wave, batch=batch)
+        if failed and not policy.failed_batch_fires:
+            return
         if s.listener == "sync":
             trigger = BatchJobCompleted(job_id=spec.job_id, wave=wave, batch=batch)
             runner.run(program_for(trigger, policy, config), f"listener {wave}.{batch}")

@@ -51,9 +51,11 @@ __all__ = [
     "FAULTS",
     "Label",
     "Spec",
+    "batch_fail",
     "batch_finish",
     "event_duplicate",
     "event_lose",
+    "failures_left",
     "handler_crash",
     "handler_step",
     "lease_problem",
@@ -73,7 +75,7 @@ NOW = 0.0  # the logical clock: times never enter the state
 Label = tuple[str | int, ...]
 
 #: Actions that spend a fault budget; liveness is judged over the others.
-FAULTS = frozenset({"worker_crash", "handler_crash", "event_duplicate", "event_lose"})
+FAULTS = frozenset({"worker_crash", "handler_crash", "event_duplicate", "event_lose", "batch_fail"})
 
 
 #: What one handler step does: (new rows, the effect, its result, the grown run or None when it ended).
@@ -101,7 +103,7 @@ class Spec:
     tagged: bool = field(init=False)
     _programs: dict[Run, Effect | Decision] = field(default_factory=dict)
     _steps: dict[tuple[tuple[Row, ...], Run, frozenset[int]], StepOutcome] = field(default_factory=dict)
-    _records: dict[tuple[tuple[Row, ...], int, int], tuple[Row, ...]] = field(default_factory=dict)
+    _records: dict[tuple[tuple[Row, ...], int, int, bool], tuple[Row, ...]] = field(default_factory=dict)
     _held: dict[Run, int | None] = field(default_factory=dict)
     _coarse_rows: dict[tuple[Row, ...], tuple[Row, ...]] = field(default_factory=dict)
     _coarse_runs: dict[Run, Run] = field(default_factory=dict)
@@ -196,12 +198,12 @@ class Spec:
                              if w is not None)
         return self.step(rows, run, held)
 
-    def record(self, rows: tuple[Row, ...], wave: int, batch: int) -> tuple[Row, ...]:
-        """The rows after ``RecordBatchFinished`` of one batch."""
-        key = (rows, wave, batch)
+    def record(self, rows: tuple[Row, ...], wave: int, batch: int, *, failed: bool = False) -> tuple[Row, ...]:
+        """The rows after ``RecordBatchFinished`` of one batch (``failed``: recorded as failed for good)."""
+        key = (rows, wave, batch, failed)
         found = self._records.get(key)
         if found is None:
-            effect = RecordBatchFinished(job_id=JOB_ID, wave=wave, batch=batch)
+            effect = RecordBatchFinished(job_id=JOB_ID, wave=wave, batch=batch, failed=failed)
             before = table_of(rows, self.scope.wave_size)
             table, _ = apply(before, effect, NOW)
             if self.settle:
@@ -228,7 +230,9 @@ class Spec:
 
         * Counters saturate: finished counters at the wave size, pushes and claims at 2. Every
           reader compares them with no more than that (``counted >= batches`` or ``>= threshold``,
-          a property's ``> 1``, the fused comparison's ``== 0``).
+          a property's ``> 1``, the fused comparison's ``== 0``). Failed batches saturate no lower
+          than ``Scope.failures``: the failure budget left is read off them (``failures_left``),
+          and they never exceed it, so they are kept exactly.
         * A wave row a run has read keeps, of its finished count, only which side of the two
           numbers the handler compares it with it is on (below the threshold, at it, all
           finished): ``check_wave_completion`` reads nothing else of it.
@@ -245,8 +249,9 @@ class Spec:
     def _coarse(self, rows: tuple[Row, ...]) -> tuple[Row, ...]:
         found = self._coarse_rows.get(rows)
         if found is None:
+            cap = self.scope.failures
             found = self._coarse_rows[rows] = tuple(
-                (st, min(c, n), min(f, n), m, min(d, 2), n, min(k, 2)) for st, c, f, m, d, n, k in rows)
+                (st, min(c, n), min(f, max(n, cap)), m, min(d, 2), n, min(k, 2)) for st, c, f, m, d, n, k in rows)
         return found
 
     def _coarse_run(self, run: Run, *, merge: bool = True) -> Run:
@@ -317,6 +322,27 @@ def batch_finish(spec: Spec, state: State, wave: int, batch: int) -> State | Non
     return _new(State, (
         spec.record(rows, wave, batch), queue, _without(running, (wave, batch)),
         events + (wave if spec.tagged else 0,), delayed, runs, crashes, duplicates, losses,
+    ))
+
+
+def failures_left(spec: Spec, state: State) -> int:
+    """The failure budget left (``Scope.failures``): only ``batch_fail`` records a failed batch, so the
+    rows' failed counters are the budget spent, and the state needs no field of its own for it."""
+    return spec.scope.failures - sum(row[2] for row in state.rows)
+
+
+def batch_fail(spec: Spec, state: State, wave: int, batch: int) -> State | None:
+    """A running batch job fails for good (out of tries): it is recorded as a failed batch, which
+    counts toward its wave's progress as a finished one does; BatchJobCompleted fires only under
+    ``Policy.failed_batch_fires``."""
+    rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
+    if (wave, batch) not in running or failures_left(spec, state) <= 0:
+        return None
+    if spec.policy.failed_batch_fires:
+        events = events + (wave if spec.tagged else 0,)
+    return _new(State, (
+        spec.record(rows, wave, batch, failed=True), queue, _without(running, (wave, batch)), events, delayed,
+        runs, crashes, duplicates, losses,
     ))
 
 
@@ -410,6 +436,8 @@ def _candidates(spec: Spec, state: State) -> list[tuple[Label, State | None]]:
             out.append((("batch_finish", w, b), batch_finish(spec, state, w, b)))
             if state.crashes:
                 out.append((("worker_crash", w, b), worker_crash(spec, state, w, b)))
+            if spec.scope.failures:
+                out.append((("batch_fail", w, b), batch_fail(spec, state, w, b)))
     for i, run in enumerate(runs):
         if i == 0 or run not in runs[:i]:
             out.append((("handler_step", i), handler_step(spec, state, i)))

@@ -198,7 +198,8 @@ def engine_for(scope: Scope, engine: str = "auto") -> str:
         raise EngineUnavailable(f"engine must be one of: {', '.join(ENGINES)}; got {engine!r}")
     if engine == "python":
         return engine
-    why = compiled.unavailable() or (None if scope.fifo else "the compiled engine runs a FIFO queue only")
+    why = compiled.unavailable() or (None if scope.fifo else "the compiled engine runs a FIFO queue only") or (
+        "the compiled engine has no failure budget (--failures)" if scope.failures else None)
     if why is None:
         return "compiled"
     if engine == "compiled":
@@ -302,7 +303,7 @@ def _bfs(
             safe = safe_memo.get((budgets, wanted))
             if safe is None:
                 safe = safe_memo[(budgets, wanted)] = safe_kinds(reconciler, scope.fifo, budgets, wanted,
-                                                                 spec.tagged)
+                                                                 spec.tagged, scope.failures)
             runs = state.runs
 
             def effect_name(i: int) -> str:

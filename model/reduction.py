@@ -76,7 +76,7 @@ class Footprint:
     (dispatch counts) of the wave rows; ``told`` (the rows' ghost ``owners_told``:
     which runs were told they own a wave); ``queue``; ``workers`` (free worker
     slots); ``events``; ``delayed``; ``slots`` (free handler slots); the fault
-    budgets ``crashes``, ``duplicates``, ``losses``; ``run`` (a handler run being
+    budgets ``crashes``, ``duplicates``, ``losses``, ``failures``; ``run`` (a handler run being
     alive, which ``handler_crash`` ends); ``claims`` (which live run holds which
     wave, see ``Scope.relay_lease``); and ``work`` (see above).
     """
@@ -110,6 +110,9 @@ FOOTPRINTS: dict[str, Footprint] = {
     "worker_take": _fp(dec="workers", pop="queue"),
     "batch_finish": _fp(reads="status", writes="counters work", inc="workers events"),
     "worker_crash": _fp(reads="status", writes="counters work", inc="workers", dec="crashes", push="queue"),
+    # the failure budget left is read off the failed counters (``failures_left``): ``failures`` names it;
+    # it adds an event only under ``failed_batch_fires`` (declared always: a superset is sound)
+    "batch_fail": _fp(reads="status", writes="counters work", inc="workers events", dec="failures"),
     "listener_start": _fp(dec="events slots"),
     "trigger_fire": _fp(dec="delayed", inc="events"),
     "reconciler_tick": _fp(dec="slots"),
@@ -179,7 +182,7 @@ def actor(label: tuple[str | int, ...]) -> tuple[str | int, ...]:
     kind = label[0]
     if kind == "worker_take":
         return ("taker",)
-    if kind in ("batch_finish", "worker_crash"):
+    if kind in ("batch_finish", "worker_crash", "batch_fail"):
         return ("worker", label[1], label[2])
     if kind == "handler_step":
         return label
@@ -216,13 +219,15 @@ def _ordered_events(fp: Footprint) -> Footprint:
 
 
 def safe_kinds(reconciler: bool, fifo: bool, budgets: tuple[int, int, int], wanted: frozenset[str],
-               tagged: bool = False) -> frozenset[str]:
+               tagged: bool = False, failures: int = 0) -> frozenset[str]:
     """The action kinds that may form an ample set alone, given what can happen.
 
     ``budgets`` are the fault budgets left (crashes, duplicates, losses): a spent
     budget's action can no longer occur. ``wanted`` are the properties still to
     decide. ``tagged``: events carry their batch's wave (``Spec.tagged``), so the
-    order of the events waiting matters. A kind is a fixed action's name, or
+    order of the events waiting matters. ``failures``: the scope's failure budget
+    (``batch_fail`` is possible while any is given; left or spent is not told apart,
+    which only keeps fewer kinds safe). A kind is a fixed action's name, or
     ``handler_step:<operation>``.
     """
     crashes, duplicates, losses = budgets
@@ -231,7 +236,7 @@ def safe_kinds(reconciler: bool, fifo: bool, budgets: tuple[int, int, int], want
         (k, f) for k, f in fixed.items()
         if not (k == "reconciler_tick" and not reconciler) and not (k == "worker_crash" and not crashes)
         and not (k == "handler_crash" and not crashes) and not (k == "event_duplicate" and not duplicates)
-        and not (k == "event_lose" and not losses)
+        and not (k == "event_lose" and not losses) and not (k == "batch_fail" and not failures)
     ]
     possible += [(f"handler_step:{t.__name__}", f) for t, f in EFFECT_FOOTPRINTS.items()]
     visible = frozenset().union(*(PROPERTY_READS[n] for n in wanted)) if wanted else frozenset()

@@ -31,6 +31,7 @@ _LIMITS = {
     "crashes": (0, 3),
     "duplicates": (0, 3),
     "losses": (0, 3),
+    "failures": (0, 3),
 }
 
 
@@ -54,6 +55,9 @@ class Scope:
     duplicates: int = 0
     #: completion events lost
     losses: int = 0
+    #: batch jobs that fail for good: recorded as failed batches (which count toward progress), and
+    #: their ``BatchJobCompleted`` fires only under the ``failed_batch_fires`` reading
+    failures: int = 0
     #: workers take the front job (True) or any ready job (False, an over-approximation)
     fifo: bool = True
     #: a crash may also kill an in-flight handler run between any two of its DB operations
@@ -91,6 +95,8 @@ class Scope:
     def label(self) -> str:
         order = "" if self.fifo else ", any-order queue"
         faults = f" faults c{self.crashes}/d{self.duplicates}/l{self.losses}" if self.faulty else ""
+        if self.failures:
+            faults += f"/f{self.failures}"
         if self.crash_handlers and self.crashes:
             faults += " (crashes hit handlers too)"
         if self.relay_lease != "expired":
@@ -102,4 +108,4 @@ class Scope:
 
     @property
     def faulty(self) -> bool:
-        return bool(self.crashes or self.duplicates or self.losses)
+        return bool(self.crashes or self.duplicates or self.losses or self.failures)

@@ -35,7 +35,7 @@ STALE_WALKS = 200
 def _actor(label: Label) -> tuple[str | int, ...]:
     if label[0] == "handler_step":
         return label
-    if label[0] in ("batch_finish", "worker_crash"):
+    if label[0] in ("batch_finish", "worker_crash", "batch_fail"):
         return ("batch", label[1], label[2])
     return (label[0],)
 

@@ -90,11 +90,15 @@ def describe(spec: Spec, label: Label, before: State, names: list[str], counter:
     if kind == "worker_take":
         w, b = before.queue[int(label[1])]
         return "worker", f"takes batch w{w}b{b}", ""
-    if kind in ("batch_finish", "worker_crash"):
+    if kind in ("batch_finish", "worker_crash", "batch_fail"):
         w, b = int(label[1]), int(label[2])
         tail = "BatchJobCompleted waits for a listener"
         if kind == "worker_crash":
             tail = "the worker crashes before the ack: the job is redelivered"
+        if kind == "batch_fail":
+            fires = "BatchJobCompleted waits for a listener" if spec.policy.failed_batch_fires else \
+                "no BatchJobCompleted fires"
+            return f"w{w}b{b}", f"RecordBatchFinished(wave={w}, batch={b}, failed=True)", f"out of tries; {fires}"
         return f"w{w}b{b}", f"RecordBatchFinished(wave={w}, batch={b})", tail
     if kind in ("listener_start", "reconciler_tick"):
         counter[0] += 1
@@ -280,10 +284,10 @@ def to_interleaving(
                 trigger = started.get(s.actor, HandlerTriggered(job_id=JOB_ID))
                 programs[s.actor] = program_for(trigger, spec.policy, spec.config)
             order.append(s.actor)
-        elif s.action in ("batch_finish", "worker_crash"):
+        elif s.action in ("batch_finish", "worker_crash", "batch_fail"):
             name = f"{s.actor}#{s.n}"
             w, b = int(s.actor[1:].split("b")[0]), int(s.actor.split("b")[1])
-            programs[name] = finish_batch(JOB_ID, w, b)
+            programs[name] = finish_batch(JOB_ID, w, b, failed=s.action == "batch_fail")
             order.append(name)
     start = init(spec.scope, spec.policy)
     return table_of(start.rows, spec.scope.wave_size), programs, order

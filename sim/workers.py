@@ -223,17 +223,24 @@ class Shell:
         if crash is not None:
             assert hooks is not None
             yield from hooks.after_record(crash)
-        for _ in range(1 if hooks is None else hooks.event_copies()):
+        yield from self._fire(wave, batch)
+
+    def _fire(self, wave: int, batch: int) -> Generator[Event, Any, None]:
+        """Deliver the batch's ``BatchJobCompleted`` (lost or repeated when faults say so)."""
+        for _ in range(1 if self.hooks is None else self.hooks.event_copies()):
             if self.sync:
                 yield from self.listener(wave, batch)
             else:
                 self.queue.put((LISTENER, wave, batch))
 
     def _fail_for_good(self, wave: int, batch: int) -> Generator[Event, Any, None]:
-        """No tries left: record the batch failed; no ``BatchJobCompleted`` fires."""
+        """No tries left: record the batch failed; ``BatchJobCompleted`` fires only under the
+        ``failed_batch_fires`` reading (docs/readings.md)."""
         assert self.hooks is not None
         self.hooks.failed_for_good()
         yield from self.db.run(finish_batch(JOB_ID, wave, batch, failed=True), f"batch {wave}.{batch} failed")
+        if self.policy.failed_batch_fires:
+            yield from self._fire(wave, batch)
 
     def start(self) -> Generator[Event, Any, None]:
         """The import starts: one handler run dispatches wave 1."""

@@ -35,7 +35,8 @@ def test_check_json_reports_what_the_checker_found() -> None:
     }
     assert report["scope"] == {
         "waves": 2, "wave_size": 2, "threshold": 50, "workers": 2, "max_handlers": 2, "crashes": 0,
-        "duplicates": 0, "losses": 0, "fifo": True, "crash_handlers": False, "relay_lease": "expired",
+        "duplicates": 0, "losses": 0, "failures": 0, "fifo": True, "crash_handlers": False,
+        "relay_lease": "expired",
     }
     assert {name: v["holds"] for name, v in report["properties"].items()} == {
         name: search.holds(name) for name in PROPERTY_NAMES}

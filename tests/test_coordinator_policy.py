@@ -25,6 +25,9 @@ ALL_OFF = {
     "catchup_entry": "successor-not-pending",
     "batch_wave_check": "after-decision",
     "final_write": "plain",
+    "normal_threshold": "checked",
+    "reconcile_else": "fall-through",
+    "failed_batch_fires": False,
 }
 THE_THREE_GUARD_FIXES = {
     "reconcile_active_guard": True,
@@ -78,8 +81,9 @@ def test_with_switches_refuses_an_unknown_switch():
     assert str(raised.value) == (
         "unknown policy switch 'active_guard'; known: atomic_advance, auto_trigger, batch_wave_check, "
         "catchup_active_guard, catchup_entry, catchup_threshold_guard, completion_check, current_wave_rule, "
-        "distinct_progress, final_write, fused_push, max_waves_in_flight, normal_active_guard, "
-        "reconcile_active_guard, reconcile_threshold_guard, reconciler_period_s, relay_lease_s"
+        "distinct_progress, failed_batch_fires, final_write, fused_push, max_waves_in_flight, "
+        "normal_active_guard, normal_threshold, reconcile_active_guard, reconcile_else, "
+        "reconcile_threshold_guard, reconciler_period_s, relay_lease_s"
     )
 
 

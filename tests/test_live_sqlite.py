@@ -132,6 +132,25 @@ def test_a_lost_completion_event_stalls_guarded_and_not_the_fix(tmp_path: Path, 
     assert live_processes(tmp_path) == []
 
 
+@pytest.mark.parametrize("fires", [False, True])
+def test_a_batch_failed_for_good_fires_its_listener_only_under_failed_batch_fires(tmp_path: Path,
+                                                                                  fires: bool) -> None:
+    # one batch per wave, one try: wave 1's batch is killed mid-work, delivered again after retry_after
+    # and failed for too many attempts; it is recorded failed (so wave 1 is finished) either way
+    settings = SMALL.with_settings(policy="guarded", waves=2, wave_size=1, workers=1, listener="sync", tries=1,
+                                   kill_at="in the middle of a batch", kill_at_times=1,
+                                   switches=(("failed_batch_fires", fires),))
+    [(run, result)] = run_imports(f"sqlite:///{tmp_path / 'live.db'}", ["guarded"], settings, workdir=str(tmp_path))
+    assert len([f for f in run.faults if f["kind"] == "kill"]) == 1
+    assert run.table.rows[0].failed_batches == 1
+    # fired: its listener marks wave 1 completed and dispatches wave 2; not fired: nothing runs again
+    assert run.outcome == ("completed" if fires else "stalled") and run.wall_s < settings.deadline_s / 2
+    assert [r.status for r in run.table.rows] == (
+        [Status.COMPLETED] * 2 if fires else [Status.PROCESSING, Status.PENDING])
+    assert result.properties["no_stall"]["holds"] is fires
+    assert live_processes(tmp_path) == []
+
+
 def test_a_kill_inside_the_claim_transaction_is_rolled_back(tmp_path: Path) -> None:
     settings = SMALL.with_settings(kill_at="inside a transaction, before claim_update", kill_at_times=1)
     [(run, result)] = run_imports(f"sqlite:///{tmp_path / 'live.db'}", ["atomic"], settings, workdir=str(tmp_path))

@@ -104,6 +104,21 @@ def test_the_compiled_engine_runs_a_fifo_queue_only() -> None:
         engine_for(Scope(), "fast")
 
 
+@needs_compiler
+def test_a_failure_budget_runs_on_the_python_engine_with_the_same_verdicts_without_failures() -> None:
+    """The compiled engine has no failure budget: ``auto`` runs ``--failures`` on Python, ``compiled``
+    refuses it; with the budget at 0 both engines keep their common graph."""
+    assert engine_for(Scope(failures=1)) == "python" and engine_for(Scope(failures=0)) == "compiled"
+    with pytest.raises(ValueError, match="no failure budget"):
+        engine_for(Scope(failures=1), "compiled")
+    policy = POLICIES["seed-fix"]
+    auto, python = check(Scope(waves=1, failures=1), policy), check(Scope(waves=1, failures=1), policy,
+                                                                     engine="python")
+    assert auto.engine == python.engine == "python" and _verdicts(auto) == _verdicts(python)
+    plain_c, plain_py = (check(Scope(waves=1), policy, engine=e) for e in ("compiled", "python"))
+    assert _verdicts(plain_c) == _verdicts(plain_py) != _verdicts(auto)  # the failure is what changes it
+
+
 def test_without_a_compiler_the_python_engine_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """No compiler: ``auto`` falls back to Python, and asking for ``compiled`` says why."""
     monkeypatch.setenv("CC", "/nonexistent/cc")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from coordinator import POLICIES, PROPERTY_NAMES, SAFETY
+from coordinator import POLICIES, PROPERTY_NAMES, SAFETY, Policy
 from model.checker import REDUCTIONS, check
 from model.reduction import EFFECT_FOOTPRINTS, FOOTPRINTS, ONE_WAY, _fp, _ordered_events, conflict, safe_kinds
 from model.scope import Scope
@@ -27,9 +27,14 @@ CASES = [
 
 @pytest.mark.parametrize(("policy", "scope"), CASES, ids=[f"{p}-{s.label()}" for p, s in CASES])
 def test_reduced_search_gives_the_plain_graphs_verdicts_and_shortest_lengths(policy: str, scope: Scope) -> None:
-    plain = check(scope, POLICIES[policy], use=())
-    reduced = check(scope, POLICIES[policy])
-    shortest = check(scope, POLICIES[policy], shortest=True)
+    assert_reductions_exact(POLICIES[policy], scope)
+
+
+def assert_reductions_exact(policy: Policy, scope: Scope) -> None:
+    """The reduced search has the plain graph's verdicts, and under ``shortest`` its counterexample lengths."""
+    plain = check(scope, policy, use=())
+    reduced = check(scope, policy)
+    shortest = check(scope, policy, shortest=True)
     verdicts = {n: plain.holds(n) for n in PROPERTY_NAMES}
     assert plain.decided and {n: reduced.holds(n) for n in PROPERTY_NAMES} == verdicts
     assert {n: shortest.holds(n) for n in PROPERTY_NAMES} == verdicts

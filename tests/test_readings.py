@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from coordinator import Policy, policy_named
@@ -14,7 +15,7 @@ from wavesim.cli import main
 from wavesim.docgen import fill
 from wavesim.readings import docs
 from wavesim.readings.evidence import EVIDENCE, timeline, writeup_seconds
-from wavesim.readings.grid import READINGS, run_readings
+from wavesim.readings.grid import READINGS, UNSEEN, combinations, run_readings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "writeup_dispatches.csv"
 DEFAULTS = {name: getattr(Policy(), name) for name in READINGS}
@@ -70,6 +71,27 @@ def test_readings_on_a_reduced_grid_separates_the_current_wave_rules() -> None:
                            "--only", "catchup_entry=successor-not-pending", "--only", "final_write=plain",
                            "--only", "distinct_progress=false")
     assert code == 1 and "best supported: current_wave_rule=lowest-active" in text  # it does not fit
+
+
+def test_the_grid_varies_the_progression_readings_and_the_evidence_separates_an_unchecked_normal_path() -> None:
+    assert {"normal_threshold", "reconcile_else"} <= set(READINGS)
+    grid = {**ONLY_DEFAULTS, "normal_threshold": ["checked", "unchecked"],
+            "reconcile_else": ["fall-through", "return-monitoring"]}
+    assert len(combinations(grid)) == 4
+    r = run_readings(grid={**grid, "reconcile_else": ["fall-through"]}, seeds=range(2), checker=False)
+    cells = {dict(c)["normal_threshold"]: r.cells[i] for i, c in enumerate(r.combos)}
+    assert r.fits(0) and dict(r.combos[0])["normal_threshold"] == "checked"
+    # without the threshold, normal progression sends wave 2 and CATCH-UP wave 3 at once: no 16 s gap,
+    # and the burst no longer goes through DB-RECONCILE
+    assert cells["unchecked"]["gap_2_3"]["value"] < 8 and not cells["unchecked"]["gap_2_3"]["reproduced"]
+    assert not cells["unchecked"]["reconcile_active"]["reproduced"]
+
+
+def test_the_failed_batch_reading_is_left_out_of_the_grid_because_no_observation_can_see_it() -> None:
+    assert UNSEEN == ("failed_batch_fires",) and "failed_batch_fires" not in READINGS
+    assert PRESETS["incident"].batch_failure_rate == 0  # the write-up's history has no failed batch to fire
+    code, _, err = invoke("readings", "--only", "failed_batch_fires=true")
+    assert code == 2 and "must look like READING=V1,V2" in err
 
 
 def test_a_bad_only_is_one_line() -> None:
@@ -131,6 +153,21 @@ def test_switches_reach_every_command_and_every_json(tmp_path: Path) -> None:
     assert code == 1, err  # guarded stalls in both points
     points = json.loads(out)
     assert [p["policy_switches"]["batch_wave_check"] for p in points] == ["none", "after-decision"]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("normal_threshold", "unchecked"), ("reconcile_else", "return-monitoring"), ("failed_batch_fires", True),
+])
+def test_the_new_readings_reach_the_commands_as_switches(name: str, value: object) -> None:
+    small = ["--preset", "light", "--waves", "2", "--wave-size", "4", "--workers", "2"]
+    code, out, err = invoke("run", *small, "--policy", "original", "--switch", f"{name}={str(value).lower()}",
+                            "--json")
+    assert code == 0, err
+    assert json.loads(out)["policy_switches"][name] == value
+    code, out, err = invoke("check", "--policy", "original", "--waves", "1", "--property", "single_active_wave",
+                            "--switch", f"{name}={str(value).lower()}", "--json")
+    assert json.loads(out)["policy_switches"][name] == value, err
+    assert f"{name}=" in invoke("run", "--help")[1]
 
 
 def test_replay_takes_switches_and_refuses_one_the_trace_policy_ignores(tmp_path: Path) -> None:

@@ -16,10 +16,15 @@ from coordinator_builders import (
 )
 
 from coordinator import (
+    ConfigError,
     Context,
     CurrentWaveRule,
     Decision,
+    EnqueueBatches,
     ReadCurrentWave,
+    ReadLowestPending,
+    ReadNextMainWave,
+    ReadWave,
     SetStatus,
     Status,
     apply,
@@ -29,7 +34,14 @@ from coordinator import (
     policy_named,
     run_sequential,
 )
-from coordinator.policy import BatchWaveCheck, CatchupEntry, CompletionCheck, FinalWrite
+from coordinator.policy import (
+    BatchWaveCheck,
+    CatchupEntry,
+    CompletionCheck,
+    FinalWrite,
+    NormalThreshold,
+    ReconcileElse,
+)
 
 GUARDED = policy_named("guarded")
 ORIGINAL = policy_named("original")
@@ -128,3 +140,56 @@ def test_progress_by_counters_counts_a_batch_reported_twice(distinct, completed)
     policy = ORIGINAL.with_switches(name="original", distinct_progress=distinct)
     after = run_sequential(t0, check_wave_completion(ctx(policy), 1), now=NOW)
     assert (after.table.rows[0].status is COMPLETED) is completed
+
+
+def _kinds(after):
+    return [type(step.effect) for step in after.steps]
+
+
+@pytest.mark.parametrize(("gate", "decision", "tail"), [
+    (NormalThreshold.CHECKED, Decision(path="normal", outcome="monitoring"), []),
+    (NormalThreshold.UNCHECKED, Decision(path="normal", outcome="dispatched", wave=2),
+     [SetStatus, EnqueueBatches, SetStatus]),
+])
+def test_normal_threshold_decides_whether_normal_progression_waits_for_the_threshold(gate, decision, tail):
+    # original: wave 1 current (active, 1 of 4 finished, below the threshold of 3), wave 2 its pending successor;
+    # DB-RECONCILE does not dispatch (wave 1 not completed) and falls through to normal progression
+    t0 = table(wave(1, PROCESSING, done=1), wave(2))
+    after = run(t0, ORIGINAL.with_switches(name="original", normal_threshold=gate))
+    assert _kinds(after) == [ReadCurrentWave, ReadWave, ReadLowestPending, ReadNextMainWave, *tail]
+    assert after.results == {"h": decision}
+    assert after.table.rows[1].status is (PENDING if gate is NormalThreshold.CHECKED else PROCESSING)
+
+
+@pytest.mark.parametrize(("otherwise", "decision", "tail"), [
+    (ReconcileElse.FALL_THROUGH, Decision(path="normal", outcome="dispatched", wave=2),
+     [ReadNextMainWave, SetStatus, EnqueueBatches, SetStatus]),
+    (ReconcileElse.RETURN_MONITORING, Decision(path="db-reconcile", outcome="monitoring"), []),
+])
+def test_reconcile_else_decides_whether_pre_fix_db_reconcile_falls_through(otherwise, decision, tail):
+    # original: wave 1 current at its threshold (3 of 4) but not completed, wave 2 pending: pre-fix
+    # DB-RECONCILE does not dispatch; falling through, normal progression dispatches wave 2 at the threshold
+    t0 = table(wave(1, PROCESSING, done=3), wave(2))
+    after = run(t0, ORIGINAL.with_switches(name="original", reconcile_else=otherwise))
+    assert _kinds(after) == [ReadCurrentWave, ReadWave, ReadLowestPending, *tail]
+    assert after.results == {"h": decision}
+
+
+def test_the_two_readings_are_refused_where_db_reconcile_never_falls_through():
+    # with Fix #1's threshold guard, DB-RECONCILE decides whenever a wave is pending: neither reading is reached
+    with pytest.raises(ConfigError, match="reconcile_else=return-monitoring is ignored under "
+                                          "reconcile_threshold_guard=true"):
+        GUARDED.with_switches(reconcile_else="return-monitoring")
+    with pytest.raises(ConfigError, match="normal_threshold=unchecked is ignored under "
+                                          "reconcile_threshold_guard=true"):
+        GUARDED.with_switches(normal_threshold="unchecked")
+    with pytest.raises(ConfigError, match="normal_threshold=unchecked is ignored under "
+                                          "reconcile_else=return-monitoring"):
+        ORIGINAL.with_switches(normal_threshold="unchecked", reconcile_else="return-monitoring")
+    with pytest.raises(ConfigError, match="normal_threshold=unchecked is ignored under atomic_advance=true"):
+        policy_named("atomic").with_switches(normal_threshold="unchecked")
+    # a guarded handler never reaches normal progression while a wave is pending
+    t0 = table(wave(1, COMPLETED, done=4), wave(2, PROCESSING, done=1), wave(3))
+    after = run(t0, GUARDED.with_switches(name="guarded", current_wave_rule="lowest-active"))
+    assert after.results == {"h": Decision(path="db-reconcile", outcome="monitoring")}
+    assert ReadNextMainWave not in _kinds(after)

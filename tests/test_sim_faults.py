@@ -179,6 +179,23 @@ def test_batches_that_fail_every_try_leave_wave_1_never_completed_without_a_reco
     assert final_rows(shell) == [("completed", 0, 10, 10)] * 3
 
 
+@pytest.mark.parametrize("fires", [False, True])
+def test_a_batch_failed_for_good_fires_its_listener_only_under_failed_batch_fires(fires: bool) -> None:
+    # every try fails and there is one try: each batch is recorded failed (it counts as finished)
+    scenario = TINY.with_settings(policy="guarded", listener="queued", batch_failure_rate=1.0, batch_tries=1,
+                                  switches={**dict(TINY.switches), "failed_batch_fires": fires})
+    shell = shell_run(scenario)
+    assert shell.faults is not None
+    failed = shell.faults.counts.batches_failed
+    # one queued listener job per failed batch, or none: the switch is the only difference
+    assert shell.jobs_run[LISTENER] == (failed if fires else 0)
+    if fires:  # the listeners check their batch's wave and mark it completed, so the import goes on
+        assert shell.outcome == "completed" and final_rows(shell) == [("completed", 0, 10, 10)] * 3
+    else:  # no event after wave 1's last batch: nothing marks it completed
+        assert shell.outcome == "stalled" and failed == 10
+        assert final_rows(shell) == [("processing", 0, 10, 10), ("pending", 0, 0, 0), ("pending", 0, 0, 0)]
+
+
 # -- replica lag ------------------------------------------------------------------------------
 
 def test_a_replica_read_sees_the_table_as_it_was_one_lag_ago_unless_the_run_wrote() -> None:

@@ -218,18 +218,18 @@ class _Script(Shell):
             self.recorder.on_depth(env.now, q.ready_batches)
             self.running.append((w, b, env.now + self.streams.duration()))
             return step.what, ""
-        if kind in ("batch_finish", "worker_crash"):
+        if kind in ("batch_finish", "worker_crash", "batch_fail"):
             held = self._batch(step)
             w, b, ends = held
             if ends > env.now:
                 yield env.timeout(ends - env.now)
-            yield from self.db.run(finish_batch(JOB_ID, w, b), f"batch {w}.{b}")
+            yield from self.db.run(finish_batch(JOB_ID, w, b, failed=kind == "batch_fail"), f"batch {w}.{b}")
             self.running.remove(held)
             q.task_done()
-            if kind == "batch_finish":
-                self.waiting.append(f"listener {w}.{b}")
-            else:
+            if kind == "worker_crash":
                 q.put((BATCH, w, b))
+            elif kind == "batch_finish" or self.policy.failed_batch_fires:  # a failure fires only so
+                self.waiting.append(f"listener {w}.{b}")
             return step.what, step.result
         if kind == "handler_step":
             if step.actor not in self.runs:

@@ -212,6 +212,9 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
               help="Budget of worker crashes after the record, before the ack.")
 @click.option("--duplicates", default=0, show_default=True, help="Budget of duplicated completion events.")
 @click.option("--losses", default=0, show_default=True, help="Budget of lost completion events.")
+@click.option("--failures", default=0, show_default=True,
+              help="Budget of batch jobs that fail for good (recorded failed; BatchJobCompleted fires only "
+                   "with --switch failed_batch_fires=true). Runs on the Python engine.")
 @click.option("--crash-handlers", is_flag=True,
               help="Let a crash (from the --crashes budget) also kill a handler run between two DB operations.")
 @click.option("--any-order", is_flag=True, help="Let workers take any ready job, not only the front of the queue.")
@@ -258,7 +261,8 @@ def check_command(**options: Any) -> None:
     sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **given}  # option > environment > default
     try:
         scope = Scope(waves=o["waves"], workers=o["workers"], max_handlers=o["max_handlers"], crashes=o["crashes"],
-                      duplicates=o["duplicates"], losses=o["losses"], fifo=not o["any_order"],
+                      duplicates=o["duplicates"], losses=o["losses"], failures=o["failures"],
+                      fifo=not o["any_order"],
                       crash_handlers=o["crash_handlers"], relay_lease=o["relay_lease"], **sizes)
     except ValueError as err:
         source = next((env_source(k) for k in sizes if k not in given and str(err).startswith(k)), None)

@@ -82,10 +82,10 @@ def replay_on_database(db: Any, spec: Spec, prop: str, steps: Sequence[TraceStep
         for step in steps:
             now = step.n * gap
             kind, what, result = step.action, step.what, ""
-            if kind in ("batch_finish", "worker_crash"):
+            if kind in ("batch_finish", "worker_crash", "batch_fail"):
                 w, b = (int(x) for x in step.actor[1:].split("b"))
                 with db.session() as s:
-                    s.apply(RecordBatchFinished(job_id=job, wave=w, batch=b), now)
+                    s.apply(RecordBatchFinished(job_id=job, wave=w, batch=b, failed=kind == "batch_fail"), now)
                 result = step.result
             elif kind in ("listener_start", "reconciler_tick"):
                 started = started_run(step, job)

@@ -29,10 +29,14 @@ from sim.run import run_one
 from sim.scenario import PRESETS, Scenario
 from wavesim.readings.evidence import EVIDENCE, MEASURES, Evidence, Item
 
-__all__ = ["READINGS", "Readings", "combinations", "run_readings"]
+__all__ = ["READINGS", "UNSEEN", "Readings", "combinations", "run_readings"]
 
-#: The reading switches, in table order.
-READINGS = tuple(s.name for s in SWITCHES if s.kind == "reading")
+#: Readings no observation can tell apart, so the grid leaves them at their defaults:
+#: ``failed_batch_fires`` acts only on a batch that failed for good, and the write-up's
+#: history records no failure (the ``incident`` preset fails none).
+UNSEEN = ("failed_batch_fires",)
+#: The reading switches the grid varies, in table order.
+READINGS = tuple(s.name for s in SWITCHES if s.kind == "reading" and s.name not in UNSEEN)
 #: The checker's scope for the verdicts: the smallest with the threshold below the whole wave.
 CHECK_SCOPE = Scope()
 VERDICT_POLICIES = ("guarded", "seed-fix")
@@ -48,7 +52,7 @@ def combinations(grid: Mapping[str, Sequence[object]] | None = None) -> list[Com
     grid = grid or {}
     choices = []
     for s in SWITCHES:
-        if s.kind != "reading":
+        if s.name not in READINGS:
             continue
         values = grid.get(s.name, s.values)
         choices.append([(s.name, getattr(v := switch_value(s.name, x), "value", v)) for x in values])

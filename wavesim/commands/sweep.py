@@ -66,7 +66,7 @@ def sweep_runs(
 
 
 def _table(summaries: list[dict[str, object]]) -> str:
-    head = ["point", "runs", "makespan_s", "peak_queue", "max_1s", "dupes", "stalled"]
+    head = ["point", "runs", "makespan_s", "peak_queue", "dispatch_events_1s", "extra_dispatches", "stalled"]
     keys = ["makespan_s", "peak_queue_depth", "max_dispatches_in_1s", "duplicate_dispatches", "stalled"]
     rows = [head]
     for s in summaries:

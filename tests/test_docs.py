@@ -118,3 +118,15 @@ def test_the_readme_is_short_and_names_every_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) <= 250
     assert all(f"| `wavesim {name}` |" in readme for name in COMMANDS)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_the_test_command_names_every_server_variable_the_tests_read_and_where_they_run(page: str) -> None:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    start = text.index("pip install -e '.[test]' && python -m pytest")
+    beside = text[start: text.index("\n## ", start)]  # up to the next section
+    variables = {v for f in (ROOT / "tests").glob("*.py")
+                 for v in re.findall(r"WAVESIM_[A-Z_]+", f.read_text(encoding="utf-8"))} - {"WAVESIM_DEBUG"}
+    assert {"WAVESIM_POSTGRES_URL", "WAVESIM_MYSQL_URL", "WAVESIM_REDIS_URL"} <= variables
+    assert [v for v in sorted(variables) if v not in beside] == []
+    assert "from a clone" in beside

@@ -148,10 +148,15 @@ static int seqs_init(void) {
     ((uint64_t *)SEQ.start.p)[0] = 0; SEQ.start.n = 1;
     return 0;
 }
+/* a sequence's bytes and length; NULL (length 0) for an id never interned. An empty
+   sequence gets a real pointer even before any byte is stored (no offset from NULL). */
+static const uint8_t NO_BYTES[1];
 static const uint8_t *seq_get(uint32_t id, size_t *n) {
+    *n = 0;
+    if ((size_t)id + 1 >= SEQ.start.n) return NULL;
     uint64_t *st = SEQ.start.p;
     *n = st[id + 1] - st[id];
-    return (uint8_t *)SEQ.bytes.p + st[id];
+    return *n ? (uint8_t *)SEQ.bytes.p + st[id] : NO_BYTES;
 }
 static uint32_t seq_intern(const uint8_t *d, size_t n) {
     uint64_t h = hash_bytes(d, n);
@@ -165,7 +170,7 @@ static uint32_t seq_intern(const uint8_t *d, size_t n) {
     }
     uint32_t id = (uint32_t)(SEQ.start.n - 1);
     if (vec_grow(&SEQ.bytes, SEQ.bytes.n + n) || vec_grow(&SEQ.start, SEQ.start.n + 1)) return NONE32;
-    memcpy((uint8_t *)SEQ.bytes.p + SEQ.bytes.n, d, n);
+    if (n) memcpy((uint8_t *)SEQ.bytes.p + SEQ.bytes.n, d, n);
     SEQ.bytes.n += n;
     ((uint64_t *)SEQ.start.p)[SEQ.start.n++] = SEQ.bytes.n;
     SEQ.slots[i] = id + 1;
@@ -631,9 +636,11 @@ int ws_reset(const config_t *config) {
 
 uint32_t ws_intern(const uint8_t *data, uint32_t n) { return seq_intern(data, n); }
 
+/* copies sequence id into out when it fits in cap bytes; returns its length, NONE32 for an unknown id */
 uint32_t ws_sequence(uint32_t id, uint8_t *out, uint32_t cap) {
     size_t n; const uint8_t *d = seq_get(id, &n);
-    if (n <= cap) memcpy(out, d, n);
+    if (!d) return NONE32;
+    if (n && n <= cap) memcpy(out, d, n);   /* out may be NULL when asking for the length only */
     return (uint32_t)n;
 }
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("bench_sim", "bench_sweep", "bench_checker", "bench_live")
+ORDER = ("bench_sim", "bench_sweep", "bench_checker", "bench_live", "bench_startup")
 
 
 def main() -> None:

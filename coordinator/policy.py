@@ -1,7 +1,7 @@
 """Policies: which guards, paths and triggers are on.
 
-Every guard of the write-up is a named switch; the four named policies of
-DESIGN.md section 4 are presets of those switches. ``atomic`` is our proposed
+Every guard of the write-up is a named switch; the four named policies
+(``POLICIES``, docs/core.md) are presets of those switches. ``atomic`` is our proposed
 fix; ``coordinator.sql`` says what a user would run for each of its operations.
 """
 

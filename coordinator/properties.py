@@ -1,4 +1,4 @@
-"""The properties of DESIGN.md section 5, stated once for every driver.
+"""The properties (``PROPERTY_NAMES``; docs/checker.md says what each means), stated once for every driver.
 
 Each check returns ``None`` when the property holds and a one-line detail when
 it does not. The simulation's monitors, the model checker and the reports all

@@ -21,11 +21,13 @@ from __future__ import annotations
 import gc
 import os
 import random
+import sys
 import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from coordinator import LIVENESS, PROPERTY_NAMES, Policy
 from model import compiled
@@ -136,6 +138,17 @@ class Search:
     @property
     def undecided(self) -> tuple[str, ...]:
         return tuple(n for n in self.checked if self.holds(n) is None)
+
+
+#: How often (in expansions) the Python search samples its resident memory: growth between two samples
+#: is a few hundred new states, well under a megabyte.
+MEMORY_SAMPLE_EVERY = 256
+
+
+def _doubling_mb(*tables: dict[Any, Any]) -> float:
+    """What the next resize of these dicts may add at once, in MB: CPython builds a table twice the
+    size beside the old one before it frees the old, so the budget keeps that much in reserve."""
+    return sum(2 * sys.getsizeof(t) for t in tables) / 2**20
 
 
 def _rss_mb() -> float:
@@ -389,11 +402,13 @@ def _bfs(
         if expanded & 4095 == 1:  # the first expansion too, so a tiny budget stops at once
             if progress is not None:
                 progress(len(keys))  # distinct states so far
-            peak = max(peak, _rss_mb())
             if time.perf_counter() - started > time_limit:
                 stop, budget = f"time limit of {time_limit:g} s reached", "time"
                 break
-            if peak > max_memory_mb:
+        if expanded % MEMORY_SAMPLE_EVERY == 1:
+            # the promise is the peak: what the process holds now, and the next resize of the big tables
+            peak = max(peak, _rss_mb())
+            if peak + _doubling_mb(index, seen_tables, seen_pairs) > max_memory_mb:
                 stop, budget = f"memory limit of {max_memory_mb:g} MB reached", "memory"
                 break
         if max_states is not None and len(keys) >= max_states:

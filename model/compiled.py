@@ -315,6 +315,8 @@ class CompiledSearch:
 
     def _sequence(self, sid: int) -> bytes:
         size = self.lib.ws_sequence(sid, None, 0)
+        if size == NONE32:
+            raise ValueError(f"the compiled engine holds no sequence {sid}")
         buf = ctypes.create_string_buffer(max(size, 1))
         self.lib.ws_sequence(sid, buf, size)
         return buf.raw[:size]

@@ -20,6 +20,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* action kinds (a label is kind << 16 | a << 8 | b) */
 enum { K_INIT, K_TAKE, K_FINISH, K_WCRASH, K_STEP, K_HCRASH, K_LISTEN, K_DUP, K_LOSE, K_FIRE, K_TICK };
@@ -86,6 +89,29 @@ static int vec_grow(vec_t *v, size_t need) {
 }
 static void vec_free(vec_t *v) { free(v->p); allocated -= v->cap * v->size; v->p = NULL; v->n = v->cap = 0; }
 
+/* ---------- the memory budget (--max-memory is a promise about the peak) ----------
+   The search samples its resident memory every SAMPLE_EVERY expansions. Between samples it grows by
+   a few states' worth, except when a hash table doubles: the old and the new table are then both
+   resident until the old one is freed. So every doubling asks first (afford), and a refusal stops
+   the search on memory, not as an error. Vectors grow by realloc; with large blocks mapped on their
+   own (ws_reset), realloc remaps rather than copies, and their pages become resident as they fill. */
+#define SAMPLE_EVERY 1024
+static int over_budget;   /* an allocation was refused: it would have taken the process past the budget */
+static double rss_mb(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (!f) return (double)allocated / 1048576.0;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    fclose(f);
+    return (double)resident * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+}
+static int afford(size_t bytes) {
+    if (C.max_memory_mb <= 0 || bytes < ((size_t)1 << 20)) return 1;   /* no budget, or too small to matter */
+    if (rss_mb() + (double)bytes / 1048576.0 <= C.max_memory_mb) return 1;
+    over_budget = 1;
+    return 0;
+}
+
 static uint64_t mix(uint64_t h) {
     h ^= h >> 33; h *= 0xff51afd7ed558ccdULL; h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53ULL; h ^= h >> 33;
     return h;
@@ -118,7 +144,7 @@ static uint32_t map_get(const map_t *m, uint64_t key) {   /* keys are stored + 1
 static int map_put(map_t *m, uint64_t key, uint32_t val) {
     if ((m->n + 1) * 2 > m->cap) {
         map_t bigger;
-        if (map_init(&bigger, m->cap * 2)) return -1;
+        if (!afford(m->cap * 2 * 12) || map_init(&bigger, m->cap * 2)) return -1;
         for (size_t i = 0; i < m->cap; i++)
             if (m->keys[i]) {
                 size_t j = mix(m->keys[i] - 1) & (bigger.cap - 1);
@@ -148,10 +174,15 @@ static int seqs_init(void) {
     ((uint64_t *)SEQ.start.p)[0] = 0; SEQ.start.n = 1;
     return 0;
 }
+/* a sequence's bytes and length; NULL (length 0) for an id never interned. An empty
+   sequence gets a real pointer even before any byte is stored (no offset from NULL). */
+static const uint8_t NO_BYTES[1];
 static const uint8_t *seq_get(uint32_t id, size_t *n) {
+    *n = 0;
+    if ((size_t)id + 1 >= SEQ.start.n) return NULL;
     uint64_t *st = SEQ.start.p;
     *n = st[id + 1] - st[id];
-    return (uint8_t *)SEQ.bytes.p + st[id];
+    return *n ? (uint8_t *)SEQ.bytes.p + st[id] : NO_BYTES;
 }
 static uint32_t seq_intern(const uint8_t *d, size_t n) {
     uint64_t h = hash_bytes(d, n);
@@ -165,13 +196,13 @@ static uint32_t seq_intern(const uint8_t *d, size_t n) {
     }
     uint32_t id = (uint32_t)(SEQ.start.n - 1);
     if (vec_grow(&SEQ.bytes, SEQ.bytes.n + n) || vec_grow(&SEQ.start, SEQ.start.n + 1)) return NONE32;
-    memcpy((uint8_t *)SEQ.bytes.p + SEQ.bytes.n, d, n);
+    if (n) memcpy((uint8_t *)SEQ.bytes.p + SEQ.bytes.n, d, n);
     SEQ.bytes.n += n;
     ((uint64_t *)SEQ.start.p)[SEQ.start.n++] = SEQ.bytes.n;
     SEQ.slots[i] = id + 1;
     if ((size_t)(id + 2) * 2 > SEQ.cap) {  /* rehash */
         size_t cap = SEQ.cap * 2;
-        uint32_t *slots = calloc(cap, 4);
+        uint32_t *slots = afford(cap * 4) ? calloc(cap, 4) : NULL;
         if (!slots) return NONE32;
         allocated += SEQ.cap * 4;
         for (uint32_t k = 0; k <= id; k++) {
@@ -202,7 +233,7 @@ static uint64_t hash_state(const st_t *s) { return hash_bytes((const uint8_t *)s
 
 static int table_rehash(void) {
     size_t cap = table_cap ? table_cap * 2 : 1 << 20;
-    uint32_t *t = calloc(cap, 4);
+    uint32_t *t = afford(cap * 4) ? calloc(cap, 4) : NULL;
     if (!t) return -1;
     allocated += (cap - table_cap) * 4;
     st_t *all = states.p;
@@ -593,14 +624,6 @@ static double now(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
-static double rss_mb(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, resident = 0;
-    if (!f) return (double)allocated / 1048576.0;
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    fclose(f);
-    return (double)resident * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
-}
 static double peak_mb;
 
 static void release(void) {
@@ -619,7 +642,10 @@ static void release(void) {
 int ws_reset(const config_t *config) {
     release();
     C = *config;
-    failed = 0;
+    failed = 0; over_budget = 0;
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);   /* a fixed threshold: a large vector's realloc remaps, never copies */
+#endif
     memset(safe_known, 0, sizeof safe_known);
     memset(found_kind, 0, sizeof found_kind);
     transitions = expanded = walked_steps = settled_n = 0; max_depth = 0; complete_ = 0; budget_reason = 0;
@@ -631,9 +657,11 @@ int ws_reset(const config_t *config) {
 
 uint32_t ws_intern(const uint8_t *data, uint32_t n) { return seq_intern(data, n); }
 
+/* copies sequence id into out when it fits in cap bytes; returns its length, NONE32 for an unknown id */
 uint32_t ws_sequence(uint32_t id, uint8_t *out, uint32_t cap) {
     size_t n; const uint8_t *d = seq_get(id, &n);
-    if (n <= cap) memcpy(out, d, n);
+    if (!d) return NONE32;
+    if (n && n <= cap) memcpy(out, d, n);   /* out may be NULL when asking for the length only */
     return (uint32_t)n;
 }
 
@@ -642,13 +670,13 @@ int ws_search(const st_t *first, uint32_t open, uint32_t *error) {
     double started = now();
     open_ = open;
     int fresh;
-    if (state_id(first, &fresh) == NONE32) return R_ERROR;
+    peak_mb = rss_mb();
+    if (state_id(first, &fresh) == NONE32) return over_budget ? R_MEMORY : R_ERROR;
     ((uint32_t *)parent.p)[0] = NONE32; ((uint32_t *)label.p)[0] = K_INIT << 16; ((uint16_t *)depth.p)[0] = 0;
     judge(0, first);
     uint32_t live = 1u << C.p_stall | 1u << C.p_completes;
     int result = -10;
     size_t next = 0;
-    peak_mb = rss_mb();
     while (next < states.n && open_) {
         expanded++;
         if (C.probe && (double)walked_steps <= (double)expanded * C.probe_share && (open_ & live)) {
@@ -658,10 +686,14 @@ int ws_search(const st_t *first, uint32_t open, uint32_t *error) {
         }
         if ((expanded & 4095) == 1) {
             if (C.cb_progress && C.cb_progress((uint32_t)states.n)) { failed = 3; break; }
+            if (now() - started > C.time_limit) { result = R_TIME; break; }
+        }
+        if (expanded % SAMPLE_EVERY == 1) {
             double mb = rss_mb();
             if (mb > peak_mb) peak_mb = mb;
-            if (now() - started > C.time_limit) { result = R_TIME; break; }
-            if (peak_mb > C.max_memory_mb) { result = R_MEMORY; break; }
+            /* judging import_completes after a complete search takes one byte per state (ws_first_trap) */
+            double reserve = (open_ >> C.p_completes & 1) ? (double)states.n / 1048576.0 : 0.0;
+            if (peak_mb + reserve > C.max_memory_mb) { result = R_MEMORY; break; }
         }
         if (C.max_states && states.n >= C.max_states) { result = R_STATES; break; }
         uint32_t sid = (uint32_t)next++;
@@ -716,6 +748,7 @@ int ws_search(const st_t *first, uint32_t open, uint32_t *error) {
     }
     double mb = rss_mb();
     if (mb > peak_mb) peak_mb = mb;
+    if (failed == 1 && over_budget) { failed = 0; result = R_MEMORY; }  /* a doubling the budget refused */
     if (failed) { *error = (uint32_t)failed; return R_ERROR; }
     if (result == -10) result = next >= states.n ? R_COMPLETE : R_DECIDED;
     complete_ = result == R_COMPLETE;

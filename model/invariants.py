@@ -1,4 +1,4 @@
-"""The properties of DESIGN.md section 5 as the checker applies them.
+"""The properties of ``coordinator.properties`` as the checker applies them.
 
 Nothing is restated here: each safety check calls the function of the same
 name in ``coordinator.properties`` on the state's table (and, for
@@ -32,8 +32,8 @@ __all__ = [
 ]
 
 #: Whether a policy's periodic reconciler counts as pending work for ``no_stall``.
-#: DESIGN.md's stall is "no job queued or running, no timer pending, a wave not
-#: completed"; we read "timer" as a one-shot scheduled job (the auto-trigger), so a
+#: A stall is "no job queued or running, no timer pending, a wave not completed"
+#: (docs/checker.md); we read "timer" as a one-shot scheduled job (the auto-trigger), so a
 #: reconciler does not hide a stall: ``no_stall`` then asks whether the event-driven
 #: progression alone ever goes quiet with work left, and ``import_completes``
 #: whether the reconciler gets it going again. (The simulation stops a run with a

@@ -1,4 +1,4 @@
-"""The properties of DESIGN.md section 5, checked while the run goes.
+"""The properties of ``coordinator.properties``, checked while the run goes.
 
 Every verdict comes from ``coordinator.properties``; this module only decides
 *when* to ask. A safety property is re-checked after each DB write that can

@@ -256,7 +256,7 @@ def load_scenario_toml(text: str, *, source: str = "scenario file", base: Scenar
     """A scenario from TOML text: top-level keys are settings; ``preset = "..."``
     starts from that preset (else from ``base`` or the defaults)."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))  # a byte order mark, as some editors write
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source} is not valid TOML: {err}") from None
     where = f" in {source}"

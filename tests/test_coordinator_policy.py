@@ -1,4 +1,4 @@
-"""Policies: the four named presets of DESIGN.md section 4 and their switches."""
+"""Policies: the four named presets (``coordinator.POLICIES``) and their switches."""
 
 from __future__ import annotations
 

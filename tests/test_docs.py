@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wavesim.cli import main
+from wavesim.cli import COMMANDS, main
 from wavesim.commands.docs import FIGURES
 from wavesim.docblocks import REPORT, WRITEUP_FIXTURE
 from wavesim.docgen import ROOT, TABLES, DocError, blocks_in, doc_files, load_blocks, render_file
@@ -117,4 +117,16 @@ def test_a_marker_quoted_in_prose_is_not_a_block() -> None:
 def test_the_readme_is_short_and_names_every_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) <= 250
-    assert all(f"| `wavesim {name}` |" in readme for name in main.commands)
+    assert all(f"| `wavesim {name}` |" in readme for name in COMMANDS)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_the_test_command_names_every_server_variable_the_tests_read_and_where_they_run(page: str) -> None:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    start = text.index("pip install -e '.[test]' && python -m pytest")
+    beside = text[start: text.index("\n## ", start)]  # up to the next section
+    variables = {v for f in (ROOT / "tests").glob("*.py")
+                 for v in re.findall(r"WAVESIM_(?:[A-Z]+_URL|REQUIRE_SERVERS)\b", f.read_text(encoding="utf-8"))}
+    assert {"WAVESIM_POSTGRES_URL", "WAVESIM_MYSQL_URL", "WAVESIM_REDIS_URL"} <= variables
+    assert [v for v in sorted(variables) if v not in beside] == []
+    assert "from a clone" in beside

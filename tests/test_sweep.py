@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,65 @@ def test_sweep_cli_rejects_bad_input_in_one_line(tmp_path: Path, args: list[str]
     assert result.exit_code == 2, result.output
     assert says in result.output
     assert "Traceback" not in result.output
+
+
+SMALL_CLI = ["sweep", "--preset", "light", "--waves", "3", "--wave-size", "4", "--threshold", "50",
+             "--param", "workers=2", "--seeds", "2", "--jobs", "1"]
+
+
+def sweep_cli(out: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, [*SMALL_CLI, "--out", str(out), *args])
+
+
+def test_a_resume_under_another_policy_refuses_instead_of_printing_the_first_policys_numbers(tmp_path: Path) -> None:
+    out, fresh = tmp_path / "s.csv", tmp_path / "fresh.csv"
+    assert sweep_cli(out, "--policy", "atomic").exit_code == 0
+    before = out.read_bytes()
+    resumed = sweep_cli(out, "--policy", "original")
+    assert resumed.exit_code == 2, resumed.output
+    assert resumed.output.count("\n") == 1 and resumed.output.startswith("error: ")
+    assert "policy=atomic" in resumed.output and "policy=original" in resumed.output and "--force" in resumed.output
+    assert out.read_bytes() == before  # a refused resume leaves the file as it was
+    forced = sweep_cli(out, "--policy", "original", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert sweep_cli(fresh, "--policy", "original").exit_code == 0
+    assert out.read_bytes() == fresh.read_bytes()  # started over: original's own rows, nothing of atomic's
+    assert forced.output == sweep_cli(fresh, "--policy", "original").output
+
+
+@pytest.mark.parametrize("change, named", [
+    (["--switch", "relay_lease_s=5"], "switches.relay_lease_s=10.0"),
+    (["--batch-mean-s", "2"], "batch_mean_s=1.0"),
+    (["--policy", "guarded"], "policy=atomic"),
+])
+def test_a_resume_refuses_every_kind_of_changed_setting(tmp_path: Path, change: list[str], named: str) -> None:
+    out = tmp_path / "s.jsonl"
+    assert sweep_cli(out, "--policy", "atomic").exit_code == 0
+    same = sweep_cli(out, "--policy", "atomic")
+    assert same.exit_code == 0, same.output
+    changed = sweep_cli(out, "--policy", "atomic", *change)
+    assert changed.exit_code == 2, changed.output
+    assert named in changed.output and "Traceback" not in changed.output
+
+
+def test_a_resume_refuses_rows_of_another_wavesim_version_or_without_settings(tmp_path: Path) -> None:
+    out = tmp_path / "s.jsonl"
+    assert sweep_cli(out).exit_code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    out.write_text("".join(json.dumps({**r, "wavesim_version": "0.0.1"}) + "\n" for r in rows))
+    older = sweep_cli(out)
+    assert older.exit_code == 2 and "written by wavesim 0.0.1" in older.output
+    out.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "settings"}) + "\n" for r in rows))
+    unrecorded = sweep_cli(out)
+    assert unrecorded.exit_code == 2 and "does not record its settings" in unrecorded.output
+    assert sweep_cli(out, "--force").exit_code == 0
+
+
+def test_a_resume_reuses_a_row_only_for_its_own_seed(tmp_path: Path) -> None:
+    out = tmp_path / "rows.csv"
+    calls: list[Task] = []
+    sweep_runs(SMALL, [("workers", [2])], [0, 1], str(out), jobs=1, run=counting(calls))
+    again: list[Task] = []
+    summaries = sweep_runs(SMALL, [("workers", [2])], [1, 2], str(out), jobs=1, run=counting(again))
+    assert [t.seed for t in again] == [2]
+    assert summaries[0]["runs"] == 2

@@ -1,43 +1,50 @@
-"""The ``wavesim`` command: one click group; each command lives in ``wavesim/commands``."""
+"""The ``wavesim`` command: one click group; each command lives in ``wavesim/commands``.
+
+The group imports a command's module only when that command runs
+(``wavesim.lazygroup``), so ``--help`` and ``--version`` start fast.
+"""
 
 from __future__ import annotations
 
 import click
 
 from wavesim import __version__
-from wavesim.commands.audit import audit
-from wavesim.commands.check import check_command
-from wavesim.commands.compare import compare
-from wavesim.commands.demo import demo
-from wavesim.commands.docs import docs
-from wavesim.commands.faults import faults
-from wavesim.commands.live import live
-from wavesim.commands.readings import readings_command
-from wavesim.commands.replay import replay_command
-from wavesim.commands.report import report
-from wavesim.commands.run import run
-from wavesim.commands.sweep import sweep
-from wavesim.errors import OneLineGroup
 from wavesim.exitcodes import EPILOG
+from wavesim.lazygroup import LazyCommand, LazyGroup
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main"]
+
+#: every command: where it lives and its one-line summary (its docstring's first sentence)
+COMMANDS = {
+    "audit": LazyCommand("wavesim.commands.audit:audit",
+                         "Audit an export of wave_coordination (CSV or JSON Lines) for bursts, overlaps, stalls, "
+                         "duplicate dispatches and waves never completed."),
+    "check": LazyCommand("wavesim.commands.check:check_command",
+                         "Check a policy against the properties on a small scope, exhaustively."),
+    "compare": LazyCommand("wavesim.commands.compare:compare",
+                           "Compare policies over many seeds: the write-up's success metrics, measured."),
+    "demo": LazyCommand("wavesim.commands.demo:demo", "Show, step by step, what one policy does as batches finish."),
+    "docs": LazyCommand("wavesim.commands.docs:docs",
+                        "Rewrite the generated tables of README.md and docs/*.md from the report and the code."),
+    "faults": LazyCommand("wavesim.commands.faults:faults",
+                          "Which policy survives which fault: the share of runs in which each property held."),
+    "live": LazyCommand("wavesim.commands.live:live",
+                        "Run imports live: worker processes, a real queue, real faults; measured from the real "
+                        "tables."),
+    "readings": LazyCommand("wavesim.commands.readings:readings_command",
+                            "Run every combination of readings against the write-up's evidence; verdicts for "
+                            "those that fit."),
+    "replay": LazyCommand("wavesim.commands.replay:replay_command",
+                          "Re-run a counterexample written by 'wavesim check --trace-out' and print its steps."),
+    "report": LazyCommand("wavesim.commands.report:report",
+                          "Regenerate the incident report: Markdown, figures (PNG and SVG), verdicts, fault matrix."),
+    "run": LazyCommand("wavesim.commands.run:run", "Simulate one import and report its metrics and properties."),
+    "sweep": LazyCommand("wavesim.commands.sweep:sweep",
+                         "Run a grid of settings x seeds and summarise each grid point."),
+}
 
 
-@click.group(cls=OneLineGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=COMMANDS, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wavesim")
 def main() -> None:
     """Model, simulate and check queue-backed wave coordinators."""
-
-
-main.add_command(demo)
-main.add_command(run)
-main.add_command(compare)
-main.add_command(faults)
-main.add_command(audit)
-main.add_command(sweep)
-main.add_command(check_command)
-main.add_command(replay_command)
-main.add_command(report)
-main.add_command(docs)
-main.add_command(readings_command)
-main.add_command(live)

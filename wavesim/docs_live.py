@@ -10,8 +10,12 @@ the numbers change.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from importlib.resources import as_file
+
 from wavesim.commands.live import read_documents, summarize
-from wavesim.docgen import project_root, register
+from wavesim.data import shipped
+from wavesim.docgen import ROOT, project_root, register
 
 __all__ = ["FIX_COMMANDS", "GUARDS_COMMANDS", "RESULTS", "fix_commands", "fix_with_faults", "guards", "guards_commands"]
 
@@ -32,8 +36,12 @@ cat postgresql-?.jsonl > docs/live-results/atomic-faults-postgresql.jsonl   # -m
 
 
 def _summary(*names: str) -> str:
-    paths = tuple(str(project_root() / RESULTS / name) for name in names)
-    lines = summarize(read_documents(paths))
+    with ExitStack() as files:
+        if project_root() == ROOT:  # the copies shipped with the package, so the report works from any install
+            paths = tuple(str(files.enter_context(as_file(shipped(f"live-results/{name}")))) for name in names)
+        else:  # wavesim docs --root DIR: that folder's own files
+            paths = tuple(str(project_root() / RESULTS / name) for name in names)
+        lines = summarize(read_documents(paths))
     return "```\n" + "\n".join(lines) + "\n```"
 
 

@@ -41,9 +41,12 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
-    """The text of an input file, or a one-line ``BadInput``."""
+    """The text of an input file, or a one-line ``BadInput``.
+
+    A leading UTF-8 byte order mark is dropped: Windows editors and spreadsheet
+    exports write one, and TOML, CSV and JSON readers would take it for text."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise BadInput(f"cannot read {path}: no such file") from None
     except IsADirectoryError:

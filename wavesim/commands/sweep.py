@@ -19,7 +19,8 @@ from wavesim.files import check_output
 from wavesim.progress import progress_bar, wanted
 from wavesim.sweep.execute import RunFn, execute
 from wavesim.sweep.grid import expand_grid, parse_param
-from wavesim.sweep.simrun import ROW_METRICS, columns, sim_row
+from wavesim.sweep.resume import check_resumable
+from wavesim.sweep.simrun import ROW_METRICS, columns, run_settings, sim_row
 from wavesim.sweep.store import RowStore
 from wavesim.sweep.summary import summarise
 from wavesim.switches import check_read
@@ -32,9 +33,12 @@ SETTINGS = (*(name for name in Scenario.__dataclass_fields__ if name not in ("pr
 
 def sweep_runs(
     base: Scenario, params: list[tuple[str, list[object]]], seeds: list[int], out: str, *,
-    jobs: int, scheduler: str | None = None, progress: bool = False, run: RunFn = sim_row,
+    jobs: int, scheduler: str | None = None, progress: bool = False, run: RunFn = sim_row, force: bool = False,
 ) -> list[dict[str, object]]:
-    """Run every grid point x seed not yet in ``out``; return the per-point summaries."""
+    """Run every grid point x seed not yet in ``out``; return the per-point summaries.
+
+    A row already in ``out`` is reused only if it was run with this sweep's settings
+    (``check_resumable``); ``force`` starts ``out`` over instead."""
     names = [name for name, _ in params]
     for name, values in params:  # validate every value before the first run
         for value in values:
@@ -46,7 +50,9 @@ def sweep_runs(
             except (ValueError, TypeError) as err:
                 raise BadInput(f"--param {name}={value}: {err}") from None
     tasks = expand_grid(params, seeds)
-    store = RowStore(out, columns(names))
+    store = RowStore(out, columns(names), fresh=force)
+    check_resumable(store.path, store.rows, tasks, lambda task: run_settings(with_point(base, dict(task.point))))
+    store.begin()
     done = store.done()
     todo = [t for t in tasks if t.key not in done]
     with progress_bar(len(tasks), initial=len(tasks) - len(todo), desc="sweep", enabled=progress) as bar:
@@ -62,7 +68,7 @@ def sweep_runs(
 
 
 def _table(summaries: list[dict[str, object]]) -> str:
-    head = ["point", "runs", "makespan_s", "peak_queue", "max_1s", "dupes", "stalled"]
+    head = ["point", "runs", "makespan_s", "peak_queue", "dispatch_events_1s", "extra_dispatches", "stalled"]
     keys = ["makespan_s", "peak_queue_depth", "max_dispatches_in_1s", "duplicate_dispatches", "stalled"]
     rows = [head]
     for s in summaries:
@@ -115,7 +121,10 @@ def _check_scheduler(address: str, timeout_s: float = 10.0) -> None:
 @click.option("--seeds", type=click.IntRange(min=1), default=20, show_default=True, help="Seeds per grid point.")
 @click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True, help="First seed.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="One row per run: .csv or .jsonl. An existing file is resumed.")
+              help="One row per run: .csv or .jsonl. An existing file is resumed: its rows are reused only if "
+                   "they were run with the same settings and wavesim version, else the sweep refuses.")
+@click.option("--force", is_flag=True,
+              help="Start --out over instead of resuming it (the old rows are discarded).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Local processes. [default: all cores]")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run on this Dask distributed scheduler (e.g. tcp://127.0.0.1:8786) instead.")
@@ -127,7 +136,8 @@ def _check_scheduler(address: str, timeout_s: float = 10.0) -> None:
 @expect_option
 def sweep(preset: str | None, scenario_file: str | None, policy: str | None, param_specs: tuple[str, ...],
           seeds: int, seed_start: int, out: str, jobs: int | None, scheduler: str | None,
-          plot_metric: str | None, plot_out: str | None, as_json: bool, expected: Expected, **settings: Any) -> None:
+          plot_metric: str | None, plot_out: str | None, as_json: bool, force: bool, expected: Expected,
+          **settings: Any) -> None:
     """Run a grid of settings x seeds and summarise each grid point.
 
     Exit 0 only when every property held in every run of every grid point (or was violated in at
@@ -151,7 +161,7 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
     summaries = sweep_runs(
         base, params, list(range(seed_start, seed_start + seeds)), out,
         jobs=jobs or os.cpu_count() or 1, scheduler=scheduler,
-        progress=wanted(as_json=as_json),
+        progress=wanted(as_json=as_json), force=force,
     )
     if plot_metric is not None and plot_out is not None:
         from wavesim.sweep.plot import sweep_figure

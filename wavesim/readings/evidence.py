@@ -67,7 +67,7 @@ class Evidence:
 def load_evidence(text: str | None = None) -> Evidence:
     """The evidence file shipped with wavesim (or ``text``, for tests)."""
     if text is None:
-        text = resources.files("wavesim.readings").joinpath("evidence.toml").read_text(encoding="utf-8")
+        text = resources.files("wavesim.readings").joinpath("evidence.toml").read_text(encoding="utf-8-sig")
     data = tomllib.loads(text)
     items = tuple(Item(**{k: v for k, v in raw.items()}) for raw in data["item"])
     stamps = {int(w): str(t) for w, t in data["dispatched_at"].items()}

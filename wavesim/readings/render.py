@@ -87,17 +87,14 @@ def to_json(r: Readings) -> str:
     return json.dumps(to_dict(r), indent=2) + "\n"
 
 
-def _table(r: Readings, rows: list[tuple[dict[str, str], list[int]]], sep: str) -> list[str]:
+def _table(r: Readings, rows: list[tuple[dict[str, str], list[int]]]) -> list[str]:
+    """One plain-text table of every column (the terminal's)."""
     head = [*READINGS, "combos", *(i.id for i in r.items), "fits"]
     body = []
     for shown, members in rows:
         i = members[0]
         body.append([*(shown[n] for n in READINGS), str(len(members)),
                      *(_cell_text(r.cells[i][it.id], it) for it in r.items), "yes" if r.fits(i) else "no"])
-    if sep == "|":
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        lines += ["| " + " | ".join(row) + " |" for row in body]
-        return lines
     widths = [max(len(h), *(len(row[k]) for row in body)) for k, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -127,7 +124,7 @@ def to_text(r: Readings) -> str:
     head = (f"readings x evidence: {len(r.combos)} combinations, {len(r.seeds)} seeds each, preset {s.preset} "
             f"({s.workers} workers, {s.listener} listeners, {s.batch_distribution} batches mean {s.batch_mean_s:g} s)")
     key = "cell = reproduced (measured: median over seeds; shares as a mean); 'any' = every value gives the same row"
-    return "\n".join([head, key, "", *_table(r, collapse(r), " "), "", *_summary(r)]) + "\n"
+    return "\n".join([head, key, "", *_table(r, collapse(r)), "", *_summary(r)]) + "\n"
 
 
 def to_markdown(r: Readings) -> str:
@@ -139,8 +136,24 @@ def to_markdown(r: Readings) -> str:
              "and a reading that changes nothing in them is shown as *any*.")
     items = [f"- `{i.id}` ({i.policy}): {i.measure}, reproduced within [{i.low:g}, {i.high:g}]. "
              f"Write-up: \"{i.sentence}\"" for i in r.items]
-    return "\n".join([intro, "", *items, "", *_table(r, collapse(r), "|"), "",
+    return "\n".join([intro, "", *items, "", *_markdown_tables(r, collapse(r)), "",
                       *(f"- {line.strip()}" for line in _summary(r))]) + "\n"
+
+
+def _markdown_tables(r: Readings, rows: list[tuple[dict[str, str], list[int]]]) -> list[str]:
+    """Two tables joined by a row number, the readings and then the evidence: one table of every
+    column would not fit a page beside the site's navigation."""
+    readings = [[str(k), *(shown[n] for n in READINGS), str(len(members))]
+                for k, (shown, members) in enumerate(rows, start=1)]
+    evidence = [[str(k), *(_cell_text(r.cells[members[0]][it.id], it) for it in r.items),
+                 "yes" if r.fits(members[0]) else "no"] for k, (_, members) in enumerate(rows, start=1)]
+    return [*_pipe_table(["row", *READINGS, "combos"], readings), "",
+            "Each row against the evidence (the same row numbers):", "",
+            *_pipe_table(["row", *(i.id for i in r.items), "fits"], evidence)]
+
+
+def _pipe_table(head: list[str], body: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(row) + " |" for row in body)]
 
 
 def from_dict(data: dict[str, Any]) -> Readings:

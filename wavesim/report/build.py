@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from model.trace import TraceStep, steps_of
 from sim.compare import Comparison
 from sim.run import RunResult, run_one
 from sim.scenario import PRESETS, Scenario
+from wavesim.data import shipped
 from wavesim.progress import progress_bar
 from wavesim.report.timeline import Timeline, traced_run
 
@@ -47,8 +49,8 @@ SCOPES = (Scope(), Scope(duplicates=1), Scope(losses=1))
 QUICK_SCOPES = (Scope(workers=1, max_handlers=1),)
 #: A check stops after this many distinct states (then it is reported incomplete).
 MAX_STATES = 500_000
-#: The write-up's dispatch timestamps (waves 2-37), kept with the tests.
-WRITEUP_CSV = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "writeup_dispatches.csv"
+#: The write-up's dispatch timestamps (waves 2-37), kept with the tests and shipped with the package.
+WRITEUP_CSV = shipped("writeup_dispatches.csv")
 
 _ENQUEUE = re.compile(r"EnqueueBatches\(wave=(\d+)")
 
@@ -215,7 +217,7 @@ def _faults(settings: ReportSettings) -> tuple[Any | None, str]:
     return matrix, f"{settings.fault_seeds} seed(s) per cell; `wavesim faults` runs more"
 
 
-def writeup_dispatch_seconds(path: Path = WRITEUP_CSV) -> tuple[float, ...]:
+def writeup_dispatch_seconds(path: Path | Traversable = WRITEUP_CSV) -> tuple[float, ...]:
     """The write-up's dispatch times as seconds after the first one (empty when the file is missing)."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -269,5 +271,6 @@ def _readings(settings: ReportSettings) -> tuple[Any, dict[str, Any]]:
     return readings, calibration(seeds)
 
 
-#: The full sensitivity table, written by ``wavesim readings --jobs 2 --out docs/readings.json``.
-READINGS_JSON = Path(__file__).resolve().parents[2] / "docs" / "readings.json"
+#: The full sensitivity table, written by ``wavesim readings --jobs 2 --out docs/readings.json``
+#: and shipped with the package.
+READINGS_JSON = shipped("readings.json")

@@ -38,7 +38,8 @@ FIGURES: dict[str, str] = {
     "queue_depth": "queue depth over time (ready and delayed jobs), one panel per policy",
     "active_waves": "active waves, and active waves below threshold, over time",
     "wave_timeline": "wave timeline: dispatch, threshold reached and completion of every wave",
-    "dispatch_rate": "waves dispatched per second, simulated beside the write-up's timestamps",
+    "dispatch_rate": "dispatch events per second (every push, repeats included), simulated beside the write-up's "
+                     "timestamps",
     "distributions": "makespan, peak queue depth and stall rate over seeds",
 }
 
@@ -230,7 +231,8 @@ def dispatch_rate_figure(writeup_s: Sequence[float], timelines: Mapping[str, Tim
     for policy, tl in timelines.items():
         t, counts = _last_second(tl.dispatch_t.tolist(), tl.makespan_s)
         right.plot(t, counts, color=colour(policy), lw=2.2 if policy == "original" else 1.3,
-                   drawstyle="steps-post", label=f"{policy} (seed {tl.seed}): at most {int(counts.max())} in 1 s")
+                   drawstyle="steps-post",
+                   label=f"{policy} (seed {tl.seed}): at most {int(counts.max())} dispatch events in 1 s")
     right.set_title("simulated incident, one representative run per policy", fontsize=10)
     right.set_xlabel("simulated time (s); each point counts the dispatches of the second before it")
     right.legend(loc="upper right", fontsize=9)

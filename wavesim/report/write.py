@@ -94,7 +94,7 @@ def draw(data: ReportData) -> dict[str, Figure]:
             data.writeup_s, tl,
             title=f"The burst: {logged}simulated, {burst} makes "
                   f"{_median(data, burst, 'max_dispatches_in_1s'):.0f} dispatches in 1 s (duplicates included)"
-                  f"\nmost waves dispatched in any 1 s, median of {n} seeds: {_by(data, 'max_dispatches_in_1s', 'g')}"),
+                  f"\nmost dispatch events in any 1 s, median of {n} seeds: {_by(data, 'max_dispatches_in_1s', 'g')}"),
         "distributions": F.distributions_figure(
             comp, promise=promise,
             title=f"Stalled runs: {', '.join(f'{p} {k}/{n}' for p, k in stalls.items())}\nmedian makespan "

@@ -2,7 +2,9 @@
 
 Rows are appended and flushed as runs finish, so an interrupted sweep keeps
 every finished row; a torn last line (the process died mid-write) is dropped on
-resume. ``finish()`` rewrites the file in grid order, atomically.
+resume. Loading changes nothing on disk: ``begin()`` rewrites the file (without
+a torn line, or empty when starting over), ``finish()`` rewrites it in grid
+order; both atomically.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 class RowStore:
     """Append-only rows keyed by ``(point, seed)``."""
 
-    def __init__(self, path: str | Path, columns: Sequence[str]) -> None:
+    def __init__(self, path: str | Path, columns: Sequence[str], *, fresh: bool = False) -> None:
+        """Load the rows already in ``path``, unless ``fresh`` (starting over)."""
         self.path = Path(path)
         kind = FORMATS.get(self.path.suffix.lower())
         if kind is None:
@@ -33,7 +36,10 @@ class RowStore:
             raise BadInput(f"cannot write {self.path}: folder {self.path.parent} does not exist")
         self.kind = kind
         self.columns = list(columns)
-        self.rows: list[dict[str, object]] = self._load() if self.path.exists() else []
+        self.rows: list[dict[str, object]] = self._load() if self.path.exists() and not fresh else []
+
+    def begin(self) -> None:
+        """Write the rows kept so far (once the caller has decided to reuse them)."""
         self._rewrite()
 
     def done(self) -> set[tuple[str, int]]:
@@ -87,7 +93,8 @@ class RowStore:
             return self._checked(rows)
         reader = csv.DictReader(io.StringIO(text))
         if text and reader.fieldnames != self.columns:
-            raise BadInput(f"cannot resume from {self.path}: its columns are not this sweep's columns")
+            raise BadInput(f"cannot resume from {self.path}: its columns are not this sweep's columns; "
+                           "give --force to start the file over")
         return self._checked([dict(r) for r in reader])
 
     def _checked(self, rows: list[dict[str, object]]) -> list[dict[str, object]]:

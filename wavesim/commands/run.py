@@ -169,7 +169,10 @@ def _write_text(path: Path, text: str) -> None:
 @expect_option
 def run(preset: str | None, scenario_file: str | None, policy: str | None, seed: int | None, as_json: bool,
         plot: str | None, csv_path: str | None, expected: Expected, **settings: Any) -> None:
-    """Simulate one import and report its metrics and properties (exit 1 when one fails, a stall included)."""
+    """Simulate one import and report its metrics and properties.
+
+    Exit 1 when a property fails, a stall included.
+    """
     if policy is not None:
         settings["policy"] = policy
     if seed is not None:

@@ -36,8 +36,8 @@ def collapse(r: Readings) -> list[tuple[dict[str, str], list[int]]]:
         for k, name in enumerate(READINGS):
             values = sorted({str(r.combos[i][k][1]).lower() for i in members})
             everything = {str(v).lower() for v in next(s for s in SWITCHES if s.name == name).values}
-            # "any" only when the group is the full product over this reading
-            shown[name] = "any" if set(values) == everything and _full(r, members, k) else "|".join(values)
+            # "any" only when the group is the full product over this reading; "/" since "|" splits a Markdown cell
+            shown[name] = "any" if set(values) == everything and _full(r, members, k) else "/".join(values)
         rows.append((shown, members))
     rows.sort(key=lambda row: (-r.score(row[1][0])[0], -r.score(row[1][0])[1], row[1][0]))
     return rows

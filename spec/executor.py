@@ -16,8 +16,8 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
   scan (all of the table unless the key is fixed by ``=`` or ``IN``), keep those locks, and take gap locks
   that block other sessions' inserts into the scanned range.
 - MariaDB READ COMMITTED: every statement sees the latest committed rows; locks are kept on matching rows
-  only; an UPDATE meeting a locked row reads its latest committed version and waits only if that matches
-  (semi-consistent read); DELETE and FOR UPDATE wait for every locked row they scan.
+  only; an UPDATE or DELETE meeting a locked row reads its latest committed version and waits only if that
+  matches (semi-consistent read); FOR UPDATE waits for every locked row it scans.
 - SQLite: transactions begin ``BEGIN IMMEDIATE``, so one write transaction at a time: a second BEGIN, or
   a write outside a transaction, waits for it. Reads never wait and see the latest committed rows.
 
@@ -36,7 +36,7 @@ from spec.expr import Expr, evaluate, is_true, sort_key
 from spec.results import Blocked, Done, Failed, Outcome, Result
 from spec.schema import Schema
 from spec.state import DbState, Row, Session, Tables, add_writes, apply_writes, by_key, overlay, table_writes
-from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, key_lookup
+from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible, key_lookup
 
 __all__ = ["Engine", "Step"]
 
@@ -362,6 +362,8 @@ class Engine:
         present = set(committed) | {k for other in state.sessions for k, _ in table_writes(other, plan.table)}
         lookup = key_lookup(plan.where, spec)
         keys = list(lookup) if lookup is not None else sorted(present)
+        if impossible(plan.where, spec):  # the optimizer reads no row at all, so locks none
+            keys = []
         limit = None
         if isinstance(plan, Select) and plan.limit is not None and plan.order_by and _by_key(plan, spec.key):
             limit = plan.offset + plan.limit
@@ -379,7 +381,7 @@ class Engine:
             if holder is not None:
                 if isinstance(plan, Select) and plan.skip_locked:
                     continue
-                if not rr and isinstance(plan, Update) and not (
+                if not rr and isinstance(plan, Update | Delete) and not (
                         k in committed and is_true(plan.where, committed[k], d)):
                     continue  # semi-consistent read: the latest committed version does not match
                 if isinstance(plan, Select) and plan.nowait:

@@ -16,10 +16,10 @@ from sqlalchemy.sql import selectable as sel
 
 from spec.dialects import Dialect
 from spec.errors import Unsupported
-from spec.expr import Agg, Cmp, Col, Const, Expr, In, Logic, compile_expr, kind_of
+from spec.expr import Agg, Cmp, Col, Const, Expr, In, IsNull, Logic, compile_expr, kind_of
 from spec.schema import Schema, TableSpec
 
-__all__ = ["Delete", "Insert", "Plan", "Select", "Update", "compile_statement", "key_lookup"]
+__all__ = ["Delete", "Insert", "Plan", "Select", "Update", "compile_statement", "impossible", "key_lookup"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,3 +335,16 @@ def key_lookup(where: Expr | None, spec: TableSpec) -> tuple[int, ...] | None:
             if len(values) == len(c.values):
                 return tuple(sorted(set(values)))
     return None
+
+
+def impossible(where: Expr | None, spec: TableSpec) -> bool:
+    """A WHERE the optimizer folds to false before reading a row: ``IS NULL`` on a NOT NULL column, an
+    empty ``IN``, or an AND of such (MariaDB then scans, and so locks, nothing)."""
+    if isinstance(where, IsNull) and not where.negated and isinstance(where.operand, Col):
+        return not spec.columns[where.operand.index].nullable
+    if isinstance(where, In):
+        return not where.values and not where.negated
+    if isinstance(where, Logic):
+        parts = [impossible(e, spec) for e in where.items]
+        return any(parts) if where.op == "and" else all(parts)
+    return False

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import spec
 from tests import dbengines
-from tests.spec_runner import Interleaving, RealSession
+from tests.spec_runner import Interleaving, RealSession, abandon_all
 
 LEVELS = [("sqlite", spec.SERIAL), ("postgresql", spec.READ_COMMITTED), ("mysql", spec.REPEATABLE_READ),
           ("mysql", spec.READ_COMMITTED)]
@@ -66,7 +66,7 @@ def _condition(draw: Any, t: sa.Table, depth: int = 0) -> Any:
 @st.composite
 def statements(draw: Any, a: sa.Table, b: sa.Table, dialect: spec.Dialect) -> Any:
     t = draw(st.sampled_from([a, b]))
-    kind = draw(st.sampled_from(["select", "select", "lock", "insert", "update", "update", "delete"]))
+    kind = draw(st.sampled_from(["select", "lock", "lock", "insert", "update", "update", "update", "delete"]))
     where = draw(st.none() | st.builds(lambda: None).map(lambda _: _condition(draw, t)))
     returning = draw(st.booleans())
     if kind == "select":
@@ -106,12 +106,15 @@ def statements(draw: Any, a: sa.Table, b: sa.Table, dialect: spec.Dialect) -> An
 
 @st.composite
 def interleavings(draw: Any, a: sa.Table, b: sa.Table, dialect: spec.Dialect) -> list[tuple[int, str, Any]]:
+    """Ops of 2-3 sessions; most statements run inside a transaction (a "begin" is drawn before them) and
+    transactions mostly stay open across the other sessions' statements, so they meet each other's locks."""
     sessions = draw(st.integers(2, 3))
-    ops = []
-    for _ in range(draw(st.integers(3, 12))):
+    ops: list[tuple[int, str, Any]] = []
+    for _ in range(draw(st.integers(4, 14))):
         s = draw(st.integers(0, sessions - 1))
-        kind = draw(st.sampled_from(["begin", "begin", "commit", "rollback", "statement", "statement", "statement",
-                                     "statement"]))
+        kind = draw(st.sampled_from(["commit", "rollback"] + ["statement"] * 6))
+        if kind == "statement" and draw(st.integers(0, 4)) > 0:
+            ops.append((s, "begin", None))  # skipped when the session's transaction is already open
         ops.append((s, kind, draw(statements(a, b, dialect)) if kind == "statement" else None))
     return ops
 
@@ -182,8 +185,7 @@ def test_the_model_and_the_engine_agree_on_every_interleaving(target: Target) ->
                 run.step(s, kind, statement)
             run.finish()
         except BaseException:
-            for session in target.sessions:
-                session.abandon()
+            abandon_all(target.sessions)
             raise
         target.totals["examples"] += 1
         for k, v in run.counts.items():

@@ -381,9 +381,10 @@ class Engine:
             if holder is not None:
                 if isinstance(plan, Select) and plan.skip_locked:
                     continue
-                if not rr and isinstance(plan, Update | Delete) and not (
-                        k in committed and is_true(plan.where, committed[k], d)):
+                if not rr and isinstance(plan, Update | Delete) and k in committed \
+                        and not is_true(plan.where, committed[k], d):
                     continue  # semi-consistent read: the latest committed version does not match
+                # (a row with no committed version, another session's insert, is waited for: seen on DELETE)
                 if isinstance(plan, Select) and plan.nowait:
                     raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
                 raise _Wait(frozenset({holder}))

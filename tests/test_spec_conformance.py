@@ -5,6 +5,7 @@ count, wait and error, at each isolation level the model offers."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,32 @@ def test_the_model_and_the_engine_agree_on_every_interleaving(target: Target) ->
 
     check()
     assert target.totals["examples"] >= EXAMPLES
+
+
+def test_the_comparison_sees_a_model_that_differs_from_the_engine(tmp_path: Path) -> None:
+    """Break one rule of the model (SQLite's NULL order) on purpose: the first ordered read must disagree."""
+    made = Target("sqlite", spec.SERIAL, tmp_path)
+    try:
+        wrong = spec.Engine(made.model.schema, dataclasses.replace(made.model.dialect, nulls_sort_high=True))
+        run = Interleaving(wrong, made.reset(), made.sessions, lambda _: None)
+        with pytest.raises(AssertionError, match="disagree"):
+            run.step(0, "statement", sa.select(made.a).order_by(made.a.c.n, made.a.c.id))
+        abandon_all(made.sessions)
+    finally:
+        made.close()
+
+
+def test_a_deadlock_on_the_engine_is_one_the_model_offers(target: Target) -> None:
+    """Two transactions lock rows 1 and 2 in opposite orders: the engine aborts one of them, and the model
+    must have offered that one (SQLite's single writer makes the second BEGIN wait instead)."""
+    a = target.a
+    run = Interleaving(target.model, target.reset(), target.sessions, lambda _: None)
+    try:
+        for s, kind, key in [(0, "begin", 0), (1, "begin", 0), (0, "statement", 1), (1, "statement", 2),
+                             (0, "statement", 2), (1, "statement", 1)]:
+            run.step(s, kind, sa.update(a).where(a.c.id == key).values(n=a.c.n + 1) if key else None)
+        run.finish()
+    except BaseException:
+        abandon_all(target.sessions)
+        raise
+    assert run.counts["deadlocks"] == (1 if target.model.dialect.row_locks else 0)

@@ -51,8 +51,9 @@ class _Wait(Exception):
 
 
 class _Error(Exception):
-    def __init__(self, error: str, message: str) -> None:
+    def __init__(self, error: str, message: str, locks: frozenset[tuple[int, int]] = frozenset()) -> None:
         self.error, self.message = error, message
+        self.locks = locks  # the row locks the statement took before it failed (MariaDB keeps them)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,8 @@ class Engine:
         except _Wait as wait:
             return self._blocked(state, s, plan, wait.on)
         except _Error as error:
+            if self.dialect.name == "mysql":
+                state = state.with_session(s, locks=state.sessions[s].locks | error.locks)
             return ((self._failed(state, s, error.error), Failed(error.error, error.message)),)
         return ((state.with_session(s, waiting=frozenset(), pending=None), Done(result)),)
 
@@ -247,8 +250,9 @@ class Engine:
                 g[0] == plan.table and (g[1] is None or g[1] < k) and (g[2] is None or k < g[2]) for g in other.gaps))
             if gap_holders:
                 raise _Wait(gap_holders)
-            if k in view or k in new:
-                raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}")
+            if k in view or k in new:  # InnoDB keeps a lock on the existing row (and on the rows inserted before)
+                raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
+                             frozenset((plan.table, j) for j in [*new, k]))
             new[k] = row
         state = self._write(state, s, plan.table, new)
         returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in plan.rows
@@ -307,7 +311,11 @@ class Engine:
                 changed = list(row)
                 for i, expr in plan.assignments:
                     changed[i] = evaluate(expr, row, self.dialect)
-                self._check_not_null(tuple(changed), plan.table)
+                try:
+                    self._check_not_null(tuple(changed), plan.table)
+                except _Error as error:  # rows are processed in key order: those up to this one are locked
+                    raise _Error(error.error, error.message,
+                                 frozenset(lk for lk in locks if lk[1] <= k) | {(plan.table, k)}) from None
                 new[k] = tuple(changed)
                 after.append(tuple(changed))
             else:
@@ -319,6 +327,17 @@ class Engine:
         if plan.returning is not None:
             returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in after)
         return state, Result(plan.names, returned, len(rows), ordered=len(rows) <= 1)
+
+    def _check_row(self, plan: Select | Update | Delete, row: Row, locks: frozenset[tuple[int, int]]) -> None:
+        """An UPDATE fails at the first row it would make invalid, before it reaches (or waits for) later rows."""
+        if isinstance(plan, Update):
+            changed = list(row)
+            for i, expr in plan.assignments:
+                changed[i] = evaluate(expr, row, self.dialect)
+            try:
+                self._check_not_null(tuple(changed), plan.table)
+            except _Error as error:
+                raise _Error(error.error, error.message, locks) from None
 
     def _scan_postgres(self, state: DbState, s: int, plan: Select | Update | Delete
                        ) -> tuple[list[tuple[Row, Row]], frozenset[tuple[int, int]]]:
@@ -347,6 +366,7 @@ class Engine:
             newest = current.get(k)
             if newest is None or (newest != row and not is_true(plan.where, newest, d)):
                 continue
+            self._check_row(plan, newest, frozenset())
             taken.append((row, newest))
         return taken, frozenset((plan.table, r[key]) for _, r in taken)  # type: ignore[misc]
 
@@ -399,6 +419,7 @@ class Engine:
                 locks.add((plan.table, k))
             if is_true(plan.where, row, d):
                 locks.add((plan.table, k))
+                self._check_row(plan, row, frozenset(locks))
                 taken.append((row, row))
         if rr and lookup is None:
             if stopped_at is None or (isinstance(plan, Select) and plan.order_by and plan.order_by[0][1]):

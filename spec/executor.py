@@ -64,8 +64,8 @@ class Engine:
     dialect: Dialect
 
     @staticmethod
-    def of(schema: Schema, name: str) -> Engine:
-        return Engine(schema, dialect(name))
+    def of(schema: Schema, name: str, *, unconfirmed: bool = False) -> Engine:
+        return Engine(schema, dialect(name, unconfirmed=unconfirmed))
 
     def plan(self, statement: Any, where: SourceLocation | None = None) -> Plan:
         """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from."""

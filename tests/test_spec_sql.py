@@ -14,7 +14,7 @@ ROWS = {"t": [{"id": 1, "n": 5}, {"id": 2, "n": None}, {"id": 3, "n": 1}]}
 
 
 def start(dialect: str, level: str | None = None, sessions: int = 2) -> tuple[spec.Engine, spec.DbState]:
-    engine = spec.Engine.of(SCHEMA, dialect)
+    engine = spec.Engine.of(SCHEMA, dialect, unconfirmed=True)  # MariaDB READ COMMITTED's own unit tests too
     state = spec.initial(SCHEMA, ROWS, sessions)
     if level:
         for s in range(sessions):
@@ -176,3 +176,10 @@ def test_states_are_hashable_values() -> None:
     one, _ = run(engine, state, 0, sa.update(T).where(T.c.id == 1).values(n=2))
     two, _ = run(engine, state, 0, sa.update(T).where(T.c.id == 1).values(n=2))
     assert one == two and hash(one) == hash(two) and one != state
+
+
+def test_a_level_the_conformance_test_does_not_confirm_is_refused_unless_asked_for_by_name() -> None:
+    state = spec.initial(SCHEMA, ROWS, 1)
+    with pytest.raises(spec.Unsupported, match="not offered yet"):
+        spec.Engine.of(SCHEMA, "mysql").set_level(state, 0, spec.READ_COMMITTED)
+    assert spec.Engine.of(SCHEMA, "mysql", unconfirmed=True).set_level(state, 0, spec.READ_COMMITTED) != state

@@ -28,6 +28,21 @@ def test_core_module_imports_nothing_that_does_io(path: Path) -> None:
     assert imported_modules(path.read_text()) & BANNED == set()
 
 
+#: the model's SQL may read SQLAlchemy's statement objects, but never connect, sleep, draw or log
+SPEC = CORE.parent / "spec"
+SPEC_BANNED = (BANNED - {"sqlalchemy"}) | {"sqlite3", "psycopg", "pymysql", "MySQLdb", "dbdriver", "live"}
+
+
+@pytest.mark.parametrize("path", sorted(SPEC.glob("*.py")), ids=lambda p: p.name)
+def test_the_models_sql_imports_nothing_that_does_io(path: Path) -> None:
+    assert imported_modules(path.read_text()) & SPEC_BANNED == set()
+
+
+def test_the_models_sql_reads_statements_without_an_engine() -> None:
+    for path in SPEC.glob("*.py"):
+        assert "create_engine" not in path.read_text() and ".connect(" not in path.read_text(), path.name
+
+
 def test_the_check_sees_a_banned_import() -> None:
     assert imported_modules("import time\nfrom random import random\n") == {"time", "random"}
 

@@ -1,0 +1,460 @@
+"""Run one session's step against the modelled database, as the chosen engine would.
+
+``Engine(schema, dialect)`` runs ``begin``, ``execute``, ``commit`` and ``rollback`` for a session and
+returns the possible next states with what the session sees: ``Done`` (a result), ``Blocked`` (waiting
+for another session's lock: nothing changed, retry it later) or ``Failed`` (an engine error: roll back).
+Usually there is one possibility; a deadlock gives one per transaction the engine might abort.
+
+Isolation, per dialect (docs/spec-sql.md gives the sources):
+
+- PostgreSQL READ COMMITTED: a plain SELECT sees the latest committed rows and the session's own. UPDATE,
+  DELETE and SELECT FOR UPDATE pick the rows matching in the statement's snapshot, wait for a row another
+  session holds, then re-check the condition on its newest version (EvalPlanQual); rows committed by
+  others after the statement began are not seen.
+- MariaDB REPEATABLE READ: plain SELECTs read a snapshot taken at the transaction's first plain read;
+  UPDATE, DELETE and FOR UPDATE read the latest committed version (current read), lock every row they
+  scan (all of the table unless the key is fixed by ``=`` or ``IN``), keep those locks, and take gap locks
+  that block other sessions' inserts into the scanned range.
+- MariaDB READ COMMITTED: every statement sees the latest committed rows; locks are kept on matching rows
+  only; an UPDATE or DELETE meeting a locked row reads its latest committed version and waits only if that
+  matches (semi-consistent read); FOR UPDATE waits for every locked row it scans.
+- SQLite: transactions begin ``BEGIN IMMEDIATE``, so one write transaction at a time: a second BEGIN, or
+  a write outside a transaction, waits for it. Reads never wait and see the latest committed rows.
+
+A statement that must wait keeps none of the rows it locked before the one it waits for (the engines keep
+them); so a deadlock that closes inside one multi-row statement is not modelled (docs/spec-sql.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from spec.dialects import REPEATABLE_READ, Dialect, dialect
+from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
+from spec.expr import Expr, evaluate, is_true, sort_key
+from spec.results import Blocked, Done, Failed, Outcome, Result
+from spec.schema import Schema
+from spec.state import DbState, Row, Session, Tables, add_writes, apply_writes, by_key, overlay, table_writes
+from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible, key_lookup
+
+__all__ = ["Engine", "Step"]
+
+Step = tuple[DbState, Outcome]
+
+
+class _Wait(Exception):
+    """Raised inside a statement when it meets a row another session holds."""
+
+    def __init__(self, on: frozenset[int]) -> None:
+        self.on = on
+
+
+class _Error(Exception):
+    def __init__(self, error: str, message: str, locks: frozenset[tuple[int, int]] = frozenset()) -> None:
+        self.error, self.message = error, message
+        self.locks = locks  # the row locks the statement took before it failed (MariaDB keeps them)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The modelled engine: the spec's tables and one dialect's rules."""
+
+    schema: Schema
+    dialect: Dialect
+
+    @staticmethod
+    def of(schema: Schema, name: str, *, unconfirmed: bool = False) -> Engine:
+        return Engine(schema, dialect(name, unconfirmed=unconfirmed))
+
+    def plan(self, statement: Any, where: SourceLocation | None = None) -> Plan:
+        """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from."""
+        try:
+            return compile_statement(statement, self.schema, self.dialect)
+        except Unsupported as refused:
+            raise refused.at(where) from None
+
+    # -- transaction boundaries -------------------------------------------------------------------------
+
+    def begin(self, state: DbState, s: int, level: str | None = None) -> Step:
+        session = state.session(s)
+        if session.open:
+            raise Unsupported(f"BEGIN in session {s}, whose transaction is already open")
+        chosen = self.dialect.check_level(level or session.level or self.dialect.default_level)
+        if not self.dialect.row_locks:
+            if state.writer is not None and state.writer != s:
+                return state.with_session(s, waiting=frozenset({state.writer})), Blocked(frozenset({state.writer}))
+            state = replace(state, writer=s)
+        return state.with_session(s, open=True, level=chosen, waiting=frozenset()), Done(Result())
+
+    def set_level(self, state: DbState, s: int, level: str) -> DbState:
+        """The session's default level for its next transactions and its statements outside one."""
+        if state.session(s).open:
+            raise Unsupported(f"changing session {s}'s isolation level inside a transaction")
+        return state.with_session(s, level=self.dialect.check_level(level))
+
+    def commit(self, state: DbState, s: int) -> Step:
+        session = state.session(s)
+        if session.failed:
+            raise Unsupported(f"COMMIT in session {s} after {session.failed!r}: roll back instead")
+        self._not_waiting(session, s, "COMMIT")
+        tables = apply_writes(state.tables, session.writes, self.schema)
+        return self._ended(replace(state, tables=tables), s), Done(Result())
+
+    def rollback(self, state: DbState, s: int) -> Step:
+        self._not_waiting(state.session(s), s, "ROLLBACK")
+        return self._ended(state, s), Done(Result())
+
+    @staticmethod
+    def _not_waiting(session: Session, s: int, what: str) -> None:
+        if session.waiting and not session.doomed:
+            raise Unsupported(f"{what} in session {s} while its statement waits for a lock")
+
+    @staticmethod
+    def _ended(state: DbState, s: int) -> DbState:
+        state = state.with_session(s, open=False, failed=None, doomed=None, snapshot=None, writes=(),
+                                   locks=frozenset(), gaps=frozenset(), waiting=frozenset(), pending=None)
+        return replace(state, writer=None) if state.writer == s else state
+
+    # -- statements -------------------------------------------------------------------------------------
+
+    def execute(self, state: DbState, s: int, statement: Any, where: SourceLocation | None = None
+                ) -> tuple[Step, ...]:
+        """Every possible outcome of session ``s`` running ``statement`` now (one, or one per deadlock victim)."""
+        plan = self.plan(statement, where)
+        session = state.session(s)
+        if session.doomed:
+            error = session.doomed
+            state = state.with_session(s, doomed=None, waiting=frozenset())
+            return ((state, Failed(error, f"session {s}: {error} (rolled back while waiting)")),)
+        if session.failed:
+            raise Unsupported(f"a statement in session {s} after {session.failed!r}: roll back first").at(where)
+        if session.open:
+            return self._run(state, s, plan)
+        return self._autocommit(state, s, plan)
+
+    def _autocommit(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
+        writes = not isinstance(plan, Select)  # SQLite ignores FOR UPDATE: such a SELECT is a read
+        if not self.dialect.row_locks and writes and state.writer not in (None, s):
+            on = frozenset({state.writer}) if state.writer is not None else frozenset()
+            return ((state.with_session(s, waiting=on), Blocked(on)),)
+        level = state.sessions[s].level or self.dialect.default_level
+        opened = state.with_session(s, open=True, level=level)
+        steps = []
+        for after, outcome in self._run(opened, s, plan):
+            if isinstance(outcome, Done):
+                after = self._ended(replace(after, tables=apply_writes(after.tables, after.sessions[s].writes,
+                                                                       self.schema)), s)
+            else:
+                mine = after.sessions[s]
+                after = self._ended(after, s).with_session(s, waiting=mine.waiting, pending=mine.pending)
+            steps.append((after, outcome))
+        return tuple(steps)
+
+    def _run(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
+        try:
+            if isinstance(plan, Select) and not plan.for_update:
+                state, result = self._plain_select(state, s, plan)
+            elif isinstance(plan, Insert):
+                state, result = self._insert(state, s, plan)
+            else:
+                assert isinstance(plan, Select | Update | Delete)
+                state, result = self._locking(state, s, plan)
+        except _Wait as wait:
+            return self._blocked(state, s, plan, wait.on)
+        except _Error as error:
+            if self.dialect.name == "mysql":
+                state = state.with_session(s, locks=state.sessions[s].locks | error.locks)
+            return ((self._failed(state, s, error.error), Failed(error.error, error.message)),)
+        return ((state.with_session(s, waiting=frozenset(), pending=None), Done(result)),)
+
+    def _failed(self, state: DbState, s: int, error: str) -> DbState:
+        """PostgreSQL aborts the whole transaction at once; MariaDB and SQLite undo the statement only."""
+        if self.dialect.name == "postgresql" or error == DEADLOCK:
+            state = state.with_session(s, writes=(), locks=frozenset(), gaps=frozenset())
+        return state.with_session(s, failed=error, waiting=frozenset(), pending=None)
+
+    # -- waits and deadlocks ----------------------------------------------------------------------------
+
+    def _blocked(self, state: DbState, s: int, plan: Plan, on: frozenset[int]) -> tuple[Step, ...]:
+        pending = state.sessions[s].pending or (state.tables if self.dialect.name == "postgresql" else None)
+        waiting = state.with_session(s, waiting=on, pending=pending)
+        cycle = _cycle(waiting, s)
+        if not cycle:
+            return ((waiting, Blocked(on)),)
+        steps: list[Step] = []
+        for victim in cycle:  # the engine may abort any transaction in the cycle (docs/spec-sql.md)
+            aborted = waiting.with_session(victim, writes=(), locks=frozenset(), gaps=frozenset(),
+                                           failed=DEADLOCK, pending=None, waiting=frozenset())
+            if victim == s:
+                steps.append((aborted, Failed(DEADLOCK, f"session {s}: deadlock detected")))
+            else:
+                aborted = aborted.with_session(victim, doomed=DEADLOCK)
+                steps.extend(self._run(aborted.with_session(s, waiting=frozenset()), s, plan))
+        return tuple(steps)
+
+    # -- reads ------------------------------------------------------------------------------------------
+
+    def _current(self, state: DbState, s: int, table: int, base: Tables | None = None) -> dict[int, Row]:
+        """The latest committed rows (or ``base``'s) with the session's own writes on top."""
+        key = self.schema.tables[table].key
+        rows = (base or state.tables)[table]
+        return overlay(by_key(rows, key), table_writes(state.sessions[s], table))
+
+    def _plain_select(self, state: DbState, s: int, plan: Select) -> tuple[DbState, Result]:
+        session = state.sessions[s]
+        base = None
+        if session.open and session.level == REPEATABLE_READ:
+            if session.snapshot is None:
+                state = state.with_session(s, snapshot=state.tables)
+            base = state.sessions[s].snapshot
+        view = self._current(state, s, plan.table, base)
+        rows = [view[k] for k in sorted(view) if is_true(plan.where, view[k], self.dialect)]
+        return state, self._select_result(plan, rows)
+
+    def _select_result(self, plan: Select, rows: list[Row]) -> Result:
+        d = self.dialect
+        if plan.aggregate:
+            groups: dict[tuple[Any, ...], list[Row]] = {}
+            for row in rows:
+                groups.setdefault(tuple(evaluate(g, row, d) for g in plan.group_by), []).append(row)
+            if not plan.group_by:
+                groups = {(): rows}
+            out = [tuple(evaluate(c, g[0] if g else (), d, g) for c in plan.columns) for g in groups.values()]
+            return Result(plan.names, tuple(out), len(out), ordered=not plan.group_by)
+        rows = _ordered(rows, plan.order_by, d)
+        rows = rows[plan.offset:] if plan.limit is None else rows[plan.offset:plan.offset + plan.limit]
+        out = [tuple(evaluate(c, r, d) for c in plan.columns) for r in rows]
+        return Result(plan.names, tuple(out), len(out), ordered=plan.ordered or len(out) <= 1)
+
+    # -- writes -----------------------------------------------------------------------------------------
+
+    def _holder(self, state: DbState, s: int, table: int, k: int) -> int | None:
+        for other, session in enumerate(state.sessions):
+            if other != s and (table, k) in session.locks:
+                return other
+        return None
+
+    def _insert(self, state: DbState, s: int, plan: Insert) -> tuple[DbState, Result]:
+        spec = self.schema.tables[plan.table]
+        view = self._current(state, s, plan.table)
+        new: dict[int, Row | None] = {}
+        for row in plan.rows:  # row by row, as the engines check: NOT NULL, then the key's lock, then unique
+            k = row[spec.key]
+            assert isinstance(k, int)
+            self._check_not_null(row, plan.table)
+            holder = self._holder(state, s, plan.table, k)
+            if holder is not None:
+                raise _Wait(frozenset({holder}))
+            gap_holders = frozenset(o for o, other in enumerate(state.sessions) if o != s and any(
+                g[0] == plan.table and (g[1] is None or g[1] < k) and (g[2] is None or k < g[2]) for g in other.gaps))
+            if gap_holders:
+                raise _Wait(gap_holders)
+            if k in view or k in new:  # InnoDB keeps a lock on the existing row (and on the rows inserted before)
+                raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
+                             frozenset((plan.table, j) for j in [*new, k]))
+            new[k] = row
+        state = self._write(state, s, plan.table, new)
+        returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in plan.rows
+                         ) if plan.returning is not None else ()
+        return state, Result(plan.names, returned, len(plan.rows))
+
+    def _check_not_null(self, row: Row, table: int) -> None:
+        for column, value in zip(self.schema.tables[table].columns, row, strict=True):
+            if value is None and not column.nullable:
+                raise _Error(NOT_NULL, f"NULL in {self.schema.tables[table].name}.{column.name}")
+
+    def _write(self, state: DbState, s: int, table: int, new: dict[int, Row | None],
+               locks: frozenset[tuple[int, int]] = frozenset()) -> DbState:
+        session = state.sessions[s]
+        writes = add_writes(session, table, new, len(self.schema.tables)) if new else session.writes
+        taken = session.locks | locks | frozenset((table, k) for k in new) if self.dialect.row_locks else frozenset()
+        return state.with_session(s, writes=writes, locks=taken)
+
+    def _locking(self, state: DbState, s: int, plan: Select | Update | Delete) -> tuple[DbState, Result]:
+        if not self.dialect.row_locks:  # SQLite: the write lock is the transaction's; FOR UPDATE is ignored
+            view = self._current(state, s, plan.table)
+            rows = [view[k] for k in sorted(view) if is_true(plan.where, view[k], self.dialect)]
+            if isinstance(plan, Select):
+                return state, self._select_result(plan, rows)
+            return self._apply(state, s, plan, rows, frozenset(), frozenset())
+        if self.dialect.name == "postgresql":
+            taken, locks = self._scan_postgres(state, s, plan)
+            gaps: frozenset[tuple[int, int | None, int | None]] = frozenset()
+        else:
+            taken, locks, gaps = self._scan_mariadb(state, s, plan)
+        if isinstance(plan, Select):
+            state = state.with_session(s, locks=state.sessions[s].locks | locks, gaps=state.sessions[s].gaps | gaps)
+            return state, self._locked_result(plan, taken)
+        return self._apply(state, s, plan, [cur for _, cur in taken], locks, gaps)
+
+    def _locked_result(self, plan: Select, taken: list[tuple[Row, Row]]) -> Result:
+        """FOR UPDATE: the rows in ORDER BY order of the version sorted (PostgreSQL: the snapshot's)."""
+        d = self.dialect
+        order = plan.order_by
+        indexed = sorted(range(len(taken)), key=lambda i: _row_key(taken[i][0], order, d))
+        rows = [taken[i][1] for i in indexed]
+        rows = rows[plan.offset:] if plan.limit is None else rows[plan.offset:plan.offset + plan.limit]
+        out = tuple(tuple(evaluate(c, r, d) for c in plan.columns) for r in rows)
+        return Result(plan.names, out, len(out), ordered=plan.ordered or len(out) <= 1)
+
+    def _apply(self, state: DbState, s: int, plan: Update | Delete, rows: list[Row],
+               locks: frozenset[tuple[int, int]], gaps: frozenset[tuple[int, int | None, int | None]]
+               ) -> tuple[DbState, Result]:
+        spec = self.schema.tables[plan.table]
+        new: dict[int, Row | None] = {}
+        after: list[Row] = []
+        for row in rows:
+            k = row[spec.key]
+            assert isinstance(k, int)
+            if isinstance(plan, Update):
+                changed = list(row)
+                for i, expr in plan.assignments:
+                    changed[i] = evaluate(expr, row, self.dialect)
+                try:
+                    self._check_not_null(tuple(changed), plan.table)
+                except _Error as error:  # rows are processed in key order: those up to this one are locked
+                    raise _Error(error.error, error.message,
+                                 frozenset(lk for lk in locks if lk[1] <= k) | {(plan.table, k)}) from None
+                new[k] = tuple(changed)
+                after.append(tuple(changed))
+            else:
+                new[k] = None
+                after.append(row)
+        state = self._write(state, s, plan.table, new, locks)
+        state = state.with_session(s, gaps=state.sessions[s].gaps | gaps)
+        returned: tuple[Row, ...] = ()
+        if plan.returning is not None:
+            returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in after)
+        return state, Result(plan.names, returned, len(rows), ordered=len(rows) <= 1)
+
+    def _check_row(self, plan: Select | Update | Delete, row: Row, locks: frozenset[tuple[int, int]]) -> None:
+        """An UPDATE fails at the first row it would make invalid, before it reaches (or waits for) later rows."""
+        if isinstance(plan, Update):
+            changed = list(row)
+            for i, expr in plan.assignments:
+                changed[i] = evaluate(expr, row, self.dialect)
+            try:
+                self._check_not_null(tuple(changed), plan.table)
+            except _Error as error:
+                raise _Error(error.error, error.message, locks) from None
+
+    def _scan_postgres(self, state: DbState, s: int, plan: Select | Update | Delete
+                       ) -> tuple[list[tuple[Row, Row]], frozenset[tuple[int, int]]]:
+        """Candidates from the statement's snapshot; wait for held rows; re-check moved rows on the newest."""
+        d, key = self.dialect, self.schema.tables[plan.table].key
+        snap = self._current(state, s, plan.table, state.sessions[s].pending)
+        current = self._current(state, s, plan.table)
+        candidates = [snap[k] for k in sorted(snap) if is_true(plan.where, snap[k], d)]
+        limit = None
+        if isinstance(plan, Select):
+            candidates.sort(key=lambda r: _row_key(r, plan.order_by, d))
+            limit = None if plan.limit is None else plan.offset + plan.limit
+        taken: list[tuple[Row, Row]] = []
+        for row in candidates:
+            if limit is not None and len(taken) >= limit:
+                break
+            k = row[key]
+            assert isinstance(k, int)
+            holder = self._holder(state, s, plan.table, k)
+            if holder is not None:
+                if isinstance(plan, Select) and plan.skip_locked:
+                    continue
+                if isinstance(plan, Select) and plan.nowait:
+                    raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
+                raise _Wait(frozenset({holder}))
+            newest = current.get(k)
+            if newest is None or (newest != row and not is_true(plan.where, newest, d)):
+                continue
+            self._check_row(plan, newest, frozenset())
+            taken.append((row, newest))
+        return taken, frozenset((plan.table, r[key]) for _, r in taken)  # type: ignore[misc]
+
+    def _scan_mariadb(self, state: DbState, s: int, plan: Select | Update | Delete
+                      ) -> tuple[list[tuple[Row, Row]], frozenset[tuple[int, int]],
+                                 frozenset[tuple[int, int | None, int | None]]]:
+        """InnoDB: scan the key's records (or the whole table) in key order, current read, lock as it goes."""
+        d, spec = self.dialect, self.schema.tables[plan.table]
+        session = state.sessions[s]
+        rr = session.level == REPEATABLE_READ
+        current = self._current(state, s, plan.table)
+        committed = by_key(state.tables[plan.table], spec.key)
+        present = set(committed) | {k for other in state.sessions for k, _ in table_writes(other, plan.table)}
+        lookup = key_lookup(plan.where, spec)
+        keys = list(lookup) if lookup is not None else sorted(present)
+        if impossible(plan.where, spec):  # the optimizer reads no row at all, so locks none
+            keys = []
+        limit = None
+        if isinstance(plan, Select) and plan.limit is not None and plan.order_by and _by_key(plan, spec.key):
+            limit = plan.offset + plan.limit
+            if plan.order_by[0][1]:
+                keys.reverse()
+        taken: list[tuple[Row, Row]] = []
+        locks: set[tuple[int, int]] = set()
+        gaps: set[tuple[int, int | None, int | None]] = set()
+        stopped_at: int | None = None
+        for k in keys:
+            if limit is not None and len(taken) >= limit:
+                stopped_at = k
+                break
+            holder = self._holder(state, s, plan.table, k)
+            if holder is not None:
+                if isinstance(plan, Select) and plan.skip_locked:
+                    continue
+                if not rr and isinstance(plan, Update | Delete) and k in committed \
+                        and not is_true(plan.where, committed[k], d):
+                    continue  # semi-consistent read: the latest committed version does not match
+                # (a row with no committed version, another session's insert, is waited for: seen on DELETE)
+                if isinstance(plan, Select) and plan.nowait:
+                    raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
+                raise _Wait(frozenset({holder}))
+            row = current.get(k)
+            if row is None:
+                if rr and lookup is not None and k not in present:
+                    lower = max((p for p in present if p < k), default=None)
+                    upper = min((p for p in present if p > k), default=None)
+                    gaps.add((plan.table, lower, upper))
+                continue
+            if rr:
+                locks.add((plan.table, k))
+            if is_true(plan.where, row, d):
+                locks.add((plan.table, k))
+                self._check_row(plan, row, frozenset(locks))
+                taken.append((row, row))
+        if rr and lookup is None:
+            if stopped_at is None or (isinstance(plan, Select) and plan.order_by and plan.order_by[0][1]):
+                gaps.add((plan.table, None, None))
+            else:
+                gaps.add((plan.table, None, stopped_at))
+        return taken, frozenset(locks), frozenset(gaps)
+
+
+def _by_key(plan: Select, key: int) -> bool:
+    expr = plan.order_by[0][0]
+    return len(plan.order_by) == 1 and getattr(expr, "index", None) == key and type(expr).__name__ == "Col"
+
+
+def _row_key(row: Row, order: tuple[tuple[Expr, bool], ...], d: Dialect) -> tuple[Any, ...]:
+    return tuple(sort_key(evaluate(e, row, d), desc, d) for e, desc in order)
+
+
+def _ordered(rows: list[Row], order: tuple[tuple[Expr, bool], ...], d: Dialect) -> list[Row]:
+    return sorted(rows, key=lambda r: _row_key(r, order, d)) if order else rows
+
+
+def _cycle(state: DbState, start: int) -> tuple[int, ...]:
+    """The sessions on a wait-for cycle through ``start`` (empty when its wait closes none)."""
+    path: list[int] = []
+
+    def walk(node: int, seen: frozenset[int]) -> bool:
+        for nxt in sorted(state.sessions[node].waiting):
+            if nxt == start:
+                return True
+            if nxt not in seen:
+                path.append(nxt)
+                if walk(nxt, seen | {nxt}):
+                    return True
+                path.pop()
+        return False
+
+    return (start, *path) if walk(start, frozenset({start})) else ()

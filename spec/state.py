@@ -1,0 +1,124 @@
+"""The modelled database as one frozen, hashable value: committed tables, and each session's transaction.
+
+Tables are tuples of rows (tuples of values) in primary-key order. A session's uncommitted writes are
+whole rows (or ``None`` for a deleted row) by key, per table, kept apart from the committed tables until
+it commits: other sessions never see them. Locks are exclusive row locks (and MariaDB gap locks) held
+by the session that took them until its transaction ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from spec.errors import Unsupported
+from spec.schema import Schema, Value
+
+__all__ = ["DbState", "Row", "Session", "Tables", "initial"]
+
+Row = tuple[Value, ...]
+#: one tuple of rows per table, each in primary-key order
+Tables = tuple[tuple[Row, ...], ...]
+#: per table, (key, row or None when deleted) pairs in key order
+Writes = tuple[tuple[tuple[int, Row | None], ...], ...]
+Gap = tuple[int, int | None, int | None]  # table, lowest key excluded (None: -inf), highest excluded (None: +inf)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One connection: its open transaction (if any), what it wrote, what it locked, what it waits for."""
+
+    open: bool = False
+    level: str = ""  # its isolation level ("": the dialect's default)
+    failed: str | None = None  # the error that stopped its transaction: only ROLLBACK may follow
+    doomed: str | None = None  # chosen as a deadlock victim while waiting: its waiting statement fails so
+    snapshot: Tables | None = None  # MariaDB REPEATABLE READ: the committed tables at its first plain read
+    writes: Writes = ()
+    locks: frozenset[tuple[int, int]] = frozenset()
+    gaps: frozenset[Gap] = frozenset()
+    waiting: frozenset[int] = frozenset()  # the sessions whose locks its current statement waits for
+    pending: Tables | None = None  # PostgreSQL: the snapshot a blocked statement started with
+
+
+@dataclass(frozen=True, slots=True)
+class DbState:
+    """The committed tables, every session, and (SQLite) the session holding the database's write lock."""
+
+    tables: Tables
+    sessions: tuple[Session, ...]
+    writer: int | None = None
+
+    def session(self, s: int) -> Session:
+        if not 0 <= s < len(self.sessions):
+            raise Unsupported(f"session {s} (the state has {len(self.sessions)})")
+        return self.sessions[s]
+
+    def with_session(self, s: int, **changes: Any) -> DbState:
+        sessions = list(self.sessions)
+        sessions[s] = replace(sessions[s], **changes)
+        return replace(self, sessions=tuple(sessions))
+
+
+def by_key(rows: Iterable[Row], key: int) -> dict[int, Row]:
+    return {r[key]: r for r in rows}  # type: ignore[misc]
+
+
+def overlay(base: Mapping[int, Row], writes: Iterable[tuple[int, Row | None]]) -> dict[int, Row]:
+    """``base`` with a session's writes applied on top (a ``None`` write removes the row)."""
+    view = dict(base)
+    for k, row in writes:
+        if row is None:
+            view.pop(k, None)
+        else:
+            view[k] = row
+    return view
+
+
+def table_writes(session: Session, table: int) -> tuple[tuple[int, Row | None], ...]:
+    return session.writes[table] if session.writes else ()
+
+
+def add_writes(session: Session, table: int, new: Mapping[int, Row | None], n_tables: int) -> Writes:
+    empty: tuple[tuple[int, Row | None], ...] = ()
+    writes = list(session.writes) if session.writes else [empty for _ in range(n_tables)]
+    merged = dict(writes[table])
+    merged.update(new)
+    writes[table] = tuple(sorted(merged.items()))
+    return tuple(writes)
+
+
+def apply_writes(tables: Tables, writes: Writes, schema: Schema) -> Tables:
+    """The committed tables after a transaction with ``writes`` commits."""
+    if not writes:
+        return tables
+    out = []
+    for t, rows in enumerate(tables):
+        if not writes[t]:
+            out.append(rows)
+            continue
+        key = schema.tables[t].key
+        view = overlay(by_key(rows, key), writes[t])
+        out.append(tuple(view[k] for k in sorted(view)))
+    return tuple(out)
+
+
+def initial(schema: Schema, rows: Mapping[str, Iterable[Mapping[str, Value]]], sessions: int) -> DbState:
+    """The state with ``rows`` committed (missing columns take their defaults) and ``sessions`` idle sessions."""
+    tables: list[tuple[Row, ...]] = []
+    for spec in schema.tables:
+        found: dict[int, Row] = {}
+        for given in rows.get(spec.name, ()):
+            unknown = set(given) - {c.name for c in spec.columns}
+            if unknown:
+                raise Unsupported(f"initial rows of {spec.name}: unknown columns {sorted(unknown)}")
+            row = tuple(given.get(c.name, c.default) for c in spec.columns)
+            k = row[spec.key]
+            if not isinstance(k, int) or k in found:
+                raise Unsupported(f"initial rows of {spec.name}: a missing or repeated key {k!r}")
+            found[k] = row
+        tables.append(tuple(found[k] for k in sorted(found)))
+    unknown_tables = set(rows) - set(schema.names)
+    if unknown_tables:
+        raise Unsupported(f"initial rows for tables not in the schema: {sorted(unknown_tables)}")
+    return DbState(tuple(tables), tuple(Session() for _ in range(sessions)))

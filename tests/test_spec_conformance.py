@@ -1,0 +1,228 @@
+"""The model's SQL is the engines' SQL: Hypothesis writes statement sequences over two small tables,
+interleaves them across sessions with BEGIN/COMMIT/ROLLBACK, and the model and each engine (SQLite
+always; PostgreSQL and MariaDB from tests/dbengines.py's variables) must agree on every result, row
+count, wait and error, at each isolation level the model offers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+import spec
+from tests import dbengines
+from tests.spec_runner import Interleaving, RealSession, abandon_all
+
+#: MariaDB READ COMMITTED is not among them: its model still disagrees with the engine on some generated
+#: interleavings, so the executor refuses it (docs/spec-sql.md; tests/test_spec_sql.py holds the refusal)
+LEVELS = [pytest.param(("sqlite", spec.SERIAL), id="sqlite-serial_writer"),
+          pytest.param(("postgresql", spec.READ_COMMITTED), id="postgresql-read_committed"),
+          pytest.param(("mysql", spec.REPEATABLE_READ), id="mysql-repeatable_read")]
+KEYS = st.integers(1, 4)
+NUMBERS = st.one_of(st.none(), st.integers(0, 3))
+
+
+def make_tables(prefix: str) -> tuple[sa.MetaData, sa.Table, sa.Table]:
+    meta = sa.MetaData()
+    a = sa.Table(f"{prefix}a", meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                 sa.Column("n", sa.Integer))
+    b = sa.Table(f"{prefix}b", meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                 sa.Column("n", sa.Integer, nullable=False, default=0), sa.Column("s", sa.String(8)))
+    return meta, a, b
+
+
+INITIAL = {"a": [{"id": 1, "n": 0}, {"id": 2, "n": 1}, {"id": 3, "n": None}],
+           "b": [{"id": 1, "n": 2, "s": "x"}, {"id": 2, "n": 0, "s": "X"}, {"id": 3, "n": 1, "s": None}]}
+
+
+# -- statement descriptions (built against the real Table objects when run) ----------------------------
+
+def _condition(draw: Any, t: sa.Table, depth: int = 0) -> Any:
+    choice = draw(st.integers(0, 7 if depth == 0 else 5))
+    if choice == 0:
+        return t.c.id == draw(KEYS)
+    if choice == 1:
+        return t.c.id.in_(draw(st.lists(KEYS, max_size=3)))
+    if choice == 2:
+        op = draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">="]))
+        value = draw(st.integers(0, 3))
+        return {"=": t.c.n == value, "!=": t.c.n != value, "<": t.c.n < value, "<=": t.c.n <= value,
+                ">": t.c.n > value, ">=": t.c.n >= value}[op]
+    if choice == 3:
+        return t.c.n.is_(None) if draw(st.booleans()) else t.c.n.is_not(None)
+    if choice == 4:
+        return t.c.n.not_in(draw(st.lists(st.integers(0, 3), max_size=2)))
+    if choice == 5:
+        return (t.c.n + draw(st.integers(-1, 2))) > t.c.id
+    if choice == 6:
+        return sa.and_(_condition(draw, t, depth + 1), _condition(draw, t, depth + 1))
+    if choice == 7 and "s" in t.c:
+        return t.c.s == draw(st.sampled_from(["x", "X", "y"]))
+    return sa.or_(_condition(draw, t, depth + 1), sa.not_(_condition(draw, t, depth + 1)))
+
+
+@st.composite
+def statements(draw: Any, a: sa.Table, b: sa.Table, dialect: spec.Dialect) -> Any:
+    t = draw(st.sampled_from([a, b]))
+    kind = draw(st.sampled_from(["select", "lock", "lock", "insert", "update", "update", "update", "delete"]))
+    where = draw(st.none() | st.builds(lambda: None).map(lambda _: _condition(draw, t)))
+    returning = draw(st.booleans())
+    if kind == "select":
+        shape = draw(st.integers(0, 3))
+        if shape == 0:
+            stmt = sa.select(t)
+        elif shape == 1:
+            stmt = sa.select(sa.func.count(), sa.func.sum(t.c.n), sa.func.min(t.c.n), sa.func.max(t.c.n),
+                             sa.func.coalesce(sa.func.sum(t.c.n), 0))
+        elif shape == 2:
+            stmt = sa.select(t.c.n, sa.func.count(t.c.id)).group_by(t.c.n)
+        else:
+            desc = draw(st.booleans())
+            stmt = sa.select(t.c.id, t.c.n).order_by(t.c.n.desc() if desc else t.c.n, t.c.id)
+            stmt = stmt.limit(draw(st.integers(0, 3))).offset(draw(st.integers(0, 1)))
+        return stmt if where is None else stmt.where(where)
+    if kind == "lock":
+        stmt = sa.select(t.c.id, t.c.n).order_by(t.c.id).with_for_update(
+            skip_locked=dialect.name != "sqlite" and draw(st.booleans()))
+        if draw(st.booleans()):
+            stmt = stmt.limit(draw(st.integers(1, 2)))
+        return stmt if where is None else stmt.where(where)
+    if kind == "insert":
+        rows = draw(st.lists(st.builds(dict, id=st.integers(2, 6), n=NUMBERS), min_size=1, max_size=2))
+        stmt = sa.insert(t).values(rows if len(rows) > 1 else rows[0])
+        return stmt.returning(t.c.id, t.c.n) if returning and "insert" in dialect.returning else stmt
+    if kind == "update":
+        value = draw(st.sampled_from(["minus", "plus", "const", "null"]))
+        new = {"minus": t.c.n - 1, "plus": t.c.n + draw(st.integers(1, 2)), "const": draw(st.integers(0, 3)),
+               "null": None}[value]
+        stmt = sa.update(t).values(n=new)
+        stmt = stmt if where is None else stmt.where(where)
+        return stmt.returning(t.c.id, t.c.n) if returning and "update" in dialect.returning else stmt
+    stmt = sa.delete(t) if where is None else sa.delete(t).where(where)
+    return stmt.returning(t.c.id) if returning and "delete" in dialect.returning else stmt
+
+
+@st.composite
+def interleavings(draw: Any, a: sa.Table, b: sa.Table, dialect: spec.Dialect) -> list[tuple[int, str, Any]]:
+    """Ops of 2-3 sessions; most statements run inside a transaction (a "begin" is drawn before them) and
+    transactions mostly stay open across the other sessions' statements, so they meet each other's locks."""
+    sessions = draw(st.integers(2, 3))
+    ops: list[tuple[int, str, Any]] = []
+    for _ in range(draw(st.integers(4, 14))):
+        s = draw(st.integers(0, sessions - 1))
+        kind = draw(st.sampled_from(["commit", "rollback"] + ["statement"] * 6))
+        if kind == "statement" and draw(st.integers(0, 4)) > 0:
+            ops.append((s, "begin", None))  # skipped when the session's transaction is already open
+        ops.append((s, kind, draw(statements(a, b, dialect)) if kind == "statement" else None))
+    return ops
+
+
+# -- engines -------------------------------------------------------------------------------------------
+
+class Target:
+    """One engine with the two tables, three connected sessions, and the model of it."""
+
+    def __init__(self, name: str, level: str, tmp: Path) -> None:
+        self.url = dbengines.url_for(name, tmp)
+        self.meta, self.a, self.b = make_tables(dbengines.unique_prefix())
+        args = {"timeout": 20, "check_same_thread": False} if name == "sqlite" else {}
+        self.engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", connect_args=args,
+                                       poolclass=sa.pool.NullPool)
+        self.meta.create_all(self.engine)
+        self.model = spec.Engine.of(spec.Schema.of([self.a, self.b]), name)
+        self.level = level
+        setup, begin = {
+            "sqlite": ([], "BEGIN IMMEDIATE"),
+            "postgresql": (["SET deadlock_timeout = '50ms'"], f"BEGIN ISOLATION LEVEL {level}"),
+            "mysql": ([f"SET SESSION TRANSACTION ISOLATION LEVEL {level}", "SET SESSION innodb_lock_wait_timeout = 30"],
+                      "START TRANSACTION"),
+        }[name]
+        self.sessions = [RealSession(self.engine, setup, begin) for _ in range(3)]
+        self.totals = {"examples": 0, "steps": 0, "blocked": 0, "errors": 0, "deadlocks": 0}
+
+    def reset(self) -> spec.DbState:
+        with self.engine.connect() as conn:
+            for table in (self.a, self.b):
+                conn.execute(sa.delete(table))
+                conn.execute(sa.insert(table), INITIAL[table.name[-1]])
+        state = spec.initial(self.model.schema, {self.a.name: INITIAL["a"], self.b.name: INITIAL["b"]}, 3)
+        for s in range(3):
+            state = self.model.set_level(state, s, self.level)
+        return state
+
+    def close(self) -> None:
+        for session in self.sessions:
+            session.close()
+        self.meta.drop_all(self.engine)
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="module", params=LEVELS)
+def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    name, level = request.param  # pytest passes a pytest.param's values
+    made = Target(name, level, tmp_path_factory.mktemp(name))
+    yield made
+    print(f"\n{name} {level}: {made.totals}")
+    made.close()
+
+
+EXAMPLES = int(__import__("os").environ.get("SPEC_EXAMPLES", "30"))
+
+
+def test_the_model_and_the_engine_agree_on_every_interleaving(target: Target) -> None:
+    dialect = target.model.dialect
+
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(ops=interleavings(target.a, target.b, dialect))
+    def check(ops: list[tuple[int, str, Any]]) -> None:
+        run = Interleaving(target.model, target.reset(), target.sessions, note)
+        try:
+            for s, kind, statement in ops:
+                note(f"session {s}: {kind} {statement if statement is not None else ''}")
+                run.step(s, kind, statement)
+            run.finish()
+        except BaseException:
+            abandon_all(target.sessions)
+            raise
+        target.totals["examples"] += 1
+        for k, v in run.counts.items():
+            target.totals[k] += v
+
+    check()
+    assert target.totals["examples"] >= EXAMPLES
+
+
+def test_the_comparison_sees_a_model_that_differs_from_the_engine(tmp_path: Path) -> None:
+    """Break one rule of the model (SQLite's NULL order) on purpose: the first ordered read must disagree."""
+    made = Target("sqlite", spec.SERIAL, tmp_path)
+    try:
+        wrong = spec.Engine(made.model.schema, dataclasses.replace(made.model.dialect, nulls_sort_high=True))
+        run = Interleaving(wrong, made.reset(), made.sessions, lambda _: None)
+        with pytest.raises(AssertionError, match="disagree"):
+            run.step(0, "statement", sa.select(made.a).order_by(made.a.c.n, made.a.c.id))
+        abandon_all(made.sessions)
+    finally:
+        made.close()
+
+
+def test_a_deadlock_on_the_engine_is_one_the_model_offers(target: Target) -> None:
+    """Two transactions lock rows 1 and 2 in opposite orders: the engine aborts one of them, and the model
+    must have offered that one (SQLite's single writer makes the second BEGIN wait instead)."""
+    a = target.a
+    run = Interleaving(target.model, target.reset(), target.sessions, lambda _: None)
+    try:
+        for s, kind, key in [(0, "begin", 0), (1, "begin", 0), (0, "statement", 1), (1, "statement", 2),
+                             (0, "statement", 2), (1, "statement", 1)]:
+            run.step(s, kind, sa.update(a).where(a.c.id == key).values(n=a.c.n + 1) if key else None)
+        run.finish()
+    except BaseException:
+        abandon_all(target.sessions)
+        raise
+    assert run.counts["deadlocks"] == (1 if target.model.dialect.row_locks else 0)

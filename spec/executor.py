@@ -308,16 +308,14 @@ class Engine:
             k = row[spec.key]
             assert isinstance(k, int)
             if isinstance(plan, Update):
-                changed = list(row)
-                for i, expr in plan.assignments:
-                    changed[i] = evaluate(expr, row, self.dialect)
+                changed = self._assigned(plan, row)
                 try:
-                    self._check_not_null(tuple(changed), plan.table)
+                    self._check_not_null(changed, plan.table)
                 except _Error as error:  # rows are processed in key order: those up to this one are locked
                     raise _Error(error.error, error.message,
                                  frozenset(lk for lk in locks if lk[1] <= k) | {(plan.table, k)}) from None
-                new[k] = tuple(changed)
-                after.append(tuple(changed))
+                new[k] = changed
+                after.append(changed)
             else:
                 new[k] = None
                 after.append(row)
@@ -328,14 +326,18 @@ class Engine:
             returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in after)
         return state, Result(plan.names, returned, len(rows), ordered=len(rows) <= 1)
 
+    def _assigned(self, plan: Update, row: Row) -> Row:
+        """``row`` with the UPDATE's SET applied (each expression reads the row as it was)."""
+        changed = list(row)
+        for i, expr in plan.assignments:
+            changed[i] = evaluate(expr, row, self.dialect)
+        return tuple(changed)
+
     def _check_row(self, plan: Select | Update | Delete, row: Row, locks: frozenset[tuple[int, int]]) -> None:
         """An UPDATE fails at the first row it would make invalid, before it reaches (or waits for) later rows."""
         if isinstance(plan, Update):
-            changed = list(row)
-            for i, expr in plan.assignments:
-                changed[i] = evaluate(expr, row, self.dialect)
             try:
-                self._check_not_null(tuple(changed), plan.table)
+                self._check_not_null(self._assigned(plan, row), plan.table)
             except _Error as error:
                 raise _Error(error.error, error.message, locks) from None
 

@@ -30,7 +30,7 @@ import click
 
 __all__ = [
     "BAD_INPUT", "EPILOG", "HOLDS", "INTERNAL", "INTERRUPTED", "NO_EXPECTATION", "VIOLATED", "Expected", "Verdicts",
-    "expect_option", "finish", "judge", "surprises",
+    "expect_option", "finish", "judge", "properties_held", "surprises",
 ]
 
 HOLDS = 0
@@ -102,6 +102,11 @@ def expect_option(command: F) -> F:
         help="This property is expected to be violated (under POLICY, or under every policy judged); repeatable. "
              "Exit 0 only when each expected violation happens and every other property asked holds.",
     )(command)
+
+
+def properties_held(policy: str, properties: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, str], bool]:
+    """Per (policy, property): whether it held, read off one run's ``properties`` (``{name: {"holds": ...}}``)."""
+    return {(policy, name): bool(v["holds"]) for name, v in properties.items()}
 
 
 def judge(verdicts: Verdicts, expected: Expected = NO_EXPECTATION) -> int:

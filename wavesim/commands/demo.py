@@ -42,7 +42,7 @@ from coordinator import (
 )
 from model.trace import effect_text, result_text, table_text
 from sim.monitors import Monitors
-from wavesim.exitcodes import Expected, expect_option, finish
+from wavesim.exitcodes import Expected, expect_option, finish, properties_held
 from wavesim.switches import parse_specs, switch_option, switched
 
 __all__ = ["Story", "demo", "miniature", "story"]
@@ -188,4 +188,4 @@ def demo(policy: str, switch_specs: tuple[str, ...], expected: Expected) -> None
     lines, verdicts = story(policy, switches=parse_specs(switch_specs))
     for line in lines:
         click.echo(line)
-    finish({(policy, name): bool(v["holds"]) for name, v in verdicts.items()}, expected)
+    finish(properties_held(policy, verdicts), expected)

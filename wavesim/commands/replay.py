@@ -19,7 +19,7 @@ from model.trace import ReplayError, from_json, render, replay, table_text
 from wavesim.commands.outputs import write_output
 from wavesim.dboption import resolved_db_url
 from wavesim.errors import BadInput
-from wavesim.exitcodes import NO_EXPECTATION, Expected, expect_option, finish
+from wavesim.exitcodes import NO_EXPECTATION, Expected, expect_option, finish, properties_held
 from wavesim.files import check_output, read_text
 from wavesim.switches import parse_specs, switch_option
 
@@ -73,7 +73,7 @@ def _simulate(file: str, spec: Any, prop: str, detail: str, steps: Any, seed: in
         fig = replay_figure(run)
         write_output(plot, lambda tmp: save(fig, str(tmp)))
     click.echo(json.dumps(run.to_dict(), indent=2) if as_json else simulated_text(run))
-    finish({(spec.policy.name, name): bool(v["holds"]) for name, v in run.result.properties.items()}, expected)
+    finish(properties_held(spec.policy.name, run.result.properties), expected)
 
 
 def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps: Any, expected: Expected) -> None:

@@ -24,7 +24,7 @@ from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scena
 from wavesim.commands.outputs import write_output
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, Verdicts, expect_option, finish
+from wavesim.exitcodes import Expected, Verdicts, expect_option, finish, properties_held
 from wavesim.files import check_output, read_text
 from wavesim.switches import check_read, parse_specs, switch_option
 
@@ -145,9 +145,8 @@ def run_verdicts(results: list[RunResult]) -> Verdicts:
     """Per (policy, property): held in every one of ``results``, or violated in at least one."""
     out: dict[tuple[str, str], bool | None] = {}
     for r in results:
-        for name, v in r.properties.items():
-            key = (r.scenario.policy, name)
-            out[key] = out.get(key, True) and bool(v["holds"])
+        for key, held in properties_held(r.scenario.policy, r.properties).items():
+            out[key] = out.get(key, True) and held
     return out
 
 

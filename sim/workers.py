@@ -159,7 +159,9 @@ class Shell:
         if self.faults is not None and self.scenario.handler_death_rate > 0:
             program = mortal(program, self.faults)
         self.handler_runs += 1  # a repeated event runs the same listener twice: the number tells the runs apart
-        decision = yield from self.db.run(program, f"{label} #{self.handler_runs}")
+        if self.db.trace is not None:  # the label names the run in the trace only: no text built otherwise
+            label = f"{label} #{self.handler_runs}"
+        decision = yield from self.db.run(program, label)
         if isinstance(decision, Decision):  # None when the run died or the run stopped
             self.recorder.on_decision(decision.path, decision.outcome)
         return decision

@@ -1,0 +1,385 @@
+"""The spec language: what a user writes to describe their coordinator.
+
+A spec is a Python module holding one ``Spec``. It declares the tables (SQLAlchemy Core), the initial
+rows and jobs as functions of the scope, the job types (generators that yield one step at a time), the
+queues and their workers, the fault budgets, the switches (named choices, such as "bug" or "fix") and
+the properties. ``docs/your-coordinator.md`` is the user's guide; this module is the reference.
+
+A job body is a generator ``body(ctx, *payload)``. It yields one operation at a time and is sent its
+result:
+
+- a SQLAlchemy Core ``select``/``insert``/``update``/``delete``: sent a ``spec.Result``, or thrown a
+  ``SqlError`` when the engine raises (deadlock, duplicate key ...);
+- ``begin()``, ``commit()``, ``rollback()``: the session's transaction;
+- ``push(job, *payload, delay=None)``: put a job on its queue (never part of a transaction);
+- ``record(event, *key)``: count an event in ghost state that properties read (not a step of its own:
+  it happens with the step before it);
+- ``choose(*options)``: the model tries every option (not a step of its own either).
+
+Each of these is one atomic action of a real system: one statement, one transaction boundary, one queue
+push. Other programs run between any two of them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from spec.errors import SourceLocation, Unsupported
+from spec.schema import Schema, Value
+
+__all__ = [
+    "FAULTS", "Begin", "Choose", "Commit", "Ctx", "JobType", "Program", "Property", "Push", "Record", "Rollback",
+    "Spec", "SqlError", "Switch", "begin", "choose", "commit", "push", "record", "rollback", "transaction",
+]
+
+#: the fault kinds a spec may give a budget, and what each does
+FAULTS: dict[str, str] = {
+    "crash": "a worker dies at any step of a job, before its ack: its open transaction rolls back and the "
+             "queue redelivers the job (at-least-once)",
+    "throw": "a job raises at any step (a timeout, a bug): the worker handles the failure as the spec's "
+             "on_failure and tries say",
+    "duplicate": "the queue delivers a job twice: a copy stays queued when a worker takes it",
+    "lose_delayed": "a delayed job is lost before it is delivered",
+}
+
+Payload = tuple[Value, ...]
+Program = Generator[Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Begin:
+    """Open a transaction (``level``: an isolation level name, or the session's default)."""
+
+    level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Commit the open transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """Roll the open transaction back."""
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """Put a job of type ``job`` with ``payload`` on its queue; ``delayed`` jobs may be lost (a fault)."""
+
+    job: str
+    payload: Payload
+    delayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Count one ``event`` (with ``key``) in ghost state."""
+
+    event: str
+    key: Payload
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    """The model tries each of ``options``; the program is sent the one taken."""
+
+    options: tuple[Value, ...]
+
+
+def begin(level: str | None = None) -> Begin:
+    return Begin(level)
+
+
+def commit() -> Commit:
+    return Commit()
+
+
+def rollback() -> Rollback:
+    return Rollback()
+
+
+def push(job: str, *payload: Value, delay: float | None = None) -> Push:
+    """A push; ``delay`` (seconds) only marks the job delayed in the model, where time is not measured."""
+    return Push(job, tuple(payload), delay is not None and delay > 0)
+
+
+def record(event: str, *key: Value) -> Record:
+    return Record(event, tuple(key))
+
+
+def choose(*options: Value) -> Choose:
+    if not options:
+        raise Unsupported("choose() with no options")
+    return Choose(tuple(options))
+
+
+class SqlError(Exception):
+    """The engine raised ``kind`` (``spec.DEADLOCK``, ``spec.DUPLICATE_KEY`` ...) on the statement."""
+
+    def __init__(self, kind: str, message: str = "") -> None:
+        super().__init__(message or kind)
+        self.kind = kind
+
+
+class JobThrew(Exception):
+    """The ``throw`` fault: the job raised here (a timeout, a crash in its own code)."""
+
+
+def transaction(body: Program, level: str | None = None) -> Program:
+    """``yield from transaction(gen)``: BEGIN, the body's steps, COMMIT; ROLLBACK and re-raise if it raises."""
+    yield Begin(level)
+    try:
+        result = yield from body
+    except BaseException:
+        yield Rollback()
+        raise
+    yield Commit()
+    return result
+
+
+class Scope(Mapping[str, Value]):
+    """The scope's sizes and the switches' values, by name and as attributes (``ctx.scope.jobs``)."""
+
+    def __init__(self, values: Mapping[str, Value]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Value:
+        return self._values[name]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Value:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"the scope has no {name!r} (it has {sorted(self._values)})") from None
+
+    def __repr__(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self._values.items())
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """What a running job knows besides its payload: the scope, its type, and which delivery this is."""
+
+    scope: Scope
+    job: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class JobType:
+    """A job type: its body, the queue it runs on, how many tries, and the program a final failure runs."""
+
+    name: str
+    body: Callable[..., Program]
+    queue: str
+    tries: int
+    on_failure: Callable[..., Program] | None
+    where: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    """A named property: ``always`` (a predicate every reachable state satisfies) or ``eventually`` (a goal
+    every fault-free run still reaches)."""
+
+    name: str
+    kind: str  # "always" | "eventually"
+    check: Callable[[Any], object]
+    doc: str
+    where: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """A named choice of the spec (a bug or its fix, a reading of the code), its default and why."""
+
+    name: str
+    choices: tuple[str, ...]
+    default: str
+    doc: str
+
+
+def _where(fn: Callable[..., Any]) -> SourceLocation:
+    try:
+        return SourceLocation(inspect.getsourcefile(fn) or "?", inspect.getsourcelines(fn)[1])
+    except (OSError, TypeError):
+        return SourceLocation("?", 0)
+
+
+@dataclass
+class Spec:
+    """One coordinator: tables, jobs, queues, faults, switches and properties.
+
+    ``scope``: named sizes and their defaults (``--scope name=value`` overrides them). ``queues``: each
+    queue's worker count, a number or the name of a scope entry. ``order``: ``fifo`` or ``any`` (the
+    order a queue delivers in). ``faults``: the default budget of each of ``FAULTS``. ``dialect`` and
+    ``level``: the engine and isolation level the model follows (``--dialect``, ``--isolation``).
+    ``rollback_before_failure``: whether the worker rolls back a transaction the failed job left open
+    before it runs the job's ``on_failure`` (Laravel does since PR #48961).
+    """
+
+    name: str
+    metadata: sa.MetaData
+    scope: dict[str, Value] = field(default_factory=dict)
+    queues: dict[str, int | str] = field(default_factory=lambda: {"default": 1})
+    order: str = "fifo"
+    faults: dict[str, int] = field(default_factory=dict)
+    dialect: str = "postgresql"
+    level: str | None = None
+    rollback_before_failure: bool = True
+    doc: str = ""
+    jobs: dict[str, JobType] = field(default_factory=dict)
+    properties: dict[str, Property] = field(default_factory=dict)
+    switches: dict[str, Switch] = field(default_factory=dict)
+    _rows: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]] | None = None
+    _start: Callable[[Scope], Iterable[tuple[Any, ...]]] | None = None
+    periodic: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.order not in ("fifo", "any"):
+            raise Unsupported(f"spec {self.name}: order must be 'fifo' or 'any', got {self.order!r}")
+        unknown = set(self.faults) - set(FAULTS)
+        if unknown:
+            raise Unsupported(f"spec {self.name}: unknown faults {sorted(unknown)} (known: {sorted(FAULTS)})")
+        self.schema = Schema.of(self.metadata)
+
+    # -- declarations (decorators) ----------------------------------------------------------------------
+
+    def rows(self, fn: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]]) -> Callable[..., Any]:
+        """The initial committed rows, ``{table name: [row dict, ...]}``, from the scope."""
+        self._rows = fn
+        return fn
+
+    def start(self, fn: Callable[[Scope], Iterable[tuple[Any, ...]]]) -> Callable[..., Any]:
+        """The jobs queued at the start, as ``(job type, *payload)`` tuples, from the scope."""
+        self._start = fn
+        return fn
+
+    def job(self, name: str, *, queue: str = "default", tries: int = 1,
+            on_failure: Callable[..., Program] | None = None) -> Callable[[Callable[..., Program]], Any]:
+        """A job type whose body is the decorated generator ``body(ctx, *payload)``.
+
+        ``tries``: deliveries before a failure is final. ``on_failure(ctx, *payload)``: a program the worker
+        runs, in the same session, when the failure is final (Laravel's ``failed()``, a batch's
+        ``recordFailedJob``)."""
+        def register(body: Callable[..., Program]) -> Callable[..., Program]:
+            if name in self.jobs:
+                raise Unsupported(f"job type {name!r} declared twice", _where(body))
+            if not inspect.isgeneratorfunction(body):
+                raise Unsupported(f"job {name!r}: its body must be a generator (it yields steps)", _where(body))
+            if tries < 1:
+                raise Unsupported(f"job {name!r}: tries must be at least 1", _where(body))
+            self.jobs[name] = JobType(name, body, queue, tries, on_failure, _where(body))
+            return body
+        return register
+
+    def every(self, name: str) -> None:
+        """Make job type ``name`` periodic: it is pushed again whenever none of it is queued or running
+        (the model has no clock, so "every N seconds" is "at any time")."""
+        self.periodic = (*self.periodic, name)
+
+    def switch(self, name: str, choices: Iterable[str], default: str, doc: str) -> None:
+        """A named choice (``--switch name=choice``), read by programs as ``ctx.scope.<name>``."""
+        chosen = tuple(choices)
+        if default not in chosen:
+            raise Unsupported(f"switch {name!r}: default {default!r} is not one of {chosen}")
+        self.switches[name] = Switch(name, chosen, default, doc)
+
+    def always(self, name: str) -> Callable[[Callable[[Any], object]], Any]:
+        """A safety property: ``check(world)`` is true in every reachable state (a string return is a
+        violation's detail; ``True`` or ``None`` hold)."""
+        return self._property(name, "always")
+
+    def eventually(self, name: str) -> Callable[[Callable[[Any], object]], Any]:
+        """A liveness goal: from every reachable state, a fault-free run still reaches a state where
+        ``check(world)`` is true (and no run stops short of it)."""
+        return self._property(name, "eventually")
+
+    def _property(self, name: str, kind: str) -> Callable[[Callable[[Any], object]], Any]:
+        def register(check: Callable[[Any], object]) -> Callable[[Any], object]:
+            if name in self.properties:
+                raise Unsupported(f"property {name!r} declared twice", _where(check))
+            self.properties[name] = Property(name, kind, check, (check.__doc__ or "").strip(), _where(check))
+            return check
+        return register
+
+    # -- reading it -------------------------------------------------------------------------------------
+
+    def scope_of(self, given: Mapping[str, str] | None = None) -> Scope:
+        """The scope with ``given`` overrides (text from the command line) and every switch's choice."""
+        values: dict[str, Value] = dict(self.scope)
+        values.update({s.name: s.default for s in self.switches.values()})
+        for name, text in (given or {}).items():
+            if name in self.switches:
+                if text not in self.switches[name].choices:
+                    raise Unsupported(f"switch {name}={text}: choose one of {', '.join(self.switches[name].choices)}")
+                values[name] = text
+            elif name in self.scope:
+                values[name] = _parse(name, text, self.scope[name])
+            else:
+                known = sorted([*self.scope, *self.switches])
+                raise Unsupported(f"spec {self.name} has no scope entry or switch {name!r} (it has {known})")
+        return Scope(values)
+
+    def initial_rows(self, scope: Scope) -> Mapping[str, Iterable[Mapping[str, Value]]]:
+        return self._rows(scope) if self._rows else {}
+
+    def initial_jobs(self, scope: Scope) -> tuple[tuple[str, Payload], ...]:
+        out = []
+        for item in self._start(scope) if self._start else ():
+            job, *payload = item
+            if job not in self.jobs:
+                raise Unsupported(f"spec {self.name}: the start queues job {job!r}, which is not declared")
+            out.append((str(job), tuple(payload)))
+        return tuple(out)
+
+    def workers(self, scope: Scope) -> dict[str, int]:
+        """Each queue's number of workers in ``scope``."""
+        out = {}
+        for queue, n in self.queues.items():
+            count = scope[n] if isinstance(n, str) else n
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise Unsupported(f"queue {queue!r}: workers must be a positive integer, got {count!r}")
+            out[queue] = count
+        for job in self.jobs.values():
+            if job.queue not in out:
+                raise Unsupported(f"job {job.name!r} runs on queue {job.queue!r}, which has no workers "
+                                  f"(queues: {sorted(out)})", job.where)
+        return out
+
+    def check_declared(self) -> None:
+        """Refuse a spec that cannot run: no jobs, no properties, a periodic job never declared."""
+        if not self.jobs:
+            raise Unsupported(f"spec {self.name} declares no job types")
+        if not self.properties:
+            raise Unsupported(f"spec {self.name} declares no properties")
+        for name in self.periodic:
+            if name not in self.jobs:
+                raise Unsupported(f"spec {self.name}: periodic job {name!r} is not declared")
+
+
+def _parse(name: str, text: str, default: Value) -> Value:
+    if isinstance(default, bool):
+        if text.lower() in ("true", "1", "yes"):
+            return True
+        if text.lower() in ("false", "0", "no"):
+            return False
+        raise Unsupported(f"scope {name}={text}: expected true or false")
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise Unsupported(f"scope {name}={text}: expected an integer") from None
+    return text

@@ -105,6 +105,11 @@ class Engine:
         self._not_waiting(state.session(s), s, "ROLLBACK")
         return self._ended(state, s), Done(Result())
 
+    def disconnect(self, state: DbState, s: int) -> DbState:
+        """The session's connection is gone (its process died): its transaction and any wait end, as on
+        a rollback."""
+        return self._ended(state, s)
+
     @staticmethod
     def _not_waiting(session: Session, s: int, what: str) -> None:
         if session.waiting and not session.doomed:

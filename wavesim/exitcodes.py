@@ -81,12 +81,15 @@ class Expected:
 NO_EXPECTATION = Expected()
 
 
-def _parse(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Expected:
+def _parse(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Expected:
     from coordinator import POLICIES, PROPERTY_NAMES
 
     items: list[tuple[str | None, str]] = []
     for value in values:
         policy, _, prop = value.rpartition(":")
+        if ctx.params.get("spec"):  # a spec's own names: its command checks them (Expected.require)
+            items.append((policy or None, prop))
+            continue
         if prop not in PROPERTY_NAMES or (policy and policy not in POLICIES):
             raise click.BadParameter(
                 f"{value!r} is not [POLICY:]PROPERTY with a policy of {', '.join(POLICIES)} "

@@ -27,7 +27,7 @@ from typing import Any
 from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown, is_statement
 from model.specmodel.world import Job, Run, World, canonical
 from spec.errors import Unsupported
-from spec.executor import Engine
+from spec.executor import Engine, Step
 from spec.lang import FAULTS, Begin, Commit, Ctx, Push, Rollback, Scope, Spec
 from spec.results import Blocked, Done, Failed
 from spec.state import initial
@@ -46,6 +46,7 @@ class Move:
     label: Label
     world: World
     fault: bool = False
+    outcome: Any = None  # a step's outcome: the engine's Done, Blocked or Failed (for the trace)
 
 
 class Model:
@@ -167,6 +168,7 @@ class Model:
             for w in self._settle(pushed, s, replace(run, history=(*run.history, None))):
                 yield Move(("step", s), w)
             return
+        outcomes: tuple[Step, ...]
         try:
             if isinstance(op, Begin):
                 outcomes = (self.engine.begin(db, s, op.level),)
@@ -182,12 +184,12 @@ class Model:
         for branch, (after, outcome) in enumerate(outcomes):
             if isinstance(outcome, Blocked):
                 if after != db:
-                    yield Move(("step", s, branch), replace(world, db=after))
+                    yield Move(("step", s, branch), replace(world, db=after), outcome=outcome)
                 continue
             sent: Any = outcome.result if isinstance(outcome, Done) else Thrown(outcome.error, outcome.message)
             assert isinstance(outcome, Done | Failed)
             for w in self._settle(replace(world, db=after), s, replace(run, history=(*run.history, sent))):
-                yield Move(("step", s, branch), w)
+                yield Move(("step", s, branch), w, outcome=outcome)
 
     def _settle(self, world: World, s: int, run: Run) -> Iterator[World]:
         """The worlds after ``run`` (in slot ``s``) was sent its last input: it stands at its next real

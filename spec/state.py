@@ -57,7 +57,7 @@ class DbState:
     def with_session(self, s: int, **changes: Any) -> DbState:
         sessions = list(self.sessions)
         sessions[s] = replace(sessions[s], **changes)
-        return replace(self, sessions=tuple(sessions))
+        return DbState(self.tables, tuple(sessions), self.writer)
 
 
     def permuted(self, order: tuple[int, ...]) -> DbState:

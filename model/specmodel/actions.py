@@ -31,6 +31,7 @@ from spec.executor import Engine, Step
 from spec.lang import FAULTS, Begin, Commit, Ctx, Push, Rollback, Scope, Spec
 from spec.results import Blocked, Done, Failed
 from spec.state import initial
+from spec.statements import Plan
 
 __all__ = ["FAULT_NAMES", "Label", "Model"]
 
@@ -79,6 +80,8 @@ class Model:
         self.slot_queue = tuple(i for i, r in enumerate(self.ranges) for _ in r)
         self.symmetry = symmetry
         self.programs = Programs(self._program)
+        self._plans: dict[int, Plan] = {}
+        self._interned: dict[object, int] = {}
 
     # -- the initial state ------------------------------------------------------------------------------
 
@@ -95,7 +98,14 @@ class Model:
         return self.canonical(world)
 
     def canonical(self, world: World) -> World:
-        return canonical(world, self.ranges) if self.symmetry else world
+        return canonical(world, self.ranges, self._intern) if self.symmetry else world
+
+    def _intern(self, value: object) -> int:
+        """A number per distinct run or session, in the order first met: a cheap, fixed sort key."""
+        n = self._interned.get(value)
+        if n is None:
+            n = self._interned[value] = len(self._interned)
+        return n
 
     def _queue_of(self, job: str) -> int:
         return self.queue_names.index(self.spec.jobs[job].queue)
@@ -165,7 +175,7 @@ class Model:
             if op.job not in self.spec.jobs:
                 raise Unsupported(f"push of job type {op.job!r}, which the spec does not declare", nxt.where)
             pushed = self._pushed(world, Job(op.job, op.payload, delayed=op.delayed))
-            for w in self._settle(pushed, s, replace(run, history=(*run.history, None))):
+            for w in self._settle(pushed, s, Run(run.job, run.phase, (*run.history, None))):
                 yield Move(("step", s), w)
             return
         outcomes: tuple[Step, ...]
@@ -178,17 +188,20 @@ class Model:
                 outcomes = (self.engine.rollback(db, s),)
             else:
                 assert is_statement(op)
-                outcomes = self.engine.execute(db, s, op, nxt.where)
+                plan = self._plans.get(id(op))
+                if plan is None:  # the memoised Op keeps ``op`` alive, so its id names it for the whole check
+                    plan = self._plans[id(op)] = self.engine.plan(op, nxt.where)
+                outcomes = self.engine.execute_plan(db, s, plan, nxt.where)
         except Unsupported as refused:
             raise refused.at(nxt.where) from None
         for branch, (after, outcome) in enumerate(outcomes):
             if isinstance(outcome, Blocked):
                 if after != db:
-                    yield Move(("step", s, branch), replace(world, db=after), outcome=outcome)
+                    yield Move(("step", s, branch), world.with_db(after), outcome=outcome)
                 continue
             sent: Any = outcome.result if isinstance(outcome, Done) else Thrown(outcome.error, outcome.message)
             assert isinstance(outcome, Done | Failed)
-            for w in self._settle(replace(world, db=after), s, replace(run, history=(*run.history, sent))):
+            for w in self._settle(world.with_db(after), s, Run(run.job, run.phase, (*run.history, sent))):
                 yield Move(("step", s, branch), w, outcome=outcome)
 
     def _settle(self, world: World, s: int, run: Run) -> Iterator[World]:
@@ -198,7 +211,7 @@ class Model:
         world = world.recorded(nxt.records)
         if isinstance(nxt, Branch):
             for option in nxt.options:
-                yield from self._settle(world, s, replace(run, history=(*run.history, option)))
+                yield from self._settle(world, s, Run(run.job, run.phase, (*run.history, option)))
         elif isinstance(nxt, Op):
             yield self._with_slot(world, s, run)
         elif isinstance(nxt, Ended):
@@ -242,11 +255,13 @@ class Model:
 
     @staticmethod
     def _with_queue(world: World, q: int, jobs: tuple[Job, ...]) -> World:
-        return replace(world, queues=world.queues[:q] + (jobs,) + world.queues[q + 1:])
+        queues = world.queues[:q] + (jobs,) + world.queues[q + 1:]
+        return World(world.db, queues, world.slots, world.ghost, world.spent, world.failed)
 
     @staticmethod
     def _with_slot(world: World, s: int, run: Run | None) -> World:
-        return replace(world, slots=world.slots[:s] + (run,) + world.slots[s + 1:])
+        slots = world.slots[:s] + (run,) + world.slots[s + 1:]
+        return World(world.db, world.queues, slots, world.ghost, world.spent, world.failed)
 
     def _can_spend(self, world: World, fault: str) -> bool:
         i = FAULT_NAMES.index(fault)

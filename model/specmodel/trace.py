@@ -134,10 +134,10 @@ def describe(model: Model, before: World, move: Move) -> Step:
     nxt = model.next_of(run)
     assert isinstance(nxt, Op)
     if kind == "throw":
-        return Step(move.label, worker, job, None, "", "the job raises here (throw fault)" + _failure(after, s),
+        return Step(move.label, worker, job, None, "", "the job raises here (throw fault)" + _failure(before, after, s),
                     str(nxt.where), before, after)
     sql = sql_text(nxt.op, dialect)
-    outcome = _outcome(model, before, after, s, nxt, move.outcome) + _failure(after, s)
+    outcome = _outcome(model, before, after, s, nxt, move.outcome) + _failure(before, after, s)
     return Step(move.label, worker, job, nxt.op, sql, outcome, str(nxt.where), before, after)
 
 
@@ -149,12 +149,15 @@ def _open_tx(world: World, s: int) -> str:
     return " (its open transaction is rolled back)" if world.db.sessions[s].open else ""
 
 
-def _failure(after: World, s: int) -> str:
+def _failure(before: World, after: World, s: int) -> str:
+    """What the worker did when the job raised: released it for another try, or failed it for good."""
     run = after.slots[s]
-    if run is None:
-        return ""
-    if run.phase == "failure" and not run.history:
-        return "; the job failed for good: its on_failure runs"
+    if len(after.failed) > len(before.failed):
+        if run is not None and run.phase == "failure":
+            return "; the job raised and failed for good: its on_failure runs"
+        return "; the job raised and failed for good"
+    if run is None and before.slots[s] is not None and before.slots[s].phase != "ack":
+        return "; the job raised and is released for another try"
     return ""
 
 

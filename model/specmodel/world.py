@@ -7,7 +7,7 @@ when symmetry renames workers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -56,6 +56,9 @@ class World:
     spent: tuple[int, ...] = ()
     failed: tuple[Job, ...] = ()
 
+    def with_db(self, db: DbState) -> World:
+        return World(db, self.queues, self.slots, self.ghost, self.spent, self.failed)
+
     def recorded(self, records: tuple[Record, ...]) -> World:
         if not records:
             return self
@@ -65,15 +68,15 @@ class World:
         return replace(self, ghost=tuple(sorted(counts.items(), key=repr)))
 
 
-def _slot_key(world: World, s: int) -> str:
-    return repr((world.slots[s], world.db.sessions[s]))
+def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object], int]) -> World:
+    """``world`` with the workers of each queue sorted by what they run and their session (symmetry).
 
-
-def canonical(world: World, ranges: tuple[range, ...]) -> World:
-    """``world`` with the workers of each queue sorted by what they run and their session (symmetry)."""
+    ``number`` gives each distinct run and session a fixed number, so the order is a function of the
+    values alone and two states that differ only by worker names get the same representative."""
     order: list[int] = []
+    slots, sessions = world.slots, world.db.sessions
     for r in ranges:
-        order.extend(sorted(r, key=lambda s: _slot_key(world, s)))
+        order.extend(sorted(r, key=lambda s: (number(slots[s]), number(sessions[s]))))
     if order == list(range(len(world.slots))):
         return world
     return replace(world, db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))

@@ -81,7 +81,8 @@ def header(model: Model) -> str:
     spec = model.spec
     faults = ", ".join(f"{f}={n}" for f, n in zip(FAULT_NAMES, model.budgets, strict=True) if n) or "none"
     level = model.level or model.engine.dialect.default_level
-    return (f"spec {spec.name}; scope {model.scope!r}; {model.engine.dialect.name} {level}; "
+    scope = repr(model.scope) or "(none)"
+    return (f"spec {spec.name}; scope {scope}; {model.engine.dialect.name} {level}; "
             f"queue order {model.order}; faults {faults}")
 
 

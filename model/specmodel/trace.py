@@ -156,7 +156,8 @@ def _failure(before: World, after: World, s: int) -> str:
         if run is not None and run.phase == "failure":
             return "; the job raised and failed for good: its on_failure runs"
         return "; the job raised and failed for good"
-    if run is None and before.slots[s] is not None and before.slots[s].phase != "ack":
+    was = before.slots[s]
+    if run is None and was is not None and was.phase != "ack":
         return "; the job raised and is released for another try"
     return ""
 

@@ -79,6 +79,8 @@ class Model:
             start += workers[q]
         self.slot_queue = tuple(i for i, r in enumerate(self.ranges) for _ in r)
         self.symmetry = symmetry
+        self.rollback_first = spec.rolls_back_before_failure(scope)
+        self.tries = {name: spec.tries(name, scope) for name in spec.jobs}
         self.programs = Programs(self._program)
         self._plans: dict[int, Plan] = {}
         self._interned: dict[object, int] = {}
@@ -225,13 +227,13 @@ class Model:
         if run.phase == "failure":  # the failure handler itself failed: the worker gives up on the job
             yield self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, Run(run.job, "ack"))
             return
-        if run.job.attempt < kind.tries:
+        if run.job.attempt < self.tries[run.job.type]:
             again = replace(run.job, attempt=run.job.attempt + 1)
             released = self._pushed(replace(world, db=self.engine.disconnect(world.db, s)), again)
             yield self._with_slot(released, s, None)
             return
         failed = replace(world, failed=tuple(sorted((*world.failed, run.job), key=repr)))
-        if kind.on_failure is None or self.spec.rollback_before_failure:
+        if kind.on_failure is None or self.rollback_first:
             failed = replace(failed, db=self.engine.disconnect(failed.db, s))
         if kind.on_failure is None:
             yield self._with_slot(failed, s, Run(run.job, "ack"))

@@ -16,17 +16,21 @@ from wavesim.cli import main
 from wavesim.specfile import load_spec
 
 SPECS = Path(__file__).parent / "fixtures" / "specs"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def model(name: str, *, symmetry: bool = True, dialect: str | None = None, faults: dict[str, int] | None = None,
           **scope: str) -> Model:
-    spec = load_spec(SPECS / f"{name}.py")
+    spec = load_spec(EXAMPLES / "batch_counter.py" if name == "counter" else SPECS / f"{name}.py")
     return Model(spec, spec.scope_of(scope), dialect=dialect, budgets=faults, symmetry=symmetry)
 
 
 def verdicts(m: Model) -> dict[str, tuple[bool | None, int | None]]:
     search = check_spec(m)
     return {n: (search.holds(n), len(search.found[n].labels) if n in search.found else None) for n in search.checked}
+
+
+COUNTER = str(EXAMPLES / "batch_counter.py")
 
 
 def invoke(*args: str) -> object:
@@ -132,12 +136,12 @@ def test_symmetry_keeps_verdicts_and_shortest_lengths(name: str, scope: dict[str
 
 
 def test_check_exit_codes_follow_the_verdicts() -> None:
-    violated = invoke("check", str(SPECS / "counter.py"))
+    violated = invoke("check", COUNTER)
     assert violated.exit_code == 1 and "callback_at_most_once   VIOLATED 12 steps" in violated.stdout
-    assert "UPDATE job_batches SET pending=(job_batches.pending - 1) WHERE job_batches.id = 1" in violated.stdout
-    holds = invoke("check", str(SPECS / "counter.py"), "--switch", "fix=returning")
+    assert "UPDATE job_batches SET pending_jobs=(job_batches.pending_jobs - 1) WHERE job_batches.id = 1" in violated.stdout
+    holds = invoke("check", COUNTER, "--switch", "fix=returning")
     assert holds.exit_code == 0, holds.output
-    expected = invoke("check", str(SPECS / "counter.py"), "--expect-violation", "callback_at_most_once",
+    expected = invoke("check", COUNTER, "--expect-violation", "callback_at_most_once",
                       "--expect-violation", "callback_ran")
     assert expected.exit_code == 0, expected.output
 
@@ -152,7 +156,7 @@ def test_json_report_gives_each_step_its_sql(tmp_path: Path) -> None:
 
 def test_a_saved_trace_replays_in_the_model_and_refuses_a_changed_scope(tmp_path: Path) -> None:
     trace = tmp_path / "t.json"
-    assert invoke("check", str(SPECS / "counter.py"), "--trace-out", str(trace)).exit_code == 1
+    assert invoke("check", COUNTER, "--trace-out", str(trace)).exit_code == 1
     replayed = invoke("replay", str(trace))
     assert replayed.exit_code == 1 and "callback_at_most_once VIOLATED in the model" in replayed.stdout
     data = json.loads(trace.read_text())
@@ -165,12 +169,12 @@ def test_a_saved_trace_replays_in_the_model_and_refuses_a_changed_scope(tmp_path
 @pytest.mark.parametrize(("args", "message"), [
     (["check", str(SPECS / "refused.py")], "refused.py:20: SELECT with a join"),
     (["check", str(SPECS / "nope.py")], "no such file"),
-    (["check", str(SPECS / "counter.py"), "--scope", "size=3"], "has no scope entry or switch 'size'"),
-    (["check", str(SPECS / "counter.py"), "--switch", "fix=maybe"], "choose one of none, returning"),
-    (["check", str(SPECS / "counter.py"), "--scope", "jobs=many"], "expected an integer"),
-    (["check", str(SPECS / "counter.py"), "--fault", "meteor=1"], "no such fault"),
-    (["check", str(SPECS / "counter.py"), "--waves", "3"], "--waves is for the write-up's coordinator"),
-    (["check", str(SPECS / "counter.py"), "--property", "nope"], "has no such property"),
+    (["check", COUNTER, "--scope", "size=3"], "has no scope entry or switch 'size'"),
+    (["check", COUNTER, "--switch", "fix=maybe"], "choose one of none, returning"),
+    (["check", COUNTER, "--scope", "jobs=many"], "expected an integer"),
+    (["check", COUNTER, "--fault", "meteor=1"], "no such fault"),
+    (["check", COUNTER, "--waves", "3"], "--waves is for the write-up's coordinator"),
+    (["check", COUNTER, "--property", "nope"], "has no such property"),
     (["check", "--scope", "jobs=3"], "--scope is for a spec file"),
     (["check"], "give a spec file"),
 ])
@@ -188,9 +192,9 @@ def test_a_spec_with_a_syntax_error_names_its_line(tmp_path: Path) -> None:
 
 
 def test_a_program_yielding_something_else_is_refused_with_its_line(tmp_path: Path) -> None:
-    source = (SPECS / "counter.py").read_text().replace('yield record("callback", batch_id)', 'yield "callback"')
+    source = Path(COUNTER).read_text().replace('yield record("callback", batch_id)', 'yield "callback"')
     odd = tmp_path / "odd.py"
     odd.write_text(source)
     result = invoke("check", str(odd))
     line = next(i for i, text in enumerate(source.splitlines(), 1) if 'yield "callback"' in text)
-    assert result.exit_code == 2 and f"odd.py:{line}: job 'finally' yielded 'callback'" in result.stderr
+    assert result.exit_code == 2 and f"odd.py:{line}: job 'finally_callback' yielded 'callback'" in result.stderr

@@ -114,14 +114,15 @@ def liveness_lines(model: Model, found: Found) -> list[str]:
     return lines
 
 
-def spec_report_text(run: SpecRun) -> str:
+def spec_report_text(run: SpecRun, *, timings: bool = True) -> str:
+    """The summary, one line per property, and each counterexample (``timings``: with seconds and rate)."""
     search, model = run.search, run.search.model
     rate = search.states / search.seconds if search.seconds > 0 else float("inf")
     status = "complete" if search.complete else "decided early" if search.decided else "INCOMPLETE"
+    timing = f", {search.seconds:.2f} s, {rate:,.0f} states/s" if timings else ""
     lines = [
         header(model),
-        f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}, "
-        f"{search.seconds:.2f} s, {rate:,.0f} states/s",
+        f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}{timing}",
         f"reductions: {'symmetry of workers' if model.symmetry else 'none'}",
     ]
     if search.stop_reason:

@@ -167,6 +167,12 @@ class Scope(Mapping[str, Value]):
     def __repr__(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self._values.items())
 
+    def __hash__(self) -> int:  # a job's ctx holds the scope, and its frame's locals are compared by hash
+        return hash(tuple(self._values.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scope) and self._values == other._values
+
 
 @dataclass(frozen=True, slots=True)
 class Ctx:

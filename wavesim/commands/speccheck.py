@@ -180,6 +180,8 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
         raise BadInput(f"--max-states must be at least 1, got {o['max_states']}")
     if not o["time_limit"] > 0:
         raise BadInput(f"--time-limit must be above 0 seconds, got {o['time_limit']:g}")
+    if o.get("export") is not None and not str(o["export"]).endswith((".py", ".sql")):
+        raise BadInput(f"--export {o['export']}: write a .py (pytest) or .sql file")
     run = run_spec_check(model, properties=asked, max_states=o["max_states"], time_limit=o["time_limit"])
     first = next((n for n in asked if n in run.search.found), None)
     for option, render in (("trace_out", _trace_text), ("export", _export_text)):

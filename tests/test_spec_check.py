@@ -199,3 +199,23 @@ def test_a_program_yielding_something_else_is_refused_with_its_line(tmp_path: Pa
     result = invoke("check", str(odd))
     line = next(i for i, text in enumerate(source.splitlines(), 1) if 'yield "callback"' in text)
     assert result.exit_code == 2 and f"odd.py:{line}: job 'finally_callback' yielded 'callback'" in result.stderr
+
+
+def test_demo_tells_a_specs_story_one_job_at_a_time() -> None:
+    result = invoke("demo", COUNTER)
+    assert result.exit_code == 0, result.output
+    assert "push finally_callback(1)" in result.stdout and "callback_ran               reached" in result.stdout
+    deadlocked = invoke("demo", str(SPECS / "deadlock.py"))  # one job at a time: no deadlock to see
+    assert deadlocked.exit_code == 0 and "no_job_failed              holds" in deadlocked.stdout
+    stuck = invoke("demo", str(SPECS / "forever.py"))
+    assert stuck.exit_code == 1 and "cut short after" in stuck.stdout and "flag_set" in stuck.stdout
+
+
+def test_export_writes_a_sql_script_per_worker_and_refuses_other_files(tmp_path: Path) -> None:
+    script = tmp_path / "lost.sql"
+    assert invoke("check", str(SPECS / "lostupdate.py"), "--export", str(script)).exit_code == 1
+    text = script.read_text()
+    assert "-- step 3, worker 1 (deposit(1)): expect done\nBEGIN;" in text
+    assert "UPDATE accounts SET balance=1 WHERE accounts.id = 1;" in text
+    other = invoke("check", str(SPECS / "lostupdate.py"), "--export", str(tmp_path / "x.txt"))
+    assert other.exit_code == 2 and "write a .py (pytest) or .sql file" in other.stderr

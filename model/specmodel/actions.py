@@ -117,6 +117,10 @@ class Model:
     def _ordered(self, jobs: list[Job] | tuple[Job, ...]) -> tuple[Job, ...]:
         return tuple(jobs) if self.order == "fifo" else tuple(sorted(jobs, key=repr))
 
+    def plan_of(self, op: Any, where: Any) -> Plan:
+        """The engine's plan of a statement the programs yielded (planned once per statement object)."""
+        return self._plan(op, where)
+
     def _plan(self, op: Any, where: Any) -> Plan:
         plan = self._plans.get(id(op))
         if plan is None:  # the memoised Op keeps ``op`` alive, so its id names it for the whole check

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from model.liveness import can_finish, first_trap
 from model.specmodel.actions import Label, Model, Move
+from model.specmodel.por import ample
 from model.specmodel.world import View, World
 from spec.errors import Unsupported
 from spec.lang import Property
@@ -54,6 +55,8 @@ class SpecSearch:
     checked: tuple[str, ...]
     found: dict[str, Found] = field(default_factory=dict)
     budget: str | None = None
+    reduced: int = 0  # states the partial-order reduction expanded by one move alone
+    por: bool = False
 
     def holds(self, name: str) -> bool | None:
         if name in self.found:
@@ -84,9 +87,12 @@ def judge(prop: Property, view: View) -> str | None:
 
 def check_spec(
     model: Model, *, properties: tuple[str, ...] | None = None, max_states: int | None = None,
-    time_limit: float = 300.0, progress: Callable[[int], None] | None = None,
+    time_limit: float = 300.0, progress: Callable[[int], None] | None = None, por: bool = True,
 ) -> SpecSearch:
-    """Explore every state of ``model`` (up to the budgets) and judge ``properties`` (default: all)."""
+    """Explore every state of ``model`` (up to the budgets) and judge ``properties`` (default: all).
+
+    ``por``: partial-order reduction (``model.specmodel.por``): the same verdicts, and counterexamples
+    that may be longer than the shortest."""
     spec = model.spec
     names = properties if properties is not None else tuple(spec.properties)
     for n in names:
@@ -105,6 +111,7 @@ def check_spec(
     sources, targets = array("l"), array("l")
     found: dict[str, Found] = {}
     transitions = 0
+    reduced = 0  # states expanded by one move alone
 
     def path_to(i: int) -> tuple[tuple[World, ...], tuple[Label, ...]]:
         states, steps = [], []
@@ -143,6 +150,11 @@ def check_spec(
             break
         i = frontier.popleft()
         moves: list[Move] = list(model.moves(worlds[i]))
+        if por:
+            alone = ample(model, worlds[i], moves, index)
+            if alone is not None:
+                moves = [alone]
+                reduced += 1
         onward = False
         for move in moves:
             transitions += 1
@@ -189,5 +201,5 @@ def check_spec(
     return SpecSearch(
         model=model, complete=complete, states=len(worlds), transitions=transitions,
         depth=max(depth) if depth else 0, seconds=time.perf_counter() - began, stop_reason=stop_reason,
-        checked=names, found=found, budget=budget,
+        checked=names, found=found, budget=budget, reduced=reduced, por=por,
     )

@@ -201,7 +201,7 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
 #: options of the write-up's coordinator (``--policy``) and of a spec file (``SPEC``): each refused with the other
 BUILTIN_ONLY = ("policy", "waves", "wave_size", "threshold", "workers", "max_handlers", "crashes", "duplicates",
                 "losses", "failures", "crash_handlers", "any_order", "relay_lease", "strategy", "seed", "pct_depth",
-                "max_memory_mb", "engine", "without", "shortest", "verbose")
+                "max_memory_mb", "engine", "without", "verbose")
 SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "export")
 
 
@@ -250,7 +250,8 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
 @click.option("--without", "without", multiple=True, type=click.Choice(list(REDUCTIONS)),
               help="Switch this reduction off (repeatable).")
 @click.option("--shortest", is_flag=True,
-              help="Switch off reductions that may lengthen a counterexample, so that each is a shortest one.")
+              help="Switch off reductions that may lengthen a counterexample (partial-order reduction), so that "
+                   "each is a shortest one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also say what each reduction does, show the table after every step of a counterexample, "

@@ -32,9 +32,12 @@ class SpecRun:
 
 
 def run_spec_check(model: Model, *, properties: tuple[str, ...] | None, max_states: int | None,
-                   time_limit: float) -> SpecRun:
+                   time_limit: float, shortest: bool = False) -> SpecRun:
+    """Check ``model``; ``shortest`` switches off the partial-order reduction, which may lengthen a
+    counterexample."""
     try:
-        search = check_spec(model, properties=properties, max_states=max_states, time_limit=time_limit)
+        search = check_spec(model, properties=properties, max_states=max_states, time_limit=time_limit,
+                            por=not shortest)
         steps = {}
         for name, found in search.found.items():
             moves, start = concrete(model, found)
@@ -51,6 +54,14 @@ def header(model: Model) -> str:
     scope = repr(model.scope) or "(none)"
     return (f"spec {spec.name}; scope {scope}; {model.engine.dialect.name} {level}; "
             f"queue order {model.order}; faults {faults}")
+
+
+def reductions_text(search: SpecSearch) -> str:
+    model = search.model
+    used = (["symmetry of workers"] if model.symmetry else []) + (["runs merged by frames"] if model.frames else [])
+    if search.por:
+        used.append(f"partial-order ({search.reduced} states expanded by one step alone)")
+    return ", ".join(used) or "none"
 
 
 def _verdict(search: SpecSearch, name: str) -> str:
@@ -90,10 +101,13 @@ def spec_report_text(run: SpecRun, *, timings: bool = True) -> str:
     lines = [
         header(model),
         f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}{timing}",
-        f"reductions: {'symmetry of workers' if model.symmetry else 'none'}",
+        f"reductions: {reductions_text(run.search)}",
     ]
     if search.stop_reason:
         lines.append(f"stopped: {search.stop_reason}")
+    if search.por and search.reduced and search.found:
+        lines.append("note: counterexamples may be longer than the shortest (partial-order reduction); "
+                     "--shortest gives minimal ones")
     if search.undecided:
         lines.append(f"undecided: {', '.join(search.undecided)}")
     width = max(len(_verdict(search, n)) for n in search.checked)
@@ -151,6 +165,8 @@ def report_json(run: SpecRun) -> dict[str, Any]:
         "seconds": round(search.seconds, 3),
         "stop_reason": search.stop_reason,
         "budget": search.budget,
+        "reductions": reductions_text(search),
+        "shortest": not (search.por and search.reduced),
         "properties": {
             name: {
                 "kind": model.spec.properties[name].kind,
@@ -182,7 +198,8 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
         raise BadInput(f"--time-limit must be above 0 seconds, got {o['time_limit']:g}")
     if o.get("export") is not None and not str(o["export"]).endswith((".py", ".sql")):
         raise BadInput(f"--export {o['export']}: write a .py (pytest) or .sql file")
-    run = run_spec_check(model, properties=asked, max_states=o["max_states"], time_limit=o["time_limit"])
+    run = run_spec_check(model, properties=asked, max_states=o["max_states"], time_limit=o["time_limit"],
+                         shortest=o["shortest"])
     first = next((n for n in asked if n in run.search.found), None)
     for option, render in (("trace_out", _trace_text), ("export", _export_text)):
         path = o.get(option)

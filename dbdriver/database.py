@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from coordinator import WaveTable, new_import
@@ -37,7 +37,9 @@ def _sa() -> Any:
     return sqlalchemy
 
 
-def _engine(url: str) -> Any:
+def _engine(url: str, **options: Any) -> Any:
+    """A validated URL's engine (autocommit: callers open transactions themselves) and its shown form;
+    ``options`` go to ``create_engine``."""
     sa = _sa()
     from sqlalchemy.engine import make_url
 
@@ -67,9 +69,56 @@ def _engine(url: str) -> Any:
     else:
         args = {"connect_timeout": 10}
     try:
-        return sa.create_engine(parsed, isolation_level="AUTOCOMMIT", connect_args=args, pool_pre_ping=True), shown
+        return sa.create_engine(parsed, isolation_level="AUTOCOMMIT", connect_args=args, pool_pre_ping=True,
+                                **options), shown
     except Exception as err:  # an argument the dialect refuses
         raise DatabaseError(one_line(err, shown)) from None
+
+
+@contextmanager
+def connection(engine: Any, url: str) -> Iterator[Any]:
+    """One connection of ``engine``; what the database refuses becomes a one-line ``DatabaseError``."""
+    sa = _sa()
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as err:
+        raise DatabaseError(one_line(err, url)) from None
+    try:
+        yield conn
+    except sa.exc.DBAPIError as err:
+        raise DatabaseError(one_line(err, url)) from None
+    finally:
+        conn.close()
+
+
+def check_prefix(prefix: str) -> str:
+    if not _PREFIX.fullmatch(prefix):
+        raise DatabaseError(f"table prefix {prefix!r} must start with 'wavesim_' and use only a-z, 0-9 and _")
+    return prefix
+
+
+def owned(conn: Any, prefix: str, present: set[str], url: str) -> bool:
+    """True when ``prefix`` holds wavesim's marker; False when none of ``present`` (the tables found under
+    the prefix) exists; a DatabaseError when they exist without the marker (someone else's tables)."""
+    sa = _sa()
+    if not present:
+        return False
+    owner = prefix + "owner"
+    if owner not in present:
+        raise DatabaseError(f"database {url}: table {sorted(present)[0]} exists but has no {owner} marker: "
+                            "wavesim did not create it and will not write to it (choose another prefix)")
+    rows = conn.execute(sa.text(q.statement("owner_read", conn.dialect.name, prefix))).all()
+    if len(rows) != 1 or rows[0][0] != "wavesim":
+        raise DatabaseError(f"database {url}: {owner} does not hold wavesim's marker row: "
+                            "wavesim did not create these tables and will not write to them")
+    return True
+
+
+def mark(conn: Any, dialect: str, prefix: str) -> None:
+    """Create ``<prefix>owner`` with wavesim's marker row: the prefix is wavesim's from now on."""
+    sa = _sa()
+    conn.execute(sa.text(q.SCHEMA[dialect][0].replace("{p}", prefix)))
+    conn.execute(sa.text(q.statement("owner_write", dialect, prefix)), {"token": secrets.token_hex(16)})
 
 
 class Database:
@@ -84,19 +133,8 @@ class Database:
     def sql(self, name: str) -> str:
         return q.statement(name, self.dialect, self.prefix)
 
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        sa = _sa()
-        try:
-            conn = self.engine.connect()
-        except sa.exc.DBAPIError as err:
-            raise DatabaseError(one_line(err, self.url)) from None
-        try:
-            yield conn
-        except sa.exc.DBAPIError as err:
-            raise DatabaseError(one_line(err, self.url)) from None
-        finally:
-            conn.close()
+    def _connection(self) -> AbstractContextManager[Any]:
+        return connection(self.engine, self.url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -110,19 +148,7 @@ class Database:
 
     def _owned(self, conn: Any) -> bool:
         """True when the prefix holds wavesim's marker; a DatabaseError when its tables are someone else's."""
-        sa = _sa()
-        present = self._tables(conn)
-        if not present:
-            return False
-        owner = self.prefix + "owner"
-        if owner not in present:
-            raise DatabaseError(f"database {self.url}: table {sorted(present)[0]} exists but has no {owner} marker: "
-                                "wavesim did not create it and will not write to it (choose another prefix)")
-        rows = conn.execute(sa.text(self.sql("owner_read"))).all()
-        if len(rows) != 1 or rows[0][0] != "wavesim":
-            raise DatabaseError(f"database {self.url}: {owner} does not hold wavesim's marker row: "
-                                "wavesim did not create these tables and will not write to them")
-        return True
+        return owned(conn, self.prefix, self._tables(conn), self.url)
 
     def _create(self) -> None:
         sa = _sa()
@@ -130,9 +156,7 @@ class Database:
             owned = self._owned(conn)
             present = self._tables(conn)
             if not owned:
-                token = secrets.token_hex(16)
-                conn.execute(sa.text(q.SCHEMA[self.dialect][0].replace("{p}", self.prefix)))
-                conn.execute(sa.text(self.sql("owner_write")), {"token": token})
+                mark(conn, self.dialect, self.prefix)
                 present = self._tables(conn)
             created = set()
             for ddl in q.SCHEMA[self.dialect][1:]:
@@ -196,8 +220,7 @@ class Database:
 
 def open_database(url: str = "sqlite:///wavesim.db", *, prefix: str = "wavesim_") -> Database:
     """Validate ``url``, connect, and create (or find) wavesim's own tables under ``prefix``."""
-    if not _PREFIX.fullmatch(prefix):
-        raise DatabaseError(f"table prefix {prefix!r} must start with 'wavesim_' and use only a-z, 0-9 and _")
+    check_prefix(prefix)
     engine, shown = _engine(url)
     db = Database(engine, shown, prefix)
     try:

@@ -1,25 +1,21 @@
 """Run one interleaving of sessions on a real engine and on the model, step by step, and compare them.
 
-Each real session is one connection driven from its own thread, so a statement that waits for a lock
-shows as still running after ``WAIT`` seconds: that is "blocked". The model's outcomes for the same step
-(and for the retried statements of the sessions it says were blocked) must include what the engine did.
+The real sessions are ``dbdriver.specsessions.Sessions``: one connection per session on its own thread, so
+a statement that waits for a lock shows as still running after ``WAIT`` seconds: that is "blocked". The
+model's outcomes for the same step (and for the retried statements of the sessions it says were blocked)
+must include what the engine did.
 """
 
 from __future__ import annotations
 
-import contextlib
-import decimal
 import itertools
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 import spec
+from dbdriver.specsessions import DONE, ERROR, Seen, Sessions
 
 OTHERS = 0.2
 SLOW = 3.0
@@ -28,104 +24,16 @@ WAIT = 0.3  # seconds a statement may take before it counts as blocked (PostgreS
 Op = tuple[int, str, Any]  # (session, "begin" | "commit" | "rollback" | "statement", statement or None)
 
 
-def error_kind(err: BaseException) -> str:
-    text = str(getattr(err, "orig", err)).lower()
-    code = getattr(getattr(err, "orig", None), "sqlstate", None)
-    args = getattr(getattr(err, "orig", None), "args", ())
-    errno = args[0] if args and isinstance(args[0], int) else None
-    if code == "40P01" or errno == 1213 or "deadlock" in text:
-        return spec.DEADLOCK
-    if code == "23505" or errno == 1062 or "unique constraint" in text or "duplicate" in text:
-        return spec.DUPLICATE_KEY
-    if code == "23502" or errno == 1048 or "not null" in text or "cannot be null" in text:
-        return spec.NOT_NULL
-    if code == "55P03":
-        return spec.LOCK_NOT_AVAILABLE
-    raise err
-
-
-def normal(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal) and value == int(value):
-        return int(value)
-    return value
-
-
 def _sortable(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((v is None, v if v is not None else 0) if not isinstance(v, str) else (False, v) for v in row)
-
-
-@dataclass
-class Seen:
-    """What the engine did with one step: still running (blocked), a result, or an error kind."""
-
-    blocked: bool
-    rows: tuple[tuple[Any, ...], ...] | None = None
-    rowcount: int | None = None
-    error: str | None = None
-
-
-class RealSession:
-    """One connection on its own thread (SQLite connections stay on the thread that made them)."""
-
-    def __init__(self, engine: sa.Engine, setup: Sequence[str], begin_sql: str) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=1)
-        self.begin_sql = begin_sql
-        self.conn: sa.Connection = self.pool.submit(engine.connect).result()
-        for line in setup:
-            self.pool.submit(self.conn.exec_driver_sql, line).result()
-        self.future: Future[Any] | None = None
-
-    def submit(self, kind: str, statement: Any) -> None:
-        def run() -> Any:
-            if kind == "statement":
-                result = self.conn.execute(statement)
-                rows = tuple(tuple(normal(v) for v in r) for r in result.all()) if result.returns_rows else ()
-                return rows, result.rowcount
-            self.conn.exec_driver_sql(self.begin_sql if kind == "begin" else kind.upper())
-            return (), -1
-        self.future = self.pool.submit(run)
-
-    def seen(self, wait: float) -> Seen:
-        assert self.future is not None
-        try:
-            rows, rowcount = self.future.result(timeout=wait)
-        except FutureTimeout:
-            return Seen(blocked=True)
-        except sa.exc.DBAPIError as err:
-            self.future = None
-            return Seen(False, error=error_kind(err))
-        self.future = None
-        return Seen(False, rows, rowcount)
-
-    def abandon(self) -> None:
-        """After a failed comparison: roll back whatever is open, unless a statement is still in flight."""
-        if self.future is not None and not self.future.done():
-            return
-        self.future = None
-        with contextlib.suppress(sa.exc.DBAPIError):  # nothing was open
-            self.pool.submit(self.conn.exec_driver_sql, "ROLLBACK").result()
-
-    def in_transaction(self) -> bool:
-        dbapi = self.pool.submit(lambda: self.conn.connection.dbapi_connection).result()
-        return bool(getattr(dbapi, "in_transaction", False))
-
-    @property
-    def busy(self) -> bool:
-        return self.future is not None
-
-    def close(self) -> None:
-        self.pool.submit(self.conn.close).result()
-        self.pool.shutdown()
 
 
 def _agrees(outcome: spec.Outcome, seen: Seen, kind: str, statement: Any) -> bool:
     if isinstance(outcome, spec.Blocked):
         return seen.blocked
-    if seen.blocked:
-        return False
     if isinstance(outcome, spec.Failed):
-        return seen.error == outcome.error
-    if seen.error is not None:
+        return seen.kind == ERROR and seen.error == outcome.error
+    if seen.kind != DONE:
         return False
     if kind != "statement":
         return True
@@ -150,21 +58,10 @@ def model_step(engine: spec.Engine, state: spec.DbState, s: int, kind: str, stat
     return engine.execute(state, s, statement)
 
 
-def abandon_all(real: list[RealSession]) -> None:
-    """Roll every session back, the idle ones first, so that blocked ones return and can be rolled back."""
-    for _ in range(100):
-        for session in real:
-            session.abandon()
-        if all(session.future is None for session in real):
-            return
-        time.sleep(0.1)
-    raise AssertionError("engine sessions still blocked after rolling every idle session back")
-
-
 class Interleaving:
     """Drive ``sessions`` real sessions and the model through the same ops; fail on the first disagreement."""
 
-    def __init__(self, engine: spec.Engine, state: spec.DbState, real: list[RealSession],
+    def __init__(self, engine: spec.Engine, state: spec.DbState, real: Sessions,
                  note: Callable[[str], None]) -> None:
         self.engine, self.state, self.real, self.note = engine, state, real, note
         #: per session, the statement the model and the engine hold in flight (blocked), if any
@@ -176,7 +73,7 @@ class Interleaving:
             return  # a blocked session cannot send anything until its statement returns
         if kind != "statement" and not self._fits(s, kind):
             return
-        self.real[s].submit(kind, statement)
+        self.real.submit(s, statement if kind == "statement" else kind)
         self.waiting[s] = (kind, statement)
         self._settle(first=s)
 
@@ -191,12 +88,12 @@ class Interleaving:
     def _settle(self, first: int) -> None:
         """Let the engine run WAIT seconds, then find the model branch that did the same, retrying waiters."""
         # SQLite's busy handler sleeps up to 100 ms between tries, so a waiter gets OTHERS seconds to wake up
-        seen = {s: self.real[s].seen(WAIT if s == first else OTHERS) for s in sorted(self.waiting)}
+        seen = {s: self.real.settle(s, WAIT if s == first else OTHERS) for s in sorted(self.waiting)}
         others = [s for s in sorted(self.waiting) if s != first]
         matched = self._match(first, others, seen)
         if matched is None and any(v.blocked for v in seen.values()):
             # a loaded machine may just be slow: give what looked blocked SLOW seconds more before judging
-            seen = {s: (self.real[s].seen(SLOW) if v.blocked else v) for s, v in seen.items()}
+            seen = {s: (self.real.settle(s, SLOW) if v.blocked else v) for s, v in seen.items()}
             matched = self._match(first, others, seen)
         if matched is None:
             shown = {s: (self.waiting[s][0], str(self.waiting[s][1]).replace("\n", " "), seen[s]) for s in seen}
@@ -254,7 +151,7 @@ class Interleaving:
             for s in open_:
                 self.step(s, "rollback", None)
             if not open_ and not self.waiting:
-                left = [s for s, r in enumerate(self.real) if r.in_transaction()]
+                left = [s for s in range(len(self.real)) if self.real.in_transaction(s)]
                 assert left == [], f"sessions {left} still in a transaction on the engine"
                 return
             if not open_:

@@ -10,14 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dbengines
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from spec_runner import Interleaving
 
 import spec
-from tests import dbengines
-from tests.spec_runner import Interleaving, RealSession, abandon_all
+from dbdriver.specdb import SpecDatabase
 
 #: MariaDB READ COMMITTED is not among them: its model still disagrees with the engine on some generated
 #: interleavings, so the executor refuses it (docs/spec-sql.md; tests/test_spec_sql.py holds the refusal)
@@ -28,11 +29,12 @@ KEYS = st.integers(1, 4)
 NUMBERS = st.one_of(st.none(), st.integers(0, 3))
 
 
-def make_tables(prefix: str) -> tuple[sa.MetaData, sa.Table, sa.Table]:
+def make_tables() -> tuple[sa.MetaData, sa.Table, sa.Table]:
+    """The tables as a spec names them; ``SpecDatabase`` puts them under a prefix on the engine."""
     meta = sa.MetaData()
-    a = sa.Table(f"{prefix}a", meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    a = sa.Table("a", meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
                  sa.Column("n", sa.Integer))
-    b = sa.Table(f"{prefix}b", meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    b = sa.Table("b", meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
                  sa.Column("n", sa.Integer, nullable=False, default=0), sa.Column("s", sa.String(8)))
     return meta, a, b
 
@@ -129,38 +131,25 @@ class Target:
     """One engine with the two tables, three connected sessions, and the model of it."""
 
     def __init__(self, name: str, level: str, tmp: Path) -> None:
-        self.url = dbengines.url_for(name, tmp)
-        self.meta, self.a, self.b = make_tables(dbengines.unique_prefix())
-        args = {"timeout": 20, "check_same_thread": False} if name == "sqlite" else {}
-        self.engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", connect_args=args,
-                                       poolclass=sa.pool.NullPool)
-        self.meta.create_all(self.engine)
+        self.meta, self.a, self.b = make_tables()
+        self.db = SpecDatabase(dbengines.url_for(name, tmp), self.meta, prefix=dbengines.unique_prefix())
+        self.db.create(INITIAL)
         self.model = spec.Engine.of(spec.Schema.of([self.a, self.b]), name)
         self.level = level
-        setup, begin = {
-            "sqlite": ([], "BEGIN IMMEDIATE"),
-            "postgresql": (["SET deadlock_timeout = '50ms'"], f"BEGIN ISOLATION LEVEL {level}"),
-            "mysql": ([f"SET SESSION TRANSACTION ISOLATION LEVEL {level}", "SET SESSION innodb_lock_wait_timeout = 30"],
-                      "START TRANSACTION"),
-        }[name]
-        self.sessions = [RealSession(self.engine, setup, begin) for _ in range(3)]
+        self.sessions = self.db.sessions(3, level)
         self.totals = {"examples": 0, "steps": 0, "blocked": 0, "errors": 0, "deadlocks": 0}
 
     def reset(self) -> spec.DbState:
-        with self.engine.connect() as conn:
-            for table in (self.a, self.b):
-                conn.execute(sa.delete(table))
-                conn.execute(sa.insert(table), INITIAL[table.name[-1]])
-        state = spec.initial(self.model.schema, {self.a.name: INITIAL["a"], self.b.name: INITIAL["b"]}, 3)
+        self.db.reset(INITIAL)
+        state = spec.initial(self.model.schema, INITIAL, 3)
         for s in range(3):
             state = self.model.set_level(state, s, self.level)
         return state
 
     def close(self) -> None:
-        for session in self.sessions:
-            session.close()
-        self.meta.drop_all(self.engine)
-        self.engine.dispose()
+        self.sessions.close()
+        self.db.drop()
+        self.db.dispose()
 
 
 @pytest.fixture(scope="module", params=LEVELS)
@@ -189,7 +178,7 @@ def test_the_model_and_the_engine_agree_on_every_interleaving(target: Target) ->
                 run.step(s, kind, statement)
             run.finish()
         except BaseException:
-            abandon_all(target.sessions)
+            target.sessions.release()
             raise
         target.totals["examples"] += 1
         for k, v in run.counts.items():
@@ -207,7 +196,7 @@ def test_the_comparison_sees_a_model_that_differs_from_the_engine(tmp_path: Path
         run = Interleaving(wrong, made.reset(), made.sessions, lambda _: None)
         with pytest.raises(AssertionError, match="disagree"):
             run.step(0, "statement", sa.select(made.a).order_by(made.a.c.n, made.a.c.id))
-        abandon_all(made.sessions)
+        made.sessions.release()
     finally:
         made.close()
 
@@ -223,6 +212,6 @@ def test_a_deadlock_on_the_engine_is_one_the_model_offers(target: Target) -> Non
             run.step(s, kind, sa.update(a).where(a.c.id == key).values(n=a.c.n + 1) if key else None)
         run.finish()
     except BaseException:
-        abandon_all(target.sessions)
+        target.sessions.release()
         raise
     assert run.counts["deadlocks"] == (1 if target.model.dialect.row_locks else 0)

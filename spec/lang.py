@@ -339,7 +339,7 @@ class Spec:
                 values[name] = _parse(name, text, self.scope[name])
             else:
                 known = sorted([*self.scope, *self.switches])
-                raise Unsupported(f"spec {self.name} has no scope entry or switch {name!r} (it has {known})")
+                raise Unsupported(f"no scope entry or switch {name!r} (it has {', '.join(known)})")
         return Scope(values)
 
     def tries(self, job: str, scope: Scope) -> int:

@@ -20,7 +20,7 @@ COMMANDS = {
                          "Audit an export of wave_coordination (CSV or JSON Lines) for bursts, overlaps, stalls, "
                          "duplicate dispatches and waves never completed."),
     "check": LazyCommand("wavesim.commands.check:check_command",
-                         "Check a policy against the properties on a small scope, exhaustively."),
+                         "Check a spec file or a policy against its properties on a small scope, exhaustively."),
     "compare": LazyCommand("wavesim.commands.compare:compare",
                            "Compare policies over many seeds: the write-up's success metrics, measured."),
     "demo": LazyCommand("wavesim.commands.demo:demo",

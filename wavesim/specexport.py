@@ -12,10 +12,15 @@ order: open one client per worker and paste the steps in turn to watch the race 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from model.specmodel import Model
+from model.specmodel.trace import sql_dialect
 from wavesim.errors import BadInput
 
 __all__ = ["export_text"]
@@ -32,12 +37,15 @@ Database:     WAVESIM_REPLAY_URL (default: a temporary SQLite file). wavesim cre
 
 import json
 import os
+from pathlib import Path
 
 from wavesim.specreplay import replay_trace
 
 TRACE = json.loads(r"""
 {trace}
 """)
+# the spec, found from this file (move both together), as the check saw it: same scope, switches, faults
+TRACE["spec"] = str((Path(__file__).parent / {spec!r}).resolve())
 
 
 def test_{function}(tmp_path):
@@ -57,19 +65,35 @@ def _steps_text(trace: dict[str, Any]) -> list[str]:
     return lines
 
 
-def export_text(trace: dict[str, Any], path: str) -> str:
+def _schema_sql(model: Model) -> list[str]:
+    """CREATE TABLE and the initial rows, for the trace's engine."""
+    dialect = sql_dialect(model.engine.dialect.name)
+    lines = []
+    for table in model.spec.metadata.sorted_tables:
+        lines.append(str(sa.schema.CreateTable(table).compile(dialect=dialect)).strip() + ";")
+    for name, rows in model.spec.initial_rows(model.scope).items():
+        table = model.spec.metadata.tables[name]
+        for row in rows:
+            insert = sa.insert(table).values(dict(row))
+            lines.append(str(insert.compile(dialect=dialect, compile_kwargs={"literal_binds": True})) + ";")
+    return lines
+
+
+def export_text(trace: dict[str, Any], path: str, model: Model) -> str:
     """The file for ``path``: a pytest module (``.py``) or a SQL script (``.sql``)."""
     suffix = Path(path).suffix
     if suffix == ".py":
         function = re.sub(r"\W", "_", trace["property"])
+        spec = os.path.relpath(trace["spec"], start=Path(path).resolve().parent)
         return _PYTEST.format(prop=trace["property"], name=trace["spec_name"], file=Path(path).name,
                               steps="\n".join(_steps_text(trace)), trace=json.dumps(trace, indent=2),
-                              function=function)
+                              function=function, spec=spec)
     if suffix == ".sql":
         lines = [f"-- {trace['property']} in spec {trace['spec_name']}: {trace['detail']}",
-                 f"-- engine {trace['dialect']}; one client per worker; run the steps in this order.",
-                 "-- Queue steps (take, push, ack) are comments: the queue is not in the database.",
-                 "-- The tables are named as in the spec: run it on a scratch database that has them.", ""]
+                 f"-- For {trace['dialect']}, on a scratch database: the spec's tables and initial rows, then",
+                 "-- each step in the trace's order, marked with the worker (client) that runs it: open one",
+                 "-- client per worker and paste each step into its own. Queue steps (take, push, ack) are",
+                 "-- comments: the queue is not in the database.", "", *_schema_sql(model), ""]
         for n, step in enumerate(trace["steps"], 1):
             if step["sql"] and not step["sql"].startswith("push "):
                 lines.append(f"-- step {n}, {step['worker']} ({step['job']}): expect {step['outcome']}")

@@ -178,9 +178,11 @@ def check_spec(
             for g, prop in enumerate(goals):
                 if prop.name not in found and not at_goal[g][i]:
                     states, steps = path_to(i)
+                    stuck = any(r is not None for r in worlds[i].slots) or any(worlds[i].queues)
+                    how = "jobs are left but none can move" if stuck else "every job ended"
                     found[prop.name] = Found(
                         name=prop.name, kind="stall", path=states, labels=steps,
-                        detail=f"no step is left and {prop.name} is not reached: {prop.doc or prop.name}",
+                        detail=f"{how}, and {prop.name} is not reached: {prop.doc or prop.name}",
                     )
         if progress is not None and len(worlds) % 1000 == 0:
             progress(len(worlds))

@@ -20,7 +20,7 @@ from model.specmodel.world import Run, World, ghost_dict
 from spec.lang import Begin, Commit, Push, Rollback
 from spec.results import Blocked, Done, Failed
 
-__all__ = ["Step", "concrete", "describe", "replay_labels", "sql_text", "steps_of"]
+__all__ = ["Step", "concrete", "describe", "replay_labels", "sql_dialect", "sql_text", "steps_of"]
 
 _DIALECTS: dict[str, Any] = {
     "postgresql": postgresql.dialect(), "mysql": mysql.dialect(), "sqlite": sqlite.dialect(),  # type: ignore[no-untyped-call]
@@ -40,6 +40,11 @@ class Step:
     where: str
     before: World
     after: World
+
+
+def sql_dialect(name: str) -> Any:
+    """SQLAlchemy's dialect object for an engine name (``postgresql``, ``mysql``, ``sqlite``)."""
+    return _DIALECTS[name]
 
 
 def sql_text(op: Any, dialect: str) -> str:
@@ -101,6 +106,15 @@ def worker_name(model: Model, s: int) -> str:
     return name if len(model.queue_names) == 1 else f"{model.queue_names[q]} {name}"
 
 
+def recorded_text(before: World, after: World) -> str:
+    """The ghost events a step recorded, as ``; recorded callback[1]``."""
+    old = dict(before.ghost)
+    new = [f"{event}{list(key) if key else ''}" + (f" x{n - old.get((event, key), 0)}"
+                                                     if n - old.get((event, key), 0) > 1 else "")
+           for (event, key), n in after.ghost if n > old.get((event, key), 0)]
+    return f"; recorded {', '.join(new)}" if new else ""
+
+
 def steps_of(model: Model, moves: tuple[Move, ...], start: World) -> tuple[Step, ...]:
     """Each move described: who ran what, with the SQL and its outcome."""
     out = []
@@ -112,6 +126,14 @@ def steps_of(model: Model, moves: tuple[Move, ...], start: World) -> tuple[Step,
 
 
 def describe(model: Model, before: World, move: Move) -> Step:
+    """One move in words: who ran what, the SQL, its outcome, and the events it recorded."""
+    step = _described(model, before, move)
+    extra = recorded_text(before, move.world)
+    return step if not extra else Step(step.label, step.worker, step.job, step.op, step.sql,
+                                       step.outcome + extra, step.where, step.before, step.after)
+
+
+def _described(model: Model, before: World, move: Move) -> Step:
     kind = move.label[0]
     dialect = model.engine.dialect.name
     after = move.world

@@ -201,7 +201,7 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
 #: options of the write-up's coordinator (``--policy``) and of a spec file (``SPEC``): each refused with the other
 BUILTIN_ONLY = ("policy", "waves", "wave_size", "threshold", "workers", "max_handlers", "crashes", "duplicates",
                 "losses", "failures", "crash_handlers", "any_order", "relay_lease", "strategy", "seed", "pct_depth",
-                "max_memory_mb", "engine", "without", "verbose")
+                "max_memory_mb", "engine", "without")
 SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "export")
 
 
@@ -277,9 +277,10 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
 @click.option("--export", type=click.Path(dir_okay=False), default=None,
               help="SPEC only: write the first counterexample as a runnable pytest file (.py) or SQL script (.sql).")
 def check_command(**options: Any) -> None:
-    """Check a policy against the properties on a small scope, exhaustively.
+    """Check a spec file or a policy against its properties on a small scope, exhaustively.
 
     Give a SPEC file (your own coordinator, docs/your-coordinator.md) or --policy (the write-up's).
+    For a spec, --switch sets the spec's own switches.
     Prints a summary (one line per property: verdict and counterexample length),
     then one counterexample per violated property. Exit 1 when a property is
     violated or left undecided by a budget (see --expect-violation).

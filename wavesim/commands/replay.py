@@ -114,12 +114,14 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
 @click.option("--db", "db_url", default=None, metavar="URL", callback=resolved_db_url,
               help="Run the steps on a real database (sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://...), "
                    "one connection per handler run; exit 1 when the violation shows in the real rows.")
-@click.option("--prefix", default="wavesim_", show_default=True, help="With --db: the prefix of wavesim's tables.")
+@click.option("--prefix", default=None,
+              help="With --db: the prefix of wavesim's tables. [default: wavesim_, or wavesim_spec_ for a spec's "
+                   "trace]")
 @click.option("--spec", "spec_path", default=None, type=click.Path(dir_okay=False),
               help="For a spec's trace: the spec file to replay it on. [default: the path saved in the trace]")
 @expect_option
 def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None, as_json: bool,
-                   db_url: str | None = None, prefix: str = "wavesim_", switch_specs: tuple[str, ...] = (),
+                   db_url: str | None = None, prefix: str | None = None, switch_specs: tuple[str, ...] = (),
                    expected: Expected = NO_EXPECTATION, spec_path: str | None = None) -> None:
     """Re-run a counterexample written by 'wavesim check --trace-out' and print its steps.
 
@@ -142,12 +144,13 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
         raise BadInput(f"cannot read {file}: not JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(data, dict):
         raise BadInput(f"cannot read {file}: not a wavesim counterexample (expected a JSON object)")
-    from wavesim.commands.specreplay import is_spec_trace, replay_spec_trace
+    from wavesim.commands.specreplay import SPEC_PREFIX, is_spec_trace, replay_spec_trace
     if is_spec_trace(data):
         if simulate or switch_specs:
             raise BadInput(f"{file} is a spec's trace: it replays in the model or with --db, without "
                            f"{'--simulate' if simulate else '--switch'}")
-        replay_spec_trace(file, data, db_url=db_url, prefix=prefix, expected=expected, spec_path=spec_path)
+        replay_spec_trace(file, data, db_url=db_url, prefix=prefix or SPEC_PREFIX, expected=expected,
+                          spec_path=spec_path)
         return
     if spec_path is not None:
         raise BadInput(f"--spec is for a spec's trace; {file} is a trace of the write-up's coordinator")
@@ -171,7 +174,7 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
         _simulate(file, spec, prop, detail, replayed, seed or 0, plot, as_json, expected)
         return
     if db_url is not None:
-        _on_database(db_url, prefix, spec, prop, detail, replayed, expected)
+        _on_database(db_url, prefix or "wavesim_", spec, prop, detail, replayed, expected)
         return
     click.echo(f"policy {spec.policy.name}; scope {spec.scope.label()}")
     click.echo(f"{prop} violated in {len(replayed)} steps: {detail}")

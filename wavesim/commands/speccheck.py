@@ -13,11 +13,12 @@ from model.specmodel.actions import FAULT_NAMES
 from model.specmodel.search import Found
 from model.specmodel.trace import Step, concrete, steps_of
 from model.specmodel.wayout import stuck_state, ways_out
-from model.specmodel.world import ghost_dict
+from model.specmodel.world import View, World, ghost_dict
 from spec.errors import Unsupported
 from wavesim.commands.outputs import write_output
 from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, finish
+from wavesim.specexport import export_text
 from wavesim.specfile import load_spec, model_of, pairs
 
 __all__ = ["SpecRun", "counterexample_json", "run_spec_check", "spec_report_text"]
@@ -60,7 +61,8 @@ def reductions_text(search: SpecSearch) -> str:
     model = search.model
     used = (["symmetry of workers"] if model.symmetry else []) + (["runs merged by frames"] if model.frames else [])
     if search.por:
-        used.append(f"partial-order ({search.reduced} states expanded by one step alone)")
+        used.append(f"partial-order ({search.reduced} states expanded by one step alone)" if search.reduced
+                    else "partial-order (no state reduced here)")
     return ", ".join(used) or "none"
 
 
@@ -71,18 +73,37 @@ def _verdict(search: SpecSearch, name: str) -> str:
     return "holds" if holds else "VIOLATED"
 
 
-def step_lines(steps: tuple[Step, ...]) -> list[str]:
+def step_lines(steps: tuple[Step, ...], model: Model | None = None) -> list[str]:
+    """Numbered steps; with ``model``, each followed by the committed rows, queues and ghost counts."""
     lines = []
     for n, step in enumerate(steps, 1):
         what = f"{step.sql}  -> {step.outcome}" if step.sql else step.outcome
         job = f" {step.job}" if step.job and step.op is not None else ""
         where = f"  [{step.where.rsplit('/', 1)[-1]}]" if step.where else ""
         lines.append(f"{n:3d}. {step.worker}{job}: {what}{where}")
+        if model is not None:
+            lines.append(f"     {world_text(model, step.after)}")
     return lines
 
 
+def world_text(model: Model, world: World) -> str:
+    """The committed rows, the queues and the ghost counts of ``world``, on one line."""
+    view = View(world, model.spec.schema, model.scope)
+    rows = "; ".join(f"{t.name} {view.rows(t.name)}" for t in model.spec.schema.tables)
+    queues = "; ".join(f"{q}: [{', '.join(str(j) for j in jobs)}]"
+                       for q, jobs in zip(model.queue_names, world.queues, strict=True))
+    ghost = ", ".join(f"{k}={v}" for k, v in ghost_dict(world).items()) or "none"
+    return f"rows {rows} | queue {queues} | ghost {ghost}"
+
+
 def liveness_lines(model: Model, found: Found) -> list[str]:
-    lines = [f"  the state it ends in ({'stalled: no step is left' if found.kind == 'stall' else 'trapped'}):"]
+    if found.kind == "trap":
+        how = "trapped: steps are left, none leading to the goal"
+    elif any(r is not None for r in found.path[-1].slots) or any(found.path[-1].queues):
+        how = "stalled: jobs are left but none can move"
+    else:
+        how = "ended: no job is left"
+    lines = [f"  the state it ends in ({how}):"]
     lines.extend(f"     {line}" for line in stuck_state(model, found.path[-1]))
     lines.append(f"     ghost counts: {', '.join(f'{k}={v}' for k, v in ghost_dict(found.path[-1]).items()) or 'none'}")
     if found.kind == "trap":
@@ -92,7 +113,7 @@ def liveness_lines(model: Model, found: Found) -> list[str]:
     return lines
 
 
-def spec_report_text(run: SpecRun, *, timings: bool = True) -> str:
+def spec_report_text(run: SpecRun, *, timings: bool = True, verbose: bool = False) -> str:
     """The summary, one line per property, and each counterexample (``timings``: with seconds and rate)."""
     search, model = run.search, run.search.model
     rate = search.states / search.seconds if search.seconds > 0 else float("inf")
@@ -123,7 +144,7 @@ def spec_report_text(run: SpecRun, *, timings: bool = True) -> str:
             continue
         lines.append("")
         lines.append(f"{name} violated in {len(found.labels)} steps: {found.detail}")
-        lines.extend(step_lines(run.steps[name]))
+        lines.extend(step_lines(run.steps[name], model if verbose else None))
         if found.kind in ("stall", "trap"):
             lines.extend(liveness_lines(model, found))
     return "\n".join(lines)
@@ -201,23 +222,16 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
     run = run_spec_check(model, properties=asked, max_states=o["max_states"], time_limit=o["time_limit"],
                          shortest=o["shortest"])
     first = next((n for n in asked if n in run.search.found), None)
-    for option, render in (("trace_out", _trace_text), ("export", _export_text)):
+    for option in ("trace_out", "export"):
         path = o.get(option)
         if path is None:
             continue
         if first is None:
             click.echo(f"no counterexample: no property was violated, so {path} was not written", err=True)
             continue
-        text = render(counterexample_json(model, run.search.found[first], run.steps[first]), path)
+        trace = counterexample_json(model, run.search.found[first], run.steps[first])
+        text = json.dumps(trace, indent=2) + "\n" if option == "trace_out" else export_text(trace, path, model)
         write_output(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
-    click.echo(json.dumps(report_json(run), indent=2) if o["as_json"] else spec_report_text(run))
+    click.echo(json.dumps(report_json(run), indent=2) if o["as_json"]
+               else spec_report_text(run, verbose=o["verbose"]))
     finish({(spec.name, n): run.search.holds(n) for n in asked}, expected)
-
-
-def _trace_text(trace: dict[str, Any], _path: str) -> str:
-    return json.dumps(trace, indent=2) + "\n"
-
-
-def _export_text(trace: dict[str, Any], path: str) -> str:
-    from wavesim.specexport import export_text
-    return export_text(trace, path)

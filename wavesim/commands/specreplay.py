@@ -23,8 +23,10 @@ from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, finish
 from wavesim.specreplay import model_for_trace, moves_of
 
-__all__ = ["TRAP_SEARCH_STATES", "is_spec_trace", "model_for_trace", "replay_spec_trace", "violated_in"]
+__all__ = ["SPEC_PREFIX", "TRAP_SEARCH_STATES", "is_spec_trace", "model_for_trace", "replay_spec_trace", "violated_in"]
 
+#: the prefix of a spec's tables on a real database (``--prefix``), apart from the write-up's ``wavesim_``
+SPEC_PREFIX = "wavesim_spec_"
 #: states a replay may visit to confirm that the trace ends in a trap
 TRAP_SEARCH_STATES = 200_000
 

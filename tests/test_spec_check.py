@@ -170,7 +170,7 @@ def test_a_saved_trace_replays_in_the_model_and_refuses_a_changed_scope(tmp_path
 @pytest.mark.parametrize(("args", "message"), [
     (["check", str(SPECS / "refused.py")], "refused.py:20: SELECT with a join"),
     (["check", str(SPECS / "nope.py")], "no such file"),
-    (["check", COUNTER, "--scope", "size=3"], "has no scope entry or switch 'size'"),
+    (["check", COUNTER, "--scope", "size=3"], "no scope entry or switch 'size'"),
     (["check", COUNTER, "--switch", "fix=maybe"], "choose one of none, returning"),
     (["check", COUNTER, "--scope", "jobs=many"], "expected an integer"),
     (["check", COUNTER, "--fault", "meteor=1"], "no such fault"),

@@ -84,13 +84,24 @@ def _on_database(url: str, prefix: str, model: Model, data: dict[str, Any], move
         click.echo(f"the engine diverged from the model at {done.diverged}")
     held: bool | None = done.violation is None
     if done.violation is not None:
-        click.echo(f"{prop} VIOLATED in the real rows: {done.violation}")
+        click.echo(f"{prop} VIOLATED in the real rows (with the model's queues and ghost counts): {done.violation}")
     elif done.diverged and model.spec.properties[prop].kind == "eventually":
         click.echo(f"{prop}: undecided (the replay stopped before the trace's end)")
         held = None
     else:
         click.echo(f"{prop}: the violation does not show in the real rows")
     finish({(model.spec.name, prop): held}, expected)
+
+
+def _engine_of(url: str) -> str:
+    """The model's name for the engine a database URL names (``mariadb`` and ``mysql`` are ``mysql``)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise BadInput(f"not a database URL: {url!r}") from None
+    return "mysql" if backend == "mariadb" else backend
 
 
 def replay_spec_trace(file: str, data: dict[str, Any], *, db_url: str | None, prefix: str, expected: Expected,
@@ -105,6 +116,10 @@ def replay_spec_trace(file: str, data: dict[str, Any], *, db_url: str | None, pr
     steps = steps_of(model, moves, start)
     last = moves[-1].world if moves else start
     if db_url is not None:
+        engine = _engine_of(db_url)
+        if engine != model.engine.dialect.name:
+            raise BadInput(f"{file} was checked for {model.engine.dialect.name}: replay it on that engine, or "
+                           f"check the spec with --dialect {engine} and replay that trace")
         _on_database(db_url, prefix, model, data, moves, start, expected)
         return
     click.echo(f"spec {model.spec.name}; scope {repr(model.scope) or '(none)'}; {model.engine.dialect.name}")

@@ -105,6 +105,11 @@ class Engine:
         self._not_waiting(state.session(s), s, "ROLLBACK")
         return self._ended(state, s), Done(Result())
 
+    def disconnect(self, state: DbState, s: int) -> DbState:
+        """The session's connection is gone (its process died): its transaction and any wait end, as on
+        a rollback."""
+        return self._ended(state, s)
+
     @staticmethod
     def _not_waiting(session: Session, s: int, what: str) -> None:
         if session.waiting and not session.doomed:
@@ -121,7 +126,11 @@ class Engine:
     def execute(self, state: DbState, s: int, statement: Any, where: SourceLocation | None = None
                 ) -> tuple[Step, ...]:
         """Every possible outcome of session ``s`` running ``statement`` now (one, or one per deadlock victim)."""
-        plan = self.plan(statement, where)
+        return self.execute_plan(state, s, self.plan(statement, where), where)
+
+    def execute_plan(self, state: DbState, s: int, plan: Plan, where: SourceLocation | None = None
+                     ) -> tuple[Step, ...]:
+        """``execute`` for a statement already planned (``plan``), so that a caller may plan it once."""
         session = state.session(s)
         if session.doomed:
             error = session.doomed

@@ -246,6 +246,7 @@ class Spec:
     _rows: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]] | None = None
     _start: Callable[[Scope], Iterable[tuple[Any, ...]]] | None = None
     periodic: tuple[str, ...] = ()
+    source: str = ""  # the file it was loaded from
 
     def __post_init__(self) -> None:
         if self.order not in ("fifo", "any"):

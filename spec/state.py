@@ -57,7 +57,18 @@ class DbState:
     def with_session(self, s: int, **changes: Any) -> DbState:
         sessions = list(self.sessions)
         sessions[s] = replace(sessions[s], **changes)
-        return replace(self, sessions=tuple(sessions))
+        return DbState(self.tables, tuple(sessions), self.writer)
+
+
+    def permuted(self, order: tuple[int, ...]) -> DbState:
+        """The same database with session ``order[i]`` renamed ``i`` (for symmetry between workers)."""
+        new = {old: i for i, old in enumerate(order)}
+        sessions = tuple(
+            replace(self.sessions[old], waiting=frozenset(new[w] for w in self.sessions[old].waiting))
+            if self.sessions[old].waiting else self.sessions[old]
+            for old in order
+        )
+        return DbState(self.tables, sessions, None if self.writer is None else new[self.writer])
 
 
 def by_key(rows: Iterable[Row], key: int) -> dict[int, Row]:

@@ -81,12 +81,15 @@ class Expected:
 NO_EXPECTATION = Expected()
 
 
-def _parse(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Expected:
+def _parse(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Expected:
     from coordinator import POLICIES, PROPERTY_NAMES
 
     items: list[tuple[str | None, str]] = []
     for value in values:
         policy, _, prop = value.rpartition(":")
+        if ctx.params.get("spec") or ctx.command.name == "replay":  # a spec's names: checked by Expected.require
+            items.append((policy or None, prop))
+            continue
         if prop not in PROPERTY_NAMES or (policy and policy not in POLICIES):
             raise click.BadParameter(
                 f"{value!r} is not [POLICY:]PROPERTY with a policy of {', '.join(POLICIES)} "
@@ -99,7 +102,8 @@ def expect_option(command: F) -> F:
     """Add ``--expect-violation [POLICY:]PROPERTY`` (repeatable) as the parameter ``expected``."""
     return click.option(
         "--expect-violation", "expected", multiple=True, metavar="[POLICY:]PROPERTY", callback=_parse,
-        help="This property is expected to be violated (under POLICY, or under every policy judged); repeatable. "
+        help="This property is expected to be violated (under POLICY, or under every policy judged; for a spec, "
+             "its own property, optionally as SPEC-NAME:PROPERTY); repeatable. "
              "Exit 0 only when each expected violation happens and every other property asked holds.",
     )(command)
 

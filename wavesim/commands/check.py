@@ -198,8 +198,17 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
+#: options of the write-up's coordinator (``--policy``) and of a spec file (``SPEC``): each refused with the other
+BUILTIN_ONLY = ("policy", "waves", "wave_size", "threshold", "workers", "max_handlers", "crashes", "duplicates",
+                "losses", "failures", "crash_handlers", "any_order", "relay_lease", "strategy", "seed", "pct_depth",
+                "max_memory_mb", "engine", "without", "shortest", "verbose")
+SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "export")
+
+
 @click.command("check")
-@click.option("--policy", required=True, type=click.Choice(list(POLICIES)), help="Which coordinator policy to check.")
+@click.argument("spec", required=False, is_eager=True, metavar="[SPEC]")
+@click.option("--policy", type=click.Choice(list(POLICIES)),
+              help="Which policy of the write-up's coordinator to check (when no SPEC file is given).")
 @click.option("--waves", default=2, show_default=True, help="Main waves of the import (1-6).")
 @click.option("--wave-size", type=int, default=None, help="Batch jobs per wave (1-6). [default: WAVE_SIZE, else 2]")
 @click.option("--threshold", type=int, default=None,
@@ -222,8 +231,9 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
               help="The model keeps no time: 'expired' lets a relay take any claimed wave, even a live claimer's "
                    "(an over-approximation); 'outlasts-claimer' assumes no claimer takes longer than the lease "
                    "between its claim and its mark, so only a dead claimer's wave is relayed.")
-@click.option("--property", "properties", multiple=True, type=click.Choice(list(PROPERTY_NAMES)),
-              help="Check only this property (repeatable); default every property.")
+@click.option("--property", "properties", multiple=True, metavar="NAME",
+              help=f"Check only this property (repeatable); default every property. The write-up's coordinator's: "
+                   f"{', '.join(PROPERTY_NAMES)}; a spec's are its own.")
 @click.option("--strategy", default="bfs", show_default=True, type=click.Choice(["bfs", "random", "pct"]),
               help="Exhaustive BFS, or seeded random walks / PCT for scopes too large to exhaust.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -249,14 +259,49 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
 @switch_option
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="Write the first counterexample found as JSON for 'wavesim replay'.")
+@click.option("--scope", "scope", multiple=True, metavar="NAME=VALUE",
+              help="SPEC only: a scope size of the spec (repeatable); --switch sets the spec's switches.")
+@click.option("--fault", "fault", multiple=True, metavar="NAME=N",
+              help="SPEC only: a fault budget: crash, throw, duplicate or lose_delayed (repeatable). "
+                   "[default: the spec's]")
+@click.option("--dialect", type=click.Choice(["postgresql", "mysql", "sqlite"]), default=None,
+              help="SPEC only: the engine whose SQL and isolation the model follows (mysql is MariaDB). "
+                   "[default: the spec's]")
+@click.option("--isolation", default=None, metavar="LEVEL",
+              help="SPEC only: the isolation level, e.g. 'READ COMMITTED' (docs/spec-sql.md lists each engine's). "
+                   "[default: the spec's, else the engine's]")
+@click.option("--order", type=click.Choice(["fifo", "any"]), default=None,
+              help="SPEC only: the order a queue delivers jobs in. [default: the spec's]")
+@click.option("--no-symmetry", is_flag=True, help="SPEC only: do not merge states that differ by worker names.")
+@click.option("--export", type=click.Path(dir_okay=False), default=None,
+              help="SPEC only: write the first counterexample as a runnable pytest file (.py) or SQL script (.sql).")
 def check_command(**options: Any) -> None:
     """Check a policy against the properties on a small scope, exhaustively.
 
+    Give a SPEC file (your own coordinator, docs/your-coordinator.md) or --policy (the write-up's).
     Prints a summary (one line per property: verdict and counterexample length),
     then one counterexample per violated property. Exit 1 when a property is
     violated or left undecided by a budget (see --expect-violation).
     """
     o = options
+    given = _given_options()
+    if o["spec"] is not None:
+        wrong = [n for n in BUILTIN_ONLY if n in given]
+        if wrong:
+            raise BadInput(f"--{wrong[0].replace('_', '-')} is for the write-up's coordinator (--policy); "
+                           "a spec sets its sizes with --scope NAME=VALUE and its faults with --fault NAME=N")
+        from wavesim.commands.speccheck import check_spec_command
+        check_spec_command(o, o["expected"])
+        return
+    wrong = [n for n in SPEC_ONLY if n in given]
+    if wrong:
+        raise BadInput(f"--{wrong[0].replace('_', '-')} is for a spec file: give its path as SPEC")
+    if o["policy"] is None:
+        raise BadInput("give a spec file (wavesim check SPEC.py) or a policy of the write-up's coordinator "
+                       f"(--policy {'|'.join(POLICIES)})")
+    unknown = [p for p in o["properties"] if p not in PROPERTY_NAMES]
+    if unknown:
+        raise BadInput(f"--property {unknown[0]}: not one of {', '.join(PROPERTY_NAMES)}")
     given = {k: o[k] for k in ("wave_size", "threshold") if o[k] is not None}
     sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **given}  # option > environment > default
     try:
@@ -303,6 +348,13 @@ def check_command(**options: Any) -> None:
             click.echo(f"no counterexample: no property was violated, so {trace_out} was not written", err=True)
     click.echo(json.dumps(report_json(search), indent=2) if as_json else report_text(search, verbose=o["verbose"]))
     finish(verdicts(search), expected)
+
+
+def _given_options() -> set[str]:
+    """The options the user typed (not left at their defaults)."""
+    ctx = click.get_current_context()
+    return {name for name in ctx.params
+            if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)}
 
 
 #: The checker benchmark's committed table (``python -m benchmarks.bench_checker --out ...``).

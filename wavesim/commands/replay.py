@@ -115,10 +115,12 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
               help="Run the steps on a real database (sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://...), "
                    "one connection per handler run; exit 1 when the violation shows in the real rows.")
 @click.option("--prefix", default="wavesim_", show_default=True, help="With --db: the prefix of wavesim's tables.")
+@click.option("--spec", "spec_path", default=None, type=click.Path(dir_okay=False),
+              help="For a spec's trace: the spec file to replay it on. [default: the path saved in the trace]")
 @expect_option
 def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None, as_json: bool,
                    db_url: str | None = None, prefix: str = "wavesim_", switch_specs: tuple[str, ...] = (),
-                   expected: Expected = NO_EXPECTATION) -> None:
+                   expected: Expected = NO_EXPECTATION, spec_path: str | None = None) -> None:
     """Re-run a counterexample written by 'wavesim check --trace-out' and print its steps.
 
     The property judged is the trace's own: in the model it is violated (the steps replay exactly),
@@ -140,6 +142,15 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
         raise BadInput(f"cannot read {file}: not JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(data, dict):
         raise BadInput(f"cannot read {file}: not a wavesim counterexample (expected a JSON object)")
+    from wavesim.commands.specreplay import is_spec_trace, replay_spec_trace
+    if is_spec_trace(data):
+        if simulate or switch_specs:
+            raise BadInput(f"{file} is a spec's trace: it replays in the model or with --db, without "
+                           f"{'--simulate' if simulate else '--switch'}")
+        replay_spec_trace(file, data, db_url=db_url, prefix=prefix, expected=expected, spec_path=spec_path)
+        return
+    if spec_path is not None:
+        raise BadInput(f"--spec is for a spec's trace; {file} is a trace of the write-up's coordinator")
     given = parse_specs(switch_specs)
     try:
         spec, prop, detail, steps, why = from_json(data)

@@ -1,0 +1,273 @@
+"""The spec's actions: every step the world can take from a state, each one atomic in a real system.
+
+Normal steps: a worker takes a job from its queue (``take``), a run executes its next operation
+(``step``: one statement, one BEGIN/COMMIT/ROLLBACK, or one push), a worker acknowledges a finished job
+(``ack``), a periodic job is pushed (``tick``). Faults, each within its budget: ``crash`` (the worker dies
+before its ack: its transaction rolls back and the job is redelivered), ``throw`` (the job raises where
+it stands), ``duplicate`` (a take that leaves a copy queued) and ``lose_delayed``.
+
+Decisions a job system makes, stated once here and in ``docs/your-coordinator.md``:
+
+- A job that raises is retried while it has tries left: its open transaction rolls back and the job goes
+  to the back of its queue with its try count up (the rollback and the release are one step: a crash
+  between them redelivers the job, which is the same).
+- A final failure records the job as failed and runs the job type's ``on_failure`` in the same session,
+  after rolling the open transaction back only if the spec's ``rollback_before_failure`` says so.
+- A transaction still open when a run is acknowledged is rolled back with the ack (the connection is
+  reset); a crash redelivers the job with the same try count.
+- A run that waits for a lock may crash but not ``throw``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown, is_statement
+from model.specmodel.world import Job, Run, World, canonical
+from spec.errors import Unsupported
+from spec.executor import Engine, Step
+from spec.lang import FAULTS, Begin, Commit, Ctx, Push, Rollback, Scope, Spec
+from spec.results import Blocked, Done, Failed
+from spec.state import initial
+from spec.statements import Plan
+
+__all__ = ["FAULT_NAMES", "Label", "Model"]
+
+FAULT_NAMES = tuple(FAULTS)
+#: (kind, slot or queue, detail): ``kind`` is take/step/ack/tick or a fault name
+Label = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One transition: its label, the state it leads to, and whether it is a fault."""
+
+    label: Label
+    world: World
+    fault: bool = False
+    outcome: Any = None  # a step's outcome: the engine's Done, Blocked or Failed (for the trace)
+
+
+class Model:
+    """A spec in one scope: its engine, workers, fault budgets and the successor function."""
+
+    def __init__(self, spec: Spec, scope: Scope, *, dialect: str | None = None, level: str | None = None,
+                 budgets: dict[str, int] | None = None, order: str | None = None, symmetry: bool = True) -> None:
+        spec.check_declared()
+        self.spec, self.scope = spec, scope
+        self.engine = Engine.of(spec.schema, dialect or spec.dialect)
+        self.level = level or spec.level
+        if self.level:
+            self.engine.dialect.check_level(self.level)
+        self.order = order or spec.order
+        if self.order not in ("fifo", "any"):
+            raise Unsupported(f"queue order must be fifo or any, got {self.order!r}")
+        merged = dict(spec.faults)
+        merged.update(budgets or {})
+        unknown = set(merged) - set(FAULTS)
+        if unknown:
+            raise Unsupported(f"unknown faults {sorted(unknown)} (known: {', '.join(FAULTS)})")
+        self.budgets = tuple(int(merged.get(f, 0)) for f in FAULT_NAMES)
+        workers = spec.workers(scope)
+        self.queue_names = tuple(workers)
+        self.ranges: tuple[range, ...] = ()
+        start = 0
+        for q in self.queue_names:
+            self.ranges = (*self.ranges, range(start, start + workers[q]))
+            start += workers[q]
+        self.slot_queue = tuple(i for i, r in enumerate(self.ranges) for _ in r)
+        self.symmetry = symmetry
+        self.programs = Programs(self._program)
+        self._plans: dict[int, Plan] = {}
+        self._interned: dict[object, int] = {}
+
+    # -- the initial state ------------------------------------------------------------------------------
+
+    def initial(self) -> World:
+        db = initial(self.spec.schema, self.spec.initial_rows(self.scope), sessions=len(self.slot_queue))
+        if self.level:
+            for s in range(len(self.slot_queue)):
+                db = self.engine.set_level(db, s, self.level)
+        queues: list[list[Job]] = [[] for _ in self.queue_names]
+        for job, payload in self.spec.initial_jobs(self.scope):
+            queues[self._queue_of(job)].append(Job(job, payload))
+        world = World(db, tuple(self._ordered(q) for q in queues), (None,) * len(self.slot_queue),
+                      spent=(0,) * len(FAULT_NAMES))
+        return self.canonical(world)
+
+    def canonical(self, world: World) -> World:
+        return canonical(world, self.ranges, self._intern) if self.symmetry else world
+
+    def _intern(self, value: object) -> int:
+        """A number per distinct run or session, in the order first met: a cheap, fixed sort key."""
+        n = self._interned.get(value)
+        if n is None:
+            n = self._interned[value] = len(self._interned)
+        return n
+
+    def _queue_of(self, job: str) -> int:
+        return self.queue_names.index(self.spec.jobs[job].queue)
+
+    def _ordered(self, jobs: list[Job] | tuple[Job, ...]) -> tuple[Job, ...]:
+        return tuple(jobs) if self.order == "fifo" else tuple(sorted(jobs, key=repr))
+
+    def _program(self, job: str, phase: str, attempt: int) -> tuple[Any, Ctx]:
+        kind = self.spec.jobs[job]
+        return (kind.body if phase == "body" else kind.on_failure), Ctx(self.scope, job, attempt)
+
+    def next_of(self, run: Run) -> Next:
+        return self.programs.next(run.job.type, run.phase, run.job.attempt, run.job.payload, run.history)
+
+    # -- successors -------------------------------------------------------------------------------------
+
+    def moves(self, world: World) -> Iterator[Move]:
+        """Every transition from ``world`` (states not yet made canonical)."""
+        yield from self._takes(world)
+        for s, run in enumerate(world.slots):
+            if run is None:
+                continue
+            if run.phase == "ack":
+                yield Move(("ack", s), self._ack(world, s))
+            else:
+                yield from self._steps(world, s, run)
+            if self._can_spend(world, "crash"):
+                yield Move(("crash", s), self._crash(world, s), fault=True)
+            if run.phase == "body" and not world.db.sessions[s].waiting and self._can_spend(world, "throw"):
+                for w in self._settle(self._spent(world, "throw"), s, replace(run, history=(*run.history,
+                                                                                          Thrown("throw")))):
+                    yield Move(("throw", s), w, fault=True)
+        if self._can_spend(world, "lose_delayed"):
+            for q, jobs in enumerate(world.queues):
+                for i, job in enumerate(jobs):
+                    if job.delayed and (i == 0 or jobs[i - 1] != job):
+                        rest = jobs[:i] + jobs[i + 1:]
+                        yield Move(("lose_delayed", q, str(job)),
+                                   self._with_queue(self._spent(world, "lose_delayed"), q, rest), fault=True)
+        for name in self.spec.periodic:
+            if not any(j.type == name for q in world.queues for j in q) and \
+                    not any(r is not None and r.job.type == name for r in world.slots):
+                yield Move(("tick", name), self._pushed(world, Job(name, ())))
+
+    def _takes(self, world: World) -> Iterator[Move]:
+        for q, jobs in enumerate(world.queues):
+            free = next((s for s in self.ranges[q] if world.slots[s] is None), None)
+            if free is None or not jobs:
+                continue
+            choices = range(1) if self.order == "fifo" else range(len(jobs))
+            for i in choices:
+                if i > 0 and jobs[i] == jobs[i - 1]:
+                    continue
+                job = jobs[i]
+                rest = jobs[:i] + jobs[i + 1:]
+                for w in self._settle(self._with_queue(world, q, rest), free, Run(job, "body")):
+                    yield Move(("take", free, str(job)), w)
+                if self._can_spend(world, "duplicate"):
+                    for w in self._settle(self._spent(world, "duplicate"), free, Run(job, "body")):
+                        yield Move(("duplicate", free, str(job)), w, fault=True)
+
+    def _steps(self, world: World, s: int, run: Run) -> Iterator[Move]:
+        nxt = self.next_of(run)
+        assert isinstance(nxt, Op), nxt
+        op, db = nxt.op, world.db
+        if isinstance(op, Push):
+            if op.job not in self.spec.jobs:
+                raise Unsupported(f"push of job type {op.job!r}, which the spec does not declare", nxt.where)
+            pushed = self._pushed(world, Job(op.job, op.payload, delayed=op.delayed))
+            for w in self._settle(pushed, s, Run(run.job, run.phase, (*run.history, None))):
+                yield Move(("step", s), w)
+            return
+        outcomes: tuple[Step, ...]
+        try:
+            if isinstance(op, Begin):
+                outcomes = (self.engine.begin(db, s, op.level),)
+            elif isinstance(op, Commit):
+                outcomes = (self.engine.commit(db, s),)
+            elif isinstance(op, Rollback):
+                outcomes = (self.engine.rollback(db, s),)
+            else:
+                assert is_statement(op)
+                plan = self._plans.get(id(op))
+                if plan is None:  # the memoised Op keeps ``op`` alive, so its id names it for the whole check
+                    plan = self._plans[id(op)] = self.engine.plan(op, nxt.where)
+                outcomes = self.engine.execute_plan(db, s, plan, nxt.where)
+        except Unsupported as refused:
+            raise refused.at(nxt.where) from None
+        for branch, (after, outcome) in enumerate(outcomes):
+            if isinstance(outcome, Blocked):
+                if after != db:
+                    yield Move(("step", s, branch), world.with_db(after), outcome=outcome)
+                continue
+            sent: Any = outcome.result if isinstance(outcome, Done) else Thrown(outcome.error, outcome.message)
+            assert isinstance(outcome, Done | Failed)
+            for w in self._settle(world.with_db(after), s, Run(run.job, run.phase, (*run.history, sent))):
+                yield Move(("step", s, branch), w, outcome=outcome)
+
+    def _settle(self, world: World, s: int, run: Run) -> Iterator[World]:
+        """The worlds after ``run`` (in slot ``s``) was sent its last input: it stands at its next real
+        step, has ended (awaiting its ack) or has failed (handled by the worker)."""
+        nxt = self.next_of(run)
+        world = world.recorded(nxt.records)
+        if isinstance(nxt, Branch):
+            for option in nxt.options:
+                yield from self._settle(world, s, Run(run.job, run.phase, (*run.history, option)))
+        elif isinstance(nxt, Op):
+            yield self._with_slot(world, s, run)
+        elif isinstance(nxt, Ended):
+            yield self._with_slot(world, s, Run(run.job, "ack"))
+        else:
+            assert isinstance(nxt, Raised)
+            yield from self._failed(world, s, run)
+
+    def _failed(self, world: World, s: int, run: Run) -> Iterator[World]:
+        kind = self.spec.jobs[run.job.type]
+        if run.phase == "failure":  # the failure handler itself failed: the worker gives up on the job
+            yield self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, Run(run.job, "ack"))
+            return
+        if run.job.attempt < kind.tries:
+            again = replace(run.job, attempt=run.job.attempt + 1)
+            released = self._pushed(replace(world, db=self.engine.disconnect(world.db, s)), again)
+            yield self._with_slot(released, s, None)
+            return
+        failed = replace(world, failed=tuple(sorted((*world.failed, run.job), key=repr)))
+        if kind.on_failure is None or self.spec.rollback_before_failure:
+            failed = replace(failed, db=self.engine.disconnect(failed.db, s))
+        if kind.on_failure is None:
+            yield self._with_slot(failed, s, Run(run.job, "ack"))
+            return
+        yield from self._settle(failed, s, Run(run.job, "failure"))
+
+    def _ack(self, world: World, s: int) -> World:
+        return self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, None)
+
+    def _crash(self, world: World, s: int) -> World:
+        run = world.slots[s]
+        assert run is not None
+        crashed = replace(self._spent(world, "crash"), db=self.engine.disconnect(world.db, s))
+        return self._with_slot(self._pushed(crashed, run.job), s, None)
+
+    # -- small pieces -----------------------------------------------------------------------------------
+
+    def _pushed(self, world: World, job: Job) -> World:
+        q = self._queue_of(job.type)
+        return self._with_queue(world, q, self._ordered((*world.queues[q], job)))
+
+    @staticmethod
+    def _with_queue(world: World, q: int, jobs: tuple[Job, ...]) -> World:
+        queues = world.queues[:q] + (jobs,) + world.queues[q + 1:]
+        return World(world.db, queues, world.slots, world.ghost, world.spent, world.failed)
+
+    @staticmethod
+    def _with_slot(world: World, s: int, run: Run | None) -> World:
+        slots = world.slots[:s] + (run,) + world.slots[s + 1:]
+        return World(world.db, world.queues, slots, world.ghost, world.spent, world.failed)
+
+    def _can_spend(self, world: World, fault: str) -> bool:
+        i = FAULT_NAMES.index(fault)
+        return world.spent[i] < self.budgets[i]
+
+    @staticmethod
+    def _spent(world: World, fault: str) -> World:
+        i = FAULT_NAMES.index(fault)
+        return replace(world, spent=world.spent[:i] + (world.spent[i] + 1,) + world.spent[i + 1:])

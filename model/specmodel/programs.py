@@ -1,0 +1,149 @@
+"""A program's position, kept as the inputs it was sent, and the step it yields next.
+
+Generators cannot be copied or hashed, so a running program is stored as the values sent into it so far
+(its history) and re-run from the start to find its next step. The answer is memoised per (job, phase,
+history), so every position is computed once per check. Programs must be deterministic functions of
+their payload, the scope and what they are sent: ``choose`` is the way to branch.
+
+Between two real steps a program may ``record`` events and ``choose``; the records are returned with the
+next step (they happen with the step that came before them), and a choice stops the replay so the
+model can try each option.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from spec import lang
+from spec.errors import SourceLocation, Unsupported
+from spec.lang import Begin, Choose, Commit, Ctx, JobThrew, Program, Push, Record, Rollback, SqlError
+
+__all__ = ["Branch", "Ended", "Next", "Op", "Programs", "Raised", "Thrown"]
+
+_LANG = os.path.normcase(os.path.abspath(lang.__file__ or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Thrown:
+    """An input that raises in the program: an engine error (``kind`` of ``spec.errors``) or the ``throw``
+    fault (``kind`` = "throw")."""
+
+    kind: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """The program's next real step and where in the spec it is yielded."""
+
+    op: Any
+    where: SourceLocation
+    records: tuple[Record, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """The program chose among ``options``: the model tries each."""
+
+    options: tuple[Any, ...]
+    records: tuple[Record, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The program returned."""
+
+    records: tuple[Record, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """The program raised ``error`` (its text) out of its body."""
+
+    error: str
+    records: tuple[Record, ...] = ()
+
+
+Next = Op | Branch | Ended | Raised
+_STEPS = (Begin, Commit, Rollback, Push)
+
+
+def _where(gen: Any) -> SourceLocation:
+    """The innermost frame of the user's own code in a chain of ``yield from`` (not spec/lang.py's helpers)."""
+    frames = []
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        frames.append(gen.gi_frame)
+        gen = getattr(gen, "gi_yieldfrom", None)
+    for frame in reversed(frames):
+        if os.path.normcase(os.path.abspath(frame.f_code.co_filename)) != _LANG:
+            return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
+    return SourceLocation(frames[-1].f_code.co_filename, frames[-1].f_lineno) if frames else SourceLocation("?", 0)
+
+
+def is_statement(op: Any) -> bool:
+    """A SQLAlchemy Core statement (the engine's plan decides whether it is in the subset)."""
+    return hasattr(op, "is_dml") or hasattr(op, "is_select")
+
+
+class Programs:
+    """Each (program, payload, history)'s next step, computed by replay and memoised."""
+
+    def __init__(self, make: Callable[[str, str, int], tuple[Callable[..., Program] | None, Ctx]]) -> None:
+        self._make = make  # (job type, phase, attempt) -> (program function, its ctx)
+        self._memo: dict[tuple[Any, ...], Next] = {}
+
+    def next(self, job: str, phase: str, attempt: int, payload: tuple[Any, ...], history: tuple[Any, ...]) -> Next:
+        key = (job, phase, attempt, payload, history)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._replay(job, phase, attempt, payload, history)
+        return found
+
+    def _replay(self, job: str, phase: str, attempt: int, payload: tuple[Any, ...],
+                history: tuple[Any, ...]) -> Next:
+        fn, ctx = self._make(job, phase, attempt)
+        assert fn is not None
+        gen = fn(ctx, *payload)
+        records: list[Record] = []
+        sent: list[Any] = list(history)
+        value: Any = None
+        throw: BaseException | None = None
+        first = True
+        while True:
+            try:
+                if throw is not None:
+                    op = gen.throw(throw)
+                elif first:
+                    op = next(gen)
+                else:
+                    op = gen.send(value)
+            except StopIteration:
+                return Ended(tuple(records))
+            except Unsupported:
+                raise
+            except Exception as error:  # the job raised: a failure the worker handles
+                return Raised(f"{type(error).__name__}: {error}", tuple(records))
+            first, throw, value = False, None, None
+            if isinstance(op, Record):
+                records.append(op)
+                continue
+            if not (isinstance(op, _STEPS + (Choose,)) or is_statement(op)):
+                raise Unsupported(f"job {job!r} yielded {op!r}: a program yields SQLAlchemy statements, begin(), "
+                                  "commit(), rollback(), push(), record() or choose()", _where(gen))
+            if not sent:
+                where = _where(gen)
+                gen.close()
+                if isinstance(op, Choose):
+                    return Branch(op.options, tuple(records))
+                return Op(op, where, tuple(records))
+            records = []  # records before an input already sent belong to an earlier step
+            given = sent.pop(0)
+            if isinstance(op, Choose):
+                value = given
+            elif isinstance(given, Thrown):
+                throw = JobThrew("the throw fault") if given.kind == "throw" else SqlError(given.kind, given.message)
+            else:
+                value = given

@@ -1,0 +1,193 @@
+"""Breadth-first exhaustive search of a spec's world, with its properties judged on the way.
+
+``always`` properties are checked on every new state; the first violation is a shortest path. An
+``eventually`` goal is violated by a *stall* (a state, not at the goal, with no fault-free step out: found
+on the fly, shortest) or by a *trap* (a state from which no fault-free path reaches the goal: judged on
+the whole graph when the search ends, as ``model.liveness`` does for the write-up's coordinator). The
+fairness this needs is the same: strong fairness of the spec's own steps; faults may happen before the
+state judged, never after. The search stops when every asked property is violated, when the state space
+is exhausted, or when a budget (states, seconds) runs out; then the properties still open are named
+undecided, never reported as holding.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from model.liveness import can_finish, first_trap
+from model.specmodel.actions import Label, Model, Move
+from model.specmodel.world import View, World
+from spec.errors import Unsupported
+from spec.lang import Property
+
+__all__ = ["Found", "SpecSearch", "check_spec"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Found:
+    """A violation: the states from the initial one, the labels between them, and what went wrong.
+    ``kind``: ``always``, ``stall`` or ``trap``; ``exits``: for a trap, the steps still enabled there."""
+
+    name: str
+    kind: str
+    path: tuple[World, ...]
+    labels: tuple[Label, ...]
+    detail: str
+    exits: tuple[Label, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpecSearch:
+    """What a search covered and found; ``holds(name)`` is None while a property is undecided."""
+
+    model: Model
+    complete: bool
+    states: int
+    transitions: int
+    depth: int
+    seconds: float
+    stop_reason: str | None
+    checked: tuple[str, ...]
+    found: dict[str, Found] = field(default_factory=dict)
+    budget: str | None = None
+
+    def holds(self, name: str) -> bool | None:
+        if name in self.found:
+            return False
+        return True if self.complete else None
+
+    @property
+    def decided(self) -> bool:
+        return all(self.holds(n) is not None for n in self.checked)
+
+    @property
+    def undecided(self) -> tuple[str, ...]:
+        return tuple(n for n in self.checked if self.holds(n) is None)
+
+
+def judge(prop: Property, view: View) -> str | None:
+    """The violation's detail, or None when ``prop``'s predicate holds in ``view``."""
+    try:
+        verdict = prop.check(view)
+    except Exception as error:
+        raise Unsupported(f"property {prop.name!r} raised {type(error).__name__}: {error}", prop.where) from None
+    if verdict is True or verdict is None:
+        return None
+    if verdict is False:
+        return prop.doc or f"{prop.name} is false"
+    return str(verdict)
+
+
+def check_spec(
+    model: Model, *, properties: tuple[str, ...] | None = None, max_states: int | None = None,
+    time_limit: float = 300.0, progress: Callable[[int], None] | None = None,
+) -> SpecSearch:
+    """Explore every state of ``model`` (up to the budgets) and judge ``properties`` (default: all)."""
+    spec = model.spec
+    names = properties if properties is not None else tuple(spec.properties)
+    for n in names:
+        if n not in spec.properties:
+            raise Unsupported(f"spec {spec.name} has no property {n!r} (it has {', '.join(spec.properties)})")
+    always = [spec.properties[n] for n in names if spec.properties[n].kind == "always"]
+    goals = [spec.properties[n] for n in names if spec.properties[n].kind == "eventually"]
+    began = time.perf_counter()
+    start = model.initial()
+    worlds: list[World] = [start]
+    index: dict[World, int] = {start: 0}
+    parent = array("l", [-1])
+    labels: list[Label | None] = [None]
+    depth = array("l", [0])
+    at_goal = [bytearray() for _ in goals]
+    sources, targets = array("l"), array("l")
+    found: dict[str, Found] = {}
+    transitions = 0
+
+    def path_to(i: int) -> tuple[tuple[World, ...], tuple[Label, ...]]:
+        states, steps = [], []
+        while i >= 0:
+            states.append(worlds[i])
+            label = labels[i]
+            if label is not None:
+                steps.append(label)
+            i = parent[i]
+        return tuple(reversed(states)), tuple(reversed(steps))
+
+    def judge_new(i: int) -> None:
+        view = View(worlds[i], spec.schema, model.scope)
+        for prop in always:
+            if prop.name not in found:
+                detail = judge(prop, view)
+                if detail is not None:
+                    states, steps = path_to(i)
+                    found[prop.name] = Found(name=prop.name, kind="always", path=states, labels=steps, detail=detail)
+        for g, prop in enumerate(goals):
+            at_goal[g].append(judge(prop, view) is None)
+
+    judge_new(0)
+    frontier = deque([0])
+    stop_reason: str | None = None
+    budget: str | None = None
+    while frontier:
+        if len(found) == len(names):
+            stop_reason = "every property asked is violated"
+            break
+        if time.perf_counter() - began > time_limit:
+            stop_reason, budget = f"time limit of {time_limit:g} s reached", "time"
+            break
+        if max_states is not None and len(worlds) >= max_states:
+            stop_reason, budget = f"state budget of {max_states} reached", "states"
+            break
+        i = frontier.popleft()
+        moves: list[Move] = list(model.moves(worlds[i]))
+        onward = False
+        for move in moves:
+            transitions += 1
+            world = model.canonical(move.world)
+            j = index.get(world)
+            if j is None:
+                j = len(worlds)
+                index[world] = j
+                worlds.append(world)
+                parent.append(i)
+                labels.append(move.label)
+                depth.append(depth[i] + 1)
+                frontier.append(j)
+                judge_new(j)
+            if not move.fault:
+                onward = True
+                if goals:
+                    sources.append(i)
+                    targets.append(j)
+        if not onward:
+            for g, prop in enumerate(goals):
+                if prop.name not in found and not at_goal[g][i]:
+                    states, steps = path_to(i)
+                    found[prop.name] = Found(
+                        name=prop.name, kind="stall", path=states, labels=steps,
+                        detail=f"no step is left and {prop.name} is not reached: {prop.doc or prop.name}",
+                    )
+        if progress is not None and len(worlds) % 1000 == 0:
+            progress(len(worlds))
+    complete = not frontier
+    if complete:
+        for g, prop in enumerate(goals):
+            if prop.name in found:
+                continue
+            goal_states = [k for k, hit in enumerate(at_goal[g]) if hit]
+            trap = first_trap(can_finish(len(worlds), sources, targets, goal_states))
+            if trap is not None:
+                states, steps = path_to(trap)
+                exits = tuple(m.label for m in model.moves(worlds[trap]) if not m.fault)
+                found[prop.name] = Found(
+                    name=prop.name, kind="trap", path=states, labels=steps, exits=exits,
+                    detail=f"from here no fault-free run reaches {prop.name}: {prop.doc or prop.name}",
+                )
+    return SpecSearch(
+        model=model, complete=complete, states=len(worlds), transitions=transitions,
+        depth=max(depth) if depth else 0, seconds=time.perf_counter() - began, stop_reason=stop_reason,
+        checked=names, found=found, budget=budget,
+    )

@@ -1,0 +1,208 @@
+"""Counterexamples a user can act on: numbered steps with the SQL each ran and the rows it touched.
+
+The search keeps canonical states (workers sorted by symmetry), so a path's worker numbers may change
+from one state to the next. ``concrete`` walks the same path again without symmetry, choosing at each
+step the move whose canonical state is the next one: worker ``i`` is then session ``i`` throughout,
+which is what a replay on a real database needs (one connection per worker).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from model.specmodel.actions import FAULT_NAMES, Label, Model, Move
+from model.specmodel.programs import Op
+from model.specmodel.search import Found
+from model.specmodel.world import Run, World, ghost_dict
+from spec.lang import Begin, Commit, Push, Rollback
+from spec.results import Blocked, Done, Failed
+
+__all__ = ["Step", "concrete", "describe", "replay_labels", "sql_text", "steps_of"]
+
+_DIALECTS: dict[str, Any] = {
+    "postgresql": postgresql.dialect(), "mysql": mysql.dialect(), "sqlite": sqlite.dialect(),  # type: ignore[no-untyped-call]
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a counterexample: its label (concrete worker numbers), what ran, and what it gave."""
+
+    label: Label
+    worker: str
+    job: str
+    op: Any  # the statement, Begin/Commit/Rollback/Push, or None for a queue or fault step
+    sql: str
+    outcome: str
+    where: str
+    before: World
+    after: World
+
+
+def sql_text(op: Any, dialect: str) -> str:
+    """The SQL the engine runs for ``op``, with its parameters written in."""
+    if isinstance(op, Begin):
+        return "BEGIN" + (f" (isolation {op.level})" if op.level else "")
+    if isinstance(op, Commit):
+        return "COMMIT"
+    if isinstance(op, Rollback):
+        return "ROLLBACK"
+    if isinstance(op, Push):
+        return f"push {op.job}({', '.join(repr(v) for v in op.payload)})" + (" delayed" if op.delayed else "")
+    compiled = op.compile(dialect=_DIALECTS[dialect], compile_kwargs={"literal_binds": True})
+    return " ".join(str(compiled).split())
+
+
+def concrete(model: Model, found: Found) -> tuple[tuple[Move, ...], World]:
+    """The counterexample's moves with stable worker numbers, and the initial state they start from."""
+    plain = Model(model.spec, model.scope, dialect=model.engine.dialect.name, level=model.level,
+                  budgets=dict(zip(FAULT_NAMES, model.budgets, strict=True)), order=model.order, symmetry=False)
+    plain.programs = model.programs
+    world = model.initial() if not model.symmetry else plain.initial()
+    moves: list[Move] = []
+    for target, label in zip(found.path[1:], found.labels, strict=True):
+        for move in plain.moves(world):
+            if move.label[0] == label[0] and model.canonical(move.world) == target:
+                moves.append(move)
+                world = move.world
+                break
+        else:  # pragma: no cover - the search's own moves always include one
+            raise AssertionError(f"no move reproduces step {label}")
+    return tuple(moves), plain.initial()
+
+
+def replay_labels(model: Model, labels: list[Label]) -> tuple[Move, ...]:
+    """The moves a list of concrete labels names, from the initial state (a saved trace run again)."""
+    plain = Model(model.spec, model.scope, dialect=model.engine.dialect.name, level=model.level,
+                  budgets=dict(zip(FAULT_NAMES, model.budgets, strict=True)), order=model.order, symmetry=False)
+    world = plain.initial()
+    out = []
+    for k, label in enumerate(labels, 1):
+        for move in plain.moves(world):
+            if list(move.label) == list(label):
+                out.append(move)
+                world = move.world
+                break
+        else:
+            raise ValueError(f"step {k} ({label}) is not possible here: the trace does not fit this spec and scope")
+    return tuple(out)
+
+
+def worker_name(model: Model, s: int) -> str:
+    q = model.slot_queue[s]
+    name = f"worker {s - model.ranges[q].start + 1}"
+    return name if len(model.queue_names) == 1 else f"{model.queue_names[q]} {name}"
+
+
+def steps_of(model: Model, moves: tuple[Move, ...], start: World) -> tuple[Step, ...]:
+    """Each move described: who ran what, with the SQL and its outcome."""
+    out = []
+    world = start
+    for move in moves:
+        out.append(describe(model, world, move))
+        world = move.world
+    return tuple(out)
+
+
+def describe(model: Model, before: World, move: Move) -> Step:
+    kind = move.label[0]
+    dialect = model.engine.dialect.name
+    after = move.world
+    if kind in ("lose_delayed", "tick"):
+        if kind == "lose_delayed":
+            what = f"the delayed job {move.label[2]} is lost"
+        else:
+            what = f"a periodic {move.label[1]} job is pushed"
+        return Step(move.label, "queue", "", None, "", what, "", before, after)
+    s = move.label[1]
+    run = before.slots[s]
+    worker = worker_name(model, s)
+    if kind in ("take", "duplicate"):
+        copy = " and the queue keeps a copy (duplicate delivery)" if kind == "duplicate" else ""
+        text = f"takes {move.label[2]}{copy}{_ended(after.slots[s])}"
+        return Step(move.label, worker, move.label[2], None, "", text, "", before, after)
+    assert run is not None
+    job = str(run.job)
+    if kind == "ack":
+        return Step(move.label, worker, job, None, "", "acknowledges the job" + _open_tx(before, s), "", before, after)
+    if kind == "crash":
+        return Step(move.label, worker, job, None, "", "crashes: its transaction rolls back, the job is redelivered",
+                    "", before, after)
+    nxt = model.next_of(run)
+    assert isinstance(nxt, Op)
+    if kind == "throw":
+        return Step(move.label, worker, job, None, "", "the job raises here (throw fault)" + _failure(before, after, s),
+                    str(nxt.where), before, after)
+    sql = sql_text(nxt.op, dialect)
+    outcome = _outcome(model, before, after, s, nxt, move.outcome) + _failure(before, after, s)
+    return Step(move.label, worker, job, nxt.op, sql, outcome, str(nxt.where), before, after)
+
+
+def _ended(run: Run | None) -> str:
+    return "" if run is None or run.phase != "ack" else " (and its program ends at once)"
+
+
+def _open_tx(world: World, s: int) -> str:
+    return " (its open transaction is rolled back)" if world.db.sessions[s].open else ""
+
+
+def _failure(before: World, after: World, s: int) -> str:
+    """What the worker did when the job raised: released it for another try, or failed it for good."""
+    run = after.slots[s]
+    if len(after.failed) > len(before.failed):
+        if run is not None and run.phase == "failure":
+            return "; the job raised and failed for good: its on_failure runs"
+        return "; the job raised and failed for good"
+    was = before.slots[s]
+    if run is None and was is not None and was.phase != "ack":
+        return "; the job raised and is released for another try"
+    return ""
+
+
+def _outcome(model: Model, before: World, after: World, s: int, nxt: Op, outcome: Any) -> str:
+    if isinstance(nxt.op, Push):
+        return "pushed"
+    if isinstance(outcome, Blocked):
+        on = ", ".join(worker_name(model, o) for o in sorted(outcome.on))
+        return f"blocked: waits for a lock held by {on}"
+    if isinstance(outcome, Failed):
+        return f"error: {outcome.error}"
+    assert isinstance(outcome, Done)
+    result = outcome.result
+    parts = []
+    if result.rows:
+        parts.append(f"rows {list(result.rows)}")
+    if result.rowcount >= 0 and not isinstance(nxt.op, Begin | Commit | Rollback):
+        parts.append(f"{result.rowcount} row(s)")
+    return (", ".join(parts) or "done") + _changes(model, before, after)
+
+
+def _changes(model: Model, before: World, after: World) -> str:
+    """The committed rows that changed, as ``table key: column old -> new``."""
+    out = []
+    for t, (old, new) in enumerate(zip(before.db.tables, after.db.tables, strict=True)):
+        if old == new:
+            continue
+        table = model.spec.schema.tables[t]
+        key = table.key
+        olds = {r[key]: r for r in old}
+        news = {r[key]: r for r in new}
+        for k in sorted(set(olds) | set(news), key=repr):
+            a, b = olds.get(k), news.get(k)
+            if a == b:
+                continue
+            if a is None:
+                out.append(f"{table.name} {k} inserted")
+            elif b is None:
+                out.append(f"{table.name} {k} deleted")
+            else:
+                cols = [f"{c.name} {a[i]!r}->{b[i]!r}" for i, c in enumerate(table.columns) if a[i] != b[i]]
+                out.append(f"{table.name} {k}: {', '.join(cols)}")
+    return f"; committed: {'; '.join(out)}" if out else ""
+
+
+def ghost_text(world: World) -> str:
+    return ", ".join(f"{k}={v}" for k, v in ghost_dict(world).items()) or "none"

@@ -1,0 +1,126 @@
+"""The state of a spec's world: the database, the queues, the workers' runs, ghost counts, faults spent.
+
+One frozen, hashable value, as in a TLA+ spec: each field is one variable. A worker slot is also a
+database session (slot ``i`` runs its jobs on session ``i``), so a run and its transaction move together
+when symmetry renames workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from spec.lang import Record, Scope
+from spec.schema import Schema, Value
+from spec.state import DbState
+
+__all__ = ["Job", "Run", "View", "World", "canonical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A queued job: its type, payload, which delivery it is, and whether it was pushed with a delay."""
+
+    type: str
+    payload: tuple[Value, ...]
+    attempt: int = 1
+    delayed: bool = False
+
+    def __str__(self) -> str:
+        args = ", ".join(repr(v) for v in self.payload)
+        return f"{self.type}({args})" + (f" try {self.attempt}" if self.attempt > 1 else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A worker's job in progress: ``phase`` is ``body``, ``failure`` (its on_failure program) or ``ack``
+    (the program ended; the worker has not acknowledged the job yet); ``history`` what the phase's program
+    was sent so far."""
+
+    job: Job
+    phase: str
+    history: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The whole state: database, queues (one tuple per queue; sorted on an any-order queue), worker slots
+    (``None``: idle), ghost counts by (event, key), faults spent (in ``FAULTS`` order), jobs failed for good
+    (sorted)."""
+
+    db: DbState
+    queues: tuple[tuple[Job, ...], ...]
+    slots: tuple[Run | None, ...]
+    ghost: tuple[tuple[tuple[str, tuple[Value, ...]], int], ...] = ()
+    spent: tuple[int, ...] = ()
+    failed: tuple[Job, ...] = ()
+
+    def with_db(self, db: DbState) -> World:
+        return World(db, self.queues, self.slots, self.ghost, self.spent, self.failed)
+
+    def recorded(self, records: tuple[Record, ...]) -> World:
+        if not records:
+            return self
+        counts = dict(self.ghost)
+        for r in records:
+            counts[(r.event, r.key)] = counts.get((r.event, r.key), 0) + 1
+        return replace(self, ghost=tuple(sorted(counts.items(), key=repr)))
+
+
+def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object], int]) -> World:
+    """``world`` with the workers of each queue sorted by what they run and their session (symmetry).
+
+    ``number`` gives each distinct run and session a fixed number, so the order is a function of the
+    values alone and two states that differ only by worker names get the same representative."""
+    order: list[int] = []
+    slots, sessions = world.slots, world.db.sessions
+    for r in ranges:
+        order.extend(sorted(r, key=lambda s: (number(slots[s]), number(sessions[s]))))
+    if order == list(range(len(world.slots))):
+        return world
+    return replace(world, db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))
+
+
+class View:
+    """What a property reads: committed rows, ghost counts, the queues, runs, failed jobs, the scope."""
+
+    def __init__(self, world: World, schema: Schema, scope: Scope) -> None:
+        self._world, self._schema, self.scope = world, schema, scope
+
+    def rows(self, table: str) -> list[dict[str, Value]]:
+        """The committed rows of ``table``, in key order, as dicts."""
+        t = self._schema.names.index(table) if table in self._schema.names else -1
+        if t < 0:
+            raise KeyError(f"no table {table!r} (tables: {list(self._schema.names)})")
+        names = [c.name for c in self._schema.tables[t].columns]
+        return [dict(zip(names, row, strict=True)) for row in self._world.db.tables[t]]
+
+    def row(self, table: str, key: int) -> dict[str, Value] | None:
+        spec = self._schema.tables[self._schema.names.index(table)]
+        for row in self.rows(table):
+            if row[spec.columns[spec.key].name] == key:
+                return row
+        return None
+
+    def count(self, event: str, *key: Value) -> int:
+        """How many times ``record(event, *key)`` happened (with no key: every key)."""
+        return sum(n for (e, k), n in self._world.ghost if e == event and (not key or k == tuple(key)))
+
+    def queued(self, job: str | None = None) -> int:
+        return sum(1 for q in self._world.queues for j in q if job is None or j.type == job)
+
+    def running(self, job: str | None = None) -> int:
+        return sum(1 for r in self._world.slots if r is not None and (job is None or r.job.type == job))
+
+    def failed(self, job: str | None = None) -> int:
+        return sum(1 for j in self._world.failed if job is None or j.type == job)
+
+    @property
+    def idle(self) -> bool:
+        """No job queued or running."""
+        return self.queued() == 0 and self.running() == 0
+
+
+def ghost_dict(world: World) -> Mapping[str, int]:
+    return {f"{e}{list(k) if k else ''}": n for (e, k), n in world.ghost}

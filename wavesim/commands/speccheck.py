@@ -1,0 +1,236 @@
+"""``wavesim check SPEC``: check a user's spec exhaustively, and print or save its counterexamples."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from model.specmodel import Model, SpecSearch, check_spec
+from model.specmodel.actions import FAULT_NAMES
+from model.specmodel.search import Found
+from model.specmodel.trace import Step, concrete, steps_of
+from model.specmodel.wayout import stuck_state, ways_out
+from model.specmodel.world import ghost_dict
+from spec.errors import Unsupported
+from spec.lang import Spec
+from wavesim.commands.outputs import write_output
+from wavesim.errors import BadInput
+from wavesim.exitcodes import Expected, finish
+from wavesim.specfile import load_spec
+
+__all__ = ["SpecRun", "counterexample_json", "model_of", "pairs", "run_spec_check", "spec_report_text"]
+
+
+def pairs(texts: Iterable[str], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` texts as a dict; a text without ``=`` is one line, exit 2."""
+    out: dict[str, str] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(f"{option} {text!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def model_of(spec: Spec, *, scope: dict[str, str], faults: dict[str, str], dialect: str | None = None,
+             level: str | None = None, order: str | None = None, symmetry: bool = True) -> Model:
+    """The spec in the scope the options name (every refusal one line)."""
+    budgets = {}
+    for name, text in faults.items():
+        if name not in FAULT_NAMES:
+            raise BadInput(f"--fault {name}: no such fault (faults: {', '.join(FAULT_NAMES)})")
+        try:
+            budgets[name] = int(text)
+        except ValueError:
+            raise BadInput(f"--fault {name}={text}: the budget is a whole number") from None
+        if budgets[name] < 0:
+            raise BadInput(f"--fault {name}={text}: the budget cannot be negative")
+    try:
+        return Model(spec, spec.scope_of(scope), dialect=dialect, level=level, budgets=budgets, order=order,
+                     symmetry=symmetry)
+    except Unsupported as refused:
+        raise BadInput(f"spec {spec.name}: {refused}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SpecRun:
+    """A finished check with each counterexample's concrete steps."""
+
+    search: SpecSearch
+    steps: dict[str, tuple[Step, ...]]
+
+
+def run_spec_check(model: Model, *, properties: tuple[str, ...] | None, max_states: int | None,
+                   time_limit: float) -> SpecRun:
+    try:
+        search = check_spec(model, properties=properties, max_states=max_states, time_limit=time_limit)
+        steps = {}
+        for name, found in search.found.items():
+            moves, start = concrete(model, found)
+            steps[name] = steps_of(model, moves, start)
+    except Unsupported as refused:
+        raise BadInput(f"spec {model.spec.name}: {refused}") from None
+    return SpecRun(search, steps)
+
+
+def header(model: Model) -> str:
+    spec = model.spec
+    faults = ", ".join(f"{f}={n}" for f, n in zip(FAULT_NAMES, model.budgets, strict=True) if n) or "none"
+    level = model.level or model.engine.dialect.default_level
+    scope = repr(model.scope) or "(none)"
+    return (f"spec {spec.name}; scope {scope}; {model.engine.dialect.name} {level}; "
+            f"queue order {model.order}; faults {faults}")
+
+
+def _verdict(search: SpecSearch, name: str) -> str:
+    holds = search.holds(name)
+    if holds is None:
+        return f"unknown ({search.budget} budget ran out)" if search.budget else "unknown"
+    return "holds" if holds else "VIOLATED"
+
+
+def step_lines(steps: tuple[Step, ...]) -> list[str]:
+    lines = []
+    for n, step in enumerate(steps, 1):
+        what = f"{step.sql}  -> {step.outcome}" if step.sql else step.outcome
+        job = f" {step.job}" if step.job and step.op is not None else ""
+        where = f"  [{step.where.rsplit('/', 1)[-1]}]" if step.where else ""
+        lines.append(f"{n:3d}. {step.worker}{job}: {what}{where}")
+    return lines
+
+
+def liveness_lines(model: Model, found: Found) -> list[str]:
+    lines = [f"  the state it ends in ({'stalled: no step is left' if found.kind == 'stall' else 'trapped'}):"]
+    lines.extend(f"     {line}" for line in stuck_state(model, found.path[-1]))
+    lines.append(f"     ghost counts: {', '.join(f'{k}={v}' for k, v in ghost_dict(found.path[-1]).items()) or 'none'}")
+    if found.kind == "trap":
+        kinds = sorted({str(label[0]) for label in found.exits})
+        lines.append(f"     steps still possible, none leading to {found.name}: {', '.join(kinds) or 'none'}")
+    lines.extend(f"  way out? {text}" for text in ways_out(model, found))
+    return lines
+
+
+def spec_report_text(run: SpecRun) -> str:
+    search, model = run.search, run.search.model
+    rate = search.states / search.seconds if search.seconds > 0 else float("inf")
+    status = "complete" if search.complete else "decided early" if search.decided else "INCOMPLETE"
+    lines = [
+        header(model),
+        f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}, "
+        f"{search.seconds:.2f} s, {rate:,.0f} states/s",
+        f"reductions: {'symmetry of workers' if model.symmetry else 'none'}",
+    ]
+    if search.stop_reason:
+        lines.append(f"stopped: {search.stop_reason}")
+    if search.undecided:
+        lines.append(f"undecided: {', '.join(search.undecided)}")
+    width = max(len(_verdict(search, n)) for n in search.checked)
+    name_width = max(len(n) for n in search.checked) + 2
+    lines.append(f"  {'property':<{name_width}} {'verdict':<{width}} counterexample")
+    for name in search.checked:
+        found = search.found.get(name)
+        length = f"{len(found.labels)} steps" if found is not None else "-"
+        lines.append(f"  {name:<{name_width}} {_verdict(search, name):<{width}} {length}")
+    for name in search.checked:
+        found = search.found.get(name)
+        if found is None:
+            continue
+        lines.append("")
+        lines.append(f"{name} violated in {len(found.labels)} steps: {found.detail}")
+        lines.extend(step_lines(run.steps[name]))
+        if found.kind in ("stall", "trap"):
+            lines.extend(liveness_lines(model, found))
+    return "\n".join(lines)
+
+
+def counterexample_json(model: Model, found: Found, steps: tuple[Step, ...]) -> dict[str, Any]:
+    """A counterexample as JSON: enough to run it again (``wavesim replay``), and readable."""
+    return {
+        "spec": model.spec.source,
+        "spec_name": model.spec.name,
+        "scope": {k: v for k, v in model.scope.items()},
+        "dialect": model.engine.dialect.name,
+        "level": model.level,
+        "order": model.order,
+        "faults": dict(zip(FAULT_NAMES, model.budgets, strict=True)),
+        "property": found.name,
+        "kind": found.kind,
+        "detail": found.detail,
+        "labels": [list(s.label) for s in steps],
+        "steps": [{"worker": s.worker, "job": s.job, "sql": s.sql, "outcome": s.outcome, "where": s.where}
+                  for s in steps],
+    }
+
+
+def report_json(run: SpecRun) -> dict[str, Any]:
+    search, model = run.search, run.search.model
+    return {
+        "spec": model.spec.name,
+        "scope": {k: v for k, v in model.scope.items()},
+        "dialect": model.engine.dialect.name,
+        "level": model.level or model.engine.dialect.default_level,
+        "order": model.order,
+        "faults": dict(zip(FAULT_NAMES, model.budgets, strict=True)),
+        "complete": search.complete,
+        "decided": search.decided,
+        "states": search.states,
+        "transitions": search.transitions,
+        "depth": search.depth,
+        "seconds": round(search.seconds, 3),
+        "stop_reason": search.stop_reason,
+        "budget": search.budget,
+        "properties": {
+            name: {
+                "kind": model.spec.properties[name].kind,
+                "holds": search.holds(name),
+                "counterexample": counterexample_json(model, search.found[name], run.steps[name])
+                if name in search.found else None,
+            }
+            for name in search.checked
+        },
+    }
+
+
+def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
+    """The ``check`` command when it is given a spec file."""
+    spec = load_spec(o["spec"])
+    scope = pairs(o["scope"], "--scope")
+    scope.update(pairs(o.get("switch_specs") or (), "--switch"))
+    model = model_of(spec, scope=scope, faults=pairs(o["fault"], "--fault"), dialect=o["dialect"],
+                     level=o["isolation"], order=o["order"], symmetry=not o["no_symmetry"])
+    asked = tuple(o["properties"]) or tuple(spec.properties)
+    for name in asked:
+        if name not in spec.properties:
+            raise BadInput(f"--property {name}: spec {spec.name} has no such property "
+                           f"(it has {', '.join(spec.properties)})")
+    expected.require(((spec.name, p) for p in asked), why=f" (spec {spec.name} has {', '.join(spec.properties)})")
+    if o["max_states"] is not None and o["max_states"] < 1:
+        raise BadInput(f"--max-states must be at least 1, got {o['max_states']}")
+    if not o["time_limit"] > 0:
+        raise BadInput(f"--time-limit must be above 0 seconds, got {o['time_limit']:g}")
+    run = run_spec_check(model, properties=asked, max_states=o["max_states"], time_limit=o["time_limit"])
+    first = next((n for n in asked if n in run.search.found), None)
+    for option, render in (("trace_out", _trace_text), ("export", _export_text)):
+        path = o.get(option)
+        if path is None:
+            continue
+        if first is None:
+            click.echo(f"no counterexample: no property was violated, so {path} was not written", err=True)
+            continue
+        text = render(counterexample_json(model, run.search.found[first], run.steps[first]), path)
+        write_output(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+    click.echo(json.dumps(report_json(run), indent=2) if o["as_json"] else spec_report_text(run))
+    finish({(spec.name, n): run.search.holds(n) for n in asked}, expected)
+
+
+def _trace_text(trace: dict[str, Any], _path: str) -> str:
+    return json.dumps(trace, indent=2) + "\n"
+
+
+def _export_text(trace: dict[str, Any], path: str) -> str:
+    from wavesim.specexport import export_text
+    return export_text(trace, path)

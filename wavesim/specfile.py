@@ -1,0 +1,63 @@
+"""Load a user's spec file: import it by path and find its one ``Spec``.
+
+Every way a spec can be wrong to load is one line naming the file (and line, where there is one): a
+missing file, a syntax error, an exception while it runs, no ``Spec`` or several, or a construct the
+model refuses (``spec.Unsupported``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+
+from spec.errors import Unsupported
+from spec.lang import Spec
+from wavesim.errors import BadInput
+
+__all__ = ["load_spec"]
+
+
+def load_spec(path: str | Path) -> Spec:
+    """The ``Spec`` defined in the Python file at ``path`` (the module's ``spec``, or its only ``Spec``)."""
+    file = Path(path)
+    if not file.is_file():
+        raise BadInput(f"spec {path}: no such file")
+    if file.suffix != ".py":
+        raise BadInput(f"spec {path}: a spec is a Python file (.py)")
+    name = f"wavesim_user_spec_{abs(hash(str(file.resolve())))}"
+    loader = importlib.util.spec_from_file_location(name, file)
+    if loader is None or loader.loader is None:
+        raise BadInput(f"spec {path}: cannot be imported")
+    module = importlib.util.module_from_spec(loader)
+    folder = str(file.resolve().parent)
+    sys.path.insert(0, folder)  # a spec may import modules that sit beside it
+    try:
+        sys.modules[name] = module
+        loader.loader.exec_module(module)
+    except Unsupported as refused:
+        raise BadInput(f"spec {path}: {refused}") from None
+    except SyntaxError as err:
+        raise BadInput(f"spec {path}:{err.lineno}: syntax error: {err.msg}") from None
+    except Exception as err:
+        frame = next((f for f in reversed(traceback.extract_tb(err.__traceback__))
+                      if Path(f.filename).resolve() == file.resolve()), None)
+        at = f":{frame.lineno}" if frame else ""
+        raise BadInput(f"spec {path}{at}: {type(err).__name__}: {err}") from None
+    finally:
+        if sys.path and sys.path[0] == folder:
+            sys.path.pop(0)
+    found = getattr(module, "spec", None)
+    if not isinstance(found, Spec):
+        specs = [v for v in vars(module).values() if isinstance(v, Spec)]
+        if len(specs) != 1:
+            what = "no Spec" if not specs else f"{len(specs)} Specs and none named 'spec'"
+            raise BadInput(f"spec {path}: the file defines {what} (write `spec = Spec(...)`)")
+        found = specs[0]
+    try:
+        found.check_declared()
+    except Unsupported as refused:
+        raise BadInput(f"spec {path}: {refused}") from None
+    found.source = str(file.resolve())
+    return found

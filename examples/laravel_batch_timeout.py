@@ -16,15 +16,17 @@ Fix (PR #48961): ``Job::fail`` calls ``BatchRepository::rollBack()`` first when 
 timeout of a batchable job, so ``incrementFailedJobs`` runs in a transaction of its own and commits.
 
 Modelled: one batch of ``jobs`` jobs (``allowFailures()``, so no ``cancel``). The ``throw`` fault is the
-timeout; its handler runs inside the job's program (``alarm``), where it knows whether a transaction
-is open, which decides whether ``connection->transaction()`` is a BEGIN or a savepoint (an
-``on_failure`` program cannot know that: see examples/README.md, "API gaps"). Not modelled:
+timeout. Its handler runs in the job's program, on top of the job's stack as the signal handler does,
+where ``Connection.transactions`` says whether ``transaction()`` is a BEGIN or a savepoint (an
+``on_failure`` program could not know: see examples/README.md, "API gaps"). Not modelled:
 ``failed_job_ids`` (JSON), the ``jobs``/``failed_jobs`` tables, ``catch`` callbacks.
 """
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
-from spec.lang import Begin, Commit, JobThrew, Rollback, Spec, SqlError, begin, commit, record, rollback
+from spec.lang import JobThrew, Spec, begin, commit, record, rollback
 
 metadata = sa.MetaData()
 job_batches = sa.Table(
@@ -47,7 +49,7 @@ spec.switch("fix", ["none", "pr-48961"], default="none",
                 "pr-48961: Job::fail rolls the open transaction back first")
 spec.switch("timeout_in", ["handle", "anywhere"], default="handle",
             doc="handle: the timeout strikes while handle() runs, as in the issue; anywhere: also while "
-                "recordSuccessfulJob runs (a narrower window PR #48961 does not address)")
+                "recordSuccessfulJob runs (a narrower window PR #48961 does not close)")
 
 
 @spec.rows
@@ -61,33 +63,44 @@ def start(scope):
     return [("process", n) for n in range(1, scope.jobs + 1)]
 
 
-def update_atomic_values(change, *, nested):
-    """DatabaseBatchRepository::updateAtomicValues: lock the batch row, write the new counts.
+@dataclass
+class Connection:
+    """The worker process's DB connection as Laravel tracks it: ``$transactions``, the nesting level."""
 
-    ``nested``: a transaction is already open, so ``connection->transaction()`` is only a savepoint (no
-    BEGIN, no COMMIT) and the writes share the open transaction's fate."""
-    if not nested:
+    transactions: int = 0
+
+
+def transaction(conn, body):
+    """Connection::transaction: BEGIN at level 0, else a savepoint (which no other session can see, so
+    it is no step here). A timeout does not unwind it: its catch/rollBack never runs."""
+    if conn.transactions == 0:
         yield begin()
+    conn.transactions += 1
+    result = yield from body
+    if conn.transactions == 1:
+        yield commit()
+    conn.transactions -= 1  # after the COMMIT, as Laravel counts it
+    return result
+
+
+def update_atomic_values(change):
+    """DatabaseBatchRepository::updateAtomicValues' body: lock the batch row, write the new counts."""
     batch = (yield sa.select(job_batches.c.pending_jobs, job_batches.c.failed_jobs)
              .where(job_batches.c.id == BATCH).with_for_update()).one()
     pending, failed = change(*batch)
     yield sa.update(job_batches).where(job_batches.c.id == BATCH).values(pending_jobs=pending,
                                                                           failed_jobs=failed)
-    if not nested:
-        yield commit()
     return pending, failed
 
 
 def handle(n):
-    """The job's handle(): ``DB::transaction(fn () => ...)``, where the timeout strikes."""
-    yield begin()
+    """The job's handle(), run inside ``DB::transaction``: where the timeout strikes."""
     yield sa.insert(reports).values(id=n)
-    yield commit()
 
 
-def record_successful_job():
+def record_successful_job(conn):
     """Batch::recordSuccessfulJob."""
-    pending, failed = yield from update_atomic_values(lambda p, f: (p - 1, f), nested=False)
+    pending, failed = yield from transaction(conn, update_atomic_values(lambda p, f: (p - 1, f)))
     if pending == 0:
         yield sa.update(job_batches).where(job_batches.c.id == BATCH).values(finished_at=1)  # markAsFinished
         yield record("then", BATCH)
@@ -95,37 +108,25 @@ def record_successful_job():
         yield record("finally", BATCH)
 
 
-def timeout_handler(ctx, in_transaction):
+def timeout_handler(ctx, conn):
     """Worker's SIGALRM handler: Job::fail -> CallQueuedHandler::failed -> Batch::recordFailedJob."""
-    if ctx.scope.fix == "pr-48961" and in_transaction:
+    if ctx.scope.fix == "pr-48961" and conn.transactions > 0:
         yield rollback()  # BatchRepository::rollBack()
-        in_transaction = False
-    pending, failed = yield from update_atomic_values(lambda p, f: (p, f + 1), nested=in_transaction)
+        conn.transactions = 0
+    pending, failed = yield from transaction(conn, update_atomic_values(lambda p, f: (p, f + 1)))
     if pending - failed == 0:
         yield record("finally", BATCH)
 
 
-def alarm(ctx, steps, armed=True):
-    """Run ``steps`` under ``pcntl_alarm``: the ``throw`` fault is the timeout. Its handler runs where the
-    job stands, on the same connection, without unwinding the job's stack (no rollback from
-    ``DB::transaction``), then the worker exits and the connection drops (the job fails: ``raise``).
-    Not ``armed``: a timeout cannot strike here, so the step runs as if none had."""
-    in_transaction, op = False, next(steps)
+def unarmed(steps):
+    """Run ``steps`` where the timeout cannot strike: a ``throw`` landing here is taken back (the step had
+    not run, so it is yielded again). The model has no way to confine a fault (README: API gaps)."""
+    op = next(steps)
     while True:
         try:
-            result = yield op
+            result = yield op  # recordSuccessfulJob's steps, with timeout_in=handle
         except JobThrew:
-            if not armed:
-                continue  # the step did not run: yield it again
-            yield from timeout_handler(ctx, in_transaction)
-            raise
-        except SqlError as error:  # the engine's error belongs to the job's own code
-            op = steps.throw(error)
             continue
-        if isinstance(op, Begin):
-            in_transaction = True
-        elif isinstance(op, Commit | Rollback):
-            in_transaction = False
         try:
             op = steps.send(result)
         except StopIteration as done:
@@ -134,9 +135,18 @@ def alarm(ctx, steps, armed=True):
 
 @spec.job("process")
 def process(ctx, n):
-    """A batched job: handle(), then CallQueuedHandler's ensureSuccessfulBatchJobIsRecorded."""
-    yield from alarm(ctx, handle(n))
-    yield from alarm(ctx, record_successful_job(), armed=ctx.scope.timeout_in == "anywhere")
+    """A batched job under ``pcntl_alarm``: handle() in a transaction, then ensureSuccessfulBatchJobIsRecorded.
+    The timeout's handler runs where the job stands; then the worker exits (the job fails: ``raise``)."""
+    conn = Connection()
+    try:
+        yield from transaction(conn, handle(n))
+        if ctx.scope.timeout_in == "anywhere":
+            yield from record_successful_job(conn)
+        else:
+            yield from unarmed(record_successful_job(conn))
+    except JobThrew:
+        yield from timeout_handler(ctx, conn)
+        raise
 
 
 @spec.always("finally_when_idle")

@@ -167,6 +167,12 @@ class Scope(Mapping[str, Value]):
     def __repr__(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self._values.items())
 
+    def __hash__(self) -> int:  # a job's ctx holds the scope, and its frame's locals are compared by hash
+        return hash(tuple(self._values.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scope) and self._values == other._values
+
 
 @dataclass(frozen=True, slots=True)
 class Ctx:
@@ -184,7 +190,7 @@ class JobType:
     name: str
     body: Callable[..., Program]
     queue: str
-    tries: int
+    tries: int | str  # a number, or the name of a scope entry
     on_failure: Callable[..., Program] | None
     where: SourceLocation
 
@@ -227,7 +233,8 @@ class Spec:
     order a queue delivers in). ``faults``: the default budget of each of ``FAULTS``. ``dialect`` and
     ``level``: the engine and isolation level the model follows (``--dialect``, ``--isolation``).
     ``rollback_before_failure``: whether the worker rolls back a transaction the failed job left open
-    before it runs the job's ``on_failure`` (Laravel does since PR #48961).
+    before it runs the job's ``on_failure`` (Laravel does since PR #48961); a bool, or a function of the
+    scope (so that a switch can choose it).
     """
 
     name: str
@@ -238,7 +245,7 @@ class Spec:
     faults: dict[str, int] = field(default_factory=dict)
     dialect: str = "postgresql"
     level: str | None = None
-    rollback_before_failure: bool = True
+    rollback_before_failure: bool | Callable[[Scope], bool] = True
     doc: str = ""
     jobs: dict[str, JobType] = field(default_factory=dict)
     properties: dict[str, Property] = field(default_factory=dict)
@@ -268,11 +275,12 @@ class Spec:
         self._start = fn
         return fn
 
-    def job(self, name: str, *, queue: str = "default", tries: int = 1,
+    def job(self, name: str, *, queue: str = "default", tries: int | str = 1,
             on_failure: Callable[..., Program] | None = None) -> Callable[[Callable[..., Program]], Any]:
         """A job type whose body is the decorated generator ``body(ctx, *payload)``.
 
-        ``tries``: deliveries before a failure is final. ``on_failure(ctx, *payload)``: a program the worker
+        ``tries``: deliveries before a failure is final (a number or a scope entry's name).
+        ``on_failure(ctx, *payload)``: a program the worker
         runs, in the same session, when the failure is final (Laravel's ``failed()``, a batch's
         ``recordFailedJob``)."""
         def register(body: Callable[..., Program]) -> Callable[..., Program]:
@@ -280,7 +288,7 @@ class Spec:
                 raise Unsupported(f"job type {name!r} declared twice", _where(body))
             if not inspect.isgeneratorfunction(body):
                 raise Unsupported(f"job {name!r}: its body must be a generator (it yields steps)", _where(body))
-            if tries < 1:
+            if isinstance(tries, int) and tries < 1:
                 raise Unsupported(f"job {name!r}: tries must be at least 1", _where(body))
             self.jobs[name] = JobType(name, body, queue, tries, on_failure, _where(body))
             return body
@@ -333,6 +341,18 @@ class Spec:
                 known = sorted([*self.scope, *self.switches])
                 raise Unsupported(f"spec {self.name} has no scope entry or switch {name!r} (it has {known})")
         return Scope(values)
+
+    def tries(self, job: str, scope: Scope) -> int:
+        """How many deliveries job type ``job`` gets in ``scope``."""
+        kind = self.jobs[job]
+        n = scope[kind.tries] if isinstance(kind.tries, str) else kind.tries
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise Unsupported(f"job {job!r}: tries must be a positive integer, got {n!r}", kind.where)
+        return n
+
+    def rolls_back_before_failure(self, scope: Scope) -> bool:
+        chosen = self.rollback_before_failure
+        return bool(chosen(scope) if callable(chosen) else chosen)
 
     def initial_rows(self, scope: Scope) -> Mapping[str, Iterable[Mapping[str, Value]]]:
         return self._rows(scope) if self._rows else {}

@@ -46,7 +46,7 @@ TABLES: dict[str, Callable[[], str]] = {}
 #: the modules whose ``@register`` calls fill ``TABLES``
 BLOCK_MODULES = [
     "wavesim.docblocks", "wavesim.docs_databases", "wavesim.readings.docs", "wavesim.commands.check",
-    "wavesim.docs_live", "wavesim.guarantees",
+    "wavesim.docs_live", "wavesim.guarantees", "wavesim.docs_specs",
 ]
 
 #: a marker is a line of its own (so prose can quote one in backticks)

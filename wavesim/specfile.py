@@ -10,13 +10,16 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 
+from model.specmodel import Model
+from model.specmodel.actions import FAULT_NAMES
 from spec.errors import Unsupported
 from spec.lang import Spec
 from wavesim.errors import BadInput
 
-__all__ = ["load_spec"]
+__all__ = ["load_spec", "model_of", "pairs"]
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -61,3 +64,34 @@ def load_spec(path: str | Path) -> Spec:
         raise BadInput(f"spec {path}: {refused}") from None
     found.source = str(file.resolve())
     return found
+
+
+def pairs(texts: Iterable[str], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` texts as a dict; a text without ``=`` is one line, exit 2."""
+    out: dict[str, str] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(f"{option} {text!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def model_of(spec: Spec, *, scope: dict[str, str], faults: dict[str, str], dialect: str | None = None,
+             level: str | None = None, order: str | None = None, symmetry: bool = True) -> Model:
+    """The spec in the scope the options name (every refusal one line)."""
+    budgets = {}
+    for name, text in faults.items():
+        if name not in FAULT_NAMES:
+            raise BadInput(f"--fault {name}: no such fault (faults: {', '.join(FAULT_NAMES)})")
+        try:
+            budgets[name] = int(text)
+        except ValueError:
+            raise BadInput(f"--fault {name}={text}: the budget is a whole number") from None
+        if budgets[name] < 0:
+            raise BadInput(f"--fault {name}={text}: the budget cannot be negative")
+    try:
+        return Model(spec, spec.scope_of(scope), dialect=dialect, level=level, budgets=budgets, order=order,
+                     symmetry=symmetry)
+    except Unsupported as refused:
+        raise BadInput(f"spec {spec.name}: {refused}") from None

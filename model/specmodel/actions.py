@@ -54,7 +54,8 @@ class Model:
     """A spec in one scope: its engine, workers, fault budgets and the successor function."""
 
     def __init__(self, spec: Spec, scope: Scope, *, dialect: str | None = None, level: str | None = None,
-                 budgets: dict[str, int] | None = None, order: str | None = None, symmetry: bool = True) -> None:
+                 budgets: dict[str, int] | None = None, order: str | None = None, symmetry: bool = True,
+                 frames: bool = True) -> None:
         spec.check_declared()
         self.spec, self.scope = spec, scope
         self.engine = Engine.of(spec.schema, dialect or spec.dialect)
@@ -79,8 +80,11 @@ class Model:
             start += workers[q]
         self.slot_queue = tuple(i for i, r in enumerate(self.ranges) for _ in r)
         self.symmetry = symmetry
-        self.programs = Programs(self._program)
+        self.rollback_first = spec.rolls_back_before_failure(scope)
+        self.tries = {name: spec.tries(name, scope) for name in spec.jobs}
+        self.frames = frames
         self._plans: dict[int, Plan] = {}
+        self.programs = Programs(self._program, merge=frames, op_key=self._op_value)
         self._interned: dict[object, int] = {}
 
     # -- the initial state ------------------------------------------------------------------------------
@@ -112,6 +116,16 @@ class Model:
 
     def _ordered(self, jobs: list[Job] | tuple[Job, ...]) -> tuple[Job, ...]:
         return tuple(jobs) if self.order == "fifo" else tuple(sorted(jobs, key=repr))
+
+    def _plan(self, op: Any, where: Any) -> Plan:
+        plan = self._plans.get(id(op))
+        if plan is None:  # the memoised Op keeps ``op`` alive, so its id names it for the whole check
+            plan = self._plans[id(op)] = self.engine.plan(op, where)
+        return plan
+
+    def _op_value(self, op: Any, where: Any) -> Any:
+        """An operation as a value: a statement by its plan (what the engine runs), the others as they are."""
+        return self._plan(op, where) if is_statement(op) else op
 
     def _program(self, job: str, phase: str, attempt: int) -> tuple[Any, Ctx]:
         kind = self.spec.jobs[job]
@@ -188,10 +202,7 @@ class Model:
                 outcomes = (self.engine.rollback(db, s),)
             else:
                 assert is_statement(op)
-                plan = self._plans.get(id(op))
-                if plan is None:  # the memoised Op keeps ``op`` alive, so its id names it for the whole check
-                    plan = self._plans[id(op)] = self.engine.plan(op, nxt.where)
-                outcomes = self.engine.execute_plan(db, s, plan, nxt.where)
+                outcomes = self.engine.execute_plan(db, s, self._plan(op, nxt.where), nxt.where)
         except Unsupported as refused:
             raise refused.at(nxt.where) from None
         for branch, (after, outcome) in enumerate(outcomes):
@@ -213,7 +224,9 @@ class Model:
             for option in nxt.options:
                 yield from self._settle(world, s, Run(run.job, run.phase, (*run.history, option)))
         elif isinstance(nxt, Op):
-            yield self._with_slot(world, s, run)
+            j = run.job
+            history = self.programs.representative(j.type, run.phase, j.attempt, j.payload, run.history, nxt)
+            yield self._with_slot(world, s, run if history is run.history else Run(j, run.phase, history))
         elif isinstance(nxt, Ended):
             yield self._with_slot(world, s, Run(run.job, "ack"))
         else:
@@ -225,13 +238,13 @@ class Model:
         if run.phase == "failure":  # the failure handler itself failed: the worker gives up on the job
             yield self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, Run(run.job, "ack"))
             return
-        if run.job.attempt < kind.tries:
+        if run.job.attempt < self.tries[run.job.type]:
             again = replace(run.job, attempt=run.job.attempt + 1)
             released = self._pushed(replace(world, db=self.engine.disconnect(world.db, s)), again)
             yield self._with_slot(released, s, None)
             return
         failed = replace(world, failed=tuple(sorted((*world.failed, run.job), key=repr)))
-        if kind.on_failure is None or self.spec.rollback_before_failure:
+        if kind.on_failure is None or self.rollback_first:
             failed = replace(failed, db=self.engine.disconnect(failed.db, s))
         if kind.on_failure is None:
             yield self._with_slot(failed, s, Run(run.job, "ack"))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from model.specmodel.frames import frame_key
 from spec import lang
 from spec.errors import SourceLocation, Unsupported
 from spec.lang import Begin, Choose, Commit, Ctx, JobThrew, Program, Push, Record, Rollback, SqlError
@@ -42,6 +43,7 @@ class Op:
     op: Any
     where: SourceLocation
     records: tuple[Record, ...] = ()
+    key: tuple[Any, ...] | None = None  # the op as a value, where the frames stand, their live locals
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +93,20 @@ def is_statement(op: Any) -> bool:
 class Programs:
     """Each (program, payload, history)'s next step, computed by replay and memoised."""
 
-    def __init__(self, make: Callable[[str, str, int], tuple[Callable[..., Program] | None, Ctx]]) -> None:
+    def __init__(self, make: Callable[[str, str, int], tuple[Callable[..., Program] | None, Ctx]], *,
+                 merge: bool = True, op_key: Callable[[Any, SourceLocation], Any] = lambda op, where: op) -> None:
         self._make = make  # (job type, phase, attempt) -> (program function, its ctx)
+        self._op_key = op_key  # the yielded operation as a value (a statement by its plan): part of the future
         self._memo: dict[tuple[Any, ...], Next] = {}
+        self.merge = merge  # merge runs by their frames (model.specmodel.frames)
+        self._representative: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def representative(self, job: str, phase: str, attempt: int, payload: tuple[Any, ...],
+                       history: tuple[Any, ...], op: Op) -> tuple[Any, ...]:
+        """The first history met whose frames stand where ``history``'s do, with the same live locals."""
+        if op.key is None:
+            return history
+        return self._representative.setdefault((job, phase, attempt, payload, op.key), history)
 
     def next(self, job: str, phase: str, attempt: int, payload: tuple[Any, ...], history: tuple[Any, ...]) -> Next:
         key = (job, phase, attempt, payload, history)
@@ -135,10 +148,12 @@ class Programs:
                                   "commit(), rollback(), push(), record() or choose()", _where(gen))
             if not sent:
                 where = _where(gen)
+                frames = frame_key(gen) if self.merge else None
+                key = None if frames is None else (self._op_key(op, where), frames)
                 gen.close()
                 if isinstance(op, Choose):
                     return Branch(op.options, tuple(records))
-                return Op(op, where, tuple(records))
+                return Op(op, where, tuple(records), key)
             records = []  # records before an input already sent belong to an earlier step
             given = sent.pop(0)
             if isinstance(op, Choose):

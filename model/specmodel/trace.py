@@ -44,8 +44,12 @@ class Step:
 
 def sql_text(op: Any, dialect: str) -> str:
     """The SQL the engine runs for ``op``, with its parameters written in."""
-    if isinstance(op, Begin):
-        return "BEGIN" + (f" (isolation {op.level})" if op.level else "")
+    if isinstance(op, Begin):  # as the engines need it: SQLite takes its write lock at BEGIN IMMEDIATE
+        if dialect == "sqlite":
+            return "BEGIN IMMEDIATE"
+        if dialect == "mysql":
+            return (f"SET TRANSACTION ISOLATION LEVEL {op.level}; " if op.level else "") + "START TRANSACTION"
+        return "BEGIN" + (f" ISOLATION LEVEL {op.level}" if op.level else "")
     if isinstance(op, Commit):
         return "COMMIT"
     if isinstance(op, Rollback):

@@ -42,6 +42,7 @@ from coordinator import (
 )
 from model.trace import effect_text, result_text, table_text
 from sim.monitors import Monitors
+from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, expect_option, finish, properties_held
 from wavesim.switches import parse_specs, switch_option, switched
 
@@ -174,16 +175,28 @@ def miniature(policy: str, **options: Any) -> list[str]:
 
 
 @click.command()
+@click.argument("spec", required=False, is_eager=True, metavar="[SPEC]")
 @click.option("--policy", type=click.Choice(list(POLICIES)), default="original", show_default=True,
-              help="Which coordinator policy to run.")
+              help="Which coordinator policy to run (when no SPEC file is given).")
+@click.option("--scope", "scope", multiple=True, metavar="NAME=VALUE", help="SPEC only: a scope size of the spec.")
+@click.option("--dialect", type=click.Choice(["postgresql", "mysql", "sqlite"]), default=None,
+              help="SPEC only: the engine the model follows. [default: the spec's]")
 @switch_option
 @expect_option
-def demo(policy: str, switch_specs: tuple[str, ...], expected: Expected) -> None:
+def demo(policy: str, switch_specs: tuple[str, ...], expected: Expected, spec: str | None = None,
+         scope: tuple[str, ...] = (), dialect: str | None = None) -> None:
     """Show, step by step, what one policy does as batches finish, to the end of its story.
 
+    Give a SPEC file to see your own coordinator's story (docs/your-coordinator.md).
     Ends with a summary and each property's verdict; the exit code follows them (original breaks
     single_active_wave, guarded stalls: say so with --expect-violation).
     """
+    if spec is not None:
+        from wavesim.commands.specdemo import demo_spec_command
+        demo_spec_command(spec, {"scope": scope, "switch_specs": switch_specs, "dialect": dialect}, expected)
+        return
+    if scope or dialect:
+        raise BadInput("--scope and --dialect are for a spec file: give its path as SPEC")
     expected.require((policy, name) for name in PROPERTY_NAMES)
     lines, verdicts = story(policy, switches=parse_specs(switch_specs))
     for line in lines:

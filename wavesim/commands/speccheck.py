@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,44 +15,12 @@ from model.specmodel.trace import Step, concrete, steps_of
 from model.specmodel.wayout import stuck_state, ways_out
 from model.specmodel.world import ghost_dict
 from spec.errors import Unsupported
-from spec.lang import Spec
 from wavesim.commands.outputs import write_output
 from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, finish
-from wavesim.specfile import load_spec
+from wavesim.specfile import load_spec, model_of, pairs
 
-__all__ = ["SpecRun", "counterexample_json", "model_of", "pairs", "run_spec_check", "spec_report_text"]
-
-
-def pairs(texts: Iterable[str], option: str) -> dict[str, str]:
-    """``NAME=VALUE`` texts as a dict; a text without ``=`` is one line, exit 2."""
-    out: dict[str, str] = {}
-    for text in texts:
-        name, sep, value = text.partition("=")
-        if not sep or not name.strip():
-            raise BadInput(f"{option} {text!r}: expected NAME=VALUE")
-        out[name.strip()] = value.strip()
-    return out
-
-
-def model_of(spec: Spec, *, scope: dict[str, str], faults: dict[str, str], dialect: str | None = None,
-             level: str | None = None, order: str | None = None, symmetry: bool = True) -> Model:
-    """The spec in the scope the options name (every refusal one line)."""
-    budgets = {}
-    for name, text in faults.items():
-        if name not in FAULT_NAMES:
-            raise BadInput(f"--fault {name}: no such fault (faults: {', '.join(FAULT_NAMES)})")
-        try:
-            budgets[name] = int(text)
-        except ValueError:
-            raise BadInput(f"--fault {name}={text}: the budget is a whole number") from None
-        if budgets[name] < 0:
-            raise BadInput(f"--fault {name}={text}: the budget cannot be negative")
-    try:
-        return Model(spec, spec.scope_of(scope), dialect=dialect, level=level, budgets=budgets, order=order,
-                     symmetry=symmetry)
-    except Unsupported as refused:
-        raise BadInput(f"spec {spec.name}: {refused}") from None
+__all__ = ["SpecRun", "counterexample_json", "run_spec_check", "spec_report_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +81,15 @@ def liveness_lines(model: Model, found: Found) -> list[str]:
     return lines
 
 
-def spec_report_text(run: SpecRun) -> str:
+def spec_report_text(run: SpecRun, *, timings: bool = True) -> str:
+    """The summary, one line per property, and each counterexample (``timings``: with seconds and rate)."""
     search, model = run.search, run.search.model
     rate = search.states / search.seconds if search.seconds > 0 else float("inf")
     status = "complete" if search.complete else "decided early" if search.decided else "INCOMPLETE"
+    timing = f", {search.seconds:.2f} s, {rate:,.0f} states/s" if timings else ""
     lines = [
         header(model),
-        f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}, "
-        f"{search.seconds:.2f} s, {rate:,.0f} states/s",
+        f"{status}: {search.states} distinct states, {search.transitions} transitions, depth {search.depth}{timing}",
         f"reductions: {'symmetry of workers' if model.symmetry else 'none'}",
     ]
     if search.stop_reason:
@@ -212,6 +180,8 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
         raise BadInput(f"--max-states must be at least 1, got {o['max_states']}")
     if not o["time_limit"] > 0:
         raise BadInput(f"--time-limit must be above 0 seconds, got {o['time_limit']:g}")
+    if o.get("export") is not None and not str(o["export"]).endswith((".py", ".sql")):
+        raise BadInput(f"--export {o['export']}: write a .py (pytest) or .sql file")
     run = run_spec_check(model, properties=asked, max_states=o["max_states"], time_limit=o["time_limit"])
     first = next((n for n in asked if n in run.search.found), None)
     for option, render in (("trace_out", _trace_text), ("export", _export_text)):

@@ -14,15 +14,14 @@ from typing import Any
 import click
 
 from model.specmodel import Model, World
-from model.specmodel.actions import FAULT_NAMES, Move
+from model.specmodel.actions import Move
 from model.specmodel.search import judge
-from model.specmodel.trace import replay_labels, steps_of
+from model.specmodel.trace import steps_of
 from model.specmodel.world import View
-from spec.errors import Unsupported
-from wavesim.commands.speccheck import model_of, step_lines
+from wavesim.commands.speccheck import step_lines
 from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, finish
-from wavesim.specfile import load_spec
+from wavesim.specreplay import model_for_trace, moves_of
 
 __all__ = ["TRAP_SEARCH_STATES", "is_spec_trace", "model_for_trace", "replay_spec_trace", "violated_in"]
 
@@ -32,32 +31,6 @@ TRAP_SEARCH_STATES = 200_000
 
 def is_spec_trace(data: dict[str, Any]) -> bool:
     return "spec" in data and "labels" in data
-
-
-def _text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def model_for_trace(data: dict[str, Any], file: str, spec_path: str | None = None) -> Model:
-    """The model the trace was found in: its spec file, scope, engine, level, order and fault budgets."""
-    try:
-        path = spec_path or data["spec"]
-        spec = load_spec(path)
-        faults = {k: str(v) for k, v in data.get("faults", {}).items() if k in FAULT_NAMES}
-        return model_of(spec, scope={k: _text(v) for k, v in data["scope"].items()}, faults=faults,
-                        dialect=data.get("dialect"), level=data.get("level"), order=data.get("order"),
-                        symmetry=False)
-    except (KeyError, TypeError, AttributeError) as err:
-        raise BadInput(f"cannot read {file}: not a spec counterexample (missing {err})") from None
-
-
-def moves_of(model: Model, data: dict[str, Any], file: str) -> tuple[Move, ...]:
-    try:
-        return replay_labels(model, [list(label) for label in data["labels"]])
-    except ValueError as err:
-        raise BadInput(f"{file}: {err}") from None
-    except Unsupported as refused:
-        raise BadInput(f"spec {model.spec.name}: {refused}") from None
 
 
 def violated_in(model: Model, prop: str, kind: str, last: World) -> str | None:
@@ -86,6 +59,38 @@ def violated_in(model: Model, prop: str, kind: str, last: World) -> str | None:
     return f"from the last state no fault-free run reaches {prop} ({len(seen)} states searched)"
 
 
+def _on_database(url: str, prefix: str, model: Model, data: dict[str, Any], moves: tuple[Move, ...],
+                 start: World, expected: Expected) -> None:
+    import dbdriver
+    from wavesim.specreplay import replay_on_database
+
+    prop = data["property"]
+    try:
+        done = replay_on_database(model, moves, start, url, prefix, prop)
+    except dbdriver.DatabaseError as err:
+        raise BadInput(str(err)) from None
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    click.echo(f"spec {model.spec.name}; scope {repr(model.scope) or '(none)'}; on {shown}")
+    click.echo(f"{prop} violated in the model in {len(moves)} steps: {data.get('detail', '')}")
+    for line in done.lines:
+        click.echo(line)
+    for table, rows in done.rows.items():
+        click.echo(f"real rows of {table}: {rows}")
+    if done.diverged:
+        click.echo(f"the engine diverged from the model at {done.diverged}")
+    held: bool | None = done.violation is None
+    if done.violation is not None:
+        click.echo(f"{prop} VIOLATED in the real rows: {done.violation}")
+    elif done.diverged and model.spec.properties[prop].kind == "eventually":
+        click.echo(f"{prop}: undecided (the replay stopped before the trace's end)")
+        held = None
+    else:
+        click.echo(f"{prop}: the violation does not show in the real rows")
+    finish({(model.spec.name, prop): held}, expected)
+
+
 def replay_spec_trace(file: str, data: dict[str, Any], *, db_url: str | None, prefix: str, expected: Expected,
                       spec_path: str | None = None) -> None:
     model = model_for_trace(data, file, spec_path)
@@ -98,8 +103,7 @@ def replay_spec_trace(file: str, data: dict[str, Any], *, db_url: str | None, pr
     steps = steps_of(model, moves, start)
     last = moves[-1].world if moves else start
     if db_url is not None:
-        from wavesim.commands.specdbreplay import replay_spec_on_database
-        replay_spec_on_database(db_url, prefix, model, data, moves, start, expected)
+        _on_database(db_url, prefix, model, data, moves, start, expected)
         return
     click.echo(f"spec {model.spec.name}; scope {repr(model.scope) or '(none)'}; {model.engine.dialect.name}")
     click.echo(f"{prop} ({data.get('kind')}) in {len(steps)} steps: {data.get('detail', '')}")

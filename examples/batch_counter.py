@@ -18,6 +18,8 @@ batches = sa.Table(
 )
 
 spec = Spec("batch-counter", metadata, scope={"jobs": 2, "workers": 2}, queues={"default": "workers"})
+#: the fix that landed upstream (the tutorial's fix); tests/test_examples.py proves it in this scope
+LANDED_FIX = "returning"
 spec.switch("fix", ["none", "returning"], default="none",
             doc="none: decrement, then read the counter; returning: one UPDATE ... RETURNING")
 

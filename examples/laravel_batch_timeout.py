@@ -44,6 +44,8 @@ BATCH = 1
 
 spec = Spec("laravel-batch-timeout", metadata, scope={"jobs": 2}, queues={"default": 2},
             faults={"throw": 1}, doc="Laravel Bus::batch callbacks vs. a timeout inside a DB transaction")
+#: the fix that landed upstream (merged in Laravel 10.x); tests/test_examples.py proves it in this scope
+LANDED_FIX = "pr-48961"
 spec.switch("fix", ["none", "pr-48961"], default="none",
             doc="none: Laravel 10.23 (the failure is recorded inside the timed-out transaction); "
                 "pr-48961: Job::fail rolls the open transaction back first")

@@ -35,6 +35,8 @@ BATCH = 1
 
 spec = Spec("resque-batch-hook", metadata, scope={"jobs": 2}, queues={"default": 2},
             doc="resque-batched-job: after_batch hooks and the batch list's mutex")
+#: the fix that landed upstream (merged as 4b1e964); tests/test_examples.py proves it in this scope
+LANDED_FIX = "pr-9"
 spec.switch("fix", ["none", "pr-9"], default="none",
             doc="none: v1.5, LREM and LLEN in two mutex sections; pr-9: one section returns LLEN")
 

@@ -46,6 +46,8 @@ KEY, LIMIT, A, B = 1, 1, 1, 2
 
 spec = Spec("solid-queue-semaphore", metadata, queues={"default": 2},
             doc="Solid Queue: enqueue vs. unblock of a concurrency-limited job")
+#: the fix that landed upstream (the commit that closed #456); tests/test_examples.py proves it in this scope
+LANDED_FIX = "8d90eab"
 spec.switch("fix", ["none", "8d90eab"], default="none",
             doc="none: Semaphore::Proxy#wait reads with find_by; 8d90eab: with lock.find_by (FOR UPDATE)")
 

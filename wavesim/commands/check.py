@@ -299,11 +299,11 @@ def check_command(**options: Any) -> None:
     if wrong:
         raise BadInput(f"--{wrong[0].replace('_', '-')} is for a spec file: give its path as SPEC")
     if o["policy"] is None:
-        raise BadInput("give a spec file (wavesim check SPEC.py) or a policy of the write-up's coordinator "
-                       f"(--policy {'|'.join(POLICIES)})")
+        raise BadInput("give a spec file (wavesim check SPEC.py) or '--policy' with one of the write-up's "
+                       f"policies: {', '.join(POLICIES)}")
     unknown = [p for p in o["properties"] if p not in PROPERTY_NAMES]
     if unknown:
-        raise BadInput(f"--property {unknown[0]}: not one of {', '.join(PROPERTY_NAMES)}")
+        raise BadInput(f"--property {unknown[0]!r}: not one of {', '.join(PROPERTY_NAMES)}")
     given = {k: o[k] for k in ("wave_size", "threshold") if o[k] is not None}
     sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **given}  # option > environment > default
     try:

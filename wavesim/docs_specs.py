@@ -20,9 +20,45 @@ def check_block(path: str, *overrides: str) -> str:
     """``wavesim check PATH --switch ...`` and what it prints, as a console block."""
     spec = load_spec(project_root() / path)
     given = dict(o.split("=", 1) for o in overrides)
-    run = run_spec_check(Model(spec, spec.scope_of(given)), properties=None, max_states=None, time_limit=60.0)
+    run = run_spec_check(Model(spec, spec.scope_of(given)), properties=None, max_states=None, time_limit=60.0,
+                         shortest=True)
     flags = "".join(f" --switch {o}" for o in overrides)
-    return f"```console\n$ wavesim check {path}{flags}\n{spec_report_text(run, timings=False)}\n```"
+    return f"```console\n$ wavesim check {path}{flags} --shortest\n{spec_report_text(run, timings=False)}\n```"
+
+
+def _first_thread(text: str) -> str:
+    import re
+
+    found = re.search(r"https://github\.com/([\w.-]+/[\w.-]+)/(issues|pull)/(\d+)", text)
+    if found is None:
+        return "-"
+    repo, kind, number = found.groups()
+    return f"[{repo}#{number}]({found.group(0)})"
+
+
+@register("spec-examples")
+def examples_table() -> str:
+    """Each shipped example: its thread, the bug the checker finds, and the landed fix's verdict."""
+    import runpy
+
+    lines = ["| example | thread | found at the default scope (shortest) | landed fix | with it |",
+             "|---|---|---|---|---|"]
+    for path in sorted((project_root() / "examples").glob("*.py")):
+        landed = runpy.run_path(str(path)).get("LANDED_FIX")
+        spec = load_spec(path)
+        found = run_spec_check(Model(spec, spec.scope_of({})), properties=None, max_states=None,
+                               time_limit=60.0, shortest=True).search
+        broken = ", ".join(f"{n} ({len(f.labels)} steps)" for n, f in found.found.items()) or "nothing"
+        if landed is None:
+            fix, verdict = "none landed", "-"
+        else:
+            fixed = run_spec_check(Model(spec, spec.scope_of({"fix": landed})), properties=None,
+                                   max_states=None, time_limit=60.0).search
+            fix = f"`fix={landed}`"
+            verdict = "every property holds" if all(fixed.holds(n) for n in fixed.checked) else "VIOLATED"
+        thread = _first_thread(path.read_text(encoding="utf-8"))
+        lines.append(f"| `{path.name}` | {thread} | {broken} | {fix} | {verdict} |")
+    return "\n".join(lines) + "\n"
 
 
 @register("spec-tutorial-file")

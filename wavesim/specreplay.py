@@ -205,7 +205,11 @@ def moves_of(model: Model, data: dict[str, Any], file: str) -> tuple[Move, ...]:
 
 
 def replay_trace(trace: dict[str, Any], url: str, prefix: str = "wavesim_") -> DbReplay:
-    """A saved counterexample (``wavesim check --trace-out``, or an exported test's) run on ``url``."""
-    model = model_for_trace(trace, "the trace")
-    moves = moves_of(model, trace, "the trace")
+    """A saved counterexample (``wavesim check --trace-out``, or an exported test's) run on ``url``; a
+    ``ValueError`` when its steps no longer fit the spec."""
+    try:
+        model = model_for_trace(trace, "the trace")
+        moves = moves_of(model, trace, "the trace")
+    except BadInput as err:
+        raise ValueError(f"{err.format_message()}: the spec changed since the check; check it again") from None
     return replay_on_database(model, moves, model.initial(), url, prefix, trace["property"])

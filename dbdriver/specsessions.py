@@ -21,16 +21,13 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 import spec
 from dbdriver.errors import DatabaseError, one_line
 from spec.lang import Begin, Commit, Rollback
-
-if TYPE_CHECKING:
-    from dbdriver.specdb import SpecDatabase
 
 __all__ = ["BLOCKED", "DONE", "ERROR", "Seen", "Sessions", "error_kind"]
 
@@ -47,6 +44,18 @@ BEGIN: dict[str, dict[str | None, tuple[str, ...]]] = {
 #: per engine, run once on each session's connection; a server may refuse them (a user without the right)
 SETUP = {"sqlite": (), "postgresql": ("SET deadlock_timeout = '50ms'",),
          "mysql": ("SET SESSION innodb_lock_wait_timeout = 30",)}
+
+
+class Tables(Protocol):
+    """What sessions need of the tables they run on (``dbdriver.specdb.SpecDatabase`` is one)."""
+
+    engine: Any
+    url: str  # as shown, without a password
+    dialect: str
+
+    def retarget(self, statement: Any) -> Any: ...
+
+    def compiled(self, statement: Any) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +112,7 @@ def _run(conn: sa.Connection, work: Any) -> tuple[tuple[tuple[Any, ...], ...], i
 class Sessions:
     """``n`` sessions on a ``SpecDatabase``; a context manager that rolls back and closes them all."""
 
-    def __init__(self, db: SpecDatabase, n: int, level: str | None, wait: float) -> None:
+    def __init__(self, db: Tables, n: int, level: str | None, wait: float) -> None:
         self.db, self.wait = db, wait
         self.level = self._check_level(level)
         self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"session{s}") for s in range(n)]
@@ -122,7 +131,7 @@ class Sessions:
         except sa.exc.DBAPIError as err:
             raise DatabaseError(one_line(err, self.db.url)) from None
         for line in SETUP[self.db.dialect]:
-            with contextlib.suppress(sa.exc.DBAPIError):  # best effort: only waits and deadlocks come later
+            with contextlib.suppress(sa.exc.DBAPIError):  # refused: deadlocks show after the server's own timeout
                 conn.exec_driver_sql(line)
         return conn
 

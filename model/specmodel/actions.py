@@ -1,10 +1,12 @@
 """The spec's actions: every step the world can take from a state, each one atomic in a real system.
 
 Normal steps: a worker takes a job from its queue (``take``), a run executes its next operation
-(``step``: one statement, one BEGIN/COMMIT/ROLLBACK, or one push), a worker acknowledges a finished job
-(``ack``), a periodic job is pushed (``tick``). Faults, each within its budget: ``crash`` (the worker dies
-before its ack: its transaction rolls back and the job is redelivered), ``throw`` (the job raises where
-it stands), ``duplicate`` (a take that leaves a copy queued) and ``lose_delayed``.
+(``step``: one statement, one BEGIN/COMMIT/ROLLBACK, one push or one bulk push), a worker acknowledges a
+finished job (``ack``; with the job type's ``ack="with_last_step"`` it happens in the step that ends the
+program, and there is no ``ack`` step), a periodic job is pushed (``tick``). Faults, each within its
+budget: ``crash`` (the worker dies before its ack: its transaction rolls back and the job is
+redelivered), ``throw`` (the job raises where it stands), ``duplicate`` (a take that leaves a copy
+queued) and ``lose_delayed``.
 
 Decisions a job system makes, stated once here and in ``docs/your-coordinator.md``:
 
@@ -16,6 +18,8 @@ Decisions a job system makes, stated once here and in ``docs/your-coordinator.md
 - A transaction still open when a run is acknowledged is rolled back with the ack (the connection is
   reset); a crash redelivers the job with the same try count.
 - A run that waits for a lock may crash but not ``throw``.
+- The ack of a run whose body returned pushes the job type's ``listeners`` (each with the job's payload),
+  in the same step; a job that failed for good fires none.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, 
 from model.specmodel.world import Job, Run, World, canonical
 from spec.errors import Unsupported
 from spec.executor import Engine, Step
-from spec.lang import FAULTS, Begin, Commit, Ctx, Push, Rollback, Scope, Spec
+from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Push, Rollback, Scope, Spec
 from spec.results import Blocked, Done, Failed
 from spec.state import initial
 
@@ -161,10 +165,12 @@ class Model:
         nxt = self.next_of(run)
         assert isinstance(nxt, Op), nxt
         op, db = nxt.op, world.db
-        if isinstance(op, Push):
-            if op.job not in self.spec.jobs:
-                raise Unsupported(f"push of job type {op.job!r}, which the spec does not declare", nxt.where)
-            pushed = self._pushed(world, Job(op.job, op.payload, delayed=op.delayed))
+        if isinstance(op, Push | Bulk):
+            pushed = world
+            for one in op.pushes if isinstance(op, Bulk) else (op,):
+                if one.job not in self.spec.jobs:
+                    raise Unsupported(f"push of job type {one.job!r}, which the spec does not declare", nxt.where)
+                pushed = self._pushed(pushed, Job(one.job, one.payload, delayed=one.delayed))
             for w in self._settle(pushed, s, replace(run, history=(*run.history, None))):
                 yield Move(("step", s), w)
             return
@@ -202,7 +208,7 @@ class Model:
         elif isinstance(nxt, Op):
             yield self._with_slot(world, s, run)
         elif isinstance(nxt, Ended):
-            yield self._with_slot(world, s, Run(run.job, "ack"))
+            yield self._ended(world, s, run.job, fires=run.phase == "body")
         else:
             assert isinstance(nxt, Raised)
             yield from self._failed(world, s, run)
@@ -210,7 +216,7 @@ class Model:
     def _failed(self, world: World, s: int, run: Run) -> Iterator[World]:
         kind = self.spec.jobs[run.job.type]
         if run.phase == "failure":  # the failure handler itself failed: the worker gives up on the job
-            yield self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, Run(run.job, "ack"))
+            yield self._ended(replace(world, db=self.engine.disconnect(world.db, s)), s, run.job)
             return
         if run.job.attempt < kind.tries:
             again = replace(run.job, attempt=run.job.attempt + 1)
@@ -221,11 +227,24 @@ class Model:
         if kind.on_failure is None or self.spec.rollback_before_failure:
             failed = replace(failed, db=self.engine.disconnect(failed.db, s))
         if kind.on_failure is None:
-            yield self._with_slot(failed, s, Run(run.job, "ack"))
+            yield self._ended(failed, s, run.job)
             return
         yield from self._settle(failed, s, Run(run.job, "failure"))
 
+    def _ended(self, world: World, s: int, job: Job, *, fires: bool = False) -> World:
+        """The world once the program of the run in slot ``s`` ended: the run awaits its ack, or (with the
+        job type's ``ack="with_last_step"``) is acknowledged at once. ``fires``: its body returned."""
+        kind = self.spec.jobs[job.type]
+        fires = fires and bool(kind.listeners)
+        world = self._with_slot(world, s, Run(job, "ack", fires=fires))
+        return self._ack(world, s) if kind.ack == "with_last_step" else world
+
     def _ack(self, world: World, s: int) -> World:
+        run = world.slots[s]
+        assert run is not None
+        if run.fires:
+            for name in self.spec.jobs[run.job.type].listeners:
+                world = self._pushed(world, Job(name, run.job.payload))
         return self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, None)
 
     def _crash(self, world: World, s: int) -> World:

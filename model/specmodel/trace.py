@@ -17,7 +17,7 @@ from model.specmodel.actions import FAULT_NAMES, Label, Model, Move
 from model.specmodel.programs import Op
 from model.specmodel.search import Found
 from model.specmodel.world import Run, World, ghost_dict
-from spec.lang import Begin, Commit, Push, Rollback
+from spec.lang import Begin, Bulk, Commit, Push, Rollback
 from spec.results import Blocked, Done, Failed
 
 __all__ = ["Step", "concrete", "describe", "replay_labels", "sql_text", "steps_of"]
@@ -52,6 +52,8 @@ def sql_text(op: Any, dialect: str) -> str:
         return "ROLLBACK"
     if isinstance(op, Push):
         return f"push {op.job}({', '.join(repr(v) for v in op.payload)})" + (" delayed" if op.delayed else "")
+    if isinstance(op, Bulk):
+        return "push " + ", ".join(f"{p.job}({', '.join(repr(v) for v in p.payload)})" for p in op.pushes)
     compiled = op.compile(dialect=_DIALECTS[dialect], compile_kwargs={"literal_binds": True})
     return " ".join(str(compiled).split())
 
@@ -127,7 +129,8 @@ def describe(model: Model, before: World, move: Move) -> Step:
     assert run is not None
     job = str(run.job)
     if kind == "ack":
-        return Step(move.label, worker, job, None, "", "acknowledges the job" + _open_tx(before, s), "", before, after)
+        return Step(move.label, worker, job, None, "", "acknowledges the job" + _fired(model, run)
+                    + _open_tx(before, s), "", before, after)
     if kind == "crash":
         return Step(move.label, worker, job, None, "", "crashes: its transaction rolls back, the job is redelivered",
                     "", before, after)
@@ -138,11 +141,28 @@ def describe(model: Model, before: World, move: Move) -> Step:
                     str(nxt.where), before, after)
     sql = sql_text(nxt.op, dialect)
     outcome = _outcome(model, before, after, s, nxt, move.outcome) + _failure(after, s)
+    if after.slots[s] is None and kind == "step" and not _retried(after, run):  # ack="with_last_step"
+        returned = run.phase == "body" and run.job not in after.failed
+        outcome += "; the program ends and the job is acknowledged" + _fired(model, Run(run.job, "ack", fires=returned))
     return Step(move.label, worker, job, nxt.op, sql, outcome, str(nxt.where), before, after)
 
 
 def _ended(run: Run | None) -> str:
     return "" if run is None or run.phase != "ack" else " (and its program ends at once)"
+
+
+def _retried(after: World, run: Run) -> bool:
+    """Whether the step put ``run``'s job back on its queue for another try."""
+    again = (run.job.type, run.job.payload, run.job.attempt + 1)
+    return any((j.type, j.payload, j.attempt) == again for q in after.queues for j in q)
+
+
+def _fired(model: Model, run: Run) -> str:
+    """What the ack of ``run`` pushes: its job type's listeners, if its body returned."""
+    if not run.fires or not model.spec.jobs[run.job.type].listeners:
+        return ""
+    return ", which pushes " + ", ".join(f"{n}({', '.join(repr(v) for v in run.job.payload)})"
+                                         for n in model.spec.jobs[run.job.type].listeners)
 
 
 def _open_tx(world: World, s: int) -> str:
@@ -159,7 +179,7 @@ def _failure(after: World, s: int) -> str:
 
 
 def _outcome(model: Model, before: World, after: World, s: int, nxt: Op, outcome: Any) -> str:
-    if isinstance(nxt.op, Push):
+    if isinstance(nxt.op, Push | Bulk):
         return "pushed"
     if isinstance(outcome, Blocked):
         on = ", ".join(worker_name(model, o) for o in sorted(outcome.on))

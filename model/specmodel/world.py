@@ -36,11 +36,12 @@ class Job:
 class Run:
     """A worker's job in progress: ``phase`` is ``body``, ``failure`` (its on_failure program) or ``ack``
     (the program ended; the worker has not acknowledged the job yet); ``history`` what the phase's program
-    was sent so far."""
+    was sent so far; ``fires``: in ``ack``, the body returned and the ack fires the job type's listeners."""
 
     job: Job
     phase: str
     history: tuple[Any, ...] = ()
+    fires: bool = False
 
 
 @dataclass(frozen=True, slots=True)

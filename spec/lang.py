@@ -216,6 +216,11 @@ class JobType:
     where: SourceLocation
     ack: str = "step"
     listeners: tuple[str, ...] = ()
+    event: Callable[..., Payload] | None = None
+
+    def fired(self, payload: Payload) -> Payload:
+        """The payload its listeners get when a run with ``payload`` succeeds."""
+        return payload if self.event is None else tuple(self.event(*payload))
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +304,8 @@ class Spec:
 
     def job(self, name: str, *, queue: str = "default", tries: int = 1,
             on_failure: Callable[..., Program] | None = None, ack: str = "step",
-            listeners: Iterable[str] = ()) -> Callable[[Callable[..., Program]], Any]:
+            listeners: Iterable[str] = (), event: Callable[..., Payload] | None = None,
+            ) -> Callable[[Callable[..., Program]], Any]:
         """A job type whose body is the decorated generator ``body(ctx, *payload)``.
 
         ``tries``: deliveries before a failure is final. ``on_failure(ctx, *payload)``: a program the worker
@@ -307,7 +313,8 @@ class Spec:
         ``recordFailedJob``). ``ack``: when the worker acknowledges the job (``ACKS``). ``listeners``: job
         types the worker pushes, with this job's payload, when it acknowledges a run whose body returned
         (a completion event with queued listeners: Laravel's ``JobProcessed``, Celery's ``link``); a crash
-        before the ack fires none of them."""
+        before the ack fires none of them. ``event(*payload)``: the payload the listeners get (the event's
+        fields), when it is not the job's own."""
         fired = tuple(listeners)
         if ack not in ACKS:
             raise Unsupported(f"job {name!r}: ack must be one of {', '.join(ACKS)}, got {ack!r}")
@@ -318,7 +325,7 @@ class Spec:
                 raise Unsupported(f"job {name!r}: its body must be a generator (it yields steps)", _where(body))
             if tries < 1:
                 raise Unsupported(f"job {name!r}: tries must be at least 1", _where(body))
-            self.jobs[name] = JobType(name, body, queue, tries, on_failure, _where(body), ack, fired)
+            self.jobs[name] = JobType(name, body, queue, tries, on_failure, _where(body), ack, fired, event)
             return body
         return register
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
@@ -15,7 +17,7 @@ COUNTER = sa.Table("counter", META, sa.Column("id", sa.Integer, primary_key=True
                    sa.Column("n", sa.Integer, nullable=False))
 
 
-def make(ack: str, listeners: tuple[str, ...] = ("done",), crashes: int = 0) -> Model:
+def make(ack: str, listeners: tuple[str, ...] = ("done",), crashes: int = 0, event: Any = None) -> Model:
     spec = Spec("fan", META, scope={"jobs": 2}, queues={"default": 1, "listen": 1}, faults={"crash": crashes})
     spec.rows(lambda scope: {"counter": [{"id": 1, "n": 0}]})
     spec.start(lambda scope: [("fan",)])
@@ -24,12 +26,12 @@ def make(ack: str, listeners: tuple[str, ...] = ("done",), crashes: int = 0) -> 
     def fan(ctx):  # type: ignore[no-untyped-def]
         yield bulk(*(push("work", i) for i in range(ctx.scope.jobs)))
 
-    @spec.job("work", ack=ack, listeners=listeners)
+    @spec.job("work", ack=ack, listeners=listeners, event=event)
     def work(ctx, i):  # type: ignore[no-untyped-def]
         yield sa.update(COUNTER).where(COUNTER.c.id == 1).values(n=COUNTER.c.n + 1)
 
     @spec.job("done", queue="listen", ack=ack)
-    def done(ctx, i):  # type: ignore[no-untyped-def]
+    def done(ctx, *i):  # type: ignore[no-untyped-def]
         yield sa.select(COUNTER.c.n)
 
     spec.eventually("counted")(lambda view: view.rows("counter")[0]["n"] == view.scope.jobs and view.idle)
@@ -51,6 +53,13 @@ def test_a_bulk_push_is_one_step_and_with_last_step_leaves_no_ack() -> None:
     world = only(model, only(model, world, "take"), "step")  # work(0): its UPDATE, its ack and its listener
     assert world.slots == (None, None)
     assert world.queues == ((Job("work", (1,)),), (Job("done", (0,)),))
+
+
+def test_the_listeners_get_the_event_payload_when_one_is_given() -> None:
+    model = make("with_last_step", event=lambda i: ("work", i + 10))
+    world = only(model, only(model, model.initial(), "take"), "step")
+    world = only(model, only(model, world, "take"), "step")
+    assert world.queues[1] == (Job("done", ("work", 10)),)
 
 
 def test_an_ack_of_its_own_fires_the_listeners_and_a_crash_before_it_fires_none() -> None:

@@ -18,8 +18,8 @@ Decisions a job system makes, stated once here and in ``docs/your-coordinator.md
 - A transaction still open when a run is acknowledged is rolled back with the ack (the connection is
   reset); a crash redelivers the job with the same try count.
 - A run that waits for a lock may crash but not ``throw``.
-- The ack of a run whose body returned pushes the job type's ``listeners`` (each with the job's payload),
-  in the same step; a job that failed for good fires none.
+- The ack of a run whose body returned pushes the job type's ``listeners`` (each with the job's payload, or
+  the job type's ``event`` of it), in the same step; a job that failed for good fires none.
 """
 
 from __future__ import annotations
@@ -243,8 +243,9 @@ class Model:
         run = world.slots[s]
         assert run is not None
         if run.fires:
-            for name in self.spec.jobs[run.job.type].listeners:
-                world = self._pushed(world, Job(name, run.job.payload))
+            kind = self.spec.jobs[run.job.type]
+            for name in kind.listeners:
+                world = self._pushed(world, Job(name, kind.fired(run.job.payload)))
         return self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, None)
 
     def _crash(self, world: World, s: int) -> World:

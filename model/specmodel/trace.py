@@ -161,8 +161,9 @@ def _fired(model: Model, run: Run) -> str:
     """What the ack of ``run`` pushes: its job type's listeners, if its body returned."""
     if not run.fires or not model.spec.jobs[run.job.type].listeners:
         return ""
-    return ", which pushes " + ", ".join(f"{n}({', '.join(repr(v) for v in run.job.payload)})"
-                                         for n in model.spec.jobs[run.job.type].listeners)
+    kind = model.spec.jobs[run.job.type]
+    payload = ", ".join(repr(v) for v in kind.fired(run.job.payload))
+    return ", which pushes " + ", ".join(f"{n}({payload})" for n in kind.listeners)
 
 
 def _open_tx(world: World, s: int) -> str:

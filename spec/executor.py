@@ -126,7 +126,12 @@ class Engine:
     def execute(self, state: DbState, s: int, statement: Any, where: SourceLocation | None = None
                 ) -> tuple[Step, ...]:
         """Every possible outcome of session ``s`` running ``statement`` now (one, or one per deadlock victim)."""
-        plan = self.plan(statement, where)
+        return self.execute_plan(state, s, self.plan(statement, where), where)
+
+    def execute_plan(self, state: DbState, s: int, plan: Plan, where: SourceLocation | None = None
+                     ) -> tuple[Step, ...]:
+        """``execute`` of a statement already planned (``plan``): a caller that runs one statement object
+        many times plans it once."""
         session = state.session(s)
         if session.doomed:
             error = session.doomed

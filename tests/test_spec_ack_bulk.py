@@ -1,4 +1,5 @@
-"""The spec language's bulk push, ack with the last step, and listeners a job's success fires."""
+"""The spec language's bulk push, ack with the last step, and listeners a job's success fires; the spec
+model's memos."""
 
 from __future__ import annotations
 
@@ -88,3 +89,25 @@ def test_an_unknown_ack_or_an_undeclared_listener_is_refused() -> None:
         make("step", listeners=("nobody",))
     with pytest.raises(Unsupported, match="bulk"):
         bulk()
+
+
+def test_the_memos_find_the_same_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    memo = check_spec(make("step", crashes=1))
+    planned: list[Any] = []
+
+    def plain(self: Model, db: Any, s: int, op: Any, nxt: Any) -> Any:
+        planned.append(op)
+        return self.engine.execute(db, s, op, nxt.where)
+
+    monkeypatch.setattr(Model, "_execute", plain)
+    bare = make("step", crashes=1)
+    bare._slot_keys = None  # type: ignore[assignment]
+    again = check_spec(bare)
+    assert (memo.states, memo.transitions, memo.depth) == (again.states, again.transitions, again.depth)
+    assert len(planned) > len({id(op) for op in planned})  # without the memo a statement is planned again
+
+
+def test_a_statement_object_is_planned_once() -> None:
+    model = make("step")
+    check_spec(model)
+    assert len(model._plans) == 4  # the UPDATE of work(0), work(1) and the SELECT of done(0), done(1)

@@ -34,7 +34,8 @@ from spec.errors import Unsupported
 from spec.executor import Engine, Step
 from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Push, Rollback, Scope, Spec
 from spec.results import Blocked, Done, Failed
-from spec.state import initial
+from spec.state import DbState, initial
+from spec.statements import Plan
 
 __all__ = ["FAULT_NAMES", "Label", "Model"]
 
@@ -83,6 +84,10 @@ class Model:
         self.slot_queue = tuple(i for i, r in enumerate(self.ranges) for _ in r)
         self.symmetry = symmetry
         self.programs = Programs(self._program)
+        # id(statement) -> (statement, its plan); holding the statement keeps its id from being reused
+        self._plans: dict[int, tuple[Any, Plan]] = {}
+        self._outcomes: dict[tuple[DbState, int, int], tuple[Step, ...]] = {}
+        self._slot_keys: dict[Any, str] = {}  # (run, session) -> its sort key under symmetry
 
     # -- the initial state ------------------------------------------------------------------------------
 
@@ -99,7 +104,7 @@ class Model:
         return self.canonical(world)
 
     def canonical(self, world: World) -> World:
-        return canonical(world, self.ranges) if self.symmetry else world
+        return canonical(world, self.ranges, self._slot_keys) if self.symmetry else world
 
     def _queue_of(self, job: str) -> int:
         return self.queue_names.index(self.spec.jobs[job].queue)
@@ -184,7 +189,7 @@ class Model:
                 outcomes = (self.engine.rollback(db, s),)
             else:
                 assert is_statement(op)
-                outcomes = self.engine.execute(db, s, op, nxt.where)
+                outcomes = self._execute(db, s, op, nxt)
         except Unsupported as refused:
             raise refused.at(nxt.where) from None
         for branch, (after, outcome) in enumerate(outcomes):
@@ -196,6 +201,18 @@ class Model:
             assert isinstance(outcome, Done | Failed)
             for w in self._settle(replace(world, db=after), s, replace(run, history=(*run.history, sent))):
                 yield Move(("step", s, branch), w, outcome=outcome)
+
+    def _execute(self, db: DbState, s: int, op: Any, nxt: Op) -> tuple[Step, ...]:
+        """``engine.execute``, memoised: a statement object is planned once (a program position yields the
+        same object every time, ``Programs``), and its outcomes in one database state are computed once."""
+        key = (db, s, id(op))
+        found = self._outcomes.get(key)
+        if found is None:
+            planned = self._plans.get(id(op))
+            if planned is None or planned[0] is not op:
+                planned = self._plans[id(op)] = (op, self.engine.plan(op, nxt.where))
+            found = self._outcomes[key] = self.engine.execute_plan(db, s, planned[1], nxt.where)
+        return found
 
     def _settle(self, world: World, s: int, run: Run) -> Iterator[World]:
         """The worlds after ``run`` (in slot ``s``) was sent its last input: it stands at its next real

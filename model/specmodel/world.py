@@ -66,15 +66,25 @@ class World:
         return replace(self, ghost=tuple(sorted(counts.items(), key=repr)))
 
 
-def _slot_key(world: World, s: int) -> str:
-    return repr((world.slots[s], world.db.sessions[s]))
+def _slot_key(world: World, s: int, keys: dict[Any, str] | None) -> str:
+    pair = (world.slots[s], world.db.sessions[s])
+    if keys is None:
+        return repr(pair)
+    found = keys.get(pair)
+    if found is None:
+        found = keys[pair] = repr(pair)
+    return found
 
 
-def canonical(world: World, ranges: tuple[range, ...]) -> World:
-    """``world`` with the workers of each queue sorted by what they run and their session (symmetry)."""
+def canonical(world: World, ranges: tuple[range, ...], keys: dict[Any, str] | None = None) -> World:
+    """``world`` with the workers of each queue sorted by what they run and their session (symmetry).
+    ``keys``: a memo of the sort keys (a run and its session recur in many states)."""
     order: list[int] = []
     for r in ranges:
-        order.extend(sorted(r, key=lambda s: _slot_key(world, s)))
+        if len(r) < 2:
+            order.extend(r)
+            continue
+        order.extend(sorted(r, key=lambda s: _slot_key(world, s, keys)))
     if order == list(range(len(world.slots))):
         return world
     return replace(world, db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))

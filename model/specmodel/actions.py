@@ -176,7 +176,7 @@ class Model:
                 if one.job not in self.spec.jobs:
                     raise Unsupported(f"push of job type {one.job!r}, which the spec does not declare", nxt.where)
                 pushed = self._pushed(pushed, Job(one.job, one.payload, delayed=one.delayed))
-            for w in self._settle(pushed, s, replace(run, history=(*run.history, None))):
+            for w in self._settle(pushed, s, Run(run.job, run.phase, (*run.history, None))):
                 yield Move(("step", s), w)
             return
         outcomes: tuple[Step, ...]
@@ -195,11 +195,11 @@ class Model:
         for branch, (after, outcome) in enumerate(outcomes):
             if isinstance(outcome, Blocked):
                 if after != db:
-                    yield Move(("step", s, branch), replace(world, db=after), outcome=outcome)
+                    yield Move(("step", s, branch), world.but(db=after), outcome=outcome)
                 continue
             sent: Any = outcome.result if isinstance(outcome, Done) else Thrown(outcome.error, outcome.message)
             assert isinstance(outcome, Done | Failed)
-            for w in self._settle(replace(world, db=after), s, replace(run, history=(*run.history, sent))):
+            for w in self._settle(world.but(db=after), s, Run(run.job, run.phase, (*run.history, sent))):
                 yield Move(("step", s, branch), w, outcome=outcome)
 
     def _execute(self, db: DbState, s: int, op: Any, nxt: Op) -> tuple[Step, ...]:
@@ -221,7 +221,7 @@ class Model:
         world = world.recorded(nxt.records)
         if isinstance(nxt, Branch):
             for option in nxt.options:
-                yield from self._settle(world, s, replace(run, history=(*run.history, option)))
+                yield from self._settle(world, s, Run(run.job, run.phase, (*run.history, option)))
         elif isinstance(nxt, Op):
             yield self._with_slot(world, s, run)
         elif isinstance(nxt, Ended):
@@ -233,16 +233,16 @@ class Model:
     def _failed(self, world: World, s: int, run: Run) -> Iterator[World]:
         kind = self.spec.jobs[run.job.type]
         if run.phase == "failure":  # the failure handler itself failed: the worker gives up on the job
-            yield self._ended(replace(world, db=self.engine.disconnect(world.db, s)), s, run.job)
+            yield self._ended(world.but(db=self.engine.disconnect(world.db, s)), s, run.job)
             return
         if run.job.attempt < kind.tries:
             again = replace(run.job, attempt=run.job.attempt + 1)
-            released = self._pushed(replace(world, db=self.engine.disconnect(world.db, s)), again)
+            released = self._pushed(world.but(db=self.engine.disconnect(world.db, s)), again)
             yield self._with_slot(released, s, None)
             return
-        failed = replace(world, failed=tuple(sorted((*world.failed, run.job), key=repr)))
+        failed = world.but(failed=tuple(sorted((*world.failed, run.job), key=repr)))
         if kind.on_failure is None or self.spec.rollback_before_failure:
-            failed = replace(failed, db=self.engine.disconnect(failed.db, s))
+            failed = failed.but(db=self.engine.disconnect(failed.db, s))
         if kind.on_failure is None:
             yield self._ended(failed, s, run.job)
             return
@@ -263,12 +263,12 @@ class Model:
             kind = self.spec.jobs[run.job.type]
             for name in kind.listeners:
                 world = self._pushed(world, Job(name, kind.fired(run.job.payload)))
-        return self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, None)
+        return self._with_slot(world.but(db=self.engine.disconnect(world.db, s)), s, None)
 
     def _crash(self, world: World, s: int) -> World:
         run = world.slots[s]
         assert run is not None
-        crashed = replace(self._spent(world, "crash"), db=self.engine.disconnect(world.db, s))
+        crashed = self._spent(world, "crash").but(db=self.engine.disconnect(world.db, s))
         return self._with_slot(self._pushed(crashed, run.job), s, None)
 
     # -- small pieces -----------------------------------------------------------------------------------
@@ -279,11 +279,11 @@ class Model:
 
     @staticmethod
     def _with_queue(world: World, q: int, jobs: tuple[Job, ...]) -> World:
-        return replace(world, queues=world.queues[:q] + (jobs,) + world.queues[q + 1:])
+        return world.but(queues=world.queues[:q] + (jobs,) + world.queues[q + 1:])
 
     @staticmethod
     def _with_slot(world: World, s: int, run: Run | None) -> World:
-        return replace(world, slots=world.slots[:s] + (run,) + world.slots[s + 1:])
+        return world.but(slots=world.slots[:s] + (run,) + world.slots[s + 1:])
 
     def _can_spend(self, world: World, fault: str) -> bool:
         i = FAULT_NAMES.index(fault)
@@ -292,4 +292,4 @@ class Model:
     @staticmethod
     def _spent(world: World, fault: str) -> World:
         i = FAULT_NAMES.index(fault)
-        return replace(world, spent=world.spent[:i] + (world.spent[i] + 1,) + world.spent[i + 1:])
+        return world.but(spent=world.spent[:i] + (world.spent[i] + 1,) + world.spent[i + 1:])

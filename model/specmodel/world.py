@@ -8,7 +8,7 @@ when symmetry renames workers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from spec.lang import Record, Scope
@@ -57,13 +57,22 @@ class World:
     spent: tuple[int, ...] = ()
     failed: tuple[Job, ...] = ()
 
+    def but(self, *, db: DbState | None = None, queues: tuple[tuple[Job, ...], ...] | None = None,
+            slots: tuple[Run | None, ...] | None = None, ghost: tuple[Any, ...] | None = None,
+            spent: tuple[int, ...] | None = None, failed: tuple[Job, ...] | None = None) -> World:
+        """This world with the fields given changed (``dataclasses.replace``, without its introspection:
+        the search builds a world per transition)."""
+        return World(self.db if db is None else db, self.queues if queues is None else queues,
+                      self.slots if slots is None else slots, self.ghost if ghost is None else ghost,
+                      self.spent if spent is None else spent, self.failed if failed is None else failed)
+
     def recorded(self, records: tuple[Record, ...]) -> World:
         if not records:
             return self
         counts = dict(self.ghost)
         for r in records:
             counts[(r.event, r.key)] = counts.get((r.event, r.key), 0) + 1
-        return replace(self, ghost=tuple(sorted(counts.items(), key=repr)))
+        return self.but(ghost=tuple(sorted(counts.items(), key=repr)))
 
 
 def _slot_key(world: World, s: int, keys: dict[Any, str] | None) -> str:
@@ -87,7 +96,7 @@ def canonical(world: World, ranges: tuple[range, ...], keys: dict[Any, str] | No
         order.extend(sorted(r, key=lambda s: _slot_key(world, s, keys)))
     if order == list(range(len(world.slots))):
         return world
-    return replace(world, db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))
+    return world.but(db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))
 
 
 class View:

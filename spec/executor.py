@@ -158,6 +158,8 @@ class Engine:
             else:
                 mine = after.sessions[s]
                 after = self._ended(after, s).with_session(s, waiting=mine.waiting, pending=mine.pending)
+            if after.sessions[s].level != state.sessions[s].level:  # the level was this statement's only
+                after = after.with_session(s, level=state.sessions[s].level)
             steps.append((after, outcome))
         return tuple(steps)
 

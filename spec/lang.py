@@ -10,6 +10,8 @@ result:
 
 - a SQLAlchemy Core ``select``/``insert``/``update``/``delete``: sent a ``spec.Result``, or thrown a
   ``SqlError`` when the engine raises (deadlock, duplicate key ...);
+- ``keep(statement, fn)``: the statement, as above, but the program is sent ``fn(result)``, a hashable value:
+  only what the program keeps of the result becomes its state (as SQL computing the value would);
 - ``begin()``, ``commit()``, ``rollback()``: the session's transaction;
 - ``push(job, *payload, delay=None)``: put a job on its queue (never part of a transaction);
 - ``bulk(push(...), push(...), ...)``: put several jobs on their queues in one queue operation (Laravel's
@@ -35,9 +37,9 @@ from spec.errors import SourceLocation, Unsupported
 from spec.schema import Schema, Value
 
 __all__ = [
-    "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Program", "Property", "Push", "Record",
-    "Rollback", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit", "push", "record", "rollback",
-    "transaction",
+    "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Program", "Property", "Push",
+    "Record", "Rollback", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit", "keep", "push", "record",
+    "rollback", "transaction",
 ]
 
 #: the fault kinds a spec may give a budget, and what each does
@@ -88,6 +90,14 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
+class Keep:
+    """Run ``statement``; the program is sent ``fn(result)`` (a hashable value), and only that is kept."""
+
+    statement: Any
+    fn: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Bulk:
     """Put every job of ``pushes`` on its queue, in order, in one queue operation."""
 
@@ -124,6 +134,12 @@ def rollback() -> Rollback:
 def push(job: str, *payload: Value, delay: float | None = None) -> Push:
     """A push; ``delay`` (seconds) only marks the job delayed in the model, where time is not measured."""
     return Push(job, tuple(payload), delay is not None and delay > 0)
+
+
+def keep(statement: Any, fn: Callable[[Any], Any]) -> Keep:
+    """A statement whose result the program reads only through ``fn``: two results ``fn`` maps to the same
+    value leave the program in the same state (``fn`` must be deterministic)."""
+    return Keep(statement, fn)
 
 
 def bulk(*pushes: Push) -> Bulk:

@@ -3,6 +3,7 @@ model's memos."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from model.specmodel import Model, check_spec
 from model.specmodel.world import Job, World
 from spec.errors import Unsupported
-from spec.lang import Spec, bulk, push
+from spec.lang import Spec, bulk, keep, push
 
 META = sa.MetaData()
 COUNTER = sa.Table("counter", META, sa.Column("id", sa.Integer, primary_key=True),
@@ -111,3 +112,26 @@ def test_a_statement_object_is_planned_once() -> None:
     model = make("step")
     check_spec(model)
     assert len(model._plans) == 4  # the UPDATE of work(0), work(1) and the SELECT of done(0), done(1)
+
+
+def test_keep_sends_and_stores_only_what_the_program_keeps() -> None:
+    spec = Spec("keep", META, queues={"default": 2})
+    spec.rows(lambda scope: {"counter": [{"id": 1, "n": 0}, {"id": 2, "n": 5}]})
+    spec.start(lambda scope: [("look",), ("look",)])
+    seen: list[object] = []
+
+    @spec.job("look")
+    def look(ctx):  # type: ignore[no-untyped-def]
+        big = yield keep(sa.select(COUNTER.c.n).order_by(COUNTER.c.id), lambda r: max(r.scalars()) > 1)
+        seen.append(big)
+        yield sa.update(COUNTER).where(COUNTER.c.id == 1).values(n=COUNTER.c.n + 1)
+
+    spec.always("fine")(lambda view: True)
+    model = Model(spec, spec.scope_of())
+    world = only(model, model.initial(), "take")
+    world = next(m.world for m in model.moves(world) if m.label[0] == "step")
+    assert [r.history for r in world.slots if r is not None] == [(True,)]
+    assert True in seen
+    with pytest.raises(Unsupported, match="not a SQLAlchemy statement"):
+        spec.jobs["look"] = replace(spec.jobs["look"], body=lambda ctx: (yield keep("SELECT 1", len)))
+        list(Model(spec, spec.scope_of()).moves(only(model, model.initial(), "take")))

@@ -32,7 +32,7 @@ from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, 
 from model.specmodel.world import Job, Run, World, canonical
 from spec.errors import Unsupported
 from spec.executor import Engine, Step
-from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Push, Rollback, Scope, Spec
+from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Keep, Push, Rollback, Scope, Spec
 from spec.results import Blocked, Done, Failed
 from spec.state import DbState, initial
 from spec.statements import Plan
@@ -188,8 +188,10 @@ class Model:
             elif isinstance(op, Rollback):
                 outcomes = (self.engine.rollback(db, s),)
             else:
-                assert is_statement(op)
-                outcomes = self._execute(db, s, op, nxt)
+                statement = op.statement if isinstance(op, Keep) else op
+                if not is_statement(statement):
+                    raise Unsupported(f"keep() of {statement!r}, which is not a SQLAlchemy statement", nxt.where)
+                outcomes = self._execute(db, s, statement, nxt)
         except Unsupported as refused:
             raise refused.at(nxt.where) from None
         for branch, (after, outcome) in enumerate(outcomes):
@@ -198,6 +200,8 @@ class Model:
                     yield Move(("step", s, branch), world.but(db=after), outcome=outcome)
                 continue
             sent: Any = outcome.result if isinstance(outcome, Done) else Thrown(outcome.error, outcome.message)
+            if isinstance(op, Keep) and isinstance(outcome, Done):
+                sent = op.fn(outcome.result)
             assert isinstance(outcome, Done | Failed)
             for w in self._settle(world.but(db=after), s, Run(run.job, run.phase, (*run.history, sent))):
                 yield Move(("step", s, branch), w, outcome=outcome)

@@ -17,7 +17,7 @@ from model.specmodel.actions import FAULT_NAMES, Label, Model, Move
 from model.specmodel.programs import Op
 from model.specmodel.search import Found
 from model.specmodel.world import Run, World, ghost_dict
-from spec.lang import Begin, Bulk, Commit, Push, Rollback
+from spec.lang import Begin, Bulk, Commit, Keep, Push, Rollback
 from spec.results import Blocked, Done, Failed
 
 __all__ = ["Step", "concrete", "describe", "replay_labels", "sql_text", "steps_of"]
@@ -54,6 +54,8 @@ def sql_text(op: Any, dialect: str) -> str:
         return f"push {op.job}({', '.join(repr(v) for v in op.payload)})" + (" delayed" if op.delayed else "")
     if isinstance(op, Bulk):
         return "push " + ", ".join(f"{p.job}({', '.join(repr(v) for v in p.payload)})" for p in op.pushes)
+    if isinstance(op, Keep):
+        op = op.statement
     compiled = op.compile(dialect=_DIALECTS[dialect], compile_kwargs={"literal_binds": True})
     return " ".join(str(compiled).split())
 
@@ -194,6 +196,8 @@ def _outcome(model: Model, before: World, after: World, s: int, nxt: Op, outcome
         parts.append(f"rows {list(result.rows)}")
     if result.rowcount >= 0 and not isinstance(nxt.op, Begin | Commit | Rollback):
         parts.append(f"{result.rowcount} row(s)")
+    if isinstance(nxt.op, Keep):
+        parts.append(f"kept {nxt.op.fn(result)!r}")
     return (", ".join(parts) or "done") + _changes(model, before, after)
 
 

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_checker import _SHORT
+from benchmarks.bench_checker import _SHORT, finish_table
 from coordinator import PROPERTY_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,17 +161,12 @@ def main() -> None:
         lines.append("(none besides writeup_guarded.py)")
         print(lines[-1], flush=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    lines += ["", "built-in: model.checker.check(shortest=True), its engine auto (compiled where a C compiler is "
-              "found); spec: model.specmodel.check_spec on examples/writeup_guarded.py, Python.",
-              "s: wall clock of the search; cpu s: the check's process's CPU time (import included); MB: its peak "
-              "resident memory. On a shared machine.",
-              f"Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}; load average at "
-              f"the start {start_load}, at the end {load} (1, 5, 15 min)"]
-    print("\n".join(lines[-4:]))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    finish_table(lines, [
+        "built-in: model.checker.check(shortest=True), engine auto (compiled where a C compiler is found); spec: "
+        "model.specmodel.check_spec on examples/writeup_guarded.py, in Python. s: the search's wall clock; cpu s: "
+        "its process's CPU time (import included); MB: its process's peak resident memory.",
+        f"Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}; load average at the "
+        f"start {start_load}, at the end {load} (1, 5, 15 min)"], args.out)
 
 
 if __name__ == "__main__":

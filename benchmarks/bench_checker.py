@@ -160,17 +160,24 @@ def main() -> None:
         for (policy, cell, _), reduced, (_, _, _), plain in _pairs(jobs, results):
             lines.append(_row(policy, cell, reduced, plain))
             print(lines[-1], flush=True)
-    lines += ["", "s: wall clock of the search; cpu s: the cell process's CPU time (import included); both on a shared "
-              "machine. MB: each cell's peak resident memory (its own process).",
-              f"engine: {args.engine}; Python {platform.python_version()}, {os.cpu_count()} cores, "
-              f"{platform.machine()}"]
-    print("\n".join(lines[-3:]))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        tmp.replace(out)  # a whole table or none
+    finish_table(lines, ["s: wall clock of the search; cpu s: the cell process's CPU time (import included); both on "
+                         "a shared machine. MB: each cell's peak resident memory (its own process).",
+                         f"engine: {args.engine}; Python {platform.python_version()}, {os.cpu_count()} cores, "
+                         f"{platform.machine()}"], args.out)
+
+
+def finish_table(lines: list[str], footer: list[str], path: str | None) -> None:
+    """Print the ``footer`` after a blank line and, given a ``path``, write the whole table there (a whole
+    table or none)."""
+    lines += ["", *footer]
+    print("\n".join(lines[-len(footer) - 1:]))
+    if path is None:
+        return
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(out)
 
 
 if __name__ == "__main__":

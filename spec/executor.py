@@ -130,7 +130,8 @@ class Engine:
 
     def execute_plan(self, state: DbState, s: int, plan: Plan, where: SourceLocation | None = None
                      ) -> tuple[Step, ...]:
-        """``execute`` for a statement already planned (``plan``), so that a caller may plan it once."""
+        """``execute`` of a statement already planned (``plan``): a caller that runs one statement object
+        many times plans it once."""
         session = state.session(s)
         if session.doomed:
             error = session.doomed
@@ -157,6 +158,8 @@ class Engine:
             else:
                 mine = after.sessions[s]
                 after = self._ended(after, s).with_session(s, waiting=mine.waiting, pending=mine.pending)
+            if after.sessions[s].level != state.sessions[s].level:  # the level was this statement's only
+                after = after.with_session(s, level=state.sessions[s].level)
             steps.append((after, outcome))
         return tuple(steps)
 

@@ -10,8 +10,12 @@ result:
 
 - a SQLAlchemy Core ``select``/``insert``/``update``/``delete``: sent a ``spec.Result``, or thrown a
   ``SqlError`` when the engine raises (deadlock, duplicate key ...);
+- ``keep(statement, fn)``: the statement, as above, but the program is sent ``fn(result)``, a hashable value:
+  only what the program keeps of the result becomes its state (as SQL computing the value would);
 - ``begin()``, ``commit()``, ``rollback()``: the session's transaction;
 - ``push(job, *payload, delay=None)``: put a job on its queue (never part of a transaction);
+- ``bulk(push(...), push(...), ...)``: put several jobs on their queues in one queue operation (Laravel's
+  ``Queue::bulk`` and ``Bus::batch()->dispatch()``, Sidekiq's ``push_bulk``): one step;
 - ``record(event, *key)``: count an event in ghost state that properties read (not a step of its own:
   it happens with the step before it);
 - ``choose(*options)``: the model tries every option (not a step of its own either).
@@ -33,8 +37,9 @@ from spec.errors import SourceLocation, Unsupported
 from spec.schema import Schema, Value
 
 __all__ = [
-    "FAULTS", "Begin", "Choose", "Commit", "Ctx", "JobType", "Program", "Property", "Push", "Record", "Rollback",
-    "Spec", "SqlError", "Switch", "begin", "choose", "commit", "push", "record", "rollback", "transaction",
+    "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Program", "Property", "Push",
+    "Record", "Rollback", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit", "keep", "push", "record",
+    "rollback", "transaction",
 ]
 
 #: the fault kinds a spec may give a budget, and what each does
@@ -45,6 +50,13 @@ FAULTS: dict[str, str] = {
              "on_failure and tries say",
     "duplicate": "the queue delivers a job twice: a copy stays queued when a worker takes it",
     "lose_delayed": "a delayed job is lost before it is delivered",
+}
+
+#: when a worker acknowledges a job whose program ended, and what each means
+ACKS: dict[str, str] = {
+    "step": "a step of its own after the program's last one (a crash in between redelivers the job)",
+    "with_last_step": "in the same step as the program's last operation (no window between them: a model that "
+                      "treats a run's end as atomic with its last write)",
 }
 
 Payload = tuple[Value, ...]
@@ -78,6 +90,21 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
+class Keep:
+    """Run ``statement``; the program is sent ``fn(result)`` (a hashable value), and only that is kept."""
+
+    statement: Any
+    fn: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Bulk:
+    """Put every job of ``pushes`` on its queue, in order, in one queue operation."""
+
+    pushes: tuple[Push, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """Count one ``event`` (with ``key``) in ghost state."""
 
@@ -107,6 +134,21 @@ def rollback() -> Rollback:
 def push(job: str, *payload: Value, delay: float | None = None) -> Push:
     """A push; ``delay`` (seconds) only marks the job delayed in the model, where time is not measured."""
     return Push(job, tuple(payload), delay is not None and delay > 0)
+
+
+def keep(statement: Any, fn: Callable[[Any], Any]) -> Keep:
+    """A statement whose result the program reads only through ``fn``: two results ``fn`` maps to the same
+    value leave the program in the same state (``fn`` must be deterministic)."""
+    return Keep(statement, fn)
+
+
+def bulk(*pushes: Push) -> Bulk:
+    """Several pushes as one queue operation (one step); none may be delayed."""
+    if not pushes or not all(isinstance(p, Push) for p in pushes):
+        raise Unsupported("bulk() takes one or more push(...) values")
+    if any(p.delayed for p in pushes):
+        raise Unsupported("bulk() of a delayed push: push delayed jobs one at a time")
+    return Bulk(tuple(pushes))
 
 
 def record(event: str, *key: Value) -> Record:
@@ -185,7 +227,8 @@ class Ctx:
 
 @dataclass(frozen=True, slots=True)
 class JobType:
-    """A job type: its body, the queue it runs on, how many tries, and the program a final failure runs."""
+    """A job type: its body, the queue it runs on, how many tries, the program a final failure runs, when it
+    is acknowledged (``ACKS``) and the listener jobs its success fires."""
 
     name: str
     body: Callable[..., Program]
@@ -193,6 +236,13 @@ class JobType:
     tries: int | str  # a number, or the name of a scope entry
     on_failure: Callable[..., Program] | None
     where: SourceLocation
+    ack: str = "step"
+    listeners: tuple[str, ...] = ()
+    event: Callable[..., Payload] | None = None
+
+    def fired(self, payload: Payload) -> Payload:
+        """The payload its listeners get when a run with ``payload`` succeeds."""
+        return payload if self.event is None else tuple(self.event(*payload))
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,13 +326,22 @@ class Spec:
         return fn
 
     def job(self, name: str, *, queue: str = "default", tries: int | str = 1,
-            on_failure: Callable[..., Program] | None = None) -> Callable[[Callable[..., Program]], Any]:
+            on_failure: Callable[..., Program] | None = None, ack: str = "step",
+            listeners: Iterable[str] = (), event: Callable[..., Payload] | None = None,
+            ) -> Callable[[Callable[..., Program]], Any]:
         """A job type whose body is the decorated generator ``body(ctx, *payload)``.
 
         ``tries``: deliveries before a failure is final (a number or a scope entry's name).
         ``on_failure(ctx, *payload)``: a program the worker
         runs, in the same session, when the failure is final (Laravel's ``failed()``, a batch's
-        ``recordFailedJob``)."""
+        ``recordFailedJob``). ``ack``: when the worker acknowledges the job (``ACKS``). ``listeners``: job
+        types the worker pushes, with this job's payload, when it acknowledges a run whose body returned
+        (a completion event with queued listeners: Laravel's ``JobProcessed``, Celery's ``link``); a crash
+        before the ack fires none of them. ``event(*payload)``: the payload the listeners get (the event's
+        fields), when it is not the job's own."""
+        fired = tuple(listeners)
+        if ack not in ACKS:
+            raise Unsupported(f"job {name!r}: ack must be one of {', '.join(ACKS)}, got {ack!r}")
         def register(body: Callable[..., Program]) -> Callable[..., Program]:
             if name in self.jobs:
                 raise Unsupported(f"job type {name!r} declared twice", _where(body))
@@ -290,7 +349,7 @@ class Spec:
                 raise Unsupported(f"job {name!r}: its body must be a generator (it yields steps)", _where(body))
             if isinstance(tries, int) and tries < 1:
                 raise Unsupported(f"job {name!r}: tries must be at least 1", _where(body))
-            self.jobs[name] = JobType(name, body, queue, tries, on_failure, _where(body))
+            self.jobs[name] = JobType(name, body, queue, tries, on_failure, _where(body), ack, fired, event)
             return body
         return register
 
@@ -389,6 +448,10 @@ class Spec:
         for name in self.periodic:
             if name not in self.jobs:
                 raise Unsupported(f"spec {self.name}: periodic job {name!r} is not declared")
+        for job in self.jobs.values():
+            for name in job.listeners:
+                if name not in self.jobs:
+                    raise Unsupported(f"job {job.name!r}: listener {name!r} is not declared", job.where)
 
 
 def _parse(name: str, text: str, default: Value) -> Value:

@@ -183,3 +183,11 @@ def test_a_level_the_conformance_test_does_not_confirm_is_refused_unless_asked_f
     with pytest.raises(spec.Unsupported, match="not offered yet"):
         spec.Engine.of(SCHEMA, "mysql").set_level(state, 0, spec.READ_COMMITTED)
     assert spec.Engine.of(SCHEMA, "mysql", unconfirmed=True).set_level(state, 0, spec.READ_COMMITTED) != state
+
+
+def test_a_statement_outside_a_transaction_leaves_the_session_level_as_it_was() -> None:
+    """Its level is the statement's only: a session that ran one is the same as one that did not."""
+    engine, state = start("postgresql")
+    after, outcome = run(engine, state, 0, sa.update(T).where(T.c.id == 1).values(n=6))
+    assert isinstance(outcome, spec.Done)
+    assert after.sessions == state.sessions

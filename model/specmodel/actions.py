@@ -1,10 +1,12 @@
 """The spec's actions: every step the world can take from a state, each one atomic in a real system.
 
 Normal steps: a worker takes a job from its queue (``take``), a run executes its next operation
-(``step``: one statement, one BEGIN/COMMIT/ROLLBACK, or one push), a worker acknowledges a finished job
-(``ack``), a periodic job is pushed (``tick``). Faults, each within its budget: ``crash`` (the worker dies
-before its ack: its transaction rolls back and the job is redelivered), ``throw`` (the job raises where
-it stands), ``duplicate`` (a take that leaves a copy queued) and ``lose_delayed``.
+(``step``: one statement, one BEGIN/COMMIT/ROLLBACK, one push or one bulk push), a worker acknowledges a
+finished job (``ack``; with the job type's ``ack="with_last_step"`` it happens in the step that ends the
+program, and there is no ``ack`` step), a periodic job is pushed (``tick``). Faults, each within its
+budget: ``crash`` (the worker dies before its ack: its transaction rolls back and the job is
+redelivered), ``throw`` (the job raises where it stands), ``duplicate`` (a take that leaves a copy
+queued) and ``lose_delayed``.
 
 Decisions a job system makes, stated once here and in ``docs/your-coordinator.md``:
 
@@ -16,6 +18,8 @@ Decisions a job system makes, stated once here and in ``docs/your-coordinator.md
 - A transaction still open when a run is acknowledged is rolled back with the ack (the connection is
   reset); a crash redelivers the job with the same try count.
 - A run that waits for a lock may crash but not ``throw``.
+- The ack of a run whose body returned pushes the job type's ``listeners`` (each with the job's payload, or
+  the job type's ``event`` of it), in the same step; a job that failed for good fires none.
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, 
 from model.specmodel.world import Job, Run, World, canonical
 from spec.errors import Unsupported
 from spec.executor import Engine, Step
-from spec.lang import FAULTS, Begin, Commit, Ctx, Push, Rollback, Scope, Spec
+from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Keep, Push, Rollback, Scope, Spec
 from spec.results import Blocked, Done, Failed
-from spec.state import initial
+from spec.state import DbState, initial
 from spec.statements import Plan
 
 __all__ = ["FAULT_NAMES", "Label", "Model"]
@@ -83,7 +87,9 @@ class Model:
         self.rollback_first = spec.rolls_back_before_failure(scope)
         self.tries = {name: spec.tries(name, scope) for name in spec.jobs}
         self.frames = frames
-        self._plans: dict[int, Plan] = {}
+        # id(statement) -> (statement, its plan); holding the statement keeps its id from being reused
+        self._plans: dict[int, tuple[Any, Plan]] = {}
+        self._outcomes: dict[tuple[DbState, int, int], tuple[Step, ...]] = {}
         self.programs = Programs(self._program, merge=frames, op_key=self._op_value)
         self._interned: dict[object, int] = {}
 
@@ -122,13 +128,16 @@ class Model:
         return self._plan(op, where)
 
     def _plan(self, op: Any, where: Any) -> Plan:
-        plan = self._plans.get(id(op))
-        if plan is None:  # the memoised Op keeps ``op`` alive, so its id names it for the whole check
-            plan = self._plans[id(op)] = self.engine.plan(op, where)
-        return plan
+        planned = self._plans.get(id(op))
+        if planned is None or planned[0] is not op:
+            planned = self._plans[id(op)] = (op, self.engine.plan(op, where))
+        return planned[1]
 
     def _op_value(self, op: Any, where: Any) -> Any:
-        """An operation as a value: a statement by its plan (what the engine runs), the others as they are."""
+        """An operation as a value: a statement by its plan (what the engine runs), a ``keep`` by its plan
+        and function, the others as they are."""
+        if isinstance(op, Keep):
+            return ("keep", self._plan(op.statement, where) if is_statement(op.statement) else op, op.fn)
         return self._plan(op, where) if is_statement(op) else op
 
     def _program(self, job: str, phase: str, attempt: int) -> tuple[Any, Ctx]:
@@ -189,10 +198,12 @@ class Model:
         nxt = self.next_of(run)
         assert isinstance(nxt, Op), nxt
         op, db = nxt.op, world.db
-        if isinstance(op, Push):
-            if op.job not in self.spec.jobs:
-                raise Unsupported(f"push of job type {op.job!r}, which the spec does not declare", nxt.where)
-            pushed = self._pushed(world, Job(op.job, op.payload, delayed=op.delayed))
+        if isinstance(op, Push | Bulk):
+            pushed = world
+            for one in op.pushes if isinstance(op, Bulk) else (op,):
+                if one.job not in self.spec.jobs:
+                    raise Unsupported(f"push of job type {one.job!r}, which the spec does not declare", nxt.where)
+                pushed = self._pushed(pushed, Job(one.job, one.payload, delayed=one.delayed))
             for w in self._settle(pushed, s, Run(run.job, run.phase, (*run.history, None))):
                 yield Move(("step", s), w)
             return
@@ -205,19 +216,32 @@ class Model:
             elif isinstance(op, Rollback):
                 outcomes = (self.engine.rollback(db, s),)
             else:
-                assert is_statement(op)
-                outcomes = self.engine.execute_plan(db, s, self._plan(op, nxt.where), nxt.where)
+                statement = op.statement if isinstance(op, Keep) else op
+                if not is_statement(statement):
+                    raise Unsupported(f"keep() of {statement!r}, which is not a SQLAlchemy statement", nxt.where)
+                outcomes = self._execute(db, s, statement, nxt)
         except Unsupported as refused:
             raise refused.at(nxt.where) from None
         for branch, (after, outcome) in enumerate(outcomes):
             if isinstance(outcome, Blocked):
                 if after != db:
-                    yield Move(("step", s, branch), world.with_db(after), outcome=outcome)
+                    yield Move(("step", s, branch), world.but(db=after), outcome=outcome)
                 continue
             sent: Any = outcome.result if isinstance(outcome, Done) else Thrown(outcome.error, outcome.message)
+            if isinstance(op, Keep) and isinstance(outcome, Done):
+                sent = op.fn(outcome.result)
             assert isinstance(outcome, Done | Failed)
-            for w in self._settle(world.with_db(after), s, Run(run.job, run.phase, (*run.history, sent))):
+            for w in self._settle(world.but(db=after), s, Run(run.job, run.phase, (*run.history, sent))):
                 yield Move(("step", s, branch), w, outcome=outcome)
+
+    def _execute(self, db: DbState, s: int, op: Any, nxt: Op) -> tuple[Step, ...]:
+        """``engine.execute``, memoised: a statement object is planned once (a program position yields the
+        same object every time, ``Programs``), and its outcomes in one database state are computed once."""
+        key = (db, s, id(op))
+        found = self._outcomes.get(key)
+        if found is None:
+            found = self._outcomes[key] = self.engine.execute_plan(db, s, self._plan(op, nxt.where), nxt.where)
+        return found
 
     def _settle(self, world: World, s: int, run: Run) -> Iterator[World]:
         """The worlds after ``run`` (in slot ``s``) was sent its last input: it stands at its next real
@@ -232,7 +256,7 @@ class Model:
             history = self.programs.representative(j.type, run.phase, j.attempt, j.payload, run.history, nxt)
             yield self._with_slot(world, s, run if history is run.history else Run(j, run.phase, history))
         elif isinstance(nxt, Ended):
-            yield self._with_slot(world, s, Run(run.job, "ack"))
+            yield self._ended(world, s, run.job, fires=run.phase == "body")
         else:
             assert isinstance(nxt, Raised)
             yield from self._failed(world, s, run)
@@ -240,28 +264,42 @@ class Model:
     def _failed(self, world: World, s: int, run: Run) -> Iterator[World]:
         kind = self.spec.jobs[run.job.type]
         if run.phase == "failure":  # the failure handler itself failed: the worker gives up on the job
-            yield self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, Run(run.job, "ack"))
+            yield self._ended(world.but(db=self.engine.disconnect(world.db, s)), s, run.job)
             return
         if run.job.attempt < self.tries[run.job.type]:
             again = replace(run.job, attempt=run.job.attempt + 1)
-            released = self._pushed(replace(world, db=self.engine.disconnect(world.db, s)), again)
+            released = self._pushed(world.but(db=self.engine.disconnect(world.db, s)), again)
             yield self._with_slot(released, s, None)
             return
-        failed = replace(world, failed=tuple(sorted((*world.failed, run.job), key=repr)))
+        failed = world.but(failed=tuple(sorted((*world.failed, run.job), key=repr)))
         if kind.on_failure is None or self.rollback_first:
-            failed = replace(failed, db=self.engine.disconnect(failed.db, s))
+            failed = failed.but(db=self.engine.disconnect(failed.db, s))
         if kind.on_failure is None:
-            yield self._with_slot(failed, s, Run(run.job, "ack"))
+            yield self._ended(failed, s, run.job)
             return
         yield from self._settle(failed, s, Run(run.job, "failure"))
 
+    def _ended(self, world: World, s: int, job: Job, *, fires: bool = False) -> World:
+        """The world once the program of the run in slot ``s`` ended: the run awaits its ack, or (with the
+        job type's ``ack="with_last_step"``) is acknowledged at once. ``fires``: its body returned."""
+        kind = self.spec.jobs[job.type]
+        fires = fires and bool(kind.listeners)
+        world = self._with_slot(world, s, Run(job, "ack", fires=fires))
+        return self._ack(world, s) if kind.ack == "with_last_step" else world
+
     def _ack(self, world: World, s: int) -> World:
-        return self._with_slot(replace(world, db=self.engine.disconnect(world.db, s)), s, None)
+        run = world.slots[s]
+        assert run is not None
+        if run.fires:
+            kind = self.spec.jobs[run.job.type]
+            for name in kind.listeners:
+                world = self._pushed(world, Job(name, kind.fired(run.job.payload)))
+        return self._with_slot(world.but(db=self.engine.disconnect(world.db, s)), s, None)
 
     def _crash(self, world: World, s: int) -> World:
         run = world.slots[s]
         assert run is not None
-        crashed = replace(self._spent(world, "crash"), db=self.engine.disconnect(world.db, s))
+        crashed = self._spent(world, "crash").but(db=self.engine.disconnect(world.db, s))
         return self._with_slot(self._pushed(crashed, run.job), s, None)
 
     # -- small pieces -----------------------------------------------------------------------------------
@@ -272,13 +310,11 @@ class Model:
 
     @staticmethod
     def _with_queue(world: World, q: int, jobs: tuple[Job, ...]) -> World:
-        queues = world.queues[:q] + (jobs,) + world.queues[q + 1:]
-        return World(world.db, queues, world.slots, world.ghost, world.spent, world.failed)
+        return world.but(queues=world.queues[:q] + (jobs,) + world.queues[q + 1:])
 
     @staticmethod
     def _with_slot(world: World, s: int, run: Run | None) -> World:
-        slots = world.slots[:s] + (run,) + world.slots[s + 1:]
-        return World(world.db, world.queues, slots, world.ghost, world.spent, world.failed)
+        return world.but(slots=world.slots[:s] + (run,) + world.slots[s + 1:])
 
     def _can_spend(self, world: World, fault: str) -> bool:
         i = FAULT_NAMES.index(fault)
@@ -287,4 +323,4 @@ class Model:
     @staticmethod
     def _spent(world: World, fault: str) -> World:
         i = FAULT_NAMES.index(fault)
-        return replace(world, spent=world.spent[:i] + (world.spent[i] + 1,) + world.spent[i + 1:])
+        return world.but(spent=world.spent[:i] + (world.spent[i] + 1,) + world.spent[i + 1:])

@@ -20,7 +20,7 @@ from typing import Any
 from model.specmodel.frames import frame_key
 from spec import lang
 from spec.errors import SourceLocation, Unsupported
-from spec.lang import Begin, Choose, Commit, Ctx, JobThrew, Program, Push, Record, Rollback, SqlError
+from spec.lang import Begin, Bulk, Choose, Commit, Ctx, JobThrew, Keep, Program, Push, Record, Rollback, SqlError
 
 __all__ = ["Branch", "Ended", "Next", "Op", "Programs", "Raised", "Thrown"]
 
@@ -70,7 +70,7 @@ class Raised:
 
 
 Next = Op | Branch | Ended | Raised
-_STEPS = (Begin, Commit, Rollback, Push)
+_STEPS = (Begin, Commit, Rollback, Push, Bulk, Keep)
 
 
 def _where(gen: Any) -> SourceLocation:
@@ -145,7 +145,7 @@ class Programs:
                 continue
             if not (isinstance(op, _STEPS + (Choose,)) or is_statement(op)):
                 raise Unsupported(f"job {job!r} yielded {op!r}: a program yields SQLAlchemy statements, begin(), "
-                                  "commit(), rollback(), push(), record() or choose()", _where(gen))
+                                  "keep(), commit(), rollback(), push(), bulk(), record() or choose()", _where(gen))
             if not sent:
                 where = _where(gen)
                 frames = frame_key(gen) if self.merge else None

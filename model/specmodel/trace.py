@@ -17,7 +17,7 @@ from model.specmodel.actions import FAULT_NAMES, Label, Model, Move
 from model.specmodel.programs import Op
 from model.specmodel.search import Found
 from model.specmodel.world import Run, World, ghost_dict
-from spec.lang import Begin, Commit, Push, Rollback
+from spec.lang import Begin, Bulk, Commit, Keep, Push, Rollback
 from spec.results import Blocked, Done, Failed
 
 __all__ = ["Step", "concrete", "describe", "replay_labels", "sql_dialect", "sql_text", "steps_of"]
@@ -61,6 +61,10 @@ def sql_text(op: Any, dialect: str) -> str:
         return "ROLLBACK"
     if isinstance(op, Push):
         return f"push {op.job}({', '.join(repr(v) for v in op.payload)})" + (" delayed" if op.delayed else "")
+    if isinstance(op, Bulk):
+        return "push " + ", ".join(f"{p.job}({', '.join(repr(v) for v in p.payload)})" for p in op.pushes)
+    if isinstance(op, Keep):
+        op = op.statement
     compiled = op.compile(dialect=_DIALECTS[dialect], compile_kwargs={"literal_binds": True})
     return " ".join(str(compiled).split())
 
@@ -153,7 +157,8 @@ def _described(model: Model, before: World, move: Move) -> Step:
     assert run is not None
     job = str(run.job)
     if kind == "ack":
-        return Step(move.label, worker, job, None, "", "acknowledges the job" + _open_tx(before, s), "", before, after)
+        return Step(move.label, worker, job, None, "", "acknowledges the job" + _fired(model, run)
+                    + _open_tx(before, s), "", before, after)
     if kind == "crash":
         return Step(move.label, worker, job, None, "", "crashes: its transaction rolls back, the job is redelivered",
                     "", before, after)
@@ -164,11 +169,30 @@ def _described(model: Model, before: World, move: Move) -> Step:
                     str(nxt.where), before, after)
     sql = sql_text(nxt.op, dialect)
     outcome = _outcome(model, before, after, s, nxt, move.outcome) + _failure(before, after, s)
+    if after.slots[s] is None and kind == "step" and not _retried(after, run):  # ack="with_last_step"
+        returned = run.phase == "body" and run.job not in after.failed
+        outcome += "; the program ends and the job is acknowledged" + _fired(
+            model, Run(run.job, "ack", fires=returned))
     return Step(move.label, worker, job, nxt.op, sql, outcome, str(nxt.where), before, after)
 
 
 def _ended(run: Run | None) -> str:
     return "" if run is None or run.phase != "ack" else " (and its program ends at once)"
+
+
+def _retried(after: World, run: Run) -> bool:
+    """Whether the step put ``run``'s job back on its queue for another try."""
+    again = (run.job.type, run.job.payload, run.job.attempt + 1)
+    return any((j.type, j.payload, j.attempt) == again for q in after.queues for j in q)
+
+
+def _fired(model: Model, run: Run) -> str:
+    """What the ack of ``run`` pushes: its job type's listeners, if its body returned."""
+    if not run.fires or not model.spec.jobs[run.job.type].listeners:
+        return ""
+    kind = model.spec.jobs[run.job.type]
+    payload = ", ".join(repr(v) for v in kind.fired(run.job.payload))
+    return ", which pushes " + ", ".join(f"{n}({payload})" for n in kind.listeners)
 
 
 def _open_tx(world: World, s: int) -> str:
@@ -183,13 +207,13 @@ def _failure(before: World, after: World, s: int) -> str:
             return "; the job raised and failed for good: its on_failure runs"
         return "; the job raised and failed for good"
     was = before.slots[s]
-    if run is None and was is not None and was.phase != "ack":
+    if run is None and was is not None and was.phase != "ack" and _retried(after, was):
         return "; the job raised and is released for another try"
     return ""
 
 
 def _outcome(model: Model, before: World, after: World, s: int, nxt: Op, outcome: Any) -> str:
-    if isinstance(nxt.op, Push):
+    if isinstance(nxt.op, Push | Bulk):
         return "pushed"
     if isinstance(outcome, Blocked):
         on = ", ".join(worker_name(model, o) for o in sorted(outcome.on))
@@ -203,6 +227,8 @@ def _outcome(model: Model, before: World, after: World, s: int, nxt: Op, outcome
         parts.append(f"rows {list(result.rows)}")
     if result.rowcount >= 0 and not isinstance(nxt.op, Begin | Commit | Rollback):
         parts.append(f"{result.rowcount} row(s)")
+    if isinstance(nxt.op, Keep):
+        parts.append(f"kept {nxt.op.fn(result)!r}")
     return (", ".join(parts) or "done") + _changes(model, before, after)
 
 

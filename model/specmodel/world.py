@@ -8,7 +8,7 @@ when symmetry renames workers.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from spec.lang import Record, Scope
@@ -36,11 +36,12 @@ class Job:
 class Run:
     """A worker's job in progress: ``phase`` is ``body``, ``failure`` (its on_failure program) or ``ack``
     (the program ended; the worker has not acknowledged the job yet); ``history`` what the phase's program
-    was sent so far."""
+    was sent so far; ``fires``: in ``ack``, the body returned and the ack fires the job type's listeners."""
 
     job: Job
     phase: str
     history: tuple[Any, ...] = ()
+    fires: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +60,22 @@ class World:
     def with_db(self, db: DbState) -> World:
         return World(db, self.queues, self.slots, self.ghost, self.spent, self.failed)
 
+    def but(self, *, db: DbState | None = None, queues: tuple[tuple[Job, ...], ...] | None = None,
+            slots: tuple[Run | None, ...] | None = None, ghost: tuple[Any, ...] | None = None,
+            spent: tuple[int, ...] | None = None, failed: tuple[Job, ...] | None = None) -> World:
+        """This world with the fields given changed (``dataclasses.replace``, without its introspection:
+        the search builds a world per transition)."""
+        return World(self.db if db is None else db, self.queues if queues is None else queues,
+                      self.slots if slots is None else slots, self.ghost if ghost is None else ghost,
+                      self.spent if spent is None else spent, self.failed if failed is None else failed)
+
     def recorded(self, records: tuple[Record, ...]) -> World:
         if not records:
             return self
         counts = dict(self.ghost)
         for r in records:
             counts[(r.event, r.key)] = counts.get((r.event, r.key), 0) + 1
-        return replace(self, ghost=tuple(sorted(counts.items(), key=repr)))
+        return self.but(ghost=tuple(sorted(counts.items(), key=repr)))
 
 
 def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object], int]) -> World:
@@ -76,10 +86,13 @@ def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object]
     order: list[int] = []
     slots, sessions = world.slots, world.db.sessions
     for r in ranges:
+        if len(r) < 2:
+            order.extend(r)
+            continue
         order.extend(sorted(r, key=lambda s: (number(slots[s]), number(sessions[s]))))
     if order == list(range(len(world.slots))):
         return world
-    return replace(world, db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))
+    return world.but(db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))
 
 
 class View:

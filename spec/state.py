@@ -9,7 +9,7 @@ by the session that took them until its transaction ends.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from spec.errors import Unsupported
@@ -39,6 +39,15 @@ class Session:
     gaps: frozenset[Gap] = frozenset()
     waiting: frozenset[int] = frozenset()  # the sessions whose locks its current statement waits for
     pending: Tables | None = None  # PostgreSQL: the snapshot a blocked statement started with
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
+        h = self._hash
+        if not h:
+            h = hash((self.open, self.level, self.failed, self.doomed, self.snapshot, self.writes, self.locks,
+                      self.gaps, self.waiting, self.pending)) or 1
+            object.__setattr__(self, "_hash", h)
+        return h
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +57,14 @@ class DbState:
     tables: Tables
     sessions: tuple[Session, ...]
     writer: int | None = None
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
+        h = self._hash
+        if not h:
+            h = hash((self.tables, self.sessions, self.writer,)) or 1
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def session(self, s: int) -> Session:
         if not 0 <= s < len(self.sessions):

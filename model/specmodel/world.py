@@ -8,7 +8,7 @@ when symmetry renames workers.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from spec.lang import Record, Scope
@@ -26,6 +26,14 @@ class Job:
     payload: tuple[Value, ...]
     attempt: int = 1
     delayed: bool = False
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
+        h = self._hash
+        if not h:
+            h = hash((self.type, self.payload, self.attempt, self.delayed,)) or 1
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def __str__(self) -> str:
         args = ", ".join(repr(v) for v in self.payload)
@@ -42,6 +50,14 @@ class Run:
     phase: str
     history: tuple[Any, ...] = ()
     fires: bool = False
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
+        h = self._hash
+        if not h:
+            h = hash((self.job, self.phase, self.history, self.fires,)) or 1
+            object.__setattr__(self, "_hash", h)
+        return h
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +72,14 @@ class World:
     ghost: tuple[tuple[tuple[str, tuple[Value, ...]], int], ...] = ()
     spent: tuple[int, ...] = ()
     failed: tuple[Job, ...] = ()
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
+        h = self._hash
+        if not h:
+            h = hash((self.db, self.queues, self.slots, self.ghost, self.spent, self.failed,)) or 1
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def with_db(self, db: DbState) -> World:
         return World(db, self.queues, self.slots, self.ghost, self.spent, self.failed)

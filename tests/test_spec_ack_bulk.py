@@ -135,3 +135,18 @@ def test_keep_sends_and_stores_only_what_the_program_keeps() -> None:
     with pytest.raises(Unsupported, match="not a SQLAlchemy statement"):
         spec.jobs["look"] = replace(spec.jobs["look"], body=lambda ctx: (yield keep("SELECT 1", len)))
         list(Model(spec, spec.scope_of()).moves(only(model, model.initial(), "take")))
+
+
+def test_a_worker_may_still_die_between_its_last_step_and_the_ack_it_comes_with() -> None:
+    # the crash point the fused step would hide: the UPDATE committed, the ack not sent, the job redelivered
+    model = make("with_last_step", crashes=1)
+    world = only(model, only(model, model.initial(), "take"), "step")
+    world = only(model, world, "take")
+    crashed = [m for m in model.moves(world) if m.label[0] == "crash_after"]
+    assert len(crashed) == 1
+    after = crashed[0].world
+    assert after.db.tables[0] == ((1, 1),) and after.slots == (None, None)
+    assert Job("work", (0,)) in after.queues[0] and after.queues[1] == ()  # redelivered, no listener fired
+    search = check_spec(model)
+    assert search.holds("counted") is False  # the redelivered job counts twice
+    assert search.holds("counted") is not check_spec(make("with_last_step", crashes=0)).holds("counted")

@@ -143,9 +143,9 @@ def replay_on_database(model: Model, moves: tuple[Move, ...], start: World, url:
 
 def _step_on_engine(model: Model, sessions: Any, before: World, move: Move, waiting: set[int]) -> str | None:
     kind = move.label[0]
-    s = move.label[1] if kind in ("take", "duplicate", "step", "ack", "crash", "throw") else None
+    s = move.label[1] if kind in ("take", "duplicate", "step", "crash_after", "ack", "crash", "throw") else None
     own_end = False
-    if kind == "step" and s is not None:
+    if kind in ("step", "crash_after") and s is not None:
         run = before.slots[s]
         assert run is not None
         nxt = model.next_of(run)

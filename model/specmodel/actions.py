@@ -231,8 +231,14 @@ class Model:
             if isinstance(op, Keep) and isinstance(outcome, Done):
                 sent = op.fn(outcome.result)
             assert isinstance(outcome, Done | Failed)
-            for w in self._settle(world.but(db=after), s, Run(run.job, run.phase, (*run.history, sent))):
+            grown = Run(run.job, run.phase, (*run.history, sent))
+            for w in self._settle(world.but(db=after), s, grown):
                 yield Move(("step", s, branch), w, outcome=outcome)
+            if self.spec.jobs[run.job.type].ack == "with_last_step" and self._can_spend(world, "crash"):
+                # the ack comes with the last step, but a worker may still die between the two
+                for w in self._settle(world.but(db=after), s, grown, ack_now=False):
+                    if w.slots[s] is not None and w.slots[s].phase == "ack":  # type: ignore[union-attr]
+                        yield Move(("crash_after", s, branch), self._crash(w, s), fault=True, outcome=outcome)
 
     def _execute(self, db: DbState, s: int, op: Any, nxt: Op) -> tuple[Step, ...]:
         """``engine.execute``, memoised: a statement object is planned once (a program position yields the
@@ -243,20 +249,20 @@ class Model:
             found = self._outcomes[key] = self.engine.execute_plan(db, s, self._plan(op, nxt.where), nxt.where)
         return found
 
-    def _settle(self, world: World, s: int, run: Run) -> Iterator[World]:
+    def _settle(self, world: World, s: int, run: Run, ack_now: bool = True) -> Iterator[World]:
         """The worlds after ``run`` (in slot ``s``) was sent its last input: it stands at its next real
         step, has ended (awaiting its ack) or has failed (handled by the worker)."""
         nxt = self.next_of(run)
         world = world.recorded(nxt.records)
         if isinstance(nxt, Branch):
             for option in nxt.options:
-                yield from self._settle(world, s, Run(run.job, run.phase, (*run.history, option)))
+                yield from self._settle(world, s, Run(run.job, run.phase, (*run.history, option)), ack_now)
         elif isinstance(nxt, Op):
             j = run.job
             history = self.programs.representative(j.type, run.phase, j.attempt, j.payload, run.history, nxt)
             yield self._with_slot(world, s, run if history is run.history else Run(j, run.phase, history))
         elif isinstance(nxt, Ended):
-            yield self._ended(world, s, run.job, fires=run.phase == "body")
+            yield self._ended(world, s, run.job, fires=run.phase == "body", ack_now=ack_now)
         else:
             assert isinstance(nxt, Raised)
             yield from self._failed(world, s, run)
@@ -279,13 +285,14 @@ class Model:
             return
         yield from self._settle(failed, s, Run(run.job, "failure"))
 
-    def _ended(self, world: World, s: int, job: Job, *, fires: bool = False) -> World:
+    def _ended(self, world: World, s: int, job: Job, *, fires: bool = False, ack_now: bool = True) -> World:
         """The world once the program of the run in slot ``s`` ended: the run awaits its ack, or (with the
-        job type's ``ack="with_last_step"``) is acknowledged at once. ``fires``: its body returned."""
+        job type's ``ack="with_last_step"``, unless ``ack_now`` is false) is acknowledged at once.
+        ``fires``: its body returned."""
         kind = self.spec.jobs[job.type]
         fires = fires and bool(kind.listeners)
         world = self._with_slot(world, s, Run(job, "ack", fires=fires))
-        return self._ack(world, s) if kind.ack == "with_last_step" else world
+        return self._ack(world, s) if kind.ack == "with_last_step" and ack_now else world
 
     def _ack(self, world: World, s: int) -> World:
         run = world.slots[s]

@@ -74,7 +74,7 @@ def ample(model: Model, world: World, moves: list[Move], seen: dict[World, int])
     """One move that may stand for all of ``moves`` in ``world``, or None (expand them all)."""
     by_slot: dict[int, list[Move]] = {}
     for move in moves:
-        if move.label[0] in ("step", "ack", "crash", "throw"):
+        if move.label[0] in ("step", "ack", "crash", "crash_after", "throw"):
             by_slot.setdefault(move.label[1], []).append(move)
     for s, own in by_slot.items():
         if len(own) != 1 or own[0].label[0] != "step":

@@ -169,7 +169,9 @@ def _described(model: Model, before: World, move: Move) -> Step:
                     str(nxt.where), before, after)
     sql = sql_text(nxt.op, dialect)
     outcome = _outcome(model, before, after, s, nxt, move.outcome) + _failure(before, after, s)
-    if after.slots[s] is None and kind == "step" and not _retried(after, run):  # ack="with_last_step"
+    if kind == "crash_after":
+        outcome += "; the program ends, and the worker dies before its ack: the job is redelivered"
+    elif after.slots[s] is None and kind == "step" and not _retried(after, run):  # ack="with_last_step"
         returned = run.phase == "body" and run.job not in after.failed
         outcome += "; the program ends and the job is acknowledged" + _fired(
             model, Run(run.job, "ack", fires=returned))

@@ -126,6 +126,10 @@ def spec_report_text(run: SpecRun, *, timings: bool = True, verbose: bool = Fals
     ]
     if search.stop_reason:
         lines.append(f"stopped: {search.stop_reason}")
+    fused = [j.name for j in model.spec.jobs.values() if j.ack == "with_last_step"]
+    if fused:
+        lines.append(f"note: {', '.join(fused)} acknowledge(s) with the last step (ack=\"with_last_step\"): no other "
+                     "worker runs between that step and the ack")
     if search.por and search.reduced and search.found:
         lines.append("note: counterexamples may be longer than the shortest (partial-order reduction); "
                      "--shortest gives minimal ones")

@@ -38,6 +38,7 @@ from model.reduction import ample, safe_kinds
 from model.scope import Scope
 from model.settled import settled
 from model.state import Codec, State, init, queued_batches
+from model.verdicts import Verdicts
 
 __all__ = [
     "DEFAULT_MEMORY_MB", "DEFAULT_TIME_S", "ENGINES", "REDUCTIONS", "EngineUnavailable", "Found", "Search", "check",
@@ -100,7 +101,7 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Search:
+class Search(Verdicts):
     """What a search covered and what it found.
 
     ``complete``: the whole (reduced) state space was explored. ``decided``: every
@@ -125,19 +126,6 @@ class Search:
     engine: str = "python"
     #: states stored but not expanded, every open property being settled in them (``model.settled``)
     settled: int = 0
-
-    def holds(self, name: str) -> bool | None:
-        if name in self.found:
-            return False
-        return True if self.complete else None
-
-    @property
-    def decided(self) -> bool:
-        return all(self.holds(n) is not None for n in self.checked)
-
-    @property
-    def undecided(self) -> tuple[str, ...]:
-        return tuple(n for n in self.checked if self.holds(n) is None)
 
 
 #: How often (in expansions) the Python search samples its resident memory: growth between two samples

@@ -63,6 +63,17 @@ def examples_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the spec benchmark's committed table (``python -m benchmarks.bench_specs --out ...``)
+SPEC_BENCHMARK = "benchmarks/results/specs.txt"
+
+
+@register("spec-benchmark")
+def benchmark_table() -> str:
+    """The committed spec benchmark, as measured (wall clock: rerun it to measure your own)."""
+    text = (project_root() / SPEC_BENCHMARK).read_text(encoding="utf-8").rstrip("\n")
+    return f"```\n$ python -m benchmarks.bench_specs --out {SPEC_BENCHMARK}\n{text}\n```"
+
+
 @register("spec-tutorial-file")
 def tutorial_file() -> str:
     text = (project_root() / TUTORIAL).read_text(encoding="utf-8").rstrip("\n")

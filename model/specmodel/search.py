@@ -22,6 +22,7 @@ from model.liveness import can_finish, first_trap
 from model.specmodel.actions import Label, Model, Move
 from model.specmodel.por import ample
 from model.specmodel.world import View, World
+from model.verdicts import Verdicts
 from spec.errors import Unsupported
 from spec.lang import Property
 
@@ -42,7 +43,7 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SpecSearch:
+class SpecSearch(Verdicts):
     """What a search covered and found; ``holds(name)`` is None while a property is undecided."""
 
     model: Model
@@ -57,19 +58,6 @@ class SpecSearch:
     budget: str | None = None
     reduced: int = 0  # states the partial-order reduction expanded by one move alone
     por: bool = False
-
-    def holds(self, name: str) -> bool | None:
-        if name in self.found:
-            return False
-        return True if self.complete else None
-
-    @property
-    def decided(self) -> bool:
-        return all(self.holds(n) is not None for n in self.checked)
-
-    @property
-    def undecided(self) -> tuple[str, ...]:
-        return tuple(n for n in self.checked if self.holds(n) is None)
 
 
 def judge(prop: Property, view: View) -> str | None:

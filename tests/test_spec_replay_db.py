@@ -66,3 +66,13 @@ def test_each_kind_of_difference_between_the_engine_and_the_model_is_named() -> 
     assert "the engine still waits" in (_same(Done(Result()), Seen("blocked"), update) or "")
     assert "the model raises deadlock" in (_same(Failed("deadlock", ""), Seen("done"), update) or "")
     assert "the engine raised" in (_same(Done(Result()), Seen("error", error="deadlock"), update) or "")
+
+
+def test_a_spec_written_from_the_docs_alone_loads_checks_and_replays(tmp_path: Path) -> None:
+    # tests/fixtures/specs/queue_job_double_start.py was written from docs/your-coordinator.md alone
+    spec = str(ROOT / "tests" / "fixtures" / "specs" / "queue_job_double_start.py")
+    trace = tmp_path / "t.json"
+    assert invoke("check", spec, "--dialect", "sqlite", "--trace-out", str(trace)).exit_code == 1
+    assert invoke("check", spec, "--switch", "fix=cas").exit_code == 0
+    replayed = invoke("replay", str(trace), "--db", f"sqlite:///{tmp_path / 'r.db'}")
+    assert replayed.exit_code == 1 and "VIOLATED in the real rows" in replayed.stdout, replayed.output

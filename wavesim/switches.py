@@ -27,7 +27,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def switch_help() -> str:
     """Every switch with its values and default, for ``--help``."""
     parts = [f"{s.name}={'|'.join(s.values)} (default {s.default})" for s in SWITCHES]
-    return ("A policy switch, on top of the named policy; repeat for several. Readings of the write-up: "
+    return ("With a SPEC file: one of the spec's own switches. With --policy: a policy switch, on top of the named "
+            "policy; repeat for several. Readings of the write-up: "
             + "; ".join(parts) + ". See docs/readings.md.")
 
 

@@ -39,6 +39,9 @@ class Session:
     gaps: frozenset[Gap] = frozenset()
     waiting: frozenset[int] = frozenset()  # the sessions whose locks its current statement waits for
     pending: Tables | None = None  # PostgreSQL: the snapshot a blocked statement started with
+    #: MariaDB: the (table, key) at which a blocked statement's scan waits; it resumes there, past the
+    #: keys before it that it did not lock (rows inserted or changed behind its cursor stay unseen)
+    resume: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,12 @@ import spec
 from tests import dbengines
 from tests.spec_runner import Interleaving, RealSession, abandon_all
 
-#: MariaDB READ COMMITTED is not among them: its model still disagrees with the engine on some generated
-#: interleavings, so the executor refuses it (docs/spec-sql.md; tests/test_spec_sql.py holds the refusal)
+#: every level the model offers, and MariaDB READ COMMITTED, which it models but does not offer yet: it runs
+#: here by ``unconfirmed=True`` (``Target``) until it passes repeatedly with more examples (docs/spec-sql.md)
 LEVELS = [pytest.param(("sqlite", spec.SERIAL), id="sqlite-serial_writer"),
           pytest.param(("postgresql", spec.READ_COMMITTED), id="postgresql-read_committed"),
-          pytest.param(("mysql", spec.REPEATABLE_READ), id="mysql-repeatable_read")]
+          pytest.param(("mysql", spec.REPEATABLE_READ), id="mysql-repeatable_read"),
+          pytest.param(("mysql", spec.READ_COMMITTED), id="mysql-read_committed")]
 KEYS = st.integers(1, 4)
 NUMBERS = st.one_of(st.none(), st.integers(0, 3))
 
@@ -135,7 +136,7 @@ class Target:
         self.engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", connect_args=args,
                                        poolclass=sa.pool.NullPool)
         self.meta.create_all(self.engine)
-        self.model = spec.Engine.of(spec.Schema.of([self.a, self.b]), name)
+        self.model = spec.Engine.of(spec.Schema.of([self.a, self.b]), name, unconfirmed=True)
         self.level = level
         setup, begin = {
             "sqlite": ([], "BEGIN IMMEDIATE"),

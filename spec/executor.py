@@ -35,7 +35,7 @@ from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.expr import Expr, evaluate, is_true, sort_key
+from spec.expr import Cmp, Col, Const, Expr, Logic, evaluate, is_true, sort_key
 from spec.results import Blocked, Done, Failed, Outcome, Result
 from spec.schema import Schema
 from spec.state import DbState, Row, Session, Tables, add_writes, apply_writes, by_key, overlay, table_writes
@@ -416,7 +416,8 @@ class Engine:
             k for other in state.sessions for t, k in other.locks if t == plan.table}  # a waiting INSERT's rows
         lookup = key_lookup(plan.where, spec)
         keys = list(lookup) if lookup is not None else sorted(present)
-        if impossible(plan.where, spec, null_checks=isinstance(plan, Select)):  # no row read, so none locked
+        if impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
+                isinstance(plan, Select) and _propagated_false(plan.where, d)):  # no row read, so none locked
             keys = []
         limit, descending = None, False
         if isinstance(plan, Select) and plan.limit is not None and plan.order_by and _by_key(plan, spec.key):
@@ -483,6 +484,31 @@ def _row_key(row: Row, order: tuple[tuple[Expr, bool], ...], d: Dialect) -> tupl
 
 def _ordered(rows: list[Row], order: tuple[tuple[Expr, bool], ...], d: Dialect) -> list[Row]:
     return sorted(rows, key=lambda r: _row_key(r, order, d)) if order else rows
+
+
+def _columns(expr: Any) -> set[int]:
+    """The columns an expression reads."""
+    if isinstance(expr, Col):
+        return {expr.index}
+    if isinstance(expr, tuple):
+        return set().union(*(_columns(e) for e in expr))
+    if not hasattr(expr, "__dataclass_fields__"):
+        return set()
+    return set().union(*(_columns(getattr(expr, f)) for f in expr.__dataclass_fields__))
+
+
+def _propagated_false(where: Expr | None, d: Dialect) -> bool:
+    """MariaDB's SELECT puts ``col = c`` of a top-level AND into the other conjuncts that read only that column,
+    and reads no row when one of them is then not true (``n = 3 AND n != 3``; seen on 10.11, not in DELETE)."""
+    conjuncts = where.items if isinstance(where, Logic) and where.op == "and" else ()
+    for c in conjuncts:
+        if isinstance(c, Cmp) and c.op == "=" and isinstance(c.left, Col) and isinstance(c.right, Const) \
+                and c.right.value is not None:
+            row: list[Any] = [None] * (c.left.index + 1)
+            row[c.left.index] = c.right.value
+            if any(_columns(o) == {c.left.index} and not is_true(o, row, d) for o in conjuncts if o is not c):
+                return True
+    return False
 
 
 def _waits_for(state: DbState, node: int) -> frozenset[int]:

@@ -339,3 +339,12 @@ def test_mariadb_read_committed_for_update_by_one_key_keeps_the_row_even_when_th
     assert rows(none) == []
     _, other = run(engine, state, 1, sa.update(T).where(T.c.id == 1).values(n=0))
     assert isinstance(other, spec.Blocked if kept else spec.Done)
+
+
+def test_a_mariadb_select_puts_a_column_constant_into_the_other_conditions_on_that_column() -> None:
+    engine, state = _held()
+    contradiction = sa.and_(T.c.n == 3, T.c.n.not_in([0, 3]))
+    _, lock = run(engine, state, 1, sa.select(T.c.id).where(contradiction).with_for_update())
+    assert rows(lock) == []  # 3 NOT IN (0, 3) is false: no row read, none waited for
+    _, delete = run(engine, state, 1, sa.delete(T).where(contradiction))
+    assert delete == spec.Blocked(frozenset({0}))  # a DELETE reads the rows all the same

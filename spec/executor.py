@@ -16,13 +16,16 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
   scan (all of the table unless the key is fixed by ``=`` or ``IN``), keep those locks, and take gap locks
   that block other sessions' inserts into the scanned range.
 - MariaDB READ COMMITTED: every statement sees the latest committed rows; locks are kept on matching rows
-  only; an UPDATE or DELETE meeting a locked row reads its latest committed version and waits only if that
-  matches (semi-consistent read); FOR UPDATE waits for every locked row it scans.
+  only; an UPDATE scanning the table (its key not fixed by ``=`` or ``IN``) that meets a locked row reads
+  its latest committed version and waits only if that matches (semi-consistent read; a row not committed
+  yet does not match); DELETE, an UPDATE by key and FOR UPDATE wait for every locked row they meet; a FOR
+  UPDATE by ``key = c`` keeps its row locked even when the rest of the WHERE fails.
 - SQLite: transactions begin ``BEGIN IMMEDIATE``, so one write transaction at a time: a second BEGIN, or
   a write outside a transaction, waits for it. Reads never wait and see the latest committed rows.
 
-A statement that must wait keeps none of the rows it locked before the one it waits for (the engines keep
-them); so a deadlock that closes inside one multi-row statement is not modelled (docs/spec-sql.md).
+On MariaDB a statement that must wait keeps the rows it locked (or inserted) before the one it waits for,
+and resumes its scan at that row. On PostgreSQL it keeps none of them (the engine keeps them), so a
+deadlock that closes inside one multi-row statement is not modelled there (docs/spec-sql.md).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.expr import Expr, evaluate, is_true, sort_key
+from spec.expr import Cmp, Col, Const, Expr, Logic, evaluate, is_true, sort_key
 from spec.results import Blocked, Done, Failed, Outcome, Result
 from spec.schema import Schema
 from spec.state import DbState, Row, Session, Tables, add_writes, apply_writes, by_key, overlay, table_writes
@@ -46,8 +49,13 @@ Step = tuple[DbState, Outcome]
 class _Wait(Exception):
     """Raised inside a statement when it meets a row another session holds."""
 
-    def __init__(self, on: frozenset[int]) -> None:
+    def __init__(self, on: frozenset[int], locks: frozenset[tuple[int, int]] = frozenset(),
+                 gaps: frozenset[tuple[int, int | None, int | None]] = frozenset(),
+                 resume: tuple[int, int] | None = None) -> None:
         self.on = on
+        #: MariaDB: the locks the statement took before the row it waits for, kept while it waits, and where
+        #: its scan resumes
+        self.locks, self.gaps, self.resume = locks, gaps, resume
 
 
 class _Error(Exception):
@@ -118,7 +126,8 @@ class Engine:
     @staticmethod
     def _ended(state: DbState, s: int) -> DbState:
         state = state.with_session(s, open=False, failed=None, doomed=None, snapshot=None, writes=(),
-                                   locks=frozenset(), gaps=frozenset(), waiting=frozenset(), pending=None)
+                                   locks=frozenset(), gaps=frozenset(), waiting=frozenset(), pending=None,
+                                   resume=None)
         return replace(state, writer=None) if state.writer == s else state
 
     # -- statements -------------------------------------------------------------------------------------
@@ -135,7 +144,9 @@ class Engine:
         session = state.session(s)
         if session.doomed:
             error = session.doomed
-            state = state.with_session(s, doomed=None, waiting=frozenset())
+            state = state.with_session(s, doomed=None, waiting=frozenset(), resume=None)
+            if not session.open:  # a statement outside a transaction: its one-statement transaction is over
+                state = self._ended(state, s)
             return ((state, Failed(error, f"session {s}: {error} (rolled back while waiting)")),)
         if session.failed:
             raise Unsupported(f"a statement in session {s} after {session.failed!r}: roll back first").at(where)
@@ -155,9 +166,12 @@ class Engine:
             if isinstance(outcome, Done):
                 after = self._ended(replace(after, tables=apply_writes(after.tables, after.sessions[s].writes,
                                                                        self.schema)), s)
-            else:
+            elif isinstance(outcome, Blocked):  # it keeps what it waits for, where, and the locks it took
                 mine = after.sessions[s]
-                after = self._ended(after, s).with_session(s, waiting=mine.waiting, pending=mine.pending)
+                after = self._ended(after, s).with_session(s, waiting=mine.waiting, pending=mine.pending,
+                                                           resume=mine.resume, locks=mine.locks, gaps=mine.gaps)
+            else:
+                after = self._ended(after, s)
             if after.sessions[s].level != state.sessions[s].level:  # the level was this statement's only
                 after = after.with_session(s, level=state.sessions[s].level)
             steps.append((after, outcome))
@@ -173,18 +187,22 @@ class Engine:
                 assert isinstance(plan, Select | Update | Delete)
                 state, result = self._locking(state, s, plan)
         except _Wait as wait:
+            if self.dialect.name == "mysql":  # InnoDB keeps the locks taken before the wait
+                mine = state.sessions[s]
+                state = state.with_session(s, locks=mine.locks | wait.locks, gaps=mine.gaps | wait.gaps,
+                                           resume=wait.resume)
             return self._blocked(state, s, plan, wait.on)
         except _Error as error:
             if self.dialect.name == "mysql":
                 state = state.with_session(s, locks=state.sessions[s].locks | error.locks)
             return ((self._failed(state, s, error.error), Failed(error.error, error.message)),)
-        return ((state.with_session(s, waiting=frozenset(), pending=None), Done(result)),)
+        return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None), Done(result)),)
 
     def _failed(self, state: DbState, s: int, error: str) -> DbState:
         """PostgreSQL aborts the whole transaction at once; MariaDB and SQLite undo the statement only."""
         if self.dialect.name == "postgresql" or error == DEADLOCK:
             state = state.with_session(s, writes=(), locks=frozenset(), gaps=frozenset())
-        return state.with_session(s, failed=error, waiting=frozenset(), pending=None)
+        return state.with_session(s, failed=error, waiting=frozenset(), pending=None, resume=None)
 
     # -- waits and deadlocks ----------------------------------------------------------------------------
 
@@ -197,12 +215,15 @@ class Engine:
         steps: list[Step] = []
         for victim in cycle:  # the engine may abort any transaction in the cycle (docs/spec-sql.md)
             aborted = waiting.with_session(victim, writes=(), locks=frozenset(), gaps=frozenset(),
-                                           failed=DEADLOCK, pending=None, waiting=frozenset())
+                                           failed=DEADLOCK, pending=None, resume=None, waiting=frozenset())
             if victim == s:
                 steps.append((aborted, Failed(DEADLOCK, f"session {s}: deadlock detected")))
             else:
                 aborted = aborted.with_session(victim, doomed=DEADLOCK)
                 steps.extend(self._run(aborted.with_session(s, waiting=frozenset()), s, plan))
+                if any(victim in _waits_for(state, w) for w in range(len(state.sessions)) if w not in (s, victim)):
+                    # a session queued earlier on the victim's rows may take them first: s stays blocked
+                    steps.append((aborted.with_session(s, waiting=frozenset()), Blocked(on)))
         return tuple(steps)
 
     # -- reads ------------------------------------------------------------------------------------------
@@ -255,13 +276,14 @@ class Engine:
             k = row[spec.key]
             assert isinstance(k, int)
             self._check_not_null(row, plan.table)
+            inserted = frozenset((plan.table, j) for j in new)  # InnoDB keeps the rows inserted before a wait
             holder = self._holder(state, s, plan.table, k)
             if holder is not None:
-                raise _Wait(frozenset({holder}))
+                raise _Wait(frozenset({holder}), inserted)
             gap_holders = frozenset(o for o, other in enumerate(state.sessions) if o != s and any(
                 g[0] == plan.table and (g[1] is None or g[1] < k) and (g[2] is None or k < g[2]) for g in other.gaps))
             if gap_holders:
-                raise _Wait(gap_holders)
+                raise _Wait(gap_holders, inserted)
             if k in view or k in new:  # InnoDB keeps a lock on the existing row (and on the rows inserted before)
                 raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
                              frozenset((plan.table, j) for j in [*new, k]))
@@ -393,16 +415,20 @@ class Engine:
         rr = session.level == REPEATABLE_READ
         current = self._current(state, s, plan.table)
         committed = by_key(state.tables[plan.table], spec.key)
-        present = set(committed) | {k for other in state.sessions for k, _ in table_writes(other, plan.table)}
+        present = set(committed) | {k for other in state.sessions for k, _ in table_writes(other, plan.table)} | {
+            k for other in state.sessions for t, k in other.locks if t == plan.table}  # a waiting INSERT's rows
         lookup = key_lookup(plan.where, spec)
         keys = list(lookup) if lookup is not None else sorted(present)
-        if impossible(plan.where, spec):  # the optimizer reads no row at all, so locks none
+        if impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
+                isinstance(plan, Select) and _propagated_false(plan.where, d)):  # no row read, so none locked
             keys = []
-        limit = None
+        limit, descending = None, False
         if isinstance(plan, Select) and plan.limit is not None and plan.order_by and _by_key(plan, spec.key):
-            limit = plan.offset + plan.limit
-            if plan.order_by[0][1]:
+            limit, descending = plan.offset + plan.limit, plan.order_by[0][1]
+            if descending:
                 keys.reverse()
+        resume = session.resume if session.resume and session.resume[0] == plan.table else None
+        const = lookup is not None and len(lookup) == 1
         taken: list[tuple[Row, Row]] = []
         locks: set[tuple[int, int]] = set()
         gaps: set[tuple[int, int | None, int | None]] = set()
@@ -411,17 +437,22 @@ class Engine:
             if limit is not None and len(taken) >= limit:
                 stopped_at = k
                 break
+            if resume is not None and (k > resume[1] if descending else k < resume[1]) \
+                    and (plan.table, k) not in session.locks:
+                continue  # behind the cursor of a statement resumed after a wait: InnoDB does not go back
             holder = self._holder(state, s, plan.table, k)
             if holder is not None:
                 if isinstance(plan, Select) and plan.skip_locked:
                     continue
-                if not rr and isinstance(plan, Update | Delete) and k in committed \
-                        and not is_true(plan.where, committed[k], d):
-                    continue  # semi-consistent read: the latest committed version does not match
-                # (a row with no committed version, another session's insert, is waited for: seen on DELETE)
+                if not rr and isinstance(plan, Update) and lookup is None and not (
+                        k in committed and is_true(plan.where, committed[k], d)):
+                    continue  # semi-consistent read: the latest committed version (if any) does not match
+                # (only an UPDATE that scans the table reads semi-consistently: DELETE and a key lookup wait)
                 if isinstance(plan, Select) and plan.nowait:
                     raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
-                raise _Wait(frozenset({holder}))
+                if rr and lookup is None and not descending:  # next-key locks up to the row, the waiting one too:
+                    gaps.add((plan.table, None, k))  # InnoDB stops an insert into the gap before that row
+                raise _Wait(frozenset({holder}), frozenset(locks), frozenset(gaps), (plan.table, k))
             row = current.get(k)
             if row is None:
                 if rr and lookup is not None and k not in present:
@@ -429,7 +460,9 @@ class Engine:
                     upper = min((p for p in present if p > k), default=None)
                     gaps.add((plan.table, lower, upper))
                 continue
-            if rr:
+            # RC too keeps the row it waited for, matching or not, and the one row a FOR UPDATE reads by
+            # ``key = c`` (MariaDB 10.11 reads that row before the rest of the WHERE, and keeps it)
+            if rr or (resume is not None and k == resume[1]) or (const and isinstance(plan, Select)):
                 locks.add((plan.table, k))
             if is_true(plan.where, row, d):
                 locks.add((plan.table, k))
@@ -456,12 +489,47 @@ def _ordered(rows: list[Row], order: tuple[tuple[Expr, bool], ...], d: Dialect) 
     return sorted(rows, key=lambda r: _row_key(r, order, d)) if order else rows
 
 
+def _columns(expr: Any) -> set[int]:
+    """The columns an expression reads."""
+    if isinstance(expr, Col):
+        return {expr.index}
+    if isinstance(expr, tuple):
+        return set().union(*(_columns(e) for e in expr))
+    if not hasattr(expr, "__dataclass_fields__"):
+        return set()
+    return set().union(*(_columns(getattr(expr, f)) for f in expr.__dataclass_fields__))
+
+
+def _propagated_false(where: Expr | None, d: Dialect) -> bool:
+    """MariaDB's SELECT puts ``col = c`` of a top-level AND into the other conjuncts that read only that column,
+    and reads no row when one of them is then not true (``n = 3 AND n != 3``; seen on 10.11, not in DELETE)."""
+    conjuncts = where.items if isinstance(where, Logic) and where.op == "and" else ()
+    for c in conjuncts:
+        if isinstance(c, Cmp) and c.op == "=" and isinstance(c.left, Col) and isinstance(c.right, Const) \
+                and c.right.value is not None:
+            row: list[Any] = [None] * (c.left.index + 1)
+            row[c.left.index] = c.right.value
+            if any(_columns(o) == {c.left.index} and not is_true(o, row, d) for o in conjuncts if o is not c):
+                return True
+    return False
+
+
+def _waits_for(state: DbState, node: int) -> frozenset[int]:
+    """The sessions ``node``'s blocked statement waits for: those it met, and (MariaDB) whoever holds the row
+    its scan waits at now (another waiter may have been granted it)."""
+    session = state.sessions[node]
+    if session.resume is None:
+        return session.waiting
+    held = {o for o, other in enumerate(state.sessions) if o != node and session.resume in other.locks}
+    return session.waiting | held
+
+
 def _cycle(state: DbState, start: int) -> tuple[int, ...]:
     """The sessions on a wait-for cycle through ``start`` (empty when its wait closes none)."""
     path: list[int] = []
 
     def walk(node: int, seen: frozenset[int]) -> bool:
-        for nxt in sorted(state.sessions[node].waiting):
+        for nxt in sorted(_waits_for(state, node)):
             if nxt == start:
                 return True
             if nxt not in seen:

@@ -39,13 +39,16 @@ class Session:
     gaps: frozenset[Gap] = frozenset()
     waiting: frozenset[int] = frozenset()  # the sessions whose locks its current statement waits for
     pending: Tables | None = None  # PostgreSQL: the snapshot a blocked statement started with
+    #: MariaDB: the (table, key) at which a blocked statement's scan waits; it resumes there, past the
+    #: keys before it that it did not lock (rows inserted or changed behind its cursor stay unseen)
+    resume: tuple[int, int] | None = None
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
         h = self._hash
         if not h:
             h = hash((self.open, self.level, self.failed, self.doomed, self.snapshot, self.writes, self.locks,
-                      self.gaps, self.waiting, self.pending)) or 1
+                      self.gaps, self.waiting, self.pending, self.resume)) or 1
             object.__setattr__(self, "_hash", h)
         return h
 

@@ -321,30 +321,36 @@ def _delete(stmt: dml.Delete, schema: Schema, dialect: Dialect) -> Delete:
 
 
 def key_lookup(where: Expr | None, spec: TableSpec) -> tuple[int, ...] | None:
-    """The keys a WHERE fixes by ``key = c`` or ``key IN (...)`` in a top-level AND, in order; else None."""
+    """The keys a WHERE fixes by ``key = c`` or ``key IN (...)`` in a top-level AND, in order (those all such
+    conjuncts fix: MariaDB reads no row for ``id IN (2, 4) AND id = 3``); else None."""
     if where is None:
         return None
     conjuncts = where.items if isinstance(where, Logic) and where.op == "and" else (where,)
+    fixed: set[int] | None = None
     for c in conjuncts:
+        found: set[int] | None = None
         if isinstance(c, Cmp) and c.op == "=":
             for a, b in ((c.left, c.right), (c.right, c.left)):
                 if isinstance(a, Col) and a.index == spec.key and isinstance(b, Const) and isinstance(b.value, int):
-                    return (b.value,)
+                    found = {b.value}
         if isinstance(c, In) and not c.negated and isinstance(c.operand, Col) and c.operand.index == spec.key:
             values = [v.value for v in c.values if isinstance(v, Const) and isinstance(v.value, int)]
             if len(values) == len(c.values):
-                return tuple(sorted(set(values)))
-    return None
+                found = set(values)
+        if found is not None:
+            fixed = found if fixed is None else fixed & found
+    return None if fixed is None else tuple(sorted(fixed))
 
 
-def impossible(where: Expr | None, spec: TableSpec) -> bool:
-    """A WHERE the optimizer folds to false before reading a row: ``IS NULL`` on a NOT NULL column, an
-    empty ``IN``, or an AND of such (MariaDB then scans, and so locks, nothing)."""
+def impossible(where: Expr | None, spec: TableSpec, *, null_checks: bool = True) -> bool:
+    """A WHERE the optimizer folds to false before reading a row: an empty ``IN``, ``IS NULL`` on a NOT NULL
+    column (``null_checks``: MariaDB folds it in a SELECT, not in an UPDATE or DELETE), or an AND of such
+    (MariaDB then scans, and so locks, nothing)."""
     if isinstance(where, IsNull) and not where.negated and isinstance(where.operand, Col):
-        return not spec.columns[where.operand.index].nullable
+        return null_checks and not spec.columns[where.operand.index].nullable
     if isinstance(where, In):
         return not where.values and not where.negated
     if isinstance(where, Logic):
-        parts = [impossible(e, spec) for e in where.items]
+        parts = [impossible(e, spec, null_checks=null_checks) for e in where.items]
         return any(parts) if where.op == "and" else all(parts)
     return False

@@ -119,8 +119,25 @@ class Interleaving:
     def _match(self, first: int, others: list[int], seen: dict[int, Seen]
                ) -> tuple[spec.DbState, dict[int, spec.Outcome]] | None:
         for branch_state, outcomes in self._branches(first, others):
-            if all(_agrees(outcomes[s], seen[s], *self.waiting[s]) for s in outcomes):
-                return branch_state, outcomes
+            found = self._again(branch_state, outcomes, seen, rounds=2)
+            if found is not None:
+                return found
+        return None
+
+    def _again(self, state: spec.DbState, outcomes: dict[int, spec.Outcome], seen: dict[int, Seen], rounds: int
+               ) -> tuple[spec.DbState, dict[int, spec.Outcome]] | None:
+        """The branch if it agrees; else retry the statements the model still blocks but the engine returned
+        (a lock freed later in the same wait, e.g. after a second deadlock among the waiters)."""
+        if all(_agrees(outcomes[s], seen[s], *self.waiting[s]) for s in outcomes):
+            return state, outcomes
+        again = [s for s, o in outcomes.items() if isinstance(o, spec.Blocked) and not seen[s].blocked]
+        if rounds == 0 or not again:
+            return None
+        for order in itertools.permutations(again):
+            for after, retried in self._retry(state, outcomes, list(order)):
+                found = self._again(after, retried, seen, rounds - 1)
+                if found is not None:
+                    return found
         return None
 
     def _branches(self, first: int, others: list[int]

@@ -20,11 +20,12 @@ from spec_runner import Interleaving
 import spec
 from dbdriver.specdb import SpecDatabase
 
-#: MariaDB READ COMMITTED is not among them: its model still disagrees with the engine on some generated
-#: interleavings, so the executor refuses it (docs/spec-sql.md; tests/test_spec_sql.py holds the refusal)
+#: every level the model offers, and MariaDB READ COMMITTED, which it models but does not offer yet: it runs
+#: here by ``unconfirmed=True`` (``Target``) until it passes repeatedly with more examples (docs/spec-sql.md)
 LEVELS = [pytest.param(("sqlite", spec.SERIAL), id="sqlite-serial_writer"),
           pytest.param(("postgresql", spec.READ_COMMITTED), id="postgresql-read_committed"),
-          pytest.param(("mysql", spec.REPEATABLE_READ), id="mysql-repeatable_read")]
+          pytest.param(("mysql", spec.REPEATABLE_READ), id="mysql-repeatable_read"),
+          pytest.param(("mysql", spec.READ_COMMITTED), id="mysql-read_committed")]
 KEYS = st.integers(1, 4)
 NUMBERS = st.one_of(st.none(), st.integers(0, 3))
 
@@ -134,7 +135,7 @@ class Target:
         self.meta, self.a, self.b = make_tables()
         self.db = SpecDatabase(dbengines.url_for(name, tmp), self.meta, prefix=dbengines.unique_prefix())
         self.db.create(INITIAL)
-        self.model = spec.Engine.of(spec.Schema.of([self.a, self.b]), name)
+        self.model = spec.Engine.of(spec.Schema.of([self.a, self.b]), name, unconfirmed=True)
         self.level = level
         self.sessions = self.db.sessions(3, level)
         self.totals = {"examples": 0, "steps": 0, "blocked": 0, "errors": 0, "deadlocks": 0}

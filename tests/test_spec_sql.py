@@ -191,3 +191,168 @@ def test_a_statement_outside_a_transaction_leaves_the_session_level_as_it_was() 
     after, outcome = run(engine, state, 0, sa.update(T).where(T.c.id == 1).values(n=6))
     assert isinstance(outcome, spec.Done)
     assert after.sessions == state.sessions
+
+
+# -- MariaDB READ COMMITTED: what the conformance test and experiments on MariaDB 10.11 showed -----------
+
+def _held(level: str = spec.READ_COMMITTED, sessions: int = 2) -> tuple[spec.Engine, spec.DbState]:
+    """Session 0 holds row 2 (committed n is NULL, its own version n = 0); session 1's transaction is open."""
+    engine, state = start("mysql", level, sessions)
+    state, _ = engine.begin(state, 0)
+    state, _ = run(engine, state, 0, sa.update(T).where(T.c.id == 2).values(n=0))
+    state, _ = engine.begin(state, 1)
+    return engine, state
+
+
+@pytest.mark.parametrize(("statement", "waits"), [
+    (sa.update(T).where(T.c.n == 5).values(n=7), False),  # a table scan: semi-consistent, row 2 passed
+    (sa.update(T).where(T.c.id.in_([1, 2]), T.c.n == 5).values(n=7), True),  # a key lookup waits
+    (sa.delete(T).where(T.c.n == 5), True),  # DELETE never reads semi-consistently
+])
+def test_mariadb_read_committed_reads_a_held_row_semi_consistently_only_in_an_update_scanning_the_table(
+        statement: object, waits: bool) -> None:
+    engine, state = _held()
+    _, outcome = run(engine, state, 1, statement)
+    if waits:
+        assert outcome == spec.Blocked(frozenset({0}))
+    else:
+        assert isinstance(outcome, spec.Done) and outcome.result.rowcount == 1
+
+
+def test_mariadb_read_committed_update_scanning_the_table_passes_another_sessions_uncommitted_insert() -> None:
+    engine, state = start("mysql", spec.READ_COMMITTED)
+    state, _ = engine.begin(state, 0)
+    state, _ = run(engine, state, 0, sa.insert(T).values(id=4, n=0))
+    state, _ = engine.begin(state, 1)
+    _, update = run(engine, state, 1, sa.update(T).where(T.c.n.is_not(None)).values(n=9))
+    assert isinstance(update, spec.Done) and update.result.rowcount == 2  # row 4 has no committed version
+    _, delete = run(engine, state, 1, sa.delete(T).where(T.c.n.is_not(None)))
+    assert delete == spec.Blocked(frozenset({0}))
+
+
+@pytest.mark.parametrize("level", [spec.READ_COMMITTED, spec.REPEATABLE_READ])
+@pytest.mark.parametrize("in_transaction", [True, False])
+def test_a_waiting_mariadb_statement_keeps_the_rows_it_locked_so_a_deadlock_closes_inside_it(
+        level: str, in_transaction: bool) -> None:
+    engine, state = start("mysql", level)
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 2).values(n=0))
+    if in_transaction:
+        state, _ = engine.begin(state, 0)
+    state, waits = run(engine, state, 0, sa.select(T.c.id).order_by(T.c.id).with_for_update())
+    assert waits == spec.Blocked(frozenset({1}))  # row 1 locked, waiting for row 2
+    branches = engine.execute(state, 1, sa.update(T).where(T.c.id == 1).values(n=0))
+    assert branches[0][1] == spec.Failed(spec.DEADLOCK, "session 1: deadlock detected")
+    state, done = branches[1]
+    assert isinstance(done, spec.Done)  # or session 0, waiting, is the victim: its statement fails
+    state, victim = run(engine, state, 0, sa.select(T.c.id).order_by(T.c.id).with_for_update())
+    assert isinstance(victim, spec.Failed) and victim.error == spec.DEADLOCK
+    assert state.sessions[0].failed == (spec.DEADLOCK if in_transaction else None)  # a ROLLBACK is due inside one
+
+
+def test_a_mariadb_statement_resumed_after_a_wait_does_not_see_rows_behind_its_cursor() -> None:
+    engine, state = _held(sessions=3)
+    lock = sa.select(T.c.id, T.c.n).where(T.c.n == 0).order_by(T.c.id).with_for_update()
+    state, waits = run(engine, state, 1, lock)
+    assert waits == spec.Blocked(frozenset({0}))
+    state, moved = run(engine, state, 2, sa.update(T).where(T.c.id == 1).values(n=0))  # row 1 was passed
+    assert isinstance(moved, spec.Done) and moved.result.rowcount == 1
+    state, _ = engine.commit(state, 0)
+    _, resumed = run(engine, state, 1, lock)
+    assert rows(resumed) == [(2, 0)]  # not row 1, which now matches but lies behind the cursor
+
+
+def test_a_waiting_mariadb_insert_keeps_the_rows_it_inserted_before_the_wait() -> None:
+    engine, state = start("mysql", spec.READ_COMMITTED, sessions=3)
+    state, _ = engine.begin(state, 0)
+    state, _ = run(engine, state, 0, sa.insert(T).values(id=5, n=0))
+    state, _ = engine.begin(state, 1)
+    state, waits = run(engine, state, 1, sa.insert(T).values([{"id": 4, "n": 0}, {"id": 5, "n": 1}]))
+    assert waits == spec.Blocked(frozenset({0}))
+    _, update = run(engine, state, 2, sa.update(T).where(T.c.id == 4).values(n=1))
+    assert update == spec.Blocked(frozenset({1}))
+
+
+def test_mariadb_folds_is_null_on_a_not_null_column_in_a_select_only() -> None:
+    meta = sa.MetaData()
+    u = sa.Table("u", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.Integer, nullable=False))
+    engine = spec.Engine.of(spec.Schema.of(meta), "mysql")
+    state = spec.initial(engine.schema, {"u": [{"id": 1, "n": 0}]}, 2)
+    for s in (0, 1):
+        state, _ = engine.begin(state, s)
+    state, _ = run(engine, state, 0, sa.update(u).values(n=u.c.n + 1))
+    _, lock = run(engine, state, 1, sa.select(u.c.id).where(u.c.n.is_(None), u.c.id.in_([1])).with_for_update())
+    assert rows(lock) == []  # "Impossible WHERE": no row read, none waited for
+    for write in (sa.update(u).where(u.c.n.is_(None), u.c.id.in_([1])).values(n=2),
+                  sa.delete(u).where(u.c.n.is_(None))):
+        _, waits = run(engine, state, 1, write)
+        assert waits == spec.Blocked(frozenset({0}))  # an UPDATE or DELETE reads the rows all the same
+
+
+def test_mariadb_reads_no_row_for_key_conditions_that_contradict_each_other() -> None:
+    engine, state = _held()
+    _, outcome = run(engine, state, 1, sa.select(T.c.id).where(T.c.id.in_([2, 4]), T.c.id == 3).with_for_update())
+    assert rows(outcome) == []  # row 2 is neither read nor waited for
+
+
+def test_a_waiting_mariadb_repeatable_read_scan_stops_inserts_into_the_gaps_up_to_the_row_it_waits_for() -> None:
+    engine, state = start("mysql", spec.REPEATABLE_READ, sessions=3)
+    for s in range(3):
+        state, _ = engine.begin(state, s)
+    state, _ = run(engine, state, 0, sa.insert(T).values(id=5, n=0))
+    state, waits = run(engine, state, 1, sa.update(T).values(n=0))
+    assert waits == spec.Blocked(frozenset({0}))  # rows 1-3 locked, waiting for row 5
+    _, insert = run(engine, state, 2, sa.insert(T).values(id=4, n=0))
+    assert insert == spec.Blocked(frozenset({1}))  # the gap before row 5 is the waiting lock's
+
+
+def test_mariadb_read_committed_keeps_the_row_it_waited_for_even_when_it_no_longer_matches() -> None:
+    engine, state = _held(sessions=3)
+    update = sa.update(T).where(T.c.n.is_(None)).values(n=7)  # row 2's committed version matches: it waits
+    state, waits = run(engine, state, 1, update)
+    assert waits == spec.Blocked(frozenset({0}))
+    state, _ = engine.commit(state, 0)  # row 2 is n = 0 now
+    state, done = run(engine, state, 1, update)
+    assert isinstance(done, spec.Done) and done.result.rowcount == 0
+    _, other = run(engine, state, 2, sa.update(T).where(T.c.id == 2).values(n=1))
+    assert other == spec.Blocked(frozenset({1}))
+
+
+def test_after_a_deadlock_a_session_queued_earlier_on_the_victims_rows_may_take_them_first() -> None:
+    engine, state = start("mysql", spec.READ_COMMITTED, sessions=3)
+    for s in range(3):
+        state, _ = engine.begin(state, s)
+    state, _ = run(engine, state, 2, sa.update(T).where(T.c.id == 2).values(n=0))
+    state, _ = run(engine, state, 0, sa.update(T).values(n=0))  # locks row 1, waits for row 2
+    state, _ = run(engine, state, 1, sa.delete(T))  # queued on row 1
+    closing = sa.update(T).values(n=T.c.n - 1)
+    branches = engine.execute(state, 2, closing)  # waits for row 1: a cycle with session 0
+    assert [type(o) for _, o in branches] == [spec.Failed, spec.Done, spec.Blocked]
+    state, _ = branches[2]  # session 0 is the victim, and session 1, queued first, gets row 1
+    state, victim = run(engine, state, 0, sa.update(T).values(n=0))
+    assert isinstance(victim, spec.Failed) and victim.error == spec.DEADLOCK
+    second = engine.execute(state, 1, sa.delete(T))  # row 1 taken, waits for row 2: a cycle with session 2
+    state, second_victim = second[0]
+    assert second_victim == spec.Failed(spec.DEADLOCK, "session 1: deadlock detected")
+    _, done = run(engine, state, 2, closing)
+    assert isinstance(done, spec.Done) and done.result.rowcount == 3
+
+
+@pytest.mark.parametrize(("keys", "kept"), [([1], True), ([1, 2], False)])
+def test_mariadb_read_committed_for_update_by_one_key_keeps_the_row_even_when_the_rest_of_the_where_fails(
+        keys: list[int], kept: bool) -> None:
+    engine, state = start("mysql", spec.READ_COMMITTED)
+    state, _ = engine.begin(state, 0)
+    state, none = run(engine, state, 0, sa.select(T.c.id).where(T.c.id.in_(keys), T.c.n == 9).with_for_update())
+    assert rows(none) == []
+    _, other = run(engine, state, 1, sa.update(T).where(T.c.id == 1).values(n=0))
+    assert isinstance(other, spec.Blocked if kept else spec.Done)
+
+
+def test_a_mariadb_select_puts_a_column_constant_into_the_other_conditions_on_that_column() -> None:
+    engine, state = _held()
+    contradiction = sa.and_(T.c.n == 3, T.c.n.not_in([0, 3]))
+    _, lock = run(engine, state, 1, sa.select(T.c.id).where(contradiction).with_for_update())
+    assert rows(lock) == []  # 3 NOT IN (0, 3) is false: no row read, none waited for
+    _, delete = run(engine, state, 1, sa.delete(T).where(contradiction))
+    assert delete == spec.Blocked(frozenset({0}))  # a DELETE reads the rows all the same

@@ -11,11 +11,10 @@ Not a test. Run from the repository root:
 
 Each check runs in a fresh process, so its peak memory (the process's maximum resident set) is its own.
 Cells: waves x batches per wave, handler runs; 2 workers, threshold 50 %, FIFO queue, no faults, every
-property, ``--budget`` seconds each (default 120). The built-in checker runs with ``shortest=True`` (its
-reductions that may lengthen a counterexample, partial-order reduction and random probes, are off; the
-others keep every verdict and every shortest length), so both columns give shortest lengths. The
-two agree on a cell when every property decided by both has the same verdict and, when violated, the same
-counterexample length.
+property, ``--budget`` seconds each (default 120). Each cell runs twice per checker: with every reduction
+(the two checkers must agree on every verdict decided by both), and with ``shortest`` (partial-order
+reduction and random probes off, so every counterexample is a shortest one: they must also agree on its
+length).
 """
 
 from __future__ import annotations
@@ -47,27 +46,28 @@ def _usage() -> dict[str, float]:
     return {"peak_mb": use.ru_maxrss / 1024, "cpu": use.ru_utime + use.ru_stime}
 
 
-def run_builtin(waves: int, size: int, handlers: int, budget: float) -> dict[str, Any]:
+def run_builtin(waves: int, size: int, handlers: int, budget: float, shortest: bool) -> dict[str, Any]:
     """The built-in checker on policy ``guarded`` (called in the child)."""
     from coordinator import POLICIES
     from model.checker import check
     from model.scope import Scope
 
     search = check(Scope(waves=waves, wave_size=size, max_handlers=handlers), POLICIES["guarded"],
-                   time_limit=budget, max_memory_mb=MEMORY_MB, shortest=True)
+                   time_limit=budget, max_memory_mb=MEMORY_MB, shortest=shortest)
     return {"states": search.states, "seconds": search.seconds, "complete": search.complete,
             "decided": search.decided, "budget": search.budget, "engine": search.engine,
             "verdicts": {n: search.holds(n) for n in search.checked},
             "lengths": {n: len(f.labels) for n, f in search.found.items()}, **_usage()}
 
 
-def run_spec(path: str, scope: dict[str, str], budget: float) -> dict[str, Any]:
+def run_spec(path: str, scope: dict[str, str], budget: float, shortest: bool) -> dict[str, Any]:
     """The spec checker on the spec at ``path`` (called in the child)."""
     from model.specmodel import Model, check_spec
     from wavesim.specfile import load_spec
 
     spec = load_spec(path)
-    search = check_spec(Model(spec, spec.scope_of(scope)), time_limit=budget)
+    search = check_spec(Model(spec, spec.scope_of(scope)), time_limit=budget, por=not shortest,
+                        probe=not shortest)
     return {"states": search.states, "seconds": search.seconds, "complete": search.complete,
             "decided": search.decided, "budget": search.budget, "engine": "python",
             "verdicts": {n: search.holds(n) for n in search.checked},
@@ -104,7 +104,7 @@ def _verdicts(r: dict[str, Any], names: tuple[str, ...]) -> str:
     return " ".join(marks)
 
 
-def _agree(a: dict[str, Any], b: dict[str, Any]) -> str:
+def _agree(a: dict[str, Any], b: dict[str, Any], lengths: bool) -> str:
     if "error" in a or "error" in b:
         return "-"
     clash = []
@@ -112,7 +112,7 @@ def _agree(a: dict[str, Any], b: dict[str, Any]) -> str:
         va, vb = a["verdicts"].get(n), b["verdicts"].get(n)
         if va is None or vb is None:
             continue
-        if va != vb or (va is False and a["lengths"][n] != b["lengths"][n]):
+        if va != vb or (lengths and va is False and a["lengths"][n] != b["lengths"][n]):
             clash.append(_SHORT[n])
     undecided = [_SHORT[n] for n in PROPERTY_NAMES if None in (a["verdicts"].get(n), b["verdicts"].get(n))]
     text = "yes" if not clash else "NO: " + ", ".join(clash)
@@ -127,33 +127,36 @@ def main() -> None:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, *rest = args.child
+        kind, mode, *rest = args.child
+        shortest = mode == "shortest"
         if kind == "builtin":
             waves, size, handlers, budget = rest
-            print(json.dumps(run_builtin(int(waves), int(size), int(handlers), float(budget))))
+            print(json.dumps(run_builtin(int(waves), int(size), int(handlers), float(budget), shortest)))
         else:
             path, budget, *pairs = rest
-            print(json.dumps(run_spec(path, dict(p.split("=", 1) for p in pairs), float(budget))))
+            print(json.dumps(run_spec(path, dict(p.split("=", 1) for p in pairs), float(budget), shortest)))
         return
     start_load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     head = f"{'states':>9} {'s':>6} {'cpu s':>6} {'MB':>5} {'status':<12}"
-    lines = [f"{'cell':<6} {'checker':<8} | {head} | verdicts (Fn = violated, n steps; ? = undecided) | agree"]
+    lines = [f"{'cell':<6} {'checker':<17} | {head} | verdicts (Fn = violated, n steps; ? = undecided) | agree"]
     print(lines[0], flush=True)
     names = PROPERTY_NAMES
     for waves, size, handlers in QUICK if args.quick else CELLS:
         cell = f"{waves}x{size},{handlers}"
-        builtin = _child("builtin", str(waves), str(size), str(handlers), str(args.budget))
-        spec = _child("spec", str(WRITEUP), str(args.budget), f"waves={waves}", f"wave_size={size}",
-                      f"handlers={handlers}")
-        agree = _agree(builtin, spec)
-        lines.append(f"{cell:<6} {'built-in':<8} | {_measures(builtin)} | {_verdicts(builtin, names)} |")
-        lines.append(f"{cell:<6} {'spec':<8} | {_measures(spec)} | {_verdicts(spec, names)} | {agree}")
-        print("\n".join(lines[-2:]), flush=True)
+        for mode in ("default", "shortest"):
+            builtin = _child("builtin", mode, str(waves), str(size), str(handlers), str(args.budget))
+            spec = _child("spec", mode, str(WRITEUP), str(args.budget), f"waves={waves}", f"wave_size={size}",
+                          f"handlers={handlers}")
+            agree = _agree(builtin, spec, lengths=mode == "shortest")
+            suffix = "" if mode == "default" else " --shortest"
+            lines.append(f"{cell:<6} {'built-in' + suffix:<17} | {_measures(builtin)} | {_verdicts(builtin, names)} |")
+            lines.append(f"{cell:<6} {'spec' + suffix:<17} | {_measures(spec)} | {_verdicts(spec, names)} | {agree}")
+            print("\n".join(lines[-2:]), flush=True)
     lines += ["", f"example specs at their default scope ({args.budget:g} s each):"]
     print(lines[-1], flush=True)
     examples = sorted(p for p in (ROOT / "examples").glob("*.py") if p != WRITEUP)
     for path in examples:
-        r = _child("spec", str(path), str(args.budget))
+        r = _child("spec", "default", str(path), str(args.budget))
         names_of = tuple(r.get("verdicts", {}))
         lines.append(f"{path.stem:<24} | {_measures(r)} | {_verdicts(r, names_of)}")
         print(lines[-1], flush=True)
@@ -162,9 +165,11 @@ def main() -> None:
         print(lines[-1], flush=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     finish_table(lines, [
-        "built-in: model.checker.check(shortest=True), engine auto (compiled where a C compiler is found); spec: "
-        "model.specmodel.check_spec on examples/writeup_guarded.py, in Python. s: the search's wall clock; cpu s: "
-        "its process's CPU time (import included); MB: its process's peak resident memory.",
+        "built-in: model.checker.check, engine auto (compiled where a C compiler is found); spec: "
+        "model.specmodel.check_spec on examples/writeup_guarded.py, in Python. By default both use every "
+        "reduction (partial-order reduction and random probes may lengthen a counterexample), and agree on "
+        "verdicts; with --shortest both switch those two off, and agree on verdicts and lengths. s: the "
+        "search's wall clock; cpu s: its process's CPU time (import included); MB: its peak resident memory.",
         f"Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}; load average at the "
         f"start {start_load}, at the end {load} (1, 5, 15 min)"], args.out)
 

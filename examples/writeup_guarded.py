@@ -273,3 +273,33 @@ def no_stall(view: Any) -> object:
 def import_completes(view: Any) -> object:
     """Every wave is completed."""
     return every_wave_completed(view)
+
+
+# -- settled (model/settled.py, as declarations) ----------------------------------------------------------
+
+def pending_once_and_progress_kept(before: Any, after: Any) -> object:
+    """Every step: no wave goes back to pending (a wave leaves it once), and no wave's distinct finished
+    batches go down."""
+    for old, new in zip(before.rows("wave_coordination"), after.rows("wave_coordination"), strict=True):
+        wave = new["wave_number"]
+        if new["status"] == PENDING and old["status"] != PENDING:
+            return f"wave {wave} was written back to pending"
+        if finished(after, wave) < finished(before, wave):
+            return f"wave {wave}'s finished batches went down"
+    return True
+
+
+@spec.settled("threshold_respected", premise=pending_once_and_progress_kept)
+def every_pending_wave_may_leave(view: Any) -> bool:
+    """The predecessor of every pending wave has left pending and is at the threshold: whatever leaves
+    pending from here on may."""
+    table = view.rows("wave_coordination")
+    return all(prev["status"] != PENDING and finished(view, prev["wave_number"]) >= need(view)
+               for prev, row in zip(table, table[1:], strict=False) if row["status"] == PENDING)
+
+
+@spec.settled("one_wave_below_threshold", premise=pending_once_and_progress_kept)
+def one_wave_left_below(view: Any) -> bool:
+    """At most one wave, whatever its status, is below the threshold: progress never goes down, so two
+    active waves below it can no longer be."""
+    return sum(1 for r in view.rows("wave_coordination") if finished(view, r["wave_number"]) < need(view)) <= 1

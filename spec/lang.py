@@ -38,8 +38,8 @@ from spec.schema import Schema, Value
 
 __all__ = [
     "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Program", "Property", "Push",
-    "Record", "Rollback", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit", "keep", "push", "record",
-    "rollback", "transaction",
+    "Record", "Rollback", "Settled", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit", "keep",
+    "push", "record", "rollback", "transaction",
 ]
 
 #: the fault kinds a spec may give a budget, and what each does
@@ -258,6 +258,19 @@ class Property:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """A property that can no longer be violated once ``when(world)`` holds, because of ``premise``: a fact
+    about every step (``premise(before, after)`` is true, or a string naming what broke it), which the
+    checker tests on every step it takes."""
+
+    prop: str
+    when: Callable[[Any], object]
+    premise: Callable[[Any, Any], object]
+    doc: str
+    where: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
 class Switch:
     """A named choice of the spec (a bug or its fix, a reading of the code), its default and why."""
 
@@ -300,6 +313,7 @@ class Spec:
     jobs: dict[str, JobType] = field(default_factory=dict)
     properties: dict[str, Property] = field(default_factory=dict)
     switches: dict[str, Switch] = field(default_factory=dict)
+    settles: dict[str, Settled] = field(default_factory=dict)
     _rows: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]] | None = None
     _start: Callable[[Scope], Iterable[tuple[Any, ...]]] | None = None
     periodic: tuple[str, ...] = ()
@@ -375,6 +389,22 @@ class Spec:
         ``check(world)`` is true (and no run stops short of it)."""
         return self._property(name, "eventually")
 
+    def settled(self, prop: str, *, premise: Callable[[Any, Any], object]) -> Callable[[Callable[[Any], object]], Any]:
+        """Declare when ``always`` property ``prop`` is settled: the decorated ``when(world)`` is true in a
+        state from which no later state can violate it, given ``premise(before, after)``, a fact about every
+        step that the checker tests on every step it takes (a step against it stops the check, exit 2).
+
+        A state in which every property still open is settled is judged but not expanded (the write-up's
+        checker's ``settled``): the same verdicts and shortest lengths, fewer states. ``--no-settled``
+        switches it off."""
+        def register(when: Callable[[Any], object]) -> Callable[[Any], object]:
+            where = _where(when)
+            if prop in self.settles:
+                raise Unsupported(f"property {prop!r} declared settled twice", where)
+            self.settles[prop] = Settled(prop, when, premise, (when.__doc__ or "").strip(), where)
+            return when
+        return register
+
     def _property(self, name: str, kind: str) -> Callable[[Callable[[Any], object]], Any]:
         def register(check: Callable[[Any], object]) -> Callable[[Any], object]:
             if name in self.properties:
@@ -448,6 +478,10 @@ class Spec:
         for name in self.periodic:
             if name not in self.jobs:
                 raise Unsupported(f"spec {self.name}: periodic job {name!r} is not declared")
+        for name, settled in self.settles.items():
+            if self.properties.get(name) is None or self.properties[name].kind != "always":
+                raise Unsupported(f"settled({name!r}): only an always property of the spec can be settled",
+                                  settled.where)
         for job in self.jobs.values():
             for name in job.listeners:
                 if name not in self.jobs:

@@ -26,7 +26,7 @@ def model(name: str, *, symmetry: bool = True, dialect: str | None = None, fault
 
 
 def verdicts(m: Model) -> dict[str, tuple[bool | None, int | None]]:
-    search = check_spec(m)
+    search = check_spec(m, por=False, probe=False)  # shortest counterexamples
     return {n: (search.holds(n), len(search.found[n].labels) if n in search.found else None) for n in search.checked}
 
 
@@ -121,8 +121,8 @@ def _plain_bfs_lengths(m: Model) -> dict[str, int]:
 ])
 def test_symmetry_keeps_verdicts_and_shortest_lengths(name: str, scope: dict[str, str], faults: dict[str, int]
                                                       ) -> None:
-    reduced = check_spec(model(name, faults=faults, **scope), por=False)
-    plain = check_spec(model(name, faults=faults, symmetry=False, **scope), por=False)
+    reduced = check_spec(model(name, faults=faults, **scope), por=False, probe=False)
+    plain = check_spec(model(name, faults=faults, symmetry=False, **scope), por=False, probe=False)
     assert {n: reduced.holds(n) for n in reduced.checked} == {n: plain.holds(n) for n in plain.checked}
     assert {n: len(f.labels) for n, f in reduced.found.items()} == {n: len(f.labels) for n, f in plain.found.items()}
     if reduced.complete and plain.complete:

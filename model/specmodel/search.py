@@ -12,6 +12,7 @@ undecided, never reported as holding.
 
 from __future__ import annotations
 
+import random
 import time
 from array import array
 from collections import deque
@@ -24,9 +25,13 @@ from model.specmodel.por import ample
 from model.specmodel.world import View, World
 from model.verdicts import Verdicts
 from spec.errors import Unsupported
-from spec.lang import Property
+from spec.lang import Property, Settled
 
-__all__ = ["Found", "SpecSearch", "check_spec"]
+__all__ = ["Found", "PremiseBroken", "SpecSearch", "check_spec"]
+
+
+class PremiseBroken(Unsupported):
+    """A step against the premise of a spec's ``settled`` declaration: the reduction cannot be used."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +63,8 @@ class SpecSearch(Verdicts):
     budget: str | None = None
     reduced: int = 0  # states the partial-order reduction expanded by one move alone
     por: bool = False
+    settled: int = 0  # states judged but not expanded, every open property settled in them
+    probe: bool = False
 
 
 def judge(prop: Property, view: View) -> str | None:
@@ -73,13 +80,37 @@ def judge(prop: Property, view: View) -> str | None:
     return str(verdict)
 
 
+#: probe walks per round and a walk's longest run; a round starts whenever the walks have taken fewer
+#: steps than ``PROBE_SHARE`` times the states expanded (counted in steps, so a search is the same on a
+#: fast or a slow machine), as the write-up's checker does
+PROBE_WALKS, PROBE_STEPS, PROBE_SHARE = 8, 500, 0.5
+
+
+def _stall_detail(world: World, prop: Property) -> str:
+    stuck = any(r is not None for r in world.slots) or any(world.queues)
+    how = "jobs are left but none can move" if stuck else "every job ended"
+    return f"{how}, and {prop.name} is not reached: {prop.doc or prop.name}"
+
+
+def judge_settled(decl: Settled, view: View) -> bool:
+    try:
+        return bool(decl.when(view))
+    except Exception as error:
+        raise Unsupported(f"settled({decl.prop!r}) raised {type(error).__name__}: {error}", decl.where) from None
+
+
 def check_spec(
     model: Model, *, properties: tuple[str, ...] | None = None, max_states: int | None = None,
     time_limit: float = 300.0, progress: Callable[[int], None] | None = None, por: bool = True,
+    settled: bool = True, probe: bool = True,
 ) -> SpecSearch:
     """Explore every state of ``model`` (up to the budgets) and judge ``properties`` (default: all).
 
     ``por``: partial-order reduction (``model.specmodel.por``): the same verdicts, and counterexamples
+    that may be longer than the shortest. ``settled``: use the spec's ``settled`` declarations (a state
+    in which every open property is settled is judged but not expanded; every step taken is tested
+    against their premises). ``probe``: seeded random walks beside the search look for a state where an
+    ``eventually`` goal is not reached and no fault-free step is left, deciding it early with a path
     that may be longer than the shortest."""
     spec = model.spec
     names = properties if properties is not None else tuple(spec.properties)
@@ -100,6 +131,24 @@ def check_spec(
     found: dict[str, Found] = {}
     transitions = 0
     reduced = 0  # states expanded by one move alone
+    pruned = 0  # states not expanded: every open property settled in them
+    settles = {n: spec.settles[n] for n in names if n in spec.settles} if settled else {}
+
+    def all_settled(world: World) -> bool:
+        open_ = [n for n in names if n not in found]
+        if not open_ or any(n not in settles for n in open_):
+            return False
+        view = View(world, spec.schema, model.scope)
+        return all(judge_settled(settles[n], view) for n in open_)
+
+    def check_premises(before: World, after: World, label: Label) -> None:
+        old, new = View(before, spec.schema, model.scope), View(after, spec.schema, model.scope)
+        for decl in settles.values():
+            broken = decl.premise(old, new)
+            if broken is not True and broken is not None:
+                raise PremiseBroken(f"the step {label} breaks the premise of settled({decl.prop!r}): "
+                                    f"{broken if isinstance(broken, str) else 'false'}; check with --no-settled",
+                                    decl.where)
 
     def path_to(i: int) -> tuple[tuple[World, ...], tuple[Label, ...]]:
         states, steps = [], []
@@ -122,8 +171,43 @@ def check_spec(
         for g, prop in enumerate(goals):
             at_goal[g].append(judge(prop, view) is None)
 
+    rng = random.Random(0)  # the walks are part of the search: one seed, the same search every time
+    walked = [0]  # steps the walks took, against the states expanded (PROBE_SHARE)
+
+    def walk_for_stalls() -> None:
+        """Walk at random from the start; a state with no fault-free step left, not at an open goal,
+        decides that goal (a stall), with the walk's path."""
+        for _ in range(PROBE_WALKS):
+            states: list[World] = [start]
+            steps: list[Label] = []
+            seen_at = {start: 0}
+            for _ in range(PROBE_STEPS):
+                world = states[-1]
+                options = [m for m in model.moves(world) if not m.fault or rng.random() < 0.5]
+                if not any(not m.fault for m in options):
+                    view = View(world, spec.schema, model.scope)
+                    for prop in goals:
+                        if prop.name not in found and judge(prop, view) is not None:
+                            found[prop.name] = Found(name=prop.name, kind="stall", path=tuple(states),
+                                                     labels=tuple(steps), detail=_stall_detail(world, prop))
+                    if not options:
+                        break
+                move = options[rng.randrange(len(options))]
+                nxt = model.canonical(move.world)
+                if nxt in seen_at:  # a loop: cut it, so the path stays simple
+                    del states[seen_at[nxt] + 1:], steps[seen_at[nxt]:]
+                    seen_at = {w: k for k, w in enumerate(states)}
+                    continue
+                seen_at[nxt] = len(states)
+                states.append(nxt)
+                steps.append(move.label)
+                walked[0] += 1
+            if all(p.name in found for p in goals):
+                return
+
     judge_new(0)
     frontier = deque([0])
+    expanded = 0
     stop_reason: str | None = None
     budget: str | None = None
     while frontier:
@@ -137,6 +221,12 @@ def check_spec(
             stop_reason, budget = f"state budget of {max_states} reached", "states"
             break
         i = frontier.popleft()
+        expanded += 1
+        if probe and walked[0] <= expanded * PROBE_SHARE and any(p.name not in found for p in goals):
+            walk_for_stalls()
+        if settles and all_settled(worlds[i]):
+            pruned += 1
+            continue
         moves: list[Move] = list(model.moves(worlds[i]))
         if por:
             alone = ample(model, worlds[i], moves, index)
@@ -146,6 +236,8 @@ def check_spec(
         onward = False
         for move in moves:
             transitions += 1
+            if settles:
+                check_premises(worlds[i], move.world, move.label)
             world = model.canonical(move.world)
             j = index.get(world)
             if j is None:
@@ -166,12 +258,8 @@ def check_spec(
             for g, prop in enumerate(goals):
                 if prop.name not in found and not at_goal[g][i]:
                     states, steps = path_to(i)
-                    stuck = any(r is not None for r in worlds[i].slots) or any(worlds[i].queues)
-                    how = "jobs are left but none can move" if stuck else "every job ended"
-                    found[prop.name] = Found(
-                        name=prop.name, kind="stall", path=states, labels=steps,
-                        detail=f"{how}, and {prop.name} is not reached: {prop.doc or prop.name}",
-                    )
+                    found[prop.name] = Found(name=prop.name, kind="stall", path=states, labels=steps,
+                                             detail=_stall_detail(worlds[i], prop))
         if progress is not None and len(worlds) % 1000 == 0:
             progress(len(worlds))
     complete = not frontier
@@ -191,5 +279,5 @@ def check_spec(
     return SpecSearch(
         model=model, complete=complete, states=len(worlds), transitions=transitions,
         depth=max(depth) if depth else 0, seconds=time.perf_counter() - began, stop_reason=stop_reason,
-        checked=names, found=found, budget=budget, reduced=reduced, por=por,
+        checked=names, found=found, budget=budget, reduced=reduced, por=por, settled=pruned, probe=probe,
     )

@@ -202,7 +202,7 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
 BUILTIN_ONLY = ("policy", "waves", "wave_size", "threshold", "workers", "max_handlers", "crashes", "duplicates",
                 "losses", "failures", "crash_handlers", "any_order", "relay_lease", "strategy", "seed", "pct_depth",
                 "max_memory_mb", "engine", "without")
-SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "export")
+SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "no_settled", "export")
 
 
 @click.command("check")
@@ -250,8 +250,8 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
 @click.option("--without", "without", multiple=True, type=click.Choice(list(REDUCTIONS)),
               help="Switch this reduction off (repeatable).")
 @click.option("--shortest", is_flag=True,
-              help="Switch off reductions that may lengthen a counterexample (partial-order reduction), so that "
-                   "each is a shortest one.")
+              help="Switch off reductions that may lengthen a counterexample (partial-order reduction, probe "
+                   "walks), so that each is a shortest one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also say what each reduction does, show the table after every step of a counterexample, "
@@ -274,6 +274,8 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
 @click.option("--order", type=click.Choice(["fifo", "any"]), default=None,
               help="SPEC only: the order a queue delivers jobs in. [default: the spec's]")
 @click.option("--no-symmetry", is_flag=True, help="SPEC only: do not merge states that differ by worker names.")
+@click.option("--no-settled", is_flag=True,
+              help="SPEC only: do not use the spec's settled declarations (expand every state).")
 @click.option("--export", type=click.Path(dir_okay=False), default=None,
               help="SPEC only: write the first counterexample as a runnable pytest file (.py) or SQL script (.sql).")
 def check_command(**options: Any) -> None:

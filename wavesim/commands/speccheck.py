@@ -33,12 +33,12 @@ class SpecRun:
 
 
 def run_spec_check(model: Model, *, properties: tuple[str, ...] | None, max_states: int | None,
-                   time_limit: float, shortest: bool = False) -> SpecRun:
-    """Check ``model``; ``shortest`` switches off the partial-order reduction, which may lengthen a
-    counterexample."""
+                   time_limit: float, shortest: bool = False, settled: bool = True) -> SpecRun:
+    """Check ``model``; ``shortest`` switches off the partial-order reduction and the probe walks, which may
+    lengthen a counterexample; ``settled``: use the spec's settled declarations."""
     try:
         search = check_spec(model, properties=properties, max_states=max_states, time_limit=time_limit,
-                            por=not shortest)
+                            por=not shortest, probe=not shortest, settled=settled)
         steps = {}
         for name, found in search.found.items():
             moves, start = concrete(model, found)
@@ -63,6 +63,10 @@ def reductions_text(search: SpecSearch) -> str:
     if search.por:
         used.append(f"partial-order ({search.reduced} states expanded by one step alone)" if search.reduced
                     else "partial-order (no state reduced here)")
+    if search.settled:
+        used.append(f"settled ({search.settled} states judged, not expanded)")
+    if search.probe and any(model.spec.properties[n].kind == "eventually" for n in search.checked):
+        used.append("probe walks")
     return ", ".join(used) or "none"
 
 
@@ -130,9 +134,9 @@ def spec_report_text(run: SpecRun, *, timings: bool = True, verbose: bool = Fals
     if fused:
         lines.append(f"note: {', '.join(fused)} acknowledge(s) with the last step (ack=\"with_last_step\"): no other "
                      "worker runs between that step and the ack")
-    if search.por and search.reduced and search.found:
-        lines.append("note: counterexamples may be longer than the shortest (partial-order reduction); "
-                     "--shortest gives minimal ones")
+    if (search.por and search.reduced or search.probe) and search.found:
+        lines.append("note: counterexamples may be longer than the shortest (partial-order reduction, probe "
+                     "walks); --shortest gives minimal ones")
     if search.undecided:
         lines.append(f"undecided: {', '.join(search.undecided)}")
     width = max(len(_verdict(search, n)) for n in search.checked)
@@ -191,7 +195,7 @@ def report_json(run: SpecRun) -> dict[str, Any]:
         "stop_reason": search.stop_reason,
         "budget": search.budget,
         "reductions": reductions_text(search),
-        "shortest": not (search.por and search.reduced),
+        "shortest": not (search.por and search.reduced) and not search.probe,
         "properties": {
             name: {
                 "kind": model.spec.properties[name].kind,
@@ -224,7 +228,7 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
     if o.get("export") is not None and not str(o["export"]).endswith((".py", ".sql")):
         raise BadInput(f"--export {o['export']}: write a .py (pytest) or .sql file")
     run = run_spec_check(model, properties=asked, max_states=o["max_states"], time_limit=o["time_limit"],
-                         shortest=o["shortest"])
+                         shortest=o["shortest"], settled=not o["no_settled"])
     first = next((n for n in asked if n in run.search.found), None)
     for option in ("trace_out", "export"):
         path = o.get(option)

@@ -88,7 +88,7 @@ class Engine:
         session = state.session(s)
         if session.open:
             raise Unsupported(f"BEGIN in session {s}, whose transaction is already open")
-        chosen = self.dialect.check_level(level or session.level or self.dialect.default_level)
+        chosen = self.dialect.check_level(level or session.base or self.dialect.default_level)
         if not self.dialect.row_locks:
             if state.writer is not None and state.writer != s:
                 return state.with_session(s, waiting=frozenset({state.writer})), Blocked(frozenset({state.writer}))
@@ -99,7 +99,8 @@ class Engine:
         """The session's default level for its next transactions and its statements outside one."""
         if state.session(s).open:
             raise Unsupported(f"changing session {s}'s isolation level inside a transaction")
-        return state.with_session(s, level=self.dialect.check_level(level))
+        chosen = self.dialect.check_level(level)
+        return state.with_session(s, level=chosen, base=chosen)
 
     def commit(self, state: DbState, s: int) -> Step:
         session = state.session(s)
@@ -125,9 +126,9 @@ class Engine:
 
     @staticmethod
     def _ended(state: DbState, s: int) -> DbState:
-        state = state.with_session(s, open=False, failed=None, doomed=None, snapshot=None, writes=(),
-                                   locks=frozenset(), gaps=frozenset(), waiting=frozenset(), pending=None,
-                                   resume=None)
+        state = state.with_session(s, open=False, level=state.sessions[s].base, failed=None, doomed=None,
+                                   snapshot=None, writes=(), locks=frozenset(), gaps=frozenset(),
+                                   waiting=frozenset(), pending=None, resume=None)
         return replace(state, writer=None) if state.writer == s else state
 
     # -- statements -------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ class Engine:
         if not self.dialect.row_locks and writes and state.writer not in (None, s):
             on = frozenset({state.writer}) if state.writer is not None else frozenset()
             return ((state.with_session(s, waiting=on), Blocked(on)),)
-        level = state.sessions[s].level or self.dialect.default_level
+        level = state.sessions[s].base or self.dialect.default_level
         opened = state.with_session(s, open=True, level=level)
         steps = []
         for after, outcome in self._run(opened, s, plan):
@@ -173,7 +174,7 @@ class Engine:
             else:
                 after = self._ended(after, s)
             if after.sessions[s].level != state.sessions[s].level:  # the level was this statement's only
-                after = after.with_session(s, level=state.sessions[s].level)
+                after = after.with_session(s, level=state.sessions[s].base)
             steps.append((after, outcome))
         return tuple(steps)
 

@@ -30,7 +30,8 @@ class Session:
     """One connection: its open transaction (if any), what it wrote, what it locked, what it waits for."""
 
     open: bool = False
-    level: str = ""  # its isolation level ("": the dialect's default)
+    level: str = ""  # the isolation level of its open transaction, else its default ("": the dialect's)
+    base: str = ""  # its default level (SET SESSION ...): a transaction's own level ends with it
     failed: str | None = None  # the error that stopped its transaction: only ROLLBACK may follow
     doomed: str | None = None  # chosen as a deadlock victim while waiting: its waiting statement fails so
     snapshot: Tables | None = None  # MariaDB REPEATABLE READ: the committed tables at its first plain read
@@ -47,8 +48,8 @@ class Session:
     def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
         h = self._hash
         if not h:
-            h = hash((self.open, self.level, self.failed, self.doomed, self.snapshot, self.writes, self.locks,
-                      self.gaps, self.waiting, self.pending, self.resume)) or 1
+            h = hash((self.open, self.level, self.base, self.failed, self.doomed, self.snapshot, self.writes,
+                      self.locks, self.gaps, self.waiting, self.pending, self.resume)) or 1
             object.__setattr__(self, "_hash", h)
         return h
 

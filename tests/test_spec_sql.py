@@ -356,3 +356,15 @@ def test_a_mariadb_select_puts_a_column_constant_into_the_other_conditions_on_th
     assert rows(lock) == []  # 3 NOT IN (0, 3) is false: no row read, none waited for
     _, delete = run(engine, state, 1, sa.delete(T).where(contradiction))
     assert delete == spec.Blocked(frozenset({0}))  # a DELETE reads the rows all the same
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_a_transactions_own_level_ends_with_it(dialect: str) -> None:
+    """BEGIN ISOLATION LEVEL (PostgreSQL), SET TRANSACTION (MariaDB): the next transaction has the session's."""
+    engine, state = start(dialect)
+    level = spec.REPEATABLE_READ if dialect == "mysql" else spec.READ_COMMITTED
+    state, _ = engine.begin(state, 0, level)
+    state, _ = engine.commit(state, 0)
+    assert state.sessions[0] == state.sessions[1]  # nothing of that transaction is left on the session
+    state, _ = engine.begin(state, 0)
+    assert state.sessions[0].level == engine.dialect.default_level

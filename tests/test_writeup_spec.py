@@ -45,7 +45,7 @@ def _run(scope: dict[str, str], **options: bool) -> tuple[int, int, dict[str, tu
 
 
 def test_its_settled_declarations_keep_every_verdict_and_shortest_length() -> None:
-    scope = {"waves": "3", "wave_size": "2", "handlers": "2"}
+    scope = {"waves": "2", "wave_size": "2", "handlers": "2"}
     pruned = _run(scope, por=False, probe=False)
     full = _run(scope, por=False, probe=False, settled=False)
     assert pruned[2] == full[2]
@@ -62,7 +62,7 @@ def test_a_step_against_a_settled_premise_stops_the_check(monkeypatch: pytest.Mo
 
 
 def test_probe_walks_decide_the_liveness_properties_with_the_same_verdicts() -> None:
-    scope = {"waves": "3", "wave_size": "2", "handlers": "2"}
+    scope = {"waves": "2", "wave_size": "2", "handlers": "2"}
     walked, shortest = _run(scope), _run(scope, por=False, probe=False)
     assert {n: v[0] for n, v in walked[2].items()} == {n: v[0] for n, v in shortest[2].items()}
     assert all(walked[2][n][1] >= shortest[2][n][1] for n in walked[2] if walked[2][n][1] is not None)

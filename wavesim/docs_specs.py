@@ -6,6 +6,9 @@ checker itself (without the timings, so that the page is the same on every machi
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 from model.specmodel import Model
 from wavesim.commands.speccheck import run_spec_check, spec_report_text
 from wavesim.docgen import project_root, register
@@ -39,11 +42,16 @@ def _first_thread(text: str) -> str:
 @register("spec-examples")
 def examples_table() -> str:
     """Each shipped example: its thread, the bug the checker finds, and the landed fix's verdict."""
+    return _examples_table(str(project_root()))
+
+
+@cache  # a dozen checks: computed once per process and folder, as the checker's reductions table
+def _examples_table(root: str) -> str:
     import runpy
 
     lines = ["| example | thread | found at the default scope (shortest) | landed fix | with it |",
              "|---|---|---|---|---|"]
-    for path in sorted((project_root() / "examples").glob("*.py")):
+    for path in sorted((Path(root) / "examples").glob("*.py")):
         if path.name.startswith("writeup_"):  # the write-up's own coordinator: docs/checker.md and benchmarks
             continue
         landed = runpy.run_path(str(path)).get("LANDED_FIX")

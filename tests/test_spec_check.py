@@ -219,3 +219,10 @@ def test_export_writes_a_sql_script_per_worker_and_refuses_other_files(tmp_path:
     assert "UPDATE accounts SET balance=1 WHERE accounts.id = 1;" in text
     other = invoke("check", str(SPECS / "lostupdate.py"), "--export", str(tmp_path / "x.txt"))
     assert other.exit_code == 2 and "write a .py (pytest) or .sql file" in other.stderr
+
+
+def test_a_saved_trap_replays_as_a_trap(tmp_path: Path) -> None:
+    trace = tmp_path / "t.json"
+    assert invoke("check", str(SPECS / "forever.py"), "--trace-out", str(trace)).exit_code == 1
+    replayed = invoke("replay", str(trace))
+    assert replayed.exit_code == 1 and "no fault-free run reaches flag_set" in replayed.stdout

@@ -69,12 +69,17 @@ def sql_text(op: Any, dialect: str) -> str:
     return " ".join(str(compiled).split())
 
 
+def without_symmetry(model: Model) -> Model:
+    """The same spec, scope, engine, order and budgets, with workers never renamed."""
+    return Model(model.spec, model.scope, dialect=model.engine.dialect.name, level=model.level,
+                 budgets=dict(zip(FAULT_NAMES, model.budgets, strict=True)), order=model.order, symmetry=False)
+
+
 def concrete(model: Model, found: Found) -> tuple[tuple[Move, ...], World]:
     """The counterexample's moves with stable worker numbers, and the initial state they start from."""
-    plain = Model(model.spec, model.scope, dialect=model.engine.dialect.name, level=model.level,
-                  budgets=dict(zip(FAULT_NAMES, model.budgets, strict=True)), order=model.order, symmetry=False)
-    plain.programs = model.programs
-    world = model.initial() if not model.symmetry else plain.initial()
+    plain = without_symmetry(model)
+    plain.programs = model.programs  # the same representative runs (model.specmodel.frames)
+    world = plain.initial()
     moves: list[Move] = []
     for target, label in zip(found.path[1:], found.labels, strict=True):
         for move in plain.moves(world):
@@ -89,8 +94,7 @@ def concrete(model: Model, found: Found) -> tuple[tuple[Move, ...], World]:
 
 def replay_labels(model: Model, labels: list[Label]) -> tuple[Move, ...]:
     """The moves a list of concrete labels names, from the initial state (a saved trace run again)."""
-    plain = Model(model.spec, model.scope, dialect=model.engine.dialect.name, level=model.level,
-                  budgets=dict(zip(FAULT_NAMES, model.budgets, strict=True)), order=model.order, symmetry=False)
+    plain = without_symmetry(model)
     world = plain.initial()
     out = []
     for k, label in enumerate(labels, 1):
@@ -168,7 +172,7 @@ def _described(model: Model, before: World, move: Move) -> Step:
         return Step(move.label, worker, job, None, "", "the job raises here (throw fault)" + _failure(before, after, s),
                     str(nxt.where), before, after)
     sql = sql_text(nxt.op, dialect)
-    outcome = _outcome(model, before, after, s, nxt, move.outcome) + _failure(before, after, s)
+    outcome = _outcome(model, before, after, nxt, move.outcome) + _failure(before, after, s)
     if kind == "crash_after":
         outcome += "; the program ends, and the worker dies before its ack: the job is redelivered"
     elif after.slots[s] is None and kind == "step" and not _retried(after, run):  # ack="with_last_step"
@@ -214,7 +218,7 @@ def _failure(before: World, after: World, s: int) -> str:
     return ""
 
 
-def _outcome(model: Model, before: World, after: World, s: int, nxt: Op, outcome: Any) -> str:
+def _outcome(model: Model, before: World, after: World, nxt: Op, outcome: Any) -> str:
     if isinstance(nxt.op, Push | Bulk):
         return "pushed"
     if isinstance(outcome, Blocked):

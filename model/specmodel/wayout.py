@@ -14,8 +14,9 @@ from dataclasses import replace
 from model.specmodel.actions import Model
 from model.specmodel.search import Found, judge
 from model.specmodel.world import Job, View, World
+from spec.lang import Property
 
-__all__ = ["stuck_state", "ways_out"]
+__all__ = ["reaches_goal", "stuck_state", "ways_out"]
 
 #: states a way-out search may visit per candidate job
 WAY_OUT_STATES = 20_000
@@ -52,17 +53,21 @@ def ways_out(model: Model, found: Found) -> list[str]:
     for job in seen_jobs.values():
         q = model.queue_names.index(model.spec.jobs[job.type].queue)
         start = replace(stuck, queues=stuck.queues[:q] + ((*stuck.queues[q], job),) + stuck.queues[q + 1:])
-        if _reaches(model, model.canonical(start), prop):
+        if reaches_goal(model, model.canonical(start), prop, WAY_OUT_STATES):
             out.append(f"one more run of {job} would reach {found.name}")
     return out or [f"no single extra run of a job this counterexample met reaches {found.name}"]
 
 
-def _reaches(model: Model, start: World, prop: object) -> bool:
+def reaches_goal(model: Model, start: World, prop: Property, limit: int) -> bool | None:
+    """Whether a fault-free run from ``start`` reaches a state where ``prop`` holds: True, False once every
+    such state was searched, None when ``limit`` states did not settle it."""
     seen = {start}
     frontier = deque([start])
-    while frontier and len(seen) < WAY_OUT_STATES:
+    while frontier:
+        if len(seen) > limit:
+            return None
         world = frontier.popleft()
-        if judge(prop, View(world, model.spec.schema, model.scope)) is None:  # type: ignore[arg-type]
+        if judge(prop, View(world, model.spec.schema, model.scope)) is None:
             return True
         for move in model.moves(world):
             if move.fault:

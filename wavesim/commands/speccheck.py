@@ -11,9 +11,9 @@ import click
 from model.specmodel import Model, SpecSearch, check_spec
 from model.specmodel.actions import FAULT_NAMES
 from model.specmodel.search import Found
-from model.specmodel.trace import Step, concrete, steps_of
+from model.specmodel.trace import Step, concrete, ghost_text, steps_of
 from model.specmodel.wayout import stuck_state, ways_out
-from model.specmodel.world import View, World, ghost_dict
+from model.specmodel.world import View, World
 from spec.errors import Unsupported
 from wavesim.commands.outputs import write_output
 from wavesim.errors import BadInput
@@ -96,8 +96,7 @@ def world_text(model: Model, world: World) -> str:
     rows = "; ".join(f"{t.name} {view.rows(t.name)}" for t in model.spec.schema.tables)
     queues = "; ".join(f"{q}: [{', '.join(str(j) for j in jobs)}]"
                        for q, jobs in zip(model.queue_names, world.queues, strict=True))
-    ghost = ", ".join(f"{k}={v}" for k, v in ghost_dict(world).items()) or "none"
-    return f"rows {rows} | queue {queues} | ghost {ghost}"
+    return f"rows {rows} | queue {queues} | ghost {ghost_text(world)}"
 
 
 def liveness_lines(model: Model, found: Found) -> list[str]:
@@ -109,7 +108,7 @@ def liveness_lines(model: Model, found: Found) -> list[str]:
         how = "ended: no job is left"
     lines = [f"  the state it ends in ({how}):"]
     lines.extend(f"     {line}" for line in stuck_state(model, found.path[-1]))
-    lines.append(f"     ghost counts: {', '.join(f'{k}={v}' for k, v in ghost_dict(found.path[-1]).items()) or 'none'}")
+    lines.append(f"     ghost counts: {ghost_text(found.path[-1])}")
     if found.kind == "trap":
         kinds = sorted({str(label[0]) for label in found.exits})
         lines.append(f"     steps still possible, none leading to {found.name}: {', '.join(kinds) or 'none'}")

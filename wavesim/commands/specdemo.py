@@ -15,8 +15,8 @@ import click
 from model.specmodel import Model, World
 from model.specmodel.actions import Move
 from model.specmodel.search import judge
-from model.specmodel.trace import describe
-from model.specmodel.world import View, ghost_dict
+from model.specmodel.trace import describe, ghost_text
+from model.specmodel.world import View
 from wavesim.commands.speccheck import header, step_lines
 from wavesim.exitcodes import Expected, finish
 from wavesim.specfile import load_spec, model_of, pairs
@@ -64,7 +64,7 @@ def spec_story(model: Model) -> tuple[list[str], dict[str, bool]]:
              *step_lines(tuple(steps)), f"the story ends: {ended}"]
     for table in spec.schema.tables:
         lines.append(f"rows of {table.name}: {View(world, spec.schema, model.scope).rows(table.name)}")
-    lines.append(f"ghost counts: {', '.join(f'{k}={v}' for k, v in ghost_dict(world).items()) or 'none'}")
+    lines.append(f"ghost counts: {ghost_text(world)}")
     verdicts: dict[str, bool] = {}
     for prop in spec.properties.values():
         if prop.kind == "eventually":

@@ -8,7 +8,6 @@ reached", a trap by a search from the last state that finds no fault-free way to
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import click
@@ -17,6 +16,7 @@ from model.specmodel import Model, World
 from model.specmodel.actions import Move
 from model.specmodel.search import judge
 from model.specmodel.trace import steps_of
+from model.specmodel.wayout import reaches_goal
 from model.specmodel.world import View
 from wavesim.commands.speccheck import step_lines
 from wavesim.errors import BadInput
@@ -46,19 +46,9 @@ def violated_in(model: Model, prop: str, kind: str, last: World) -> str | None:
     if kind == "stall":
         onward = [m for m in model.moves(last) if not m.fault]
         return None if onward else f"no step is left and {prop} is not reached"
-    seen = {last}
-    frontier = deque([last])
-    while frontier:
-        if len(seen) > TRAP_SEARCH_STATES:
-            return None
-        world = frontier.popleft()
-        if judge(spec_prop, View(world, model.spec.schema, model.scope)) is None:
-            return None
-        for move in model.moves(world):
-            if not move.fault and move.world not in seen:
-                seen.add(move.world)
-                frontier.append(move.world)
-    return f"from the last state no fault-free run reaches {prop} ({len(seen)} states searched)"
+    if reaches_goal(model, last, spec_prop, TRAP_SEARCH_STATES) is False:
+        return f"from the last state no fault-free run reaches {prop}"
+    return None
 
 
 def _on_database(url: str, prefix: str, model: Model, data: dict[str, Any], moves: tuple[Move, ...],

@@ -1,7 +1,8 @@
 """The code's shape: ``spec/`` (the model's SQL, pure) at the bottom, then ``coordinator/``; ``model/``,
 ``sim/`` and the database driver (``dbdriver/``) side by side above them, none importing another; live runs
-(``live/``) on the core and the driver; the command line (``wavesim/``) on top; and no two modules importing
-each other."""
+(``live/``) on the core and the driver; the command line's helpers (``userio/``, ``docgen/``, ``audit/``,
+``specfile/``, ``replay/``, ``sweep/``, ``readings/``, ``report/``) above what they use; the command line
+(``wavesim/``) on top; no cycle among the packages, and no two modules importing each other."""
 
 from __future__ import annotations
 
@@ -19,8 +20,41 @@ ALLOWED = {
     "sim": {"spec", "coordinator"},
     "dbdriver": {"spec", "coordinator"},
     "live": {"spec", "coordinator", "dbdriver"},
-    "wavesim": {"spec", "coordinator", "model", "sim", "dbdriver", "live"},
+    # the command line's helpers, each above what it uses
+    "userio": {"spec", "coordinator"},
+    "docgen": {"spec", "coordinator", "model"},
+    "audit": {"spec", "coordinator", "userio"},
+    "specfile": {"spec", "coordinator", "model", "dbdriver", "userio"},
+    "replay": {"spec", "coordinator", "model", "sim"},
+    "sweep": {"spec", "coordinator", "sim", "userio"},
+    "readings": {"spec", "coordinator", "model", "sim", "audit", "docgen"},
+    "report": {"spec", "coordinator", "model", "sim", "dbdriver", "live", "userio", "docgen", "audit", "readings"},
+    "wavesim": {"spec", "coordinator", "model", "sim", "dbdriver", "live", "userio", "docgen", "audit", "specfile",
+                "replay", "sweep", "readings", "report"},
 }
+
+
+def cycle_in(allowed: dict[str, set[str]]) -> list[str]:
+    """A cycle of packages each allowed to import the next (``[]`` when the layers are a true order)."""
+    done: set[str] = set()
+
+    def visit(package: str, path: list[str]) -> list[str]:
+        if package in path:
+            return path[path.index(package):] + [package]
+        if package in done:
+            return []
+        for below in sorted(allowed.get(package, set())):
+            found = visit(below, path + [package])
+            if found:
+                return found
+        done.add(package)
+        return []
+
+    for package in sorted(allowed):
+        found = visit(package, [])
+        if found:
+            return found
+    return []
 
 
 def _module_name(path: Path) -> str:
@@ -67,6 +101,21 @@ def test_no_two_modules_import_each_other() -> None:
 def _is_package_of(package: str, module: str) -> bool:
     """A package's ``__init__`` re-exports its own modules; that is not a cycle."""
     return module.startswith(package + ".")
+
+
+def test_the_layers_are_an_order() -> None:
+    assert cycle_in(ALLOWED) == []
+
+
+def test_every_top_level_package_has_its_layer() -> None:
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "benchmarks", "examples"}
+    assert packages - set(ALLOWED) == set()
+
+
+def test_the_order_check_sees_a_cycle() -> None:
+    found = cycle_in({**ALLOWED, "userio": ALLOWED["userio"] | {"report"}})
+    assert found[0] == found[-1] and {"userio", "report"} <= set(found)
+    assert cycle_in({"a": {"a"}}) == ["a", "a"]
 
 
 def test_the_checks_see_a_wrong_import(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ def resolved_db_url(_ctx: click.Context, _param: click.Parameter, value: str | N
     if value is None:
         return None
     from dbdriver import DatabaseError, resolve_url
-    from wavesim.errors import BadInput
+    from userio.errors import BadInput
 
     try:
         return resolve_url(value)

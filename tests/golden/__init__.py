@@ -28,7 +28,7 @@ from coordinator_builders import PINNED_READINGS  # noqa: E402
 
 from sim.run import run_one  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
-from wavesim.files import atomic_write  # noqa: E402
+from userio.files import atomic_write  # noqa: E402
 
 __all__ = ["CASES", "REGENERATE", "SMALL_GUARDED", "Case", "explain", "moved", "produce", "stored"]
 

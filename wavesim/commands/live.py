@@ -1,7 +1,7 @@
 """``wavesim live``: the coordinator on a real database, real queue, real workers.
 
 One import per policy and repeat; each is measured from the real tables with
-``wavesim.livereport`` (the same metrics, verdicts, JSON and plots as ``wavesim
+``report.live`` (the same metrics, verdicts, JSON and plots as ``wavesim
 run``). ``--repeat K`` prints, per policy, the share of the K runs in which each
 property held. ``--clean`` drops the tables and Redis keys wavesim created.
 """
@@ -24,14 +24,14 @@ from dbdriver import resolve_url
 from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
 from live.engine import dialect_of, make_engine
 from live.run import LiveRun, first_error, run_live
+from report.live import INJECTED, PROGRESS, live_json, measure_live
 from sim.export import rows_csv
+from userio.errors import BadInput
+from userio.exitcodes import Expected, expect_option, finish
+from userio.files import check_output, read_text
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import run_verdicts, summary_lines
 from wavesim.dboption import resolved_db_url
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, expect_option, finish
-from wavesim.files import check_output, read_text
-from wavesim.livereport import INJECTED, PROGRESS, live_json, measure_live
 from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["iter_imports", "live", "read_documents", "run_imports", "summarize"]
@@ -309,8 +309,8 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
 def _write_outputs(run: LiveRun, result: Any, plot: str | None, csv_path: str | None) -> None:
     """The first import's plot and CSV export."""
     if plot is not None:
+        from report.liveplot import live_figure
         from sim.plots import save
-        from wavesim.liveplot import live_figure
 
         fig = live_figure(run, result)
         write_output(plot, lambda tmp: save(fig, str(tmp)))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from docgen.architecture import PACKAGES, code_lines, packages_table, purpose
+
 ROOT = Path(__file__).resolve().parent.parent
 #: package -> the project packages it may import (besides itself)
 ALLOWED = {
@@ -129,3 +131,25 @@ def test_the_checks_see_a_wrong_import(tmp_path: Path) -> None:
     lazy = tmp_path / "lazy.py"
     lazy.write_text("def run():\n    from sim.run import run_one\n")  # an import inside a function counts
     assert project_imports(lazy) == {"sim.run"}
+
+
+def _first_wrong_order(order: list[str]) -> tuple[str, str] | None:
+    """The first package allowed to import one that ``order`` (bottom first) puts at or above it."""
+    at = {name: i for i, name in enumerate(order)}
+    return next(((p, q) for p in order if p in ALLOWED for q in sorted(ALLOWED[p]) if at[q] >= at[p]), None)
+
+
+def test_the_architecture_page_lists_every_package_bottom_first() -> None:
+    assert set(PACKAGES) - {"examples"} == set(ALLOWED)
+    assert _first_wrong_order(PACKAGES) is None
+    swapped = [name for name in PACKAGES if name != "audit"] + ["audit"]  # audit above what uses it
+    assert _first_wrong_order(swapped) == ("readings", "audit")
+
+
+def test_the_architecture_table_counts_lines_and_reads_purposes(tmp_path: Path) -> None:
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text('"""What it is for,\non two lines.\n\nMore."""\n')
+    (tmp_path / "pkg" / "sub" / "a.py").write_text("x = 1\ny = 2\n")
+    assert code_lines("pkg", tmp_path) == 6 and purpose("pkg", tmp_path) == "What it is for, on two lines."
+    table = packages_table()
+    assert all(f"| `{name}/` |" in table for name in PACKAGES)

@@ -5,7 +5,7 @@ divided by ``scale``), so that its metrics and verdicts read like a simulated
 run's. Its plot is of something that really ran, though, so the time axis is
 wall seconds since the start (scenario seconds times ``scale``): what the
 user waited, on which a dispatch and a kill sit where they really happened.
-Each fault the run injected (``livereport.INJECTED``: kills, dropped
+Each fault the run injected (``report.live.INJECTED``: kills, dropped
 connections, slow statements, lost delayed jobs, duplicated deliveries) is
 marked at the time its process logged it, just before injecting it; what
 followed a fault (a job released after a database error) is not a fault and is

@@ -9,13 +9,27 @@ own metrics and verdicts, ``liveplot`` draws it, and ``data`` ships the committe
 results the report reads.
 """
 
-from report.build import ReportData, ReportSettings, gather
-from report.figures import FIGURES, POLICY_COLOURS
-from report.markdown import HEADLINE, render
-from report.timeline import Timeline, WaveTimes, traced_run
-from report.write import write_report
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: each name the package offers -> the module it comes from; a name is imported when first asked for, so
+#: that ``report.live`` and ``report.data`` (read by ``wavesim live`` and ``wavesim docs``) do not bring in
+#: the report's figures and checks
+_FROM = {
+    "ReportData": "build", "ReportSettings": "build", "gather": "build", "FIGURES": "figures",
+    "POLICY_COLOURS": "figures", "HEADLINE": "markdown", "render": "markdown", "Timeline": "timeline",
+    "WaveTimes": "timeline", "traced_run": "timeline", "write_report": "write",
+}
 
 __all__ = [
     "FIGURES", "HEADLINE", "POLICY_COLOURS", "ReportData", "ReportSettings", "Timeline", "WaveTimes", "gather",
     "render", "traced_run", "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FROM:
+        raise AttributeError(f"module 'report' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"report.{_FROM[name]}"), name)

@@ -82,6 +82,11 @@ class Connection:
         rows = tuple(tuple(normal(v) for v in r) for r in result.all())
         return Result(columns, rows, rowcount)
 
+    def reset_connected(self) -> None:
+        """Connect now (if not yet), with nothing open."""
+        self._connected()
+        self.reset()
+
     def reset(self) -> None:
         """Roll back whatever is open (the connection is reset between jobs); a dead connection is closed."""
         if self.conn is None:
@@ -104,18 +109,27 @@ class _Worker:
     """One worker process's job runs."""
 
     def __init__(self, plan: SpecPlan, spec: Spec, slot: int, incarnation: int) -> None:
-        s = plan.run.live
-        self.plan, self.spec, self.slot = plan, spec, slot
+        """Everything slow to set up (the spec's import, the engine, the queues, a first connection), so that
+        it is done before the process says it is ready and every worker starts taking jobs at once."""
+        self.spec, self.slot, self.incarnation = spec, slot, incarnation
         self.scope = spec.scope_of(plan.given)
-        self.faults = FaultPlan(seed=s.seed, role="worker", slot=slot, incarnation=incarnation,
+        self.db = SpecDatabase(plan.run.db_url, spec.metadata, plan.prefix)
+        self.conn = Connection(self.db, plan.run.isolation or (spec.level if spec.level else None))
+        with contextlib.suppress(*DB_ERRORS):  # a server that refuses now is met again at the first step
+            self.conn.reset_connected()
+        self.queues = {name: plan.open_queue(name) for name in plan.workers}
+        self.name = f"worker-{slot}.{incarnation}"
+        self.start(plan)
+
+    def start(self, plan: SpecPlan) -> None:
+        """Take the plan with the run's start time: the logs' times count from it."""
+        s = plan.run.live
+        self.plan = plan
+        self.faults = FaultPlan(seed=s.seed, role="worker", slot=self.slot, incarnation=self.incarnation,
                                 kill_rate=s.kill_rate, drop_rate=s.drop_rate, log=plan.run.open_fault_log(),
                                 kill_at=s.kill_at, kill_at_times=s.kill_at_times)
         self.events: FaultLog = plan.open_events()
-        self.choices = random.Random(f"{s.seed}:choose:{slot}:{incarnation}")
-        self.db = SpecDatabase(plan.run.db_url, spec.metadata, plan.prefix)
-        self.conn = Connection(self.db, plan.run.isolation or (spec.level if spec.level else None))
-        self.queues = {name: plan.open_queue(name) for name in plan.workers}
-        self.name = f"worker-{slot}.{incarnation}"
+        self.choices = random.Random(f"{s.seed}:choose:{self.slot}:{self.incarnation}")
         self.pause = s.wall(s.step_s)
 
     def close(self) -> None:
@@ -209,16 +223,16 @@ class _Worker:
             self.queues[name].push_wave(payloads, None)
 
 
-def spec_worker(plan: SpecPlan, slot: int, incarnation: int) -> None:
-    """The worker loop of slot ``slot``, until SIGTERM (or a kill)."""
+def spec_worker(worker: _Worker) -> None:
+    """The worker loop of ``worker``, until SIGTERM (or a kill)."""
     stopping = [False]
 
     def _term(_sig: int, _frame: Any) -> None:
         stopping[0] = True
 
     signal.signal(signal.SIGTERM, _term)
-    worker = _Worker(plan, load_spec_file(plan.spec_file), slot, incarnation)
-    queue = worker.queues[plan.queue_of_slot(slot)]
+    plan = worker.plan
+    queue = worker.queues[plan.queue_of_slot(worker.slot)]
     in_pop = lambda: worker.faults.point("inside the pop transaction")  # noqa: E731
     parent = os.getppid()
     while not stopping[0] and not plan.run.orphaned(parent):
@@ -243,11 +257,13 @@ def spec_worker(plan: SpecPlan, slot: int, incarnation: int) -> None:
 def main(plan_text: str, role: str, slot: int, incarnation: int) -> None:
     """A spawned process of a spec's run (``live.proc``): wait for the start, then play ``role``."""
     plan = SpecPlan.from_json(plan_text)
-    plan.run.ready(role, slot, incarnation)
-    plan = replace(plan, run=plan.run.wait_for_start())
     if role == "spec-worker":
-        spec_worker(plan, slot, incarnation)
-    else:
-        from live.periodic import spec_chaos
+        worker = _Worker(plan, load_spec_file(plan.spec_file), slot, incarnation)
+        plan.run.ready(role, slot, incarnation)
+        worker.start(replace(plan, run=plan.run.wait_for_start()))
+        spec_worker(worker)
+        return
+    from live.periodic import spec_chaos
 
-        spec_chaos(plan, slot, incarnation)
+    plan.run.ready(role, slot, incarnation)
+    spec_chaos(replace(plan, run=plan.run.wait_for_start()), slot, incarnation)

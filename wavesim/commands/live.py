@@ -58,6 +58,8 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "--lose-delayed-rate": ("lose_delayed_rate", float, "Fault: chance a delayed job is deleted from the queue."),
     "--duplicate-rate": ("duplicate_rate", float, "Fault: chance per chaos tick of a duplicated delivery."),
     "--lock-hold-s": ("lock_hold_s", float, "How long the slow statement holds its lock, scenario s. [default: 4]"),
+    "--step-s": ("step_s", float, "SPEC only: pause before each step of a job, scenario s (the code between two "
+                 "statements). [default: 5]"),
 }
 
 
@@ -230,6 +232,10 @@ def read_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
     return out
 
 
+#: settings only the write-up's coordinator reads (a spec's run refuses them)
+_BUILTIN_SETTINGS = ("waves", "wave_size", "threshold", "listener", "batch_mean_s", "tries", "lock_rate", "lock_hold_s")
+
+
 def _settings_options(command: Any) -> Any:
     for flag, (field, kind, text) in reversed(SETTINGS.items()):
         command = click.option(flag, field, type=kind, default=None, help=text)(command)
@@ -237,6 +243,7 @@ def _settings_options(command: Any) -> Any:
 
 
 @click.command("live")
+@click.argument("spec", required=False, is_eager=True, metavar="[SPEC]")
 @_settings_options
 @switch_option
 @click.option("--summarize", "summarize_paths", multiple=True, type=click.Path(dir_okay=False),
@@ -258,15 +265,37 @@ def _settings_options(command: Any) -> Any:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Export the first import's real wave rows (for wavesim audit) to this .csv.")
 @click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
+@click.option("--scope", "scope", multiple=True, metavar="NAME=VALUE",
+              help="SPEC only: a scope size of the spec (repeatable); --switch sets the spec's switches.")
+@click.option("--keep-tables", is_flag=True, help="SPEC only: keep the spec's tables (wavesim_livespec_*) after "
+              "the run. [default: dropped once read]")
 @expect_option
-def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...], queue_url: str | None,
-         isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool, plot: str | None,
-         csv_path: str | None, clean: bool, expected: Expected, **given: Any) -> None:
+def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...],
+         queue_url: str | None, isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool,
+         plot: str | None, csv_path: str | None, clean: bool, scope: tuple[str, ...], keep_tables: bool,
+         expected: Expected, **given: Any) -> None:
     """Run imports live: worker processes, a real queue, real faults; measured from the real tables.
 
-    Exit 0 only when every property held in every import (or was violated in at least one import of
-    that policy where --expect-violation says so); --summarize and --clean judge nothing (exit 0).
+    Give a SPEC file to run your own coordinator live instead (docs/live.md, "Live runs of a spec"):
+    its tables under wavesim_livespec_, its jobs on the real queue, its properties judged on the real
+    rows. Exit 0 only when every property held in every import or run (or was violated in at least
+    one import of that policy where --expect-violation says so); --summarize and --clean judge
+    nothing (exit 0).
     """
+    if spec is not None:
+        if db_url is None:
+            raise BadInput("--db URL is required")
+        from wavesim.commands.livespec import live_spec
+
+        switch_specs = given.pop("switch_specs", ()) or ()
+        live_spec({"spec": spec, "db_url": db_url, "queue_url": queue_url, "isolation": isolation, "repeat": repeat,
+                   "seed": seed, "fault_mix": fault_mix, "as_json": as_json, "scope": scope,
+                   "switch_specs": switch_specs, "keep_tables": keep_tables, "policies": policies,
+                   "plot": plot, "csv_path": csv_path, "summarize_paths": summarize_paths, "clean": clean,
+                   "given": given, **{k: given.pop(k) for k in _BUILTIN_SETTINGS}}, expected)
+        return
+    if scope or keep_tables or given.get("step_s") is not None:
+        raise BadInput("--scope, --keep-tables and --step-s are for a SPEC file (wavesim live SPEC --db URL)")
     if summarize_paths:
         click.echo("\n".join(summarize(read_documents(summarize_paths))))
         return

@@ -122,6 +122,9 @@ def run_lines(run: SpecLiveRun) -> list[str]:
     faults = ", ".join(f"{k} x{n}" for k, n in sorted(_faults(run).items())) or "none"
     lines.append(f"live: jobs taken {taken} (redelivered {run.redelivered}); faults {faults}; processes started "
                  f"{run.processes}; event log {run.plan.events_log}, fault log {run.plan.run.fault_log}")
+    raised = [e for e in run.events if e["kind"] == "raise"]
+    if raised:
+        lines.append(f"live: jobs raised {len(raised)} time(s), the first: {raised[0]['job']}: {raised[0]['error']}")
     if run.errors:
         lines.append(f"live: the processes wrote {len(run.errors)} line(s) to stderr ({run.stderr_log}), the first "
                      f"error: {run.first_error}")
@@ -141,6 +144,7 @@ def run_json(run: SpecLiveRun) -> dict[str, Any]:
         "live": {"engine": run.engine, "queue": run.queue, "isolation": run.plan.run.isolation,
                  "workers": run.plan.workers, "wall_s": round(run.wall_s, 3), "samples": run.samples,
                  "deliveries": dict(run.deliveries), "redelivered": run.redelivered, "faults": _faults(run),
+                 "raised": [{"job": e["job"], "error": e["error"]} for e in run.events if e["kind"] == "raise"],
                  "deaths": run.deaths, "processes": run.processes, "first_error": run.first_error,
                  "event_log": run.plan.events_log, "fault_log": run.plan.run.fault_log},
     }

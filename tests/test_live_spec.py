@@ -1,0 +1,135 @@
+"""Live runs of a spec (``wavesim live SPEC``): real worker processes, real queues, the real rows judged.
+
+The tutorial's spec (``examples/batch_counter.py``) shows its bug live (two jobs both read zero and push the
+callback twice: exit 1, ``callback_at_most_once`` named) and its landed fix holds (exit 0). A worker killed
+in the middle of a job leaves it reserved; the queue delivers it again after ``retry_after`` and the goal is
+still reached; with a ``retry_after`` longer than the deadline the same kill leaves the goal unreached,
+which is what shows the redelivery did it. On SQLite always; on PostgreSQL, MariaDB and the Redis queue
+when ``WAVESIM_POSTGRES_URL``, ``WAVESIM_MYSQL_URL`` and ``WAVESIM_REDIS_URL`` are set (skipped, naming the
+variable, otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from live import LiveSettings
+from live.specrun import PREFIX, SpecLiveRun, run_spec_live
+from live.tables import LiveTables
+from tests.live_helpers import drop_database, fresh_database, live_processes, server_url
+from wavesim.cli import main
+from wavesim.specfile import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNTER = str(ROOT / "examples" / "batch_counter.py")
+#: read, then write a balance: an update is lost unless the read locks (runs on every engine's SQL)
+LOST_UPDATE = str(ROOT / "tests" / "fixtures" / "specs" / "lostupdate.py")
+#: a pause before each step long enough for two jobs' steps to interleave; retry_after (0.8 s of wall time) longer
+#: than a job (a job still running when its reservation expires is delivered again)
+FAST = LiveSettings(deadline_s=20.0, retry_after_s=40.0, step_s=5.0)
+KILL = FAST.with_settings(kill_at="before a step", kill_at_times=1)
+
+
+def _tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _run(url: str, tmp_path: Path, fix: str, settings: LiveSettings = FAST, queue: str | None = None,
+         path: str = COUNTER, switch: str = "fix") -> SpecLiveRun:
+    spec = load_spec(path)
+    try:
+        return run_spec_live(spec, {switch: fix}, settings, db_url=url, engine="test", queue_url=queue,
+                             workdir=str(tmp_path))
+    finally:
+        from dbdriver.specdb import SpecDatabase
+
+        SpecDatabase(url, spec.metadata, PREFIX).drop()
+
+
+def _cli(url: str, *args: str) -> tuple[int, str]:
+    out = CliRunner().invoke(main, ["live", COUNTER, "--db", url, "--step-s", "5", *args])
+    return out.exit_code, out.output
+
+
+def test_the_tutorials_bug_shows_live_and_its_fix_holds(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    code, out = _cli(url, "--repeat", "2")
+    assert code == 1, out
+    assert "callback_at_most_once        always     VIOLATED" in out
+    assert "finally_callback x2" in out  # two callbacks pushed, and both ran
+    code, out = _cli(url, "--switch", "fix=returning", "--json")
+    assert code == 0, out
+    doc = json.loads(out)
+    assert doc["properties"]["callback_at_most_once"]["holds"] and doc["properties"]["callback_ran"]["holds"]
+    assert doc["rows"] == {"job_batches": [{"id": 1, "pending_jobs": 0}]}
+    assert doc["outcome"] == "reached" and doc["live"]["deliveries"] == {"process": 2, "finally_callback": 1}
+    assert not {t for t in _tables(url) if t.startswith(PREFIX)}  # the spec's tables and marker dropped
+    engine = sa.create_engine(url)
+    events = LiveTables().events
+    with engine.connect() as conn:  # the ghost record the property read, kept in wavesim's events table
+        records = [json.loads(r.detail) for r in conn.execute(sa.select(events).where(events.c.kind == "record"))]
+    engine.dispose()
+    assert {(r["event"], tuple(r["key"])) for r in records} == {("callback", (1,))}
+    assert live_processes(tmp_path) == []
+
+
+def test_a_worker_killed_mid_job_is_redelivered_after_retry_after(tmp_path: Path) -> None:
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, "returning", KILL)
+    assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["before a step"]
+    assert run.redelivered == 1 and run.deliveries["process"] == 3  # the killed one came back, same try
+    assert [d[3] for d in run.deaths] == [-9]
+    assert run.outcome == "reached" and all(v.holds for v in run.verdicts.values())
+    assert run.rows == {"job_batches": [{"id": 1, "pending_jobs": 0}]}
+
+
+def test_without_redelivery_the_killed_job_never_comes_back(tmp_path: Path) -> None:
+    never = KILL.with_settings(retry_after_s=10_000.0, deadline_s=4.0)
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, "returning", never)
+    assert run.outcome == "deadline" and run.redelivered == 0
+    assert not run.verdicts["callback_ran"].holds
+    assert run.verdicts["callback_ran"].detail.startswith("the deadline came first")
+
+
+def test_options_of_the_writeups_coordinator_and_bad_levels_are_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    for args, text in ((["--waves", "3"], "--waves is for the write-up's coordinator"),
+                       (["--isolation", "read committed"], "--isolation 'READ COMMITTED'"),
+                       (["--scope", "nope=1"], "no scope entry or switch 'nope'")):
+        code, out = _cli(url, *args)
+        assert code == 2 and out.count("\n") == 1 and text in out, out
+    out = CliRunner().invoke(main, ["live", "--db", url, "--scope", "jobs=2"])
+    assert out.exit_code == 2 and "are for a SPEC file" in out.output
+
+
+@pytest.fixture(params=["WAVESIM_POSTGRES_URL", "WAVESIM_MYSQL_URL"])
+def server_db(request: pytest.FixtureRequest) -> Iterator[str]:
+    url = fresh_database(server_url(request.param))
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+def test_a_lost_update_shows_and_a_locking_read_survives_a_kill_on_a_server(server_db: str, tmp_path: Path) -> None:
+    plain = _run(server_db, tmp_path, "plain", path=LOST_UPDATE, switch="read")
+    assert not plain.verdicts["every_deposit_counted"].holds and plain.rows["accounts"][0]["balance"] == 1
+    locked = _run(server_db, tmp_path, "for-update", KILL, path=LOST_UPDATE, switch="read")
+    assert locked.redelivered == 1 and locked.verdicts["every_deposit_counted"].holds, locked.verdicts
+    assert locked.rows["accounts"][0]["balance"] == 2  # the killed transaction rolled back, its job ran again
+
+
+def test_the_redis_queue_redelivers_a_killed_workers_job(tmp_path: Path) -> None:
+    queue = server_url("WAVESIM_REDIS_URL")
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, "returning", KILL, queue=queue)
+    assert run.queue == "redis" and run.redelivered == 1
+    assert run.outcome == "reached" and all(v.holds for v in run.verdicts.values())

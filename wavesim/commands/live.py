@@ -31,7 +31,7 @@ from userio.exitcodes import Expected, expect_option, finish
 from userio.files import check_output, read_text
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import run_verdicts, summary_lines
-from wavesim.dboption import resolved_db_url
+from wavesim.dboption import check_redis_url, resolved_db_url
 from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["iter_imports", "live", "read_documents", "run_imports", "summarize"]
@@ -88,21 +88,8 @@ def _open(db_url: str, queue_url: str | None) -> Any:
     except TableClash as err:
         raise BadInput(str(err)) from None
     if queue_url is not None:
-        _check_redis(queue_url)
+        check_redis_url(queue_url)
     return db
-
-
-def _check_redis(url: str) -> None:
-    import redis
-
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise BadInput(f"--queue {url!r} must be a redis:// URL")
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
-        client.ping()
-        client.close()
-    except (redis.RedisError, ValueError) as err:
-        raise BadInput(f"--queue {url}: cannot reach Redis: {' '.join(str(err).split())}") from None
 
 
 def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, repeat: int = 1,

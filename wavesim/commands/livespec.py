@@ -21,6 +21,7 @@ from dbdriver.specsessions import BEGIN
 from live import FAULT_MIX, LiveSettings, TableClash
 from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from spec.errors import Unsupported
+from wavesim.dboption import check_redis_url
 from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, finish
 from wavesim.specfile import load_spec, pairs
@@ -79,9 +80,7 @@ def live_spec(o: dict[str, Any], expected: Expected) -> None:
         db = SpecDatabase(o["db_url"], spec.metadata, PREFIX)
         _check_level(db.dialect, level)
         if o["queue_url"] is not None:
-            from wavesim.commands.live import _check_redis
-
-            _check_redis(o["queue_url"])
+            check_redis_url(o["queue_url"])
         engine = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}[db.dialect]
         try:
             for k in range(o["repeat"]):

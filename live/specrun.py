@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dbdriver import resolve_url
+from dbdriver.database import _engine, connection, owned
 from dbdriver.specdb import SpecDatabase
 from live.db import DB_ERRORS
 from live.engine import make_engine
@@ -46,7 +47,7 @@ from live.supervisor import Supervisor
 from live.tables import LiveTables
 from spec.lang import Scope, Spec
 
-__all__ = ["PREFIX", "SpecLiveRun", "Verdict", "run_spec_live"]
+__all__ = ["PREFIX", "SpecLiveRun", "Verdict", "drop_leftovers", "run_spec_live"]
 
 #: the spec's tables live under this prefix, apart from ``wavesim replay --db``'s ``wavesim_spec_``
 PREFIX = "wavesim_livespec_"
@@ -248,3 +249,22 @@ def _copy_logs(engine: Any, run: str, events: list[dict[str, Any]], faults: list
             for i in range(0, len(rows), 500):
                 conn.execute(table.insert(), rows[i:i + 500])
 
+
+def drop_leftovers(db_url: str) -> list[str]:
+    """Drop every table a spec's run left under ``PREFIX`` (``--keep-tables``, or a run cut off), the
+    owner marker last, after reading it there: a table under the prefix without it is refused
+    (``DatabaseError``), never dropped. The names dropped."""
+    import sqlalchemy as sa
+
+    engine, shown = _engine(db_url)
+    try:
+        with connection(engine, shown) as conn:
+            present = {n for n in sa.inspect(conn).get_table_names() if n.lower().startswith(PREFIX)}
+            if not owned(conn, PREFIX, present, shown):
+                return []
+            marker = PREFIX + "owner"
+            for name in sorted(present - {marker}) + [marker]:
+                conn.execute(sa.text(f"DROP TABLE {name}"))
+            return sorted(present)
+    finally:
+        engine.dispose()

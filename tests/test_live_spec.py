@@ -133,3 +133,17 @@ def test_the_redis_queue_redelivers_a_killed_workers_job(tmp_path: Path) -> None
     run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, "returning", KILL, queue=queue)
     assert run.queue == "redis" and run.redelivered == 1
     assert run.outcome == "reached" and all(v.holds for v in run.verdicts.values())
+
+
+def test_clean_drops_the_tables_a_kept_run_left_and_nothing_else(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE job_batches (id INTEGER PRIMARY KEY)")  # the user's own, same name
+    engine.dispose()
+    code, out = _cli(url, "--switch", "fix=returning", "--keep-tables")
+    assert code == 0, out
+    assert {PREFIX + "job_batches", PREFIX + "owner", "job_batches"} <= _tables(url)
+    out = CliRunner().invoke(main, ["live", "--db", url, "--clean"])
+    assert out.exit_code == 0 and PREFIX + "job_batches" in out.output, out.output
+    assert not {t for t in _tables(url) if t.startswith(PREFIX)} and "job_batches" in _tables(url)

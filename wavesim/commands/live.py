@@ -24,6 +24,7 @@ from dbdriver import resolve_url
 from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
 from live.engine import dialect_of, make_engine
 from live.run import LiveRun, first_error, run_live
+from live.specrun import drop_leftovers
 from report.live import INJECTED, PROGRESS, live_json, measure_live
 from sim.export import rows_csv
 from userio.errors import BadInput
@@ -134,6 +135,7 @@ def _clean(db_url: str, queue_url: str | None) -> list[str]:
         dropped = LiveTables().drop(own)
         db.clean()
         dropped.append("dbdriver's wavesim_ tables")
+        dropped += drop_leftovers(db_url)  # a spec's tables a run kept
     finally:
         own.dispose()
         db.dispose()

@@ -44,7 +44,7 @@ def _refuse_builtin(o: dict[str, Any]) -> None:
 
 
 def _settings(o: dict[str, Any], seed: int) -> LiveSettings:
-    values = {k: FAULT_MIX[k] for k in SPEC_FAULTS} if o["fault_mix"] else {}
+    values: dict[str, Any] = {k: FAULT_MIX[k] for k in SPEC_FAULTS} if o["fault_mix"] else {}
     values.update({k: v for k, v in o["given"].items() if v is not None})
     try:
         return LiveSettings(seed=seed, **values)

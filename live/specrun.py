@@ -6,7 +6,8 @@ queues, spawns each queue's workers (``live/specworker.py``; ``live/supervisor.p
 one) and, when a chaos fault is on, the chaos process (``live.periodic.spec_chaos``). Then, every
 ``sample_ms``, it reads the real rows, the real queues and the event log, judges every ``always``
 property on that reading (a violation keeps its first time and detail), pushes each periodic job
-(``spec.every``) that is neither queued nor running, and ends the run as
+(``spec.every``) that has been neither queued nor running for the delayed pushes' delay, and ends the
+run as
 
 * ``reached``: every ``eventually`` goal holds and no job is queued or running;
 * ``quiescent``: no job is queued or running (periodic ones aside) and nothing moved (rows, records,
@@ -90,8 +91,9 @@ class SpecLiveRun:
 
     @property
     def redelivered(self) -> int:
-        """Deliveries of a job the queue had handed out before (after a kill or a duplicate)."""
-        return sum(1 for e in self.events if e["kind"] == "take" and int(e["delivery"]) > 1)
+        """Deliveries of a job the queue had handed out before (after a kill or a duplicate): more deliveries
+        than tries (a retry after a raise is a new try)."""
+        return sum(1 for e in self.events if e["kind"] == "take" and int(e["delivery"]) > int(e["attempt"]))
 
     @property
     def first_error(self) -> str | None:
@@ -174,6 +176,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
         Path(run.fault_log).with_suffix(".go").write_text(repr(run.t0), encoding="utf-8")
         last_sig: tuple[Any, ...] | None = None
         moved = time.monotonic()
+        idle_since: dict[str, float] = {}
         while time.monotonic() - started < settings.deadline_s:
             try:
                 view, sig = reader.read()
@@ -192,7 +195,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
             if not busy and time.monotonic() - moved >= quiet_wall:
                 outcome = "quiescent"
                 break
-            _push_periodic(spec, view, queues)
+            _push_periodic(spec, view, queues, idle_since, settings.wall(plan.deliver_delayed_s))
             sup.respawn_dead()
             time.sleep(settings.sample_ms / 1000)
     finally:
@@ -234,11 +237,18 @@ def _judge_always(spec: Spec, view: LiveView, verdicts: dict[str, Verdict], at_s
             verdicts[n] = Verdict(p.kind, False, detail, round(at_s, 3))
 
 
-def _push_periodic(spec: Spec, view: LiveView, queues: dict[str, Any]) -> None:
-    """Push each periodic job type that is neither queued nor running (``spec.every``)."""
+def _push_periodic(spec: Spec, view: LiveView, queues: dict[str, Any], idle_since: dict[str, float],
+                   period: float) -> None:
+    """Push each periodic job type (``spec.every``) that has been neither queued nor running for ``period``
+    wall seconds (the model pushes one at any time none is there; a period leaves the world idle between
+    two, as the model's can be)."""
+    now = time.monotonic()
     for name in spec.periodic:
-        if not view.queued(name) and not view.running(name):
+        if view.queued(name) or view.running(name):
+            idle_since.pop(name, None)
+        elif now - idle_since.setdefault(name, now) >= period:
             queues[spec.jobs[name].queue].push_wave([job_payload(name, ())], None)
+            idle_since.pop(name, None)
 
 
 def _copy_logs(engine: Any, run: str, events: list[dict[str, Any]], faults: list[dict[str, Any]]) -> None:

@@ -147,3 +147,29 @@ def test_clean_drops_the_tables_a_kept_run_left_and_nothing_else(tmp_path: Path)
     out = CliRunner().invoke(main, ["live", "--db", url, "--clean"])
     assert out.exit_code == 0 and PREFIX + "job_batches" in out.output, out.output
     assert not {t for t in _tables(url) if t.startswith(PREFIX)} and "job_batches" in _tables(url)
+
+
+RETRY = str(ROOT / "tests" / "fixtures" / "specs" / "live_retry.py")
+
+
+@pytest.mark.parametrize(("given", "done", "failed", "announced", "reached"), [
+    ({"tries": "2"}, 1, 0, 1, True),  # the raise rolled the first try back; the second one fired the listener
+    ({"tries": "1"}, 0, 1, 0, True),  # the raise is final: on_failure counts it, no listener
+    ({"tries": "1", "worker": "keeps-open"}, 0, 0, 0, False),  # on_failure's count joined the failed try's
+])
+def test_tries_on_failure_listeners_and_a_periodic_job(tmp_path: Path, given: dict[str, str], done: int,
+                                                        failed: int, announced: int, reached: bool) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    spec = load_spec(RETRY)
+    try:
+        run = run_spec_live(spec, given, FAST.with_settings(deadline_s=8.0), db_url=url, engine="test",
+                            queue_url=None, workdir=str(tmp_path))
+    finally:
+        from dbdriver.specdb import SpecDatabase
+
+        SpecDatabase(url, spec.metadata, PREFIX).drop()
+    assert run.rows["counts"] == [{"id": 1, "done": done, "failed": failed, "swept": 1}]
+    assert sum(1 for e in run.events if e["kind"] == "record" and e["event"] == "announced") == announced
+    assert [e["error"] for e in run.events if e["kind"] == "raise"] == ["RuntimeError: the first try fails"]
+    assert run.verdicts["counted_and_swept"].holds is reached and run.verdicts["announced_only_when_done"].holds
+    assert run.deliveries["sweep"] >= 1 and run.redelivered == 0

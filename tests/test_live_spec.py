@@ -30,6 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 COUNTER = str(ROOT / "examples" / "batch_counter.py")
 #: read, then write a balance: an update is lost unless the read locks (runs on every engine's SQL)
 LOST_UPDATE = str(ROOT / "tests" / "fixtures" / "specs" / "lostupdate.py")
+#: raises on its first try, fires a listener, has a periodic job
+RETRY = str(ROOT / "tests" / "fixtures" / "specs" / "live_retry.py")
+#: a job that pushes itself again, delayed, for ever
+FOREVER = str(ROOT / "tests" / "fixtures" / "specs" / "forever.py")
 #: a pause before each step long enough for two jobs' steps to interleave; retry_after (0.8 s of wall time) longer
 #: than a job (a job still running when its reservation expires is delivered again)
 FAST = LiveSettings(deadline_s=20.0, retry_after_s=40.0, step_s=5.0)
@@ -44,11 +48,11 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def _run(url: str, tmp_path: Path, fix: str, settings: LiveSettings = FAST, queue: str | None = None,
-         path: str = COUNTER, switch: str = "fix") -> SpecLiveRun:
+def _run(url: str, tmp_path: Path, given: dict[str, str], settings: LiveSettings = FAST, queue: str | None = None,
+         path: str = COUNTER) -> SpecLiveRun:
     spec = load_spec(path)
     try:
-        return run_spec_live(spec, {switch: fix}, settings, db_url=url, engine="test", queue_url=queue,
+        return run_spec_live(spec, given, settings, db_url=url, engine="test", queue_url=queue,
                              workdir=str(tmp_path))
     finally:
         from dbdriver.specdb import SpecDatabase
@@ -84,7 +88,7 @@ def test_the_tutorials_bug_shows_live_and_its_fix_holds(tmp_path: Path) -> None:
 
 
 def test_a_worker_killed_mid_job_is_redelivered_after_retry_after(tmp_path: Path) -> None:
-    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, "returning", KILL)
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"fix": "returning"}, KILL)
     assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["before a step"]
     assert run.redelivered == 1 and run.deliveries["process"] == 3  # the killed one came back, same try
     assert [d[3] for d in run.deaths] == [-9]
@@ -94,7 +98,7 @@ def test_a_worker_killed_mid_job_is_redelivered_after_retry_after(tmp_path: Path
 
 def test_without_redelivery_the_killed_job_never_comes_back(tmp_path: Path) -> None:
     never = KILL.with_settings(retry_after_s=10_000.0, deadline_s=4.0)
-    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, "returning", never)
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"fix": "returning"}, never)
     assert run.outcome == "deadline" and run.redelivered == 0
     assert not run.verdicts["callback_ran"].holds
     assert run.verdicts["callback_ran"].detail.startswith("the deadline came first")
@@ -121,16 +125,16 @@ def server_db(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def test_a_lost_update_shows_and_a_locking_read_survives_a_kill_on_a_server(server_db: str, tmp_path: Path) -> None:
-    plain = _run(server_db, tmp_path, "plain", path=LOST_UPDATE, switch="read")
+    plain = _run(server_db, tmp_path, {"read": "plain"}, path=LOST_UPDATE)
     assert not plain.verdicts["every_deposit_counted"].holds and plain.rows["accounts"][0]["balance"] == 1
-    locked = _run(server_db, tmp_path, "for-update", KILL, path=LOST_UPDATE, switch="read")
+    locked = _run(server_db, tmp_path, {"read": "for-update"}, KILL, path=LOST_UPDATE)
     assert locked.redelivered == 1 and locked.verdicts["every_deposit_counted"].holds, locked.verdicts
     assert locked.rows["accounts"][0]["balance"] == 2  # the killed transaction rolled back, its job ran again
 
 
 def test_the_redis_queue_redelivers_a_killed_workers_job(tmp_path: Path) -> None:
     queue = server_url("WAVESIM_REDIS_URL")
-    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, "returning", KILL, queue=queue)
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"fix": "returning"}, KILL, queue=queue)
     assert run.queue == "redis" and run.redelivered == 1
     assert run.outcome == "reached" and all(v.holds for v in run.verdicts.values())
 
@@ -149,7 +153,6 @@ def test_clean_drops_the_tables_a_kept_run_left_and_nothing_else(tmp_path: Path)
     assert not {t for t in _tables(url) if t.startswith(PREFIX)} and "job_batches" in _tables(url)
 
 
-RETRY = str(ROOT / "tests" / "fixtures" / "specs" / "live_retry.py")
 
 
 @pytest.mark.parametrize(("given", "done", "failed", "announced", "reached"), [
@@ -159,17 +162,27 @@ RETRY = str(ROOT / "tests" / "fixtures" / "specs" / "live_retry.py")
 ])
 def test_tries_on_failure_listeners_and_a_periodic_job(tmp_path: Path, given: dict[str, str], done: int,
                                                         failed: int, announced: int, reached: bool) -> None:
-    url = f"sqlite:///{tmp_path / 'live.db'}"
-    spec = load_spec(RETRY)
-    try:
-        run = run_spec_live(spec, given, FAST.with_settings(deadline_s=8.0), db_url=url, engine="test",
-                            queue_url=None, workdir=str(tmp_path))
-    finally:
-        from dbdriver.specdb import SpecDatabase
-
-        SpecDatabase(url, spec.metadata, PREFIX).drop()
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, given, FAST.with_settings(deadline_s=8.0), path=RETRY)
     assert run.rows["counts"] == [{"id": 1, "done": done, "failed": failed, "swept": 1}]
     assert sum(1 for e in run.events if e["kind"] == "record" and e["event"] == "announced") == announced
     assert [e["error"] for e in run.events if e["kind"] == "raise"] == ["RuntimeError: the first try fails"]
     assert run.verdicts["counted_and_swept"].holds is reached and run.verdicts["announced_only_when_done"].holds
     assert run.deliveries["sweep"] >= 1 and run.redelivered == 0
+
+
+def test_a_duplicated_delivery_runs_a_reserved_job_twice(tmp_path: Path) -> None:
+    settings = FAST.with_settings(duplicate_rate=1.0)
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"fix": "returning"}, settings)
+    duplicated = [f for f in run.faults if f["kind"] == "duplicate-delivery"]
+    assert duplicated and run.redelivered >= 1
+    assert run.deliveries["process"] > 2  # the queue itself handed a reserved job to a second worker
+
+
+@pytest.mark.parametrize(("rate", "outcome"), [(1.0, "quiescent"), (0.0, "deadline")])
+def test_a_lost_delayed_job_is_gone_and_nothing_polls_again(tmp_path: Path, rate: float, outcome: str) -> None:
+    settings = FAST.with_settings(deadline_s=4.0, lose_delayed_rate=rate)
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {}, settings, path=FOREVER)
+    lost = [f for f in run.faults if f["kind"] == "lose-delayed"]
+    assert run.outcome == outcome and not run.verdicts["flag_set"].holds
+    assert len(lost) == (1 if rate else 0)  # the one lost ended the chain: nothing polled again
+    assert rate or run.deliveries["poll"] > 2  # without the fault the delayed poll keeps coming back

@@ -191,7 +191,11 @@ class _Worker:
             time.sleep(self.pause)  # the application's own code between two steps (LiveSettings.step_s)
             self.faults.point("before a step", job=job, step=step)
             if isinstance(op, Push | Bulk):
-                self.push_all(list(op.pushes) if isinstance(op, Bulk) else [op])
+                pushes = list(op.pushes) if isinstance(op, Bulk) else [op]
+                unknown = [p.job for p in pushes if p.job not in self.spec.jobs]
+                if unknown:
+                    return f"push of job type {unknown[0]!r}, which the spec does not declare"
+                self.push_all(pushes)
                 continue
             statement = op.statement if isinstance(op, Keep) else op
             if not isinstance(op, Begin | Commit | Rollback) and not hasattr(statement, "is_dml"):
@@ -207,7 +211,10 @@ class _Worker:
                     return one_line(err, self.db.url)
                 throw = SqlError(kind, one_line(err, self.db.url))
                 continue
-            value = op.fn(result) if isinstance(op, Keep) else result
+            try:
+                value = op.fn(result) if isinstance(op, Keep) else result
+            except Exception as error:  # noqa: BLE001 - keep()'s function raised: the job raised
+                return f"{type(error).__name__}: {error}"
 
     def push_all(self, pushes: list[Push]) -> None:
         """Each push onto its job type's queue; the immediate ones of one queue in one queue operation."""

@@ -44,17 +44,20 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "--waves": ("waves", int, "Main waves in the import. [default: 20]"),
     "--wave-size": ("wave_size", int, "Batch jobs per wave. [default: 20]"),
     "--threshold": ("threshold", int, "Completion threshold, percent. [default: 90]"),
-    "--workers": ("workers", int, "Worker processes. [default: 8]"),
+    "--workers": ("workers", int, "Worker processes (with SPEC: per queue). [default: 8; with SPEC the spec's]"),
     "--listener": ("listener", click.Choice(["sync", "queued"]), "BatchJobCompleted listener. [default: sync]"),
     "--batch-mean-s": ("batch_mean_s", float, "Mean batch duration, scenario seconds. [default: 1]"),
-    "--auto-trigger-delay-s": ("auto_trigger_delay_s", float, "Auto-trigger delay, scenario s. [default: 2]"),
+    "--auto-trigger-delay-s": ("auto_trigger_delay_s", float, "Auto-trigger delay, scenario s (with SPEC: the wait "
+                               "of a delayed push, and between two periodic jobs). [default: 2]"),
     "--retry-after-s": ("retry_after_s", float, "Queue visibility timeout, scenario s. [default: 90]"),
     "--tries": ("tries", int, "Deliveries of a job before it is failed. [default: 3]"),
     "--scale": ("scale", float, "Wall seconds per scenario second. [default: 0.02]"),
-    "--deadline-s": ("deadline_s", float, "Global deadline of one import, wall seconds. [default: 60]"),
+    "--deadline-s": ("deadline_s", float, "Global deadline of one import (or run of a SPEC), wall seconds. "
+                     "[default: 60]"),
     "--sample-ms": ("sample_ms", float, "Monitor's sampling period, wall ms. [default: 5]"),
     "--kill-rate": ("kill_rate", float, "Fault: chance of kill -9 at each worker crash point."),
-    "--drop-rate": ("drop_rate", float, "Fault: chance a handler step's connection is dropped first."),
+    "--drop-rate": ("drop_rate", float, "Fault: chance a handler step's (with SPEC: a statement's) connection is "
+                    "dropped first."),
     "--lock-rate": ("lock_rate", float, "Fault: chance per chaos tick of a long row lock (slow statement)."),
     "--lose-delayed-rate": ("lose_delayed_rate", float, "Fault: chance a delayed job is deleted from the queue."),
     "--duplicate-rate": ("duplicate_rate", float, "Fault: chance per chaos tick of a duplicated delivery."),
@@ -244,12 +247,16 @@ def _settings_options(command: Any) -> Any:
 @click.option("--queue", "queue_url", default=None, help="redis://HOST:PORT/DB for the Redis queue. "
               "[default: the database queue, a table in --db]")
 @click.option("--isolation", default=None, help="Isolation level of every session: PostgreSQL and MariaDB "
-              "READ COMMITTED, REPEATABLE READ or SERIALIZABLE; SQLite SERIALIZABLE. [default: the driver's]")
-@click.option("--repeat", type=click.IntRange(min=1), default=1, help="Imports per policy. [default: 1]")
+              "READ COMMITTED, REPEATABLE READ or SERIALIZABLE; SQLite SERIALIZABLE. With SPEC: the level a "
+              "begin() naming none uses, READ COMMITTED or REPEATABLE READ. [default: the driver's]")
+@click.option("--repeat", type=click.IntRange(min=1), default=1, help="Imports per policy (with SPEC: runs). "
+              "[default: 1]")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Seed of the first import. [default: 0]")
 @click.option("--faults", "fault_mix", is_flag=True, help="Turn on every fault at the standard mix "
-              "(live.settings.FAULT_MIX); a rate option given as well wins.")
-@click.option("--json", "as_json", is_flag=True, help="Print every import as JSON (one document per line).")
+              "(live.settings.FAULT_MIX; with SPEC: kill, drop, lose-delayed, duplicate); a rate option given "
+              "as well wins.")
+@click.option("--json", "as_json", is_flag=True, help="Print every import (or run of a SPEC) as JSON (one "
+              "document per line).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Plot the first import (.png/.svg/.pdf).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Export the first import's real wave rows (for wavesim audit) to this .csv.")

@@ -16,7 +16,8 @@ When the program ends, as ``model/specmodel/actions.py`` decides it: an open tra
 deleted (the ack). A raise releases the job with its try count up while it has tries left, else records
 it as failed and runs its ``on_failure`` (after a rollback when the spec's ``rollback_before_failure``
 says so), then acks it. Crash points (``FaultPlan.point``): inside the pop transaction, before every step
-and after the program ended but before the ack; a kill there leaves the job reserved, and the queue
+(``before step N``, N counting from 1: inside an open transaction when the program has begun one) and
+after the program ended but before the ack; a kill there leaves the job reserved, and the queue
 delivers it again after ``retry_after`` with the same try count.
 """
 
@@ -189,7 +190,7 @@ class _Worker:
                 continue
             step += 1
             time.sleep(self.pause)  # the application's own code between two steps (LiveSettings.step_s)
-            self.faults.point("before a step", job=job, step=step)
+            self.faults.point(f"before step {step}", job=job)
             if isinstance(op, Push | Bulk):
                 pushes = list(op.pushes) if isinstance(op, Bulk) else [op]
                 unknown = [p.job for p in pushes if p.job not in self.spec.jobs]
@@ -200,7 +201,7 @@ class _Worker:
             statement = op.statement if isinstance(op, Keep) else op
             if not isinstance(op, Begin | Commit | Rollback) and not hasattr(statement, "is_dml"):
                 return f"the program yielded {op!r}, which is not a step"
-            if self.faults.should_drop("before a step", job=job, step=step):
+            if self.faults.should_drop(f"before step {step}", job=job):
                 drop_connection(self.conn)
             try:
                 result = self.conn.run(statement)

@@ -2,9 +2,10 @@
 
 The tutorial's spec (``examples/batch_counter.py``) shows its bug live (two jobs both read zero and push the
 callback twice: exit 1, ``callback_at_most_once`` named) and its landed fix holds (exit 0). A worker killed
-in the middle of a job leaves it reserved; the queue delivers it again after ``retry_after`` and the goal is
-still reached; with a ``retry_after`` longer than the deadline the same kill leaves the goal unreached,
-which is what shows the redelivery did it. On SQLite always; on PostgreSQL, MariaDB and the Redis queue
+inside a transaction (``tests/fixtures/specs/lostupdate.py``, before its COMMIT) leaves its job reserved and
+its write uncommitted; the engine rolls it back, the queue delivers the job again after ``retry_after`` and
+the goal is still reached; with a ``retry_after`` longer than the deadline the same kill leaves the goal
+unreached, which is what shows the redelivery did it. On SQLite always; on PostgreSQL, MariaDB and the Redis queue
 when ``WAVESIM_POSTGRES_URL``, ``WAVESIM_MYSQL_URL`` and ``WAVESIM_REDIS_URL`` are set (skipped, naming the
 variable, otherwise).
 """
@@ -37,7 +38,8 @@ FOREVER = str(ROOT / "tests" / "fixtures" / "specs" / "forever.py")
 #: a pause before each step long enough for two jobs' steps to interleave; retry_after (0.8 s of wall time) longer
 #: than a job (a job still running when its reservation expires is delivered again)
 FAST = LiveSettings(deadline_s=20.0, retry_after_s=40.0, step_s=5.0)
-KILL = FAST.with_settings(kill_at="before a step", kill_at_times=1)
+#: a kill inside a deposit's transaction, before its COMMIT: the row lock (SQLite: the write lock) held
+KILL = FAST.with_settings(kill_at="before step 4", kill_at_times=1)
 
 
 def _tables(url: str) -> set[str]:
@@ -87,21 +89,21 @@ def test_the_tutorials_bug_shows_live_and_its_fix_holds(tmp_path: Path) -> None:
     assert live_processes(tmp_path) == []
 
 
-def test_a_worker_killed_mid_job_is_redelivered_after_retry_after(tmp_path: Path) -> None:
-    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"fix": "returning"}, KILL)
-    assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["before a step"]
-    assert run.redelivered == 1 and run.deliveries["process"] == 3  # the killed one came back, same try
+def test_a_worker_killed_mid_transaction_is_rolled_back_and_its_job_redelivered(tmp_path: Path) -> None:
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"read": "for-update"}, KILL, path=LOST_UPDATE)
+    assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["before step 4"]
+    assert run.redelivered == 1 and run.deliveries["deposit"] == 3  # the killed one came back, same try
     assert [d[3] for d in run.deaths] == [-9]
     assert run.outcome == "reached" and all(v.holds for v in run.verdicts.values())
-    assert run.rows == {"job_batches": [{"id": 1, "pending_jobs": 0}]}
+    assert run.rows == {"accounts": [{"id": 1, "balance": 2}]}  # the killed transaction's write is gone
 
 
 def test_without_redelivery_the_killed_job_never_comes_back(tmp_path: Path) -> None:
     never = KILL.with_settings(retry_after_s=10_000.0, deadline_s=4.0)
-    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"fix": "returning"}, never)
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"read": "for-update"}, never, path=LOST_UPDATE)
     assert run.outcome == "deadline" and run.redelivered == 0
-    assert not run.verdicts["callback_ran"].holds
-    assert run.verdicts["callback_ran"].detail.startswith("the deadline came first")
+    assert run.rows == {"accounts": [{"id": 1, "balance": 1}]}
+    assert run.verdicts["every_deposit_counted"].detail.startswith("the deadline came first")
 
 
 def test_options_of_the_writeups_coordinator_and_bad_levels_are_one_line(tmp_path: Path) -> None:
@@ -134,7 +136,8 @@ def test_a_lost_update_shows_and_a_locking_read_survives_a_kill_on_a_server(serv
 
 def test_the_redis_queue_redelivers_a_killed_workers_job(tmp_path: Path) -> None:
     queue = server_url("WAVESIM_REDIS_URL")
-    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"fix": "returning"}, KILL, queue=queue)
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"read": "for-update"}, KILL, queue=queue,
+               path=LOST_UPDATE)
     assert run.queue == "redis" and run.redelivered == 1
     assert run.outcome == "reached" and all(v.holds for v in run.verdicts.values())
 

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from dbdriver.errors import one_line
 from dbdriver.specdb import SpecDatabase
-from dbdriver.specsessions import BEGIN, SETUP, error_kind, normal
+from dbdriver.specsessions import BEGIN, SETUP, error_kind, in_transaction, normal
 from live.db import DB_ERRORS
 from live.faults import FaultLog, FaultPlan, drop_connection
 from live.jobqueue import Reserved
@@ -93,17 +93,21 @@ class Connection:
         if self.conn is None:
             return
         try:
-            self.conn.exec_driver_sql("ROLLBACK")
-        except DB_ERRORS:
-            with contextlib.suppress(*DB_ERRORS):
+            if in_transaction(self.conn):
+                self.conn.exec_driver_sql("ROLLBACK")
+        except Exception:  # noqa: BLE001 - a closed or dropped connection: the driver's own error, any
+            self.discard()
+
+    def discard(self) -> None:
+        """Close the connection (whatever state it is in); the next step connects again."""
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
                 self.conn.close()
-            self.conn = None
+        self.conn = None
 
     def close(self) -> None:
         self.reset()
-        if self.conn is not None:
-            with contextlib.suppress(*DB_ERRORS):
-                self.conn.close()
+        self.discard()
 
 
 class _Worker:
@@ -205,10 +209,10 @@ class _Worker:
                 drop_connection(self.conn)
             try:
                 result = self.conn.run(statement)
-            except sa.exc.DBAPIError as err:
-                kind = error_kind(err)
+            except DB_ERRORS as err:
+                kind = error_kind(err) if isinstance(err, sa.exc.DBAPIError) else None
                 if kind is None:  # not an error the model raises in a program (a dropped connection ...)
-                    self.conn.reset()
+                    self.conn.discard()
                     return one_line(err, self.db.url)
                 throw = SqlError(kind, one_line(err, self.db.url))
                 continue

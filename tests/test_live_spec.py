@@ -132,6 +132,7 @@ def test_a_lost_update_shows_and_a_locking_read_survives_a_kill_on_a_server(serv
     locked = _run(server_db, tmp_path, {"read": "for-update"}, KILL, path=LOST_UPDATE)
     assert locked.redelivered == 1 and locked.verdicts["every_deposit_counted"].holds, locked.verdicts
     assert locked.rows["accounts"][0]["balance"] == 2  # the killed transaction rolled back, its job ran again
+    _dropped(server_db, tmp_path)  # the server closes the connection (pg_terminate_backend, KILL CONNECTION)
 
 
 def test_the_redis_queue_redelivers_a_killed_workers_job(tmp_path: Path) -> None:
@@ -171,6 +172,20 @@ def test_tries_on_failure_listeners_and_a_periodic_job(tmp_path: Path, given: di
     assert [e["error"] for e in run.events if e["kind"] == "raise"] == ["RuntimeError: the first try fails"]
     assert run.verdicts["counted_and_swept"].holds is reached and run.verdicts["announced_only_when_done"].holds
     assert run.deliveries["sweep"] >= 1 and run.redelivered == 0
+
+
+def _dropped(url: str, tmp_path: Path) -> None:
+    """With every statement's connection dropped first, each job raises on its first step and, with one
+    try, fails for good: nothing is deposited (without the drop both deposits count: the kill tests)."""
+    dropped = _run(url, tmp_path, {"read": "for-update"}, FAST.with_settings(drop_rate=1.0), path=LOST_UPDATE)
+    assert [f["point"] for f in dropped.faults if f["kind"] == "drop"] == ["before step 1"] * 2
+    assert len([e for e in dropped.events if e["kind"] == "failed"]) == 2
+    assert dropped.rows == {"accounts": [{"id": 1, "balance": 0}]}
+    assert not dropped.verdicts["every_deposit_counted"].holds
+
+
+def test_a_dropped_connection_is_the_jobs_raise(tmp_path: Path) -> None:
+    _dropped(f"sqlite:///{tmp_path / 'live.db'}", tmp_path)
 
 
 def test_a_duplicated_delivery_runs_a_reserved_job_twice(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ stay until ``drop`` (the command drops them unless told to keep them).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import tempfile
@@ -106,6 +107,23 @@ class _Reader:
     def __init__(self, spec: Spec, scope: Scope, db: SpecDatabase, queues: dict[str, Any], events_log: str) -> None:
         self.spec, self.scope, self.db, self.queues, self.events_log = spec, scope, db, queues, events_log
         self.keys = {t.name: t.columns[t.key].name for t in spec.schema.tables}
+        self.events: list[dict[str, Any]] = []
+        self._read_to = 0  # the event log's bytes read so far (complete lines only)
+
+    def new_events(self) -> list[dict[str, Any]]:
+        """Every event so far: the log's complete lines since the last reading added to those before."""
+        try:
+            with open(self.events_log, "rb") as f:
+                f.seek(self._read_to)
+                chunk = f.read()
+        except FileNotFoundError:
+            return self.events
+        end = chunk.rfind(b"\n") + 1  # a line still being written waits for the next reading
+        for line in chunk[:end].splitlines():
+            with contextlib.suppress(json.JSONDecodeError):  # a line cut short by a kill
+                self.events.append(json.loads(line))
+        self._read_to += end
+        return self.events
 
     def jobs(self) -> list[tuple[str, str]]:
         return [(str(p["job"]), state) for q in self.queues.values() for p, state in q.snapshot()]
@@ -116,7 +134,7 @@ class _Reader:
         the queues empty also finds everything those jobs did."""
         jobs = self.jobs()
         rows = self.db.rows()
-        events = read_fault_log(self.events_log)
+        events = self.new_events()
         ghost = ghost_counts(events)
         failed = [str(e["job"]) for e in events if e["kind"] == "failed"]
         view = LiveView(rows, self.keys, ghost, jobs, failed, self.scope)
@@ -212,7 +230,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
                 why = {"quiescent": "stalled: no job queued or running and nothing moved",
                        "deadline": "the deadline came first"}.get(outcome, "not reached")
                 verdicts[n] = Verdict(p.kind, False, f"{why} ({detail})")
-    events = read_fault_log(plan.events_log)
+    events = list(reader.new_events())
     faults = read_fault_log(run.fault_log)
     _copy_logs(own, run.run, events, faults)
     own.dispose()

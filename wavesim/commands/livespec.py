@@ -26,13 +26,16 @@ from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, finish
 from wavesim.specfile import load_spec, pairs
 
-__all__ = ["NOT_FOR_SPEC", "SPEC_FAULTS", "live_spec", "run_json"]
+__all__ = ["NOT_FOR_SPEC", "SPEC_FAULTS", "SPEC_SETTINGS", "live_spec", "run_json", "run_lines"]
 
 #: options of ``wavesim live`` that only the write-up's coordinator reads: refused with a spec
 NOT_FOR_SPEC = ("policies", "waves", "wave_size", "threshold", "listener", "batch_mean_s", "tries", "lock_rate",
                 "lock_hold_s", "plot", "csv_path", "summarize_paths", "clean")
 #: the live faults a spec's run injects (a slow statement needs the write-up's wave rows)
 SPEC_FAULTS = ("kill_rate", "drop_rate", "lose_delayed_rate", "duplicate_rate")
+#: the settings a spec's run reads (the JSON shows these; the rest are the write-up's import's)
+SPEC_SETTINGS = ("seed", "scale", "step_s", "retry_after_s", "auto_trigger_delay_s", "deadline_s", "sample_ms",
+                 "stall_after_s", "stall_min_wall_s", "chaos_period_s", *SPEC_FAULTS, "kill_at", "kill_at_times")
 
 
 def _refuse_builtin(o: dict[str, Any]) -> None:
@@ -139,7 +142,7 @@ def run_json(run: SpecLiveRun) -> dict[str, Any]:
         "properties": {n: {"kind": v.kind, "holds": v.holds, "detail": v.detail, "at_s": v.at_s}
                        for n, v in run.verdicts.items()},
         "rows": run.rows,
-        "settings": run.plan.run.settings,
+        "settings": {k: run.plan.run.settings[k] for k in SPEC_SETTINGS},
         "live": {"engine": run.engine, "queue": run.queue, "isolation": run.plan.run.isolation,
                  "workers": run.plan.workers, "wall_s": round(run.wall_s, 3), "samples": run.samples,
                  "deliveries": dict(run.deliveries), "redelivered": run.redelivered, "faults": _faults(run),

@@ -204,3 +204,12 @@ def test_a_lost_delayed_job_is_gone_and_nothing_polls_again(tmp_path: Path, rate
     assert run.outcome == outcome and not run.verdicts["flag_set"].holds
     assert len(lost) == (1 if rate else 0)  # the one lost ended the chain: nothing polled again
     assert rate or run.deliveries["poll"] > 2  # without the fault the delayed poll keeps coming back
+
+
+def test_an_always_property_is_judged_on_the_samples_not_only_the_final_rows(tmp_path: Path) -> None:
+    path = str(ROOT / "tests" / "fixtures" / "specs" / "live_blip.py")
+    run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {}, FAST, path=path)
+    assert run.rows == {"flags": [{"id": 1, "raised": 0}]}  # the final rows alone would pass it
+    verdict = run.verdicts["never_raised"]
+    assert not verdict.holds and verdict.detail == "the flag is raised" and verdict.at_s is not None
+    assert run.samples > 2

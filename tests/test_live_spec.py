@@ -37,7 +37,7 @@ RETRY = str(ROOT / "tests" / "fixtures" / "specs" / "live_retry.py")
 FOREVER = str(ROOT / "tests" / "fixtures" / "specs" / "forever.py")
 #: a pause before each step long enough for two jobs' steps to interleave; retry_after (0.8 s of wall time) longer
 #: than a job (a job still running when its reservation expires is delivered again)
-FAST = LiveSettings(deadline_s=20.0, retry_after_s=40.0, step_s=5.0)
+FAST = LiveSettings(deadline_s=20.0, retry_after_s=40.0, step_s=5.0, stall_min_wall_s=0.5)
 #: a kill inside a deposit's transaction, before its COMMIT: the row lock (SQLite: the write lock) held
 KILL = FAST.with_settings(kill_at="before step 4", kill_at_times=1)
 
@@ -99,7 +99,7 @@ def test_a_worker_killed_mid_transaction_is_rolled_back_and_its_job_redelivered(
 
 
 def test_without_redelivery_the_killed_job_never_comes_back(tmp_path: Path) -> None:
-    never = KILL.with_settings(retry_after_s=10_000.0, deadline_s=4.0)
+    never = KILL.with_settings(retry_after_s=10_000.0, deadline_s=3.0)
     run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"read": "for-update"}, never, path=LOST_UPDATE)
     assert run.outcome == "deadline" and run.redelivered == 0
     assert run.rows == {"accounts": [{"id": 1, "balance": 1}]}
@@ -198,7 +198,7 @@ def test_a_duplicated_delivery_runs_a_reserved_job_twice(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("rate", "outcome"), [(1.0, "quiescent"), (0.0, "deadline")])
 def test_a_lost_delayed_job_is_gone_and_nothing_polls_again(tmp_path: Path, rate: float, outcome: str) -> None:
-    settings = FAST.with_settings(deadline_s=4.0, lose_delayed_rate=rate)
+    settings = FAST.with_settings(deadline_s=3.0, lose_delayed_rate=rate)
     run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {}, settings, path=FOREVER)
     lost = [f for f in run.faults if f["kind"] == "lose-delayed"]
     assert run.outcome == outcome and not run.verdicts["flag_set"].holds

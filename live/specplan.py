@@ -44,7 +44,7 @@ def job_payload(job: str, args: tuple[Any, ...], tries: int = 1, delayed: bool =
 
 
 def load_spec_file(path: str) -> Spec:
-    """The ``Spec`` of the file at ``path``, imported as ``wavesim specfile`` imports it (the command line
+    """The ``Spec`` of the file at ``path``, imported as ``specfile.load`` imports it (the command line
     has already refused a file that does not load, so a failure here is a plain exception)."""
     file = Path(path)
     name = f"wavesim_live_spec_{abs(hash(str(file)))}"

@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from live import LiveSettings
 from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from live.tables import LiveTables
+from specfile.load import load_spec
 from tests.live_helpers import drop_database, fresh_database, live_processes, server_url
 from wavesim.cli import main
-from wavesim.specfile import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTER = str(ROOT / "examples" / "batch_counter.py")

@@ -30,7 +30,7 @@ def check_redis_url(url: str) -> None:
     """``--queue URL``: a Redis that answers a PING, else one line (exit 2)."""
     import redis
 
-    from wavesim.errors import BadInput
+    from userio.errors import BadInput
 
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise BadInput(f"--queue {url!r} must be a redis:// URL")

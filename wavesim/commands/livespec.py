@@ -21,10 +21,10 @@ from dbdriver.specsessions import BEGIN
 from live import FAULT_MIX, LiveSettings, TableClash
 from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from spec.errors import Unsupported
+from specfile.load import load_spec, pairs
+from userio.errors import BadInput
+from userio.exitcodes import Expected, finish
 from wavesim.dboption import check_redis_url
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, finish
-from wavesim.specfile import load_spec, pairs
 
 __all__ = ["NOT_FOR_SPEC", "SPEC_FAULTS", "SPEC_SETTINGS", "live_spec", "run_json", "run_lines"]
 

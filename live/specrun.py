@@ -146,6 +146,9 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
                   queue_url: str | None, isolation: str | None = None, workers: int | None = None,
                   workdir: str | None = None) -> SpecLiveRun:
     """Run ``spec`` live once (see the module docstring); its tables are left for the caller to drop."""
+    if not spec.source:
+        raise ValueError(f"spec {spec.name}: its file is not known (load it with specfile.load.load_spec): "
+                         "every worker process imports it")
     scope = spec.scope_of(given)
     counts = spec.workers(scope)
     if workers is not None:

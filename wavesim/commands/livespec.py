@@ -73,10 +73,7 @@ def live_spec(o: dict[str, Any], expected: Expected) -> None:
         raise BadInput(f"spec {o['spec']}: {refused}") from None
     expected.require(((spec.name, p) for p in spec.properties), why=f" (spec {spec.name} has "
                      f"{', '.join(spec.properties)})")
-    workers = o["given"].pop("workers", None)
-    step_s = o["given"].pop("step_s", None)
-    if step_s is not None:
-        o["given"]["step_s"] = step_s
+    workers = o["given"].pop("workers", None)  # per queue, not a LiveSettings field for a spec
     level = o["isolation"].upper().replace("-", " ").replace("_", " ") if o["isolation"] else None
     runs: list[SpecLiveRun] = []
     try:

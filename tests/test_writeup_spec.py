@@ -80,9 +80,9 @@ def test_atomic_has_the_built_in_s_verdicts(fused: str) -> None:
 def test_a_switch_changes_what_the_spec_does_as_it_changes_the_built_in() -> None:
     # Fix #1's threshold guard off: DB-RECONCILE falls through to normal progression and CATCH-UP again
     switch = {"reconcile_threshold_guard": "false"}
-    plain, switched = spec_run("guarded", 2, 2, 2), spec_run("guarded", 2, 2, 2, **switch)
+    plain, switched = spec_run("guarded", 2, 2, 1, 1), spec_run("guarded", 2, 2, 1, 1, **switch)
     assert switched != plain
-    assert switched == builtin("guarded", 2, 2, 2, **switch)
+    assert switched == builtin("guarded", 2, 2, 1, 1, **switch)
 
 
 def invoke(*args: str) -> tuple[int, str]:

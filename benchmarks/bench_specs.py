@@ -157,7 +157,7 @@ def main() -> None:
             print("\n".join(lines[-2:]), flush=True)
     lines += ["", f"example specs at their default scope ({args.budget:g} s each):"]
     print(lines[-1], flush=True)
-    examples = sorted((ROOT / "examples").glob("*.py"))
+    examples = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("writeup_"))  # aliases
     for path in examples:
         r = _child("spec", "default", str(path), str(args.budget))
         names_of = tuple(r.get("verdicts", {}))

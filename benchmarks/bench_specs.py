@@ -1,7 +1,7 @@
 """Benchmark of the spec checker against the built-in one: the write-up's ``guarded`` policy, checked by
-``model.checker.check`` and, written as a spec (``examples/writeup_guarded.py``), by
-``model.specmodel.check_spec``, on the same cells in the same run; then every other example spec at its
-default scope.
+``model.checker.check`` and, written as a spec (``coordinator/writeup.py`` with ``policy=guarded``), by
+``model.specmodel.check_spec``, on the same cells in the same run; then every example spec at its default
+scope. (``benchmarks/bench_onecore.py`` compares every policy.)
 
 Not a test. Run from the repository root:
 
@@ -33,7 +33,7 @@ from benchmarks.bench_checker import _SHORT, finish_table
 from coordinator import PROPERTY_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
-WRITEUP = ROOT / "examples" / "writeup_guarded.py"
+WRITEUP = ROOT / "coordinator" / "writeup.py"
 #: (waves, batches per wave, handlers) of each cell
 CELLS = [(2, 2, 2), (3, 2, 2), (3, 3, 3)]
 QUICK = CELLS[:2]
@@ -46,13 +46,14 @@ def _usage() -> dict[str, float]:
     return {"peak_mb": use.ru_maxrss / 1024, "cpu": use.ru_utime + use.ru_stime}
 
 
-def run_builtin(waves: int, size: int, handlers: int, budget: float, shortest: bool) -> dict[str, Any]:
-    """The built-in checker on policy ``guarded`` (called in the child)."""
+def run_builtin(waves: int, size: int, handlers: int, budget: float, shortest: bool,
+                policy: str = "guarded") -> dict[str, Any]:
+    """The built-in checker on ``policy`` (called in the child)."""
     from coordinator import POLICIES
     from model.checker import check
     from model.scope import Scope
 
-    search = check(Scope(waves=waves, wave_size=size, max_handlers=handlers), POLICIES["guarded"],
+    search = check(Scope(waves=waves, wave_size=size, max_handlers=handlers), POLICIES[policy],
                    time_limit=budget, max_memory_mb=MEMORY_MB, shortest=shortest)
     return {"states": search.states, "seconds": search.seconds, "complete": search.complete,
             "decided": search.decided, "budget": search.budget, "engine": search.engine,
@@ -75,6 +76,8 @@ def run_spec(path: str, scope: dict[str, str], budget: float, shortest: bool) ->
 
 
 def _child(*args: str) -> dict[str, Any]:
+    """One check in a fresh process: ``builtin MODE WAVES SIZE HANDLERS BUDGET [POLICY]`` or ``spec MODE PATH
+    BUDGET NAME=VALUE...``."""
     done = subprocess.run([sys.executable, "-m", "benchmarks.bench_specs", "--child", *args],
                           capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
@@ -130,8 +133,8 @@ def main() -> None:
         kind, mode, *rest = args.child
         shortest = mode == "shortest"
         if kind == "builtin":
-            waves, size, handlers, budget = rest
-            print(json.dumps(run_builtin(int(waves), int(size), int(handlers), float(budget), shortest)))
+            waves, size, handlers, budget, *policy = rest
+            print(json.dumps(run_builtin(int(waves), int(size), int(handlers), float(budget), shortest, *policy)))
         else:
             path, budget, *pairs = rest
             print(json.dumps(run_spec(path, dict(p.split("=", 1) for p in pairs), float(budget), shortest)))
@@ -146,7 +149,7 @@ def main() -> None:
         for mode in ("default", "shortest"):
             builtin = _child("builtin", mode, str(waves), str(size), str(handlers), str(args.budget))
             spec = _child("spec", mode, str(WRITEUP), str(args.budget), f"waves={waves}", f"wave_size={size}",
-                          f"handlers={handlers}")
+                          f"handlers={handlers}", "policy=guarded")
             agree = _agree(builtin, spec, lengths=mode == "shortest")
             suffix = "" if mode == "default" else " --shortest"
             lines.append(f"{cell:<6} {'built-in' + suffix:<17} | {_measures(builtin)} | {_verdicts(builtin, names)} |")
@@ -154,19 +157,19 @@ def main() -> None:
             print("\n".join(lines[-2:]), flush=True)
     lines += ["", f"example specs at their default scope ({args.budget:g} s each):"]
     print(lines[-1], flush=True)
-    examples = sorted(p for p in (ROOT / "examples").glob("*.py") if p != WRITEUP)
+    examples = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("writeup_"))  # aliases
     for path in examples:
         r = _child("spec", "default", str(path), str(args.budget))
         names_of = tuple(r.get("verdicts", {}))
         lines.append(f"{path.stem:<24} | {_measures(r)} | {_verdicts(r, names_of)}")
         print(lines[-1], flush=True)
     if not examples:
-        lines.append("(none besides writeup_guarded.py)")
+        lines.append("(none)")
         print(lines[-1], flush=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     finish_table(lines, [
         "built-in: model.checker.check, engine auto (compiled where a C compiler is found); spec: "
-        "model.specmodel.check_spec on examples/writeup_guarded.py, in Python. By default both use every "
+        "model.specmodel.check_spec on coordinator/writeup.py (policy=guarded), in Python. By default both use every "
         "reduction (partial-order reduction and random probes may lengthen a counterexample), and agree on "
         "verdicts; with --shortest both switch those two off, and agree on verdicts and lengths. s: the "
         "search's wall clock; cpu s: its process's CPU time (import included); MB: its peak resident memory.",

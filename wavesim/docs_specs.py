@@ -96,3 +96,42 @@ def tutorial_check() -> str:
 @register("spec-tutorial-fixed")
 def tutorial_fixed() -> str:
     return check_block(TUTORIAL, "fix=returning")
+
+
+#: the one-spec benchmark's committed table (``python -m benchmarks.bench_onecore --out ...``)
+ONECORE_BENCHMARK = "benchmarks/results/onecore.txt"
+
+
+@register("onecore-benchmark")
+def onecore_table() -> str:
+    """The committed comparison of every policy, built-in against ``coordinator/writeup.py``, as measured."""
+    text = (project_root() / ONECORE_BENCHMARK).read_text(encoding="utf-8").rstrip("\n")
+    return f"```\n$ python -m benchmarks.bench_onecore --out {ONECORE_BENCHMARK}\n{text}\n```"
+
+
+@register("writeup-switches")
+def writeup_switches() -> str:
+    """Each switch of the built-in (``coordinator.policy.SWITCHES``) as the spec's parameter (the same name, and
+    ``policy`` for ``--policy``), the values the spec takes, and the value each policy's preset gives it; then
+    the built-in's scope options as the spec's scope entries."""
+    from coordinator.policy import POLICIES, SWITCHES
+    from coordinator.writeup import spec
+
+    names = list(POLICIES)
+    lines = ["| switch (`--switch NAME=VALUE`, both checkers) | kind | values in the spec | "
+             + " | ".join(f"`--policy {p}`" for p in names) + " |", "|---|---|---|" + "---|" * len(names)]
+    for s in SWITCHES:
+        choices = [c for c in spec.switches[s.name].choices if c != "policy"]
+        presets = [_text(POLICIES[p].switches()[s.name]) for p in names]
+        lines.append(f"| `{s.name}` | {s.kind} | {', '.join(choices)} | " + " | ".join(presets) + " |")
+    lines += ["", "| built-in option | spec's scope entry |", "|---|---|"]
+    for option, entry in (("--waves", "waves"), ("--wave-size", "wave_size"), ("--threshold", "threshold"),
+                          ("--workers", "workers"), ("--handlers", "handlers")):
+        lines.append(f"| `{option} N` | `--scope {entry}=N` (default {spec.scope[entry]}) |")
+    return "\n".join(lines) + "\n"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "none" if value is None else str(value)

@@ -290,7 +290,7 @@ def check_command(**options: Any) -> None:
     o = options
     given = _given_options()
     if o["spec"] is not None:
-        wrong = [n for n in BUILTIN_ONLY if n in given]
+        wrong = [n for n in BUILTIN_ONLY if n in given and n != "policy"]  # a spec may have a 'policy' switch
         if wrong:
             raise BadInput(f"--{wrong[0].replace('_', '-')} is for the write-up's coordinator (--policy); "
                            "a spec sets its sizes with --scope NAME=VALUE and its faults with --fault NAME=N")

@@ -212,6 +212,13 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
     spec = load_spec(o["spec"])
     scope = pairs(o["scope"], "--scope")
     scope.update(pairs(o.get("switch_specs") or (), "--switch"))
+    if o.get("policy") is not None:  # --policy NAME: the spec's 'policy' switch (coordinator/writeup.py)
+        if "policy" not in spec.switches:
+            raise BadInput(f"--policy is for the write-up's coordinator; spec {spec.name} has no 'policy' switch "
+                           "(set its switches with --switch NAME=VALUE)")
+        if scope.get("policy", o["policy"]) != o["policy"]:
+            raise BadInput(f"--policy {o['policy']} and --switch policy={scope['policy']} disagree: give one")
+        scope["policy"] = o["policy"]
     model = model_of(spec, scope=scope, faults=pairs(o["fault"], "--fault"), dialect=o["dialect"],
                      level=o["isolation"], order=o["order"], symmetry=not o["no_symmetry"])
     asked = tuple(o["properties"]) or tuple(spec.properties)

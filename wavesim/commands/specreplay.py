@@ -14,10 +14,10 @@ import click
 
 from model.specmodel import Model, World
 from model.specmodel.actions import Move
-from model.specmodel.search import judge
 from model.specmodel.trace import steps_of
 from model.specmodel.wayout import reaches_goal
 from model.specmodel.world import View
+from spec.view import judge
 from wavesim.commands.speccheck import step_lines
 from wavesim.errors import BadInput
 from wavesim.exitcodes import Expected, finish

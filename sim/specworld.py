@@ -1,0 +1,102 @@
+"""The simulated world of a spec: the database, the queues, the workers' runs, ghost counts, failed jobs.
+
+Mutable where the checker's ``World`` is frozen, but with the same field names (``db``, ``queues``,
+``slots``, ``ghost``, ``failed``), so a spec's properties and metrics read it through the same
+``spec.view.View``. ``SpecRecorder`` appends what happens (queue depth when it changes, each job's end by
+outcome, lock waits, property violations) and computes nothing on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from spec.lang import Record
+from spec.schema import Value
+from spec.state import DbState
+
+__all__ = ["OUTCOMES", "SimJob", "SimRun", "SimWorld", "SpecRecorder"]
+
+#: how a job's delivery ends (``jobs`` in a run's JSON counts them per job type)
+OUTCOMES = ("acked", "retried", "failed", "gave_up", "crashed", "duplicated", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class SimJob:
+    """A queued job: its type, payload, which delivery it is, and whether it was pushed with a delay."""
+
+    type: str
+    payload: tuple[Value, ...]
+    attempt: int = 1
+    delayed: bool = False
+
+    def __str__(self) -> str:
+        args = ", ".join(repr(v) for v in self.payload)
+        return f"{self.type}({args})" + (f" try {self.attempt}" if self.attempt > 1 else "")
+
+
+@dataclass(slots=True)
+class SimRun:
+    """A worker's job in progress and the phase it is in (``body``, ``failure`` or ``ack``)."""
+
+    job: SimJob
+    phase: str = "body"
+
+
+@dataclass(slots=True)
+class SimWorld:
+    """The whole simulated state; ``pending`` counts jobs on their way to a queue (delayed, redelivered)."""
+
+    db: DbState
+    queues: list[list[SimJob]]
+    slots: list[SimRun | None]
+    counts: Counter[tuple[str, tuple[Value, ...]]] = field(default_factory=Counter)
+    failed: list[SimJob] = field(default_factory=list)
+    pending: int = 0
+
+    @property
+    def ghost(self) -> list[tuple[tuple[str, tuple[Value, ...]], int]]:
+        """Ghost counts as the checker's ``World.ghost`` holds them: ``((event, key), n)`` pairs."""
+        return list(self.counts.items())
+
+    def record(self, r: Record) -> None:
+        self.counts[(r.event, r.key)] += 1
+
+    def depth(self) -> int:
+        return sum(len(q) for q in self.queues)
+
+    def quiet(self) -> bool:
+        """No job queued, running, or on its way to a queue."""
+        return self.pending == 0 and not any(self.queues) and all(r is None for r in self.slots)
+
+
+class SpecRecorder:
+    """Appends tuples during the run: queue depths, job ends, lock waits, first violations."""
+
+    def __init__(self, queues: int) -> None:
+        self.depth: list[tuple[float, tuple[int, ...]]] = [(0.0, (0,) * queues)]
+        self.peak = 0
+        self.ends: Counter[tuple[str, str]] = Counter()
+        self.waits: list[tuple[float, float, str]] = []  # (from, to, job type) of each lock wait
+        self.statements = 0
+        self.deadlocks = 0
+        self.violations: dict[str, tuple[float, str]] = {}
+
+    def queues(self, t: float, depths: tuple[int, ...]) -> None:
+        if depths != self.depth[-1][1]:
+            if self.depth[-1][0] == t:
+                self.depth[-1] = (t, depths)
+            else:
+                self.depth.append((t, depths))
+            self.peak = max(self.peak, sum(depths))
+
+    def ended(self, job: str, outcome: str) -> None:
+        self.ends[(job, outcome)] += 1
+
+    def jobs(self, types: list[str]) -> dict[str, dict[str, int]]:
+        """Per job type, how many deliveries ended each way (every outcome, zero included)."""
+        return {t: {o: self.ends[(t, o)] for o in OUTCOMES} for t in types}
+
+    def to_series(self) -> dict[str, Any]:
+        return {"t": [round(t, 6) for t, _ in self.depth], "depth": [list(d) for _, d in self.depth]}

@@ -218,6 +218,7 @@ class SpecShell:
             self.world.slots[s] = SimRun(job)
             yield from self._run(s, job)
             self.world.slots[s] = None
+            self._check_always()  # the run's end: the world may be idle now
             self._settle()
 
     def _run(self, s: int, job: SimJob) -> Generator[Any, Any, None]:

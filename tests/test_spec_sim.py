@@ -1,0 +1,159 @@
+"""The simulation of a spec file (``wavesim run|compare|faults SPEC``): its bugs shown and its fixes
+holding, one seed reproducing a run, lock waits from the checker's lock model in the timing, the
+worker's shared decisions at a run's end, and the spec's metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from golden import explain, moved, produce, stored
+
+from sim.specrun import run_spec
+from sim.specsettings import SpecSettings
+from spec.running import FailForGood, GiveUp, Retry, after_raise, fired
+from wavesim.cli import main
+from wavesim.specfile import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES, SPECS = ROOT / "examples", Path(__file__).parent / "fixtures" / "specs"
+BATCH = str(EXAMPLES / "batch_counter.py")
+#: a scope and seed in which the batch counter's race happens (its fix holds in the same run)
+RACE = ["--scope", "jobs=40", "--scope", "workers=8", "--seed", "0"]
+
+
+def wavesim(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_the_batch_counters_race_fails_the_run_and_its_fix_holds() -> None:
+    code, out = wavesim("run", BATCH, *RACE, "--json")
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["properties"]["callback_at_most_once"]["verdict"] == "violated"
+    assert doc["jobs"]["finally_callback"]["acked"] == 2  # the callback ran twice
+    assert 0 < doc["properties"]["callback_at_most_once"]["first_violation_s"] <= doc["metrics"]["makespan_s"]
+    code, out = wavesim("run", BATCH, *RACE, "--switch", "fix=returning", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["jobs"]["finally_callback"]["acked"] == 1
+    assert {v["verdict"] for v in doc["properties"].values()} == {"holds", "reached"}
+
+
+def test_compare_puts_switch_variants_side_by_side_and_gates_on_each() -> None:
+    args = ["compare", BATCH, "--scope", "jobs=40", "--scope", "workers=8", "--seeds", "2", "--switch", "fix=none",
+            "--switch", "fix=returning"]
+    code, out = wavesim(*args, "--json")
+    doc = json.loads(out)
+    assert code == 1 and list(doc["variants"]) == ["fix=none", "fix=returning"]
+    assert doc["variants"]["fix=none"]["properties"]["callback_at_most_once"]["violated"] >= 1
+    assert doc["variants"]["fix=returning"]["properties"]["callback_at_most_once"]["held"] == 2
+    code, _ = wavesim(*args, "--expect-violation", "fix=none:callback_at_most_once",
+                      "--expect-violation", "fix=none:callback_ran")
+    assert code == 0
+
+
+def test_the_same_seed_gives_the_same_json_and_another_seed_another() -> None:
+    spec = load_spec(BATCH)
+    settings = SpecSettings(seed=3, scope=(("jobs", "10"), ("workers", "3")))
+    assert run_spec(spec, settings).to_json() == run_spec(spec, settings).to_json()
+    assert run_spec(spec, settings).to_json() != run_spec(spec, settings.but(seed=4)).to_json()
+
+
+def test_a_small_spec_run_matches_its_golden_file() -> None:
+    """Every number of one seed's run, in which the race happens (``python -m tests.golden --write``)."""
+    golden = stored("sim-spec-batch-counter")["run"]
+    assert golden["properties"]["callback_at_most_once"]["verdict"] == "violated"
+    assert golden["jobs"]["finally_callback"]["acked"] == 2
+    changes = moved(stored("sim-spec-batch-counter"), produce("sim-spec-batch-counter"))
+    assert not changes, explain("sim-spec-batch-counter", changes)
+
+
+def _locked(read: str, jobs: int = 2) -> dict:
+    """lostupdate.py with every latency exactly 50 ms and no job duration: the lock wait alone moves times."""
+    code, out = wavesim("run", str(SPECS / "lostupdate.py"), "--switch", f"read={read}", "--scope", f"jobs={jobs}",
+                        "--duration", "deposit=0", "--db-read-ms", "50", "--db-sigma", "0", "--json")
+    assert code in (0, 1)
+    return json.loads(out)
+
+
+def test_a_lock_wait_holds_the_second_run_until_the_first_commits() -> None:
+    # both runs BEGIN at 50 ms and SELECT ... FOR UPDATE at 100 ms; one waits until the other's COMMIT at 200 ms
+    locked = _locked("for-update")
+    assert locked["metrics"]["lock_waits"] == 1 and locked["metrics"]["lock_wait_s"] == pytest.approx(0.1)
+    assert locked["metrics"]["makespan_s"] == pytest.approx(0.301)  # 6 statements of 50 ms, and an ack's push
+    assert locked["properties"]["every_deposit_counted"]["verdict"] == "reached"
+    # without the lock, the UPDATE waits instead (less), and the update is lost
+    plain = _locked("plain")
+    assert plain["metrics"]["lock_wait_s"] == pytest.approx(0.05)
+    assert plain["properties"]["every_deposit_counted"]["verdict"] == "stalled"
+    alone = _locked("for-update", jobs=1)
+    assert alone["metrics"]["lock_waits"] == 0 and alone["metrics"]["makespan_s"] == pytest.approx(0.201)
+
+
+def test_a_deadlock_aborts_one_run_as_the_engine_does() -> None:
+    spec = load_spec(SPECS / "deadlock.py")
+    base = SpecSettings(durations=(("bump", 0.0),), db_sigma=0.0)
+    opposite = run_spec(spec, base)  # both lock their first row at once, then each waits for the other's
+    assert opposite.metrics["deadlocks"] == 1 and opposite.jobs["bump"]["failed"] == 1
+    assert opposite.properties["no_job_failed"]["verdict"] == "violated"
+    same = run_spec(spec, base.but(scope=(("order", "same"),)))
+    assert same.metrics["deadlocks"] == 0 and same.metrics["lock_waits"] == 1
+    assert same.properties["no_job_failed"]["verdict"] == "holds"
+
+
+def test_the_workers_decisions_are_one_definition() -> None:
+    spec = load_spec(SPECS / "failing.py")
+    kind = spec.jobs["work"]
+    assert after_raise(kind, "body", 1, 2, True) == Retry(2)
+    assert after_raise(kind, "body", 2, 2, False) == FailForGood(run_failure=True, rollback=False)
+    assert after_raise(kind, "failure", 1, 1, True) == GiveUp()
+    batch = load_spec(BATCH)
+    assert after_raise(batch.jobs["process"], "body", 1, 1, False) == FailForGood(run_failure=False, rollback=True)
+    assert fired(batch.jobs["process"], (1,), True) == ()
+
+
+def test_a_thrown_job_is_retried_then_failed_and_its_handler_runs() -> None:
+    spec = load_spec(SPECS / "failing.py")
+    settings = SpecSettings(fault_rates=(("throw", 1.0),), budgets=(("throw", 5),), scope=(("tries", "2"),))
+    result = run_spec(spec, settings)
+    assert result.jobs["work"]["retried"] == 1 and result.jobs["work"]["failed"] == 1
+    assert result.metrics["faults"]["throw"] == 2
+    assert result.tables["batches"] == [{"id": 1, "done": 0, "failed": 1}]  # on_failure counted it
+
+
+def test_a_spec_metric_is_reported_and_a_bad_one_refused(tmp_path: Path) -> None:
+    text = (EXAMPLES / "batch_counter.py").read_text()
+    good = tmp_path / "metric_spec.py"
+    good.write_text(text + '\n\n@spec.metric("callbacks")\ndef callbacks(world):\n    return world.count("callback")\n')
+    code, out = wavesim("run", str(good), "--switch", "fix=returning", "--json")
+    assert code == 0 and json.loads(out)["metrics"]["spec"] == {"callbacks": 1}
+    bad = tmp_path / "bad_metric_spec.py"
+    bad.write_text(text + '\n\n@spec.metric("name")\ndef name(world):\n    return "text"\n')
+    code, out = wavesim("run", str(bad))
+    assert code == 2 and "metric 'name' gave 'text': a metric is a number" in out
+
+
+def test_the_fault_matrix_shows_which_fault_breaks_the_chord() -> None:
+    code, out = wavesim("faults", str(EXAMPLES / "celery_chord_counter.py"), "--seeds", "6", "--fault", "none",
+                        "--fault", "crash", "--json")
+    cells = json.loads(out)["variants"]["default"]
+    assert code == 1
+    assert cells["none"]["callback_when_idle"]["held"] == 6
+    assert cells["crash"]["callback_when_idle"]["violated"] >= 1
+
+
+@pytest.mark.parametrize("args, says", [
+    (["run", BATCH, "--waves", "3"], "--waves is for the write-up's coordinator"),
+    (["run", "--scope", "jobs=3"], "--scope is for a spec file"),
+    (["run", BATCH, "--switch", "fix=none", "--switch", "fix=returning"], "run takes one choice per switch"),
+    (["run", BATCH, "--duration", "nope=1"], "the spec has no job type 'nope'"),
+    (["run", BATCH, "--fault-rate", "crash=2"], "a chance between 0 and 1"),
+    (["compare", BATCH, "--switch", "nope=1"], "the spec has no switch 'nope'"),
+    (["faults", BATCH, "--fault", "replica-lag"], "a spec's faults are none, crash"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], says: str) -> None:
+    code, out = wavesim(*args)
+    assert code == 2 and says in out and "Traceback" not in out

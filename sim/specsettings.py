@@ -25,26 +25,30 @@ DEFAULT_PERIOD_S = 1.0
 #: run meets it, rare enough that most runs are mostly fault-free
 DEFAULT_FAULT_RATE = 0.05
 
-#: each setting's default and the reason for it
-REASONS: dict[str, str] = {
-    "seed": "one seed reproduces a run exactly (0 unless given)",
-    "statement_ms": "median latency of one statement, BEGIN, COMMIT or ROLLBACK: 2 ms, a round trip to a "
-                    "database on the same network",
-    "push_ms": "median latency of one queue push: 1 ms, a Redis RPUSH on the same network",
-    "db_sigma": "lognormal shape of every latency: 0.5, a tail of a few times the median",
-    "duration_s": "mean time of a job's own work before its first step (exponential), per job type; the "
-                  "spec's durations, else 0.05 s",
-    "retry_after_s": "a crashed run's job comes back this long after it was taken: 1 s (Laravel's "
-                     "retry_after is 90 s; a short one keeps runs short, the order of events is the same)",
-    "period_s": f"a periodic job's period when the spec's every() gives none: {DEFAULT_PERIOD_S} s",
-    "fault_rates": f"the chance of each fault the spec budgets, per opportunity: {DEFAULT_FAULT_RATE}, up to "
-                   "the spec's budget per run; a fault the spec does not budget is off",
-    "horizon_s": "the run stops here, its eventually properties undecided: 600 s of simulated time",
-    "max_events": "the run stops after this many SimPy events, undecided: 2,000,000",
-}
-
 DEFAULTS: dict[str, Any] = {"seed": 0, "statement_ms": 2.0, "push_ms": 1.0, "db_sigma": 0.5, "duration_s": 0.05,
                             "retry_after_s": 1.0, "horizon_s": 600.0, "max_events": 2_000_000}
+
+#: each setting's default and the reason for it
+REASONS: dict[str, str] = {
+    "seed": f"one seed reproduces a run exactly ({DEFAULTS['seed']} unless given)",
+    "statement_ms": f"median latency of one statement, BEGIN, COMMIT or ROLLBACK: {DEFAULTS['statement_ms']:g} ms, "
+                    "a round trip to a database on the same network",
+    "push_ms": f"median latency of one queue push or ack: {DEFAULTS['push_ms']:g} ms, a Redis RPUSH on the same "
+               "network",
+    "db_sigma": f"lognormal shape of every latency: {DEFAULTS['db_sigma']:g}, a tail of a few times the median",
+    "duration_s": "mean time of a job's own work before its first step (exponential), per job type; the "
+                  f"spec's durations, else {DEFAULTS['duration_s']:g} s, short beside a real job so that runs "
+                  "overlap",
+    "retry_after_s": f"a crashed run's job comes back this long after the crash: {DEFAULTS['retry_after_s']:g} s "
+                     "(Laravel's retry_after is 90 s; a short one keeps runs short, and the order of events "
+                     "is the same)",
+    "period_s": f"a periodic job's period when the spec's every() gives none: {DEFAULT_PERIOD_S:g} s",
+    "fault_rates": f"the chance of each fault the spec budgets, per opportunity: {DEFAULT_FAULT_RATE:g}, up to "
+                   "the spec's budget per run; a fault the spec does not budget is off",
+    "horizon_s": f"the run stops here, its eventually properties undecided: {DEFAULTS['horizon_s']:g} s of "
+                 "simulated time",
+    "max_events": f"the run stops after this many SimPy events, undecided: {DEFAULTS['max_events']:,}",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,8 +30,8 @@ from wavesim.files import check_output
 from wavesim.progress import progress_bar, wanted
 from wavesim.specfile import given_options, load_spec, pairs
 
-__all__ = ["SHARED", "compare_spec_command", "faults_spec_command", "refuse_spec_options", "run_spec_command",
-           "spec_options"]
+__all__ = ["OWN", "SHARED", "compare_spec_command", "faults_spec_command", "load_with_settings",
+           "refuse_spec_options", "run_spec_command", "spec_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,8 +71,8 @@ def refuse_spec_options() -> None:
         raise BadInput(f"{flag[wrong[0]]} is for a spec file: give its path as SPEC")
 
 
-def _refuse_builtin() -> None:
-    wrong = sorted(n for n in given_options() if n not in SHARED)
+def _refuse_builtin(extra: Iterable[str] = ()) -> None:
+    wrong = sorted(n for n in given_options() if n not in SHARED | set(extra))
     if wrong:
         raise BadInput(f"--{wrong[0].replace('_', '-')} is for the write-up's coordinator (--policy); a spec sets "
                        "its sizes with --scope NAME=VALUE and its choices with --switch NAME=VALUE")
@@ -122,8 +122,10 @@ def _variants(spec: Spec, settings: SpecSettings, texts: Iterable[str]) -> list[
     return variants
 
 
-def _load(o: dict[str, Any]) -> tuple[Spec, SpecSettings]:
-    _refuse_builtin()
+def load_with_settings(o: dict[str, Any], extra: Iterable[str] = ()) -> tuple[Spec, SpecSettings]:
+    """The spec file ``o["spec"]`` and its run's settings from the options (``extra``: options besides
+    ``SHARED`` the command accepts for a spec; any other given option is refused)."""
+    _refuse_builtin(extra)
     spec = load_spec(o["spec"])
     return spec, _settings(o, spec)
 
@@ -138,7 +140,7 @@ def _guarded(path: str, work: Callable[[], Any]) -> Any:
 
 def run_spec_command(o: dict[str, Any], expected: Expected) -> None:
     """``wavesim run SPEC``: one run, its summary or JSON, and its plot and CSV when asked."""
-    spec, settings = _load(o)
+    spec, settings = load_with_settings(o)
     variants = _variants(spec, settings, o.get("switch_specs", ()))
     if len(variants) > 1:
         raise BadInput("run takes one choice per switch; 'wavesim compare SPEC' runs several side by side")
@@ -162,7 +164,7 @@ def run_spec_command(o: dict[str, Any], expected: Expected) -> None:
 
 def compare_spec_command(o: dict[str, Any], expected: Expected) -> None:
     """``wavesim compare SPEC``: several seeds under each switch variant, side by side."""
-    spec, settings = _load(o)
+    spec, settings = load_with_settings(o)
     variants = _variants(spec, settings, o.get("switch_specs", ()))
     check_output(o.get("plot"), (".png", ".svg", ".pdf"), "--plot")
     expected.require((label(v), name) for v in variants for name in spec.properties)
@@ -181,7 +183,7 @@ def compare_spec_command(o: dict[str, Any], expected: Expected) -> None:
 
 def faults_spec_command(o: dict[str, Any], expected: Expected) -> None:
     """``wavesim faults SPEC``: the spec's fault matrix, each fault alone, under each switch variant."""
-    spec, settings = _load(o)
+    spec, settings = load_with_settings(o)
     variants = _variants(spec, settings, o.get("switch_specs", ()))
     cells = list(dict.fromkeys(o.get("fault_names", ()))) or list(CELLS)
     for cell in cells:

@@ -157,3 +157,21 @@ def test_the_fault_matrix_shows_which_fault_breaks_the_chord() -> None:
 def test_bad_input_is_one_line_and_exit_2(args: list[str], says: str) -> None:
     code, out = wavesim(*args)
     assert code == 2 and says in out and "Traceback" not in out
+
+
+def test_a_spec_sweep_writes_a_row_per_run_and_resumes_only_the_same_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "batch.py"
+    spec.write_text((EXAMPLES / "batch_counter.py").read_text())
+    out = tmp_path / "rows.csv"
+    args = ["sweep", str(spec), "--param", "fix=none,returning", "--scope", "jobs=40", "--scope", "workers=8",
+            "--seeds", "2", "--out", str(out), "--jobs", "1", "--json"]
+    code, text = wavesim(*args)
+    summaries = json.loads(text[text.index("["):])
+    assert code == 1 and [s["point"] for s in summaries] == ["fix=none", "fix=returning"]
+    assert summaries[0]["held_callback_at_most_once"] == 0.5 and summaries[1]["held_callback_at_most_once"] == 1
+    rows = out.read_text()
+    assert len(rows.splitlines()) == 5  # a header and one row per run
+    assert wavesim(*args)[0] == 1 and out.read_text() == rows  # resumed: every row reused
+    spec.write_text(spec.read_text().replace("left == 0", "left <= 0"))  # another spec under the same name
+    code, text = wavesim(*args)
+    assert code == 2 and "cannot resume" in text and "spec_sha256" in text

@@ -35,8 +35,13 @@ def spec_base(path: str, settings: SpecSettings) -> dict[str, Any]:
     return {"spec": path, "settings": settings.to_dict()}
 
 
-@cache
 def _spec(path: str) -> Spec:
+    """The spec at ``path``, loaded once per process and text of the file."""
+    return _loaded(path, _digest(path))
+
+
+@cache
+def _loaded(path: str, digest: str) -> Spec:
     return load_spec(path)
 
 
@@ -67,7 +72,6 @@ def spec_run_settings(base: dict[str, Any], point: dict[str, object]) -> dict[st
             "scope": dict(spec.scope_of(dict(settings.scope))), **doc}
 
 
-@cache
 def _digest(path: str) -> str:
     """The spec file's SHA-256: a row is reused only for the same text of the spec."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

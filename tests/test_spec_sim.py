@@ -175,3 +175,50 @@ def test_a_spec_sweep_writes_a_row_per_run_and_resumes_only_the_same_spec(tmp_pa
     spec.write_text(spec.read_text().replace("left == 0", "left <= 0"))  # another spec under the same name
     code, text = wavesim(*args)
     assert code == 2 and "cannot resume" in text and "spec_sha256" in text
+
+
+def test_a_delayed_push_arrives_after_its_delay_and_may_be_lost() -> None:
+    forever = str(SPECS / "forever.py")  # a poll that pushes itself again with a 1 s delay, forever
+    code, out = wavesim("run", forever, "--horizon-s", "10.5", "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["outcome"] == "horizon"  # never quiet: the goal is undecided, not stalled
+    assert doc["properties"]["flag_set"]["verdict"] == "undecided"
+    assert doc["jobs"]["poll"]["acked"] == 10  # one poll a second, each a little after the last
+    code, out = wavesim("run", forever, "--fault-rate", "lose_delayed=1", "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["outcome"] == "quiet" and doc["jobs"]["poll"] == {**doc["jobs"]["poll"], "lost": 1}
+    assert doc["properties"]["flag_set"]["verdict"] == "stalled" and 1 < doc["metrics"]["makespan_s"] < 1.5
+
+
+PERIODIC = '''
+import sqlalchemy as sa
+from spec.lang import Spec
+
+meta = sa.MetaData()
+flags = sa.Table("flags", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("done", sa.Integer))
+spec = Spec("periodic", meta)
+spec.every("sweeper", seconds=0.5)
+
+@spec.rows
+def rows(scope):
+    return {"flags": [{"id": 1, "done": 0}]}
+
+@spec.job("sweeper")
+def sweeper(ctx):
+    yield sa.update(flags).where(flags.c.id == 1).values(done=1)
+
+@spec.eventually("swept")
+def swept(world):
+    """the sweeper set the flag"""
+    return world.row("flags", 1)["done"] == 1
+'''
+
+
+def test_a_periodic_job_ticks_until_a_tick_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "periodic_spec.py"
+    path.write_text(PERIODIC)
+    code, out = wavesim("run", str(path), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["outcome"] == "quiet" and doc["properties"]["swept"]["verdict"] == "reached"
+    assert doc["jobs"]["sweeper"]["acked"] == 2  # at 0.5 s it sets the flag; at 1 s it changes nothing
+    assert 1.0 < doc["metrics"]["makespan_s"] < 1.5

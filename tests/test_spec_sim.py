@@ -222,3 +222,11 @@ def test_a_periodic_job_ticks_until_a_tick_changes_nothing(tmp_path: Path) -> No
     assert code == 0 and doc["outcome"] == "quiet" and doc["properties"]["swept"]["verdict"] == "reached"
     assert doc["jobs"]["sweeper"]["acked"] == 2  # at 0.5 s it sets the flag; at 1 s it changes nothing
     assert 1.0 < doc["metrics"]["makespan_s"] < 1.5
+
+
+def test_a_spec_run_writes_its_plot_and_its_final_rows(tmp_path: Path) -> None:
+    plot, rows = tmp_path / "run.png", tmp_path / "rows.csv"
+    code, out = wavesim("run", BATCH, "--switch", "fix=returning", "--plot", str(plot), "--csv", str(rows))
+    assert code == 0 and f"wrote {plot}" in out and plot.read_bytes()[:4] == b"\x89PNG"
+    assert rows.read_text().splitlines() == ["table,row,column,value", "job_batches,0,id,1",
+                                             "job_batches,0,pending_jobs,0"]

@@ -107,18 +107,22 @@ class SpecShell:
         for name in self.spec.periodic:
             env.process(self._ticker(name, self.spec.periods.get(name, DEFAULT_PERIOD_S)))
         self._check_always()
-        env.timeout(self.settings.horizon_s).callbacks.append(lambda _e: self._stop("horizon"))
         self._settle()
-        step, done, budget, events = env.step, self.done, self.settings.max_events, 0
-        while done.callbacks is not None:
+        step, peek, done, budget, events = env.step, env.peek, self.done, self.settings.max_events, 0
+        horizon = self.settings.horizon_s
+        while done.callbacks is not None:  # env.run(until=done), with the budget, the horizon and a stuck end
             if events == budget:
                 self._stop("budget")
                 break
-            try:
-                step()
-            except simpy.core.EmptySchedule:
+            due = peek()
+            if due == math.inf:
                 self._stop("stuck")  # runs wait for locks nobody will release, and nothing else can move
                 break
+            if due > horizon:
+                self._stop("horizon")
+                self.ended_s = horizon
+                break
+            step()
             events += 1
         self.events = events
         return self.outcome

@@ -39,7 +39,22 @@ from sim.specsettings import DEFAULT_PERIOD_S, SpecSettings
 from sim.specworld import SimJob, SimRun, SimWorld, SpecRecorder
 from spec.errors import Unsupported
 from spec.executor import Engine, Step
-from spec.lang import Begin, Bulk, Choose, Commit, Ctx, JobThrew, Keep, Push, Record, Rollback, Spec, SqlError
+from spec.lang import (
+    Begin,
+    Bulk,
+    Choose,
+    Commit,
+    Ctx,
+    JobThrew,
+    Keep,
+    Push,
+    Record,
+    Rollback,
+    Spec,
+    SqlError,
+    is_statement,
+    yielded_at,
+)
 from spec.results import Blocked, Done, Failed
 from spec.running import FailForGood, GiveUp, Retry, after_raise, fired
 from spec.state import initial
@@ -300,6 +315,10 @@ class SpecShell:
             if isinstance(op, Choose):
                 value = op.options[int(self._choices.integers(len(op.options)))]
                 continue
+            if not isinstance(op, Push | Bulk | Begin | Commit | Rollback | Keep) and not is_statement(op):
+                raise Unsupported(f"job {job.type!r} yielded {op!r}: a program yields SQLAlchemy statements, "
+                                  "begin(), keep(), commit(), rollback(), push(), bulk(), record() or choose()",
+                                  yielded_at(gen))
             if self._fault("crash"):
                 gen.close()
                 self._crash(s, job)
@@ -318,7 +337,10 @@ class SpecShell:
                 self._check_always()
                 continue
             yield self.env.timeout(self._latency(self.settings.statement_ms))
-            outcome = yield from self._engine_step(s, op, job)
+            try:
+                outcome = yield from self._engine_step(s, op, job)
+            except Unsupported as refused:
+                raise refused.at(yielded_at(gen)) from None
             if isinstance(outcome, Failed):
                 throw = SqlError(outcome.error, outcome.message)
             elif isinstance(op, Keep):
@@ -362,9 +384,8 @@ class SpecShell:
         if isinstance(op, Rollback):
             return lambda: (engine.rollback(self.world.db, s),)
         statement = op.statement if isinstance(op, Keep) else op
-        if not (hasattr(statement, "is_dml") or hasattr(statement, "is_select")):
-            raise Unsupported(f"a program yielded {op!r}: a program yields SQLAlchemy statements, begin(), keep(), "
-                              "commit(), rollback(), push(), bulk(), record() or choose()")
+        if not is_statement(statement):
+            raise Unsupported(f"keep() of {statement!r}, which is not a SQLAlchemy statement")
         planned = self._plans.get(id(statement))
         if planned is None or planned[0] is not statement:
             planned = self._plans[id(statement)] = (statement, engine.plan(statement))

@@ -27,6 +27,7 @@ push. Other programs run between any two of them.
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -294,6 +295,27 @@ class Switch:
     choices: tuple[str, ...]
     default: str
     doc: str
+
+
+def is_statement(op: Any) -> bool:
+    """A SQLAlchemy Core statement (the engine's plan decides whether it is in the subset)."""
+    return hasattr(op, "is_dml") or hasattr(op, "is_select")
+
+
+_LANG = os.path.normcase(os.path.abspath(__file__))
+
+
+def yielded_at(gen: Any) -> SourceLocation:
+    """Where a running program stands: the innermost frame of the user's own code in a chain of
+    ``yield from`` (not this module's helpers, such as ``transaction``)."""
+    frames = []
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        frames.append(gen.gi_frame)
+        gen = getattr(gen, "gi_yieldfrom", None)
+    for frame in reversed(frames):
+        if os.path.normcase(os.path.abspath(frame.f_code.co_filename)) != _LANG:
+            return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
+    return SourceLocation(frames[-1].f_code.co_filename, frames[-1].f_lineno) if frames else SourceLocation("?", 0)
 
 
 def _where(fn: Callable[..., Any]) -> SourceLocation:

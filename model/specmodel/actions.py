@@ -24,11 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown, is_statement
+from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown
 from model.specmodel.world import Job, Run, World, canonical
 from spec.errors import Unsupported
 from spec.executor import Engine, Step
-from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Keep, Push, Rollback, Scope, Spec
+from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Keep, Push, Rollback, Scope, Spec, is_statement
 from spec.results import Blocked, Done, Failed
 from spec.running import GiveUp, Retry, after_raise, fired
 from spec.state import DbState, initial

@@ -27,7 +27,6 @@ push. Other programs run between any two of them.
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,9 +301,6 @@ def is_statement(op: Any) -> bool:
     return hasattr(op, "is_dml") or hasattr(op, "is_select")
 
 
-_LANG = os.path.normcase(os.path.abspath(__file__))
-
-
 def yielded_at(gen: Any) -> SourceLocation:
     """Where a running program stands: the innermost frame of the user's own code in a chain of
     ``yield from`` (not this module's helpers, such as ``transaction``)."""
@@ -313,7 +309,7 @@ def yielded_at(gen: Any) -> SourceLocation:
         frames.append(gen.gi_frame)
         gen = getattr(gen, "gi_yieldfrom", None)
     for frame in reversed(frames):
-        if os.path.normcase(os.path.abspath(frame.f_code.co_filename)) != _LANG:
+        if frame.f_globals.get("__name__") != __name__:
             return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
     return SourceLocation(frames[-1].f_code.co_filename, frames[-1].f_lineno) if frames else SourceLocation("?", 0)
 

@@ -230,3 +230,16 @@ def test_a_spec_run_writes_its_plot_and_its_final_rows(tmp_path: Path) -> None:
     assert code == 0 and f"wrote {plot}" in out and plot.read_bytes()[:4] == b"\x89PNG"
     assert rows.read_text().splitlines() == ["table,row,column,value", "job_batches,0,id,1",
                                              "job_batches,0,pending_jobs,0"]
+
+
+def test_the_rollback_before_a_failure_handler_decides_whether_its_count_survives() -> None:
+    """failing.py: a throw inside the job's transaction; its handler's UPDATE joins that transaction unless
+    the worker rolls it back first, and the ack's rollback then loses it (as the checker finds)."""
+    spec = load_spec(SPECS / "failing.py")
+    base = SpecSettings(seed=4, fault_rates=(("throw", 0.5),))
+    kept = run_spec(spec, base.but(scope=(("worker", "keeps-open"),)))
+    assert kept.jobs["work"]["failed"] == 1 and kept.tables["batches"] == [{"id": 1, "done": 0, "failed": 0}]
+    assert kept.properties["every_job_counted"]["verdict"] == "stalled"
+    rolled = run_spec(spec, base)  # the same throw at the same step
+    assert rolled.jobs["work"]["failed"] == 1 and rolled.tables["batches"] == [{"id": 1, "done": 0, "failed": 1}]
+    assert rolled.properties["every_job_counted"]["verdict"] == "reached"

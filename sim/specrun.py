@@ -73,10 +73,9 @@ class SpecRunResult:
         return {name: v["holds"] for name, v in self.properties.items()}
 
 
-def run_spec(spec: Spec, settings: SpecSettings, *, dialect: str | None = None,
-             level: str | None = None) -> SpecRunResult:
+def run_spec(spec: Spec, settings: SpecSettings) -> SpecRunResult:
     """Simulate ``spec`` once under ``settings`` (its seed included)."""
-    shell = SpecShell(spec, settings, dialect=dialect, level=level)
+    shell = SpecShell(spec, settings)
     outcome = shell.run()
     rec, view, end = shell.recorder, shell.view, shell.ended_s
     properties: dict[str, dict[str, Any]] = {}

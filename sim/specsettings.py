@@ -45,6 +45,9 @@ REASONS: dict[str, str] = {
     "period_s": f"a periodic job's period when the spec's every() gives none: {DEFAULT_PERIOD_S:g} s",
     "fault_rates": f"the chance of each fault the spec budgets, per opportunity: {DEFAULT_FAULT_RATE:g}, up to "
                    "the spec's budget per run; a fault the spec does not budget is off",
+    "dialect": "the engine whose SQL, isolation and locks the database follows: the spec's dialect",
+    "level": "the isolation level: the spec's, else the engine's default (as the checker)",
+    "order": "the order a queue delivers in, fifo or any: the spec's",
     "horizon_s": f"the run stops here, its eventually properties undecided: {DEFAULTS['horizon_s']:g} s of "
                  "simulated time",
     "max_events": f"the run stops after this many SimPy events, undecided: {DEFAULTS['max_events']:,}",
@@ -67,6 +70,9 @@ class SpecSettings:
     fault_rates: tuple[tuple[str, float], ...] = ()  # (fault, chance per opportunity), given ones
     budgets: tuple[tuple[str, int], ...] = ()  # (fault, per-run budget), on top of the spec's
     scope: tuple[tuple[str, str], ...] = field(default=())  # --scope and --switch texts, as given
+    dialect: str | None = None  # the engine the database follows (None: the spec's)
+    level: str | None = None  # the isolation level (None: the spec's, else the engine's default)
+    order: str | None = None  # the queues' delivery order, fifo or any (None: the spec's)
 
     def __post_init__(self) -> None:
         for name, value in (("statement_ms", self.statement_ms), ("push_ms", self.push_ms),
@@ -76,6 +82,8 @@ class SpecSettings:
                 raise ValueError(f"{name} must be zero or more, got {value}")
         if not self.horizon_s > 0:
             raise ValueError(f"horizon_s must be positive, got {self.horizon_s}")
+        if self.order not in (None, "fifo", "any"):
+            raise ValueError(f"order must be fifo or any, got {self.order!r}")
         if self.max_events < 1:
             raise ValueError(f"max_events must be at least 1, got {self.max_events}")
         for name, mean in self.durations:

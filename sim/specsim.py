@@ -74,13 +74,15 @@ class _Raised(str):
 class SpecShell:
     """One simulated run of ``spec`` under ``settings``; ``run()`` returns its outcome."""
 
-    def __init__(self, spec: Spec, settings: SpecSettings, *, dialect: str | None = None,
-                 level: str | None = None) -> None:
+    def __init__(self, spec: Spec, settings: SpecSettings) -> None:
         spec.check_declared()
         self.spec, self.settings = spec, settings
         self.scope = spec.scope_of(dict(settings.scope))
-        self.engine = Engine.of(spec.schema, dialect or spec.dialect)
-        self.level = level or spec.level
+        self.engine = Engine.of(spec.schema, settings.dialect or spec.dialect)
+        self.level = settings.level or spec.level
+        if self.level:
+            self.engine.dialect.check_level(self.level)
+        self.order = settings.order or spec.order
         workers = spec.workers(self.scope)
         self.queue_names = tuple(workers)
         self.slot_queue = tuple(q for q, n in enumerate(workers.values()) for _ in range(n))
@@ -227,7 +229,7 @@ class SpecShell:
                 self._idle[q].append(wake)
                 yield wake
                 continue
-            i = 0 if self.spec.order == "fifo" else int(self._choices.integers(len(queue)))
+            i = 0 if self.order == "fifo" else int(self._choices.integers(len(queue)))
             job = queue[i]
             if self._fault("duplicate"):
                 self.recorder.ended(job.type, "duplicated")  # a copy stays queued

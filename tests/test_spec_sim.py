@@ -71,10 +71,11 @@ def test_a_small_spec_run_matches_its_golden_file() -> None:
     assert not changes, explain("sim-spec-batch-counter", changes)
 
 
-def _locked(read: str, jobs: int = 2) -> dict:
+def _locked(read: str, jobs: int = 2, dialect: str = "postgresql") -> dict:
     """lostupdate.py with every latency exactly 50 ms and no job duration: the lock wait alone moves times."""
     code, out = wavesim("run", str(SPECS / "lostupdate.py"), "--switch", f"read={read}", "--scope", f"jobs={jobs}",
-                        "--duration", "deposit=0", "--db-read-ms", "50", "--db-sigma", "0", "--json")
+                        "--duration", "deposit=0", "--db-read-ms", "50", "--db-sigma", "0", "--dialect", dialect,
+                        "--json")
     assert code in (0, 1)
     return json.loads(out)
 
@@ -89,6 +90,10 @@ def test_a_lock_wait_holds_the_second_run_until_the_first_commits() -> None:
     plain = _locked("plain")
     assert plain["metrics"]["lock_wait_s"] == pytest.approx(0.05)
     assert plain["properties"]["every_deposit_counted"]["verdict"] == "stalled"
+    # SQLite: one writing transaction at a time, so the second BEGIN waits for the first COMMIT (150 ms)
+    sqlite = _locked("plain", dialect="sqlite")
+    assert sqlite["metrics"]["lock_wait_s"] == pytest.approx(0.15)
+    assert sqlite["properties"]["every_deposit_counted"]["verdict"] == "reached"
     alone = _locked("for-update", jobs=1)
     assert alone["metrics"]["lock_waits"] == 0 and alone["metrics"]["makespan_s"] == pytest.approx(0.201)
 

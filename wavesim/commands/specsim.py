@@ -40,7 +40,7 @@ READ: dict[str, str] = {"db_read_ms": "statement_ms", "enqueue_ms_per_job": "pus
                         "batch_mean_s": "duration_s", "retry_after_s": "retry_after_s", "horizon_s": "horizon_s",
                         "max_events": "max_events"}
 #: the spec's own options (``spec_options``)
-OWN = ("scope_texts", "duration_texts", "fault_rate_texts")
+OWN = ("scope_texts", "duration_texts", "fault_rate_texts", "spec_dialect", "spec_isolation", "spec_order")
 #: every option a spec run accepts
 SHARED = {"spec", "seed", "seeds", "first_seed", "as_json", "plot", "csv_path", "out", "expected", "switch_specs",
           "fault_names", *READ, *OWN}
@@ -58,6 +58,14 @@ def spec_options(command: F) -> F:
                      help="SPEC only: the chance of a fault (crash, throw, duplicate, lose_delayed) at each "
                           "opportunity, up to the spec's budget per run (no cap when the spec has none). "
                           "[default: 0.05 for each fault the spec budgets]"),
+        click.option("--dialect", "spec_dialect", type=click.Choice(["postgresql", "mysql", "sqlite"]), default=None,
+                     help="SPEC only: the engine whose SQL, isolation and locks the database follows (mysql is "
+                          "MariaDB). [default: the spec's]"),
+        click.option("--isolation", "spec_isolation", default=None, metavar="LEVEL",
+                     help="SPEC only: the isolation level, e.g. 'READ COMMITTED'. [default: the spec's, else the "
+                          "engine's]"),
+        click.option("--order", "spec_order", type=click.Choice(["fifo", "any"]), default=None,
+                     help="SPEC only: the order a queue delivers jobs in. [default: the spec's]"),
     ]):
         command = option(command)
     return click.argument("spec", required=False, is_eager=True, metavar="[SPEC]")(command)
@@ -67,7 +75,8 @@ def refuse_spec_options() -> None:
     """Refuse a spec's own option given without a spec (one line)."""
     wrong = [n for n in OWN if n in given_options()]
     if wrong:
-        flag = {"scope_texts": "--scope", "duration_texts": "--duration", "fault_rate_texts": "--fault-rate"}
+        flag = {"scope_texts": "--scope", "duration_texts": "--duration", "fault_rate_texts": "--fault-rate",
+                "spec_dialect": "--dialect", "spec_isolation": "--isolation", "spec_order": "--order"}
         raise BadInput(f"{flag[wrong[0]]} is for a spec file: give its path as SPEC")
 
 
@@ -90,7 +99,9 @@ def _settings(o: dict[str, Any], spec: Spec) -> SpecSettings:
     try:
         return SpecSettings(seed=o.get("seed") or 0, durations=tuple(durations.items()),
                             fault_rates=tuple(rates.items()),
-                            scope=tuple(pairs(o.get("scope_texts", ()), "--scope").items()), **chosen)
+                            scope=tuple(pairs(o.get("scope_texts", ()), "--scope").items()),
+                            dialect=o.get("spec_dialect"), level=o.get("spec_isolation"), order=o.get("spec_order"),
+                            **chosen)
     except ValueError as err:
         raise BadInput(str(err)) from None
 

@@ -48,7 +48,7 @@ def _loaded(path: str, digest: str) -> Spec:
 def _settings(base: dict[str, Any], point: dict[str, object]) -> SpecSettings:
     """The base's settings with the point's values: a setting by name, a scope entry or switch as text."""
     given = dict(base["settings"])
-    plain = {f.name: given[f.name] for f in fields(SpecSettings) if f.name in given}
+    plain = {f.name: given[f.name] for f in fields(SpecSettings) if f.name in given}  # dialect, level, order too
     for key in ("durations", "fault_rates", "budgets", "scope"):
         plain[key] = tuple(dict(given.get(key) or {}).items())
     scope = dict(plain["scope"])

@@ -248,3 +248,21 @@ def test_the_rollback_before_a_failure_handler_decides_whether_its_count_survive
     rolled = run_spec(spec, base)  # the same throw at the same step
     assert rolled.jobs["work"]["failed"] == 1 and rolled.tables["batches"] == [{"id": 1, "done": 0, "failed": 1}]
     assert rolled.properties["every_job_counted"]["verdict"] == "reached"
+
+
+@pytest.mark.parametrize("name", ["batch_counter", "celery_chord_counter", "writeup_guarded"])
+def test_what_the_simulation_breaks_the_checker_breaks_too(name: str) -> None:
+    """The simulation runs the checker's semantics with timings: every property it sees violated (or a goal
+    stalled) at the spec's default scope and fault budgets, the exhaustive check finds violated there too."""
+    from model.specmodel import Model, check_spec
+
+    spec = load_spec(EXAMPLES / f"{name}.py")
+    search = check_spec(Model(spec, spec.scope_of({})))
+    broken_by_checker = {p for p in search.checked if not search.holds(p)}
+    broken_by_sim: set[str] = set()
+    for seed in range(12):
+        result = run_spec(spec, SpecSettings(seed=seed, fault_rates=tuple((f, 0.5) for f in spec.faults)))
+        broken_by_sim |= {p for p, held in result.held().items() if held is False}
+    assert broken_by_sim <= broken_by_checker
+    if name != "batch_counter":  # its race needs more jobs than its default scope (see RACE)
+        assert broken_by_sim, "the simulation should show one of the spec's bugs at its default scope"

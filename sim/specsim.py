@@ -5,8 +5,8 @@ write-up's handlers. One SimPy process per worker takes a job from its queue (th
 random one of an any-order queue), spends the job type's sampled duration, then runs the job's program:
 each operation it yields takes a sampled latency and then runs, atomically, as the checker runs it:
 
-- a statement, BEGIN, COMMIT or ROLLBACK goes through ``spec.Engine`` on the in-memory database, the
-  worker's slot being its session. ``Blocked`` makes the process wait until another session ends a
+- a statement, BEGIN, COMMIT or ROLLBACK goes through ``spec.Engine`` on the in-memory database
+  (``sim.specdb``), the worker's slot being its session. ``Blocked`` makes the process wait until another session ends a
   statement or a transaction, then the statement runs again; when the engine names several outcomes (a
   deadlock: one per transaction it may abort), one is drawn;
 - a push puts the job on its queue (a delayed one after its delay; the ``lose_delayed`` fault drops it);
@@ -27,7 +27,7 @@ running; a run with periodic jobs ends when it is quiet twice with a tick betwee
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,10 +35,11 @@ import simpy
 
 from sim.clock import SeededEnvironment
 from sim.rng import TieKeys
+from sim.specdb import SimDb
 from sim.specsettings import DEFAULT_PERIOD_S, SpecSettings
 from sim.specworld import SimJob, SimRun, SimWorld, SpecRecorder
 from spec.errors import Unsupported
-from spec.executor import Engine, Step
+from spec.executor import Engine
 from spec.lang import (
     Begin,
     Bulk,
@@ -55,10 +56,9 @@ from spec.lang import (
     is_statement,
     yielded_at,
 )
-from spec.results import Blocked, Done, Failed
+from spec.results import Failed
 from spec.running import FailForGood, GiveUp, Retry, after_raise, fired
 from spec.state import initial
-from spec.statements import Plan
 from spec.view import View, judge
 
 __all__ = ["SpecShell"]
@@ -101,8 +101,8 @@ class SpecShell:
         self.faults = settings.faults(spec.faults)
         self.spent = dict.fromkeys(self.faults, 0)
         self._idle: list[list[simpy.Event]] = [[] for _ in self.queue_names]  # workers waiting for a job
-        self._locks: list[simpy.Event] = []  # runs waiting for a lock
-        self._plans: dict[int, tuple[Any, Plan]] = {}
+        self.db = SimDb(self.engine, self.world, self.env, self.recorder,
+                        lambda n: int(self._choices.integers(n)), self._check_always)
         self.view = View(self.world, spec.schema, self.scope)
         self.always = [p for p in spec.properties.values() if p.kind == "always"]
         self.done = self.env.event()
@@ -251,7 +251,7 @@ class SpecShell:
         if isinstance(ended, _Raised):
             decision = after_raise(kind, "body", job.attempt, self.tries[job.type], self.rollback_first)
             if isinstance(decision, Retry):
-                self._disconnect(s)
+                self.db.disconnect(s)
                 self.recorder.ended(job.type, "retried")
                 self._push(SimJob(job.type, job.payload, decision.attempt, job.delayed))
                 return
@@ -259,7 +259,7 @@ class SpecShell:
             self.world.failed.append(job)
             self._check_always()
             if decision.rollback:
-                self._disconnect(s)
+                self.db.disconnect(s)
             if decision.run_failure:
                 assert kind.on_failure is not None
                 run = self.world.slots[s]
@@ -271,7 +271,7 @@ class SpecShell:
                     return
                 if isinstance(handled, _Raised):
                     assert isinstance(after_raise(kind, "failure", job.attempt, 1, True), GiveUp)
-                    self._disconnect(s)
+                    self.db.disconnect(s)
                     self.recorder.ended(job.type, "gave_up")
                     return
         if kind.ack == "step":
@@ -281,18 +281,14 @@ class SpecShell:
                 return
         for name, payload in fired(kind, job.payload, ended == RETURNED):
             self._push(SimJob(name, payload))
-        self._disconnect(s)
+        self.db.disconnect(s)
         self.recorder.ended(job.type, "acked" if ended == RETURNED else "failed")
         self._check_always()
 
     def _crash(self, s: int, job: SimJob) -> None:
-        self._disconnect(s)
+        self.db.disconnect(s)
         self.recorder.ended(job.type, "crashed")
         self._later(job, self.settings.retry_after_s, losable=False)
-
-    def _disconnect(self, s: int) -> None:
-        self.world.db = self.engine.disconnect(self.world.db, s)
-        self._wake_locks()
 
     def _drive(self, s: int, gen: Generator[Any, Any, Any], job: SimJob) -> Generator[Any, Any, object]:
         """Run one program to its end; RETURNED, CRASHED or the text it raised (``_Raised``)."""
@@ -340,7 +336,7 @@ class SpecShell:
                 continue
             yield self.env.timeout(self._latency(self.settings.statement_ms))
             try:
-                outcome = yield from self._engine_step(s, op, job)
+                outcome = yield from self.db.step(s, op, job.type)
             except Unsupported as refused:
                 raise refused.at(yielded_at(gen)) from None
             if isinstance(outcome, Failed):
@@ -351,53 +347,6 @@ class SpecShell:
                 value = None
             else:
                 value = outcome.result
-
-    def _engine_step(self, s: int, op: Any, job: SimJob) -> Generator[Any, Any, Done | Failed]:
-        """Run ``op`` in session ``s`` as the engine does, waiting out every ``Blocked``."""
-        step = self._stepper(s, op)
-        waited_from: float | None = None
-        while True:
-            steps = step()
-            after, outcome = steps[0] if len(steps) == 1 else steps[int(self._choices.integers(len(steps)))]
-            self.world.db = after
-            if isinstance(outcome, Blocked):
-                if waited_from is None:
-                    waited_from = self.env.now
-                wake = self.env.event()
-                self._locks.append(wake)
-                yield wake
-                continue
-            if waited_from is not None:
-                self.recorder.waits.append((waited_from, self.env.now, job.type))
-            if isinstance(outcome, Failed) and outcome.error == "deadlock":
-                self.recorder.deadlocks += 1
-            self.recorder.statements += 1
-            self._wake_locks()
-            self._check_always()
-            assert isinstance(outcome, Done | Failed)
-            return outcome
-
-    def _stepper(self, s: int, op: Any) -> Callable[[], tuple[Step, ...]]:
-        engine = self.engine
-        if isinstance(op, Begin):
-            return lambda: (engine.begin(self.world.db, s, op.level),)
-        if isinstance(op, Commit):
-            return lambda: (engine.commit(self.world.db, s),)
-        if isinstance(op, Rollback):
-            return lambda: (engine.rollback(self.world.db, s),)
-        statement = op.statement if isinstance(op, Keep) else op
-        if not is_statement(statement):
-            raise Unsupported(f"keep() of {statement!r}, which is not a SQLAlchemy statement")
-        planned = self._plans.get(id(statement))
-        if planned is None or planned[0] is not statement:
-            planned = self._plans[id(statement)] = (statement, engine.plan(statement))
-        plan = planned[1]
-        return lambda: engine.execute_plan(self.world.db, s, plan)
-
-    def _wake_locks(self) -> None:
-        waiting, self._locks = self._locks, []
-        for wake in waiting:
-            wake.succeed()
 
     # -- properties -------------------------------------------------------------------------------------
 

@@ -266,3 +266,15 @@ def test_what_the_simulation_breaks_the_checker_breaks_too(name: str) -> None:
     assert broken_by_sim <= broken_by_checker
     if name != "batch_counter":  # its race needs more jobs than its default scope (see RACE)
         assert broken_by_sim, "the simulation should show one of the spec's bugs at its default scope"
+
+
+def test_a_spec_sweep_on_dask_gives_the_same_rows_as_a_local_one(tmp_path: Path) -> None:
+    import distributed
+
+    local, remote = tmp_path / "local.csv", tmp_path / "dask.csv"
+    args = ["sweep", BATCH, "--param", "fix=none,returning", "--seeds", "2"]
+    assert wavesim(*args, "--out", str(local), "--jobs", "1")[0] == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        code, _ = wavesim(*args, "--out", str(remote), "--scheduler", cluster.scheduler_address)
+    assert code == 0 and remote.read_text() == local.read_text()

@@ -62,6 +62,22 @@ def test_the_same_seed_gives_the_same_json_and_another_seed_another() -> None:
     assert run_spec(spec, settings).to_json() != run_spec(spec, settings.but(seed=4)).to_json()
 
 
+def test_the_same_seed_gives_the_same_json_in_other_processes() -> None:
+    """Across interpreters (each with its own string hashing), as a seed given to a colleague must."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from sim.specrun import run_spec; from sim.specsettings import SpecSettings; "
+            "from wavesim.specfile import load_spec; "
+            f"sys.stdout.write(run_spec(load_spec({str(EXAMPLES / 'celery_chord_counter.py')!r}), "
+            "SpecSettings(seed=5, fault_rates=(('duplicate', 0.5),))).to_json())")
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    here = run_spec(load_spec(EXAMPLES / "celery_chord_counter.py"),
+                    SpecSettings(seed=5, fault_rates=(("duplicate", 0.5),))).to_json()
+    assert outs[0] == outs[1] == here
+
+
 def test_a_small_spec_run_matches_its_golden_file() -> None:
     """Every number of one seed's run, in which the race happens (``python -m tests.golden --write``)."""
     golden = stored("sim-spec-batch-counter")["run"]

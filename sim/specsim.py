@@ -37,7 +37,7 @@ from sim.clock import SeededEnvironment
 from sim.rng import TieKeys
 from sim.specdb import SimDb
 from sim.specsettings import DEFAULT_PERIOD_S, SpecSettings
-from sim.specworld import SimJob, SimRun, SimWorld, SpecRecorder
+from sim.specworld import SimJob, SimRun, SimView, SimWorld, SpecRecorder
 from spec.errors import Unsupported
 from spec.executor import Engine
 from spec.lang import (
@@ -59,7 +59,7 @@ from spec.lang import (
 from spec.results import Failed
 from spec.running import FailForGood, GiveUp, Retry, after_raise, fired
 from spec.state import initial
-from spec.view import View, judge
+from spec.view import judge
 
 __all__ = ["SpecShell"]
 
@@ -103,7 +103,7 @@ class SpecShell:
         self._idle: list[list[simpy.Event]] = [[] for _ in self.queue_names]  # workers waiting for a job
         self.db = SimDb(self.engine, self.world, self.env, self.recorder,
                         lambda n: int(self._choices.integers(n)), self._check_always)
-        self.view = View(self.world, spec.schema, self.scope)
+        self.view = SimView(self.world, spec.schema, self.scope)
         self.always = [p for p in spec.properties.values() if p.kind == "always"]
         self.done = self.env.event()
         self.outcome = "quiet"
@@ -137,7 +137,7 @@ class SpecShell:
                 break
             if due > horizon:
                 self._stop("horizon")
-                self.ended_s = horizon
+                self.ended_s = self.world.now = horizon
                 break
             step()
             events += 1
@@ -147,6 +147,7 @@ class SpecShell:
     def _stop(self, outcome: str) -> None:
         if not self.done.triggered:
             self.outcome, self.ended_s = outcome, self.env.now
+            self.world.now = self.env.now
             self.done.succeed()
 
     def _settle(self) -> None:
@@ -307,6 +308,7 @@ class SpecShell:
                 return _Raised(f"{type(error).__name__}: {error}")
             first, throw, value = False, None, None
             if isinstance(op, Record):
+                self.world.now = self.env.now
                 self.world.record(op)
                 self._check_always()
                 continue

@@ -1,9 +1,9 @@
 """The simulated world of a spec: the database, the queues, the workers' runs, ghost counts, failed jobs.
 
 Mutable where the checker's ``World`` is frozen, but with the same field names (``db``, ``queues``,
-``slots``, ``ghost``, ``failed``), so a spec's properties and metrics read it through the same
-``spec.view.View``. ``SpecRecorder`` appends what happens (queue depth when it changes, each job's end by
-outcome, lock waits, property violations) and computes nothing on the hot path.
+``slots``, ``ghost``, ``failed``), so a spec's properties read it through the same ``spec.view.View``; its
+metrics read ``SimView``, which adds the clock. ``SpecRecorder`` appends what happens (queue depth when it
+changes, each job's end by outcome, lock waits, property violations) and computes nothing on the hot path.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec.lang import Record
-from spec.schema import Value
+from sim.monitors import max_in_window
+from spec.lang import Record, Scope
+from spec.schema import Schema, Value
 from spec.state import DbState
+from spec.view import View
 
-__all__ = ["OUTCOMES", "SimJob", "SimRun", "SimWorld", "SpecRecorder"]
+__all__ = ["OUTCOMES", "SimJob", "SimRun", "SimView", "SimWorld", "SpecRecorder"]
 
 #: how a job's delivery ends (``jobs`` in a run's JSON counts them per job type)
 OUTCOMES = ("acked", "retried", "failed", "gave_up", "crashed", "duplicated", "lost")
@@ -54,6 +56,8 @@ class SimWorld:
     counts: Counter[tuple[str, tuple[Value, ...]]] = field(default_factory=Counter)
     failed: list[SimJob] = field(default_factory=list)
     pending: int = 0
+    now: float = 0.0  # the simulated time, kept up to date by the driver
+    times: dict[str, list[tuple[float, tuple[Value, ...]]]] = field(default_factory=dict)  # event -> (t, key)
 
     @property
     def ghost(self) -> list[tuple[tuple[str, tuple[Value, ...]], int]]:
@@ -62,6 +66,7 @@ class SimWorld:
 
     def record(self, r: Record) -> None:
         self.counts[(r.event, r.key)] += 1
+        self.times.setdefault(r.event, []).append((self.now, r.key))
 
     def depth(self) -> int:
         return sum(len(q) for q in self.queues)
@@ -69,6 +74,27 @@ class SimWorld:
     def quiet(self) -> bool:
         """No job queued, running, or on its way to a queue."""
         return self.pending == 0 and not any(self.queues) and all(r is None for r in self.slots)
+
+
+class SimView(View):
+    """The view a spec's metrics read in the simulation: the properties' view, with the clock."""
+
+    def __init__(self, world: SimWorld, schema: Schema, scope: Scope) -> None:
+        super().__init__(world, schema, scope)
+        self._sim = world
+
+    @property
+    def now(self) -> float:
+        """The simulated time, in seconds."""
+        return self._sim.now
+
+    def times(self, event: str, *key: Value) -> list[float]:
+        """When each ``record(event, *key)`` happened (with no key: every key), in simulated seconds."""
+        return [t for t, k in self._sim.times.get(event, ()) if not key or k == tuple(key)]
+
+    def most_within(self, seconds: float, event: str, *key: Value) -> int:
+        """The most ``record(event, *key)`` in any window of ``seconds`` (waves dispatched in one second)."""
+        return max_in_window(self.times(event, *key), seconds)
 
 
 class SpecRecorder:

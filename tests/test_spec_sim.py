@@ -145,12 +145,43 @@ def test_a_thrown_job_is_retried_then_failed_and_its_handler_runs() -> None:
     assert result.tables["batches"] == [{"id": 1, "done": 0, "failed": 1}]  # on_failure counted it
 
 
+METRICS = '''
+
+@spec.metric("callbacks")
+def callbacks(world):
+    return world.count("callback")
+
+
+@spec.metric("callbacks_in_1s")
+def callbacks_in_1s(world):
+    return world.most_within(1.0, "callback")
+
+
+@spec.metric("callback_gap_s")
+def callback_gap_s(world):
+    times = world.times("callback", 1)
+    return round(times[-1] - times[0], 6)
+
+
+@spec.metric("ended_s")
+def ended_s(world):
+    return round(world.now, 6)
+'''
+
+
 def test_a_spec_metric_is_reported_and_a_bad_one_refused(tmp_path: Path) -> None:
     text = (EXAMPLES / "batch_counter.py").read_text()
     good = tmp_path / "metric_spec.py"
-    good.write_text(text + '\n\n@spec.metric("callbacks")\ndef callbacks(world):\n    return world.count("callback")\n')
+    good.write_text(text + METRICS)
     code, out = wavesim("run", str(good), "--switch", "fix=returning", "--json")
-    assert code == 0 and json.loads(out)["metrics"]["spec"] == {"callbacks": 1}
+    doc = json.loads(out)
+    assert code == 0 and doc["metrics"]["spec"] == {"callbacks": 1, "callbacks_in_1s": 1, "callback_gap_s": 0,
+                                                    "ended_s": doc["metrics"]["makespan_s"]}
+    code, out = wavesim("run", str(good), *RACE, "--json")  # the race: two callbacks, close together
+    doc = json.loads(out)
+    assert code == 1 and doc["metrics"]["spec"]["callbacks"] == 2
+    gap = doc["metrics"]["spec"]["callback_gap_s"]
+    assert doc["metrics"]["spec"]["callbacks_in_1s"] == 2 and 0 < gap < doc["metrics"]["makespan_s"] < 1
     bad = tmp_path / "bad_metric_spec.py"
     bad.write_text(text + '\n\n@spec.metric("name")\ndef name(world):\n    return "text"\n')
     code, out = wavesim("run", str(bad))

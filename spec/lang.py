@@ -264,8 +264,8 @@ class Property:
 
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """A number the simulation reports at the end of each run: ``fn(world)`` over the same view as the
-    properties (``spec.view.View``)."""
+    """A number the simulation reports at the end of each run: ``fn(world)`` over the properties' view
+    (``spec.view.View``) with the simulation's clock."""
 
     name: str
     fn: Callable[[Any], object]
@@ -435,8 +435,9 @@ class Spec:
 
     def metric(self, name: str) -> Callable[[Callable[[Any], object]], Any]:
         """A number the simulation reports at the end of each run (``wavesim run SPEC``): the decorated
-        ``fn(world)`` reads the same view as a property and returns an int or a float. The checker ignores
-        metrics."""
+        ``fn(world)`` reads the same view as a property, plus the simulation's clock (``world.now``,
+        ``world.times(event)``, ``world.most_within(seconds, event)``), and returns an int or a float. The
+        checker ignores metrics."""
         def register(fn: Callable[[Any], object]) -> Callable[[Any], object]:
             if name in self.metrics:
                 raise Unsupported(f"metric {name!r} declared twice", _where(fn))

@@ -26,7 +26,7 @@ from sim.scenario import PRESETS
 from sim.specsettings import SpecSettings
 from sim.specsim import SpecShell
 from spec.lang import Spec
-from wavesim.specfile import load_spec
+from specfile.load import load_spec
 
 REPS = int(sys.argv[1]) if len(sys.argv) > 1 else 9
 

@@ -63,7 +63,7 @@ def run_builtin(waves: int, size: int, handlers: int, budget: float, shortest: b
 def run_spec(path: str, scope: dict[str, str], budget: float, shortest: bool) -> dict[str, Any]:
     """The spec checker on the spec at ``path`` (called in the child)."""
     from model.specmodel import Model, check_spec
-    from wavesim.specfile import load_spec
+    from specfile.load import load_spec
 
     spec = load_spec(path)
     search = check_spec(Model(spec, spec.scope_of(scope)), time_limit=budget, por=not shortest,

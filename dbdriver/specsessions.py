@@ -29,7 +29,7 @@ import spec
 from dbdriver.errors import DatabaseError, one_line
 from spec.lang import Begin, Commit, Rollback
 
-__all__ = ["BLOCKED", "DONE", "ERROR", "Seen", "Sessions", "error_kind"]
+__all__ = ["BLOCKED", "DONE", "ERROR", "Seen", "Sessions", "error_kind", "in_transaction"]
 
 DONE, BLOCKED, ERROR = "done", "blocked", "error"
 
@@ -96,6 +96,18 @@ def normal(value: Any) -> Any:
     if isinstance(value, decimal.Decimal) and value == int(value):
         return int(value)
     return value
+
+
+def in_transaction(conn: sa.Connection) -> bool:
+    """Whether the driver says ``conn`` has a transaction open (the engines' own flag: SQLAlchemy does not
+    see the BEGIN a session sends as driver SQL)."""
+    dbapi: Any = conn.connection.dbapi_connection
+    status = getattr(getattr(dbapi, "info", None), "transaction_status", None)
+    if status is not None:  # psycopg: 0 is idle
+        return int(status) != 0
+    if hasattr(dbapi, "server_status"):  # PyMySQL: the server's SERVER_STATUS_IN_TRANS flag
+        return bool(int(dbapi.server_status) & 1)
+    return bool(getattr(dbapi, "in_transaction", False))  # sqlite3
 
 
 def _run(conn: sa.Connection, work: Any) -> tuple[tuple[tuple[Any, ...], ...], int | None]:
@@ -209,15 +221,7 @@ class Sessions:
 
     def in_transaction(self, session: int) -> bool:
         """Whether the driver says ``session`` has a transaction open."""
-        def ask() -> bool:
-            dbapi: Any = self.conns[session].connection.dbapi_connection
-            status = getattr(getattr(dbapi, "info", None), "transaction_status", None)
-            if status is not None:  # psycopg: 0 is idle
-                return int(status) != 0
-            if hasattr(dbapi, "server_status"):  # PyMySQL: the server's SERVER_STATUS_IN_TRANS flag
-                return bool(int(dbapi.server_status) & 1)
-            return bool(getattr(dbapi, "in_transaction", False))  # sqlite3
-        return self.pools[session].submit(ask).result()
+        return self.pools[session].submit(in_transaction, self.conns[session]).result()
 
     # -- the end ----------------------------------------------------------------------------------------
 

@@ -120,7 +120,21 @@ class DatabaseQueue:
             conn.execute(jobs.delete().where(jobs.c.id == job.handle))
             conn.execute(jobs.insert(), [self._row(job.payload, time.time(), delay, job.attempts)])
 
+    def retry(self, job: Reserved, payload: dict[str, Any], delay: float) -> None:
+        """``release`` with a new payload (a spec's job carries its try count): one transaction."""
+        self.release(Reserved(payload=payload, attempts=job.attempts, handle=job.handle), delay)
+
     # -- what the monitor, the supervisor and the chaos process read and do -------------------
+    def snapshot(self) -> list[tuple[dict[str, Any], str]]:
+        """Every job of the queue and its state: ``ready``, ``delayed`` or ``reserved``."""
+        jobs = self.t.jobs
+        now = time.time()
+        with reading(self.engine) as conn:
+            rows = conn.execute(sa.select(jobs.c.payload, jobs.c.reserved_at, jobs.c.available_at)
+                                .where(jobs.c.queue == self.name).order_by(jobs.c.id)).all()
+        return [(json.loads(r.payload), "reserved" if r.reserved_at is not None
+                 else "delayed" if r.available_at > now else "ready") for r in rows]
+
     def counts(self) -> tuple[int, int]:
         """(ready batch jobs, all jobs: ready, delayed and reserved)."""
         jobs = self.t.jobs

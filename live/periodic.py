@@ -30,8 +30,9 @@ from live.db import DB_ERRORS, hold_lock
 from live.faults import FaultPlan
 from live.handlerrun import Runner
 from live.spec import RunSpec
+from live.specplan import DELAYED, SpecPlan
 
-__all__ = ["DELAYED_KINDS", "chaos", "lose_delayed", "reconciler"]
+__all__ = ["DELAYED_KINDS", "chaos", "duplicate", "lose_delayed", "reconciler", "spec_chaos"]
 
 
 def _until_term() -> list[bool]:
@@ -74,15 +75,25 @@ def reconciler(spec: RunSpec, slot: int, incarnation: int) -> None:
 DELAYED_KINDS = frozenset({"trigger"})
 
 
-def lose_delayed(queue: Any, rng: random.Random, rate: float, seen: set[str], log: Any) -> None:
-    """Delete each delayed job seen for the first time, with probability ``rate``."""
+def lose_delayed(queue: Any, rng: random.Random, rate: float, seen: set[str], log: Any,
+                 kinds: frozenset[str] = DELAYED_KINDS) -> None:
+    """Delete each delayed job (of ``kinds``) seen for the first time, with probability ``rate``."""
     for handle, payload in queue.delayed():
         key = str(handle)
-        if key in seen or payload.get("kind") not in DELAYED_KINDS:
+        if key in seen or payload.get("kind") not in kinds:
             continue
         seen.add(key)
         if rng.random() < rate and queue.remove(handle):
             log.write("lose-delayed", job=payload)
+
+
+def duplicate(queue: Any, rng: random.Random, log: Any) -> None:
+    """Expire one reserved job's reservation (chosen by ``rng``), so the queue delivers it again."""
+    reserved = queue.reserved()
+    if reserved:
+        handle, payload = rng.choice(reserved)
+        if queue.expire(handle):
+            log.write("duplicate-delivery", job=payload)
 
 
 def chaos(spec: RunSpec, slot: int, incarnation: int) -> None:
@@ -99,13 +110,31 @@ def chaos(spec: RunSpec, slot: int, incarnation: int) -> None:
             if s.lose_delayed_rate > 0:
                 lose_delayed(queue, rng, s.lose_delayed_rate, seen, log)
             if s.duplicate_rate > 0 and rng.random() < s.duplicate_rate:
-                reserved = queue.reserved()
-                if reserved:
-                    handle, payload = rng.choice(reserved)
-                    if queue.expire(handle):
-                        log.write("duplicate-delivery", job=payload)
+                duplicate(queue, rng, log)
             if s.lock_rate > 0 and rng.random() < s.lock_rate:
                 log.write("slow-statement", hold_s=s.lock_hold_s)
                 hold_lock(db, spec.job_id, s.wall(s.lock_hold_s))
         except DB_ERRORS:
             continue
+
+
+def spec_chaos(plan: SpecPlan, slot: int, incarnation: int) -> None:
+    """The chaos process of a spec's live run: lost delayed jobs and duplicated deliveries, on every queue
+    of the spec (a slow statement needs the write-up's wave rows: not offered for a spec)."""
+    s = plan.run.live
+    stop = _until_term()
+    rng = random.Random(f"{s.seed}:chaos:{slot}:{incarnation}")
+    log = plan.run.open_fault_log()
+    queues = [plan.open_queue(name) for name in plan.workers]
+    seen: set[str] = set()
+    parent = os.getppid()
+    while not stop[0] and not plan.run.orphaned(parent):
+        time.sleep(s.wall(s.chaos_period_s))
+        for queue in queues:
+            try:
+                if s.lose_delayed_rate > 0:
+                    lose_delayed(queue, rng, s.lose_delayed_rate, seen, log, frozenset({DELAYED}))
+                if s.duplicate_rate > 0 and rng.random() < s.duplicate_rate:
+                    duplicate(queue, rng, log)
+            except DB_ERRORS:
+                continue

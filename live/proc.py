@@ -1,4 +1,7 @@
-"""Entry point of every spawned process: ``python -m live.proc ROLE SPEC SLOT INCARNATION``."""
+"""Entry point of every spawned process: ``python -m live.proc ROLE SPEC SLOT INCARNATION``.
+
+ROLE ``spec-worker`` and ``spec-chaos`` are a spec's live run (``live/specworker.py``); SPEC is then its plan.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,11 @@ ROLES = {"worker": work, "reconciler": reconciler, "chaos": chaos}
 
 def main(argv: list[str]) -> int:
     role, spec_path, slot, incarnation = argv
+    if role.startswith("spec-"):  # a spec's run (live/specrun.py): its plan, not the write-up's RunSpec
+        from live.specworker import main as spec_main
+
+        spec_main(Path(spec_path).read_text(encoding="utf-8"), role, int(slot), int(incarnation))
+        return 0
     spec = RunSpec.from_json(Path(spec_path).read_text(encoding="utf-8"))
     spec.ready(role, int(slot), int(incarnation))
     ROLES[role](spec.wait_for_start(), int(slot), int(incarnation))

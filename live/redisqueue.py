@@ -137,6 +137,23 @@ class RedisQueue:
     def release(self, job: Reserved, delay: float) -> None:
         self._release(keys=[self.delayed_key, self.reserved_key], args=[job.handle, time.time() + delay])
 
+    def retry(self, job: Reserved, payload: dict[str, Any], delay: float) -> None:
+        """``release`` with a new payload (a spec's job carries its try count): one ``MULTI``/``EXEC``."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.reserved_key, job.handle)
+            pipe.zadd(self.delayed_key, {self._payload(payload, job.attempts): time.time() + delay})
+            pipe.execute()
+
+    def snapshot(self) -> list[tuple[dict[str, Any], str]]:
+        """Every job of the queue and its state: ``ready``, ``delayed`` or ``reserved``."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.lrange(self.key, 0, -1)
+            pipe.zrange(self.delayed_key, 0, -1)
+            pipe.zrange(self.reserved_key, 0, -1)
+            ready, delayed, reserved = pipe.execute()
+        return [(json.loads(raw), state) for state, raws in (("ready", ready), ("delayed", delayed),
+                                                              ("reserved", reserved)) for raw in raws]
+
     def counts(self) -> tuple[int, int]:
         with self.client.pipeline(transaction=True) as pipe:
             self._ready(keys=[self.key], client=pipe)

@@ -52,7 +52,8 @@ from live.spec import RunSpec
 from live.supervisor import Supervisor
 from live.tables import LiveTables
 
-__all__ = ["PROGRESS_BATCHES", "START_TRIES", "LiveRun", "Sample", "first_error", "run_live"]
+__all__ = ["PROGRESS_BATCHES", "START_TRIES", "LiveRun", "Sample", "first_error", "run_live", "terminated",
+           "wait_ready"]
 
 #: how often the start handler is tried when its database step fails (SERIALIZABLE can refuse a statement)
 START_TRIES = 5
@@ -140,7 +141,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     all_completed = drained = False
     started = time.monotonic()
     main = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
-    previous_term = signal.signal(signal.SIGTERM, _terminated) if main else None
+    previous_term = signal.signal(signal.SIGTERM, terminated) if main else None
     try:
         for slot in range(settings.workers):
             sup.spawn("worker", slot)
@@ -148,7 +149,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
             sup.spawn("reconciler", 0)
         if settings.lock_rate > 0 or settings.lose_delayed_rate > 0 or settings.duplicate_rate > 0:
             sup.spawn("chaos", 0)
-        _wait_ready(spec, sup, started + settings.deadline_s)
+        wait_ready(spec, sup, started + settings.deadline_s)
         spec = replace(spec, t0=time.time())
         Path(spec.fault_log).with_suffix(".go").write_text(repr(spec.t0), encoding="utf-8")
         start = Runner(spec, db, queue, FaultPlan(seed=settings.seed, role="start", slot=0, incarnation=0,
@@ -238,11 +239,11 @@ def _read_table(db: Any, job_id: int) -> WaveTable:
     raise AssertionError("unreachable")
 
 
-def _terminated(_sig: int, _frame: object) -> None:
+def terminated(_sig: int, _frame: object) -> None:
     raise KeyboardInterrupt("SIGTERM")  # so that the supervisor reaps its processes on the way out
 
 
-def _wait_ready(spec: RunSpec, sup: Supervisor, until: float) -> None:
+def wait_ready(spec: RunSpec, sup: Supervisor, until: float) -> None:
     """Wait until every spawned process has started (or the deadline)."""
     folder = Path(spec.fault_log).parent
     name = Path(spec.fault_log).name

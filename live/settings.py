@@ -34,6 +34,13 @@ Defaults and why:
 * ``sample_ms = 5`` (wall): how often the monitor reads the real wave table and
   queue for the time series; a state shorter than that can be missed (the
   dispatch log and the final table are exact).
+* ``step_s = 5`` (scenario seconds; 100 ms of wall time at the default scale): a live run of a spec
+  (``live/specrun.py``) pauses this long before each step of a job, as the application's own code
+  between two statements takes time. Without it a job's statements follow each other within a
+  millisecond and a race between two jobs (the tutorial's read after its decrement) almost never
+  shows; it is longer than the lag between two workers' first pops on a loaded machine, so that the
+  race shows in most runs (``tests/test_live_spec.py`` runs it); 0 runs the steps back to back. The
+  write-up's coordinator does not read it.
 * Faults are all off by default; ``faults=True`` turns on the standard mix
   (``FAULT_MIX``) that the 200-import runs use.
 """
@@ -88,6 +95,7 @@ class LiveSettings:
     sample_ms: float = 5.0
     chaos_period_s: float = 0.5
     lock_hold_s: float = 4.0
+    step_s: float = 5.0
     kill_rate: float = 0.0
     drop_rate: float = 0.0
     lock_rate: float = 0.0
@@ -121,6 +129,10 @@ class LiveSettings:
                     or value <= 0:
                 raise ConfigError(f"{name} must be a number above 0, got {value!r}")
             object.__setattr__(self, name, float(value))
+        if isinstance(self.step_s, bool) or not isinstance(self.step_s, (int, float)) or \
+                not math.isfinite(self.step_s) or self.step_s < 0:
+            raise ConfigError(f"step_s must be a number from 0 up, got {self.step_s!r}")
+        object.__setattr__(self, "step_s", float(self.step_s))
         for name in FAULT_RATES:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:

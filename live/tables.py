@@ -9,6 +9,8 @@
   (with Redis, copied from the Redis log at the end of the run).
 * ``samples``: the monitor's readings of the real wave table and queue.
 * ``faults``: every fault injected, as it was decided (a copy of the fault log).
+* ``events``: a live run of a spec (``live/specrun.py``): its ghost records (``record(...)``), the jobs
+  that failed for good and every delivery a worker took (a copy of the run's event log).
 
 How we tell our tables from anyone else's: a table with one of these names is
 ours only if its columns are exactly ours; otherwise the run refuses to start
@@ -82,9 +84,20 @@ class LiveTables:
             sa.Index(f"{prefix}faults_run_index", "run"),
         )
 
+        self.events = sa.Table(
+            f"{prefix}events", m,
+            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                      autoincrement=True),
+            sa.Column("run", sa.String(64), nullable=False),
+            sa.Column("at_s", sa.Float(precision=53), nullable=False),
+            sa.Column("kind", sa.String(64), nullable=False),
+            sa.Column("detail", sa.Text, nullable=False),
+            sa.Index(f"{prefix}events_run_index", "run"),
+        )
+
     @property
     def all(self) -> tuple[sa.Table, ...]:
-        return (self.jobs, self.dispatch_log, self.samples, self.faults)
+        return (self.jobs, self.dispatch_log, self.samples, self.faults, self.events)
 
     def check_ownership(self, engine: Engine) -> None:
         """Raise ``TableClash`` when a table with one of our names is not ours."""
@@ -115,5 +128,5 @@ class LiveTables:
         """Delete one run's rows (its queue's jobs, log, samples, faults)."""
         with engine.begin() as conn:
             conn.execute(self.jobs.delete().where(self.jobs.c.queue == queue))
-            for table in (self.dispatch_log, self.samples, self.faults):
+            for table in (self.dispatch_log, self.samples, self.faults, self.events):
                 conn.execute(table.delete().where(table.c.run == run))

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavesim.audit.checks import SECOND, Burst, Duplicate, JobAudit, Limits, Overlap, Stall, Unfinished
-from wavesim.audit.parse import parse_time, read_history
-from wavesim.audit.render import check_results
-from wavesim.audit.report import Report, audit_history
+from audit.checks import SECOND, Burst, Duplicate, JobAudit, Limits, Overlap, Stall, Unfinished
+from audit.parse import parse_time, read_history
+from audit.render import check_results
+from audit.report import Report, audit_history
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEADER = "job_id,wave_number,dependency_level,status,total_batches,completed_batches,dispatched_at,completed_at\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wavesim.audit.parse import BadRow, Row, format_time, parse_time, parse_zone, read_history
-from wavesim.errors import BadInput
+from audit.parse import BadRow, Row, format_time, parse_time, parse_zone, read_history
+from userio.errors import BadInput
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEADER = "job_id,wave_number,dependency_level,status,dispatched_at,completed_at\n"

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import wavesim.commands.run as run_command
+from userio.exitcodes import INTERNAL, VIOLATED
 from wavesim.cli import main
-from wavesim.exitcodes import INTERNAL, VIOLATED
 
 TINY = ["--waves", "2", "--wave-size", "2", "--workers", "2"]
 HEADER = "job_id,wave_number,dependency_level,status,dispatched_at,completed_at\n"

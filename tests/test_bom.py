@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from sim.scenario import load_scenario_toml
+from userio.files import read_text
 from wavesim.cli import main
-from wavesim.files import read_text
 
 BOM = "\ufeff"
 

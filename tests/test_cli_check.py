@@ -14,8 +14,8 @@ from coordinator import POLICIES, PROPERTY_NAMES
 from model import compiled
 from model.checker import check
 from model.scope import Scope
+from userio.exitcodes import HOLDS, VIOLATED
 from wavesim.cli import main
-from wavesim.exitcodes import HOLDS, VIOLATED
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -25,7 +25,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def test_check_json_reports_what_the_checker_found() -> None:
     """The report is the library's search, number for number (the exit code says whether every
-    property held: 0 or 1 under the contract in wavesim/exitcodes.py, never 2 here)."""
+    property held: 0 or 1 under the contract in userio/exitcodes.py, never 2 here)."""
     code, out, _ = invoke("check", "--policy", "atomic", "--json")
     report = json.loads(out)
     search = check(Scope(), POLICIES["atomic"])

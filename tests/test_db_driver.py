@@ -14,11 +14,11 @@ from dbengines import ENGINES, unique_prefix, url_for
 import dbdriver
 from coordinator import POLICIES
 from coordinator import sql as q
+from docgen import load_blocks, render_file
 from model.checker import check
 from model.scope import Scope
 from model.trace import steps_of, to_json
 from wavesim.cli import main
-from wavesim.docgen import load_blocks, render_file
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "databases.md"
 

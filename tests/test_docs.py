@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from docgen import ROOT, TABLES, DocError, blocks_in, doc_files, load_blocks, render_file
 from wavesim.cli import COMMANDS, main
 from wavesim.commands.docs import FIGURES
 from wavesim.docblocks import REPORT, WRITEUP_FIXTURE
-from wavesim.docgen import ROOT, TABLES, DocError, blocks_in, doc_files, load_blocks, render_file
 
 load_blocks()
 PAGES = doc_files(ROOT)

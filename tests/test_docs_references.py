@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from coordinator import PROPERTY_NAMES
-from wavesim.docgen import ROOT
+from docgen import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SOURCES = [p for folder in ("coordinator", "model", "sim", "dbdriver", "live", "wavesim", "benchmarks", "tests")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from userio.errors import BadInput
 from wavesim.cli import main
 from wavesim.envdefaults import env_settings
-from wavesim.errors import BadInput
 
 
 def invoke(args: list[str], env: dict[str, str]):

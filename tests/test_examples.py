@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from dbengines import unique_prefix, url_for
 
+from specfile.load import load_spec
 from wavesim.cli import main
-from wavesim.specfile import load_spec
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.py"))
 FIXED = [p for p in EXAMPLES if "fix" in load_spec(p).switches]

@@ -1,4 +1,4 @@
-"""The one exit-code contract (``wavesim.exitcodes``, ``docs/exit-codes.md``), command by command.
+"""The one exit-code contract (``userio.exitcodes``, ``docs/exit-codes.md``), command by command.
 
 Each judging command is run where its properties hold (exit 0) and where one is violated
 (exit 1); ``--expect-violation`` is tried both ways, from the command's own verdicts: expecting
@@ -24,9 +24,9 @@ import wavesim.commands.compare as compare_command
 import wavesim.commands.demo as demo_command
 import wavesim.commands.run as run_command
 from coordinator import PROPERTY_NAMES
-from wavesim import exitcodes
+from userio import exitcodes
+from userio.exitcodes import BAD_INPUT, EPILOG, HOLDS, INTERNAL, INTERRUPTED, VIOLATED, Expected, judge, surprises
 from wavesim.cli import main
-from wavesim.exitcodes import BAD_INPUT, EPILOG, HOLDS, INTERNAL, INTERRUPTED, VIOLATED, Expected, judge, surprises
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WRITEUP = str(FIXTURES / "writeup_dispatches.csv")

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from coordinator import PROPERTY_NAMES
+from docgen import blocks_in, load_blocks
+from docgen.guarantees import LEASE_SENSITIVE, lease_note
 from wavesim.cli import main
-from wavesim.docgen import blocks_in, load_blocks
-from wavesim.guarantees import LEASE_SENSITIVE, lease_note
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = "atomic-guarantees"

@@ -15,8 +15,8 @@ from matplotlib.lines import Line2D
 from coordinator import new_import
 from live import LiveRun, LiveSettings, Sample
 from live.spec import RunSpec
-from wavesim.liveplot import live_figure
-from wavesim.livereport import INJECTED, measure_live
+from report.live import INJECTED, measure_live
+from report.liveplot import live_figure
 
 SCALE = 0.02
 

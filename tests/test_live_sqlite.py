@@ -9,13 +9,13 @@ from click.testing import CliRunner
 
 from coordinator import PROPERTY_NAMES, Status
 from live.faults import read_fault_log
+from report.live import PROGRESS, live_json
 from sim.export import rows_csv
 from sim.run import METRICS
 from tests.live_helpers import SMALL, live_processes
 from wavesim.cli import main
 from wavesim.commands.audit import run_audit
 from wavesim.commands.live import run_imports
-from wavesim.livereport import PROGRESS, live_json
 
 
 def test_atomic_completes_measured_from_the_real_tables(tmp_path: Path) -> None:

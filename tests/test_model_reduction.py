@@ -132,8 +132,8 @@ def test_no_stall_and_import_completes_disagree_where_a_reconciler_repairs_a_sta
 def test_the_committed_reductions_table_is_current() -> None:
     from pathlib import Path
 
+    from docgen import TABLES, blocks_in, load_blocks
     from wavesim.commands.check import reductions_table
-    from wavesim.docgen import TABLES, blocks_in, load_blocks
 
     page = (Path(__file__).parent.parent / "docs" / "checker.md").read_text(encoding="utf-8")
     assert TABLES["checker-reductions"] is reductions_table

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 READERS = """
 import wavesim, wavesim.docs_live as live
-from wavesim.report.build import READINGS_JSON, writeup_dispatch_seconds
+from report.build import READINGS_JSON, writeup_dispatch_seconds
 assert wavesim.__file__.startswith({site!r}), wavesim.__file__
 assert len(writeup_dispatch_seconds()) == {waves}, "the write-up's timestamps"
 assert READINGS_JSON.is_file(), "the sensitivity table"
@@ -35,8 +35,8 @@ def test_a_wheel_carries_what_the_report_reads(tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(site)
     for shipped in ("live-results/guards.jsonl", "live-results/atomic-faults-postgresql.jsonl",
                     "live-results/atomic-faults-mariadb.jsonl", "readings.json", "writeup_dispatches.csv"):
-        source = (ROOT / "wavesim" / "data" / shipped).resolve()
-        assert (site / "wavesim" / "data" / shipped).read_bytes() == source.read_bytes(), shipped
+        source = (ROOT / "report" / "data" / shipped).resolve()
+        assert (site / "report" / "data" / shipped).read_bytes() == source.read_bytes(), shipped
     waves = sum(1 for line in (ROOT / "tests" / "fixtures" / "writeup_dispatches.csv").read_text().splitlines()[1:]
                 if line.strip())
     run = subprocess.run([sys.executable, "-c", READERS.format(site=str(site), waves=waves)], cwd=tmp_path,

@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from coordinator import Policy, policy_named
+from docgen import fill
+from readings import docs
+from readings.evidence import EVIDENCE, timeline, writeup_seconds
+from readings.grid import READINGS, UNSEEN, combinations, run_readings
 from sim.scenario import PRESETS, load_scenario_toml
 from wavesim.cli import main
-from wavesim.docgen import fill
-from wavesim.readings import docs
-from wavesim.readings.evidence import EVIDENCE, timeline, writeup_seconds
-from wavesim.readings.grid import READINGS, UNSEEN, combinations, run_readings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "writeup_dispatches.csv"
 DEFAULTS = {name: getattr(Policy(), name) for name in READINGS}

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
+from readings.docs import RESULT
+from readings.render import READINGS, collapse, from_dict, to_markdown, to_text
 from wavesim.docblocks import markdown_table
-from wavesim.readings.docs import RESULT
-from wavesim.readings.render import READINGS, collapse, from_dict, to_markdown, to_text
 
 
 def test_the_two_markdown_tables_join_by_row_into_the_terminals_table() -> None:

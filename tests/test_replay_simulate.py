@@ -16,9 +16,9 @@ from coordinator_builders import pinned
 from model.checker import Search, check
 from model.scope import Scope
 from model.trace import ReplayError, from_json, steps_of, table_text, to_json
+from replay.scripted import ScriptedRun, drain, replay_in_sim
 from sim.plots import run_figure
 from wavesim.cli import main
-from wavesim.scripted import ScriptedRun, drain, replay_in_sim
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from coordinator import POLICIES, PROPERTY_NAMES
+from report import figures
+from report.build import explain, representative_seed, writeup_dispatch_seconds
+from report.timeline import traced_run
 from sim.run import run_one
 from sim.scenario import PRESETS
 from wavesim.cli import main
-from wavesim.report import figures
-from wavesim.report.build import explain, representative_seed, writeup_dispatch_seconds
-from wavesim.report.timeline import traced_run
 
 FIGURE_FILES = sorted(f"{stem}{suffix}" for stem in (*figures.FIGURES, "headline") for suffix in (".png", ".svg"))
 

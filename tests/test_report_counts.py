@@ -13,12 +13,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from report.markdown import _before_after
 from sim.compare import COUNT_LABELS, Comparison, compare
 from sim.monitors import max_in_window
 from sim.run import RunResult
 from sim.scenario import PRESETS
 from wavesim.docblocks import _SUMMARY_ROWS, markdown_table
-from wavesim.report.markdown import _before_after
 
 #: original at a small scale, with seeds in which a wave is pushed twice within a second
 SCENARIO = PRESETS["incident"].with_settings(waves=6, workers=40)

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from model.specmodel import Model, check_spec
 from model.specmodel.actions import Model as ModelClass
+from specfile.load import load_spec
 from wavesim.cli import main
-from wavesim.specfile import load_spec
 
 SPECS = Path(__file__).parent / "fixtures" / "specs"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -9,7 +9,7 @@ import pytest
 from model.specmodel import Model, check_spec
 from model.specmodel.frames import frame_key
 from model.specmodel.programs import Programs
-from wavesim.specfile import load_spec
+from specfile.load import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "tests" / "fixtures" / "specs").glob("*.py")) + sorted((ROOT / "examples").glob("*.py"))

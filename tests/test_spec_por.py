@@ -10,7 +10,7 @@ import pytest
 import model.specmodel.por as por
 from model.specmodel import Model, check_spec
 from spec.errors import Unsupported
-from wavesim.specfile import load_spec
+from specfile.load import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "specs").glob("*.py"))

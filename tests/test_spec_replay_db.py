@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from dbdriver.specsessions import Seen
 from spec.results import Blocked, Done, Failed, Result
+from specfile.replay import _same
 from wavesim.cli import main
-from wavesim.specreplay import _same
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTER = str(ROOT / "examples" / "batch_counter.py")

@@ -14,8 +14,8 @@ from golden import explain, moved, produce, stored
 from sim.specrun import run_spec
 from sim.specsettings import SpecSettings
 from spec.running import FailForGood, GiveUp, Retry, after_raise, fired
+from specfile.load import load_spec
 from wavesim.cli import main
-from wavesim.specfile import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES, SPECS = ROOT / "examples", Path(__file__).parent / "fixtures" / "specs"
@@ -68,7 +68,7 @@ def test_the_same_seed_gives_the_same_json_in_other_processes() -> None:
     import sys
 
     code = ("import sys; from sim.specrun import run_spec; from sim.specsettings import SpecSettings; "
-            "from wavesim.specfile import load_spec; "
+            "from specfile.load import load_spec; "
             f"sys.stdout.write(run_spec(load_spec({str(EXAMPLES / 'celery_chord_counter.py')!r}), "
             "SpecSettings(seed=5, fault_rates=(('duplicate', 0.5),))).to_json())")
     outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -18,7 +18,8 @@ from wavesim.cli import COMMANDS, main
 #: what only a command's own work needs: the numeric and simulation stack, the database and queue
 #: clients, plotting, and the project's own core, model, simulation and drivers
 HEAVY = ("numpy", "simpy", "sqlalchemy", "matplotlib", "redis", "psycopg", "pymysql", "tqdm", "distributed",
-         "dask", "coordinator", "model", "sim", "dbdriver", "live")
+         "dask", "coordinator", "model", "sim", "dbdriver", "live", "docgen", "audit", "specfile", "replay", "sweep",
+         "readings", "report")
 
 
 def imported_by(*args: str) -> tuple[str, set[str]]:
@@ -53,3 +54,20 @@ def test_each_summary_is_its_commands_own_first_sentence() -> None:
         assert command.name == name
         assert lazy.summary == command.get_short_help_str(limit=10_000), name
     assert sorted(main.list_commands(click.Context(main))) == sorted(COMMANDS)
+
+
+def test_the_live_report_and_the_shipped_data_leave_the_incident_report_unimported() -> None:
+    probe = ("import sys, report.live, report.data; print(sorted(m for m in ('matplotlib', 'report.build', "
+             "'report.figures') if m in sys.modules)); import report; report.write_report; "
+             "print('report.write' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines() == ["[]", "True"]  # a name of the package is imported when asked for
+
+
+def test_every_name_the_report_package_offers_is_there() -> None:
+    import report
+
+    assert all(getattr(report, name) is not None for name in report.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        report.nope  # noqa: B018

@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from sim.scenario import PRESETS
+from sweep.grid import Task, expand_grid, parse_param
+from sweep.simrun import sim_row
+from userio.errors import BadInput
+from userio.exitcodes import HOLDS, VIOLATED
 from wavesim.cli import main
 from wavesim.commands.sweep import SETTINGS, sweep_runs
-from wavesim.errors import BadInput
-from wavesim.exitcodes import HOLDS, VIOLATED
-from wavesim.sweep.grid import Task, expand_grid, parse_param
-from wavesim.sweep.simrun import sim_row
 
 SMALL = PRESETS["light"].with_settings(waves=3, wave_size=4, threshold=50, workers=2)
 GRID = [("workers", [1, 2]), ("policy", ["original", "atomic"])]

@@ -14,7 +14,7 @@ from model.checker import check
 from model.scope import Scope
 from model.specmodel import Model, check_spec
 from model.specmodel.search import PremiseBroken
-from wavesim.specfile import load_spec
+from specfile.load import load_spec
 
 SPEC = Path(__file__).resolve().parent.parent / "examples" / "writeup_guarded.py"
 

@@ -1,5 +1,9 @@
-"""wavesim's command line and the pieces shared by its commands."""
+"""wavesim's command line: the ``wavesim`` group, its commands and their options, and the generated docs
+blocks that show the commands' own output.
+
+What the commands use lives in its own package below (``docs/architecture.md``).
+"""
+
+from userio.version import __version__
 
 __all__ = ["__version__"]
-
-__version__ = "0.1.0"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
+from userio.exitcodes import EPILOG
 from wavesim import __version__
-from wavesim.exitcodes import EPILOG
 from wavesim.lazygroup import LazyCommand, LazyGroup
 
 __all__ = ["COMMANDS", "main"]

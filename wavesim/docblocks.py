@@ -1,4 +1,4 @@
-"""The generated blocks of the README and the general docs pages (see ``wavesim.docgen``).
+"""The generated blocks of the README and the general docs pages (see ``docgen``).
 
 Each block is cheap: it reads the committed report (``reports/report.md``,
 written by ``wavesim report``) or computes something small and deterministic
@@ -14,10 +14,10 @@ from dataclasses import fields
 from enum import StrEnum
 
 from coordinator import POLICIES, Policy, sql
+from docgen import project_root, register
 from sim.compare import COUNT_LABELS
 from sim.faultsettings import FAULT_PRESETS
 from sim.scenario import PRESETS, Scenario
-from wavesim.docgen import project_root, register
 
 __all__ = ["markdown_table", "report_section"]
 
@@ -159,7 +159,7 @@ def fault_presets() -> str:
 @register("audit-example")
 def audit_example() -> str:
     """``wavesim audit`` on the write-up's own dispatch timestamps (a committed fixture)."""
-    from wavesim.audit import to_table
+    from audit import to_table
     from wavesim.commands.audit import run_audit
 
     report = run_audit(str(project_root() / WRITEUP_FIXTURE))

@@ -13,9 +13,9 @@ from __future__ import annotations
 from contextlib import ExitStack
 from importlib.resources import as_file
 
+from docgen import ROOT, project_root, register
+from report.data import shipped
 from wavesim.commands.live import read_documents, summarize
-from wavesim.data import shipped
-from wavesim.docgen import ROOT, project_root, register
 
 __all__ = ["FIX_COMMANDS", "GUARDS_COMMANDS", "RESULTS", "fix_commands", "fix_with_faults", "guards", "guards_commands"]
 

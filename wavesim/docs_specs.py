@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from docgen import project_root, register
 from model.specmodel import Model
+from specfile.load import load_spec
 from wavesim.commands.speccheck import run_spec_check, spec_report_text
-from wavesim.docgen import project_root, register
-from wavesim.specfile import load_spec
 
 __all__ = ["check_block"]
 

@@ -22,7 +22,7 @@ import os
 from collections.abc import Mapping
 
 from coordinator import ConfigError, WaveConfig
-from wavesim.errors import BadInput
+from userio.errors import BadInput
 
 __all__ = ["ENV_SETTINGS", "env_settings", "env_source"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from wavesim.errors import OneLineGroup
+from userio.errors import OneLineGroup
 
 __all__ = ["LazyCommand", "LazyGroup"]
 

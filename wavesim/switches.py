@@ -15,7 +15,7 @@ import click
 
 from coordinator import ConfigError, Policy
 from coordinator.policy import SWITCHES, parse_switch, policy_named, with_given
-from wavesim.errors import BadInput
+from userio.errors import BadInput
 
 __all__ = [
     "check_read", "parse_specs", "switch_help", "switch_option", "switched",

@@ -30,8 +30,8 @@ from sim.run import run_one  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
 from sim.specrun import run_spec  # noqa: E402
 from sim.specsettings import SpecSettings  # noqa: E402
-from wavesim.files import atomic_write  # noqa: E402
-from wavesim.specfile import load_spec  # noqa: E402
+from specfile.load import load_spec  # noqa: E402
+from userio.files import atomic_write  # noqa: E402
 
 __all__ = ["CASES", "REGENERATE", "SMALL_GUARDED", "SMALL_SPEC", "Case", "explain", "moved", "produce", "stored"]
 

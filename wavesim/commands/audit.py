@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from wavesim.audit import MAIN_LEVEL, Limits, Report, audit_history, parse_time, read_history, to_json, to_table
-from wavesim.audit.checks import KINDS, SECOND
-from wavesim.audit.parse import FORMATS, format_time, parse_zone
-from wavesim.audit.plot import write_plot
+from audit import MAIN_LEVEL, Limits, Report, audit_history, parse_time, read_history, to_json, to_table
+from audit.checks import KINDS, SECOND
+from audit.parse import FORMATS, format_time, parse_zone
+from audit.plot import write_plot
+from userio.errors import BadInput
+from userio.exitcodes import Expected, Verdicts, expect_option, judge, surprises
+from userio.files import read_text
 from wavesim.commands.outputs import wrote
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, Verdicts, expect_option, judge, surprises
-from wavesim.files import read_text
 
 __all__ = ["audit", "audit_verdicts", "run_audit"]
 

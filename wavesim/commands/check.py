@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError, Policy, policy_named
+from docgen import project_root, register
+from docgen.guarantees import lease_note
 from model.actions import lease_problem
 from model.checker import (
     DEFAULT_MEMORY_MB,
@@ -27,14 +29,12 @@ from model.scope import RELAY_LEASES, Scope
 from model.search import walk_search
 from model.settled import PremiseBroken
 from model.trace import TraceStep, render, steps_of, to_json, why_stuck
+from specfile.load import given_options
+from userio.errors import BadInput
+from userio.exitcodes import Expected, expect_option, finish
+from userio.progress import progress_bar, wanted
 from wavesim.commands.outputs import write_output
-from wavesim.docgen import project_root, register
 from wavesim.envdefaults import env_settings, env_source
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, expect_option, finish
-from wavesim.guarantees import lease_note
-from wavesim.progress import progress_bar, wanted
-from wavesim.specfile import given_options
 from wavesim.switches import parse_specs, switch_option, switched
 
 __all__ = ["check_command", "report_json", "run_check"]
@@ -118,7 +118,7 @@ def _verdict(search: Search, name: str) -> str:
 
 
 def verdicts(search: Search) -> dict[tuple[str, str], bool | None]:
-    """Each checked property's verdict, for the exit code (``wavesim.exitcodes``)."""
+    """Each checked property's verdict, for the exit code (``userio.exitcodes``)."""
     return {(search.spec.policy.name, name): search.holds(name) for name in search.checked}
 
 

@@ -8,12 +8,12 @@ import click
 
 from coordinator import POLICIES, PROPERTY_NAMES
 from sim.compare import compare as run_comparison
+from userio.exitcodes import Expected, expect_option, finish
+from userio.files import check_output
+from userio.progress import progress_bar, wanted
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import build_scenario, run_verdicts, scenario_options
 from wavesim.commands.specsim import OWN, compare_spec_command, refuse_spec_options, spec_options
-from wavesim.exitcodes import Expected, expect_option, finish
-from wavesim.files import check_output
-from wavesim.progress import progress_bar, wanted
 
 __all__ = ["compare"]
 

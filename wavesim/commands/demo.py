@@ -42,8 +42,8 @@ from coordinator import (
 )
 from model.trace import effect_text, result_text, table_text
 from sim.monitors import Monitors
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, expect_option, finish, properties_held
+from userio.errors import BadInput
+from userio.exitcodes import Expected, expect_option, finish, properties_held
 from wavesim.switches import parse_specs, switch_option, switched
 
 __all__ = ["Story", "demo", "miniature", "story"]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from wavesim.docgen import ROOT, DocError, doc_files, drifted
-from wavesim.errors import BadInput
-from wavesim.exitcodes import VIOLATED
-from wavesim.files import atomic_write
+from docgen import ROOT, DocError, doc_files, drifted
+from userio.errors import BadInput
+from userio.exitcodes import VIOLATED
+from userio.files import atomic_write
 
 __all__ = ["FIGURES", "docs", "stale_figures"]
 
@@ -40,7 +40,7 @@ def docs(check_only: bool, root: str | None) -> None:
     """Rewrite the generated tables of README.md and docs/*.md from the report and the code.
 
     A generated block sits between the lines <!-- wavesim:begin NAME --> and
-    <!-- wavesim:end NAME -->; NAME is registered in wavesim.docgen.
+    <!-- wavesim:end NAME -->; NAME is registered in docgen.
     With --check, exit 1 means the committed copy differs (no property is judged).
     """
     base = Path(root).resolve() if root is not None else ROOT

@@ -11,13 +11,13 @@ import click
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
 from sim.faultmatrix import MATRIX_PRESET, MATRIX_SETTINGS, fault_matrix
 from sim.faultsettings import FAULT_PRESETS
+from userio.errors import BadInput
+from userio.exitcodes import Expected, expect_option, finish
+from userio.files import check_output
+from userio.progress import wanted
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.commands.specsim import OWN, faults_spec_command, refuse_spec_options, spec_options
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, expect_option, finish
-from wavesim.files import check_output
-from wavesim.progress import wanted
 
 __all__ = ["faults"]
 

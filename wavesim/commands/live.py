@@ -1,7 +1,7 @@
 """``wavesim live``: the coordinator on a real database, real queue, real workers.
 
 One import per policy and repeat; each is measured from the real tables with
-``wavesim.livereport`` (the same metrics, verdicts, JSON and plots as ``wavesim
+``report.live`` (the same metrics, verdicts, JSON and plots as ``wavesim
 run``). ``--repeat K`` prints, per policy, the share of the K runs in which each
 property held. ``--clean`` drops the tables and Redis keys wavesim created.
 """
@@ -24,14 +24,15 @@ from dbdriver import resolve_url
 from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
 from live.engine import dialect_of, make_engine
 from live.run import LiveRun, first_error, run_live
+from live.specrun import drop_leftovers
+from report.live import INJECTED, PROGRESS, live_json, measure_live
 from sim.export import rows_csv
+from userio.errors import BadInput
+from userio.exitcodes import Expected, expect_option, finish
+from userio.files import check_output, read_text
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import run_verdicts, summary_lines
-from wavesim.dboption import resolved_db_url
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, expect_option, finish
-from wavesim.files import check_output, read_text
-from wavesim.livereport import INJECTED, PROGRESS, live_json, measure_live
+from wavesim.dboption import check_redis_url, resolved_db_url
 from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["iter_imports", "live", "read_documents", "run_imports", "summarize"]
@@ -43,21 +44,26 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "--waves": ("waves", int, "Main waves in the import. [default: 20]"),
     "--wave-size": ("wave_size", int, "Batch jobs per wave. [default: 20]"),
     "--threshold": ("threshold", int, "Completion threshold, percent. [default: 90]"),
-    "--workers": ("workers", int, "Worker processes. [default: 8]"),
+    "--workers": ("workers", int, "Worker processes (with SPEC: per queue). [default: 8; with SPEC the spec's]"),
     "--listener": ("listener", click.Choice(["sync", "queued"]), "BatchJobCompleted listener. [default: sync]"),
     "--batch-mean-s": ("batch_mean_s", float, "Mean batch duration, scenario seconds. [default: 1]"),
-    "--auto-trigger-delay-s": ("auto_trigger_delay_s", float, "Auto-trigger delay, scenario s. [default: 2]"),
+    "--auto-trigger-delay-s": ("auto_trigger_delay_s", float, "Auto-trigger delay, scenario s (with SPEC: the wait "
+                               "of a delayed push, and between two periodic jobs). [default: 2]"),
     "--retry-after-s": ("retry_after_s", float, "Queue visibility timeout, scenario s. [default: 90]"),
     "--tries": ("tries", int, "Deliveries of a job before it is failed. [default: 3]"),
     "--scale": ("scale", float, "Wall seconds per scenario second. [default: 0.02]"),
-    "--deadline-s": ("deadline_s", float, "Global deadline of one import, wall seconds. [default: 60]"),
+    "--deadline-s": ("deadline_s", float, "Global deadline of one import (or run of a SPEC), wall seconds. "
+                     "[default: 60]"),
     "--sample-ms": ("sample_ms", float, "Monitor's sampling period, wall ms. [default: 5]"),
     "--kill-rate": ("kill_rate", float, "Fault: chance of kill -9 at each worker crash point."),
-    "--drop-rate": ("drop_rate", float, "Fault: chance a handler step's connection is dropped first."),
+    "--drop-rate": ("drop_rate", float, "Fault: chance a handler step's (with SPEC: a statement's) connection is "
+                    "dropped first."),
     "--lock-rate": ("lock_rate", float, "Fault: chance per chaos tick of a long row lock (slow statement)."),
     "--lose-delayed-rate": ("lose_delayed_rate", float, "Fault: chance a delayed job is deleted from the queue."),
     "--duplicate-rate": ("duplicate_rate", float, "Fault: chance per chaos tick of a duplicated delivery."),
     "--lock-hold-s": ("lock_hold_s", float, "How long the slow statement holds its lock, scenario s. [default: 4]"),
+    "--step-s": ("step_s", float, "SPEC only: pause before each step of a job, scenario s (the code between two "
+                 "statements). [default: 5]"),
 }
 
 
@@ -86,21 +92,8 @@ def _open(db_url: str, queue_url: str | None) -> Any:
     except TableClash as err:
         raise BadInput(str(err)) from None
     if queue_url is not None:
-        _check_redis(queue_url)
+        check_redis_url(queue_url)
     return db
-
-
-def _check_redis(url: str) -> None:
-    import redis
-
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise BadInput(f"--queue {url!r} must be a redis:// URL")
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
-        client.ping()
-        client.close()
-    except (redis.RedisError, ValueError) as err:
-        raise BadInput(f"--queue {url}: cannot reach Redis: {' '.join(str(err).split())}") from None
 
 
 def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, repeat: int = 1,
@@ -145,6 +138,7 @@ def _clean(db_url: str, queue_url: str | None) -> list[str]:
         dropped = LiveTables().drop(own)
         db.clean()
         dropped.append("dbdriver's wavesim_ tables")
+        dropped += drop_leftovers(db_url)  # a spec's tables a run kept
     finally:
         own.dispose()
         db.dispose()
@@ -230,6 +224,10 @@ def read_documents(paths: tuple[str, ...]) -> list[dict[str, Any]]:
     return out
 
 
+#: settings only the write-up's coordinator reads (a spec's run refuses them)
+_BUILTIN_SETTINGS = ("waves", "wave_size", "threshold", "listener", "batch_mean_s", "tries", "lock_rate", "lock_hold_s")
+
+
 def _settings_options(command: Any) -> Any:
     for flag, (field, kind, text) in reversed(SETTINGS.items()):
         command = click.option(flag, field, type=kind, default=None, help=text)(command)
@@ -237,6 +235,7 @@ def _settings_options(command: Any) -> Any:
 
 
 @click.command("live")
+@click.argument("spec", required=False, is_eager=True, metavar="[SPEC]")
 @_settings_options
 @switch_option
 @click.option("--summarize", "summarize_paths", multiple=True, type=click.Path(dir_okay=False),
@@ -248,25 +247,51 @@ def _settings_options(command: Any) -> Any:
 @click.option("--queue", "queue_url", default=None, help="redis://HOST:PORT/DB for the Redis queue. "
               "[default: the database queue, a table in --db]")
 @click.option("--isolation", default=None, help="Isolation level of every session: PostgreSQL and MariaDB "
-              "READ COMMITTED, REPEATABLE READ or SERIALIZABLE; SQLite SERIALIZABLE. [default: the driver's]")
-@click.option("--repeat", type=click.IntRange(min=1), default=1, help="Imports per policy. [default: 1]")
+              "READ COMMITTED, REPEATABLE READ or SERIALIZABLE; SQLite SERIALIZABLE. With SPEC: the level a "
+              "begin() naming none uses, READ COMMITTED or REPEATABLE READ. [default: the driver's]")
+@click.option("--repeat", type=click.IntRange(min=1), default=1, help="Imports per policy (with SPEC: runs). "
+              "[default: 1]")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Seed of the first import. [default: 0]")
 @click.option("--faults", "fault_mix", is_flag=True, help="Turn on every fault at the standard mix "
-              "(live.settings.FAULT_MIX); a rate option given as well wins.")
-@click.option("--json", "as_json", is_flag=True, help="Print every import as JSON (one document per line).")
+              "(live.settings.FAULT_MIX; with SPEC: kill, drop, lose-delayed, duplicate); a rate option given "
+              "as well wins.")
+@click.option("--json", "as_json", is_flag=True, help="Print every import (or run of a SPEC) as JSON (one "
+              "document per line).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Plot the first import (.png/.svg/.pdf).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Export the first import's real wave rows (for wavesim audit) to this .csv.")
 @click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
+@click.option("--scope", "scope", multiple=True, metavar="NAME=VALUE",
+              help="SPEC only: a scope size of the spec (repeatable); --switch sets the spec's switches.")
+@click.option("--keep-tables", is_flag=True, help="SPEC only: keep the spec's tables (wavesim_livespec_*) after "
+              "the run. [default: dropped once read]")
 @expect_option
-def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...], queue_url: str | None,
-         isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool, plot: str | None,
-         csv_path: str | None, clean: bool, expected: Expected, **given: Any) -> None:
+def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...],
+         queue_url: str | None, isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool,
+         plot: str | None, csv_path: str | None, clean: bool, scope: tuple[str, ...], keep_tables: bool,
+         expected: Expected, **given: Any) -> None:
     """Run imports live: worker processes, a real queue, real faults; measured from the real tables.
 
-    Exit 0 only when every property held in every import (or was violated in at least one import of
-    that policy where --expect-violation says so); --summarize and --clean judge nothing (exit 0).
+    Give a SPEC file to run your own coordinator live instead (docs/live.md, "Live runs of a spec"):
+    its tables under wavesim_livespec_, its jobs on the real queue, its properties judged on the real
+    rows. Exit 0 only when every property held in every import or run (or was violated in at least
+    one import of that policy where --expect-violation says so); --summarize and --clean judge
+    nothing (exit 0).
     """
+    if spec is not None:
+        if db_url is None:
+            raise BadInput("--db URL is required")
+        from wavesim.commands.livespec import live_spec
+
+        switch_specs = given.pop("switch_specs", ()) or ()
+        live_spec({"spec": spec, "db_url": db_url, "queue_url": queue_url, "isolation": isolation, "repeat": repeat,
+                   "seed": seed, "fault_mix": fault_mix, "as_json": as_json, "scope": scope,
+                   "switch_specs": switch_specs, "keep_tables": keep_tables, "policies": policies,
+                   "plot": plot, "csv_path": csv_path, "summarize_paths": summarize_paths, "clean": clean,
+                   "given": given, **{k: given.pop(k) for k in _BUILTIN_SETTINGS}}, expected)
+        return
+    if scope or keep_tables or given.get("step_s") is not None:
+        raise BadInput("--scope, --keep-tables and --step-s are for a SPEC file (wavesim live SPEC --db URL)")
     if summarize_paths:
         click.echo("\n".join(summarize(read_documents(summarize_paths))))
         return
@@ -309,8 +334,8 @@ def live(summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[s
 def _write_outputs(run: LiveRun, result: Any, plot: str | None, csv_path: str | None) -> None:
     """The first import's plot and CSV export."""
     if plot is not None:
+        from report.liveplot import live_figure
         from sim.plots import save
-        from wavesim.liveplot import live_figure
 
         fig = live_figure(run, result)
         write_output(plot, lambda tmp: save(fig, str(tmp)))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from wavesim.files import atomic_write
+from userio.files import atomic_write
 
 __all__ = ["write_output", "wrote"]
 

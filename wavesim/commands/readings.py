@@ -8,17 +8,17 @@ from pathlib import Path
 import click
 
 from coordinator import ConfigError
+from userio.errors import BadInput
+from userio.exitcodes import HOLDS, VIOLATED
+from userio.files import check_output
+from userio.progress import progress_bar, wanted
 from wavesim.commands.outputs import write_output
-from wavesim.errors import BadInput
-from wavesim.exitcodes import HOLDS, VIOLATED
-from wavesim.files import check_output
-from wavesim.progress import progress_bar, wanted
 
 __all__ = ["readings_command"]
 
 
 def _grid(specs: tuple[str, ...]) -> dict[str, list[object]]:
-    from wavesim.readings.grid import READINGS
+    from readings.grid import READINGS
 
     out: dict[str, list[object]] = {}
     for spec in specs:
@@ -50,9 +50,9 @@ def readings_command(seeds: int, jobs: int, only: tuple[str, ...], no_checker: b
     exit 0 when at least one combination reproduces every observation, 1 when none does.
     --calibration only measures: exit 0.
     """
-    from wavesim.readings.calibration import calibration, calibration_text
-    from wavesim.readings.grid import combinations, run_readings
-    from wavesim.readings.render import to_dict, to_text
+    from readings.calibration import calibration, calibration_text
+    from readings.grid import combinations, run_readings
+    from readings.render import to_dict, to_text
 
     check_output(out, (".json",), "--out")
     if show_calibration:

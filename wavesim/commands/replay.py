@@ -1,9 +1,9 @@
 """``wavesim replay FILE``: turn a saved counterexample back into its step table.
 
 With ``--simulate`` the counterexample is replayed in the timed simulation
-(``wavesim.scripted``): the same steps in the same order, with times drawn from the
+(``replay.scripted``): the same steps in the same order, with times drawn from the
 scenario's distributions, judged by the simulation's monitors, and drawn with
-``wavesim.replayplot.replay_figure`` when ``--plot`` names a file.
+``replay.plot.replay_figure`` when ``--plot`` names a file.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import click
 from coordinator import PROPERTY_NAMES, ConfigError
 from coordinator.policy import with_given
 from model.trace import ReplayError, from_json, render, replay, table_text
+from userio.errors import BadInput
+from userio.exitcodes import NO_EXPECTATION, Expected, expect_option, finish, properties_held
+from userio.files import check_output, read_text
 from wavesim.commands.outputs import write_output
 from wavesim.dboption import resolved_db_url
-from wavesim.errors import BadInput
-from wavesim.exitcodes import NO_EXPECTATION, Expected, expect_option, finish, properties_held
-from wavesim.files import check_output, read_text
 from wavesim.switches import parse_specs, switch_option
 
 if TYPE_CHECKING:
-    from wavesim.scripted import ScriptedRun
+    from replay.scripted import ScriptedRun
 
 __all__ = ["replay_command", "simulated_text"]
 
@@ -61,9 +61,9 @@ def simulated_text(run: ScriptedRun) -> str:
 
 def _simulate(file: str, spec: Any, prop: str, detail: str, steps: Any, seed: int, plot: str | None,
               as_json: bool, expected: Expected) -> None:
+    from replay.plot import replay_figure
+    from replay.scripted import replay_in_sim
     from sim.plots import save
-    from wavesim.replayplot import replay_figure
-    from wavesim.scripted import replay_in_sim
 
     try:
         run = replay_in_sim(spec, prop, detail, steps, seed=seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from coordinator import POLICIES
-from wavesim.progress import wanted
+from userio.progress import wanted
 from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["report"]
@@ -30,8 +30,8 @@ def report(out: str, seeds: int | None, fault_seeds: int | None, jobs: int, quic
     by design): exit 0 once it is written. Gate on 'wavesim check' or 'wavesim compare' instead.
     """
     # imported here: the report needs matplotlib, which every other command should not pay for at start-up
-    from wavesim.report.build import ReportSettings
-    from wavesim.report.write import write_report
+    from report.build import ReportSettings
+    from report.write import write_report
 
     given = parse_specs(switch_specs)
     check_read(given, list(POLICIES))

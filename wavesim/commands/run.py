@@ -21,12 +21,12 @@ from sim.export import rows_csv
 from sim.replaycmd import replay_command
 from sim.run import RunResult, run_one
 from sim.scenario import DISTRIBUTIONS, LISTENERS, PRESETS, Scenario, load_scenario_toml
+from userio.errors import BadInput
+from userio.exitcodes import Expected, Verdicts, expect_option, finish, properties_held
+from userio.files import check_output, read_text
 from wavesim.commands.outputs import write_output
 from wavesim.commands.specsim import OWN, refuse_spec_options, run_spec_command, spec_options
 from wavesim.envdefaults import env_settings, env_source
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, Verdicts, expect_option, finish, properties_held
-from wavesim.files import check_output, read_text
 from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["build_scenario", "run", "run_verdicts", "scenario_options", "summary_lines"]

@@ -15,11 +15,11 @@ from model.specmodel.trace import Step, concrete, ghost_text, steps_of
 from model.specmodel.wayout import stuck_state, ways_out
 from model.specmodel.world import View, World
 from spec.errors import Unsupported
+from specfile.export import export_text
+from specfile.load import load_spec, model_of, pairs
+from userio.errors import BadInput
+from userio.exitcodes import Expected, finish
 from wavesim.commands.outputs import write_output
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, finish
-from wavesim.specexport import export_text
-from wavesim.specfile import load_spec, model_of, pairs
 
 __all__ = ["SpecRun", "counterexample_json", "run_spec_check", "spec_report_text"]
 

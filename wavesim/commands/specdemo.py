@@ -17,9 +17,9 @@ from model.specmodel.actions import Move
 from model.specmodel.search import judge
 from model.specmodel.trace import describe, ghost_text
 from model.specmodel.world import View
+from specfile.load import load_spec, model_of, pairs
+from userio.exitcodes import Expected, finish
 from wavesim.commands.speccheck import header, step_lines
-from wavesim.exitcodes import Expected, finish
-from wavesim.specfile import load_spec, model_of, pairs
 
 __all__ = ["MAX_STEPS", "spec_story"]
 

@@ -18,10 +18,10 @@ from model.specmodel.trace import steps_of
 from model.specmodel.wayout import reaches_goal
 from model.specmodel.world import View
 from spec.view import judge
+from specfile.replay import model_for_trace, moves_of
+from userio.errors import BadInput
+from userio.exitcodes import Expected, finish
 from wavesim.commands.speccheck import step_lines
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, finish
-from wavesim.specreplay import model_for_trace, moves_of
 
 __all__ = ["SPEC_PREFIX", "TRAP_SEARCH_STATES", "is_spec_trace", "model_for_trace", "replay_spec_trace", "violated_in"]
 
@@ -54,7 +54,7 @@ def violated_in(model: Model, prop: str, kind: str, last: World) -> str | None:
 def _on_database(url: str, prefix: str, model: Model, data: dict[str, Any], moves: tuple[Move, ...],
                  start: World, expected: Expected) -> None:
     import dbdriver
-    from wavesim.specreplay import replay_on_database
+    from specfile.replay import replay_on_database
 
     prop = data["property"]
     try:

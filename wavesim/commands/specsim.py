@@ -23,12 +23,12 @@ from sim.specrun import run_spec, summary_lines
 from sim.specsettings import SpecSettings
 from spec.errors import Unsupported
 from spec.lang import Spec
+from specfile.load import given_options, load_spec, pairs
+from userio.errors import BadInput
+from userio.exitcodes import Expected, finish
+from userio.files import check_output
+from userio.progress import progress_bar, wanted
 from wavesim.commands.outputs import write_output
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, finish
-from wavesim.files import check_output
-from wavesim.progress import progress_bar, wanted
-from wavesim.specfile import given_options, load_spec, pairs
 
 __all__ = ["OWN", "SHARED", "compare_spec_command", "faults_spec_command", "load_with_settings",
            "refuse_spec_options", "run_spec_command", "spec_options"]

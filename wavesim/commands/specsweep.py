@@ -12,16 +12,23 @@ import click
 from sim.specsettings import SpecSettings
 from spec.errors import Unsupported
 from spec.lang import Spec
+from sweep.execute import check_scheduler, run_grid
+from sweep.grid import expand_grid, parse_param, point_key
+from sweep.summary import summarise
+from userio.errors import BadInput
+from userio.exitcodes import Expected, finish
+from userio.files import check_output
+from userio.progress import wanted
 from wavesim.commands.outputs import write_output, wrote
+from wavesim.commands.specrow import (
+    SPEC_ROW_METRICS,
+    SWEPT_SETTINGS,
+    spec_base,
+    spec_columns,
+    spec_row,
+    spec_run_settings,
+)
 from wavesim.commands.specsim import load_with_settings
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, finish
-from wavesim.files import check_output
-from wavesim.progress import wanted
-from wavesim.sweep.execute import check_scheduler, run_grid
-from wavesim.sweep.grid import expand_grid, parse_param, point_key
-from wavesim.sweep.specrow import SPEC_ROW_METRICS, SWEPT_SETTINGS, spec_base, spec_columns, spec_row, spec_run_settings
-from wavesim.sweep.summary import summarise
 
 __all__ = ["sweep_spec_command"]
 
@@ -87,7 +94,7 @@ def sweep_spec_command(o: dict[str, Any], expected: Expected) -> None:
         raise BadInput(f"spec {o['spec']}: {refused}") from None
     summaries = summarise(rows, metrics, list(spec.properties))
     if plot is not None and plot_out is not None:
-        from wavesim.sweep.plot import sweep_figure
+        from sweep.plot import sweep_figure
 
         fig = sweep_figure(summaries, plot, params[0][0])
         write_output(plot_out, lambda tmp: fig.savefig(str(tmp), dpi=120, format=tmp.suffix.lstrip(".")))

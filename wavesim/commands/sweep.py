@@ -11,17 +11,17 @@ import click
 from coordinator import POLICIES, PROPERTY_NAMES
 from coordinator.policy import SWITCHES
 from sim.scenario import SWITCH_PREFIX, Scenario, with_point
+from sweep.execute import RunFn, check_scheduler, run_grid
+from sweep.grid import expand_grid, parse_param
+from sweep.simrun import ROW_METRICS, columns, run_settings, sim_row
+from sweep.summary import summarise
+from userio.errors import BadInput
+from userio.exitcodes import Expected, expect_option, finish
+from userio.files import check_output
+from userio.progress import wanted
 from wavesim.commands.outputs import write_output, wrote
 from wavesim.commands.run import build_scenario, scenario_options
 from wavesim.commands.specsim import OWN, refuse_spec_options, spec_options
-from wavesim.errors import BadInput
-from wavesim.exitcodes import Expected, expect_option, finish
-from wavesim.files import check_output
-from wavesim.progress import wanted
-from wavesim.sweep.execute import RunFn, check_scheduler, run_grid
-from wavesim.sweep.grid import expand_grid, parse_param
-from wavesim.sweep.simrun import ROW_METRICS, columns, run_settings, sim_row
-from wavesim.sweep.summary import summarise
 from wavesim.switches import check_read
 
 __all__ = ["sweep", "sweep_runs"]
@@ -141,7 +141,7 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
         progress=wanted(as_json=as_json), force=force,
     )
     if plot_metric is not None and plot_out is not None:
-        from wavesim.sweep.plot import sweep_figure
+        from sweep.plot import sweep_figure
 
         fig = sweep_figure(summaries, plot_metric, params[0][0])
         write_output(plot_out, lambda tmp: fig.savefig(str(tmp), dpi=120, format=tmp.suffix.lstrip(".")))

@@ -1,0 +1,106 @@
+"""Load a user's spec file: import it by path and find its one ``Spec``.
+
+Every way a spec can be wrong to load is one line naming the file (and line, where there is one): a
+missing file, a syntax error, an exception while it runs, no ``Spec`` or several, or a construct the
+model refuses (``spec.Unsupported``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+
+from model.specmodel import Model
+from model.specmodel.actions import FAULT_NAMES
+from spec.errors import Unsupported
+from spec.lang import Spec
+from userio.errors import BadInput
+
+__all__ = ["given_options", "load_spec", "model_of", "pairs"]
+
+
+def load_spec(path: str | Path) -> Spec:
+    """The ``Spec`` defined in the Python file at ``path`` (the module's ``spec``, or its only ``Spec``)."""
+    file = Path(path)
+    if not file.is_file():
+        raise BadInput(f"spec {path}: no such file")
+    if file.suffix != ".py":
+        raise BadInput(f"spec {path}: a spec is a Python file (.py)")
+    name = f"wavesim_user_spec_{abs(hash(str(file.resolve())))}"
+    loader = importlib.util.spec_from_file_location(name, file)
+    if loader is None or loader.loader is None:
+        raise BadInput(f"spec {path}: cannot be imported")
+    module = importlib.util.module_from_spec(loader)
+    folder = str(file.resolve().parent)
+    sys.path.insert(0, folder)  # a spec may import modules that sit beside it
+    try:
+        sys.modules[name] = module
+        loader.loader.exec_module(module)
+    except Unsupported as refused:
+        raise BadInput(f"spec {path}: {refused}") from None
+    except SyntaxError as err:
+        raise BadInput(f"spec {path}:{err.lineno}: syntax error: {err.msg}") from None
+    except Exception as err:
+        frame = next((f for f in reversed(traceback.extract_tb(err.__traceback__))
+                      if Path(f.filename).resolve() == file.resolve()), None)
+        at = f":{frame.lineno}" if frame else ""
+        raise BadInput(f"spec {path}{at}: {type(err).__name__}: {err}") from None
+    finally:
+        if sys.path and sys.path[0] == folder:
+            sys.path.pop(0)
+    found = getattr(module, "spec", None)
+    if not isinstance(found, Spec):
+        specs = [v for v in vars(module).values() if isinstance(v, Spec)]
+        if len(specs) != 1:
+            what = "no Spec" if not specs else f"{len(specs)} Specs and none named 'spec'"
+            raise BadInput(f"spec {path}: the file defines {what} (write `spec = Spec(...)`)")
+        found = specs[0]
+    try:
+        found.check_declared()
+    except Unsupported as refused:
+        raise BadInput(f"spec {path}: {refused}") from None
+    found.source = str(file.resolve())
+    return found
+
+
+def given_options() -> set[str]:
+    """The options the user typed in the running command (not left at their defaults)."""
+    ctx = click.get_current_context()
+    return {name for name in ctx.params
+            if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)}
+
+
+def pairs(texts: Iterable[str], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` texts as a dict; a text without ``=`` is one line, exit 2."""
+    out: dict[str, str] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(f"{option} {text!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def model_of(spec: Spec, *, scope: dict[str, str], faults: dict[str, str], dialect: str | None = None,
+             level: str | None = None, order: str | None = None, symmetry: bool = True) -> Model:
+    """The spec in the scope the options name (every refusal one line)."""
+    budgets = {}
+    for name, text in faults.items():
+        if name not in FAULT_NAMES:
+            raise BadInput(f"--fault {name}: no such fault (faults: {', '.join(FAULT_NAMES)})")
+        try:
+            budgets[name] = int(text)
+        except ValueError:
+            raise BadInput(f"--fault {name}={text}: the budget is a whole number") from None
+        if budgets[name] < 0:
+            raise BadInput(f"--fault {name}={text}: the budget cannot be negative")
+    try:
+        return Model(spec, spec.scope_of(scope), dialect=dialect, level=level, budgets=budgets, order=order,
+                     symmetry=symmetry)
+    except Unsupported as refused:
+        raise BadInput(f"spec {spec.name}: {refused}") from None

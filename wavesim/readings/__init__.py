@@ -1,1 +1,0 @@
-"""``wavesim readings``: which readings of the write-up its own evidence supports."""

@@ -3,7 +3,9 @@
 The sweep's fixed part is a plain dict (``spec_base``: the spec's path and the settings), so that a run
 can go to another process or a Dask worker, which loads the spec once. A grid point names the spec's scope
 entries and switches, or settings of ``SpecSettings`` (``statement_ms``, ``retry_after_s`` ...). Each row
-records what produced it (``settings`` and ``wavesim_version``), as the built-in sweep's rows do.
+records what produced it (``settings`` and ``wavesim_version``), as the built-in sweep's rows do. It sits
+beside the command rather than in ``sweep/`` because it loads a spec file (``specfile``), which ``sweep/``
+may not import (``tests/test_layers.py``).
 """
 
 from __future__ import annotations

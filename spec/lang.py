@@ -37,7 +37,8 @@ from spec.errors import SourceLocation, Unsupported
 from spec.schema import Schema, Value
 
 __all__ = [
-    "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Program", "Property", "Push",
+    "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Metric", "Program", "Property",
+    "Push",
     "Record", "Rollback", "Settled", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit", "keep",
     "push", "record", "rollback", "transaction",
 ]
@@ -82,11 +83,13 @@ class Rollback:
 
 @dataclass(frozen=True, slots=True)
 class Push:
-    """Put a job of type ``job`` with ``payload`` on its queue; ``delayed`` jobs may be lost (a fault)."""
+    """Put a job of type ``job`` with ``payload`` on its queue; ``delayed`` jobs may be lost (a fault).
+    ``delay``: the seconds the simulation holds a delayed job back (the checker has no clock)."""
 
     job: str
     payload: Payload
     delayed: bool = False
+    delay: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +135,10 @@ def rollback() -> Rollback:
 
 
 def push(job: str, *payload: Value, delay: float | None = None) -> Push:
-    """A push; ``delay`` (seconds) only marks the job delayed in the model, where time is not measured."""
-    return Push(job, tuple(payload), delay is not None and delay > 0)
+    """A push; ``delay`` (seconds) marks the job delayed in the model, where time is not measured, and holds
+    it back that long in the simulation."""
+    delayed = delay is not None and delay > 0
+    return Push(job, tuple(payload), delayed, float(delay) if delayed and delay is not None else 0.0)
 
 
 def keep(statement: Any, fn: Callable[[Any], Any]) -> Keep:
@@ -258,6 +263,17 @@ class Property:
 
 
 @dataclass(frozen=True, slots=True)
+class Metric:
+    """A number the simulation reports at the end of each run: ``fn(world)`` over the properties' view
+    (``spec.view.View``) with the simulation's clock."""
+
+    name: str
+    fn: Callable[[Any], object]
+    doc: str
+    where: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
 class Settled:
     """A property that can no longer be violated once ``when(world)`` holds, because of ``premise``: a fact
     about every step (``premise(before, after)`` is true, or a string naming what broke it), which the
@@ -278,6 +294,24 @@ class Switch:
     choices: tuple[str, ...]
     default: str
     doc: str
+
+
+def is_statement(op: Any) -> bool:
+    """A SQLAlchemy Core statement (the engine's plan decides whether it is in the subset)."""
+    return hasattr(op, "is_dml") or hasattr(op, "is_select")
+
+
+def yielded_at(gen: Any) -> SourceLocation:
+    """Where a running program stands: the innermost frame of the user's own code in a chain of
+    ``yield from`` (not this module's helpers, such as ``transaction``)."""
+    frames = []
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        frames.append(gen.gi_frame)
+        gen = getattr(gen, "gi_yieldfrom", None)
+    for frame in reversed(frames):
+        if frame.f_globals.get("__name__") != __name__:
+            return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
+    return SourceLocation(frames[-1].f_code.co_filename, frames[-1].f_lineno) if frames else SourceLocation("?", 0)
 
 
 def _where(fn: Callable[..., Any]) -> SourceLocation:
@@ -309,11 +343,16 @@ class Spec:
     dialect: str = "postgresql"
     level: str | None = None
     rollback_before_failure: bool | Callable[[Scope], bool] = True
+    #: the simulation's mean run time of each job type's own work, seconds (``--duration`` overrides it)
+    durations: dict[str, float] = field(default_factory=dict)
     doc: str = ""
     jobs: dict[str, JobType] = field(default_factory=dict)
     properties: dict[str, Property] = field(default_factory=dict)
     switches: dict[str, Switch] = field(default_factory=dict)
     settles: dict[str, Settled] = field(default_factory=dict)
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    #: each periodic job type's period in the simulation, seconds (``every(name, seconds=...)``)
+    periods: dict[str, float] = field(default_factory=dict)
     _rows: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]] | None = None
     _start: Callable[[Scope], Iterable[tuple[Any, ...]]] | None = None
     periodic: tuple[str, ...] = ()
@@ -367,10 +406,15 @@ class Spec:
             return body
         return register
 
-    def every(self, name: str) -> None:
+    def every(self, name: str, seconds: float | None = None) -> None:
         """Make job type ``name`` periodic: it is pushed again whenever none of it is queued or running
-        (the model has no clock, so "every N seconds" is "at any time")."""
+        (the model has no clock, so "every N seconds" is "at any time"; the simulation pushes it every
+        ``seconds``, when none is queued or running, default ``sim.specsettings.DEFAULT_PERIOD_S``)."""
+        if seconds is not None and not seconds > 0:
+            raise Unsupported(f"every({name!r}): seconds must be positive, got {seconds!r}")
         self.periodic = (*self.periodic, name)
+        if seconds is not None:
+            self.periods[name] = float(seconds)
 
     def switch(self, name: str, choices: Iterable[str], default: str, doc: str) -> None:
         """A named choice (``--switch name=choice``), read by programs as ``ctx.scope.<name>``."""
@@ -388,6 +432,18 @@ class Spec:
         """A liveness goal: from every reachable state, a fault-free run still reaches a state where
         ``check(world)`` is true (and no run stops short of it)."""
         return self._property(name, "eventually")
+
+    def metric(self, name: str) -> Callable[[Callable[[Any], object]], Any]:
+        """A number the simulation reports at the end of each run (``wavesim run SPEC``): the decorated
+        ``fn(world)`` reads the same view as a property, plus the simulation's clock (``world.now``,
+        ``world.times(event)``, ``world.most_within(seconds, event)``), and returns an int or a float. The
+        checker ignores metrics."""
+        def register(fn: Callable[[Any], object]) -> Callable[[Any], object]:
+            if name in self.metrics:
+                raise Unsupported(f"metric {name!r} declared twice", _where(fn))
+            self.metrics[name] = Metric(name, fn, (fn.__doc__ or "").strip(), _where(fn))
+            return fn
+        return register
 
     def settled(self, prop: str, *, premise: Callable[[Any, Any], object]) -> Callable[[Callable[[Any], object]], Any]:
         """Declare when ``always`` property ``prop`` is settled: the decorated ``when(world)`` is true in a
@@ -482,6 +538,9 @@ class Spec:
             if self.properties.get(name) is None or self.properties[name].kind != "always":
                 raise Unsupported(f"settled({name!r}): only an always property of the spec can be settled",
                                   settled.where)
+        for name in self.durations:
+            if name not in self.jobs:
+                raise Unsupported(f"spec {self.name}: durations names job {name!r}, which is not declared")
         for job in self.jobs.values():
             for name in job.listeners:
                 if name not in self.jobs:

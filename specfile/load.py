@@ -13,13 +13,15 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
+import click
+
 from model.specmodel import Model
 from model.specmodel.actions import FAULT_NAMES
 from spec.errors import Unsupported
 from spec.lang import Spec
 from userio.errors import BadInput
 
-__all__ = ["load_spec", "model_of", "pairs"]
+__all__ = ["given_options", "load_spec", "model_of", "pairs"]
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -64,6 +66,13 @@ def load_spec(path: str | Path) -> Spec:
         raise BadInput(f"spec {path}: {refused}") from None
     found.source = str(file.resolve())
     return found
+
+
+def given_options() -> set[str]:
+    """The options the user typed in the running command (not left at their defaults)."""
+    ctx = click.get_current_context()
+    return {name for name in ctx.params
+            if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)}
 
 
 def pairs(texts: Iterable[str], option: str) -> dict[str, str]:

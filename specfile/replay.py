@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from model.specmodel import Model, World
 from model.specmodel.actions import FAULT_NAMES, Move
-from model.specmodel.programs import Op, is_statement
-from model.specmodel.search import judge
+from model.specmodel.programs import Op
 from model.specmodel.trace import describe, replay_labels, worker_name
 from model.specmodel.world import View
 from spec.errors import Unsupported
-from spec.lang import Commit, Push, Rollback
+from spec.lang import Commit, Push, Rollback, is_statement
 from spec.results import Blocked, Done, Failed
 from spec.state import DbState
+from spec.view import judge
 from specfile.load import load_spec, model_of
 from userio.errors import BadInput
 

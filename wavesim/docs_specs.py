@@ -135,3 +135,38 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "none" if value is None else str(value)
+
+#: the scope in which the tutorial's race shows in one simulated run (docs/spec-simulation.md)
+SIM_SCOPE = ("jobs=40", "workers=8")
+
+
+def sim_block(command: str, *flags: str) -> str:
+    """``wavesim run|compare TUTORIAL`` in ``SIM_SCOPE`` with ``flags`` and what it prints, as a console block."""
+    from click.testing import CliRunner
+
+    from wavesim.cli import main
+
+    args = [command, str(project_root() / TUTORIAL), *(a for s in SIM_SCOPE for a in ("--scope", s)), *flags]
+    out = CliRunner().invoke(main, args).output.rstrip("\n")
+    shown = " ".join([command, TUTORIAL, *(f"--scope {s}" for s in SIM_SCOPE), *flags])
+    return f"```console\n$ wavesim {shown}\n{out}\n```"
+
+
+@register("spec-sim-run")
+def sim_run() -> str:
+    return sim_block("run")
+
+
+@register("spec-sim-compare")
+def sim_compare() -> str:
+    return sim_block("compare", "--seeds", "10", "--switch", "fix=none", "--switch", "fix=returning")
+
+
+@register("spec-sim-settings")
+def sim_settings() -> str:
+    """Each setting of a spec's simulation, its default and the reason (``sim.specsettings.REASONS``)."""
+    from sim.specsettings import REASONS
+
+    lines = ["| setting | default and why |", "|---|---|"]
+    lines += [f"| `{name}` | {why} |" for name, why in REASONS.items()]
+    return "\n".join(lines) + "\n"

@@ -8,18 +8,14 @@ budget: ``crash`` (the worker dies before its ack: its transaction rolls back an
 redelivered), ``throw`` (the job raises where it stands), ``duplicate`` (a take that leaves a copy
 queued) and ``lose_delayed``.
 
-Decisions a job system makes, stated once here and in ``docs/your-coordinator.md``:
+Decisions a job system makes (retry, fail for good, give up, fire listeners) are ``spec.running``'s, and
+the simulation follows the same ones; this model adds only how they fall into steps:
 
-- A job that raises is retried while it has tries left: its open transaction rolls back and the job goes
-  to the back of its queue with its try count up (the rollback and the release are one step: a crash
-  between them redelivers the job, which is the same).
-- A final failure records the job as failed and runs the job type's ``on_failure`` in the same session,
-  after rolling the open transaction back only if the spec's ``rollback_before_failure`` says so.
+- A retry's rollback and release are one step (a crash between them redelivers the job, which is the same).
 - A transaction still open when a run is acknowledged is rolled back with the ack (the connection is
   reset); a crash redelivers the job with the same try count.
 - A run that waits for a lock may crash but not ``throw``.
-- The ack of a run whose body returned pushes the job type's ``listeners`` (each with the job's payload, or
-  the job type's ``event`` of it), in the same step; a job that failed for good fires none.
+- The ack pushes the listeners ``spec.running.fired`` names in the same step.
 """
 
 from __future__ import annotations
@@ -28,12 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown, is_statement
+from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown
 from model.specmodel.world import Job, Run, World, canonical
 from spec.errors import Unsupported
 from spec.executor import Engine, Step
-from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Keep, Push, Rollback, Scope, Spec
+from spec.lang import FAULTS, Begin, Bulk, Commit, Ctx, Keep, Push, Rollback, Scope, Spec, is_statement
 from spec.results import Blocked, Done, Failed
+from spec.running import GiveUp, Retry, after_raise, fired
 from spec.state import DbState, initial
 from spec.statements import Plan
 
@@ -269,18 +266,19 @@ class Model:
 
     def _failed(self, world: World, s: int, run: Run) -> Iterator[World]:
         kind = self.spec.jobs[run.job.type]
-        if run.phase == "failure":  # the failure handler itself failed: the worker gives up on the job
+        decision = after_raise(kind, run.phase, run.job.attempt, self.tries[run.job.type], self.rollback_first)
+        if isinstance(decision, GiveUp):
             yield self._ended(world.but(db=self.engine.disconnect(world.db, s)), s, run.job)
             return
-        if run.job.attempt < self.tries[run.job.type]:
-            again = replace(run.job, attempt=run.job.attempt + 1)
+        if isinstance(decision, Retry):
+            again = replace(run.job, attempt=decision.attempt)
             released = self._pushed(world.but(db=self.engine.disconnect(world.db, s)), again)
             yield self._with_slot(released, s, None)
             return
         failed = world.but(failed=tuple(sorted((*world.failed, run.job), key=repr)))
-        if kind.on_failure is None or self.rollback_first:
+        if decision.rollback:
             failed = failed.but(db=self.engine.disconnect(failed.db, s))
-        if kind.on_failure is None:
+        if not decision.run_failure:
             yield self._ended(failed, s, run.job)
             return
         yield from self._settle(failed, s, Run(run.job, "failure"))
@@ -297,10 +295,8 @@ class Model:
     def _ack(self, world: World, s: int) -> World:
         run = world.slots[s]
         assert run is not None
-        if run.fires:
-            kind = self.spec.jobs[run.job.type]
-            for name in kind.listeners:
-                world = self._pushed(world, Job(name, kind.fired(run.job.payload)))
+        for name, payload in fired(self.spec.jobs[run.job.type], run.job.payload, run.fires):
+            world = self._pushed(world, Job(name, payload))
         return self._with_slot(world.but(db=self.engine.disconnect(world.db, s)), s, None)
 
     def _crash(self, world: World, s: int) -> World:

@@ -27,9 +27,9 @@ reduction off).
 from __future__ import annotations
 
 from model.specmodel.actions import Model, Move
-from model.specmodel.programs import Op, is_statement
+from model.specmodel.programs import Op
 from model.specmodel.world import World
-from spec.lang import Begin, Commit, Rollback
+from spec.lang import Begin, Commit, Rollback, is_statement
 from spec.state import overlay, table_writes
 from spec.statements import Select, Update, key_lookup
 

@@ -12,19 +12,31 @@ model can try each option.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from model.specmodel.frames import frame_key
-from spec import lang
 from spec.errors import SourceLocation, Unsupported
-from spec.lang import Begin, Bulk, Choose, Commit, Ctx, JobThrew, Keep, Program, Push, Record, Rollback, SqlError
+from spec.lang import (
+    Begin,
+    Bulk,
+    Choose,
+    Commit,
+    Ctx,
+    JobThrew,
+    Keep,
+    Program,
+    Push,
+    Record,
+    Rollback,
+    SqlError,
+    is_statement,
+    yielded_at,
+)
 
 __all__ = ["Branch", "Ended", "Next", "Op", "Programs", "Raised", "Thrown"]
 
-_LANG = os.path.normcase(os.path.abspath(lang.__file__ or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,23 +83,6 @@ class Raised:
 
 Next = Op | Branch | Ended | Raised
 _STEPS = (Begin, Commit, Rollback, Push, Bulk, Keep)
-
-
-def _where(gen: Any) -> SourceLocation:
-    """The innermost frame of the user's own code in a chain of ``yield from`` (not spec/lang.py's helpers)."""
-    frames = []
-    while gen is not None and getattr(gen, "gi_frame", None) is not None:
-        frames.append(gen.gi_frame)
-        gen = getattr(gen, "gi_yieldfrom", None)
-    for frame in reversed(frames):
-        if os.path.normcase(os.path.abspath(frame.f_code.co_filename)) != _LANG:
-            return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
-    return SourceLocation(frames[-1].f_code.co_filename, frames[-1].f_lineno) if frames else SourceLocation("?", 0)
-
-
-def is_statement(op: Any) -> bool:
-    """A SQLAlchemy Core statement (the engine's plan decides whether it is in the subset)."""
-    return hasattr(op, "is_dml") or hasattr(op, "is_select")
 
 
 class Programs:
@@ -145,9 +140,9 @@ class Programs:
                 continue
             if not (isinstance(op, _STEPS + (Choose,)) or is_statement(op)):
                 raise Unsupported(f"job {job!r} yielded {op!r}: a program yields SQLAlchemy statements, begin(), "
-                                  "keep(), commit(), rollback(), push(), bulk(), record() or choose()", _where(gen))
+                                  "keep(), commit(), rollback(), push(), bulk(), record() or choose()", yielded_at(gen))
             if not sent:
-                where = _where(gen)
+                where = yielded_at(gen)
                 frames = frame_key(gen) if self.merge else None
                 key = None if frames is None else (self._op_key(op, where), frames)
                 gen.close()

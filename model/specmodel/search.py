@@ -26,6 +26,7 @@ from model.specmodel.world import View, World
 from model.verdicts import Verdicts
 from spec.errors import Unsupported
 from spec.lang import Property, Settled
+from spec.view import judge
 
 __all__ = ["Found", "PremiseBroken", "SpecSearch", "check_spec"]
 
@@ -65,19 +66,6 @@ class SpecSearch(Verdicts):
     por: bool = False
     settled: int = 0  # states judged but not expanded, every open property settled in them
     probe: bool = False
-
-
-def judge(prop: Property, view: View) -> str | None:
-    """The violation's detail, or None when ``prop``'s predicate holds in ``view``."""
-    try:
-        verdict = prop.check(view)
-    except Exception as error:
-        raise Unsupported(f"property {prop.name!r} raised {type(error).__name__}: {error}", prop.where) from None
-    if verdict is True or verdict is None:
-        return None
-    if verdict is False:
-        return prop.doc or f"{prop.name} is false"
-    return str(verdict)
 
 
 #: probe walks per round and a walk's longest run; a round starts whenever the walks have taken fewer

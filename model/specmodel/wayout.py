@@ -12,9 +12,10 @@ from collections import deque
 from dataclasses import replace
 
 from model.specmodel.actions import Model
-from model.specmodel.search import Found, judge
+from model.specmodel.search import Found
 from model.specmodel.world import Job, View, World
 from spec.lang import Property
+from spec.view import judge
 
 __all__ = ["reaches_goal", "stuck_state", "ways_out"]
 

@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec.lang import Record, Scope
-from spec.schema import Schema, Value
+from spec.lang import Record
+from spec.schema import Value
 from spec.state import DbState
+from spec.view import View
 
-__all__ = ["Job", "Run", "View", "World", "canonical"]
+__all__ = ["Job", "Run", "View", "World", "canonical", "ghost_dict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,46 +118,6 @@ def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object]
     if order == list(range(len(world.slots))):
         return world
     return world.but(db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))
-
-
-class View:
-    """What a property reads: committed rows, ghost counts, the queues, runs, failed jobs, the scope."""
-
-    def __init__(self, world: World, schema: Schema, scope: Scope) -> None:
-        self._world, self._schema, self.scope = world, schema, scope
-
-    def rows(self, table: str) -> list[dict[str, Value]]:
-        """The committed rows of ``table``, in key order, as dicts."""
-        t = self._schema.names.index(table) if table in self._schema.names else -1
-        if t < 0:
-            raise KeyError(f"no table {table!r} (tables: {list(self._schema.names)})")
-        names = [c.name for c in self._schema.tables[t].columns]
-        return [dict(zip(names, row, strict=True)) for row in self._world.db.tables[t]]
-
-    def row(self, table: str, key: int) -> dict[str, Value] | None:
-        spec = self._schema.tables[self._schema.names.index(table)]
-        for row in self.rows(table):
-            if row[spec.columns[spec.key].name] == key:
-                return row
-        return None
-
-    def count(self, event: str, *key: Value) -> int:
-        """How many times ``record(event, *key)`` happened (with no key: every key)."""
-        return sum(n for (e, k), n in self._world.ghost if e == event and (not key or k == tuple(key)))
-
-    def queued(self, job: str | None = None) -> int:
-        return sum(1 for q in self._world.queues for j in q if job is None or j.type == job)
-
-    def running(self, job: str | None = None) -> int:
-        return sum(1 for r in self._world.slots if r is not None and (job is None or r.job.type == job))
-
-    def failed(self, job: str | None = None) -> int:
-        return sum(1 for j in self._world.failed if job is None or j.type == job)
-
-    @property
-    def idle(self) -> bool:
-        """No job queued or running."""
-        return self.queued() == 0 and self.running() == 0
 
 
 def ghost_dict(world: World) -> Mapping[str, int]:

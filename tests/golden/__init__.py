@@ -28,9 +28,12 @@ from coordinator_builders import PINNED_READINGS  # noqa: E402
 
 from sim.run import run_one  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
+from sim.specrun import run_spec  # noqa: E402
+from sim.specsettings import SpecSettings  # noqa: E402
+from specfile.load import load_spec  # noqa: E402
 from userio.files import atomic_write  # noqa: E402
 
-__all__ = ["CASES", "REGENERATE", "SMALL_GUARDED", "Case", "explain", "moved", "produce", "stored"]
+__all__ = ["CASES", "REGENERATE", "SMALL_GUARDED", "SMALL_SPEC", "Case", "explain", "moved", "produce", "stored"]
 
 #: the one command that rewrites every golden file
 REGENERATE = "python -m tests.golden --write"
@@ -43,6 +46,16 @@ SMALL_GUARDED = Scenario(policy="guarded", seed=1, waves=4, wave_size=5, thresho
 def _run_document(scenario: Scenario) -> dict[str, Any]:
     """A run's JSON contract and its exported rows (``wavesim run --json`` and ``--csv``)."""
     result = run_one(scenario)
+    return {"run": json.loads(result.to_json()), "rows_csv": result.rows_csv().splitlines()}
+
+
+#: a small run of the tutorial's spec in which its race happens (8 jobs, 4 workers, seed 18)
+SMALL_SPEC = SpecSettings(seed=18, scope=(("jobs", "8"), ("workers", "4")))
+
+
+def _spec_document(path: str, settings: SpecSettings) -> dict[str, Any]:
+    """A spec run's JSON contract and its exported rows (``wavesim run SPEC --json`` and ``--csv``)."""
+    result = run_spec(load_spec(HERE.parent.parent / path), settings)
     return {"run": json.loads(result.to_json()), "rows_csv": result.rows_csv().splitlines()}
 
 
@@ -62,6 +75,8 @@ class Case:
 CASES = {c.name: c for c in [
     Case("sim-run-small-guarded", "wavesim run --json and --csv of SMALL_GUARDED (guarded, seed 1)",
          lambda: _run_document(SMALL_GUARDED)),
+    Case("sim-spec-batch-counter", "wavesim run examples/batch_counter.py --json and --csv of SMALL_SPEC",
+         lambda: _spec_document("examples/batch_counter.py", SMALL_SPEC)),
 ]}
 
 

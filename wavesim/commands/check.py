@@ -29,6 +29,7 @@ from model.scope import RELAY_LEASES, Scope
 from model.search import walk_search
 from model.settled import PremiseBroken
 from model.trace import TraceStep, render, steps_of, to_json, why_stuck
+from specfile.load import given_options
 from userio.errors import BadInput
 from userio.exitcodes import Expected, expect_option, finish
 from userio.progress import progress_bar, wanted
@@ -288,7 +289,7 @@ def check_command(**options: Any) -> None:
     violated or left undecided by a budget (see --expect-violation).
     """
     o = options
-    given = _given_options()
+    given = given_options()
     if o["spec"] is not None:
         wrong = [n for n in BUILTIN_ONLY if n in given and n != "policy"]  # a spec may have a 'policy' switch
         if wrong:
@@ -352,13 +353,6 @@ def check_command(**options: Any) -> None:
             click.echo(f"no counterexample: no property was violated, so {trace_out} was not written", err=True)
     click.echo(json.dumps(report_json(search), indent=2) if as_json else report_text(search, verbose=o["verbose"]))
     finish(verdicts(search), expected)
-
-
-def _given_options() -> set[str]:
-    """The options the user typed (not left at their defaults)."""
-    ctx = click.get_current_context()
-    return {name for name in ctx.params
-            if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)}
 
 
 #: The checker benchmark's committed table (``python -m benchmarks.bench_checker --out ...``).

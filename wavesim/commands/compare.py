@@ -13,11 +13,13 @@ from userio.files import check_output
 from userio.progress import progress_bar, wanted
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import build_scenario, run_verdicts, scenario_options
+from wavesim.commands.specsim import OWN, compare_spec_command, refuse_spec_options, spec_options
 
 __all__ = ["compare"]
 
 
 @click.command()
+@spec_options
 @scenario_options
 @click.option("--policy", "policies", type=click.Choice(list(POLICIES)), multiple=True,
               help="A policy to compare; repeat for several. [default: all]")
@@ -36,7 +38,15 @@ def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, 
 
     Exit 0 only when every property held in every run of every policy compared, or was violated
     in at least one run where --expect-violation says so (e.g. original:single_active_wave).
+    With a SPEC file, each --switch choice given is a variant (a switch named twice gives two),
+    and --expect-violation takes VARIANT:PROPERTY, e.g. 'fix=none:callback_at_most_once'.
     """
+    spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
+    if spec is not None:
+        compare_spec_command({**settings, **own, "spec": spec, "seeds": seeds, "first_seed": first_seed,
+                              "as_json": as_json, "plot": plot}, expected)
+        return
+    refuse_spec_options()
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
     scenario = build_scenario(preset, scenario_file, settings, policies=chosen)
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")

@@ -17,6 +17,7 @@ from userio.files import check_output
 from userio.progress import wanted
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import build_scenario, scenario_options
+from wavesim.commands.specsim import OWN, faults_spec_command, refuse_spec_options, spec_options
 
 __all__ = ["faults"]
 
@@ -26,6 +27,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 @click.command()
+@spec_options
 @scenario_options(default="rapid-completions reduced to 8 waves x 20 batches, batch sigma 1.5")
 @click.option("--policy", "policies", type=click.Choice(list(POLICIES)), multiple=True,
               help="A policy to run; repeat for several. [default: all]")
@@ -52,7 +54,15 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
     Fault options (--crash-rate, ...) apply to every cell, on top of its named fault.
     Exit 0 only when every property held in every run of every cell, or was violated in at
     least one run of the policy's cells where --expect-violation says so.
+    With a SPEC file, the rows are no fault and each of the spec's faults alone (--fault
+    picks some), under each --switch variant.
     """
+    spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
+    if spec is not None:
+        faults_spec_command({**settings, **own, "spec": spec, "seeds": seeds, "first_seed": first_seed,
+                             "as_json": as_json, "out": out, "fault_names": fault_names}, expected)
+        return
+    refuse_spec_options()
     for name in fault_names:
         if name not in FAULT_PRESETS:
             raise BadInput(f"--fault {name!r} is not a named fault; choose from: {', '.join(FAULT_PRESETS)}")

@@ -25,6 +25,7 @@ from userio.errors import BadInput
 from userio.exitcodes import Expected, Verdicts, expect_option, finish, properties_held
 from userio.files import check_output, read_text
 from wavesim.commands.outputs import write_output
+from wavesim.commands.specsim import OWN, refuse_spec_options, run_spec_command, spec_options
 from wavesim.envdefaults import env_settings, env_source
 from wavesim.switches import check_read, parse_specs, switch_option
 
@@ -155,6 +156,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 @click.command()
+@spec_options
 @scenario_options
 @click.option("--policy", type=click.Choice(list(POLICIES)), default=None,
               help="Coordinator policy. [default: from the preset]")
@@ -170,8 +172,15 @@ def run(preset: str | None, scenario_file: str | None, policy: str | None, seed:
         plot: str | None, csv_path: str | None, expected: Expected, **settings: Any) -> None:
     """Simulate one import and report its metrics and properties.
 
-    Exit 1 when a property fails, a stall included.
+    Give a SPEC file to simulate your own coordinator (docs/spec-simulation.md), or run the
+    write-up's (--policy). Exit 1 when a property fails, a stall included.
     """
+    spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
+    if spec is not None:
+        run_spec_command({**settings, **own, "spec": spec, "seed": seed, "as_json": as_json, "plot": plot,
+                          "csv_path": csv_path}, expected)
+        return
+    refuse_spec_options()
     if policy is not None:
         settings["policy"] = policy
     if seed is not None:

@@ -14,10 +14,10 @@ import click
 
 from model.specmodel import Model, World
 from model.specmodel.actions import Move
-from model.specmodel.search import judge
 from model.specmodel.trace import steps_of
 from model.specmodel.wayout import reaches_goal
 from model.specmodel.world import View
+from spec.view import judge
 from specfile.replay import model_for_trace, moves_of
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish

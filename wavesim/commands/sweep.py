@@ -11,18 +11,17 @@ import click
 from coordinator import POLICIES, PROPERTY_NAMES
 from coordinator.policy import SWITCHES
 from sim.scenario import SWITCH_PREFIX, Scenario, with_point
-from sweep.execute import RunFn, execute
+from sweep.execute import RunFn, check_scheduler, run_grid
 from sweep.grid import expand_grid, parse_param
-from sweep.resume import check_resumable
 from sweep.simrun import ROW_METRICS, columns, run_settings, sim_row
-from sweep.store import RowStore
 from sweep.summary import summarise
 from userio.errors import BadInput
 from userio.exitcodes import Expected, expect_option, finish
 from userio.files import check_output
-from userio.progress import progress_bar, wanted
+from userio.progress import wanted
 from wavesim.commands.outputs import write_output, wrote
 from wavesim.commands.run import build_scenario, scenario_options
+from wavesim.commands.specsim import OWN, refuse_spec_options, spec_options
 from wavesim.switches import check_read
 
 __all__ = ["sweep", "sweep_runs"]
@@ -50,19 +49,8 @@ def sweep_runs(
             except (ValueError, TypeError) as err:
                 raise BadInput(f"--param {name}={value}: {err}") from None
     tasks = expand_grid(params, seeds)
-    store = RowStore(out, columns(names), fresh=force)
-    check_resumable(store.path, store.rows, tasks, lambda task: run_settings(with_point(base, dict(task.point))))
-    store.begin()
-    done = store.done()
-    todo = [t for t in tasks if t.key not in done]
-    with progress_bar(len(tasks), initial=len(tasks) - len(todo), desc="sweep", enabled=progress) as bar:
-        for row in execute(run, base.to_dict(), todo, jobs=jobs, scheduler=scheduler):
-            store.append(row)
-            bar.update(1)
-    keys = [t.key for t in tasks]
-    store.finish(keys)
-    wanted_keys = set(keys)  # a resumed file may hold rows of grid points no longer asked for
-    rows = [r for r in store.rows if (str(r["point"]), int(str(r["seed"]))) in wanted_keys]
+    rows = run_grid(tasks, out, columns(names), lambda task: run_settings(with_point(base, dict(task.point))), run,
+                    base.to_dict(), jobs=jobs, scheduler=scheduler, progress=progress, force=force)
     switches = {t.key[0]: with_point(base, dict(t.point)).resolved_policy.switches() for t in tasks}
     return [{**s, "policy_switches": switches[str(s["point"])]} for s in summarise(rows, ROW_METRICS, PROPERTY_NAMES)]
 
@@ -87,31 +75,8 @@ def _table(summaries: list[dict[str, object]]) -> str:
     return "\n".join(text + held)
 
 
-def _check_scheduler(address: str, timeout_s: float = 10.0) -> None:
-    """Connect once before the first run, so a bad address leaves no output file behind."""
-    try:
-        from distributed import Client
-        from distributed.comm.addressing import parse_address
-        from distributed.comm.registry import get_backend
-    except ImportError:
-        raise BadInput(f"--scheduler {address}: Dask is not installed (pip install 'wavesim[dist]')") from None
-    try:
-        scheme, location = parse_address(address)
-        backend = get_backend(scheme)
-        if scheme in ("tcp", "tls"):
-            backend.get_address_host_port(location)
-    except ValueError as err:
-        raise BadInput(f"--scheduler {address}: {err}; give an address like tcp://127.0.0.1:8786") from None
-    try:
-        with Client(address, timeout=timeout_s):
-            pass
-    except (OSError, ValueError, TypeError) as err:
-        reason = " ".join(str(err).split())
-        raise BadInput(f"--scheduler {address}: cannot connect to a Dask scheduler there ({reason}); "
-                       "give an address like tcp://127.0.0.1:8786") from None
-
-
 @click.command()
+@spec_options
 @scenario_options
 @click.option("--policy", type=click.Choice(list(POLICIES)), default=None,
               help="Coordinator policy (or sweep it with --param policy=...). [default: from the preset]")
@@ -141,8 +106,20 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
     """Run a grid of settings x seeds and summarise each grid point.
 
     Exit 0 only when every property held in every run of every grid point (or was violated in at
-    least one run of that policy where --expect-violation says so).
+    least one run of that policy where --expect-violation says so). With a SPEC file, --param
+    names the spec's scope entries, switches or settings (docs/spec-simulation.md), and
+    --expect-violation takes POINT:PROPERTY.
     """
+    spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
+    if spec is not None:
+        from wavesim.commands.specsweep import sweep_spec_command
+
+        sweep_spec_command({**settings, **own, "spec": spec, "param_specs": param_specs, "seeds": seeds,
+                            "seed_start": seed_start, "out": out, "jobs": jobs, "scheduler": scheduler,
+                            "plot_metric": plot_metric, "plot_out": plot_out, "as_json": as_json, "force": force},
+                           expected)
+        return
+    refuse_spec_options()
     if policy is not None:
         settings["policy"] = policy
     base = build_scenario(preset, scenario_file, settings)
@@ -157,7 +134,7 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
         plot_out = plot_out or os.path.splitext(out)[0] + f"_{plot_metric}.png"
         check_output(plot_out, (".png", ".svg", ".pdf"), "--plot-out")
     if scheduler is not None:
-        _check_scheduler(scheduler)
+        check_scheduler(scheduler)
     summaries = sweep_runs(
         base, params, list(range(seed_start, seed_start + seeds)), out,
         jobs=jobs or os.cpu_count() or 1, scheduler=scheduler,

@@ -1,0 +1,92 @@
+"""The simulated database of a spec: one ``DbState``, each session's step run by ``spec.Engine`` (the
+checker's engine), and lock waits as SimPy events.
+
+A step that the engine answers ``Blocked`` waits until another session ends a statement or a transaction
+(or disconnects), then runs again; when the engine names several outcomes (a deadlock: one per transaction
+it may abort), ``draw`` picks one. Each wait is recorded with its start, end and job type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from sim.specworld import SimWorld, SpecRecorder
+from spec.errors import DEADLOCK, Unsupported
+from spec.executor import Engine, Step
+from spec.lang import Begin, Commit, Keep, Rollback, is_statement
+from spec.results import Blocked, Done, Failed
+from spec.statements import Plan
+
+__all__ = ["SimDb"]
+
+#: statements planned and kept at most (a program usually builds a new statement object per run)
+PLANS_KEPT = 4096
+
+
+class SimDb:
+    """Sessions' steps on ``world.db`` through ``engine``; ``stepped()`` is called after each step."""
+
+    def __init__(self, engine: Engine, world: SimWorld, env: simpy.Environment, recorder: SpecRecorder,
+                 draw: Callable[[int], int], stepped: Callable[[], None]) -> None:
+        self.engine, self.world, self.env, self.recorder = engine, world, env, recorder
+        self._draw, self._stepped = draw, stepped
+        self._waiting: list[simpy.Event] = []  # runs waiting for a lock
+        self._plans: dict[int, tuple[Any, Plan]] = {}  # id(statement) -> (statement, its plan)
+
+    def step(self, s: int, op: Any, job: str) -> Generator[Any, Any, Done | Failed]:
+        """Run ``op`` (a statement, ``keep``, BEGIN, COMMIT or ROLLBACK) in session ``s`` as the engine
+        does, waiting out every ``Blocked``; the engine's ``Done`` or ``Failed``."""
+        run = self._runner(s, op)
+        waited_from: float | None = None
+        while True:
+            steps = run()
+            after, outcome = steps[0] if len(steps) == 1 else steps[self._draw(len(steps))]
+            self.world.db = after
+            if isinstance(outcome, Blocked):
+                if waited_from is None:
+                    waited_from = self.env.now
+                wake = self.env.event()
+                self._waiting.append(wake)
+                yield wake
+                continue
+            if waited_from is not None:
+                self.recorder.waits.append((waited_from, self.env.now, job))
+            if isinstance(outcome, Failed) and outcome.error == DEADLOCK:
+                self.recorder.deadlocks += 1
+            self.recorder.statements += 1
+            self._wake()
+            self._stepped()
+            assert isinstance(outcome, Done | Failed)
+            return outcome
+
+    def disconnect(self, s: int) -> None:
+        """Session ``s``'s connection is gone (an ack, a crash, a retry): its transaction rolls back."""
+        self.world.db = self.engine.disconnect(self.world.db, s)
+        self._wake()
+
+    def _runner(self, s: int, op: Any) -> Callable[[], tuple[Step, ...]]:
+        engine = self.engine
+        if isinstance(op, Begin):
+            return lambda: (engine.begin(self.world.db, s, op.level),)
+        if isinstance(op, Commit):
+            return lambda: (engine.commit(self.world.db, s),)
+        if isinstance(op, Rollback):
+            return lambda: (engine.rollback(self.world.db, s),)
+        statement = op.statement if isinstance(op, Keep) else op
+        if not is_statement(statement):
+            raise Unsupported(f"keep() of {statement!r}, which is not a SQLAlchemy statement")
+        planned = self._plans.get(id(statement))
+        if planned is None or planned[0] is not statement:
+            if len(self._plans) >= PLANS_KEPT:
+                self._plans.clear()
+            planned = self._plans[id(statement)] = (statement, engine.plan(statement))
+        plan = planned[1]
+        return lambda: engine.execute_plan(self.world.db, s, plan)
+
+    def _wake(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for wake in waiting:
+            wake.succeed()

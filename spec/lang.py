@@ -38,8 +38,8 @@ from spec.schema import Schema, Value
 
 __all__ = [
     "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Program", "Property", "Push",
-    "Record", "Rollback", "Settled", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit", "keep",
-    "push", "record", "rollback", "transaction",
+    "Record", "Rollback", "Saturates", "Settled", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit",
+    "keep", "push", "record", "rollback", "transaction",
 ]
 
 #: the fault kinds a spec may give a budget, and what each does
@@ -271,6 +271,27 @@ class Settled:
 
 
 @dataclass(frozen=True, slots=True)
+class Saturates:
+    """Integer column ``table.column`` is stored saturated: a value of ``at`` or more as ``at``, because no
+    reader can tell such values apart (``Spec.saturates``). ``at``: a number, a scope entry's name or a
+    function of the scope; ``why``: the author's reason."""
+
+    table: str
+    column: str
+    at: int | str | Callable[[Scope], int]
+    why: str
+    where: SourceLocation
+
+    def bound(self, scope: Scope) -> int:
+        """``at`` in ``scope``: a non-negative integer."""
+        n = self.at(scope) if callable(self.at) else scope[self.at] if isinstance(self.at, str) else self.at
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise Unsupported(f"saturates({self.table}.{self.column}): at must be a non-negative integer, got {n!r}",
+                              self.where)
+        return n
+
+
+@dataclass(frozen=True, slots=True)
 class Switch:
     """A named choice of the spec (a bug or its fix, a reading of the code), its default and why."""
 
@@ -278,6 +299,13 @@ class Switch:
     choices: tuple[str, ...]
     default: str
     doc: str
+
+
+def _caller() -> tuple[str, int]:
+    """The file and line of the code that called the caller (a declaration's place in the spec)."""
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    return (caller.f_code.co_filename, caller.f_lineno) if caller is not None else ("?", 0)
 
 
 def _where(fn: Callable[..., Any]) -> SourceLocation:
@@ -314,6 +342,7 @@ class Spec:
     properties: dict[str, Property] = field(default_factory=dict)
     switches: dict[str, Switch] = field(default_factory=dict)
     settles: dict[str, Settled] = field(default_factory=dict)
+    saturated: tuple[Saturates, ...] = ()
     _rows: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]] | None = None
     _start: Callable[[Scope], Iterable[tuple[Any, ...]]] | None = None
     periodic: tuple[str, ...] = ()
@@ -404,6 +433,31 @@ class Spec:
             self.settles[prop] = Settled(prop, when, premise, (when.__doc__ or "").strip(), where)
             return when
         return register
+
+    def saturates(self, column: sa.Column[Any], *, at: int | str | Callable[[Scope], int], why: str) -> None:
+        """Declare that no reader of integer ``column`` can tell apart two values of ``at`` or more, so the
+        checker stores such a value as ``at`` (the write-up's checker's counter abstraction): fewer states,
+        the same verdicts and shortest lengths. ``at``: a number, a scope entry's name or a function of the
+        scope; ``why``: the argument, in a sentence (which readers compare the column with what).
+
+        The checker tests the declaration wherever the column is read (``model/specmodel/saturation.py``):
+        every statement in a state holding a saturated value is also run with that value raised past the
+        bound, and a program sent a different result (after ``keep``'s function), a different write or
+        row count, or a property, ``settled`` condition or premise judged otherwise stops the check
+        (exit 2). A program that needs only a comparison reads the column through ``keep``.
+        ``--no-saturation`` switches the reduction off."""
+        where = SourceLocation(*_caller())
+        table = getattr(column, "table", None)
+        if not isinstance(column, sa.Column) or not isinstance(table, sa.Table) or table.name not in self.schema.names:
+            raise Unsupported(f"saturates({column!r}): give a column of one of the spec's tables", where)
+        spec = self.schema.tables[self.schema.names.index(table.name)]
+        if spec.columns[spec.index(column.name)].kind != "int":
+            raise Unsupported(f"saturates({table.name}.{column.name}): only an Integer column saturates", where)
+        if any(d.table == table.name and d.column == column.name for d in self.saturated):
+            raise Unsupported(f"saturates({table.name}.{column.name}) declared twice", where)
+        if not why.strip():
+            raise Unsupported(f"saturates({table.name}.{column.name}): say why no reader can tell (why=...)", where)
+        self.saturated = (*self.saturated, Saturates(table.name, column.name, at, why.strip(), where))
 
     def _property(self, name: str, kind: str) -> Callable[[Callable[[Any], object]], Any]:
         def register(check: Callable[[Any], object]) -> Callable[[Any], object]:

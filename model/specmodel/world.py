@@ -15,7 +15,7 @@ from spec.lang import Record, Scope
 from spec.schema import Schema, Value
 from spec.state import DbState
 
-__all__ = ["Job", "Run", "View", "World", "canonical"]
+__all__ = ["PARTS", "Job", "Run", "View", "World", "canonical"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +120,15 @@ def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object]
 
 
 class View:
-    """What a property reads: committed rows, ghost counts, the queues, runs, failed jobs, the scope."""
+    """What a property reads: committed rows, ghost counts, the queues, runs, failed jobs, the scope.
+
+    ``reads`` names the parts of the world read so far (``PARTS``): a judgement's result depends on them
+    alone (``model.specmodel.judged``)."""
 
     def __init__(self, world: World, schema: Schema, scope: Scope) -> None:
         self._world, self._schema, self.scope = world, schema, scope
+        self._counts: dict[tuple[str, tuple[Value, ...]], int] | None = None
+        self.reads: set[str] = set()
 
     def rows(self, table: str) -> list[dict[str, Value]]:
         """The committed rows of ``table``, in key order, as dicts."""
@@ -131,6 +136,7 @@ class View:
         if t < 0:
             raise KeyError(f"no table {table!r} (tables: {list(self._schema.names)})")
         names = [c.name for c in self._schema.tables[t].columns]
+        self.reads.add("tables")
         return [dict(zip(names, row, strict=True)) for row in self._world.db.tables[t]]
 
     def row(self, table: str, key: int) -> dict[str, Value] | None:
@@ -142,21 +148,37 @@ class View:
 
     def count(self, event: str, *key: Value) -> int:
         """How many times ``record(event, *key)`` happened (with no key: every key)."""
-        return sum(n for (e, k), n in self._world.ghost if e == event and (not key or k == tuple(key)))
+        self.reads.add("ghost")
+        if not key:
+            return sum(n for (e, _), n in self._world.ghost if e == event)
+        counts = self._counts
+        if counts is None:  # properties ask many times per state: one dict per view
+            counts = self._counts = dict(self._world.ghost)
+        return counts.get((event, key), 0)
 
     def queued(self, job: str | None = None) -> int:
+        self.reads.add("queues")
         return sum(1 for q in self._world.queues for j in q if job is None or j.type == job)
 
     def running(self, job: str | None = None) -> int:
+        self.reads.add("slots")
         return sum(1 for r in self._world.slots if r is not None and (job is None or r.job.type == job))
 
     def failed(self, job: str | None = None) -> int:
+        self.reads.add("failed")
         return sum(1 for j in self._world.failed if job is None or j.type == job)
 
     @property
     def idle(self) -> bool:
         """No job queued or running."""
         return self.queued() == 0 and self.running() == 0
+
+
+#: the parts of a world a ``View`` reads, each as a function of the world
+PARTS: dict[str, Callable[[World], object]] = {
+    "tables": lambda w: w.db.tables, "ghost": lambda w: w.ghost, "queues": lambda w: w.queues,
+    "slots": lambda w: w.slots, "failed": lambda w: w.failed,
+}
 
 
 def ghost_dict(world: World) -> Mapping[str, int]:

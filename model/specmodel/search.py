@@ -226,12 +226,33 @@ def check_spec(
             if all(p.name in found for p in goals):
                 return
 
+    # A state with no job queued or running and no periodic job has no step at all: a stall of every goal
+    # it is not at, seen when it is made. It is decided once every shallower state has been expanded (a
+    # stall of the same goal may still be found there), that is when the search first reaches its depth.
+    idle_stalls = not spec.periodic and bool(goals)
+    spotted_at: dict[str, int] = {}
+
+    def spotted(j: int) -> None:
+        for g, prop in enumerate(goals):
+            if prop.name not in found and prop.name not in spotted_at and not at_goal[g][j]:
+                spotted_at[prop.name] = j
+
+    def stalls_up_to(level: int) -> None:
+        for name, j in list(spotted_at.items()):
+            if depth[j] <= level:
+                del spotted_at[name]
+                if name not in found:
+                    states, steps = path_to(j)
+                    found[name] = Found(name=name, kind="stall", path=states, labels=steps,
+                                        detail=_stall_detail(worlds[j], spec.properties[name]))
+
     judge_new(0)
     frontier = deque([0])
     expanded = 0
     stop_reason: str | None = None
     budget: str | None = None
     while frontier:
+        stalls_up_to(depth[frontier[0]])
         if len(found) == len(names):
             stop_reason = "every property asked is violated"
             break
@@ -270,6 +291,8 @@ def check_spec(
                 depth.append(depth[i] + 1)
                 frontier.append(j)
                 judge_new(j)
+                if idle_stalls and not any(world.queues) and not any(world.slots):
+                    spotted(j)
             if not move.fault:
                 onward = True
                 if goals:
@@ -285,6 +308,7 @@ def check_spec(
             progress(len(worlds))
     complete = not frontier
     if complete:
+        stalls_up_to(max(depth) + 1)
         for g, prop in enumerate(goals):
             if prop.name in found:
                 continue

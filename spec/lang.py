@@ -272,22 +272,26 @@ class Settled:
 
 @dataclass(frozen=True, slots=True)
 class Saturates:
-    """Integer column ``table.column`` is stored saturated: a value of ``at`` or more as ``at``, because no
-    reader can tell such values apart (``Spec.saturates``). ``at``: a number, a scope entry's name or a
-    function of the scope; ``why``: the author's reason."""
+    """A count stored saturated, a value of ``at`` or more as ``at``, because no reader can tell such values
+    apart (``Spec.saturates``): integer column ``table.column``, or (``table`` None) the ghost count of
+    ``record(column, ...)``, per key. ``at``: a number, a scope entry's name or a function of the scope;
+    ``why``: the author's reason."""
 
-    table: str
+    table: str | None
     column: str
     at: int | str | Callable[[Scope], int]
     why: str
     where: SourceLocation
 
+    @property
+    def name(self) -> str:
+        return f"{self.table}.{self.column}" if self.table is not None else f"record({self.column!r})"
+
     def bound(self, scope: Scope) -> int:
         """``at`` in ``scope``: a non-negative integer."""
         n = self.at(scope) if callable(self.at) else scope[self.at] if isinstance(self.at, str) else self.at
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise Unsupported(f"saturates({self.table}.{self.column}): at must be a non-negative integer, got {n!r}",
-                              self.where)
+            raise Unsupported(f"saturates({self.name}): at must be a non-negative integer, got {n!r}", self.where)
         return n
 
 
@@ -434,30 +438,38 @@ class Spec:
             return when
         return register
 
-    def saturates(self, column: sa.Column[Any], *, at: int | str | Callable[[Scope], int], why: str) -> None:
-        """Declare that no reader of integer ``column`` can tell apart two values of ``at`` or more, so the
-        checker stores such a value as ``at`` (the write-up's checker's counter abstraction): fewer states,
-        the same verdicts and shortest lengths. ``at``: a number, a scope entry's name or a function of the
-        scope; ``why``: the argument, in a sentence (which readers compare the column with what).
+    def saturates(self, counted: sa.Column[Any] | str, *, at: int | str | Callable[[Scope], int], why: str) -> None:
+        """Declare that no reader of ``counted`` can tell apart two values of ``at`` or more, so the checker
+        stores such a value as ``at`` (the write-up's checker's counter abstraction): fewer states, the same
+        verdicts and shortest lengths. ``counted``: an Integer column of the spec's tables, or an event's
+        name (the ghost count of ``record(event, ...)``, per key, which only properties read). ``at``: a
+        number, a scope entry's name or a function of the scope; ``why``: the argument, in a sentence
+        (which readers compare the count with what).
 
-        The checker tests the declaration wherever the column is read (``model/specmodel/saturation.py``):
+        The checker tests the declaration wherever the count is read (``model/specmodel/saturation.py``):
         every statement in a state holding a saturated value is also run with that value raised past the
         bound, and a program sent a different result (after ``keep``'s function), a different write or
         row count, or a property, ``settled`` condition or premise judged otherwise stops the check
         (exit 2). A program that needs only a comparison reads the column through ``keep``.
         ``--no-saturation`` switches the reduction off."""
         where = SourceLocation(*_caller())
-        table = getattr(column, "table", None)
-        if not isinstance(column, sa.Column) or not isinstance(table, sa.Table) or table.name not in self.schema.names:
-            raise Unsupported(f"saturates({column!r}): give a column of one of the spec's tables", where)
-        spec = self.schema.tables[self.schema.names.index(table.name)]
-        if spec.columns[spec.index(column.name)].kind != "int":
-            raise Unsupported(f"saturates({table.name}.{column.name}): only an Integer column saturates", where)
-        if any(d.table == table.name and d.column == column.name for d in self.saturated):
-            raise Unsupported(f"saturates({table.name}.{column.name}) declared twice", where)
-        if not why.strip():
-            raise Unsupported(f"saturates({table.name}.{column.name}): say why no reader can tell (why=...)", where)
-        self.saturated = (*self.saturated, Saturates(table.name, column.name, at, why.strip(), where))
+        if isinstance(counted, str):
+            decl = Saturates(None, counted, at, why.strip(), where)
+        else:
+            table = getattr(counted, "table", None)
+            if not isinstance(counted, sa.Column) or not isinstance(table, sa.Table) or \
+                    table.name not in self.schema.names:
+                raise Unsupported(f"saturates({counted!r}): give a column of one of the spec's tables, or an "
+                                  "event's name", where)
+            spec = self.schema.tables[self.schema.names.index(table.name)]
+            if spec.columns[spec.index(counted.name)].kind != "int":
+                raise Unsupported(f"saturates({table.name}.{counted.name}): only an Integer column saturates", where)
+            decl = Saturates(table.name, counted.name, at, why.strip(), where)
+        if any(d.name == decl.name for d in self.saturated):
+            raise Unsupported(f"saturates({decl.name}) declared twice", where)
+        if not decl.why:
+            raise Unsupported(f"saturates({decl.name}): say why no reader can tell (why=...)", where)
+        self.saturated = (*self.saturated, decl)
 
     def _property(self, name: str, kind: str) -> Callable[[Callable[[Any], object]], Any]:
         def register(check: Callable[[Any], object]) -> Callable[[Any], object]:

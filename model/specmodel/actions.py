@@ -114,7 +114,7 @@ class Model:
 
     def saturated(self, world: World) -> World:
         """``world`` with its saturated columns stored as the search stores them (``spec.saturates``)."""
-        return world.with_db(self.saturation.db(world.db)) if self.saturation else world
+        return self.saturation.world(world) if self.saturation else world
 
     def canonical(self, world: World) -> World:
         return canonical(world, self.ranges, self._intern) if self.symmetry else world
@@ -271,6 +271,8 @@ class Model:
         step, has ended (awaiting its ack) or has failed (handled by the worker)."""
         nxt = self.next_of(run)
         world = world.recorded(nxt.records)
+        if self.saturation and nxt.records:
+            world = self.saturation.ghost(world)
         if isinstance(nxt, Branch):
             for option in nxt.options:
                 yield from self._settle(world, s, Run(run.job, run.phase, (*run.history, option)), ack_now)

@@ -1,10 +1,12 @@
-"""The counter abstraction a spec declares with ``spec.saturates(column, at=..., why=...)``, stored and tested.
+"""The counter abstraction a spec declares with ``spec.saturates(column or event, at=..., why=...)``, stored
+and tested.
 
-A saturated column keeps a value of ``at`` or more as ``at``: one stored state stands for every state whose
-value there is ``at`` or more, the rest alike. That is exact (the same verdicts, the same shortest
-counterexamples) when no reader can tell those states apart: every statement sends its program the same
-result, writes the same rows (saturated) and waits or fails alike, and every property, ``settled``
-condition and premise judges alike. The checker tests it wherever it matters, on the states it meets:
+A saturated column (or an event's ghost count) keeps a value of ``at`` or more as ``at``: one stored state
+stands for every state whose value there is ``at`` or more, the rest alike. That is exact (the same
+verdicts, the same shortest counterexamples) when no reader can tell those states apart: every statement
+sends its program the same result, writes the same rows (saturated) and waits or fails alike, and every
+property, ``settled`` condition and premise judges alike. The checker tests it wherever it matters, on the
+states it meets:
 
 - **Statements.** Each time a statement runs in a state for the first time (``Model`` memoises outcomes),
   it runs again in *witness* states: one per value stored at its bound (a *cell*: in a committed row, a
@@ -12,14 +14,15 @@ condition and premise judges alike. The checker tests it wherever it matters, on
   (``at + 1``) and far past it (``at + FAR``). Each witness's outcomes, saturated, must equal the stored
   state's: the same rows written (saturated), the same row count, rows returned or error, and for a
   ``keep`` the same value of its function.
-- **Judgements.** A property, a ``settled`` condition and a premise are judged again with each committed
-  cell at its bound raised the same two ways (for a premise, a cell is raised in the states before and
-  after the step alike where both hold it at the bound), and must come out the same.
+- **Judgements.** A property, a ``settled`` condition and a premise (the only readers of ghost counts)
+  are judged again with each committed cell and each ghost count at its bound raised the same two ways,
+  and must come out the same. For a premise, a value is raised in the states before and after the step
+  alike where both hold it at the bound (it stayed past the bound), else where it is.
 
 One cell raised at a time catches a reader that compares two saturated values with each other; the far
 value catches a comparison with a constant past the bound. A reader that tells apart values past the
 bound that neither witness separates (``col = at + 3``) is outside what the test sees, so the declaration
-says why no reader can: its ``why``. A test that fails stops the check with exit 2, naming the column and
+says why no reader can: its ``why``. A test that fails stops the check with exit 2, naming the count and
 the statement or judgement that told the values apart; ``--no-saturation`` switches the reduction off.
 """
 
@@ -55,8 +58,13 @@ class Saturation:
     def __init__(self, spec: Spec, scope: Scope) -> None:
         names = spec.schema.names
         self.decls: dict[tuple[int, int], Saturates] = {}
+        #: saturated events: their declaration and bound
+        self.events: dict[str, tuple[Saturates, int]] = {}
         caps: list[list[tuple[int, int]]] = [[] for _ in names]
         for decl in spec.saturated:
+            if decl.table is None:
+                self.events[decl.column] = (decl, decl.bound(scope))
+                continue
             t = names.index(decl.table)
             c = spec.schema.tables[t].index(decl.column)
             caps[t].append((c, decl.bound(scope)))
@@ -66,7 +74,7 @@ class Saturation:
         self._dbs: dict[DbState, DbState] = {}
 
     def __bool__(self) -> bool:
-        return bool(self.decls)
+        return bool(self.decls or self.events)
 
     # -- saturating -------------------------------------------------------------------------------------
 
@@ -78,13 +86,24 @@ class Saturation:
                                             else v)
         return found
 
+    def ghost(self, world: World) -> World:
+        """``world`` with every saturated event's count above its bound stored at it."""
+        events = self.events
+        if not events or not any(e in events and n > events[e][1] for (e, _), n in world.ghost):
+            return world
+        return world.but(ghost=tuple(((e, k), min(n, events[e][1]) if e in events else n) for (e, k), n in world.ghost))
+
+    def world(self, world: World) -> World:
+        """``world`` saturated: its database and its ghost counts."""
+        return self.ghost(world.with_db(self.db(world.db)))
+
     def steps(self, steps: tuple[Step, ...]) -> tuple[Step, ...]:
         """An engine's outcomes with their states saturated."""
         return tuple((self.db(after), outcome) for after, outcome in steps)
 
     # -- witnesses --------------------------------------------------------------------------------------
 
-    def witnesses(self, db: DbState) -> Iterator[tuple[DbState, str]]:
+    def witnesses(self, db: DbState) -> Iterator[tuple[DbState, Saturates, str]]:
         """``db`` with one value stored at its bound raised past it, for each such value and each of the
         two raises, and which column it is."""
         cells: list[tuple[int, int, int]] = []
@@ -96,32 +115,53 @@ class Saturation:
         _mapped(db, self.caps, meet)
         for i, (t, c, cap) in enumerate(cells):
             for value in (cap + 1, cap + FAR):
-                yield _mapped(db, self.caps, _raise_nth(i, value)), f"{self.name(t, c)} = {value}"
+                yield _mapped(db, self.caps, _raise_nth(i, value)), self.decls[(t, c)], f"{self.name(t, c)} = {value}"
 
-    def worlds(self, world: World) -> Iterator[tuple[World, str]]:
-        """``world`` with one committed value stored at its bound raised, as ``witnesses`` (what a
-        property reads)."""
-        for (t, k, c), cap in self._cells(world.db).items():
+    def worlds(self, world: World) -> Iterator[tuple[World, Saturates, str]]:
+        """``world`` with one committed value or ghost count stored at its bound raised, as ``witnesses``
+        (what a property reads), with its declaration and which value it is."""
+        for cell, (decl, cap) in self._cells(world).items():
             for value in (cap + 1, cap + FAR):
-                yield world.with_db(self._raised(world.db, {(t, k, c): value})), f"{self.name(t, c)} = {value}"
+                yield self._raised(world, {cell: value}), decl, f"{self._cell_name(cell)} = {value}"
 
-    def pairs(self, before: World, after: World) -> Iterator[tuple[World, World, str]]:
-        """The step ``before`` -> ``after`` with one committed cell at its bound raised: in both states
-        where both hold it at the bound (the value moved past the bound, or stayed), else where it is."""
-        old, new = self._cells(before.db), self._cells(after.db)
-        for cell, cap in {**old, **new}.items():
+    def pairs(self, before: World, after: World) -> Iterator[tuple[World, World, Saturates, str]]:
+        """The step ``before`` -> ``after`` with one committed value or ghost count at its bound raised: in
+        both states where both hold it at the bound (the value moved past the bound, or stayed), else where
+        it is."""
+        old, new = self._cells(before), self._cells(after)
+        for cell, (decl, cap) in {**old, **new}.items():
             for value in (cap + 1, cap + FAR):
                 raised = {cell: value}
-                yield (before.with_db(self._raised(before.db, raised)) if cell in old else before,
-                       after.with_db(self._raised(after.db, raised)) if cell in new else after,
-                       f"{self.name(cell[0], cell[2])} = {value}")
+                yield (self._raised(before, raised) if cell in old else before,
+                       self._raised(after, raised) if cell in new else after, decl,
+                       f"{self._cell_name(cell)} = {value}")
 
-    def _cells(self, db: DbState) -> dict[tuple[int, Value, int], int]:
-        """Committed values stored at their bound, by (table, row key, column): their bound."""
-        return {(t, row[self.keys[t]], c): cap for t, rows in enumerate(db.tables) for c, cap in self.caps[t]
-                for row in rows if row[c] == cap}
+    def _cells(self, world: World) -> dict[tuple[Any, ...], tuple[Saturates, int]]:
+        """Committed values at their bound, by ("row", table, row key, column), and ghost counts at theirs,
+        by ("ghost", event, key): their declaration and bound."""
+        cells: dict[tuple[Any, ...], tuple[Saturates, int]] = {
+            ("row", t, row[self.keys[t]], c): (self.decls[(t, c)], cap)
+            for t, rows in enumerate(world.db.tables) for c, cap in self.caps[t] for row in rows if row[c] == cap}
+        for (event, key), n in world.ghost:
+            if event in self.events and n == self.events[event][1]:
+                cells[("ghost", event, key)] = self.events[event]
+        return cells
 
-    def _raised(self, db: DbState, cells: dict[tuple[int, Value, int], int]) -> DbState:
+    def _cell_name(self, cell: tuple[Any, ...]) -> str:
+        if cell[0] == "ghost":
+            return f"the count of record({cell[1]!r}{''.join(f', {v!r}' for v in cell[2])})"
+        return self.decls[(cell[1], cell[3])].name
+
+    def _raised(self, world: World, cells: dict[tuple[Any, ...], int]) -> World:
+        rows = {cell[1:]: v for cell, v in cells.items() if cell[0] == "row"}
+        counts = {cell[1:]: v for cell, v in cells.items() if cell[0] == "ghost"}
+        if counts:
+            world = world.but(ghost=tuple((ek, counts.get(ek, n)) for ek, n in world.ghost))
+        if rows:
+            world = world.with_db(self._raised_rows(world.db, rows))
+        return world
+
+    def _raised_rows(self, db: DbState, cells: dict[tuple[Any, ...], int]) -> DbState:
         tables = tuple(
             tuple(tuple(cells.get((t, row[self.keys[t]], c), v) for c, v in enumerate(row)) for row in rows)
             if any(cell[0] == t for cell in cells) else rows
@@ -134,38 +174,37 @@ class Saturation:
                         fn: Callable[[Any], Any] | None, where: SourceLocation) -> None:
         """Run the statement (``run``) in each witness of ``db`` and compare with ``found``, its saturated
         outcomes in ``db``; ``fn``: the ``keep`` function the program reads the result through."""
-        for witness, what in self.witnesses(db):
-            other = self.steps(run(witness))
-            problem = _difference(found, other, fn)
+        for witness, decl, what in self.witnesses(db):
+            problem = _difference(found, self.steps(run(witness)), fn)
             if problem is not None:
                 raise SaturationBroken(f"the statement tells {what} from the value saturated at its bound: {problem}"
-                                       f"; {self._fix(what)}", where)
+                                       f"; {_fix(decl)}", where)
 
     def check_judged(self, world: World, judge: Callable[[World], object], what: str,
                      where: SourceLocation) -> None:
         """``judge`` (a property, a settled condition) gives ``world`` and each of its witnesses the same."""
         expected = judge(world)
-        for witness, raised in self.worlds(world):
+        for witness, decl, raised in self.worlds(world):
             if judge(witness) != expected:
                 raise SaturationBroken(f"{what} judges {raised} otherwise than the value saturated at its bound; "
-                                       f"{self._fix(raised)}", where)
+                                       f"{_fix(decl)}", where)
 
     def check_premise(self, before: World, after: World, judge: Callable[[World, World], object], what: str,
                       where: SourceLocation) -> None:
+        """``judge`` (a premise) gives the step ``before`` -> ``after`` and each of its witnesses the same."""
         expected = judge(before, after)
-        for old, new, raised in self.pairs(before, after):
+        for old, new, decl, raised in self.pairs(before, after):
             if judge(old, new) != expected:
                 raise SaturationBroken(f"{what} judges a step with {raised} otherwise than with the value "
-                                       f"saturated at its bound; {self._fix(raised)}", where)
+                                       f"saturated at its bound; {_fix(decl)}", where)
 
     def name(self, t: int, c: int) -> str:
-        decl = self.decls[(t, c)]
-        return f"{decl.table}.{decl.column}"
+        return self.decls[(t, c)].name
 
-    def _fix(self, what: str) -> str:
-        decl = next(d for d in self.decls.values() if what.startswith(f"{d.table}.{d.column} "))
-        return (f"the declaration saturates({decl.table}.{decl.column}) at {decl.where} does not hold "
-                "(read the column through keep(), raise its bound, or check with --no-saturation)")
+
+def _fix(decl: Saturates) -> str:
+    return (f"the declaration saturates({decl.name}) at {decl.where} does not hold (read the column through "
+            "keep(), raise its bound, or check with --no-saturation)")
 
 
 def _difference(found: tuple[Step, ...], other: tuple[Step, ...], fn: Callable[[Any], Any] | None) -> str | None:

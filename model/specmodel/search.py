@@ -227,8 +227,9 @@ def check_spec(
                 return
 
     # A state with no job queued or running and no periodic job has no step at all: a stall of every goal
-    # it is not at, seen when it is made. It is decided once every shallower state has been expanded (a
-    # stall of the same goal may still be found there), that is when the search first reaches its depth.
+    # it is not at, seen when it is made. It is the shortest once no state shallower than it is a stall of
+    # that goal: the states of the level above still to be expanded are asked whether they have a
+    # fault-free step (the first one answers), so the search need not expand the rest of that level.
     idle_stalls = not spec.periodic and bool(goals)
     spotted_at: dict[str, int] = {}
 
@@ -237,14 +238,24 @@ def check_spec(
             if prop.name not in found and prop.name not in spotted_at and not at_goal[g][j]:
                 spotted_at[prop.name] = j
 
-    def stalls_up_to(level: int) -> None:
+    def stall(name: str, k: int) -> None:
+        states, steps = path_to(k)
+        found[name] = Found(name=name, kind="stall", path=states, labels=steps,
+                            detail=_stall_detail(worlds[k], spec.properties[name]))
+
+    def decide_spotted() -> None:
         for name, j in list(spotted_at.items()):
-            if depth[j] <= level:
-                del spotted_at[name]
-                if name not in found:
-                    states, steps = path_to(j)
-                    found[name] = Found(name=name, kind="stall", path=states, labels=steps,
-                                        detail=_stall_detail(worlds[j], spec.properties[name]))
+            del spotted_at[name]
+            if name in found:
+                continue
+            g = next(g for g, p in enumerate(goals) if p.name == name)
+            for k in frontier:
+                if depth[k] >= depth[j]:
+                    break
+                if not at_goal[g][k] and not any(not m.fault for m in model.moves(worlds[k])):
+                    j = k  # a shallower stall: the shortest is the first met in the search's order
+                    break
+            stall(name, j)
 
     judge_new(0)
     frontier = deque([0])
@@ -252,7 +263,6 @@ def check_spec(
     stop_reason: str | None = None
     budget: str | None = None
     while frontier:
-        stalls_up_to(depth[frontier[0]])
         if len(found) == len(names):
             stop_reason = "every property asked is violated"
             break
@@ -304,11 +314,12 @@ def check_spec(
                     states, steps = path_to(i)
                     found[prop.name] = Found(name=prop.name, kind="stall", path=states, labels=steps,
                                              detail=_stall_detail(worlds[i], prop))
+        if spotted_at:
+            decide_spotted()
         if progress is not None and len(worlds) % 1000 == 0:
             progress(len(worlds))
     complete = not frontier
     if complete:
-        stalls_up_to(max(depth) + 1)
         for g, prop in enumerate(goals):
             if prop.name in found:
                 continue

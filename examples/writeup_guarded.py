@@ -119,34 +119,37 @@ def batch_job_completed(ctx: Ctx, wave: int) -> Program:
 
 
 def check_and_trigger_next_wave(ctx: Ctx, batch_wave: int) -> Program:
-    checked: set[int] = set()
-    decision = yield from db_reconcile(ctx, checked)
-    if batch_wave not in checked:  # the completion handler's own batch's wave, after the decision
+    """DB-RECONCILE's decision, then the completion handler's own batch's wave, unless DB-RECONCILE
+    checked it. (What it decided is read by nothing after it: the listener's result is dropped.)"""
+    _, checked = yield from db_reconcile(ctx)
+    if batch_wave != checked:  # the completion handler's own batch's wave, after the decision
         yield from check_wave_completion(ctx, batch_wave)
-    return decision
 
 
-def db_reconcile(ctx: Ctx, checked: set[int]) -> Program:
-    """DB-RECONCILE with Fix #1 (lines 1106-1169)."""
+def db_reconcile(ctx: Ctx) -> Program:
+    """DB-RECONCILE with Fix #1 (lines 1106-1169): its decision, and the wave whose completion it checked."""
     current = yield from current_wave()
-    completion = yield from check_wave_completion(ctx, max(1, current))
-    checked.add(max(1, current))
+    checked = max(1, current)
+    completion = yield from check_wave_completion(ctx, checked)
+    # Fix #1's condition on the current wave, from values read already (the PHP tests it below): what the
+    # run keeps of the current wave's row is then this one bit
+    may_dispatch = completion.completed or current == 0 or completion.at_threshold
     next_pending = (yield sa.select(wc.wave_number).where(
         wc.job_id == JOB_ID, wc.dependency_level == MAIN_LEVEL, wc.status == PENDING,
     ).order_by(wc.wave_number).limit(1)).scalar()
     if next_pending is None:
-        return "idle"
+        return "idle", checked
     # Fix #1: is another wave dispatching or processing? (->value(): any one; only tested for null)
     active = (yield sa.select(wc.wave_number).where(
         wc.job_id == JOB_ID, wc.wave_number != current, wc.status.in_(ACTIVE),
     ).order_by(wc.wave_number).limit(1)).scalar()
     if active is not None:
-        return "monitoring"
+        return "monitoring", checked
     # Fix #1: dispatch only when the current wave is completed, at its threshold, or there is none
-    if not (completion.completed or current == 0 or completion.at_threshold):
-        return "monitoring"
+    if not may_dispatch:
+        return "monitoring", checked
     yield from dispatch_wave(ctx, next_pending)
-    return "dispatched"
+    return "dispatched", checked
 
 
 def current_wave() -> Program:

@@ -95,6 +95,7 @@ class Model:
         self._outcomes: dict[tuple[DbState, int, int, Any], tuple[Step, ...]] = {}
         self.programs = Programs(self._program, merge=frames, op_key=self._op_value)
         self._interned: dict[object, int] = {}
+        self._runs: dict[Run, Run] = {}
 
     # -- the initial state ------------------------------------------------------------------------------
 
@@ -338,8 +339,9 @@ class Model:
     def _with_queue(world: World, q: int, jobs: tuple[Job, ...]) -> World:
         return world.but(queues=world.queues[:q] + (jobs,) + world.queues[q + 1:])
 
-    @staticmethod
-    def _with_slot(world: World, s: int, run: Run | None) -> World:
+    def _with_slot(self, world: World, s: int, run: Run | None) -> World:
+        if run is not None:  # one object per distinct run: states then compare and sort by identity
+            run = self._runs.setdefault(run, run)
         return world.but(slots=world.slots[:s] + (run,) + world.slots[s + 1:])
 
     def _can_spend(self, world: World, fault: str) -> bool:

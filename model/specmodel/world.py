@@ -97,9 +97,11 @@ class World:
         if not records:
             return self
         counts = dict(self.ghost)
+        met = len(counts)
         for r in records:
             counts[(r.event, r.key)] = counts.get((r.event, r.key), 0) + 1
-        return self.but(ghost=tuple(sorted(counts.items(), key=repr)))
+        # a dict keeps the order the ghost had: only a new key needs sorting
+        return self.but(ghost=tuple(sorted(counts.items(), key=repr)) if len(counts) > met else tuple(counts.items()))
 
 
 def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object], int]) -> World:
@@ -174,9 +176,10 @@ class View:
         return self.queued() == 0 and self.running() == 0
 
 
-#: the parts of a world a ``View`` reads, each as a function of the world
+#: the parts of a world a ``View`` reads, each as a function of the world (the committed tables by their
+#: database state, whose hash is kept: a finer key, and a cheap one)
 PARTS: dict[str, Callable[[World], object]] = {
-    "tables": lambda w: w.db.tables, "ghost": lambda w: w.ghost, "queues": lambda w: w.queues,
+    "tables": lambda w: w.db, "ghost": lambda w: w.ghost, "queues": lambda w: w.queues,
     "slots": lambda w: w.slots, "failed": lambda w: w.failed,
 }
 

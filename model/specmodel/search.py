@@ -158,7 +158,7 @@ def check_spec(
             fresh = None if not saturation else lambda d=decl: saturation.check_premise(
                 before, after, lambda b, a: d.premise(view(b), view(a)) in (True, None),
                 f"the premise of settled({d.prop!r})", d.where)
-            broken = judged.one(("premise", decl.prop), (before, after), decl.premise, fresh)
+            broken = judged.one(("premise", decl.premise), (before, after), decl.premise, fresh)  # one per fact
             if broken is not True and broken is not None:
                 raise PremiseBroken(f"the step {label} breaks the premise of settled({decl.prop!r}): "
                                     f"{broken if isinstance(broken, str) else 'false'}; check with --no-settled",

@@ -67,3 +67,13 @@ def test_probe_walks_decide_the_liveness_properties_with_the_same_verdicts() -> 
     assert {n: v[0] for n, v in walked[2].items()} == {n: v[0] for n, v in shortest[2].items()}
     assert all(walked[2][n][1] >= shortest[2][n][1] for n in walked[2] if walked[2][n][1] is not None)
     assert _run(scope) == walked  # seeded: the same search every time
+
+
+def test_its_saturated_counts_keep_every_verdict_and_shortest_length() -> None:
+    spec = load_spec(SPEC)
+    scope = spec.scope_of({"waves": "2", "wave_size": "2", "handlers": "2"})
+    runs = [check_spec(Model(spec, scope, saturation=on), time_limit=60, por=False, probe=False)
+            for on in (True, False)]
+    verdicts = [{n: (s.holds(n), len(f.labels) if (f := s.found.get(n)) else None) for n in s.checked} for s in runs]
+    assert runs[0].complete and runs[1].complete and verdicts[0] == verdicts[1]
+    assert runs[0].states <= runs[1].states  # at 2x2,2 no counter passes its bound before the verdicts

@@ -95,6 +95,7 @@ class Model:
         self._outcomes: dict[tuple[DbState, int, int, Any], tuple[Step, ...]] = {}
         self.programs = Programs(self._program, merge=frames, op_key=self._op_value)
         self._interned: dict[object, int] = {}
+        self._by_id: dict[int, tuple[object, int]] = {}
         self._runs: dict[Run, Run] = {}
 
     # -- the initial state ------------------------------------------------------------------------------
@@ -121,10 +122,15 @@ class Model:
         return canonical(world, self.ranges, self._intern) if self.symmetry else world
 
     def _intern(self, value: object) -> int:
-        """A number per distinct run or session, in the order first met: a cheap, fixed sort key."""
+        """A number per distinct run or session, in the order first met: a cheap, fixed sort key. Found
+        again by the object's identity first (the object is held, so its id is not reused)."""
+        known = self._by_id.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
         n = self._interned.get(value)
         if n is None:
             n = self._interned[value] = len(self._interned)
+        self._by_id[id(value)] = (value, n)
         return n
 
     def _queue_of(self, job: str) -> int:

@@ -24,16 +24,18 @@ class Judged:
 
     def __init__(self, view: Callable[[World], View]) -> None:
         self._view = view
-        self._memo: dict[tuple[Any, ReadSet, tuple[object, ...]], object] = {}
-        self._reads: dict[Any, list[ReadSet]] = {}
+        #: per judgement's key, each set of parts it was seen to read, with its results by their values
+        self._memo: dict[Any, list[tuple[ReadSet, dict[tuple[object, ...], object]]]] = {}
 
     def one(self, key: Any, worlds: tuple[World, ...], judge: Callable[..., object],
             fresh: Callable[[], None] | None = None) -> object:
         """``judge(*views)`` of ``worlds``, from the memo when worlds that agree on what it read were judged
         under ``key``; ``fresh`` runs when it is judged anew (the saturation's tests)."""
-        known = self._reads.setdefault(key, [])
-        for reads in known:
-            found = self._memo.get((key, reads, _parts(worlds, reads)), _MISSING)
+        known = self._memo.get(key)
+        if known is None:
+            known = self._memo[key] = []
+        for reads, results in known:
+            found = results.get(_parts(worlds, reads), _MISSING)
             if found is not _MISSING:
                 return found
         views = tuple(self._view(w) for w in worlds)
@@ -41,9 +43,11 @@ class Judged:
         if fresh is not None:
             fresh()
         reads = tuple(tuple(sorted(v.reads)) for v in views)
-        if reads not in known:
-            known.append(reads)
-        self._memo[(key, reads, _parts(worlds, reads))] = result
+        results: dict[tuple[object, ...], object] | None = next((r for seen, r in known if seen == reads), None)
+        if results is None:
+            results = {}
+            known.append((reads, results))
+        results[_parts(worlds, reads)] = result
         return result
 
 

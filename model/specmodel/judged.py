@@ -34,8 +34,8 @@ class Judged:
         known = self._memo.get(key)
         if known is None:
             known = self._memo[key] = []
-        for reads, results in known:
-            found = results.get(_parts(worlds, reads), _MISSING)
+        for seen, earlier in known:
+            found = earlier.get(_parts(worlds, seen), _MISSING)
             if found is not _MISSING:
                 return found
         views = tuple(self._view(w) for w in worlds)
@@ -43,7 +43,7 @@ class Judged:
         if fresh is not None:
             fresh()
         reads = tuple(tuple(sorted(v.reads)) for v in views)
-        results: dict[tuple[object, ...], object] | None = next((r for seen, r in known if seen == reads), None)
+        results = next((r for seen, r in known if seen == reads), None)
         if results is None:
             results = {}
             known.append((reads, results))

@@ -41,6 +41,7 @@ from coordinator.writeup_programs import (
     finished_columns,
     metadata,
     policy_of,
+    size,
     threshold_count,
     wave_coordination,
     wc,
@@ -74,21 +75,21 @@ for _s in SWITCHES:
 @spec.rows
 def rows(scope: Scope) -> dict[str, list[dict[str, Any]]]:
     policy_of(scope)  # refuses a switch the chosen policy would not read
-    if not 1 <= int(scope.wave_size) <= MAX_WAVE_SIZE:
+    if not 1 <= size(scope, "wave_size") <= MAX_WAVE_SIZE:
         raise Unsupported(f"wave_size must be from 1 to {MAX_WAVE_SIZE}, got {scope.wave_size}")
     return {"wave_coordination": [
         {"wave_number": n, "job_id": JOB_ID, "dependency_level": MAIN_LEVEL,
          "status": PROCESSING if n == 1 else PENDING, "total_batches": scope.wave_size,
          "completed_batches": 0, "failed_batches": 0, **{f"finished_{k}": 0 for k in range(MAX_WAVE_SIZE)},
          "pushes": 1 if n == 1 else 0}
-        for n in range(1, int(scope.waves) + 1)
+        for n in range(1, size(scope, "waves") + 1)
     ]}
 
 
 @spec.start
 def start(scope: Scope) -> list[tuple[Any, ...]]:
     tag = 1 if policy_of(scope).reads_batch_wave else 0
-    jobs: list[tuple[Any, ...]] = [("batch", 1, b, tag) for b in range(int(scope.wave_size))]
+    jobs: list[tuple[Any, ...]] = [("batch", 1, b, tag) for b in range(size(scope, "wave_size"))]
     if policy_of(scope).reconciler_period_s is not None:
         jobs.append(("reconciler",))
     return jobs
@@ -157,16 +158,17 @@ def reconciler(ctx: Ctx) -> Program:
 
 def finished(view: Any, wave: int) -> int:
     """Distinct finished batches of ``wave`` (its job keys)."""
-    return finished_columns(view.rows("wave_coordination")[wave - 1], int(view.scope.wave_size))
+    return finished_columns(view.rows("wave_coordination")[wave - 1], size(view.scope, "wave_size"))
 
 
 def started(view: Any, event: str, wave: int) -> int:
     """How often ``event`` happened to ``wave``; the import's own dispatch of wave 1 counts once."""
-    return view.count(event, wave) + (1 if wave == 1 else 0)
+    count: int = view.count(event, wave)
+    return count + (1 if wave == 1 else 0)
 
 
 def need(view: Any) -> int:
-    return min(threshold_count(view.scope), int(view.scope.wave_size))
+    return min(threshold_count(view.scope), size(view.scope, "wave_size"))
 
 
 def active_waves(view: Any) -> list[dict[str, Any]]:
@@ -216,7 +218,7 @@ def no_duplicate_push(view: Any) -> object:
 @spec.always("queue_bounded")
 def queue_bounded(view: Any) -> object:
     """Queued batch jobs stay within one wave plus the unfinished tail of the wave before it."""
-    bound = int(view.scope.wave_size) + int(view.scope.wave_size) - need(view)
+    bound = size(view.scope, "wave_size") + size(view.scope, "wave_size") - need(view)
     queued = view.queued("batch")
     return queued <= bound or f"{queued} batch jobs queued, above the bound of {bound}"
 

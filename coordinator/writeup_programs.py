@@ -98,9 +98,17 @@ def policy_of(scope: Scope) -> Policy:
         raise Unsupported(str(err)) from None
 
 
+def size(scope: Scope, name: str) -> int:
+    """A numeric scope entry (the scope parses each entry to its default's type)."""
+    value = scope[name]
+    if not isinstance(value, int):
+        raise Unsupported(f"scope entry {name} must be a whole number, got {value!r}")
+    return value
+
+
 def threshold_count(scope: Scope) -> int:
     """The fewest finished batches that reach the threshold (``WaveConfig.threshold_count``)."""
-    return -(-int(scope.threshold) * int(scope.wave_size) // 100)
+    return -(-size(scope, "threshold") * size(scope, "wave_size") // 100)
 
 
 def finished_columns(row: Any, size: int) -> int:

@@ -126,6 +126,11 @@ class Engine:
 
     @staticmethod
     def _ended(state: DbState, s: int) -> DbState:
+        was = state.sessions[s]
+        if not (was.open or was.failed or was.doomed or was.snapshot is not None or was.writes or was.locks
+                or was.gaps or was.waiting or was.pending is not None or was.resume is not None
+                or was.level != was.base or state.writer == s):
+            return state  # nothing to end: the same state, not an equal copy
         state = state.with_session(s, open=False, level=state.sessions[s].base, failed=None, doomed=None,
                                    snapshot=None, writes=(), locks=frozenset(), gaps=frozenset(),
                                    waiting=frozenset(), pending=None, resume=None)

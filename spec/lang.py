@@ -38,9 +38,8 @@ from spec.schema import Schema, Value
 
 __all__ = [
     "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Metric", "Program", "Property",
-    "Push",
-    "Record", "Rollback", "Settled", "Spec", "SqlError", "Switch", "begin", "bulk", "choose", "commit", "keep",
-    "push", "record", "rollback", "transaction",
+    "Push", "Record", "Rollback", "Saturates", "Settled", "Spec", "SqlError", "Switch", "begin", "bulk", "choose",
+    "commit", "keep", "push", "record", "rollback", "transaction",
 ]
 
 #: the fault kinds a spec may give a budget, and what each does
@@ -287,6 +286,31 @@ class Settled:
 
 
 @dataclass(frozen=True, slots=True)
+class Saturates:
+    """A count stored saturated, a value of ``at`` or more as ``at``, because no reader can tell such values
+    apart (``Spec.saturates``): integer column ``table.column``, or (``table`` None) the ghost count of
+    ``record(column, ...)``, per key. ``at``: a number, a scope entry's name or a function of the scope;
+    ``why``: the author's reason."""
+
+    table: str | None
+    column: str
+    at: int | str | Callable[[Scope], int]
+    why: str
+    where: SourceLocation
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}.{self.column}" if self.table is not None else f"record({self.column!r})"
+
+    def bound(self, scope: Scope) -> int:
+        """``at`` in ``scope``: a non-negative integer."""
+        n = self.at(scope) if callable(self.at) else scope[self.at] if isinstance(self.at, str) else self.at
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise Unsupported(f"saturates({self.name}): at must be a non-negative integer, got {n!r}", self.where)
+        return n
+
+
+@dataclass(frozen=True, slots=True)
 class Switch:
     """A named choice of the spec (a bug or its fix, a reading of the code), its default and why."""
 
@@ -312,6 +336,13 @@ def yielded_at(gen: Any) -> SourceLocation:
         if frame.f_globals.get("__name__") != __name__:
             return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
     return SourceLocation(frames[-1].f_code.co_filename, frames[-1].f_lineno) if frames else SourceLocation("?", 0)
+
+
+def _caller() -> tuple[str, int]:
+    """The file and line of the code that called the caller (a declaration's place in the spec)."""
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    return (caller.f_code.co_filename, caller.f_lineno) if caller is not None else ("?", 0)
 
 
 def _where(fn: Callable[..., Any]) -> SourceLocation:
@@ -353,6 +384,7 @@ class Spec:
     metrics: dict[str, Metric] = field(default_factory=dict)
     #: each periodic job type's period in the simulation, seconds (``every(name, seconds=...)``)
     periods: dict[str, float] = field(default_factory=dict)
+    saturated: tuple[Saturates, ...] = ()
     _rows: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]] | None = None
     _start: Callable[[Scope], Iterable[tuple[Any, ...]]] | None = None
     periodic: tuple[str, ...] = ()
@@ -460,6 +492,39 @@ class Spec:
             self.settles[prop] = Settled(prop, when, premise, (when.__doc__ or "").strip(), where)
             return when
         return register
+
+    def saturates(self, counted: sa.Column[Any] | str, *, at: int | str | Callable[[Scope], int], why: str) -> None:
+        """Declare that no reader of ``counted`` can tell apart two values of ``at`` or more, so the checker
+        stores such a value as ``at`` (the write-up's checker's counter abstraction): fewer states, the same
+        verdicts and shortest lengths. ``counted``: an Integer column of the spec's tables, or an event's
+        name (the ghost count of ``record(event, ...)``, per key, which only properties read). ``at``: a
+        number, a scope entry's name or a function of the scope; ``why``: the argument, in a sentence
+        (which readers compare the count with what).
+
+        The checker tests the declaration wherever the count is read (``model/specmodel/saturation.py``):
+        every statement in a state holding a saturated value is also run with that value raised past the
+        bound, and a program sent a different result (after ``keep``'s function), a different write or
+        row count, or a property, ``settled`` condition or premise judged otherwise stops the check
+        (exit 2). A program that needs only a comparison reads the column through ``keep``.
+        ``--no-saturation`` switches the reduction off."""
+        where = SourceLocation(*_caller())
+        if isinstance(counted, str):
+            decl = Saturates(None, counted, at, why.strip(), where)
+        else:
+            table = getattr(counted, "table", None)
+            if not isinstance(counted, sa.Column) or not isinstance(table, sa.Table) or \
+                    table.name not in self.schema.names:
+                raise Unsupported(f"saturates({counted!r}): give a column of one of the spec's tables, or an "
+                                  "event's name", where)
+            spec = self.schema.tables[self.schema.names.index(table.name)]
+            if spec.columns[spec.index(counted.name)].kind != "int":
+                raise Unsupported(f"saturates({table.name}.{counted.name}): only an Integer column saturates", where)
+            decl = Saturates(table.name, counted.name, at, why.strip(), where)
+        if any(d.name == decl.name for d in self.saturated):
+            raise Unsupported(f"saturates({decl.name}) declared twice", where)
+        if not decl.why:
+            raise Unsupported(f"saturates({decl.name}): say why no reader can tell (why=...)", where)
+        self.saturated = (*self.saturated, decl)
 
     def _property(self, name: str, kind: str) -> Callable[[Callable[[Any], object]], Any]:
         def register(check: Callable[[Any], object]) -> Callable[[Any], object]:

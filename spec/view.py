@@ -19,10 +19,16 @@ __all__ = ["View", "judge", "measure"]
 
 
 class View:
-    """What a property reads: committed rows, ghost counts, the queues, runs, failed jobs, the scope."""
+    """What a property reads: committed rows, ghost counts, the queues, runs, failed jobs, the scope.
+
+    ``reads`` names the parts of the world read so far (``tables``, ``ghost``, ``queues``, ``slots``,
+    ``failed``): a judgement's result depends on them alone, so the checker caches it on them
+    (``model.specmodel.judged``)."""
 
     def __init__(self, world: Any, schema: Schema, scope: Scope) -> None:
         self._world, self._schema, self.scope = world, schema, scope
+        self._counts: tuple[object, dict[tuple[str, tuple[Value, ...]], int]] | None = None
+        self.reads: set[str] = set()
 
     def rows(self, table: str) -> list[dict[str, Value]]:
         """The committed rows of ``table``, in key order, as dicts."""
@@ -30,6 +36,7 @@ class View:
         if t < 0:
             raise KeyError(f"no table {table!r} (tables: {list(self._schema.names)})")
         names = [c.name for c in self._schema.tables[t].columns]
+        self.reads.add("tables")
         return [dict(zip(names, row, strict=True)) for row in self._world.db.tables[t]]
 
     def row(self, table: str, key: int) -> dict[str, Value] | None:
@@ -41,15 +48,24 @@ class View:
 
     def count(self, event: str, *key: Value) -> int:
         """How many times ``record(event, *key)`` happened (with no key: every key)."""
-        return sum(n for (e, k), n in self._world.ghost if e == event and (not key or k == tuple(key)))
+        self.reads.add("ghost")
+        if not key:
+            return sum(n for (e, _), n in self._world.ghost if e == event)
+        ghost = self._world.ghost
+        if self._counts is None or self._counts[0] is not ghost:  # one dict per ghost value: a simulated
+            self._counts = (ghost, dict(ghost))                   # world's ghost changes under one view
+        return self._counts[1].get((event, tuple(key)), 0)
 
     def queued(self, job: str | None = None) -> int:
+        self.reads.add("queues")
         return sum(1 for q in self._world.queues for j in q if job is None or j.type == job)
 
     def running(self, job: str | None = None) -> int:
+        self.reads.add("slots")
         return sum(1 for r in self._world.slots if r is not None and (job is None or r.job.type == job))
 
     def failed(self, job: str | None = None) -> int:
+        self.reads.add("failed")
         return sum(1 for j in self._world.failed if job is None or j.type == job)
 
     @property

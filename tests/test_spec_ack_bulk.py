@@ -96,7 +96,7 @@ def test_the_memos_find_the_same_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     memo = check_spec(make("step", crashes=1))
     planned: list[Any] = []
 
-    def plain(self: Model, db: Any, s: int, op: Any, nxt: Any) -> Any:
+    def plain(self: Model, db: Any, s: int, op: Any, nxt: Any, fn: Any = None) -> Any:
         planned.append(op)
         return self.engine.execute(db, s, op, nxt.where)
 

@@ -147,3 +147,13 @@ def test_the_example_is_an_alias_of_the_one_spec() -> None:
     alias = load_spec(ROOT / "examples" / "writeup_guarded.py")
     assert alias.jobs["batch"].body.__module__ == "coordinator.writeup"  # imported, not a second copy
     assert alias.switches["policy"].default == "guarded"
+
+
+def test_its_saturated_counts_keep_every_verdict_and_shortest_length() -> None:
+    spec = load_spec(SPEC)
+    scope = spec.scope_of({"waves": "2", "wave_size": "2", "handlers": "2"})
+    runs = [check_spec(Model(spec, scope, saturation=on), time_limit=60, por=False, probe=False)
+            for on in (True, False)]
+    verdicts = [{n: (s.holds(n), len(f.labels) if (f := s.found.get(n)) else None) for n in s.checked} for s in runs]
+    assert runs[0].complete and runs[1].complete and verdicts[0] == verdicts[1]
+    assert runs[0].states <= runs[1].states  # at 2x2,2 no counter passes its bound before the verdicts

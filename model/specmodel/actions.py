@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown
+from model.specmodel.saturation import Saturation
 from model.specmodel.world import Job, Run, World, canonical
 from spec.errors import Unsupported
 from spec.executor import Engine, Step
@@ -56,7 +57,7 @@ class Model:
 
     def __init__(self, spec: Spec, scope: Scope, *, dialect: str | None = None, level: str | None = None,
                  budgets: dict[str, int] | None = None, order: str | None = None, symmetry: bool = True,
-                 frames: bool = True) -> None:
+                 frames: bool = True, saturation: bool = True) -> None:
         spec.check_declared()
         self.spec, self.scope = spec, scope
         self.engine = Engine.of(spec.schema, dialect or spec.dialect)
@@ -84,11 +85,15 @@ class Model:
         self.rollback_first = spec.rolls_back_before_failure(scope)
         self.tries = {name: spec.tries(name, scope) for name in spec.jobs}
         self.frames = frames
+        #: the spec's ``saturates`` declarations, used and tested (``saturation=False``: none)
+        self.saturation = Saturation(spec, scope) if saturation else None
         # id(statement) -> (statement, its plan); holding the statement keeps its id from being reused
         self._plans: dict[int, tuple[Any, Plan]] = {}
-        self._outcomes: dict[tuple[DbState, int, int], tuple[Step, ...]] = {}
+        self._outcomes: dict[tuple[DbState, int, int, Any], tuple[Step, ...]] = {}
         self.programs = Programs(self._program, merge=frames, op_key=self._op_value)
         self._interned: dict[object, int] = {}
+        self._by_id: dict[int, tuple[object, int]] = {}
+        self._runs: dict[Run, Run] = {}
 
     # -- the initial state ------------------------------------------------------------------------------
 
@@ -97,6 +102,8 @@ class Model:
         if self.level:
             for s in range(len(self.slot_queue)):
                 db = self.engine.set_level(db, s, self.level)
+        if self.saturation:
+            db = self.saturation.db(db)
         queues: list[list[Job]] = [[] for _ in self.queue_names]
         for job, payload in self.spec.initial_jobs(self.scope):
             queues[self._queue_of(job)].append(Job(job, payload))
@@ -104,14 +111,23 @@ class Model:
                       spent=(0,) * len(FAULT_NAMES))
         return self.canonical(world)
 
+    def saturated(self, world: World) -> World:
+        """``world`` with its saturated columns stored as the search stores them (``spec.saturates``)."""
+        return self.saturation.world(world) if self.saturation else world
+
     def canonical(self, world: World) -> World:
         return canonical(world, self.ranges, self._intern) if self.symmetry else world
 
     def _intern(self, value: object) -> int:
-        """A number per distinct run or session, in the order first met: a cheap, fixed sort key."""
+        """A number per distinct run or session, in the order first met: a cheap, fixed sort key. Found
+        again by the object's identity first (the object is held, so its id is not reused)."""
+        known = self._by_id.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
         n = self._interned.get(value)
         if n is None:
             n = self._interned[value] = len(self._interned)
+        self._by_id[id(value)] = (value, n)
         return n
 
     def _queue_of(self, job: str) -> int:
@@ -216,7 +232,7 @@ class Model:
                 statement = op.statement if isinstance(op, Keep) else op
                 if not is_statement(statement):
                     raise Unsupported(f"keep() of {statement!r}, which is not a SQLAlchemy statement", nxt.where)
-                outcomes = self._execute(db, s, statement, nxt)
+                outcomes = self._execute(db, s, statement, nxt, op.fn if isinstance(op, Keep) else None)
         except Unsupported as refused:
             raise refused.at(nxt.where) from None
         for branch, (after, outcome) in enumerate(outcomes):
@@ -237,13 +253,21 @@ class Model:
                     if w.slots[s] is not None and w.slots[s].phase == "ack":  # type: ignore[union-attr]
                         yield Move(("crash_after", s, branch), self._crash(w, s), fault=True, outcome=outcome)
 
-    def _execute(self, db: DbState, s: int, op: Any, nxt: Op) -> tuple[Step, ...]:
+    def _execute(self, db: DbState, s: int, op: Any, nxt: Op, fn: Any = None) -> tuple[Step, ...]:
         """``engine.execute``, memoised: a statement object is planned once (a program position yields the
-        same object every time, ``Programs``), and its outcomes in one database state are computed once."""
-        key = (db, s, id(op))
+        same object every time, ``Programs``), and its outcomes in one database state are computed once.
+        With saturated columns, the outcomes are saturated, and the statement is tested once in each
+        witness of ``db`` (``fn``: the ``keep`` function its program reads it through)."""
+        key = (db, s, id(op), fn)
         found = self._outcomes.get(key)
         if found is None:
-            found = self._outcomes[key] = self.engine.execute_plan(db, s, self._plan(op, nxt.where), nxt.where)
+            plan = self._plan(op, nxt.where)
+            found = self.engine.execute_plan(db, s, plan, nxt.where)
+            if self.saturation:
+                found = self.saturation.steps(found)
+                self.saturation.check_statement(
+                    db, found, lambda witness: self.engine.execute_plan(witness, s, plan, nxt.where), fn, nxt.where)
+            self._outcomes[key] = found
         return found
 
     def _settle(self, world: World, s: int, run: Run, ack_now: bool = True) -> Iterator[World]:
@@ -251,6 +275,8 @@ class Model:
         step, has ended (awaiting its ack) or has failed (handled by the worker)."""
         nxt = self.next_of(run)
         world = world.recorded(nxt.records)
+        if self.saturation and nxt.records:
+            world = self.saturation.ghost(world)
         if isinstance(nxt, Branch):
             for option in nxt.options:
                 yield from self._settle(world, s, Run(run.job, run.phase, (*run.history, option)), ack_now)
@@ -315,8 +341,9 @@ class Model:
     def _with_queue(world: World, q: int, jobs: tuple[Job, ...]) -> World:
         return world.but(queues=world.queues[:q] + (jobs,) + world.queues[q + 1:])
 
-    @staticmethod
-    def _with_slot(world: World, s: int, run: Run | None) -> World:
+    def _with_slot(self, world: World, s: int, run: Run | None) -> World:
+        if run is not None:  # one object per distinct run: states then compare and sort by identity
+            run = self._runs.setdefault(run, run)
         return world.but(slots=world.slots[:s] + (run,) + world.slots[s + 1:])
 
     def _can_spend(self, world: World, fault: str) -> bool:

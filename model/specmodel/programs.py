@@ -95,13 +95,20 @@ class Programs:
         self._memo: dict[tuple[Any, ...], Next] = {}
         self.merge = merge  # merge runs by their frames (model.specmodel.frames)
         self._representative: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._by_op: dict[int, tuple[Op, tuple[Any, ...]]] = {}
 
     def representative(self, job: str, phase: str, attempt: int, payload: tuple[Any, ...],
                        history: tuple[Any, ...], op: Op) -> tuple[Any, ...]:
         """The first history met whose frames stand where ``history``'s do, with the same live locals."""
         if op.key is None:
             return history
-        return self._representative.setdefault((job, phase, attempt, payload, op.key), history)
+        # ``op`` is memoised per (job, phase, attempt, payload, history): its identity finds its answer again
+        known = self._by_op.get(id(op))
+        if known is not None and known[0] is op:
+            return known[1]
+        found = self._representative.setdefault((job, phase, attempt, payload, op.key), history)
+        self._by_op[id(op)] = (op, found)
+        return found
 
     def next(self, job: str, phase: str, attempt: int, payload: tuple[Any, ...], history: tuple[Any, ...]) -> Next:
         key = (job, phase, attempt, payload, history)

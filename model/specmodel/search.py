@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from model.liveness import can_finish, first_trap
 from model.specmodel.actions import Label, Model, Move
+from model.specmodel.judged import Judged
 from model.specmodel.por import ample
 from model.specmodel.world import View, World
 from model.verdicts import Verdicts
@@ -121,22 +122,43 @@ def check_spec(
     reduced = 0  # states expanded by one move alone
     pruned = 0  # states not expanded: every open property settled in them
     settles = {n: spec.settles[n] for n in names if n in spec.settles} if settled else {}
+    saturation = model.saturation
+
+    def view(world: World) -> View:
+        return View(world, spec.schema, model.scope)
+
+    judged = Judged(view)  # every judgement memoised on the parts of the world it read
+
+    def settled_in(n: str, world: World) -> bool:
+        decl = settles[n]
+        fresh = None if not saturation else lambda: saturation.check_judged(
+            world, lambda w: judge_settled(decl, view(w)), f"settled({n!r})", decl.where)
+        return bool(judged.one(("settled", n), (world,), lambda v: judge_settled(decl, v), fresh))
 
     def all_settled(world: World) -> bool:
         open_ = [n for n in names if n not in found]
         if not open_ or any(n not in settles for n in open_):
             return False
-        view = View(world, spec.schema, model.scope)
-        return all(judge_settled(settles[n], view) for n in open_)
+        return all(settled_in(n, world) for n in open_)
 
     def check_premises(before: World, after: World, label: Label) -> None:
-        old, new = View(before, spec.schema, model.scope), View(after, spec.schema, model.scope)
         for decl in settles.values():
-            broken = decl.premise(old, new)
+            fresh = None if not saturation else lambda d=decl: saturation.check_premise(
+                before, after, lambda b, a: d.premise(view(b), view(a)) in (True, None),
+                f"the premise of settled({d.prop!r})", d.where)
+            broken = judged.one(("premise", decl.premise), (before, after), decl.premise, fresh)  # one per fact
             if broken is not True and broken is not None:
                 raise PremiseBroken(f"the step {label} breaks the premise of settled({decl.prop!r}): "
                                     f"{broken if isinstance(broken, str) else 'false'}; check with --no-settled",
                                     decl.where)
+
+    def judged_as(prop: Property, world: World) -> str | None:
+        """``judge(prop, ...)`` of ``world``, memoised, its saturated values tested."""
+        fresh = None if not saturation else lambda: saturation.check_judged(
+            world, lambda w: judge(prop, view(w)) is None, f"property {prop.name!r}", prop.where)
+        detail = judged.one(("property", prop.name), (world,), lambda v: judge(prop, v), fresh)
+        assert detail is None or isinstance(detail, str)
+        return detail
 
     def path_to(i: int) -> tuple[tuple[World, ...], tuple[Label, ...]]:
         states, steps = [], []
@@ -149,15 +171,14 @@ def check_spec(
         return tuple(reversed(states)), tuple(reversed(steps))
 
     def judge_new(i: int) -> None:
-        view = View(worlds[i], spec.schema, model.scope)
         for prop in always:
             if prop.name not in found:
-                detail = judge(prop, view)
+                detail = judged_as(prop, worlds[i])
                 if detail is not None:
                     states, steps = path_to(i)
                     found[prop.name] = Found(name=prop.name, kind="always", path=states, labels=steps, detail=detail)
         for g, prop in enumerate(goals):
-            at_goal[g].append(judge(prop, view) is None)
+            at_goal[g].append(judged_as(prop, worlds[i]) is None)
 
     rng = random.Random(0)  # the walks are part of the search: one seed, the same search every time
     walked = [0]  # steps the walks took, against the states expanded (PROBE_SHARE)
@@ -173,9 +194,9 @@ def check_spec(
                 world = states[-1]
                 options = [m for m in model.moves(world) if not m.fault or rng.random() < 0.5]
                 if not any(not m.fault for m in options):
-                    view = View(world, spec.schema, model.scope)
+                    here = view(world)
                     for prop in goals:
-                        if prop.name not in found and judge(prop, view) is not None:
+                        if prop.name not in found and judge(prop, here) is not None:
                             found[prop.name] = Found(name=prop.name, kind="stall", path=tuple(states),
                                                      labels=tuple(steps), detail=_stall_detail(world, prop))
                     if not options:
@@ -192,6 +213,37 @@ def check_spec(
                 walked[0] += 1
             if all(p.name in found for p in goals):
                 return
+
+    # A state with no job queued or running and no periodic job has no step at all: a stall of every goal
+    # it is not at, seen when it is made. It is the shortest once no state shallower than it is a stall of
+    # that goal: the states of the level above still to be expanded are asked whether they have a
+    # fault-free step (the first one answers), so the search need not expand the rest of that level.
+    idle_stalls = not spec.periodic and bool(goals)
+    spotted_at: dict[str, int] = {}
+
+    def spotted(j: int) -> None:
+        for g, prop in enumerate(goals):
+            if prop.name not in found and prop.name not in spotted_at and not at_goal[g][j]:
+                spotted_at[prop.name] = j
+
+    def stall(name: str, k: int) -> None:
+        states, steps = path_to(k)
+        found[name] = Found(name=name, kind="stall", path=states, labels=steps,
+                            detail=_stall_detail(worlds[k], spec.properties[name]))
+
+    def decide_spotted() -> None:
+        for name, j in list(spotted_at.items()):
+            del spotted_at[name]
+            if name in found:
+                continue
+            g = next(g for g, p in enumerate(goals) if p.name == name)
+            for k in frontier:
+                if depth[k] >= depth[j]:
+                    break
+                if not at_goal[g][k] and not any(not m.fault for m in model.moves(worlds[k])):
+                    j = k  # a shallower stall: the shortest is the first met in the search's order
+                    break
+            stall(name, j)
 
     judge_new(0)
     frontier = deque([0])
@@ -237,6 +289,8 @@ def check_spec(
                 depth.append(depth[i] + 1)
                 frontier.append(j)
                 judge_new(j)
+                if idle_stalls and not any(world.queues) and not any(world.slots):
+                    spotted(j)
             if not move.fault:
                 onward = True
                 if goals:
@@ -248,6 +302,8 @@ def check_spec(
                     states, steps = path_to(i)
                     found[prop.name] = Found(name=prop.name, kind="stall", path=states, labels=steps,
                                              detail=_stall_detail(worlds[i], prop))
+        if spotted_at:
+            decide_spotted()
         if progress is not None and len(worlds) % 1000 == 0:
             progress(len(worlds))
     complete = not frontier

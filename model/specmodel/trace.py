@@ -70,9 +70,11 @@ def sql_text(op: Any, dialect: str) -> str:
 
 
 def without_symmetry(model: Model) -> Model:
-    """The same spec, scope, engine, order and budgets, with workers never renamed."""
+    """The same spec, scope, engine, order and budgets, with workers never renamed and every value kept
+    (no saturated column): a trace shows what a real run holds."""
     return Model(model.spec, model.scope, dialect=model.engine.dialect.name, level=model.level,
-                 budgets=dict(zip(FAULT_NAMES, model.budgets, strict=True)), order=model.order, symmetry=False)
+                 budgets=dict(zip(FAULT_NAMES, model.budgets, strict=True)), order=model.order, symmetry=False,
+                 saturation=False)
 
 
 def concrete(model: Model, found: Found) -> tuple[tuple[Move, ...], World]:
@@ -83,7 +85,7 @@ def concrete(model: Model, found: Found) -> tuple[tuple[Move, ...], World]:
     moves: list[Move] = []
     for target, label in zip(found.path[1:], found.labels, strict=True):
         for move in plain.moves(world):
-            if move.label[0] == label[0] and model.canonical(move.world) == target:
+            if move.label[0] == label[0] and model.canonical(model.saturated(move.world)) == target:
                 moves.append(move)
                 world = move.world
                 break

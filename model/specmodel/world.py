@@ -16,7 +16,7 @@ from spec.schema import Value
 from spec.state import DbState
 from spec.view import View
 
-__all__ = ["Job", "Run", "View", "World", "canonical", "ghost_dict"]
+__all__ = ["PARTS", "Job", "Run", "View", "World", "canonical", "ghost_dict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +98,11 @@ class World:
         if not records:
             return self
         counts = dict(self.ghost)
+        met = len(counts)
         for r in records:
             counts[(r.event, r.key)] = counts.get((r.event, r.key), 0) + 1
-        return self.but(ghost=tuple(sorted(counts.items(), key=repr)))
+        # a dict keeps the order the ghost had: only a new key needs sorting
+        return self.but(ghost=tuple(sorted(counts.items(), key=repr)) if len(counts) > met else tuple(counts.items()))
 
 
 def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object], int]) -> World:
@@ -111,13 +113,21 @@ def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object]
     order: list[int] = []
     slots, sessions = world.slots, world.db.sessions
     for r in ranges:
-        if len(r) < 2:
+        if len(r) < 2 or len({(id(slots[s]), id(sessions[s])) for s in r}) < 2:  # one worker, or all alike
             order.extend(r)
             continue
         order.extend(sorted(r, key=lambda s: (number(slots[s]), number(sessions[s]))))
     if order == list(range(len(world.slots))):
         return world
     return world.but(db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))
+
+
+#: the parts of a world a ``View`` reads, each as a function of the world (the committed tables by their
+#: database state, whose hash is kept: a finer key, and a cheap one)
+PARTS: dict[str, Callable[[World], object]] = {
+    "tables": lambda w: w.db, "ghost": lambda w: w.ghost, "queues": lambda w: w.queues,
+    "slots": lambda w: w.slots, "failed": lambda w: w.failed,
+}
 
 
 def ghost_dict(world: World) -> Mapping[str, int]:

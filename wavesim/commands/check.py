@@ -203,7 +203,8 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
 BUILTIN_ONLY = ("policy", "waves", "wave_size", "threshold", "workers", "max_handlers", "crashes", "duplicates",
                 "losses", "failures", "crash_handlers", "any_order", "relay_lease", "strategy", "seed", "pct_depth",
                 "max_memory_mb", "engine", "without")
-SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "no_settled", "export")
+SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "no_settled", "no_saturation",
+             "export")
 
 
 @click.command("check")
@@ -277,6 +278,8 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
 @click.option("--no-symmetry", is_flag=True, help="SPEC only: do not merge states that differ by worker names.")
 @click.option("--no-settled", is_flag=True,
               help="SPEC only: do not use the spec's settled declarations (expand every state).")
+@click.option("--no-saturation", is_flag=True,
+              help="SPEC only: do not use the spec's saturates declarations (keep every counter's value).")
 @click.option("--export", type=click.Path(dir_okay=False), default=None,
               help="SPEC only: write the first counterexample as a runnable pytest file (.py) or SQL script (.sql).")
 def check_command(**options: Any) -> None:

@@ -60,6 +60,8 @@ def header(model: Model) -> str:
 def reductions_text(search: SpecSearch) -> str:
     model = search.model
     used = (["symmetry of workers"] if model.symmetry else []) + (["runs merged by frames"] if model.frames else [])
+    if model.saturation:
+        used.append("saturated " + ", ".join(f"{d.table}.{d.column}" for d in model.spec.saturated))
     if search.por:
         used.append(f"partial-order ({search.reduced} states expanded by one step alone)" if search.reduced
                     else "partial-order (no state reduced here)")
@@ -220,7 +222,8 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
             raise BadInput(f"--policy {o['policy']} and --switch policy={scope['policy']} disagree: give one")
         scope["policy"] = o["policy"]
     model = model_of(spec, scope=scope, faults=pairs(o["fault"], "--fault"), dialect=o["dialect"],
-                     level=o["isolation"], order=o["order"], symmetry=not o["no_symmetry"])
+                     level=o["isolation"], order=o["order"], symmetry=not o["no_symmetry"],
+                     saturation=not o.get("no_saturation"))
     asked = tuple(o["properties"]) or tuple(spec.properties)
     for name in asked:
         if name not in spec.properties:

@@ -91,7 +91,7 @@ def policy_of(scope: Scope) -> Policy:
     """The policy the scope's switches name: ``policy``'s preset with every switch not left at ``PRESET``.
 
     A switch the policy would not read is refused, as the built-in refuses it (``with_given``)."""
-    given = {s.name: scope[s.name] for s in SWITCHES if s.name in scope and scope[s.name] != PRESET}
+    given: dict[str, object] = {s.name: scope[s.name] for s in SWITCHES if s.name in scope and scope[s.name] != PRESET}
     try:
         return with_given(policy_named(str(scope["policy"])), given)
     except ConfigError as err:

@@ -368,3 +368,57 @@ def test_a_transactions_own_level_ends_with_it(dialect: str) -> None:
     assert state.sessions[0] == state.sessions[1]  # nothing of that transaction is left on the session
     state, _ = engine.begin(state, 0)
     assert state.sessions[0].level == engine.dialect.default_level
+
+
+def _waiting_inserts(level: str, holder: object, key: int, end: str) -> tuple[spec.Engine, spec.DbState]:
+    """Session 0 runs ``holder`` and ends by ``end``; sessions 1 and 2 each insert ``key`` and wait for it."""
+    engine, state = start("mysql", level, sessions=3)
+    for s in range(3):
+        state, _ = engine.begin(state, s)
+    state, _ = run(engine, state, 0, holder)
+    for s in (1, 2):
+        state, waits = run(engine, state, s, sa.insert(T).values(id=key, n=0))
+        assert waits == spec.Blocked(frozenset({0}))
+    state, _ = engine.commit(state, 0) if end == "commit" else engine.rollback(state, 0)
+    return engine, state
+
+
+@pytest.mark.parametrize("level", [spec.READ_COMMITTED, spec.REPEATABLE_READ])
+@pytest.mark.parametrize(("holder", "key", "end"), [
+    (sa.delete(T).where(T.c.id == 2), 2, "commit"),  # both share the row marked deleted, then both need it
+    (sa.insert(T).values(id=5, n=0), 5, "rollback"),  # both share the gap the row leaves, then insert into it
+])
+def test_two_mariadb_inserts_waiting_for_a_key_that_goes_deadlock_when_it_goes(
+        level: str, holder: object, key: int, end: str) -> None:
+    engine, state = _waiting_inserts(level, holder, key, end)
+    state, first = run(engine, state, 1, sa.insert(T).values(id=key, n=0))
+    assert first == spec.Blocked(frozenset({2}))
+    outcomes = [o for _, o in engine.execute(state, 2, sa.insert(T).values(id=key, n=0))]
+    assert spec.Failed(spec.DEADLOCK, "session 2: deadlock detected") in outcomes
+    assert any(isinstance(o, spec.Done) for o in outcomes)  # session 1 the victim: session 2 inserts
+
+
+def test_mariadb_inserts_waiting_for_an_existing_key_both_fail_and_share_it() -> None:
+    engine, state = _waiting_inserts(spec.READ_COMMITTED, sa.update(T).where(T.c.id == 1).values(n=0), 1, "commit")
+    for s in (1, 2):
+        state, failed = run(engine, state, s, sa.insert(T).values(id=1, n=0))
+        assert isinstance(failed, spec.Failed) and failed.error == spec.DUPLICATE_KEY
+    engine, state = start("mysql", spec.READ_COMMITTED, sessions=2)
+    state, _ = engine.begin(state, 0)
+    state, duplicate = run(engine, state, 0, sa.insert(T).values(id=1, n=0))
+    assert isinstance(duplicate, spec.Failed)
+    _, update = run(engine, state, 1, sa.update(T).where(T.c.id == 1).values(n=9))
+    assert update == spec.Blocked(frozenset({0}))  # the duplicate's shared lock holds the row to the end
+
+
+def test_a_mariadb_insert_granted_a_gap_keeps_it_after_inserting() -> None:
+    engine, state = start("mysql", spec.READ_COMMITTED, sessions=3)
+    for s in range(3):
+        state, _ = engine.begin(state, s)
+    state, _ = run(engine, state, 0, sa.insert(T).values(id=4, n=0))
+    state, _ = run(engine, state, 1, sa.insert(T).values(id=4, n=0))
+    state, _ = engine.rollback(state, 0)
+    state, inserted = run(engine, state, 1, sa.insert(T).values(id=4, n=0))
+    assert isinstance(inserted, spec.Done)
+    _, other = run(engine, state, 2, sa.insert(T).values(id=6, n=0))
+    assert other == spec.Blocked(frozenset({1}))  # the gap above row 3 stays locked to session 1's end

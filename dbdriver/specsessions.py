@@ -90,7 +90,7 @@ def error_kind(err: BaseException) -> str | None:
         return spec.DUPLICATE_KEY
     if code == "23502" or errno == 1048 or "not null" in text or "cannot be null" in text:
         return spec.NOT_NULL
-    if code == "55P03":
+    if code == "55P03" or errno == 1205:  # MariaDB's NOWAIT reports its lock wait timeout, as PostgreSQL's does
         return spec.LOCK_NOT_AVAILABLE
     return None
 

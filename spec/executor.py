@@ -305,9 +305,9 @@ class Engine:
                 g[0] == plan.table and (g[1] is None or g[1] < k) and (g[2] is None or k < g[2]) for g in other.gaps))
             if gap_holders:
                 raise _Wait(gap_holders, inserted)
-            if k in view or k in new:  # InnoDB keeps a shared lock on the existing row, and the rows inserted before
+            if k in view or k in new:  # InnoDB keeps a shared lock on the existing row; the statement's own rows go
                 raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
-                             inserted, frozenset({(plan.table, k)}))
+                             shared=frozenset() if k in new else frozenset({(plan.table, k)}))
             holders = self._holders(state, s, plan.table, k)
             if holders:  # others' shared locks on a row marked deleted: this check shares them, then waits
                 raise _Wait(holders, inserted, shared=frozenset({(plan.table, k)}))

@@ -422,3 +422,15 @@ def test_a_mariadb_insert_granted_a_gap_keeps_it_after_inserting() -> None:
     assert isinstance(inserted, spec.Done)
     _, other = run(engine, state, 2, sa.insert(T).values(id=6, n=0))
     assert other == spec.Blocked(frozenset({1}))  # the gap above row 3 stays locked to session 1's end
+
+
+@pytest.mark.parametrize("level", [spec.READ_COMMITTED, spec.REPEATABLE_READ])
+def test_a_mariadb_insert_that_fails_on_a_duplicate_keeps_none_of_the_rows_it_inserted_before(level: str) -> None:
+    engine, state = start("mysql", level)
+    for s in range(2):
+        state, _ = engine.begin(state, s)
+    for rows in ([{"id": 5, "n": 0}, {"id": 1, "n": 0}], [{"id": 4, "n": 0}, {"id": 4, "n": 0}]):
+        after, failed = run(engine, state, 0, sa.insert(T).values(rows))
+        assert isinstance(failed, spec.Failed) and failed.error == spec.DUPLICATE_KEY
+        _, other = run(engine, after, 1, sa.insert(T).values(id=rows[0]["id"], n=0))
+        assert isinstance(other, spec.Done)  # the first row went with the statement, and its lock with it

@@ -24,8 +24,10 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
   a write outside a transaction, waits for it. Reads never wait and see the latest committed rows.
 
 On MariaDB a statement that must wait keeps the rows it locked (or inserted) before the one it waits for,
-and resumes its scan at that row. On PostgreSQL it keeps none of them (the engine keeps them), so a
-deadlock that closes inside one multi-row statement is not modelled there (docs/spec-sql.md).
+and resumes its scan at that row. An INSERT's duplicate-key check takes a shared lock on the existing row;
+one that waited for a held key is granted it when the holder ends, on the row or on the gap it leaves.
+On PostgreSQL a waiting statement keeps none of them (the engine keeps them), so a deadlock that closes
+inside one multi-row statement is not modelled there (docs/spec-sql.md).
 """
 
 from __future__ import annotations
@@ -87,8 +89,8 @@ class Engine:
     dialect: Dialect
 
     @staticmethod
-    def of(schema: Schema, name: str, *, unconfirmed: bool = False) -> Engine:
-        return Engine(schema, dialect(name, unconfirmed=unconfirmed))
+    def of(schema: Schema, name: str) -> Engine:
+        return Engine(schema, dialect(name))
 
     def plan(self, statement: Any, where: SourceLocation | None = None) -> Plan:
         """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from."""

@@ -14,7 +14,7 @@ ROWS = {"t": [{"id": 1, "n": 5}, {"id": 2, "n": None}, {"id": 3, "n": 1}]}
 
 
 def start(dialect: str, level: str | None = None, sessions: int = 2) -> tuple[spec.Engine, spec.DbState]:
-    engine = spec.Engine.of(SCHEMA, dialect, unconfirmed=True)  # MariaDB READ COMMITTED's own unit tests too
+    engine = spec.Engine.of(SCHEMA, dialect)
     state = spec.initial(SCHEMA, ROWS, sessions)
     if level:
         for s in range(sessions):
@@ -178,11 +178,14 @@ def test_states_are_hashable_values() -> None:
     assert one == two and hash(one) == hash(two) and one != state
 
 
-def test_a_level_the_conformance_test_does_not_confirm_is_refused_unless_asked_for_by_name() -> None:
+@pytest.mark.parametrize(("dialect", "level"), [("mysql", "SERIALIZABLE"), ("postgresql", spec.REPEATABLE_READ),
+                                              ("sqlite", spec.READ_COMMITTED)])
+def test_a_level_the_model_does_not_model_is_refused(dialect: str, level: str) -> None:
     state = spec.initial(SCHEMA, ROWS, 1)
-    with pytest.raises(spec.Unsupported, match="not offered yet"):
-        spec.Engine.of(SCHEMA, "mysql").set_level(state, 0, spec.READ_COMMITTED)
-    assert spec.Engine.of(SCHEMA, "mysql", unconfirmed=True).set_level(state, 0, spec.READ_COMMITTED) != state
+    with pytest.raises(spec.Unsupported, match=f"isolation level '{level}' on {dialect} \\(modelled: "):
+        spec.Engine.of(SCHEMA, dialect).set_level(state, 0, level)
+    with pytest.raises(spec.Unsupported, match=f"isolation level '{level}'"):
+        spec.Engine.of(SCHEMA, dialect).begin(state, 0, level)
 
 
 def test_a_statement_outside_a_transaction_leaves_the_session_level_as_it_was() -> None:

@@ -458,10 +458,8 @@ class Engine:
         taken: list[tuple[Row, Row]] = []
         locks: set[tuple[int, int]] = set()
         gaps: set[tuple[int, int | None, int | None]] = set()
-        stopped_at: int | None = None
         for k in keys:
             if limit is not None and len(taken) >= limit:
-                stopped_at = k
                 break
             if resume is not None and (k > resume[1] if descending else k < resume[1]) \
                     and (plan.table, k) not in session.locks:
@@ -495,10 +493,10 @@ class Engine:
                 self._check_row(plan, row, frozenset(locks))
                 taken.append((row, row))
         if rr and lookup is None:
-            if stopped_at is None or (isinstance(plan, Select) and plan.order_by and plan.order_by[0][1]):
+            if limit is None or len(taken) < limit or descending:  # read to the end: the gap above the last row too
                 gaps.add((plan.table, None, None))
-            else:
-                gaps.add((plan.table, None, stopped_at))
+            elif taken:  # the LIMIT is met: the scan reads no row after its last, whose gap above stays open
+                gaps.add((plan.table, None, taken[-1][0][spec.key]))
         return taken, frozenset(locks), frozenset(gaps)
 
 

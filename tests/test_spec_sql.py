@@ -437,3 +437,18 @@ def test_a_mariadb_insert_that_fails_on_a_duplicate_keeps_none_of_the_rows_it_in
         assert isinstance(failed, spec.Failed) and failed.error == spec.DUPLICATE_KEY
         _, other = run(engine, after, 1, sa.insert(T).values(id=rows[0]["id"], n=0))
         assert isinstance(other, spec.Done)  # the first row went with the statement, and its lock with it
+
+
+@pytest.mark.parametrize(("where", "insert", "waits"), [
+    (T.c.n.is_(None), 4, False),  # LIMIT 1 met at row 2: row 3 and the gap above it are never read
+    (T.c.n > 4, 4, False),  # met at row 1
+    (T.c.n == 1, 4, False),  # met at row 3, the last: the scan stops there, short of the gap above it
+    (T.c.n == 9, 4, True),  # no row matches: the scan reads to the end and locks the gap above row 3
+])
+def test_a_mariadb_repeatable_read_scan_with_a_limit_locks_the_gaps_it_reads_only(
+        where: object, insert: int, waits: bool) -> None:
+    engine, state = start("mysql", spec.REPEATABLE_READ)
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.select(T.c.id).where(where).order_by(T.c.id).limit(1).with_for_update())
+    _, outcome = run(engine, state, 0, sa.insert(T).values(id=insert, n=0))
+    assert (outcome == spec.Blocked(frozenset({1}))) is waits

@@ -10,7 +10,8 @@ Transactions begin as the model assumes (docs/spec-sql.md): SQLite ``BEGIN IMMED
 writer's BEGIN waits (SQLite's busy timeout, 30 s, is long enough to see it wait); PostgreSQL
 ``BEGIN ISOLATION LEVEL ...`` with ``deadlock_timeout`` at 50 ms where the server allows it, so a
 deadlock is reported before ``wait`` runs out; MariaDB ``SET TRANSACTION ISOLATION LEVEL ...`` then
-``START TRANSACTION``.
+``START TRANSACTION``. A statement outside a transaction runs at the sessions' level too, as the model runs
+it: each connection sets it as its session's default (MariaDB's server default is REPEATABLE READ).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ BEGIN: dict[str, dict[str | None, tuple[str, ...]]] = {
     "mysql": {None: ("START TRANSACTION",), **{level: (f"SET TRANSACTION ISOLATION LEVEL {level}", "START TRANSACTION")
                                                for level in (spec.READ_COMMITTED, spec.REPEATABLE_READ)}},
 }
+#: per engine, what makes a level the connection's default, for statements outside a transaction
+SESSION_LEVEL = {"sqlite": None, "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {}",
+                 "mysql": "SET SESSION TRANSACTION ISOLATION LEVEL {}"}
 #: per engine, run once on each session's connection; a server may refuse them (a user without the right)
 SETUP = {"sqlite": (), "postgresql": ("SET deadlock_timeout = '50ms'",),
          "mysql": ("SET SESSION innodb_lock_wait_timeout = 30",)}
@@ -86,7 +90,7 @@ def error_kind(err: BaseException) -> str | None:
         return spec.DUPLICATE_KEY
     if code == "23502" or errno == 1048 or "not null" in text or "cannot be null" in text:
         return spec.NOT_NULL
-    if code == "55P03":
+    if code == "55P03" or errno == 1205:  # MariaDB's NOWAIT reports its lock wait timeout, as PostgreSQL's does
         return spec.LOCK_NOT_AVAILABLE
     return None
 
@@ -145,6 +149,9 @@ class Sessions:
         for line in SETUP[self.db.dialect]:
             with contextlib.suppress(sa.exc.DBAPIError):  # refused: deadlocks show after the server's own timeout
                 conn.exec_driver_sql(line)
+        template = SESSION_LEVEL[self.db.dialect]
+        if template is not None and self.level is not None:
+            conn.exec_driver_sql(template.format(self.level))
         return conn
 
     def _check_level(self, level: str | None) -> str | None:

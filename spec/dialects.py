@@ -9,7 +9,7 @@ deterministic collations the model assumes), so only equality is modelled, and o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from spec.errors import Unsupported
 
@@ -33,18 +33,12 @@ class Dialect:
     case_insensitive_strings: bool
     int_bits: int
     skip_locked: bool
-    #: levels the executor models but the conformance test does not yet confirm against the engine:
-    #: refused unless asked for by name (``dialect(name, unconfirmed=True)``), never offered silently
-    unconfirmed: tuple[str, ...] = ()
 
     @property
     def default_level(self) -> str:
         return self.levels[0]
 
     def check_level(self, level: str) -> str:
-        if level in self.unconfirmed:
-            raise Unsupported(f"isolation level {level!r} on {self.name}: its model disagrees with the engine on "
-                              "some interleavings (docs/spec-sql.md), so it is not offered yet")
         if level not in self.levels:
             raise Unsupported(f"isolation level {level!r} on {self.name} (modelled: {', '.join(self.levels)})")
         return level
@@ -53,17 +47,15 @@ class Dialect:
 DIALECTS = {
     "postgresql": Dialect("postgresql", frozenset({"insert", "update", "delete"}), True, (READ_COMMITTED,),
                           True, False, 32, True),
-    "mysql": Dialect("mysql", frozenset({"insert", "delete"}), False, (REPEATABLE_READ,),
-                     True, True, 32, True, unconfirmed=(READ_COMMITTED,)),
+    "mysql": Dialect("mysql", frozenset({"insert", "delete"}), False, (REPEATABLE_READ, READ_COMMITTED),
+                     True, True, 32, True),
     "sqlite": Dialect("sqlite", frozenset({"insert", "update", "delete"}), False, (SERIAL,), False, False, 64,
                       False),
 }
 
 
-def dialect(name: str, *, unconfirmed: bool = False) -> Dialect:
-    """The dialect named as SQLAlchemy names it (``postgresql``, ``mysql`` for MariaDB, ``sqlite``);
-    ``unconfirmed`` also offers the levels the conformance test does not yet confirm (for their own tests)."""
+def dialect(name: str) -> Dialect:
+    """The dialect named as SQLAlchemy names it (``postgresql``, ``mysql`` for MariaDB, ``sqlite``)."""
     if name not in DIALECTS:
         raise Unsupported(f"dialect {name!r} (modelled: {', '.join(DIALECTS)})")
-    found = DIALECTS[name]
-    return replace(found, levels=found.levels + found.unconfirmed, unconfirmed=()) if unconfirmed else found
+    return DIALECTS[name]

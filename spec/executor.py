@@ -24,8 +24,10 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
   a write outside a transaction, waits for it. Reads never wait and see the latest committed rows.
 
 On MariaDB a statement that must wait keeps the rows it locked (or inserted) before the one it waits for,
-and resumes its scan at that row. On PostgreSQL it keeps none of them (the engine keeps them), so a
-deadlock that closes inside one multi-row statement is not modelled there (docs/spec-sql.md).
+and resumes its scan at that row. An INSERT's duplicate-key check takes a shared lock on the existing row;
+one that waited for a held key is granted it when the holder ends, on the row or on the gap it leaves.
+On PostgreSQL a waiting statement keeps none of them (the engine keeps them), so a deadlock that closes
+inside one multi-row statement is not modelled there (docs/spec-sql.md).
 """
 
 from __future__ import annotations
@@ -38,7 +40,18 @@ from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, S
 from spec.expr import Cmp, Col, Const, Expr, Logic, evaluate, is_true, sort_key
 from spec.results import Blocked, Done, Failed, Outcome, Result
 from spec.schema import Schema
-from spec.state import DbState, Row, Session, Tables, add_writes, apply_writes, by_key, overlay, table_writes
+from spec.state import (
+    DbState,
+    Row,
+    Session,
+    Tables,
+    add_writes,
+    apply_writes,
+    by_key,
+    grant_claims,
+    overlay,
+    table_writes,
+)
 from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible, key_lookup
 
 __all__ = ["Engine", "Step"]
@@ -51,17 +64,21 @@ class _Wait(Exception):
 
     def __init__(self, on: frozenset[int], locks: frozenset[tuple[int, int]] = frozenset(),
                  gaps: frozenset[tuple[int, int | None, int | None]] = frozenset(),
-                 resume: tuple[int, int] | None = None) -> None:
+                 resume: tuple[int, int] | None = None, claim: tuple[int, int] | None = None,
+                 shared: frozenset[tuple[int, int]] = frozenset()) -> None:
         self.on = on
         #: MariaDB: the locks the statement took before the row it waits for, kept while it waits, and where
-        #: its scan resumes
-        self.locks, self.gaps, self.resume = locks, gaps, resume
+        #: its scan resumes; an INSERT's duplicate check: the row whose shared lock it waits for (``claim``),
+        #: or the shared lock it took on a row marked deleted before it waits to insert over it (``shared``)
+        self.locks, self.gaps, self.resume, self.claim, self.shared = locks, gaps, resume, claim, shared
 
 
 class _Error(Exception):
-    def __init__(self, error: str, message: str, locks: frozenset[tuple[int, int]] = frozenset()) -> None:
+    def __init__(self, error: str, message: str, locks: frozenset[tuple[int, int]] = frozenset(),
+                 shared: frozenset[tuple[int, int]] = frozenset()) -> None:
         self.error, self.message = error, message
         self.locks = locks  # the row locks the statement took before it failed (MariaDB keeps them)
+        self.shared = shared  # MariaDB: a duplicate key's shared lock on the existing row
 
 
 @dataclass(frozen=True)
@@ -72,8 +89,8 @@ class Engine:
     dialect: Dialect
 
     @staticmethod
-    def of(schema: Schema, name: str, *, unconfirmed: bool = False) -> Engine:
-        return Engine(schema, dialect(name, unconfirmed=unconfirmed))
+    def of(schema: Schema, name: str) -> Engine:
+        return Engine(schema, dialect(name))
 
     def plan(self, statement: Any, where: SourceLocation | None = None) -> Plan:
         """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from."""
@@ -108,7 +125,7 @@ class Engine:
             raise Unsupported(f"COMMIT in session {s} after {session.failed!r}: roll back instead")
         self._not_waiting(session, s, "COMMIT")
         tables = apply_writes(state.tables, session.writes, self.schema)
-        return self._ended(replace(state, tables=tables), s), Done(Result())
+        return self._ended(replace(state, tables=tables), s, committed=True), Done(Result())
 
     def rollback(self, state: DbState, s: int) -> Step:
         self._not_waiting(state.session(s), s, "ROLLBACK")
@@ -124,16 +141,18 @@ class Engine:
         if session.waiting and not session.doomed:
             raise Unsupported(f"{what} in session {s} while its statement waits for a lock")
 
-    @staticmethod
-    def _ended(state: DbState, s: int) -> DbState:
+    def _ended(self, state: DbState, s: int, committed: bool = False, release: bool = True) -> DbState:
+        """Session ``s``'s transaction is over (``release``: its locks go, granted to waiting INSERTs' checks)."""
         was = state.sessions[s]
         if not (was.open or was.failed or was.doomed or was.snapshot is not None or was.writes or was.locks
                 or was.gaps or was.waiting or was.pending is not None or was.resume is not None
-                or was.level != was.base or state.writer == s):
+                or was.shared or was.claim is not None or was.level != was.base or state.writer == s):
             return state  # nothing to end: the same state, not an equal copy
+        if release and self.dialect.name == "mysql":
+            state = grant_claims(state, s, committed, self.schema)
         state = state.with_session(s, open=False, level=state.sessions[s].base, failed=None, doomed=None,
                                    snapshot=None, writes=(), locks=frozenset(), gaps=frozenset(),
-                                   waiting=frozenset(), pending=None, resume=None)
+                                   waiting=frozenset(), pending=None, resume=None, shared=frozenset(), claim=None)
         return replace(state, writer=None) if state.writer == s else state
 
     # -- statements -------------------------------------------------------------------------------------
@@ -171,11 +190,12 @@ class Engine:
         for after, outcome in self._run(opened, s, plan):
             if isinstance(outcome, Done):
                 after = self._ended(replace(after, tables=apply_writes(after.tables, after.sessions[s].writes,
-                                                                       self.schema)), s)
+                                                                       self.schema)), s, committed=True)
             elif isinstance(outcome, Blocked):  # it keeps what it waits for, where, and the locks it took
                 mine = after.sessions[s]
-                after = self._ended(after, s).with_session(s, waiting=mine.waiting, pending=mine.pending,
-                                                           resume=mine.resume, locks=mine.locks, gaps=mine.gaps)
+                after = self._ended(after, s, release=False).with_session(
+                    s, waiting=mine.waiting, pending=mine.pending, resume=mine.resume, locks=mine.locks,
+                    gaps=mine.gaps, shared=mine.shared, claim=mine.claim)
             else:
                 after = self._ended(after, s)
             if after.sessions[s].level != state.sessions[s].level:  # the level was this statement's only
@@ -196,19 +216,20 @@ class Engine:
             if self.dialect.name == "mysql":  # InnoDB keeps the locks taken before the wait
                 mine = state.sessions[s]
                 state = state.with_session(s, locks=mine.locks | wait.locks, gaps=mine.gaps | wait.gaps,
-                                           resume=wait.resume)
+                                           resume=wait.resume, claim=wait.claim, shared=mine.shared | wait.shared)
             return self._blocked(state, s, plan, wait.on)
         except _Error as error:
             if self.dialect.name == "mysql":
-                state = state.with_session(s, locks=state.sessions[s].locks | error.locks)
+                mine = state.sessions[s]
+                state = state.with_session(s, locks=mine.locks | error.locks, shared=mine.shared | error.shared)
             return ((self._failed(state, s, error.error), Failed(error.error, error.message)),)
-        return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None), Done(result)),)
+        return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None), Done(result)),)
 
     def _failed(self, state: DbState, s: int, error: str) -> DbState:
         """PostgreSQL aborts the whole transaction at once; MariaDB and SQLite undo the statement only."""
         if self.dialect.name == "postgresql" or error == DEADLOCK:
-            state = state.with_session(s, writes=(), locks=frozenset(), gaps=frozenset())
-        return state.with_session(s, failed=error, waiting=frozenset(), pending=None, resume=None)
+            state = state.with_session(s, writes=(), locks=frozenset(), gaps=frozenset(), shared=frozenset())
+        return state.with_session(s, failed=error, waiting=frozenset(), pending=None, resume=None, claim=None)
 
     # -- waits and deadlocks ----------------------------------------------------------------------------
 
@@ -220,8 +241,9 @@ class Engine:
             return ((waiting, Blocked(on)),)
         steps: list[Step] = []
         for victim in cycle:  # the engine may abort any transaction in the cycle (docs/spec-sql.md)
-            aborted = waiting.with_session(victim, writes=(), locks=frozenset(), gaps=frozenset(),
-                                           failed=DEADLOCK, pending=None, resume=None, waiting=frozenset())
+            aborted = grant_claims(waiting, victim, False, self.schema).with_session(
+                victim, writes=(), locks=frozenset(), gaps=frozenset(), shared=frozenset(), failed=DEADLOCK,
+                pending=None, resume=None, waiting=frozenset(), claim=None)
             if victim == s:
                 steps.append((aborted, Failed(DEADLOCK, f"session {s}: deadlock detected")))
             else:
@@ -268,11 +290,11 @@ class Engine:
 
     # -- writes -----------------------------------------------------------------------------------------
 
-    def _holder(self, state: DbState, s: int, table: int, k: int) -> int | None:
-        for other, session in enumerate(state.sessions):
-            if other != s and (table, k) in session.locks:
-                return other
-        return None
+    @staticmethod
+    def _holders(state: DbState, s: int, table: int, k: int, shared: bool = True) -> frozenset[int]:
+        """The other sessions holding row ``k``: exclusively, or also (``shared``) by a shared lock."""
+        return frozenset(o for o, other in enumerate(state.sessions) if o != s and (
+            (table, k) in other.locks or (shared and (table, k) in other.shared)))
 
     def _insert(self, state: DbState, s: int, plan: Insert) -> tuple[DbState, Result]:
         spec = self.schema.tables[plan.table]
@@ -283,16 +305,19 @@ class Engine:
             assert isinstance(k, int)
             self._check_not_null(row, plan.table)
             inserted = frozenset((plan.table, j) for j in new)  # InnoDB keeps the rows inserted before a wait
-            holder = self._holder(state, s, plan.table, k)
-            if holder is not None:
-                raise _Wait(frozenset({holder}), inserted)
+            holders = self._holders(state, s, plan.table, k, shared=False)
+            if holders:  # the duplicate check waits for a shared lock on the row
+                raise _Wait(holders, inserted, claim=(plan.table, k))
             gap_holders = frozenset(o for o, other in enumerate(state.sessions) if o != s and any(
                 g[0] == plan.table and (g[1] is None or g[1] < k) and (g[2] is None or k < g[2]) for g in other.gaps))
             if gap_holders:
                 raise _Wait(gap_holders, inserted)
-            if k in view or k in new:  # InnoDB keeps a lock on the existing row (and on the rows inserted before)
+            if k in view or k in new:  # InnoDB keeps a shared lock on the existing row; the statement's own rows go
                 raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
-                             frozenset((plan.table, j) for j in [*new, k]))
+                             shared=frozenset() if k in new else frozenset({(plan.table, k)}))
+            holders = self._holders(state, s, plan.table, k)
+            if holders:  # others' shared locks on a row marked deleted: this check shares them, then waits
+                raise _Wait(holders, inserted, shared=frozenset({(plan.table, k)}))
             new[k] = row
         state = self._write(state, s, plan.table, new)
         returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in plan.rows
@@ -398,13 +423,13 @@ class Engine:
                 break
             k = row[key]
             assert isinstance(k, int)
-            holder = self._holder(state, s, plan.table, k)
-            if holder is not None:
+            holders = self._holders(state, s, plan.table, k)
+            if holders:
                 if isinstance(plan, Select) and plan.skip_locked:
                     continue
                 if isinstance(plan, Select) and plan.nowait:
                     raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
-                raise _Wait(frozenset({holder}))
+                raise _Wait(holders)
             newest = current.get(k)
             if newest is None or (newest != row and not is_true(plan.where, newest, d)):
                 continue
@@ -438,16 +463,14 @@ class Engine:
         taken: list[tuple[Row, Row]] = []
         locks: set[tuple[int, int]] = set()
         gaps: set[tuple[int, int | None, int | None]] = set()
-        stopped_at: int | None = None
         for k in keys:
             if limit is not None and len(taken) >= limit:
-                stopped_at = k
                 break
             if resume is not None and (k > resume[1] if descending else k < resume[1]) \
                     and (plan.table, k) not in session.locks:
                 continue  # behind the cursor of a statement resumed after a wait: InnoDB does not go back
-            holder = self._holder(state, s, plan.table, k)
-            if holder is not None:
+            holders = self._holders(state, s, plan.table, k)
+            if holders:
                 if isinstance(plan, Select) and plan.skip_locked:
                     continue
                 if not rr and isinstance(plan, Update) and lookup is None and not (
@@ -458,7 +481,7 @@ class Engine:
                     raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
                 if rr and lookup is None and not descending:  # next-key locks up to the row, the waiting one too:
                     gaps.add((plan.table, None, k))  # InnoDB stops an insert into the gap before that row
-                raise _Wait(frozenset({holder}), frozenset(locks), frozenset(gaps), (plan.table, k))
+                raise _Wait(holders, frozenset(locks), frozenset(gaps), (plan.table, k))
             row = current.get(k)
             if row is None:
                 if rr and lookup is not None and k not in present:
@@ -475,10 +498,12 @@ class Engine:
                 self._check_row(plan, row, frozenset(locks))
                 taken.append((row, row))
         if rr and lookup is None:
-            if stopped_at is None or (isinstance(plan, Select) and plan.order_by and plan.order_by[0][1]):
+            if limit is None or len(taken) < limit or descending:  # read to the end: the gap above the last row too
                 gaps.add((plan.table, None, None))
-            else:
-                gaps.add((plan.table, None, stopped_at))
+            elif taken:  # the LIMIT is met: the scan reads no row after its last, whose gap above stays open
+                last = taken[-1][0][spec.key]
+                assert isinstance(last, int), "a table's key is an integer (spec/schema.py)"
+                gaps.add((plan.table, None, last))
         return taken, frozenset(locks), frozenset(gaps)
 
 
@@ -526,7 +551,8 @@ def _waits_for(state: DbState, node: int) -> frozenset[int]:
     session = state.sessions[node]
     if session.resume is None:
         return session.waiting
-    held = {o for o, other in enumerate(state.sessions) if o != node and session.resume in other.locks}
+    held = {o for o, other in enumerate(state.sessions)
+            if o != node and (session.resume in other.locks or session.resume in other.shared)}
     return session.waiting | held
 
 

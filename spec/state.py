@@ -15,7 +15,7 @@ from typing import Any
 from spec.errors import Unsupported
 from spec.schema import Schema, Value
 
-__all__ = ["DbState", "Row", "Session", "Tables", "initial"]
+__all__ = ["DbState", "Row", "Session", "Tables", "grant_claims", "initial"]
 
 Row = tuple[Value, ...]
 #: one tuple of rows per table, each in primary-key order
@@ -43,13 +43,19 @@ class Session:
     #: MariaDB: the (table, key) at which a blocked statement's scan waits; it resumes there, past the
     #: keys before it that it did not lock (rows inserted or changed behind its cursor stay unseen)
     resume: tuple[int, int] | None = None
+    #: MariaDB: shared row locks, taken by an INSERT's duplicate-key check (held to the end, as ``locks``)
+    shared: frozenset[tuple[int, int]] = frozenset()
+    #: MariaDB: the (table, key) whose shared lock a blocked INSERT's duplicate check waits for; granted when
+    #: the holder ends, as a shared lock on the row or, when the row is gone, a gap lock around its key
+    claim: tuple[int, int] | None = None
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
         h = self._hash
         if not h:
             h = hash((self.open, self.level, self.base, self.failed, self.doomed, self.snapshot, self.writes,
-                      self.locks, self.gaps, self.waiting, self.pending, self.resume)) or 1
+                      self.locks, self.gaps, self.waiting, self.pending, self.resume, self.shared,
+                      self.claim)) or 1
             object.__setattr__(self, "_hash", h)
         return h
 
@@ -133,6 +139,31 @@ def apply_writes(tables: Tables, writes: Writes, schema: Schema) -> Tables:
         view = overlay(by_key(rows, key), writes[t])
         out.append(tuple(view[k] for k in sorted(view)))
     return tuple(out)
+
+
+def grant_claims(state: DbState, s: int, committed: bool, schema: Schema) -> DbState:
+    """Session ``s`` is ending: each INSERT waiting (``claim``) for a row ``s`` locked gets its duplicate check's
+    shared lock, as InnoDB grants it. On a row still in the table (a delete that commits only marks it) it is a
+    shared lock on the row; on a row that is gone (an insert rolled back) InnoDB moves it to the gap the row
+    leaves, so it becomes a gap lock between the keys still there (MariaDB does this at READ COMMITTED too)."""
+    held = state.sessions[s].locks
+    waiters = [w for w, other in enumerate(state.sessions) if w != s and other.claim in held]
+    for w in waiters:
+        table, k = state.sessions[w].claim  # type: ignore[misc]
+        key = schema.tables[table].key
+        there = {r[key] for r in state.tables[table]} | {
+            j for o, other in enumerate(state.sessions) if o != s or committed
+            for j, _ in table_writes(other, table)} | {
+            j for o, other in enumerate(state.sessions) if o != s for t, j in other.locks | other.shared if t == table}
+        mine = state.sessions[w]
+        if k in there:
+            state = state.with_session(w, shared=mine.shared | {(table, k)}, claim=None)
+        else:
+            keys = [j for j in there if isinstance(j, int)]  # every key is an integer (spec/schema.py)
+            lower = max((j for j in keys if j < k), default=None)
+            upper = min((j for j in keys if j > k), default=None)
+            state = state.with_session(w, gaps=mine.gaps | {(table, lower, upper)}, claim=None)
+    return state
 
 
 def initial(schema: Schema, rows: Mapping[str, Iterable[Mapping[str, Value]]], sessions: int) -> DbState:

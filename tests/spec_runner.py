@@ -73,6 +73,8 @@ class Interleaving:
             return  # a blocked session cannot send anything until its statement returns
         if kind != "statement" and not self._fits(s, kind):
             return
+        if kind == "statement":
+            self.note(f"session {s} runs: {self.real.sql(statement)}")
         self.real.submit(s, statement if kind == "statement" else kind)
         self.waiting[s] = (kind, statement)
         self._settle(first=s)

@@ -14,7 +14,7 @@ ROWS = {"t": [{"id": 1, "n": 5}, {"id": 2, "n": None}, {"id": 3, "n": 1}]}
 
 
 def start(dialect: str, level: str | None = None, sessions: int = 2) -> tuple[spec.Engine, spec.DbState]:
-    engine = spec.Engine.of(SCHEMA, dialect, unconfirmed=True)  # MariaDB READ COMMITTED's own unit tests too
+    engine = spec.Engine.of(SCHEMA, dialect)
     state = spec.initial(SCHEMA, ROWS, sessions)
     if level:
         for s in range(sessions):
@@ -178,11 +178,14 @@ def test_states_are_hashable_values() -> None:
     assert one == two and hash(one) == hash(two) and one != state
 
 
-def test_a_level_the_conformance_test_does_not_confirm_is_refused_unless_asked_for_by_name() -> None:
+@pytest.mark.parametrize(("dialect", "level"), [("mysql", "SERIALIZABLE"), ("postgresql", spec.REPEATABLE_READ),
+                                              ("sqlite", spec.READ_COMMITTED)])
+def test_a_level_the_model_does_not_model_is_refused(dialect: str, level: str) -> None:
     state = spec.initial(SCHEMA, ROWS, 1)
-    with pytest.raises(spec.Unsupported, match="not offered yet"):
-        spec.Engine.of(SCHEMA, "mysql").set_level(state, 0, spec.READ_COMMITTED)
-    assert spec.Engine.of(SCHEMA, "mysql", unconfirmed=True).set_level(state, 0, spec.READ_COMMITTED) != state
+    with pytest.raises(spec.Unsupported, match=f"isolation level '{level}' on {dialect} \\(modelled: "):
+        spec.Engine.of(SCHEMA, dialect).set_level(state, 0, level)
+    with pytest.raises(spec.Unsupported, match=f"isolation level '{level}'"):
+        spec.Engine.of(SCHEMA, dialect).begin(state, 0, level)
 
 
 def test_a_statement_outside_a_transaction_leaves_the_session_level_as_it_was() -> None:
@@ -368,3 +371,84 @@ def test_a_transactions_own_level_ends_with_it(dialect: str) -> None:
     assert state.sessions[0] == state.sessions[1]  # nothing of that transaction is left on the session
     state, _ = engine.begin(state, 0)
     assert state.sessions[0].level == engine.dialect.default_level
+
+
+def _waiting_inserts(level: str, holder: object, key: int, end: str) -> tuple[spec.Engine, spec.DbState]:
+    """Session 0 runs ``holder`` and ends by ``end``; sessions 1 and 2 each insert ``key`` and wait for it."""
+    engine, state = start("mysql", level, sessions=3)
+    for s in range(3):
+        state, _ = engine.begin(state, s)
+    state, _ = run(engine, state, 0, holder)
+    for s in (1, 2):
+        state, waits = run(engine, state, s, sa.insert(T).values(id=key, n=0))
+        assert waits == spec.Blocked(frozenset({0}))
+    state, _ = engine.commit(state, 0) if end == "commit" else engine.rollback(state, 0)
+    return engine, state
+
+
+@pytest.mark.parametrize("level", [spec.READ_COMMITTED, spec.REPEATABLE_READ])
+@pytest.mark.parametrize(("holder", "key", "end"), [
+    (sa.delete(T).where(T.c.id == 2), 2, "commit"),  # both share the row marked deleted, then both need it
+    (sa.insert(T).values(id=5, n=0), 5, "rollback"),  # both share the gap the row leaves, then insert into it
+])
+def test_two_mariadb_inserts_waiting_for_a_key_that_goes_deadlock_when_it_goes(
+        level: str, holder: object, key: int, end: str) -> None:
+    engine, state = _waiting_inserts(level, holder, key, end)
+    state, first = run(engine, state, 1, sa.insert(T).values(id=key, n=0))
+    assert first == spec.Blocked(frozenset({2}))
+    outcomes = [o for _, o in engine.execute(state, 2, sa.insert(T).values(id=key, n=0))]
+    assert spec.Failed(spec.DEADLOCK, "session 2: deadlock detected") in outcomes
+    assert any(isinstance(o, spec.Done) for o in outcomes)  # session 1 the victim: session 2 inserts
+
+
+def test_mariadb_inserts_waiting_for_an_existing_key_both_fail_and_share_it() -> None:
+    engine, state = _waiting_inserts(spec.READ_COMMITTED, sa.update(T).where(T.c.id == 1).values(n=0), 1, "commit")
+    for s in (1, 2):
+        state, failed = run(engine, state, s, sa.insert(T).values(id=1, n=0))
+        assert isinstance(failed, spec.Failed) and failed.error == spec.DUPLICATE_KEY
+    engine, state = start("mysql", spec.READ_COMMITTED, sessions=2)
+    state, _ = engine.begin(state, 0)
+    state, duplicate = run(engine, state, 0, sa.insert(T).values(id=1, n=0))
+    assert isinstance(duplicate, spec.Failed)
+    _, update = run(engine, state, 1, sa.update(T).where(T.c.id == 1).values(n=9))
+    assert update == spec.Blocked(frozenset({0}))  # the duplicate's shared lock holds the row to the end
+
+
+def test_a_mariadb_insert_granted_a_gap_keeps_it_after_inserting() -> None:
+    engine, state = start("mysql", spec.READ_COMMITTED, sessions=3)
+    for s in range(3):
+        state, _ = engine.begin(state, s)
+    state, _ = run(engine, state, 0, sa.insert(T).values(id=4, n=0))
+    state, _ = run(engine, state, 1, sa.insert(T).values(id=4, n=0))
+    state, _ = engine.rollback(state, 0)
+    state, inserted = run(engine, state, 1, sa.insert(T).values(id=4, n=0))
+    assert isinstance(inserted, spec.Done)
+    _, other = run(engine, state, 2, sa.insert(T).values(id=6, n=0))
+    assert other == spec.Blocked(frozenset({1}))  # the gap above row 3 stays locked to session 1's end
+
+
+@pytest.mark.parametrize("level", [spec.READ_COMMITTED, spec.REPEATABLE_READ])
+def test_a_mariadb_insert_that_fails_on_a_duplicate_keeps_none_of_the_rows_it_inserted_before(level: str) -> None:
+    engine, state = start("mysql", level)
+    for s in range(2):
+        state, _ = engine.begin(state, s)
+    for rows in ([{"id": 5, "n": 0}, {"id": 1, "n": 0}], [{"id": 4, "n": 0}, {"id": 4, "n": 0}]):
+        after, failed = run(engine, state, 0, sa.insert(T).values(rows))
+        assert isinstance(failed, spec.Failed) and failed.error == spec.DUPLICATE_KEY
+        _, other = run(engine, after, 1, sa.insert(T).values(id=rows[0]["id"], n=0))
+        assert isinstance(other, spec.Done)  # the first row went with the statement, and its lock with it
+
+
+@pytest.mark.parametrize(("where", "insert", "waits"), [
+    (T.c.n.is_(None), 4, False),  # LIMIT 1 met at row 2: row 3 and the gap above it are never read
+    (T.c.n > 4, 4, False),  # met at row 1
+    (T.c.n == 1, 4, False),  # met at row 3, the last: the scan stops there, short of the gap above it
+    (T.c.n == 9, 4, True),  # no row matches: the scan reads to the end and locks the gap above row 3
+])
+def test_a_mariadb_repeatable_read_scan_with_a_limit_locks_the_gaps_it_reads_only(
+        where: object, insert: int, waits: bool) -> None:
+    engine, state = start("mysql", spec.REPEATABLE_READ)
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.select(T.c.id).where(where).order_by(T.c.id).limit(1).with_for_update())
+    _, outcome = run(engine, state, 0, sa.insert(T).values(id=insert, n=0))
+    assert (outcome == spec.Blocked(frozenset({1}))) is waits

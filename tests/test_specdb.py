@@ -283,3 +283,13 @@ def test_a_level_reaches_the_engines_transaction(db: SpecDatabase) -> None:
             Seen(DONE), Seen(DONE, (("repeatable read",),), 1), Seen(DONE)]
         assert [s.run(0, ("begin", spec.READ_COMMITTED)), s.run(0, show), s.run(0, "rollback")] == [
             Seen(DONE), Seen(DONE, (("read committed",),), 1), Seen(DONE)]
+
+
+@pytest.mark.parametrize("engine", SERVERS)
+def test_a_statement_outside_a_transaction_runs_at_the_sessions_level(db: SpecDatabase) -> None:
+    """The model runs it at the session's level: the engine must too, not at the server's default."""
+    show = sa.text("SHOW transaction_isolation" if db.dialect == "postgresql" else "SELECT @@tx_isolation")
+    for level, shown in [(spec.READ_COMMITTED, "read committed"), (spec.REPEATABLE_READ, "repeatable read")]:
+        with db.sessions(1, level) as s:
+            seen = s.run(0, show)
+            assert (seen.kind, seen.rows[0][0].lower().replace("-", " ")) == (DONE, shown)

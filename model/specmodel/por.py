@@ -45,7 +45,7 @@ def undisturbed(model: Model, world: World, s: int, nxt: Op) -> bool:
         return dialect != "sqlite"
     if isinstance(op, Commit | Rollback):
         return session.open and not any(session.writes) and not session.locks and not session.gaps and \
-            db.writer != s
+            not session.shared and db.writer != s
     if not is_statement(op) or not session.open or session.failed or session.waiting:
         return False
     if dialect == "sqlite":

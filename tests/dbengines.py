@@ -37,13 +37,15 @@ def url_for(engine: str, tmp: Path) -> str:
 
 
 def worker_tag() -> str:
-    """This test process's part of a name on a shared server: the xdist worker ("gw0", ... or "main" without
-    xdist) and the process id, so parallel workers and test runs started at once never pick the same name."""
-    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}p{os.getpid()}"
+    """This test process's part of a name on a shared server: the xdist worker's number ("m" without xdist)
+    and the process id, so parallel workers and test runs started at once never pick the same name."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'm').removeprefix('gw')}p{os.getpid()}"
 
 
 def unique_prefix() -> str:
-    return f"wavesim_t12_{worker_tag()}_{secrets.token_hex(4)}_"
+    """At most 27 characters (pid_max is 7 digits): PostgreSQL names hold 63, and the longest table name
+    of the examples takes 34 of them."""
+    return f"wavesim_{worker_tag()}_{secrets.token_hex(3)}_"
 
 
 def opened(engine: str, tmp: Path) -> Iterator[dbdriver.Database]:

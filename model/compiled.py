@@ -19,6 +19,7 @@ uses the Python engine.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -119,19 +120,26 @@ def _library() -> ctypes.CDLL | str:
     for folder in (_cache_dir(), Path(tempfile.gettempdir()) / f"wavesim-{os.getuid()}"):
         target = folder / f"engine-{digest}.so"
         if not target.exists():
+            # each process builds into a file of its own and renames it into place (atomic on one file system):
+            # processes building at once (parallel test workers, two checks) never load a half-written library
+            tmp = None
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(suffix=".so", dir=folder)
+                fd, tmp = tempfile.mkstemp(prefix=f"engine-{digest}-", suffix=".so.part", dir=folder)
                 os.close(fd)
                 built = subprocess.run([compiler, *FLAGS, "-o", tmp, str(SOURCE)], capture_output=True, text=True,
                                        check=False)
                 if built.returncode != 0:
-                    os.unlink(tmp)
                     lines = built.stderr.strip().splitlines() or [f"exit code {built.returncode}"]
                     return f"the C compiler {compiler} failed on model/engine.c: {lines[0]}"
                 os.replace(tmp, target)  # another process may build the same file: either copy is whole
+                tmp = None
             except OSError:
                 continue  # not writable: the next folder
+            finally:
+                if tmp is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
         lib = ctypes.CDLL(str(target))
         _declare(lib)
         if lib.ws_state_size() != ctypes.sizeof(_State) or lib.ws_config_size() != ctypes.sizeof(_Config):

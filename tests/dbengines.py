@@ -4,8 +4,8 @@ SQLite always (a file under the test's temporary folder). PostgreSQL and
 MariaDB/MySQL when ``WAVESIM_POSTGRES_URL`` / ``WAVESIM_MYSQL_URL`` name a
 server: unset, their tests skip with a reason naming the variable, unless
 ``WAVESIM_REQUIRE_SERVERS=1`` (CI) makes a missing URL a failure. A URL that is
-set and cannot connect always fails. Every test owns a uniquely named prefix
-and drops its tables at the end.
+set and cannot connect always fails. Every test owns a prefix named for its
+worker, its process and a random token, and drops its tables at the end.
 """
 
 from __future__ import annotations
@@ -36,8 +36,16 @@ def url_for(engine: str, tmp: Path) -> str:
     return url
 
 
+def worker_tag() -> str:
+    """This test process's part of a name on a shared server: the xdist worker's number ("m" without xdist)
+    and the process id, so parallel workers and test runs started at once never pick the same name."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'm').removeprefix('gw')}p{os.getpid()}"
+
+
 def unique_prefix() -> str:
-    return f"wavesim_t12_{secrets.token_hex(4)}_"
+    """At most 27 characters (pid_max is 7 digits): PostgreSQL names hold 63, and the longest table name
+    of the examples takes 34 of them."""
+    return f"wavesim_{worker_tag()}_{secrets.token_hex(3)}_"
 
 
 def opened(engine: str, tmp: Path) -> Iterator[dbdriver.Database]:

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from dbengines import worker_tag
 
 from live import LiveSettings
 
@@ -30,7 +31,7 @@ def fresh_database(url: str) -> str:
     """A new, uniquely named database on the server of ``url`` (dropped by ``drop_database``)."""
     import sqlalchemy as sa
 
-    name = f"wavesim13_{uuid.uuid4().hex[:10]}"
+    name = f"wavesim13_{worker_tag()}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:  # a set but unreachable server fails here, it never skips
         conn.exec_driver_sql(f"CREATE DATABASE {name}")

@@ -122,6 +122,20 @@ def test_a_prefix_must_be_wavesims() -> None:
         dbdriver.open_database("sqlite:///x.db", prefix="users_")
 
 
+def test_a_tests_prefix_names_its_worker_and_process_and_differs_per_call(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    """Parallel workers and test runs started at once share the servers: their names never meet."""
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw7")
+    first, second = unique_prefix(), unique_prefix()
+    assert first != second and first.startswith(f"wavesim_7p{os.getpid()}_")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw8")
+    assert unique_prefix().startswith(f"wavesim_8p{os.getpid()}_")
+    dbdriver.open_database(url_for("sqlite", tmp_path), prefix=first).dispose()  # a prefix the driver takes
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw15")
+    monkeypatch.setattr(os, "getpid", lambda: 4194304)  # the largest pid_max
+    assert len(unique_prefix() + "django_celery_results_chordcounter") <= 63  # PostgreSQL's longest name
+
+
 def test_the_databases_page_is_what_the_code_says() -> None:
     text = DOCS.read_text(encoding="utf-8")
     load_blocks()

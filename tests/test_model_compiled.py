@@ -3,6 +3,12 @@ verdicts, counterexamples that replay, and the same budgets and errors."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from coordinator import POLICIES, PROPERTY_NAMES
@@ -12,6 +18,7 @@ from model.checker import check, engine_for
 from model.scope import Scope
 from model.trace import steps_of
 
+ROOT = Path(__file__).resolve().parent.parent
 needs_compiler = pytest.mark.skipif(compiled.unavailable() is not None,
                                     reason=f"compiled engine unavailable: {compiled.unavailable()}")
 
@@ -131,3 +138,43 @@ def test_without_a_compiler_the_python_engine_runs(monkeypatch: pytest.MonkeyPat
         assert check(Scope(), POLICIES["guarded"]).engine == "python"
     finally:
         compiled._library.cache_clear()
+
+
+#: a ``CC`` that writes part of its output, says it started, and compiles only once the test says go
+HALTING_CC = """#!/bin/sh
+out=""; prev=""
+for arg in "$@"; do [ "$prev" = "-o" ] && out="$arg"; prev="$arg"; done
+printf 'half a library' > "$out"
+touch "{folder}/started.$$"
+for _ in $(seq 600); do [ -e "{folder}/go" ] && exec {compiler} "$@"; sleep 0.1; done
+exit 1
+"""
+
+
+@needs_compiler
+def test_processes_building_the_engine_at_once_never_see_a_half_written_library(tmp_path: Path) -> None:
+    """Two processes (as two test workers) build into one cache folder at the same time: while both compilers
+    run, the library's name does not exist (each writes a file of its own and renames it), and both load it."""
+    wrapper = tmp_path / "halting-cc"
+    wrapper.write_text(HALTING_CC.format(folder=tmp_path, compiler=compiled._compiler()))
+    wrapper.chmod(0o755)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "WAVESIM_CACHE": str(cache), "CC": str(wrapper)}
+    script = "from model import compiled; print(compiled.unavailable())"
+    builders = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while (len(list(tmp_path.glob("started.*"))) < 2 and not list(cache.glob("engine-*.so"))
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        assert list(cache.glob("engine-*.so")) == [], "a half-written library is under the name processes load"
+        assert len(list(tmp_path.glob("started.*"))) == 2, "both processes build"
+        parts = sorted(cache.iterdir())
+        assert len(parts) == 2 and all(p.read_bytes() == b"half a library" for p in parts)
+    finally:
+        (tmp_path / "go").touch()
+        done = [b.communicate(timeout=120) for b in builders]
+    assert [(b.returncode, out) for b, (out, _) in zip(builders, done, strict=True)] == [(0, "None\n")] * 2, done
+    (library,) = cache.iterdir()  # one library, no part left behind
+    assert library.name.startswith("engine-") and library.suffix == ".so"

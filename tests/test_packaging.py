@@ -3,17 +3,24 @@
 The wheel is built as ``pip install /path/to/wavesim`` builds it, unpacked
 outside the clone, and the report's readers are run from it in a fresh process,
 so a reader that looks for a file beside the source tree fails here as it fails
-after a plain install.
+after a plain install. It is built from a copy of the clone (its links kept as
+links) under the test's temporary folder: a build writes ``build/`` and
+``*.egg-info`` beside its source, which tests reading the clone at the same time
+must not see.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: what a clone holds that is not its source: the build's and the tools' leftovers
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis",
+                                    "site", "out")
 
 READERS = """
 import wavesim, wavesim.docs_live as live
@@ -27,7 +34,9 @@ print(live.fix_with_faults())
 
 
 def test_a_wheel_carries_what_the_report_reads(tmp_path: Path) -> None:
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=NOT_SOURCE)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
                            capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("wavesim-*.whl")

@@ -25,16 +25,15 @@ def _report(out: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("reports")
-    first, second = base / "first", base / "second"
-    _report(first)
-    _report(second)
-    return first, second
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One quick report, written once per test process (the tests of a module may run on two workers)."""
+    out = tmp_path_factory.mktemp("reports") / "first"
+    _report(out)
+    return out
 
 
-def test_quick_report_has_every_part(two_reports: tuple[Path, Path]) -> None:
-    out = two_reports[0]
+def test_quick_report_has_every_part(quick_report: Path) -> None:
+    out = quick_report
     assert sorted(p.name for p in out.iterdir()) == sorted(["report.md", *FIGURE_FILES])
     text = (out / "report.md").read_text(encoding="utf-8")
     for section in ("## Before / After", "## The checker's verdicts", "## Fault matrix", "## Figures",
@@ -56,8 +55,9 @@ def test_quick_report_has_every_part(two_reports: tuple[Path, Path]) -> None:
     assert (out / "headline.png").read_bytes() == (out / "queue_depth.png").read_bytes()
 
 
-def test_two_runs_give_identical_files(two_reports: tuple[Path, Path]) -> None:
-    first, second = two_reports
+def test_two_runs_give_identical_files(quick_report: Path, tmp_path: Path) -> None:
+    first, second = quick_report, tmp_path / "second"
+    _report(second)
     for name in ["report.md", *FIGURE_FILES]:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 

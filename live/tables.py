@@ -27,6 +27,19 @@ __all__ = ["PREFIX", "LiveTables", "TableClash"]
 PREFIX = "wavesim_live_"
 
 
+def _log_table(m: sa.MetaData, name: str) -> sa.Table:
+    """A log of one run's lines (a fault injected, a spec's ``record``): when, what kind, what."""
+    return sa.Table(
+        name, m,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("run", sa.String(64), nullable=False),
+        sa.Column("at_s", sa.Float(precision=53), nullable=False),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("detail", sa.Text, nullable=False),
+        sa.Index(f"{name}_run_index", "run"),
+    )
+
+
 class TableClash(Exception):
     """A table with one of our names exists and is not ours."""
 
@@ -73,27 +86,8 @@ class LiveTables:
             sa.Column("state", sa.Text, nullable=False),
             sa.Index(f"{prefix}samples_run_index", "run"),
         )
-        self.faults = sa.Table(
-            f"{prefix}faults", m,
-            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                      autoincrement=True),
-            sa.Column("run", sa.String(64), nullable=False),
-            sa.Column("at_s", sa.Float(precision=53), nullable=False),
-            sa.Column("kind", sa.String(64), nullable=False),
-            sa.Column("detail", sa.Text, nullable=False),
-            sa.Index(f"{prefix}faults_run_index", "run"),
-        )
-
-        self.events = sa.Table(
-            f"{prefix}events", m,
-            sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                      autoincrement=True),
-            sa.Column("run", sa.String(64), nullable=False),
-            sa.Column("at_s", sa.Float(precision=53), nullable=False),
-            sa.Column("kind", sa.String(64), nullable=False),
-            sa.Column("detail", sa.Text, nullable=False),
-            sa.Index(f"{prefix}events_run_index", "run"),
-        )
+        self.faults = _log_table(m, f"{prefix}faults")
+        self.events = _log_table(m, f"{prefix}events")
 
     @property
     def all(self) -> tuple[sa.Table, ...]:

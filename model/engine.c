@@ -96,6 +96,9 @@ static void vec_free(vec_t *v) { free(v->p); allocated -= v->cap * v->size; v->p
    the search on memory, not as an error. Vectors grow by realloc; with large blocks mapped on their
    own (ws_reset), realloc remaps rather than copies, and their pages become resident as they fill. */
 #define SAMPLE_EVERY 1024
+/* between two samples the search may grow by SAMPLE_EVERY expansions' states and by allocations under 1 MB,
+   which afford lets through: a sample stops the search this far below the budget, so the peak stays under it */
+#define HEADROOM_MB 2.0
 static int over_budget;   /* an allocation was refused: it would have taken the process past the budget */
 static double rss_mb(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -693,7 +696,7 @@ int ws_search(const st_t *first, uint32_t open, uint32_t *error) {
             if (mb > peak_mb) peak_mb = mb;
             /* judging import_completes after a complete search takes one byte per state (ws_first_trap) */
             double reserve = (open_ >> C.p_completes & 1) ? (double)states.n / 1048576.0 : 0.0;
-            if (peak_mb + reserve > C.max_memory_mb) { result = R_MEMORY; break; }
+            if (peak_mb + reserve + HEADROOM_MB > C.max_memory_mb) { result = R_MEMORY; break; }
         }
         if (C.max_states && states.n >= C.max_states) { result = R_STATES; break; }
         uint32_t sid = (uint32_t)next++;

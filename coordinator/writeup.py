@@ -125,6 +125,18 @@ def _recorded(ctx: Ctx, wave: int, number: int, counter: str) -> Any:
     return wave_coordination.update().where(_this(wave)).values(values)
 
 
+# A wave's counters are read only by checkWaveCompletion (through _progress, up to the total) and only ever go
+# up: past the wave's size no reader tells them apart (the built-in checker's counter abstraction). Under
+# distinct_progress they are not written at all.
+spec.saturates(wc.completed_batches, at="wave_size",
+               why="checkWaveCompletion compares completed + failed with total_batches (the wave size) and the "
+                   "threshold count (at most the size), and reads the counters through _progress, which keeps "
+                   "their sum only up to the total")
+spec.saturates(wc.failed_batches, at="wave_size",
+               why="read only with completed_batches, through _progress, which keeps their sum only up to the "
+                   "total (the wave size)")
+
+
 # -- the handler's triggers -------------------------------------------------------------------------------
 
 @spec.job("batch_job_completed", queue="listeners", ack="with_last_step")
@@ -173,6 +185,13 @@ def need(view: Any) -> int:
 
 def active_waves(view: Any) -> list[dict[str, Any]]:
     return [r for r in view.rows("wave_coordination") if r["status"] in ACTIVE]
+
+
+# The properties read the ghost counts only as "more than once" (a wave claimed or pushed twice, the import's
+# own dispatch of wave 1 counting once): past 2 no reader tells them apart (the built-in saturates pushes
+# and claims at 2).
+spec.saturates("claimed", at=2, why="no_duplicate_claim compares the claims of a wave (plus the import's) with 1")
+spec.saturates("pushed", at=2, why="no_duplicate_push compares the pushes of a wave (plus the import's) with 1")
 
 
 @spec.always("single_active_wave")

@@ -128,66 +128,75 @@ def _this(wave: int) -> Any:
 
 @dataclass(frozen=True)
 class Completion:
-    """What ``checkWaveCompletion()`` reports about one wave."""
+    """What ``checkWaveCompletion()`` reports about one wave that its callers read (its finished count is read
+    by nothing)."""
 
-    finished: int
     completed: bool
     at_threshold: bool
 
 
 def check_and_trigger_next_wave(ctx: Any, batch_wave: int) -> Program:
     """``checkAndTriggerNextWave($jobId)``: every trigger runs it (``batch_wave``: the wave of the batch whose
-    completion started the run, 0 for the auto-trigger and the reconciler)."""
+    completion started the run, 0 for the auto-trigger and the reconciler). What it decides is read by
+    nothing after it (the listener's result is dropped), so the run does not keep it."""
     pol = policy_of(ctx.scope)
     if pol.atomic_advance:
-        return (yield from advance(ctx, pol))
+        yield from advance(ctx, pol)
+        return
     when = pol.batch_wave_check if batch_wave else BatchWaveCheck.NONE
-    checked: set[int] = set()
     if when is BatchWaveCheck.BEFORE_DECISION:
         yield from check_wave_completion(ctx, pol, batch_wave)
-        checked.add(batch_wave)
-    decision = yield from db_reconcile(ctx, pol, checked)
-    if when is BatchWaveCheck.AFTER_DECISION and batch_wave not in checked:
+    _, checked = yield from db_reconcile(ctx, pol)
+    if when is BatchWaveCheck.AFTER_DECISION and batch_wave != checked:  # unless DB-RECONCILE checked it
         yield from check_wave_completion(ctx, pol, batch_wave)
-    return decision
 
 
-def db_reconcile(ctx: Any, pol: Policy, checked: set[int]) -> Program:
+def db_reconcile(ctx: Any, pol: Policy) -> Program:
     """DB-RECONCILE (lines 1106-1169), with Fix #1's guards where the policy has them; then
-    ``handleMainTypeWaveProgression``."""
+    ``handleMainTypeWaveProgression``. Its decision, and the wave whose completion it checked (0: none)."""
     current = yield from current_wave(pol)
+    checked = max(1, current)
     late = pol.reconcile_active_guard and pol.completion_check is CompletionCheck.AFTER_GUARD
-    completion = None if late else (yield from check_wave_completion(ctx, pol, max(1, current)))
-    checked.add(max(1, current))
+    may = None if late else (yield from reconcile_condition(ctx, pol, current))
     next_pending = yield from lowest_pending()
     if next_pending is None:
-        return Decision(path="db-reconcile", outcome="idle")
+        return Decision(path="db-reconcile", outcome="idle"), checked
     if pol.reconcile_active_guard and (yield from another_active(current)) is not None:  # Fix #1
-        if late:
-            checked.discard(max(1, current))  # the guard returned before checkWaveCompletion ran
-        return Decision(path="db-reconcile", outcome="monitoring")
-    if completion is None:
-        completion = yield from check_wave_completion(ctx, pol, max(1, current))
-    reconcile = completion.completed or current == 0
-    if pol.reconcile_threshold_guard:  # Fix #1: at the threshold too, else monitoring
-        if not (reconcile or completion.at_threshold):
-            return Decision(path="db-reconcile", outcome="monitoring")
-        reconcile = True
+        # (late: the guard returned before checkWaveCompletion ran)
+        return Decision(path="db-reconcile", outcome="monitoring"), 0 if late else checked
+    if may is None:
+        may = yield from reconcile_condition(ctx, pol, current)
+    reconcile, at_threshold = may
     if reconcile:
         yield from dispatch_wave(ctx, pol, next_pending)
-        return Decision(path="db-reconcile", outcome="dispatched", wave=next_pending)
-    if pol.reconcile_else is ReconcileElse.RETURN_MONITORING:
-        return Decision(path="db-reconcile", outcome="monitoring")
-    return (yield from handle_main_type_wave_progression(ctx, pol, current, completion))
+        return Decision(path="db-reconcile", outcome="dispatched", wave=next_pending), checked
+    if pol.reconcile_threshold_guard or pol.reconcile_else is ReconcileElse.RETURN_MONITORING:
+        return Decision(path="db-reconcile", outcome="monitoring"), checked  # Fix #1's else
+    return (yield from handle_main_type_wave_progression(ctx, pol, current, at_threshold)), checked
 
 
-def handle_main_type_wave_progression(ctx: Any, pol: Policy, current: int, completion: Completion) -> Program:
-    """``handleMainTypeWaveProgression()``: normal progression (lines 1888-1910), else CATCH-UP (1926-1992)."""
+def reconcile_condition(ctx: Any, pol: Policy, current: int) -> Program:
+    """``checkWaveCompletion()`` of the current wave, and DB-RECONCILE's condition on it, computed here from
+    values read already (the PHP tests it further down): ``completed || current == 0``, with Fix #1 also
+    at the threshold. What the run keeps of the current wave's row is then that bit and, where it is false
+    and ``handleMainTypeWaveProgression`` reads it, whether the wave is at its threshold."""
+    completion = yield from check_wave_completion(ctx, pol, max(1, current))
+    reconcile = completion.completed or current == 0
+    if pol.reconcile_threshold_guard:  # Fix #1: at the threshold too, else monitoring
+        return reconcile or completion.at_threshold, False
+    read = pol.reconcile_else is ReconcileElse.FALL_THROUGH and (
+        pol.normal_threshold is NormalThreshold.CHECKED or pol.catchup_threshold_guard)
+    return reconcile, completion.at_threshold and not reconcile and read
+
+
+def handle_main_type_wave_progression(ctx: Any, pol: Policy, current: int, at_threshold: bool) -> Program:
+    """``handleMainTypeWaveProgression()``: normal progression (lines 1888-1910), else CATCH-UP (1926-1992).
+    ``at_threshold``: the current wave's, from ``checkWaveCompletion()``."""
     successor = (yield sa.select(wc.wave_number).where(
         _main(), wc.wave_number == current + 1, wc.status == PENDING,
     ).order_by(wc.wave_number).limit(1)).scalar()  # $nextMainWave
     if successor is not None:
-        if pol.normal_threshold is NormalThreshold.CHECKED and not completion.at_threshold:
+        if pol.normal_threshold is NormalThreshold.CHECKED and not at_threshold:
             return Decision(path="normal", outcome="monitoring")
         if pol.normal_active_guard and (yield from another_active(current)) is not None:  # Fix #2
             return Decision(path="normal", outcome="monitoring")
@@ -200,7 +209,7 @@ def handle_main_type_wave_progression(ctx: Any, pol: Policy, current: int, compl
         return Decision(path="normal", outcome="monitoring")  # not a stall: CATCH-UP is not entered
     if pol.catchup_active_guard and (yield from another_active(None)) is not None:  # Fix #3
         return Decision(path="catch-up", outcome="monitoring")
-    if pol.catchup_threshold_guard and not completion.at_threshold:  # Guard #2
+    if pol.catchup_threshold_guard and not at_threshold:  # Guard #2
         return Decision(path="catch-up", outcome="monitoring")
     yield from dispatch_wave(ctx, pol, lowest)
     return Decision(path="catch-up", outcome="dispatched", wave=lowest)
@@ -258,9 +267,9 @@ def another_active(exclude: int | None) -> Program:
 def _progress(counted: bool) -> Any:
     def read(result: Any) -> tuple[str, int, int]:
         row = result.mappings()[0]
-        done = row["completed_batches"] + row["failed_batches"] if counted else \
-            finished_columns(row, row["total_batches"])
-        return row["status"], int(row["total_batches"]), int(done)
+        total = int(row["total_batches"])
+        done = row["completed_batches"] + row["failed_batches"] if counted else finished_columns(row, total)
+        return row["status"], total, min(int(done), total)  # compared with the total and the threshold only
     return read
 
 
@@ -277,7 +286,7 @@ def check_wave_completion(ctx: Any, pol: Policy, wave: int) -> Program:
         yield sa.update(wave_coordination).where(_this(wave)).values(status=COMPLETED)
         if pol.auto_trigger:  # the write-up's additional fix: a re-check 2 s later
             yield push("auto_trigger", delay=2.0)
-    return Completion(finished=finished, completed=completed,
+    return Completion(completed=completed,
                       at_threshold=finished >= min(threshold_count(ctx.scope), total))
 
 

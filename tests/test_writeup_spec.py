@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from coordinator import POLICIES, PROPERTY_NAMES
+from coordinator import POLICIES, PROPERTY_NAMES, writeup_programs
 from coordinator.policy import with_given
 from model.checker import check
 from model.scope import Scope
 from model.specmodel import Model, check_spec
+from model.specmodel.saturation import SaturationBroken
 from model.specmodel.search import PremiseBroken
 from specfile.load import load_spec
 from wavesim.cli import main
@@ -157,3 +159,15 @@ def test_its_saturated_counts_keep_every_verdict_and_shortest_length() -> None:
     verdicts = [{n: (s.holds(n), len(f.labels) if (f := s.found.get(n)) else None) for n in s.checked} for s in runs]
     assert runs[0].complete and runs[1].complete and verdicts[0] == verdicts[1]
     assert runs[0].states <= runs[1].states  # at 2x2,2 no counter passes its bound before the verdicts
+
+
+def test_a_wave_counter_read_past_the_wave_size_stops_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the mechanism broken on purpose: checkWaveCompletion reads the counters' whole sum, not only up to the
+    # total, so a saturated counter and a higher one give it different progress
+    def whole(result: Any) -> tuple[str, int, int]:
+        row = result.mappings()[0]
+        return row["status"], int(row["total_batches"]), int(row["completed_batches"] + row["failed_batches"])
+
+    monkeypatch.setattr(writeup_programs, "_COUNTED", whole)
+    with pytest.raises(SaturationBroken, match="completed_batches"):
+        _run({"waves": "2", "wave_size": "2", "handlers": "2"}, por=False, probe=False)

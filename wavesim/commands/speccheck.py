@@ -61,7 +61,8 @@ def reductions_text(search: SpecSearch) -> str:
     model = search.model
     used = (["symmetry of workers"] if model.symmetry else []) + (["runs merged by frames"] if model.frames else [])
     if model.saturation:
-        used.append("saturated " + ", ".join(f"{d.table}.{d.column}" for d in model.spec.saturated))
+        used.append("saturated " + ", ".join(f"{d.table}.{d.column}" if d.table else f"the count of {d.column!r}"
+                                             for d in model.spec.saturated))
     if search.por:
         used.append(f"partial-order ({search.reduced} states expanded by one step alone)" if search.reduced
                     else "partial-order (no state reduced here)")

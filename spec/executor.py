@@ -73,6 +73,14 @@ class _Wait(Exception):
         self.locks, self.gaps, self.resume, self.claim, self.shared = locks, gaps, resume, claim, shared
 
 
+class _Either(Exception):
+    """PostgreSQL: the rows of an UPDATE, DELETE or unordered FOR UPDATE that would each stop it (a wait or an
+    error), met in heap order, which the model does not know: each of them may be the first."""
+
+    def __init__(self, events: list[_Wait | _Error]) -> None:
+        self.events = events
+
+
 class _Error(Exception):
     def __init__(self, error: str, message: str, locks: frozenset[tuple[int, int]] = frozenset(),
                  shared: frozenset[tuple[int, int]] = frozenset()) -> None:
@@ -212,18 +220,23 @@ class Engine:
             else:
                 assert isinstance(plan, Select | Update | Delete)
                 state, result = self._locking(state, s, plan)
-        except _Wait as wait:
-            if self.dialect.name == "mysql":  # InnoDB keeps the locks taken before the wait
-                mine = state.sessions[s]
-                state = state.with_session(s, locks=mine.locks | wait.locks, gaps=mine.gaps | wait.gaps,
-                                           resume=wait.resume, claim=wait.claim, shared=mine.shared | wait.shared)
-            return self._blocked(state, s, plan, wait.on)
-        except _Error as error:
-            if self.dialect.name == "mysql":
-                mine = state.sessions[s]
-                state = state.with_session(s, locks=mine.locks | error.locks, shared=mine.shared | error.shared)
-            return ((self._failed(state, s, error.error), Failed(error.error, error.message)),)
+        except _Either as either:  # PostgreSQL meets the rows in heap order: any of them may come first
+            return tuple(step for event in either.events for step in self._stopped(state, s, plan, event))
+        except (_Wait, _Error) as event:
+            return self._stopped(state, s, plan, event)
         return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None), Done(result)),)
+
+    def _stopped(self, state: DbState, s: int, plan: Plan, event: _Wait | _Error) -> tuple[Step, ...]:
+        """The statement met a held row (``_Wait``) or raised an engine error (``_Error``)."""
+        mine = state.sessions[s]
+        if isinstance(event, _Wait):
+            if self.dialect.name == "mysql":  # InnoDB keeps the locks taken before the wait
+                state = state.with_session(s, locks=mine.locks | event.locks, gaps=mine.gaps | event.gaps,
+                                           resume=event.resume, claim=event.claim, shared=mine.shared | event.shared)
+            return self._blocked(state, s, plan, event.on)
+        if self.dialect.name == "mysql":
+            state = state.with_session(s, locks=mine.locks | event.locks, shared=mine.shared | event.shared)
+        return ((self._failed(state, s, event.error), Failed(event.error, event.message)),)
 
     def _failed(self, state: DbState, s: int, error: str) -> DbState:
         """PostgreSQL aborts the whole transaction at once; MariaDB and SQLite undo the statement only."""
@@ -417,24 +430,39 @@ class Engine:
         if isinstance(plan, Select):
             candidates.sort(key=lambda r: _row_key(r, plan.order_by, d))
             limit = None if plan.limit is None else plan.offset + plan.limit
+        # A FOR UPDATE with a total ORDER BY locks its rows in that order; an UPDATE, a DELETE or any other FOR
+        # UPDATE meets them in the order of the heap (or of a bitmap of it), which updates and vacuum change:
+        # the model offers each row that would stop it (a wait, an error) as the first one it meets
+        in_order = isinstance(plan, Select) and bool(plan.order_by) and plan.ordered
         taken: list[tuple[Row, Row]] = []
+        events: dict[tuple[Any, ...], _Wait | _Error] = {}
         for row in candidates:
             if limit is not None and len(taken) >= limit:
                 break
             k = row[key]
             assert isinstance(k, int)
-            holders = self._holders(state, s, plan.table, k)
-            if holders:
-                if isinstance(plan, Select) and plan.skip_locked:
+            try:
+                holders = self._holders(state, s, plan.table, k)
+                if holders:
+                    if isinstance(plan, Select) and plan.skip_locked:
+                        continue
+                    if isinstance(plan, Select) and plan.nowait:
+                        raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
+                    raise _Wait(holders)
+                newest = current.get(k)
+                if newest is None or (newest != row and not is_true(plan.where, newest, d)):
                     continue
-                if isinstance(plan, Select) and plan.nowait:
-                    raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
-                raise _Wait(holders)
-            newest = current.get(k)
-            if newest is None or (newest != row and not is_true(plan.where, newest, d)):
+                self._check_row(plan, newest, frozenset())
+            except (_Wait, _Error) as event:
+                if in_order:
+                    raise
+                events.setdefault(("wait", event.on) if isinstance(event, _Wait) else ("error", event.error), event)
                 continue
-            self._check_row(plan, newest, frozenset())
             taken.append((row, newest))
+        if len(events) == 1:
+            raise next(iter(events.values()))
+        if events:
+            raise _Either(list(events.values()))
         return taken, frozenset((plan.table, r[key]) for _, r in taken)  # type: ignore[misc]
 
     def _scan_mariadb(self, state: DbState, s: int, plan: Select | Update | Delete

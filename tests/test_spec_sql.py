@@ -452,3 +452,28 @@ def test_a_mariadb_repeatable_read_scan_with_a_limit_locks_the_gaps_it_reads_onl
     state, _ = run(engine, state, 1, sa.select(T.c.id).where(where).order_by(T.c.id).limit(1).with_for_update())
     _, outcome = run(engine, state, 0, sa.insert(T).values(id=insert, n=0))
     assert (outcome == spec.Blocked(frozenset({1}))) is waits
+
+
+def test_postgres_offers_each_row_that_stops_an_update_as_the_first_it_meets() -> None:
+    """PostgreSQL's UPDATE and DELETE meet rows in heap order, which the model does not know: with row 1 held
+    by session 0, row 2 by session 1, and row 3 about to break NOT NULL, any of them may stop session 2
+    first. A FOR UPDATE with a total ORDER BY locks in that order, so only row 1 can stop it."""
+    meta = sa.MetaData()
+    u = sa.Table("u", meta, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("n", sa.Integer, nullable=False))
+    schema = spec.Schema.of(meta)
+    engine = spec.Engine.of(schema, "postgresql")
+    state = spec.initial(schema, {"u": [{"id": k, "n": 1} for k in (1, 2, 3)]}, 3)
+    for s in (0, 1):
+        state, _ = engine.begin(state, s)
+        state, _ = run(engine, state, s, sa.update(u).where(u.c.id == s + 1).values(n=5))
+    state, _ = engine.begin(state, 2)
+
+    def stops(statement: object) -> set[object]:
+        return {(type(o).__name__, getattr(o, "on", None) or getattr(o, "error", None))
+                for _, o in engine.execute(state, 2, statement)}
+
+    assert stops(sa.update(u).values(n=None)) == {
+        ("Blocked", frozenset({0})), ("Blocked", frozenset({1})), ("Failed", spec.NOT_NULL)}
+    assert stops(sa.delete(u)) == {("Blocked", frozenset({0})), ("Blocked", frozenset({1}))}
+    assert stops(sa.select(u).order_by(u.c.id).with_for_update()) == {("Blocked", frozenset({0}))}

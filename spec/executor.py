@@ -46,10 +46,11 @@ from spec.state import (
     Session,
     Tables,
     add_writes,
-    apply_writes,
     by_key,
+    committed,
     grant_claims,
     overlay,
+    purged,
     table_writes,
 )
 from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible, key_lookup
@@ -79,6 +80,14 @@ class _Either(Exception):
 
     def __init__(self, events: list[_Wait | _Error]) -> None:
         self.events = events
+
+
+class _Marked(Exception):
+    """MariaDB: a marked record that another session holds stops the statement (``event``), unless purge has
+    removed it, which the model does not time: it offers both."""
+
+    def __init__(self, mark: tuple[int, int], event: _Wait | _Error) -> None:
+        self.mark, self.event = mark, event
 
 
 class _Error(Exception):
@@ -132,8 +141,7 @@ class Engine:
         if session.failed:
             raise Unsupported(f"COMMIT in session {s} after {session.failed!r}: roll back instead")
         self._not_waiting(session, s, "COMMIT")
-        tables = apply_writes(state.tables, session.writes, self.schema)
-        return self._ended(replace(state, tables=tables), s, committed=True), Done(Result())
+        return self._ended(self._committed(state, s), s, committed=True), Done(Result())
 
     def rollback(self, state: DbState, s: int) -> Step:
         self._not_waiting(state.session(s), s, "ROLLBACK")
@@ -143,6 +151,9 @@ class Engine:
         """The session's connection is gone (its process died): its transaction and any wait end, as on
         a rollback."""
         return self._ended(state, s)
+
+    def _committed(self, state: DbState, s: int) -> DbState:
+        return committed(state, s, self.schema, marks=self.dialect.name == "mysql")
 
     @staticmethod
     def _not_waiting(session: Session, s: int, what: str) -> None:
@@ -197,8 +208,7 @@ class Engine:
         steps = []
         for after, outcome in self._run(opened, s, plan):
             if isinstance(outcome, Done):
-                after = self._ended(replace(after, tables=apply_writes(after.tables, after.sessions[s].writes,
-                                                                       self.schema)), s, committed=True)
+                after = self._ended(self._committed(after, s), s, committed=True)
             elif isinstance(outcome, Blocked):  # it keeps what it waits for, where, and the locks it took
                 mine = after.sessions[s]
                 after = self._ended(after, s, release=False).with_session(
@@ -212,6 +222,31 @@ class Engine:
         return tuple(steps)
 
     def _run(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
+        queued = self._queued_first(state, s, plan)
+        if queued is not None:  # InnoDB grants a row's waiting locks in queue order, which the model does not keep
+            claim, ahead = queued
+            mine = state.sessions[s]
+            behind = state.with_session(s, shared=mine.shared - {claim}, claim=claim)
+            return self._go(state, s, plan) + self._blocked(behind, s, plan, ahead)
+        return self._go(state, s, plan)
+
+    def _queued_first(self, state: DbState, s: int, plan: Plan) -> tuple[tuple[int, int], frozenset[int]] | None:
+        """MariaDB: a waiting INSERT granted the shared lock on a row (``grant_claims``) that other sessions'
+        statements wait for too: those may have queued first, and then InnoDB grants them the row first. The
+        row and those sessions, or ``None``."""
+        mine = state.sessions[s]
+        if self.dialect.name != "mysql" or not isinstance(plan, Insert) or not mine.waiting or mine.claim:
+            return None
+        key = self.schema.tables[plan.table].key
+        for row in plan.rows:
+            claim = (plan.table, row[key])
+            ahead = frozenset(o for o, other in enumerate(state.sessions) if o != s and other.waiting
+                              and other.resume == claim and claim not in other.locks)
+            if claim in mine.shared and ahead:
+                return claim, ahead  # type: ignore[return-value]
+        return None
+
+    def _go(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
         try:
             if isinstance(plan, Select) and not plan.for_update:
                 state, result = self._plain_select(state, s, plan)
@@ -224,6 +259,9 @@ class Engine:
             return tuple(step for event in either.events for step in self._stopped(state, s, plan, event))
         except (_Wait, _Error) as event:
             return self._stopped(state, s, plan, event)
+        except _Marked as marked:  # the record may still be there (it stops the statement) or purged
+            return self._stopped(state, s, plan, marked.event) + self._run(purged(state, marked.mark, self.schema),
+                                                                           s, plan)
         return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None), Done(result)),)
 
     def _stopped(self, state: DbState, s: int, plan: Plan, event: _Wait | _Error) -> tuple[Step, ...]:
@@ -442,6 +480,7 @@ class Engine:
             k = row[key]
             assert isinstance(k, int)
             try:
+                self._check_row(plan, row, frozenset())  # the new row is checked before the row is locked
                 holders = self._holders(state, s, plan.table, k)
                 if holders:
                     if isinstance(plan, Select) and plan.skip_locked:
@@ -452,7 +491,7 @@ class Engine:
                 newest = current.get(k)
                 if newest is None or (newest != row and not is_true(plan.where, newest, d)):
                     continue
-                self._check_row(plan, newest, frozenset())
+                self._check_row(plan, newest, frozenset())  # and again on the newest version, after a wait
             except (_Wait, _Error) as event:
                 if in_order:
                     raise
@@ -476,8 +515,11 @@ class Engine:
         committed = by_key(state.tables[plan.table], spec.key)
         present = set(committed) | {k for other in state.sessions for k, _ in table_writes(other, plan.table)} | {
             k for other in state.sessions for t, k in other.locks if t == plan.table}  # a waiting INSERT's rows
+        # REPEATABLE READ: the scan passes (and locks) records marked deleted that purge may not have removed
+        ghosts = {k for t, k in state.marked if t == plan.table and not any(
+            j == k for other in state.sessions for j, _ in table_writes(other, plan.table))} if rr else set()
         lookup = key_lookup(plan.where, spec)
-        keys = list(lookup) if lookup is not None else sorted(present)
+        keys = list(lookup) if lookup is not None else sorted(present | ghosts)
         if impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
                 isinstance(plan, Select) and _propagated_false(plan.where, d)):  # no row read, so none locked
             keys = []
@@ -505,12 +547,15 @@ class Engine:
                         k in committed and is_true(plan.where, committed[k], d)):
                     continue  # semi-consistent read: the latest committed version (if any) does not match
                 # (only an UPDATE that scans the table reads semi-consistently: DELETE and a key lookup wait)
-                if isinstance(plan, Select) and plan.nowait:
-                    raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
                 if rr and lookup is None and not descending:  # next-key locks up to the row, the waiting one too:
                     gaps.add((plan.table, None, k))  # InnoDB stops an insert into the gap before that row
-                raise _Wait(holders, frozenset(locks), frozenset(gaps), (plan.table, k))
+                nowait = isinstance(plan, Select) and plan.nowait
+                event: _Wait | _Error = _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked") if nowait else _Wait(
+                    holders, frozenset(locks), frozenset(gaps), (plan.table, k))
+                raise _Marked((plan.table, k), event) if k in ghosts else event
             row = current.get(k)
+            if k in ghosts:
+                locks.add((plan.table, k))  # a record marked deleted: locked, never matched
             if row is None:
                 if rr and lookup is not None and k not in present:
                     lower = max((p for p in present if p < k), default=None)

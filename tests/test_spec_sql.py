@@ -457,13 +457,15 @@ def test_a_mariadb_repeatable_read_scan_with_a_limit_locks_the_gaps_it_reads_onl
 def test_postgres_offers_each_row_that_stops_an_update_as_the_first_it_meets() -> None:
     """PostgreSQL's UPDATE and DELETE meet rows in heap order, which the model does not know: with row 1 held
     by session 0, row 2 by session 1, and row 3 about to break NOT NULL, any of them may stop session 2
-    first. A FOR UPDATE with a total ORDER BY locks in that order, so only row 1 can stop it."""
+    first. The new row is checked before the lock is taken, so a held row that would break NOT NULL fails
+    at once. A FOR UPDATE with a total ORDER BY locks in that order, so only row 1 can stop it."""
     meta = sa.MetaData()
     u = sa.Table("u", meta, sa.Column("id", sa.Integer, primary_key=True),
-                 sa.Column("n", sa.Integer, nullable=False))
+                 sa.Column("n", sa.Integer, nullable=False), sa.Column("m", sa.Integer))
     schema = spec.Schema.of(meta)
     engine = spec.Engine.of(schema, "postgresql")
-    state = spec.initial(schema, {"u": [{"id": k, "n": 1} for k in (1, 2, 3)]}, 3)
+    state = spec.initial(schema, {"u": [{"id": 1, "n": 1, "m": 1}, {"id": 2, "n": 1, "m": 1},
+                                        {"id": 3, "n": 1, "m": None}]}, 3)
     for s in (0, 1):
         state, _ = engine.begin(state, s)
         state, _ = run(engine, state, s, sa.update(u).where(u.c.id == s + 1).values(n=5))
@@ -473,7 +475,49 @@ def test_postgres_offers_each_row_that_stops_an_update_as_the_first_it_meets() -
         return {(type(o).__name__, getattr(o, "on", None) or getattr(o, "error", None))
                 for _, o in engine.execute(state, 2, statement)}
 
-    assert stops(sa.update(u).values(n=None)) == {
+    assert stops(sa.update(u).values(n=u.c.m)) == {
         ("Blocked", frozenset({0})), ("Blocked", frozenset({1})), ("Failed", spec.NOT_NULL)}
+    assert stops(sa.update(u).values(n=None)) == {("Failed", spec.NOT_NULL)}
     assert stops(sa.delete(u)) == {("Blocked", frozenset({0})), ("Blocked", frozenset({1}))}
     assert stops(sa.select(u).order_by(u.c.id).with_for_update()) == {("Blocked", frozenset({0}))}
+
+
+@pytest.mark.parametrize("level", [spec.REPEATABLE_READ, spec.READ_COMMITTED])
+def test_a_mariadb_repeatable_read_scan_locks_a_row_marked_deleted_until_purge_removes_it(level: str) -> None:
+    """Row 2's DELETE commits, but purge may not have removed the marked record yet: a REPEATABLE READ UPDATE
+    scanning the table locks it, so another session's UPDATE of row 2 waits, or goes on if purge has run.
+    At READ COMMITTED the scan locks no marked record, and the UPDATE of row 2 finds nothing."""
+    engine, state = start("mysql", level, sessions=3)
+    state, _ = run(engine, state, 0, sa.delete(T).where(T.c.id == 2))
+    assert state.marked == {(0, 2)}
+    state, _ = engine.begin(state, 1)
+    state, scanned = run(engine, state, 1, sa.update(T).values(n=0))
+    assert isinstance(scanned, spec.Done) and scanned.result.rowcount == 2
+    state, _ = engine.begin(state, 2)
+    outcomes = {(type(o).__name__, getattr(o, "on", None)) for _, o in
+                engine.execute(state, 2, sa.update(T).where(T.c.id == 2).values(n=1))}
+    purged = ("Done", None)
+    assert outcomes == ({("Blocked", frozenset({1})), purged} if level == spec.REPEATABLE_READ else {purged})
+    state, inserted = run(engine, state, 0, sa.insert(T).values(id=2, n=3))
+    if level == spec.REPEATABLE_READ:  # the insert's check waits for the lock on the marked record
+        assert inserted == spec.Blocked(frozenset({1}))
+    else:
+        assert isinstance(inserted, spec.Done) and state.marked == frozenset()  # the key is a row again
+
+
+def test_a_mariadb_update_queued_before_an_insert_may_take_the_row_first() -> None:
+    """Session 1's UPDATE of row 2 queues behind session 0's lock, then session 2's INSERT of key 2. When
+    session 0 commits, InnoDB grants the row's waiting locks in queue order: the UPDATE goes on and the
+    INSERT waits for it. The model does not keep the queue's order, so it offers both orders."""
+    engine, state = start("mysql", sessions=3)
+    state, _ = engine.begin(state, 0)
+    state, _ = run(engine, state, 0, sa.update(T).where(T.c.id == 2).values(n=5))
+    for s, statement in [(1, sa.update(T).where(T.c.id == 2).values(n=7)), (2, sa.insert(T).values(id=2, n=9))]:
+        state, _ = engine.begin(state, s)
+        state, waits = run(engine, state, s, statement)
+        assert waits == spec.Blocked(frozenset({0}))
+    state, _ = engine.commit(state, 0)
+    retried = {o: after for after, o in engine.execute(state, 2, sa.insert(T).values(id=2, n=9))}
+    assert set(retried) == {spec.Failed(spec.DUPLICATE_KEY, "duplicate key t.id=2"), spec.Blocked(frozenset({1}))}
+    _, update = run(engine, retried[spec.Blocked(frozenset({1}))], 1, sa.update(T).where(T.c.id == 2).values(n=7))
+    assert isinstance(update, spec.Done) and update.result.rowcount == 1

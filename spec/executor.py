@@ -10,7 +10,9 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
 - PostgreSQL READ COMMITTED: a plain SELECT sees the latest committed rows and the session's own. UPDATE,
   DELETE and SELECT FOR UPDATE pick the rows matching in the statement's snapshot, wait for a row another
   session holds, then re-check the condition on its newest version (EvalPlanQual); rows committed by
-  others after the statement began are not seen.
+  others after the statement began are not seen. They meet the rows in heap order (a FOR UPDATE with a
+  total ORDER BY: in that order), which the model does not know, so each row that would stop the
+  statement (a wait, an error) is offered as the first; an UPDATE's new row is checked before the lock.
 - MariaDB REPEATABLE READ: plain SELECTs read a snapshot taken at the transaction's first plain read;
   UPDATE, DELETE and FOR UPDATE read the latest committed version (current read), lock every row they
   scan (all of the table unless the key is fixed by ``=`` or ``IN``), keep those locks, and take gap locks
@@ -25,7 +27,10 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
 
 On MariaDB a statement that must wait keeps the rows it locked (or inserted) before the one it waits for,
 and resumes its scan at that row. An INSERT's duplicate-key check takes a shared lock on the existing row;
-one that waited for a held key is granted it when the holder ends, on the row or on the gap it leaves.
+one that waited for a held key is granted it when the holder ends, on the row or on the gap it leaves, or
+(InnoDB grants in queue order, which the model does not keep) stays behind a statement waiting for that row.
+A committed DELETE leaves a marked record until purge, which the model does not time: a REPEATABLE READ
+locking read locks the ones it passes, and one that meets another's finds it there (it waits) or purged.
 On PostgreSQL a waiting statement keeps none of them (the engine keeps them), so a deadlock that closes
 inside one multi-row statement is not modelled there (docs/spec-sql.md).
 """
@@ -243,7 +248,7 @@ class Engine:
             ahead = frozenset(o for o, other in enumerate(state.sessions) if o != s and other.waiting
                               and other.resume == claim and claim not in other.locks)
             if claim in mine.shared and ahead:
-                return claim, ahead  # type: ignore[return-value]
+                return claim, ahead
         return None
 
     def _go(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:

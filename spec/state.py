@@ -177,7 +177,8 @@ def purged(state: DbState, mark: tuple[int, int], schema: Schema) -> DbState:
 def grant_claims(state: DbState, s: int, committed: bool, schema: Schema) -> DbState:
     """Session ``s`` is ending: each INSERT waiting (``claim``) for a row ``s`` locked gets its duplicate check's
     shared lock, as InnoDB grants it. On a row still in the table (a delete that commits only marks it) it is a
-    shared lock on the row; on a row that is gone (an insert rolled back) InnoDB moves it to the gap the row
+    shared lock on the row (a record marked deleted counts: purge may not have run); on a row that is gone (an insert
+    rolled back) InnoDB moves it to the gap the row
     leaves, so it becomes a gap lock between the keys still there (MariaDB does this at READ COMMITTED too)."""
     held = state.sessions[s].locks
     waiters = [w for w, other in enumerate(state.sessions) if w != s and other.claim in held]
@@ -187,7 +188,8 @@ def grant_claims(state: DbState, s: int, committed: bool, schema: Schema) -> DbS
         there = {r[key] for r in state.tables[table]} | {
             j for o, other in enumerate(state.sessions) if o != s or committed
             for j, _ in table_writes(other, table)} | {
-            j for o, other in enumerate(state.sessions) if o != s for t, j in other.locks | other.shared if t == table}
+            j for o, other in enumerate(state.sessions) if o != s for t, j in other.locks | other.shared if t == table
+        } | {j for t, j in state.marked if t == table}  # a record marked deleted may not be purged yet
         mine = state.sessions[w]
         if k in there:
             state = state.with_session(w, shared=mine.shared | {(table, k)}, claim=None)

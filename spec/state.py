@@ -177,9 +177,9 @@ def purged(state: DbState, mark: tuple[int, int], schema: Schema) -> DbState:
 def grant_claims(state: DbState, s: int, committed: bool, schema: Schema) -> DbState:
     """Session ``s`` is ending: each INSERT waiting (``claim``) for a row ``s`` locked gets its duplicate check's
     shared lock, as InnoDB grants it. On a row still in the table (a delete that commits only marks it) it is a
-    shared lock on the row (a record marked deleted counts: purge may not have run); on a row that is gone (an insert
-    rolled back) InnoDB moves it to the gap the row
-    leaves, so it becomes a gap lock between the keys still there (MariaDB does this at READ COMMITTED too)."""
+    shared lock on the row (a record marked deleted counts: purge may not have run); on a row that is gone (an
+    insert rolled back) InnoDB moves it to the gap the row leaves, so it becomes a gap lock between the keys
+    still there (MariaDB does this at READ COMMITTED too)."""
     held = state.sessions[s].locks
     waiters = [w for w, other in enumerate(state.sessions) if w != s and other.claim in held]
     for w in waiters:

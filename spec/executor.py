@@ -364,13 +364,14 @@ class Engine:
             holders = self._holders(state, s, plan.table, k, shared=False)
             if holders:  # the duplicate check waits for a shared lock on the row
                 raise _Wait(holders, inserted, claim=(plan.table, k))
+            if k in view or k in new:  # InnoDB keeps a shared lock on the existing row; the statement's own rows go
+                raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
+                             shared=frozenset() if k in new else frozenset({(plan.table, k)}))
+            # a gap lock stops only the insert of a new record: an existing key's duplicate is found first
             gap_holders = frozenset(o for o, other in enumerate(state.sessions) if o != s and any(
                 g[0] == plan.table and (g[1] is None or g[1] < k) and (g[2] is None or k < g[2]) for g in other.gaps))
             if gap_holders:
                 raise _Wait(gap_holders, inserted)
-            if k in view or k in new:  # InnoDB keeps a shared lock on the existing row; the statement's own rows go
-                raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
-                             shared=frozenset() if k in new else frozenset({(plan.table, k)}))
             holders = self._holders(state, s, plan.table, k)
             if holders:  # others' shared locks on a row marked deleted: this check shares them, then waits
                 raise _Wait(holders, inserted, shared=frozenset({(plan.table, k)}))
@@ -525,8 +526,9 @@ class Engine:
             j == k for other in state.sessions for j, _ in table_writes(other, plan.table))} if rr else set()
         lookup = key_lookup(plan.where, spec)
         keys = list(lookup) if lookup is not None else sorted(present | ghosts)
-        if impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
-                isinstance(plan, Select) and _propagated_false(plan.where, d)):  # no row read, so none locked
+        reads_none = impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
+            isinstance(plan, Select) and _propagated_false(plan.where, d))
+        if reads_none:  # no row read, so no row and no gap locked
             keys = []
         limit, descending = None, False
         if isinstance(plan, Select) and plan.limit is not None and plan.order_by and _by_key(plan, spec.key):
@@ -575,7 +577,7 @@ class Engine:
                 locks.add((plan.table, k))
                 self._check_row(plan, row, frozenset(locks))
                 taken.append((row, row))
-        if rr and lookup is None:
+        if rr and lookup is None and not reads_none:
             if limit is None or len(taken) < limit or descending:  # read to the end: the gap above the last row too
                 gaps.add((plan.table, None, None))
             elif taken:  # the LIMIT is met: the scan reads no row after its last, whose gap above stays open

@@ -521,3 +521,19 @@ def test_a_mariadb_update_queued_before_an_insert_may_take_the_row_first() -> No
     assert set(retried) == {spec.Failed(spec.DUPLICATE_KEY, "duplicate key t.id=2"), spec.Blocked(frozenset({1}))}
     _, update = run(engine, retried[spec.Blocked(frozenset({1}))], 1, sa.update(T).where(T.c.id == 2).values(n=7))
     assert isinstance(update, spec.Done) and update.result.rowcount == 1
+
+
+def test_a_mariadb_repeatable_read_select_that_reads_no_row_locks_no_gap() -> None:
+    """``n IS NULL`` on a NOT NULL column reads no row in a MariaDB SELECT ... FOR UPDATE, so it locks no
+    gap either: another session inserts a new key, and an existing key fails as a duplicate at once."""
+    meta = sa.MetaData()
+    v = sa.Table("v", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.Integer, nullable=False))
+    schema = spec.Schema.of(meta)
+    engine = spec.Engine.of(schema, "mysql")
+    state = spec.initial(schema, {"v": [{"id": 1, "n": 0}, {"id": 2, "n": 1}]}, 2)
+    state, _ = engine.begin(state, 0)
+    state, read = run(engine, state, 0, sa.select(v.c.id).where(v.c.n.is_(None)).order_by(v.c.id).with_for_update())
+    assert rows(read) == [] and state.sessions[0].gaps == frozenset()
+    _, new = run(engine, state, 1, sa.insert(v).values(id=5, n=0))
+    _, existing = run(engine, state, 1, sa.insert(v).values(id=2, n=0))
+    assert isinstance(new, spec.Done) and isinstance(existing, spec.Failed) and existing.error == spec.DUPLICATE_KEY

@@ -276,6 +276,8 @@ class Engine:
             if self.dialect.name == "mysql":  # InnoDB keeps the locks taken before the wait
                 state = state.with_session(s, locks=mine.locks | event.locks, gaps=mine.gaps | event.gaps,
                                            resume=event.resume, claim=event.claim, shared=mine.shared | event.shared)
+            elif event.locks:  # PostgreSQL: a FOR UPDATE in ORDER BY order keeps the rows it locked
+                state = state.with_session(s, locks=mine.locks | event.locks)
             return self._blocked(state, s, plan, event.on)
         if self.dialect.name == "mysql":
             state = state.with_session(s, locks=mine.locks | event.locks, shared=mine.shared | event.shared)
@@ -493,7 +495,9 @@ class Engine:
                         continue
                     if isinstance(plan, Select) and plan.nowait:
                         raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
-                    raise _Wait(holders)
+                    # in order, it keeps the rows it locked before this one while it waits (unordered: see _Either)
+                    kept = frozenset((plan.table, r[key]) for _, r in taken) if in_order else frozenset()
+                    raise _Wait(holders, kept)  # type: ignore[arg-type]
                 newest = current.get(k)
                 if newest is None or (newest != row and not is_true(plan.where, newest, d)):
                     continue

@@ -537,3 +537,16 @@ def test_a_mariadb_repeatable_read_select_that_reads_no_row_locks_no_gap() -> No
     _, new = run(engine, state, 1, sa.insert(v).values(id=5, n=0))
     _, existing = run(engine, state, 1, sa.insert(v).values(id=2, n=0))
     assert isinstance(new, spec.Done) and isinstance(existing, spec.Failed) and existing.error == spec.DUPLICATE_KEY
+
+
+def test_a_waiting_postgres_for_update_in_key_order_keeps_the_rows_it_locked_so_a_deadlock_closes() -> None:
+    """Session 0's FOR UPDATE in key order locks row 1 and waits for row 2, which session 1 holds; session 1
+    then asks for row 1, which session 0 keeps while it waits: a deadlock, as PostgreSQL reports it."""
+    engine, state = start("postgresql")
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 2).values(n=0))
+    state, _ = engine.begin(state, 0)
+    state, waits = run(engine, state, 0, sa.select(T.c.id).order_by(T.c.id).with_for_update())
+    assert waits == spec.Blocked(frozenset({1})) and (0, 1) in state.sessions[0].locks
+    outcomes = [o for _, o in engine.execute(state, 1, sa.update(T).where(T.c.id == 1).values(n=0))]
+    assert spec.Failed(spec.DEADLOCK, "session 1: deadlock detected") in outcomes

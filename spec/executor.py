@@ -31,8 +31,9 @@ one that waited for a held key is granted it when the holder ends, on the row or
 (InnoDB grants in queue order, which the model does not keep) stays behind a statement waiting for that row.
 A committed DELETE leaves a marked record until purge, which the model does not time: a REPEATABLE READ
 locking read locks the ones it passes, and one that meets another's finds it there (it waits) or purged.
-On PostgreSQL a waiting statement keeps none of them (the engine keeps them), so a deadlock that closes
-inside one multi-row statement is not modelled there (docs/spec-sql.md).
+On PostgreSQL a waiting FOR UPDATE in ORDER BY order keeps them too; an UPDATE, a DELETE or an unordered FOR
+UPDATE keeps none (the engine keeps those it met in heap order), so a deadlock that closes inside one of them
+is not modelled there (docs/spec-sql.md).
 """
 
 from __future__ import annotations

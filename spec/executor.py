@@ -365,6 +365,9 @@ class Engine:
             self._check_not_null(row, plan.table)
             inserted = frozenset((plan.table, j) for j in new)  # InnoDB keeps the rows inserted before a wait
             holders = self._holders(state, s, plan.table, k, shared=False)
+            if self.dialect.name == "postgresql":  # its unique check waits for a writer, not a FOR UPDATE lock
+                holders = frozenset(o for o in holders if any(j == k for j, _ in table_writes(
+                    state.sessions[o], plan.table)))
             if holders:  # the duplicate check waits for a shared lock on the row
                 raise _Wait(holders, inserted, claim=(plan.table, k))
             if k in view or k in new:  # InnoDB keeps a shared lock on the existing row; the statement's own rows go

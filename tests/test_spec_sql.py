@@ -550,3 +550,16 @@ def test_a_waiting_postgres_for_update_in_key_order_keeps_the_rows_it_locked_so_
     assert waits == spec.Blocked(frozenset({1})) and (0, 1) in state.sessions[0].locks
     outcomes = [o for _, o in engine.execute(state, 1, sa.update(T).where(T.c.id == 1).values(n=0))]
     assert spec.Failed(spec.DEADLOCK, "session 1: deadlock detected") in outcomes
+
+
+def test_a_postgres_insert_of_a_key_another_session_locks_for_update_fails_at_once() -> None:
+    """PostgreSQL's unique check waits for a transaction that wrote the row, not for one that only locked it:
+    an INSERT of a key held by FOR UPDATE is a duplicate at once; of a key held by an UPDATE, it waits."""
+    engine, state = start("postgresql")
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.select(T.c.id).where(T.c.id == 2).with_for_update())
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 3).values(n=0))
+    _, locked = run(engine, state, 0, sa.insert(T).values(id=2, n=0))
+    _, written = run(engine, state, 0, sa.insert(T).values(id=3, n=0))
+    assert isinstance(locked, spec.Failed) and locked.error == spec.DUPLICATE_KEY
+    assert written == spec.Blocked(frozenset({1}))

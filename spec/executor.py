@@ -10,7 +10,9 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
 - PostgreSQL READ COMMITTED: a plain SELECT sees the latest committed rows and the session's own. UPDATE,
   DELETE and SELECT FOR UPDATE pick the rows matching in the statement's snapshot, wait for a row another
   session holds, then re-check the condition on its newest version (EvalPlanQual); rows committed by
-  others after the statement began are not seen.
+  others after the statement began are not seen. They meet the rows in heap order (a FOR UPDATE with a
+  total ORDER BY: in that order), which the model does not know, so each row that would stop the
+  statement (a wait, an error) is offered as the first; an UPDATE's new row is checked before the lock.
 - MariaDB REPEATABLE READ: plain SELECTs read a snapshot taken at the transaction's first plain read;
   UPDATE, DELETE and FOR UPDATE read the latest committed version (current read), lock every row they
   scan (all of the table unless the key is fixed by ``=`` or ``IN``), keep those locks, and take gap locks
@@ -25,9 +27,13 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
 
 On MariaDB a statement that must wait keeps the rows it locked (or inserted) before the one it waits for,
 and resumes its scan at that row. An INSERT's duplicate-key check takes a shared lock on the existing row;
-one that waited for a held key is granted it when the holder ends, on the row or on the gap it leaves.
-On PostgreSQL a waiting statement keeps none of them (the engine keeps them), so a deadlock that closes
-inside one multi-row statement is not modelled there (docs/spec-sql.md).
+one that waited for a held key is granted it when the holder ends, on the row or on the gap it leaves, or
+(InnoDB grants in queue order, which the model does not keep) stays behind a statement waiting for that row.
+A committed DELETE leaves a marked record until purge, which the model does not time: a REPEATABLE READ
+locking read locks the ones it passes, and one that meets another's finds it there (it waits) or purged.
+On PostgreSQL a waiting FOR UPDATE in ORDER BY order keeps them too; an UPDATE, a DELETE or an unordered FOR
+UPDATE keeps none (the engine keeps those it met in heap order), so a deadlock that closes inside one of them
+is not modelled there (docs/spec-sql.md).
 """
 
 from __future__ import annotations
@@ -46,10 +52,11 @@ from spec.state import (
     Session,
     Tables,
     add_writes,
-    apply_writes,
     by_key,
+    committed,
     grant_claims,
     overlay,
+    purged,
     table_writes,
 )
 from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible, key_lookup
@@ -71,6 +78,22 @@ class _Wait(Exception):
         #: its scan resumes; an INSERT's duplicate check: the row whose shared lock it waits for (``claim``),
         #: or the shared lock it took on a row marked deleted before it waits to insert over it (``shared``)
         self.locks, self.gaps, self.resume, self.claim, self.shared = locks, gaps, resume, claim, shared
+
+
+class _Either(Exception):
+    """PostgreSQL: the rows of an UPDATE, DELETE or unordered FOR UPDATE that would each stop it (a wait or an
+    error), met in heap order, which the model does not know: each of them may be the first."""
+
+    def __init__(self, events: list[_Wait | _Error]) -> None:
+        self.events = events
+
+
+class _Marked(Exception):
+    """MariaDB: a marked record that another session holds stops the statement (``event``), unless purge has
+    removed it, which the model does not time: it offers both."""
+
+    def __init__(self, mark: tuple[int, int], event: _Wait | _Error) -> None:
+        self.mark, self.event = mark, event
 
 
 class _Error(Exception):
@@ -124,8 +147,7 @@ class Engine:
         if session.failed:
             raise Unsupported(f"COMMIT in session {s} after {session.failed!r}: roll back instead")
         self._not_waiting(session, s, "COMMIT")
-        tables = apply_writes(state.tables, session.writes, self.schema)
-        return self._ended(replace(state, tables=tables), s, committed=True), Done(Result())
+        return self._ended(self._committed(state, s), s, committed=True), Done(Result())
 
     def rollback(self, state: DbState, s: int) -> Step:
         self._not_waiting(state.session(s), s, "ROLLBACK")
@@ -135,6 +157,9 @@ class Engine:
         """The session's connection is gone (its process died): its transaction and any wait end, as on
         a rollback."""
         return self._ended(state, s)
+
+    def _committed(self, state: DbState, s: int) -> DbState:
+        return committed(state, s, self.schema, marks=self.dialect.name == "mysql")
 
     @staticmethod
     def _not_waiting(session: Session, s: int, what: str) -> None:
@@ -189,8 +214,7 @@ class Engine:
         steps = []
         for after, outcome in self._run(opened, s, plan):
             if isinstance(outcome, Done):
-                after = self._ended(replace(after, tables=apply_writes(after.tables, after.sessions[s].writes,
-                                                                       self.schema)), s, committed=True)
+                after = self._ended(self._committed(after, s), s, committed=True)
             elif isinstance(outcome, Blocked):  # it keeps what it waits for, where, and the locks it took
                 mine = after.sessions[s]
                 after = self._ended(after, s, release=False).with_session(
@@ -204,6 +228,31 @@ class Engine:
         return tuple(steps)
 
     def _run(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
+        queued = self._queued_first(state, s, plan)
+        if queued is not None:  # InnoDB grants a row's waiting locks in queue order, which the model does not keep
+            claim, ahead = queued
+            mine = state.sessions[s]
+            behind = state.with_session(s, shared=mine.shared - {claim}, claim=claim)
+            return self._go(state, s, plan) + self._blocked(behind, s, plan, ahead)
+        return self._go(state, s, plan)
+
+    def _queued_first(self, state: DbState, s: int, plan: Plan) -> tuple[tuple[int, int], frozenset[int]] | None:
+        """MariaDB: a waiting INSERT granted the shared lock on a row (``grant_claims``) that other sessions'
+        statements wait for too: those may have queued first, and then InnoDB grants them the row first. The
+        row and those sessions, or ``None``."""
+        mine = state.sessions[s]
+        if self.dialect.name != "mysql" or not isinstance(plan, Insert) or not mine.waiting or mine.claim:
+            return None
+        key = self.schema.tables[plan.table].key
+        for row in plan.rows:
+            claim = (plan.table, row[key])
+            ahead = frozenset(o for o, other in enumerate(state.sessions) if o != s and other.waiting
+                              and other.resume == claim and claim not in other.locks)
+            if claim in mine.shared and ahead:
+                return claim, ahead
+        return None
+
+    def _go(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
         try:
             if isinstance(plan, Select) and not plan.for_update:
                 state, result = self._plain_select(state, s, plan)
@@ -212,18 +261,28 @@ class Engine:
             else:
                 assert isinstance(plan, Select | Update | Delete)
                 state, result = self._locking(state, s, plan)
-        except _Wait as wait:
-            if self.dialect.name == "mysql":  # InnoDB keeps the locks taken before the wait
-                mine = state.sessions[s]
-                state = state.with_session(s, locks=mine.locks | wait.locks, gaps=mine.gaps | wait.gaps,
-                                           resume=wait.resume, claim=wait.claim, shared=mine.shared | wait.shared)
-            return self._blocked(state, s, plan, wait.on)
-        except _Error as error:
-            if self.dialect.name == "mysql":
-                mine = state.sessions[s]
-                state = state.with_session(s, locks=mine.locks | error.locks, shared=mine.shared | error.shared)
-            return ((self._failed(state, s, error.error), Failed(error.error, error.message)),)
+        except _Either as either:  # PostgreSQL meets the rows in heap order: any of them may come first
+            return tuple(step for event in either.events for step in self._stopped(state, s, plan, event))
+        except (_Wait, _Error) as event:
+            return self._stopped(state, s, plan, event)
+        except _Marked as marked:  # the record may still be there (it stops the statement) or purged
+            return self._stopped(state, s, plan, marked.event) + self._run(purged(state, marked.mark, self.schema),
+                                                                           s, plan)
         return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None), Done(result)),)
+
+    def _stopped(self, state: DbState, s: int, plan: Plan, event: _Wait | _Error) -> tuple[Step, ...]:
+        """The statement met a held row (``_Wait``) or raised an engine error (``_Error``)."""
+        mine = state.sessions[s]
+        if isinstance(event, _Wait):
+            if self.dialect.name == "mysql":  # InnoDB keeps the locks taken before the wait
+                state = state.with_session(s, locks=mine.locks | event.locks, gaps=mine.gaps | event.gaps,
+                                           resume=event.resume, claim=event.claim, shared=mine.shared | event.shared)
+            elif event.locks:  # PostgreSQL: a FOR UPDATE in ORDER BY order keeps the rows it locked
+                state = state.with_session(s, locks=mine.locks | event.locks)
+            return self._blocked(state, s, plan, event.on)
+        if self.dialect.name == "mysql":
+            state = state.with_session(s, locks=mine.locks | event.locks, shared=mine.shared | event.shared)
+        return ((self._failed(state, s, event.error), Failed(event.error, event.message)),)
 
     def _failed(self, state: DbState, s: int, error: str) -> DbState:
         """PostgreSQL aborts the whole transaction at once; MariaDB and SQLite undo the statement only."""
@@ -306,15 +365,19 @@ class Engine:
             self._check_not_null(row, plan.table)
             inserted = frozenset((plan.table, j) for j in new)  # InnoDB keeps the rows inserted before a wait
             holders = self._holders(state, s, plan.table, k, shared=False)
+            if self.dialect.name == "postgresql":  # its unique check waits for a writer, not a FOR UPDATE lock
+                holders = frozenset(o for o in holders if any(j == k for j, _ in table_writes(
+                    state.sessions[o], plan.table)))
             if holders:  # the duplicate check waits for a shared lock on the row
                 raise _Wait(holders, inserted, claim=(plan.table, k))
+            if k in view or k in new:  # InnoDB keeps a shared lock on the existing row; the statement's own rows go
+                raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
+                             shared=frozenset() if k in new else frozenset({(plan.table, k)}))
+            # a gap lock stops only the insert of a new record: an existing key's duplicate is found first
             gap_holders = frozenset(o for o, other in enumerate(state.sessions) if o != s and any(
                 g[0] == plan.table and (g[1] is None or g[1] < k) and (g[2] is None or k < g[2]) for g in other.gaps))
             if gap_holders:
                 raise _Wait(gap_holders, inserted)
-            if k in view or k in new:  # InnoDB keeps a shared lock on the existing row; the statement's own rows go
-                raise _Error(DUPLICATE_KEY, f"duplicate key {spec.name}.{spec.columns[spec.key].name}={k}",
-                             shared=frozenset() if k in new else frozenset({(plan.table, k)}))
             holders = self._holders(state, s, plan.table, k)
             if holders:  # others' shared locks on a row marked deleted: this check shares them, then waits
                 raise _Wait(holders, inserted, shared=frozenset({(plan.table, k)}))
@@ -417,24 +480,42 @@ class Engine:
         if isinstance(plan, Select):
             candidates.sort(key=lambda r: _row_key(r, plan.order_by, d))
             limit = None if plan.limit is None else plan.offset + plan.limit
+        # A FOR UPDATE with a total ORDER BY locks its rows in that order; an UPDATE, a DELETE or any other FOR
+        # UPDATE meets them in the order of the heap (or of a bitmap of it), which updates and vacuum change:
+        # the model offers each row that would stop it (a wait, an error) as the first one it meets
+        in_order = isinstance(plan, Select) and bool(plan.order_by) and plan.ordered
         taken: list[tuple[Row, Row]] = []
+        events: dict[tuple[Any, ...], _Wait | _Error] = {}
         for row in candidates:
             if limit is not None and len(taken) >= limit:
                 break
             k = row[key]
             assert isinstance(k, int)
-            holders = self._holders(state, s, plan.table, k)
-            if holders:
-                if isinstance(plan, Select) and plan.skip_locked:
+            try:
+                self._check_row(plan, row, frozenset())  # the new row is checked before the row is locked
+                holders = self._holders(state, s, plan.table, k)
+                if holders:
+                    if isinstance(plan, Select) and plan.skip_locked:
+                        continue
+                    if isinstance(plan, Select) and plan.nowait:
+                        raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
+                    # in order, it keeps the rows it locked before this one while it waits (unordered: see _Either)
+                    kept = frozenset((plan.table, r[key]) for _, r in taken) if in_order else frozenset()
+                    raise _Wait(holders, kept)  # type: ignore[arg-type]
+                newest = current.get(k)
+                if newest is None or (newest != row and not is_true(plan.where, newest, d)):
                     continue
-                if isinstance(plan, Select) and plan.nowait:
-                    raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
-                raise _Wait(holders)
-            newest = current.get(k)
-            if newest is None or (newest != row and not is_true(plan.where, newest, d)):
+                self._check_row(plan, newest, frozenset())  # and again on the newest version, after a wait
+            except (_Wait, _Error) as event:
+                if in_order:
+                    raise
+                events.setdefault(("wait", event.on) if isinstance(event, _Wait) else ("error", event.error), event)
                 continue
-            self._check_row(plan, newest, frozenset())
             taken.append((row, newest))
+        if len(events) == 1:
+            raise next(iter(events.values()))
+        if events:
+            raise _Either(list(events.values()))
         return taken, frozenset((plan.table, r[key]) for _, r in taken)  # type: ignore[misc]
 
     def _scan_mariadb(self, state: DbState, s: int, plan: Select | Update | Delete
@@ -448,10 +529,14 @@ class Engine:
         committed = by_key(state.tables[plan.table], spec.key)
         present = set(committed) | {k for other in state.sessions for k, _ in table_writes(other, plan.table)} | {
             k for other in state.sessions for t, k in other.locks if t == plan.table}  # a waiting INSERT's rows
+        # REPEATABLE READ: the scan passes (and locks) records marked deleted that purge may not have removed
+        ghosts = {k for t, k in state.marked if t == plan.table and not any(
+            j == k for other in state.sessions for j, _ in table_writes(other, plan.table))} if rr else set()
         lookup = key_lookup(plan.where, spec)
-        keys = list(lookup) if lookup is not None else sorted(present)
-        if impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
-                isinstance(plan, Select) and _propagated_false(plan.where, d)):  # no row read, so none locked
+        keys = list(lookup) if lookup is not None else sorted(present | ghosts)
+        reads_none = impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
+            isinstance(plan, Select) and _propagated_false(plan.where, d))
+        if reads_none:  # no row read, so no row and no gap locked
             keys = []
         limit, descending = None, False
         if isinstance(plan, Select) and plan.limit is not None and plan.order_by and _by_key(plan, spec.key):
@@ -477,12 +562,15 @@ class Engine:
                         k in committed and is_true(plan.where, committed[k], d)):
                     continue  # semi-consistent read: the latest committed version (if any) does not match
                 # (only an UPDATE that scans the table reads semi-consistently: DELETE and a key lookup wait)
-                if isinstance(plan, Select) and plan.nowait:
-                    raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
                 if rr and lookup is None and not descending:  # next-key locks up to the row, the waiting one too:
                     gaps.add((plan.table, None, k))  # InnoDB stops an insert into the gap before that row
-                raise _Wait(holders, frozenset(locks), frozenset(gaps), (plan.table, k))
+                nowait = isinstance(plan, Select) and plan.nowait
+                event: _Wait | _Error = _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked") if nowait else _Wait(
+                    holders, frozenset(locks), frozenset(gaps), (plan.table, k))
+                raise _Marked((plan.table, k), event) if k in ghosts else event
             row = current.get(k)
+            if k in ghosts:
+                locks.add((plan.table, k))  # a record marked deleted: locked, never matched
             if row is None:
                 if rr and lookup is not None and k not in present:
                     lower = max((p for p in present if p < k), default=None)
@@ -497,7 +585,7 @@ class Engine:
                 locks.add((plan.table, k))
                 self._check_row(plan, row, frozenset(locks))
                 taken.append((row, row))
-        if rr and lookup is None:
+        if rr and lookup is None and not reads_none:
             if limit is None or len(taken) < limit or descending:  # read to the end: the gap above the last row too
                 gaps.add((plan.table, None, None))
             elif taken:  # the LIMIT is met: the scan reads no row after its last, whose gap above stays open

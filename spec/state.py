@@ -15,7 +15,7 @@ from typing import Any
 from spec.errors import Unsupported
 from spec.schema import Schema, Value
 
-__all__ = ["DbState", "Row", "Session", "Tables", "grant_claims", "initial"]
+__all__ = ["DbState", "Row", "Session", "Tables", "committed", "grant_claims", "initial", "purged"]
 
 Row = tuple[Value, ...]
 #: one tuple of rows per table, each in primary-key order
@@ -67,12 +67,15 @@ class DbState:
     tables: Tables
     sessions: tuple[Session, ...]
     writer: int | None = None
+    #: MariaDB: the (table, key) of rows a committed DELETE marked deleted and purge may not have removed yet;
+    #: a REPEATABLE READ locking read locks such a record as it passes it (docs/spec-sql.md, "Purge")
+    marked: frozenset[tuple[int, int]] = frozenset()
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
         h = self._hash
         if not h:
-            h = hash((self.tables, self.sessions, self.writer,)) or 1
+            h = hash((self.tables, self.sessions, self.writer, self.marked)) or 1
             object.__setattr__(self, "_hash", h)
         return h
 
@@ -84,7 +87,7 @@ class DbState:
     def with_session(self, s: int, **changes: Any) -> DbState:
         sessions = list(self.sessions)
         sessions[s] = replace(sessions[s], **changes)
-        return DbState(self.tables, tuple(sessions), self.writer)
+        return DbState(self.tables, tuple(sessions), self.writer, self.marked)
 
 
     def permuted(self, order: tuple[int, ...]) -> DbState:
@@ -95,7 +98,7 @@ class DbState:
             if self.sessions[old].waiting else self.sessions[old]
             for old in order
         )
-        return DbState(self.tables, sessions, None if self.writer is None else new[self.writer])
+        return DbState(self.tables, sessions, None if self.writer is None else new[self.writer], self.marked)
 
 
 def by_key(rows: Iterable[Row], key: int) -> dict[int, Row]:
@@ -141,11 +144,42 @@ def apply_writes(tables: Tables, writes: Writes, schema: Schema) -> Tables:
     return tuple(out)
 
 
+def committed(state: DbState, s: int, schema: Schema, marks: bool) -> DbState:
+    """Session ``s``'s writes are committed; with ``marks`` (MariaDB) the committed rows it deleted stay in the
+    table as marked records until purge, which the model does not time (a key written again is no longer one)."""
+    writes = state.sessions[s].writes
+    tables = apply_writes(state.tables, writes, schema)
+    if not marks or not writes:
+        return replace(state, tables=tables)
+    keys = [schema.tables[t].key for t in range(len(tables))]
+    deleted = {(t, k) for t, table in enumerate(writes) for k, row in table if row is None
+               and any(r[keys[t]] == k for r in state.tables[t])}
+    present = {(t, r[keys[t]]) for t, rows in enumerate(tables) for r in rows}
+    return replace(state, tables=tables, marked=frozenset((state.marked | deleted) - present))
+
+
+def purged(state: DbState, mark: tuple[int, int], schema: Schema) -> DbState:
+    """Purge removes the marked record ``mark``: the locks on it move to the gap it leaves (InnoDB inherits
+    them to the next record's gap), between the keys still there."""
+    table, k = mark
+    key = schema.tables[table].key
+    there = {r[key] for r in state.tables[table]} | {
+        j for other in state.sessions for j, _ in table_writes(other, table)}
+    keys = [j for j in there if isinstance(j, int)]  # every key is an integer (spec/schema.py)
+    gap = (table, max((j for j in keys if j < k), default=None), min((j for j in keys if j > k), default=None))
+    sessions = tuple(
+        replace(other, locks=other.locks - {mark}, shared=other.shared - {mark}, gaps=other.gaps | {gap})
+        if (mark in other.locks or mark in other.shared) and all(j != k for j, _ in table_writes(other, table))
+        else other for other in state.sessions)
+    return replace(state, sessions=sessions, marked=state.marked - {mark})
+
+
 def grant_claims(state: DbState, s: int, committed: bool, schema: Schema) -> DbState:
     """Session ``s`` is ending: each INSERT waiting (``claim``) for a row ``s`` locked gets its duplicate check's
     shared lock, as InnoDB grants it. On a row still in the table (a delete that commits only marks it) it is a
-    shared lock on the row; on a row that is gone (an insert rolled back) InnoDB moves it to the gap the row
-    leaves, so it becomes a gap lock between the keys still there (MariaDB does this at READ COMMITTED too)."""
+    shared lock on the row (a record marked deleted counts: purge may not have run); on a row that is gone (an
+    insert rolled back) InnoDB moves it to the gap the row leaves, so it becomes a gap lock between the keys
+    still there (MariaDB does this at READ COMMITTED too)."""
     held = state.sessions[s].locks
     waiters = [w for w, other in enumerate(state.sessions) if w != s and other.claim in held]
     for w in waiters:
@@ -154,7 +188,8 @@ def grant_claims(state: DbState, s: int, committed: bool, schema: Schema) -> DbS
         there = {r[key] for r in state.tables[table]} | {
             j for o, other in enumerate(state.sessions) if o != s or committed
             for j, _ in table_writes(other, table)} | {
-            j for o, other in enumerate(state.sessions) if o != s for t, j in other.locks | other.shared if t == table}
+            j for o, other in enumerate(state.sessions) if o != s for t, j in other.locks | other.shared if t == table
+        } | {j for t, j in state.marked if t == table}  # a record marked deleted may not be purged yet
         mine = state.sessions[w]
         if k in there:
             state = state.with_session(w, shared=mine.shared | {(table, k)}, claim=None)

@@ -92,7 +92,7 @@ def real_world(model: Model, world: World, rows: dict[str, list[dict[str, Any]]]
         for row in rows.get(table.name, []):
             got.append(tuple(_cell(row[n], k) for n, k in zip(names, kinds, strict=True)))
         tables.append(tuple(sorted(got, key=lambda r: r[table.key])))
-    return world.with_db(DbState(tuple(tables), world.db.sessions, world.db.writer))
+    return world.with_db(DbState(tuple(tables), world.db.sessions, world.db.writer, world.db.marked))
 
 
 def _cell(value: Any, kind: str) -> Any:

@@ -452,3 +452,114 @@ def test_a_mariadb_repeatable_read_scan_with_a_limit_locks_the_gaps_it_reads_onl
     state, _ = run(engine, state, 1, sa.select(T.c.id).where(where).order_by(T.c.id).limit(1).with_for_update())
     _, outcome = run(engine, state, 0, sa.insert(T).values(id=insert, n=0))
     assert (outcome == spec.Blocked(frozenset({1}))) is waits
+
+
+def test_postgres_offers_each_row_that_stops_an_update_as_the_first_it_meets() -> None:
+    """PostgreSQL's UPDATE and DELETE meet rows in heap order, which the model does not know: with row 1 held
+    by session 0, row 2 by session 1, and row 3 about to break NOT NULL, any of them may stop session 2
+    first. The new row is checked before the lock is taken, so a held row that would break NOT NULL fails
+    at once. A FOR UPDATE with a total ORDER BY locks in that order, so only row 1 can stop it."""
+    meta = sa.MetaData()
+    u = sa.Table("u", meta, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("n", sa.Integer, nullable=False), sa.Column("m", sa.Integer))
+    schema = spec.Schema.of(meta)
+    engine = spec.Engine.of(schema, "postgresql")
+    state = spec.initial(schema, {"u": [{"id": 1, "n": 1, "m": 1}, {"id": 2, "n": 1, "m": 1},
+                                        {"id": 3, "n": 1, "m": None}]}, 3)
+    for s in (0, 1):
+        state, _ = engine.begin(state, s)
+        state, _ = run(engine, state, s, sa.update(u).where(u.c.id == s + 1).values(n=5))
+    state, _ = engine.begin(state, 2)
+
+    def stops(statement: object) -> set[object]:
+        return {(type(o).__name__, getattr(o, "on", None) or getattr(o, "error", None))
+                for _, o in engine.execute(state, 2, statement)}
+
+    assert stops(sa.update(u).values(n=u.c.m)) == {
+        ("Blocked", frozenset({0})), ("Blocked", frozenset({1})), ("Failed", spec.NOT_NULL)}
+    assert stops(sa.update(u).values(n=None)) == {("Failed", spec.NOT_NULL)}
+    assert stops(sa.delete(u)) == {("Blocked", frozenset({0})), ("Blocked", frozenset({1}))}
+    assert stops(sa.select(u).order_by(u.c.id).with_for_update()) == {("Blocked", frozenset({0}))}
+
+
+@pytest.mark.parametrize("level", [spec.REPEATABLE_READ, spec.READ_COMMITTED])
+def test_a_mariadb_repeatable_read_scan_locks_a_row_marked_deleted_until_purge_removes_it(level: str) -> None:
+    """Row 2's DELETE commits, but purge may not have removed the marked record yet: a REPEATABLE READ UPDATE
+    scanning the table locks it, so another session's UPDATE of row 2 waits, or goes on if purge has run.
+    At READ COMMITTED the scan locks no marked record, and the UPDATE of row 2 finds nothing."""
+    engine, state = start("mysql", level, sessions=3)
+    state, _ = run(engine, state, 0, sa.delete(T).where(T.c.id == 2))
+    assert state.marked == {(0, 2)}
+    state, _ = engine.begin(state, 1)
+    state, scanned = run(engine, state, 1, sa.update(T).values(n=0))
+    assert isinstance(scanned, spec.Done) and scanned.result.rowcount == 2
+    state, _ = engine.begin(state, 2)
+    outcomes = {(type(o).__name__, getattr(o, "on", None)) for _, o in
+                engine.execute(state, 2, sa.update(T).where(T.c.id == 2).values(n=1))}
+    purged = ("Done", None)
+    assert outcomes == ({("Blocked", frozenset({1})), purged} if level == spec.REPEATABLE_READ else {purged})
+    state, inserted = run(engine, state, 0, sa.insert(T).values(id=2, n=3))
+    if level == spec.REPEATABLE_READ:  # the insert's check waits for the lock on the marked record
+        assert inserted == spec.Blocked(frozenset({1}))
+    else:
+        assert isinstance(inserted, spec.Done) and state.marked == frozenset()  # the key is a row again
+
+
+def test_a_mariadb_update_queued_before_an_insert_may_take_the_row_first() -> None:
+    """Session 1's UPDATE of row 2 queues behind session 0's lock, then session 2's INSERT of key 2. When
+    session 0 commits, InnoDB grants the row's waiting locks in queue order: the UPDATE goes on and the
+    INSERT waits for it. The model does not keep the queue's order, so it offers both orders."""
+    engine, state = start("mysql", sessions=3)
+    state, _ = engine.begin(state, 0)
+    state, _ = run(engine, state, 0, sa.update(T).where(T.c.id == 2).values(n=5))
+    for s, statement in [(1, sa.update(T).where(T.c.id == 2).values(n=7)), (2, sa.insert(T).values(id=2, n=9))]:
+        state, _ = engine.begin(state, s)
+        state, waits = run(engine, state, s, statement)
+        assert waits == spec.Blocked(frozenset({0}))
+    state, _ = engine.commit(state, 0)
+    retried = {o: after for after, o in engine.execute(state, 2, sa.insert(T).values(id=2, n=9))}
+    assert set(retried) == {spec.Failed(spec.DUPLICATE_KEY, "duplicate key t.id=2"), spec.Blocked(frozenset({1}))}
+    _, update = run(engine, retried[spec.Blocked(frozenset({1}))], 1, sa.update(T).where(T.c.id == 2).values(n=7))
+    assert isinstance(update, spec.Done) and update.result.rowcount == 1
+
+
+def test_a_mariadb_repeatable_read_select_that_reads_no_row_locks_no_gap() -> None:
+    """``n IS NULL`` on a NOT NULL column reads no row in a MariaDB SELECT ... FOR UPDATE, so it locks no
+    gap either: another session inserts a new key, and an existing key fails as a duplicate at once."""
+    meta = sa.MetaData()
+    v = sa.Table("v", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.Integer, nullable=False))
+    schema = spec.Schema.of(meta)
+    engine = spec.Engine.of(schema, "mysql")
+    state = spec.initial(schema, {"v": [{"id": 1, "n": 0}, {"id": 2, "n": 1}]}, 2)
+    state, _ = engine.begin(state, 0)
+    state, read = run(engine, state, 0, sa.select(v.c.id).where(v.c.n.is_(None)).order_by(v.c.id).with_for_update())
+    assert rows(read) == [] and state.sessions[0].gaps == frozenset()
+    _, new = run(engine, state, 1, sa.insert(v).values(id=5, n=0))
+    _, existing = run(engine, state, 1, sa.insert(v).values(id=2, n=0))
+    assert isinstance(new, spec.Done) and isinstance(existing, spec.Failed) and existing.error == spec.DUPLICATE_KEY
+
+
+def test_a_waiting_postgres_for_update_in_key_order_keeps_the_rows_it_locked_so_a_deadlock_closes() -> None:
+    """Session 0's FOR UPDATE in key order locks row 1 and waits for row 2, which session 1 holds; session 1
+    then asks for row 1, which session 0 keeps while it waits: a deadlock, as PostgreSQL reports it."""
+    engine, state = start("postgresql")
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 2).values(n=0))
+    state, _ = engine.begin(state, 0)
+    state, waits = run(engine, state, 0, sa.select(T.c.id).order_by(T.c.id).with_for_update())
+    assert waits == spec.Blocked(frozenset({1})) and (0, 1) in state.sessions[0].locks
+    outcomes = [o for _, o in engine.execute(state, 1, sa.update(T).where(T.c.id == 1).values(n=0))]
+    assert spec.Failed(spec.DEADLOCK, "session 1: deadlock detected") in outcomes
+
+
+def test_a_postgres_insert_of_a_key_another_session_locks_for_update_fails_at_once() -> None:
+    """PostgreSQL's unique check waits for a transaction that wrote the row, not for one that only locked it:
+    an INSERT of a key held by FOR UPDATE is a duplicate at once; of a key held by an UPDATE, it waits."""
+    engine, state = start("postgresql")
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.select(T.c.id).where(T.c.id == 2).with_for_update())
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 3).values(n=0))
+    _, locked = run(engine, state, 0, sa.insert(T).values(id=2, n=0))
+    _, written = run(engine, state, 0, sa.insert(T).values(id=3, n=0))
+    assert isinstance(locked, spec.Failed) and locked.error == spec.DUPLICATE_KEY
+    assert written == spec.Blocked(frozenset({1}))

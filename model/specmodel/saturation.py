@@ -166,7 +166,7 @@ class Saturation:
             tuple(tuple(cells.get((t, row[self.keys[t]], c), v) for c, v in enumerate(row)) for row in rows)
             if any(cell[0] == t for cell in cells) else rows
             for t, rows in enumerate(db.tables))
-        return DbState(tables, db.sessions, db.writer)
+        return DbState(tables, db.sessions, db.writer, db.marked)
 
     # -- the tests --------------------------------------------------------------------------------------
 
@@ -278,4 +278,4 @@ def _mapped(db: DbState, caps: Caps, f: Cell) -> DbState:
     sessions = tuple(_session(s, caps, f) for s in db.sessions)
     if tables == db.tables and sessions == db.sessions:
         return db
-    return DbState(tables, sessions, db.writer)
+    return DbState(tables, sessions, db.writer, db.marked)

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from live.db import DB_ERRORS
 from live.engine import make_engine, reading, skip_locked
 from live.tables import LiveTables
 
@@ -184,3 +185,20 @@ class DatabaseQueue:
     def clear(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(self.t.jobs.delete().where(self.t.jobs.c.queue == self.name))
+
+
+POLL_S = 0.002  # wall seconds between pops of an empty queue
+
+
+def reserved_jobs(queue: Any, in_pop: Callable[[], None], going: Callable[[], bool]) -> Iterator[Reserved]:
+    """A worker's loop over its queue (database or Redis): each job it reserves, while ``going()``; an empty
+    queue or a failed pop is polled again after ``POLL_S``."""
+    while going():
+        try:
+            job = queue.pop(hook=in_pop)
+        except DB_ERRORS:
+            job = None
+        if job is None:
+            time.sleep(POLL_S)
+            continue
+        yield job

@@ -38,14 +38,13 @@ from dbdriver.specdb import SpecDatabase
 from dbdriver.specsessions import BEGIN, SETUP, error_kind, in_transaction, normal
 from live.db import DB_ERRORS
 from live.faults import FaultLog, FaultPlan, drop_connection
-from live.jobqueue import Reserved
+from live.jobqueue import Reserved, reserved_jobs
 from live.specplan import SpecPlan, job_payload, load_spec_file
 from spec.lang import Begin, Bulk, Choose, Commit, Ctx, Keep, Push, Record, Rollback, Spec, SqlError
 from spec.results import Result
 
 __all__ = ["Connection", "spec_worker"]
 
-_POLL_S = 0.002  # wall seconds between pops of an empty queue
 
 
 class Connection:
@@ -247,15 +246,7 @@ def spec_worker(worker: _Worker) -> None:
     queue = worker.queues[plan.queue_of_slot(worker.slot)]
     in_pop = lambda: worker.faults.point("inside the pop transaction")  # noqa: E731
     parent = os.getppid()
-    while not stopping[0] and not plan.run.orphaned(parent):
-        try:
-            job = queue.pop(hook=in_pop)
-        except DB_ERRORS:
-            time.sleep(_POLL_S)
-            continue
-        if job is None:
-            time.sleep(_POLL_S)
-            continue
+    for job in reserved_jobs(queue, in_pop, lambda: not stopping[0] and not plan.run.orphaned(parent)):
         try:
             worker.take(job)
         except DB_ERRORS as err:  # the queue or the connection failed outside a step: back on the queue

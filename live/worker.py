@@ -31,12 +31,11 @@ from coordinator import AutoTriggerFired, BatchJobCompleted, finish_batch, progr
 from live.db import DB_ERRORS
 from live.faults import FaultPlan
 from live.handlerrun import Runner
-from live.jobqueue import Reserved
+from live.jobqueue import Reserved, reserved_jobs
 from live.spec import RunSpec
 
 __all__ = ["work"]
 
-_POLL_S = 0.002  # wall seconds between pops of an empty queue
 
 
 class _Stop(Exception):
@@ -63,15 +62,7 @@ def work(spec: RunSpec, slot: int, incarnation: int) -> None:
     policy, config = s.resolve(), s.config
     in_pop = lambda: faults.point("inside the pop transaction")  # noqa: E731
     parent = os.getppid()
-    while not stopping and not spec.orphaned(parent):
-        try:
-            job = queue.pop(hook=in_pop)
-        except DB_ERRORS:
-            time.sleep(_POLL_S)
-            continue
-        if job is None:
-            time.sleep(_POLL_S)
-            continue
+    for job in reserved_jobs(queue, in_pop, lambda: not stopping and not spec.orphaned(parent)):
         try:
             _run_job(spec, runner, job, policy, config, durations, faults)
             queue.delete(job)

@@ -8,23 +8,13 @@ a reason naming the variable. Set but unreachable: the test fails.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from coordinator import Status
-from tests.live_helpers import SMALL, drop_database, fresh_database, live_processes, server_url
+from tests.live_helpers import SMALL, live_processes, server_url
 from wavesim.commands.live import run_imports
-
-
-@pytest.fixture(params=["WAVESIM_POSTGRES_URL", "WAVESIM_MYSQL_URL"])
-def server_db(request: pytest.FixtureRequest) -> Iterator[str]:
-    url = fresh_database(server_url(request.param))
-    try:
-        yield url
-    finally:
-        drop_database(url)
 
 
 def test_fix_survives_a_kill_between_claim_and_push_on_a_server(server_db: str, tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ variable, otherwise).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from live import LiveSettings
 from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from live.tables import LiveTables
 from specfile.load import load_spec
-from tests.live_helpers import drop_database, fresh_database, live_processes, server_url
+from tests.live_helpers import live_processes, server_url
 from wavesim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,15 +114,6 @@ def test_options_of_the_writeups_coordinator_and_bad_levels_are_one_line(tmp_pat
         assert code == 2 and out.count("\n") == 1 and text in out, out
     out = CliRunner().invoke(main, ["live", "--db", url, "--scope", "jobs=2"])
     assert out.exit_code == 2 and "are for a SPEC file" in out.output
-
-
-@pytest.fixture(params=["WAVESIM_POSTGRES_URL", "WAVESIM_MYSQL_URL"])
-def server_db(request: pytest.FixtureRequest) -> Iterator[str]:
-    url = fresh_database(server_url(request.param))
-    try:
-        yield url
-    finally:
-        drop_database(url)
 
 
 def test_a_lost_update_shows_and_a_locking_read_survives_a_kill_on_a_server(server_db: str, tmp_path: Path) -> None:

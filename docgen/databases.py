@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from coordinator import POLICIES, PROPERTY_NAMES
 from coordinator import sql as q
 from docgen import register
@@ -34,7 +36,8 @@ def sql_per_effect() -> str:
 
 
 #: the scopes the fix is judged at: no fault, and one crash that may hit a handler run between any two steps
-_SCOPES = (({}, "no fault"), ({"crashes": 1, "crash_handlers": True}, "one crash, at any step boundary"))
+_SCOPES: tuple[tuple[dict[str, Any], str], ...] = (
+    ({}, "no fault"), ({"crashes": 1, "crash_handlers": True}, "one crash, at any step boundary"))
 
 
 @register("db-fix-verdicts")
@@ -47,7 +50,7 @@ def fix_verdicts() -> str:
     rows = [head, "|" + "---|" * (3 + len(PROPERTY_NAMES))]
     for policy in (POLICIES["atomic"], fused):
         for values, label in _SCOPES:
-            search = check(Scope(**values), policy)  # type: ignore[arg-type]
+            search = check(Scope(**values), policy)
             marks = {True: "holds", False: "VIOLATED", None: "?"}
             cells = [marks[search.holds(n)] for n in PROPERTY_NAMES]
             rows.append(f"| {policy.name} | {label} | {search.states} | " + " | ".join(cells) + " |")

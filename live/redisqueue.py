@@ -29,7 +29,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -164,18 +164,19 @@ class RedisQueue:
         return int(ready), int(listed) + int(delayed) + int(reserved)
 
     def delayed(self) -> list[tuple[Any, dict[str, Any]]]:
-        due = self.client.zrangebyscore(self.delayed_key, time.time(), "+inf")
+        due = cast(list[bytes], self.client.zrangebyscore(self.delayed_key, time.time(), "+inf"))
         return [(raw, json.loads(raw)) for raw in due]
 
     def remove(self, handle: Any) -> bool:
         return bool(self.client.zrem(self.delayed_key, handle))
 
     def reserved(self) -> list[tuple[Any, dict[str, Any]]]:
-        return [(raw, json.loads(raw)) for raw in self.client.zrange(self.reserved_key, 0, -1)]
+        held = cast(list[bytes], self.client.zrange(self.reserved_key, 0, -1))
+        return [(raw, json.loads(raw)) for raw in held]
 
     def expire(self, handle: Any) -> bool:
         """Make a reservation due now, so the next pop migrates it back: a second delivery."""
-        return self.client.zadd(self.reserved_key, {handle: 0}, xx=True, ch=True) > 0
+        return int(self.client.zadd(self.reserved_key, {handle: 0}, xx=True, ch=True) or 0) > 0
 
     def dispatch_log_rows(self) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in self.client.lrange(self.log_key, 0, -1)]

@@ -77,7 +77,9 @@ def calibration_text(cal: dict[str, Any]) -> str:
     s = cal["scenario"]
     rows = _rows(cal)
     widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(HEAD)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
     return "\n".join([
         f"calibration: preset {s['preset']} ({s['workers']} workers, {s['listener']} listeners, "
         f"{s['batch_distribution']} batches mean {s['batch_mean_s']:g} s sigma {s['batch_sigma']:g}), "

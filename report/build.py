@@ -178,7 +178,7 @@ def explain(name: str, detail: str, steps: tuple[TraceStep, ...]) -> str:
 def check_one(job: tuple[str, Scope] | tuple[str, Scope, tuple[tuple[str, object], ...]]) -> CheckResult:
     """Check one policy on one scope (a plain function, so that it can run in a worker process)."""
     policy, scope = job[0], job[1]
-    switches = dict(job[2]) if len(job) > 2 else {}  # type: ignore[misc]
+    switches = dict(job[2]) if len(job) > 2 else {}
     chosen = with_given(policy_named(policy), switches, lenient=True)
     search = check(scope, chosen, properties=PROPERTY_NAMES, max_states=MAX_STATES,
                    time_limit=86_400.0, shortest=True)

@@ -197,7 +197,7 @@ def model_for_trace(data: dict[str, Any], file: str, spec_path: str | None = Non
 
 def moves_of(model: Model, data: dict[str, Any], file: str) -> tuple[Move, ...]:
     try:
-        return replay_labels(model, [list(label) for label in data["labels"]])
+        return replay_labels(model, [tuple(label) for label in data["labels"]])
     except ValueError as err:
         raise BadInput(f"{file}: {err}") from None
     except Unsupported as refused:

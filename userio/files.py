@@ -9,10 +9,10 @@ from pathlib import Path
 
 from userio.errors import BadInput
 
-__all__ = ["atomic_write", "check_output", "read_text"]
+__all__ = ["atomic_write", "check_output", "read_text", "writes"]
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over.
 
     A failure leaves ``path`` as it was: nothing half-written, nothing lost.
@@ -38,6 +38,14 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def writes(data: str | bytes) -> Callable[[Path], object]:
+    """The ``write`` for ``atomic_write`` that writes ``data`` (text as UTF-8): bound now, so a loop that
+    builds one per file gets each its own."""
+    if isinstance(data, bytes):
+        return lambda tmp: tmp.write_bytes(data)
+    return lambda tmp: tmp.write_text(data, encoding="utf-8")
 
 
 def read_text(path: str | os.PathLike[str]) -> str:

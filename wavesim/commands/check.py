@@ -310,15 +310,15 @@ def check_command(**options: Any) -> None:
     unknown = [p for p in o["properties"] if p not in PROPERTY_NAMES]
     if unknown:
         raise BadInput(f"--property {unknown[0]!r}: not one of {', '.join(PROPERTY_NAMES)}")
-    given = {k: o[k] for k in ("wave_size", "threshold") if o[k] is not None}
-    sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **given}  # option > environment > default
+    sized = {k: o[k] for k in ("wave_size", "threshold") if o[k] is not None}
+    sizes = {"wave_size": 2, "threshold": 50, **env_settings(), **sized}  # option > environment > default
     try:
         scope = Scope(waves=o["waves"], workers=o["workers"], max_handlers=o["max_handlers"], crashes=o["crashes"],
                       duplicates=o["duplicates"], losses=o["losses"], failures=o["failures"],
                       fifo=not o["any_order"],
                       crash_handlers=o["crash_handlers"], relay_lease=o["relay_lease"], **sizes)
     except ValueError as err:
-        source = next((env_source(k) for k in sizes if k not in given and str(err).startswith(k)), None)
+        source = next((env_source(k) for k in sizes if k not in sized and str(err).startswith(k)), None)
         raise BadInput(f"{err} (from {source})" if source else str(err)) from None
     if o["max_states"] is not None and o["max_states"] < 1:
         raise BadInput(f"--max-states must be at least 1, got {o['max_states']}")

@@ -9,7 +9,7 @@ import click
 from docgen import ROOT, DocError, doc_files, drifted
 from userio.errors import BadInput
 from userio.exitcodes import VIOLATED
-from userio.files import atomic_write
+from userio.files import atomic_write, writes
 
 __all__ = ["FIGURES", "docs", "stale_figures"]
 
@@ -63,11 +63,11 @@ def docs(check_only: bool, root: str | None) -> None:
         click.echo("every generated block is up to date")
         return
     for path, (text, _) in changed.items():
-        atomic_write(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+        atomic_write(path, writes(text))
     for copy in figures:
         data = (base / FIGURES[copy]).read_bytes()
         (base / copy).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(base / copy, lambda tmp, data=data: tmp.write_bytes(data))
+        atomic_write(base / copy, writes(data))
     for line in names + [f"{copy} (copied from {FIGURES[copy]})" for copy in figures]:
         click.echo(f"rewrote {line}")
     if not names and not figures:

@@ -66,11 +66,11 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
     for name in fault_names:
         if name not in FAULT_PRESETS:
             raise BadInput(f"--fault {name!r} is not a named fault; choose from: {', '.join(FAULT_PRESETS)}")
-    own = MATRIX_SETTINGS if preset is None and scenario_file is None else None
-    if own is not None:
+    matrix_defaults = MATRIX_SETTINGS if preset is None and scenario_file is None else None
+    if matrix_defaults is not None:
         preset = MATRIX_PRESET
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)
-    base = build_scenario(preset, scenario_file, settings, defaults=own, policies=chosen)
+    base = build_scenario(preset, scenario_file, settings, defaults=matrix_defaults, policies=chosen)
     check_output(out, (".json",), "--out")
     expected.require((p, name) for p in chosen for name in PROPERTY_NAMES)
     names = list(dict.fromkeys(fault_names)) or list(FAULT_PRESETS)

@@ -132,8 +132,8 @@ def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None
     if db_url is not None and simulate:
         raise BadInput("--db and --simulate replay in different places: choose one")
     if not simulate:
-        for given, option in ((seed is not None, "--seed"), (plot is not None, "--plot"), (as_json, "--json")):
-            if given:
+        for asked, option in ((seed is not None, "--seed"), (plot is not None, "--plot"), (as_json, "--json")):
+            if asked:
                 raise BadInput(f"{option} needs --simulate")
     if seed is not None and seed < 0:
         raise BadInput(f"--seed must be 0 or more, got {seed}")

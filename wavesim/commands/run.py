@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import click
 
@@ -62,6 +62,14 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "--clock-skew-s": ("clock_skew_s", float, "Fault: std. deviation of the scheduling worker's clock error, s."),
     "--handler-death-rate": ("handler_death_rate", float, "Fault: chance a handler run dies before each write."),
 }
+
+
+@overload
+def scenario_options(command: F, *, default: str = ...) -> F: ...
+
+
+@overload
+def scenario_options(command: None = ..., *, default: str = ...) -> Callable[[F], F]: ...
 
 
 def scenario_options(command: F | None = None, *, default: str = "incident") -> Any:

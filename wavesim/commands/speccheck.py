@@ -19,6 +19,7 @@ from specfile.export import export_text
 from specfile.load import load_spec, model_of, pairs
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
+from userio.files import writes
 from wavesim.commands.outputs import write_output
 
 __all__ = ["SpecRun", "counterexample_json", "run_spec_check", "spec_report_text"]
@@ -249,7 +250,7 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
             continue
         trace = counterexample_json(model, run.search.found[first], run.steps[first])
         text = json.dumps(trace, indent=2) + "\n" if option == "trace_out" else export_text(trace, path, model)
-        write_output(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+        write_output(path, writes(text))
     click.echo(json.dumps(report_json(run), indent=2) if o["as_json"]
                else spec_report_text(run, verbose=o["verbose"]))
     finish({(spec.name, n): run.search.holds(n) for n in asked}, expected)

@@ -14,9 +14,9 @@ import click
 
 from model.specmodel import Model, World
 from model.specmodel.actions import Move
-from model.specmodel.search import judge
 from model.specmodel.trace import describe, ghost_text
 from model.specmodel.world import View
+from spec.view import judge
 from specfile.load import load_spec, model_of, pairs
 from userio.exitcodes import Expected, finish
 from wavesim.commands.speccheck import header, step_lines
@@ -33,7 +33,7 @@ def _next(model: Model, world: World) -> Move | None:
     if busy:  # the run in progress goes on before anything is taken
         return min(busy, key=lambda m: m.label[1])
     taken = [m for m in moves if m.label[0] == "take"]
-    return (taken or moves or [None])[0]
+    return (taken or moves or [None])[0]  # type: ignore[list-item]
 
 
 def spec_story(model: Model) -> tuple[list[str], dict[str, bool]]:

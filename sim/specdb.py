@@ -18,13 +18,8 @@ from spec.errors import DEADLOCK, Unsupported
 from spec.executor import Engine, Step
 from spec.lang import Begin, Commit, Keep, Rollback, is_statement
 from spec.results import Blocked, Done, Failed
-from spec.statements import Plan
 
 __all__ = ["SimDb"]
-
-#: statements planned and kept at most (a program usually builds a new statement object per run)
-PLANS_KEPT = 4096
-
 
 class SimDb:
     """Sessions' steps on ``world.db`` through ``engine``; ``stepped()`` is called after each step."""
@@ -34,7 +29,6 @@ class SimDb:
         self.engine, self.world, self.env, self.recorder = engine, world, env, recorder
         self._draw, self._stepped = draw, stepped
         self._waiting: list[simpy.Event] = []  # runs waiting for a lock
-        self._plans: dict[int, tuple[Any, Plan]] = {}  # id(statement) -> (statement, its plan)
 
     def step(self, s: int, op: Any, job: str) -> Generator[Any, Any, Done | Failed]:
         """Run ``op`` (a statement, ``keep``, BEGIN, COMMIT or ROLLBACK) in session ``s`` as the engine
@@ -78,12 +72,7 @@ class SimDb:
         statement = op.statement if isinstance(op, Keep) else op
         if not is_statement(statement):
             raise Unsupported(f"keep() of {statement!r}, which is not a SQLAlchemy statement")
-        planned = self._plans.get(id(statement))
-        if planned is None or planned[0] is not statement:
-            if len(self._plans) >= PLANS_KEPT:
-                self._plans.clear()
-            planned = self._plans[id(statement)] = (statement, engine.plan(statement))
-        plan = planned[1]
+        plan = engine.plan(statement)  # kept by its structure, so planned once per run of the spec, not per job
         return lambda: engine.execute_plan(self.world.db, s, plan)
 
     def _wake(self) -> None:

@@ -18,7 +18,8 @@ the failure handler. Faults the spec budgets strike at their opportunities with 
 ``retry_after_s``; a throw raises in the job's body where it stands; a duplicate leaves a copy of a taken
 job queued; a delayed job may be lost. The worker of a crashed run starts again at once.
 
-``always`` properties are judged after every step, and the first violation's time kept; ``eventually``
+``always`` properties are judged after every step, and the first violation's time kept (a property is judged
+again only when a part of the world it read last time has changed: its verdict depends on nothing else); ``eventually``
 properties at the end: reached, or stalled when the run went quiet without reaching them (undecided when
 the horizon or the event budget stopped it). Periodic jobs are pushed every period when none is queued or
 running; a run with periodic jobs ends when it is quiet twice with a tick between and nothing changed.
@@ -105,6 +106,8 @@ class SpecShell:
                         lambda n: int(self._choices.integers(n)), self._check_always)
         self.view = SimView(self.world, spec.schema, self.scope)
         self.always = [p for p in spec.properties.values() if p.kind == "always"]
+        #: per property that held when last judged: the parts of the world it read, and their values then
+        self._judged: dict[str, tuple[tuple[str, ...], tuple[object, ...]]] = {}
         self.done = self.env.event()
         self.outcome = "quiet"
         self.ended_s = 0.0
@@ -353,12 +356,29 @@ class SpecShell:
     # -- properties -------------------------------------------------------------------------------------
 
     def _check_always(self) -> None:
+        """Judge each ``always`` property not violated yet, unless every part of the world it read when it was
+        last judged is unchanged: a predicate's verdict depends only on what it reads through its view (as the
+        checker's memo, ``model.specmodel.judged``, relies on too), so the verdict would be the same. A
+        property that read the clock, or a part without a value to compare, is judged every time."""
+        view, part = self.view, self.world.part
         for prop in self.always:
-            if prop.name in self.recorder.violations:
+            name = prop.name
+            if name in self.recorder.violations:
                 continue
-            detail = judge(prop, self.view)
+            last = self._judged.get(name)
+            if last is not None and tuple(part(p) for p in last[0]) == last[1]:
+                continue
+            view.reads = set()
+            detail = judge(prop, view)
             if detail is not None:
-                self.recorder.violations[prop.name] = (self.env.now, detail)
+                self.recorder.violations[name] = (self.env.now, detail)
+                continue
+            reads = tuple(sorted(view.reads))
+            values = tuple(part(p) for p in reads)
+            if None in values:
+                self._judged.pop(name, None)
+            else:
+                self._judged[name] = (reads, values)
 
     def open_runs(self) -> Iterator[str]:
         """The jobs still running at the end (a stuck run's are waiting for locks)."""

@@ -4,6 +4,8 @@ Mutable where the checker's ``World`` is frozen, but with the same field names (
 ``slots``, ``ghost``, ``failed``), so a spec's properties read it through the same ``spec.view.View``; its
 metrics read ``SimView``, which adds the clock. ``SpecRecorder`` appends what happens (queue depth when it
 changes, each job's end by outcome, lock waits, property violations) and computes nothing on the hot path.
+``SimWorld.part`` gives each part a property can read as a value that changes whenever the part does, so the
+driver judges a property again only when something it read has changed.
 """
 
 from __future__ import annotations
@@ -58,6 +60,22 @@ class SimWorld:
     pending: int = 0
     now: float = 0.0  # the simulated time, kept up to date by the driver
     times: dict[str, list[tuple[float, tuple[Value, ...]]]] = field(default_factory=dict)  # event -> (t, key)
+    recorded: int = 0  # how many ``record``s so far: the ghost counts' version
+
+    def part(self, name: str) -> object:
+        """A value of the part ``name`` of the world (as ``View.reads`` names them) that differs whenever
+        what a ``View`` reads of it differs; ``None`` for a part with no such value (the clock)."""
+        if name == "tables":
+            return self.db.tables  # immutable: a new tuple when a commit changes them
+        if name == "ghost":
+            return self.recorded  # ``counts`` changes only in ``record``
+        if name == "queues":
+            return tuple(tuple(q) for q in self.queues)
+        if name == "slots":
+            return tuple(r.job if r is not None else None for r in self.slots)  # a view reads the run's job
+        if name == "failed":
+            return len(self.failed)  # only ever appended to
+        return None
 
     @property
     def ghost(self) -> list[tuple[tuple[str, tuple[Value, ...]], int]]:
@@ -66,6 +84,7 @@ class SimWorld:
 
     def record(self, r: Record) -> None:
         self.counts[(r.event, r.key)] += 1
+        self.recorded += 1
         self.times.setdefault(r.event, []).append((self.now, r.key))
 
     def depth(self) -> int:
@@ -86,10 +105,19 @@ class SimView(View):
     @property
     def now(self) -> float:
         """The simulated time, in seconds."""
+        self.reads.add("clock")
         return self._sim.now
+
+    def count(self, event: str, *key: Value) -> int:
+        """``View.count``, read from the world's counter itself (its ``ghost`` is a new list on each read)."""
+        if not key:
+            return super().count(event)
+        self.reads.add("ghost")
+        return self._sim.counts.get((event, key), 0)
 
     def times(self, event: str, *key: Value) -> list[float]:
         """When each ``record(event, *key)`` happened (with no key: every key), in simulated seconds."""
+        self.reads.add("clock")
         return [t for t, k in self._sim.times.get(event, ()) if not key or k == tuple(key)]
 
     def most_within(self, seconds: float, event: str, *key: Value) -> int:

@@ -38,12 +38,13 @@ is not modelled there (docs/spec-sql.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
 from spec.expr import Cmp, Col, Const, Expr, Logic, evaluate, is_true, sort_key
+from spec.plans import PlanCache
 from spec.results import Blocked, Done, Failed, Outcome, Result
 from spec.schema import Schema
 from spec.state import (
@@ -110,15 +111,19 @@ class Engine:
 
     schema: Schema
     dialect: Dialect
+    #: plans by SQLAlchemy's cache key, shared by everything this engine runs (the checker, the simulation)
+    plans: PlanCache = field(default_factory=PlanCache, compare=False, repr=False)
 
     @staticmethod
     def of(schema: Schema, name: str) -> Engine:
         return Engine(schema, dialect(name))
 
     def plan(self, statement: Any, where: SourceLocation | None = None) -> Plan:
-        """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from."""
+        """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from; a statement
+        of a structure planned before is bound, not planned again (``spec.plans``)."""
         try:
-            return compile_statement(statement, self.schema, self.dialect)
+            return self.plans.plan(statement, lambda: compile_statement(statement, self.schema, self.dialect),
+                                   self.dialect)
         except Unsupported as refused:
             raise refused.at(where) from None
 

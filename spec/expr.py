@@ -12,7 +12,9 @@ comparisons on integers only; strings by equality only: collations differ), ``AN
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,8 @@ from spec.dialects import Dialect
 from spec.errors import Unsupported
 from spec.schema import TableSpec, Value
 
-__all__ = ["Agg", "Expr", "compile_expr", "evaluate", "is_true", "kind_of", "sort_key"]
+__all__ = ["Agg", "Const", "Expr", "compile_expr", "const", "evaluate", "is_true", "kind_of", "recording_parameters",
+           "sort_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,24 @@ def kind_of(expr: Expr) -> str:
     return "bool"
 
 
-def _const(value: Any, dialect: Dialect) -> Const:
+#: while a plan is compiled for ``spec.plans``: per bound parameter (by id), the constants made of its value
+_RECORDED: ContextVar[dict[int, list[Const]] | None] = ContextVar("recorded_parameters", default=None)
+
+
+@contextmanager
+def recording_parameters() -> Iterator[dict[int, list[Const]]]:
+    """Within: each ``BindParameter`` compiled into a constant is recorded (``id(parameter)`` -> the constants
+    made of it), so a plan cache can put another statement's values in their place (``spec.plans``)."""
+    recorded: dict[int, list[Const]] = {}
+    token = _RECORDED.set(recorded)
+    try:
+        yield recorded
+    finally:
+        _RECORDED.reset(token)
+
+
+def const(value: Any, dialect: Dialect) -> Const:
+    """A constant of ``value``, refused as a compiled statement refuses it (type, integer width, collation)."""
     if value is None:
         return Const(None, "null")
     if isinstance(value, bool):
@@ -148,8 +168,11 @@ class _Compiler:
         if isinstance(element, elements.BindParameter):
             if element.expanding:
                 raise Unsupported("an expanding parameter outside IN")
-            value = element.effective_value
-            return _const(value, self.dialect)
+            made = const(element.effective_value, self.dialect)
+            recorded = _RECORDED.get()
+            if recorded is not None:
+                recorded.setdefault(id(element), []).append(made)
+            return made
         if isinstance(element, elements.Null):
             return Const(None, "null")
         if isinstance(element, elements.True_ | elements.False_):
@@ -190,7 +213,7 @@ class _Compiler:
             if not isinstance(right, elements.BindParameter) or not right.expanding:
                 raise Unsupported(f"IN over a non-constant list ({element})")
             left = self(element.left)
-            values = tuple(_const(v, self.dialect) for v in right.effective_value or [])
+            values = tuple(const(v, self.dialect) for v in right.effective_value or [])
             for v in values:
                 self._comparable(left, v, "=", element)
             return In(left, values, op is operators.not_in_op)

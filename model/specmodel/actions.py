@@ -87,7 +87,8 @@ class Model:
         self.frames = frames
         #: the spec's ``saturates`` declarations, used and tested (``saturation=False``: none)
         self.saturation = Saturation(spec, scope) if saturation else None
-        # id(statement) -> (statement, its plan); holding the statement keeps its id from being reused
+        # id(statement) -> (statement, its plan): holding the statement keeps its id, which ``_outcomes`` keys
+        # on, from being reused; the engine keeps plans by structure beneath it (``spec.plans``)
         self._plans: dict[int, tuple[Any, Plan]] = {}
         self._outcomes: dict[tuple[DbState, int, int, Any], tuple[Step, ...]] = {}
         self.programs = Programs(self._program, merge=frames, op_key=self._op_value)

@@ -33,6 +33,10 @@ class Dialect:
     case_insensitive_strings: bool
     int_bits: int
     skip_locked: bool
+    #: MariaDB 10.6+: the deadlock search follows one blocking transaction per waiter (the owner of the first
+    #: conflicting lock in the row's queue), so a wait for two sessions may close a cycle the engine does not see
+    #: yet; PostgreSQL searches every edge, and SQLite's one writer is the only blocker there is
+    one_blocker_per_waiter: bool = False
 
     @property
     def default_level(self) -> str:
@@ -48,7 +52,7 @@ DIALECTS = {
     "postgresql": Dialect("postgresql", frozenset({"insert", "update", "delete"}), True, (READ_COMMITTED,),
                           True, False, 32, True),
     "mysql": Dialect("mysql", frozenset({"insert", "delete"}), False, (REPEATABLE_READ, READ_COMMITTED),
-                     True, True, 32, True),
+                     True, True, 32, True, one_blocker_per_waiter=True),
     "sqlite": Dialect("sqlite", frozenset({"insert", "update", "delete"}), False, (SERIAL,), False, False, 64,
                       False),
 }

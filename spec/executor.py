@@ -3,7 +3,10 @@
 ``Engine(schema, dialect)`` runs ``begin``, ``execute``, ``commit`` and ``rollback`` for a session and
 returns the possible next states with what the session sees: ``Done`` (a result), ``Blocked`` (waiting
 for another session's lock: nothing changed, retry it later) or ``Failed`` (an engine error: roll back).
-Usually there is one possibility; a deadlock gives one per transaction the engine might abort.
+Usually there is one possibility; a deadlock gives one per transaction the engine might abort. MariaDB's
+deadlock search follows one blocker per waiter, the first in a row's lock queue, an order the model does not
+keep: when some such choice leads from the new waiter off the cycle, the model also offers that the statement
+stays blocked, and a retry after that blocker ends finds the cycle (docs/spec-sql.md).
 
 Isolation, per dialect (docs/spec-sql.md gives the sources):
 
@@ -316,6 +319,10 @@ class Engine:
                 if any(victim in _waits_for(state, w) for w in range(len(state.sessions)) if w not in (s, victim)):
                     # a session queued earlier on the victim's rows may take them first: s stays blocked
                     steps.append((aborted.with_session(s, waiting=frozenset()), Blocked(on)))
+        if self.dialect.one_blocker_per_waiter and _chain_may_end(waiting, s):
+            # the engine may follow a blocker off the cycle and see no deadlock yet: s waits, and a retry after
+            # that blocker ends (or another wait) finds the cycle, as the engine's next search does
+            steps.append((waiting, Blocked(on)))
         return tuple(steps)
 
     # -- reads ------------------------------------------------------------------------------------------
@@ -647,6 +654,22 @@ def _waits_for(state: DbState, node: int) -> frozenset[int]:
     held = {o for o, other in enumerate(state.sessions)
             if o != node and (session.resume in other.locks or session.resume in other.shared)}
     return session.waiting | held
+
+
+def _chain_may_end(state: DbState, start: int) -> bool:
+    """Whether following one blocker per waiter from ``start`` can end at a session that waits for none. MariaDB
+    follows the owner of the first conflicting lock in the row's queue, an order the model does not keep, so
+    any blocker may be the one; only a waiter with two or more blockers can lead off a cycle. A blocker that no
+    longer holds a lock (a victim rolled back, a transaction ended) is none: the engine moved the wait on."""
+    seen, todo = {start}, [start]
+    while todo:
+        blockers = frozenset(b for b in _waits_for(state, todo.pop()) if state.sessions[b].locks
+                             or state.sessions[b].gaps or state.sessions[b].shared)
+        if not blockers:
+            return True
+        todo.extend(blockers - seen)
+        seen |= blockers
+    return False
 
 
 def _cycle(state: DbState, start: int) -> tuple[int, ...]:

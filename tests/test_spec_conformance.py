@@ -227,7 +227,8 @@ def _insert(t: sa.Table, *keys: int) -> Any:
 #: interleavings the generated ones meet too rarely. INSERTs that wait for a row another session holds take a
 #: shared lock on it when the holder ends (InnoDB's duplicate check): on a row marked deleted, or in the gap a
 #: row rolled back leaves, where it stays; behind a statement that queued for the row first. FOR UPDATE NOWAIT
-#: fails at once on a held row (MariaDB: error 1205)
+#: fails at once on a held row (MariaDB: error 1205). An INSERT waits for two sessions' gap locks, and MariaDB,
+#: following only the first of them, sees the cycle through the second when the first ends
 SCENARIOS = {
     "two inserts of a deleted key": lambda a: [
         (0, "begin", None), (0, "statement", sa.delete(a).where(a.c.id == 2)), (1, "begin", None),
@@ -242,6 +243,11 @@ SCENARIOS = {
         (0, "begin", None), (0, "statement", sa.update(a).where(a.c.id == 2).values(n=5)), (1, "begin", None),
         (1, "statement", sa.update(a).where(a.c.id == 2).values(n=7)), (2, "begin", None),
         (2, "statement", _insert(a, 2)), (0, "commit", None), (1, "rollback", None)],
+    "an insert waiting for two gap lockers meets a cycle through the second": lambda a: [
+        (0, "begin", None), (0, "statement", sa.update(a).where(a.c.id == 1).values(n=9)), (1, "begin", None),
+        (1, "statement", sa.select(a.c.id).where(a.c.id == 5).with_for_update()), (2, "begin", None),
+        (2, "statement", sa.select(a.c.id).where(a.c.id == 6).with_for_update()), (0, "statement", _insert(a, 4)),
+        (2, "statement", sa.update(a).where(a.c.id == 1).values(n=8)), (1, "commit", None)],
     "for update nowait on a held row": lambda a: [
         (0, "begin", None), (0, "statement", sa.update(a).where(a.c.id == 1).values(n=9)), (1, "begin", None),
         (1, "statement", sa.select(a.c.id).where(a.c.id.in_([1, 2])).order_by(a.c.id).with_for_update(nowait=True))],

@@ -341,6 +341,55 @@ def test_after_a_deadlock_a_session_queued_earlier_on_the_victims_rows_may_take_
     assert isinstance(done, spec.Done) and done.result.rowcount == 3
 
 
+def _insert_waiting_for_two_gaps(chord: bool) -> tuple[spec.Engine, spec.DbState]:
+    """Session 0 locks row 1; sessions 1 and 2 lock the gap above row 3 (FOR UPDATE of absent keys), and with
+    ``chord`` session 1 also waits for row 2, which session 2 holds; session 0's INSERT of key 4 waits for both."""
+    engine, state = start("mysql", spec.REPEATABLE_READ, sessions=3)
+    for s in range(3):
+        state, _ = engine.begin(state, s)
+    state, _ = run(engine, state, 0, sa.update(T).where(T.c.id == 1).values(n=0))
+    for s, key in ((1, 5), (2, 6)):
+        state, _ = run(engine, state, s, sa.select(T).where(T.c.id == key).with_for_update())
+    if chord:
+        state, _ = run(engine, state, 2, sa.update(T).where(T.c.id == 2).values(n=0))
+        state, waits = run(engine, state, 1, sa.update(T).where(T.c.id == 2).values(n=1))
+        assert waits == spec.Blocked(frozenset({2}))
+    state, waits = run(engine, state, 0, sa.insert(T).values(id=4, n=0))
+    assert waits == spec.Blocked(frozenset({1, 2}))
+    return engine, state
+
+
+def test_a_mariadb_cycle_behind_a_waiter_with_two_blockers_may_stay_unseen_until_the_other_blocker_ends() -> None:
+    """MariaDB's deadlock search follows one blocker per waiter: session 0's INSERT waits for sessions 1 and 2,
+    and session 2 then waits for session 0's row. The engine sees the cycle at once only if it follows session 0
+    to session 2. If it follows session 0 to session 1, which waits for nothing, it sees none until session 1
+    ends. The model offers the victims and also that session 2 stays blocked; a retry after session 1 ends finds
+    the deadlock."""
+    engine, state = _insert_waiting_for_two_gaps(chord=False)
+    closing = sa.update(T).where(T.c.id == 1).values(n=2)
+    branches = engine.execute(state, 2, closing)
+    assert [o for _, o in branches][0] == spec.Failed(spec.DEADLOCK, "session 2: deadlock detected")
+    assert isinstance(branches[1][1], spec.Done)  # session 0 the victim: its row goes to session 2
+    unseen, stays = branches[-1]
+    assert stays == spec.Blocked(frozenset({0})) and len(branches) == 3
+    assert unseen.sessions[2].waiting == frozenset({0}) and unseen.sessions[0].waiting == frozenset({1, 2})
+
+    unseen, _ = engine.commit(unseen, 1)  # the other blocker ends: the cycle is all that is left
+    found = [o for _, o in engine.execute(unseen, 0, sa.insert(T).values(id=4, n=0))]  # session 0's retry
+    assert found[0] == spec.Failed(spec.DEADLOCK, "session 0: deadlock detected")
+    assert not any(isinstance(o, spec.Blocked) for o in found)  # one blocker each: the engine sees it now
+
+
+def test_a_mariadb_cycle_is_seen_at_once_when_every_blocker_leads_back_to_it() -> None:
+    """As above, but session 1 waits for session 2: whichever blocker the engine follows from session 0, its
+    search comes back to the cycle, so no branch leaves session 2 waiting on the cycle (a Blocked branch with
+    its wait cleared is the victim's rows taken by a session queued first)."""
+    engine, state = _insert_waiting_for_two_gaps(chord=True)
+    branches = engine.execute(state, 2, sa.update(T).where(T.c.id == 1).values(n=2))
+    assert branches[0][1] == spec.Failed(spec.DEADLOCK, "session 2: deadlock detected")
+    assert not any(isinstance(o, spec.Blocked) and after.sessions[2].waiting for after, o in branches)
+
+
 @pytest.mark.parametrize(("keys", "kept"), [([1], True), ([1, 2], False)])
 def test_mariadb_read_committed_for_update_by_one_key_keeps_the_row_even_when_the_rest_of_the_where_fails(
         keys: list[int], kept: bool) -> None:

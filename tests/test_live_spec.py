@@ -193,7 +193,9 @@ def test_a_lost_delayed_job_is_gone_and_nothing_polls_again(tmp_path: Path, rate
     lost = [f for f in run.faults if f["kind"] == "lose-delayed"]
     assert run.outcome == outcome and not run.verdicts["flag_set"].holds
     assert len(lost) == (1 if rate else 0)  # the one lost ended the chain: nothing polled again
-    assert rate or run.deliveries["poll"] > 2  # without the fault the delayed poll keeps coming back
+    # without the fault the delayed poll comes back (at least once in the 3 s: how many times depends on how
+    # fast the machine starts the processes, so only the return is asserted)
+    assert rate or run.deliveries["poll"] >= 2
 
 
 def test_an_always_property_is_judged_on_the_samples_not_only_the_final_rows(tmp_path: Path) -> None:

@@ -49,8 +49,12 @@ PENDING, DISPATCHING, PROCESSING, COMPLETED = "pending", "dispatching", "process
 ACTIVE = (DISPATCHING, PROCESSING)
 #: a switch left at this value takes the chosen policy's (``--policy``) value
 PRESET = "policy"
-#: the most batches a wave may have (one ``finished_<k>`` column each)
-MAX_WAVE_SIZE = 6
+#: the most batches a wave may have (one ``finished_<k>`` column each): the write-up's waves of 50
+#: (``config/waves.php``), so that its import simulates through this spec. Columns, not a second table of
+#: finished batches: a batch's record stays one UPDATE and a wave's progress one SELECT, the built-in's
+#: ``RecordBatchFinished`` and ``ReadWave``; the checker's scopes set the first few only, and columns past
+#: the wave size stay 0 in every state, so its state count does not change
+MAX_WAVE_SIZE = 50
 
 metadata = sa.MetaData()
 
@@ -276,10 +280,16 @@ def _progress(counted: bool) -> Any:
 _COUNTED, _DISTINCT = _progress(True), _progress(False)
 
 
+def _wave_progress(size: int) -> Any:
+    """``ReadWave``'s columns: the status, the counters and the wave's own ``size`` job keys (not the
+    columns past it, which stay 0)."""
+    return sa.select(wc.status, wc.total_batches, wc.completed_batches, wc.failed_batches, *FINISHED[:size])
+
+
 def check_wave_completion(ctx: Any, pol: Policy, wave: int) -> Program:
     """``checkWaveCompletion()``: the wave's progress (counters, or distinct batches); mark it completed when
     every batch finished, and with the auto-trigger queue the delayed re-check."""
-    status, total, finished = yield keep(sa.select(wave_coordination).where(_this(wave)),
+    status, total, finished = yield keep(_wave_progress(size(ctx.scope, "wave_size")).where(_this(wave)),
                                          _DISTINCT if pol.distinct_progress else _COUNTED)
     completed = finished >= total
     if completed and status != COMPLETED:

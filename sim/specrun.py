@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sim.specsettings import SpecSettings
@@ -24,7 +24,7 @@ __all__ = ["BUILTIN_METRICS", "SpecRunResult", "run_spec", "summary_lines"]
 
 #: the metrics every spec run reports, in order (a spec's own follow, under ``spec``)
 BUILTIN_METRICS = ("makespan_s", "events", "statements", "peak_queue_depth", "lock_waits", "lock_wait_s",
-                   "max_lock_wait_s", "deadlocks", "faults")
+                   "max_lock_wait_s", "deadlocks", "faults", "peak_queued")
 
 
 def _t(value: float) -> float:
@@ -47,6 +47,8 @@ class SpecRunResult:
     series: dict[str, Any]
     tables: dict[str, list[dict[str, Any]]]
     open_runs: tuple[str, ...] = ()
+    #: when each ``record(event, *key)`` happened: ``event -> [(t, key), ...]`` (not in the JSON)
+    records: dict[str, list[tuple[float, tuple[Any, ...]]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec, "scope": self.scope, "settings": self.settings.to_dict(), "outcome": self.outcome,
@@ -103,13 +105,14 @@ def run_spec(spec: Spec, settings: SpecSettings) -> SpecRunResult:
         "makespan_s": _t(end), "events": shell.events, "statements": rec.statements,
         "peak_queue_depth": rec.peak, "lock_waits": len(waits), "lock_wait_s": _t(float(sum(waits))),
         "max_lock_wait_s": _t(max(waits, default=0.0)), "deadlocks": rec.deadlocks, "faults": dict(shell.spent),
+        "peak_queued": {job: rec.peaks[job] for job in spec.jobs},
     }
     metrics["spec"] = {name: measure(m, view) for name, m in spec.metrics.items()}
     tables = {name: view.rows(name) for name in spec.schema.names}
     return SpecRunResult(spec=spec.name, settings=settings, scope=dict(shell.scope), outcome=outcome,
                          metrics=metrics, jobs=rec.jobs(list(spec.jobs)), properties=properties,
                          queues=shell.queue_names, series=rec.to_series(), tables=tables,
-                         open_runs=tuple(shell.open_runs()))
+                         open_runs=tuple(shell.open_runs()), records=shell.world.times)
 
 
 def summary_lines(result: SpecRunResult) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from spec.lang import FAULTS
 
-__all__ = ["DEFAULTS", "DEFAULT_FAULT_RATE", "DEFAULT_PERIOD_S", "REASONS", "SpecSettings"]
+__all__ = ["DEFAULTS", "DEFAULT_FAULT_RATE", "DISTRIBUTIONS", "DEFAULT_PERIOD_S", "REASONS", "SpecSettings"]
 
 #: a periodic job's period when the spec's ``every`` gives none: Laravel's scheduler runs at most once a
 #: minute, but a sweeper's own loop is often faster; 1 s keeps short runs short and still lets work pile up
@@ -27,6 +27,9 @@ DEFAULT_FAULT_RATE = 0.05
 
 DEFAULTS: dict[str, Any] = {"seed": 0, "statement_ms": 2.0, "push_ms": 1.0, "db_sigma": 0.5, "duration_s": 0.05,
                             "retry_after_s": 1.0, "horizon_s": 600.0, "max_events": 2_000_000}
+#: how a job's own work is drawn around its mean: ``exponential`` (light-tailed) or ``lognormal`` (heavy-tailed,
+#: with ``duration_sigma``), the built-in run's two batch distributions
+DISTRIBUTIONS = ("exponential", "lognormal")
 
 #: each setting's default and the reason for it
 REASONS: dict[str, str] = {
@@ -36,6 +39,16 @@ REASONS: dict[str, str] = {
     "push_ms": f"median latency of one queue push or ack: {DEFAULTS['push_ms']:g} ms, a Redis RPUSH on the same "
                "network",
     "db_sigma": f"lognormal shape of every latency: {DEFAULTS['db_sigma']:g}, a tail of a few times the median",
+    "write_ms": "median latency of one INSERT, UPDATE or DELETE: statement_ms unless given (a write waits for "
+                "its commit to be durable, so it may be slower than a read: the built-in run's db_write_ms)",
+    "push_per_job": "whether a push of several jobs (bulk) takes push_ms per job: off, one queue operation is "
+                    "one round trip (Redis RPUSH takes many values); on, as Laravel pushes a batch's jobs one "
+                    "by one (the built-in run's enqueue_ms_per_job)",
+    "duration_distribution": "how a job's own work is drawn around its mean: exponential (light-tailed) unless "
+                             "given; lognormal with duration_sigma is heavy-tailed, as the built-in run's",
+    "duration_sigma": "the lognormal duration's shape (its mean stays the job's mean): 1.0 unless given",
+    "queue_of": "the queue a job type runs on, over the spec's (Laravel's onQueue is a deployment choice): "
+                "none unless given",
     "duration_s": "mean time of a job's own work before its first step (exponential), per job type; the "
                   f"spec's durations, else {DEFAULTS['duration_s']:g} s, short beside a real job so that runs "
                   "overlap",
@@ -64,6 +77,11 @@ class SpecSettings:
     db_sigma: float = DEFAULTS["db_sigma"]
     duration_s: float = DEFAULTS["duration_s"]  # a job type's mean when neither the spec nor durations name it
     durations: tuple[tuple[str, float], ...] = ()  # (job type, mean seconds), on top of the spec's
+    write_ms: float | None = None  # an INSERT, UPDATE or DELETE's median (None: statement_ms)
+    push_per_job: bool = False  # a bulk push takes push_ms per job (True) or per queue operation (False)
+    duration_distribution: str = "exponential"  # or "lognormal" (DISTRIBUTIONS)
+    duration_sigma: float = 1.0  # the lognormal's shape
+    queue_of: tuple[tuple[str, str], ...] = ()  # (job type, queue it runs on), over the spec's
     retry_after_s: float = DEFAULTS["retry_after_s"]
     horizon_s: float = DEFAULTS["horizon_s"]
     max_events: int = DEFAULTS["max_events"]
@@ -77,9 +95,13 @@ class SpecSettings:
     def __post_init__(self) -> None:
         for name, value in (("statement_ms", self.statement_ms), ("push_ms", self.push_ms),
                             ("db_sigma", self.db_sigma), ("duration_s", self.duration_s),
-                            ("retry_after_s", self.retry_after_s)):
+                            ("retry_after_s", self.retry_after_s), ("duration_sigma", self.duration_sigma),
+                            ("write_ms", 0.0 if self.write_ms is None else self.write_ms)):
             if not value >= 0:
                 raise ValueError(f"{name} must be zero or more, got {value}")
+        if self.duration_distribution not in DISTRIBUTIONS:
+            raise ValueError(f"duration_distribution must be one of {', '.join(DISTRIBUTIONS)}, "
+                             f"got {self.duration_distribution!r}")
         if not self.horizon_s > 0:
             raise ValueError(f"horizon_s must be positive, got {self.horizon_s}")
         if self.order not in (None, "fifo", "any"):
@@ -119,6 +141,6 @@ class SpecSettings:
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
-        for key in ("durations", "fault_rates", "budgets", "scope"):
+        for key in ("durations", "fault_rates", "budgets", "scope", "queue_of"):
             doc[key] = dict(doc[key])
         return doc

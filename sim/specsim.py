@@ -68,6 +68,11 @@ __all__ = ["SpecShell"]
 RETURNED, CRASHED = "returned", "crashed"
 
 
+def is_write(op: Any) -> bool:
+    """An INSERT, UPDATE or DELETE (kept or not): its latency is ``write_ms``."""
+    return bool(getattr(op.statement if isinstance(op, Keep) else op, "is_dml", False))
+
+
 class _Raised(str):
     """The text of the exception a program raised."""
 
@@ -86,6 +91,13 @@ class SpecShell:
         self.order = settings.order or spec.order
         workers = spec.workers(self.scope)
         self.queue_names = tuple(workers)
+        self.queue_index = {job: self.queue_names.index(kind.queue) for job, kind in spec.jobs.items()}
+        for job, queue in settings.queue_of:  # a deployment's choice of queue, over the spec's
+            if job not in spec.jobs or queue not in self.queue_names:
+                raise Unsupported(f"queue_of {job}={queue}: the spec has no job type {job!r} or no queue {queue!r} "
+                                  f"(queues: {', '.join(self.queue_names)})")
+            self.queue_index[job] = self.queue_names.index(queue)
+        self._write_ms = settings.statement_ms if settings.write_ms is None else settings.write_ms
         self.slot_queue = tuple(q for q, n in enumerate(workers.values()) for _ in range(n))
         self.tries = {name: spec.tries(name, self.scope) for name in spec.jobs}
         self.rollback_first = spec.rolls_back_before_failure(self.scope)
@@ -170,13 +182,14 @@ class SpecShell:
     # -- queues -----------------------------------------------------------------------------------------
 
     def _queue_of(self, job: str) -> int:
-        return self.queue_names.index(self.spec.jobs[job].queue)
+        return self.queue_index[job]
 
     def _push(self, job: SimJob) -> None:
         if job.type not in self.spec.jobs:
             raise Unsupported(f"push of job type {job.type!r}, which the spec does not declare")
         q = self._queue_of(job.type)
         self.world.queues[q].append(job)
+        self.recorder.job_queued(job.type, 1)
         self._depth()
         if self._idle[q]:
             self._idle[q].pop(0).succeed()
@@ -216,12 +229,18 @@ class SpecShell:
         self.spent[name] += 1
         return True
 
-    def _latency(self, median_ms: float) -> float:
-        return median_ms / 1000.0 * math.exp(self.settings.db_sigma * float(self._db_rng.standard_normal()))
+    def _latency(self, median_ms: float, times: int = 1) -> float:
+        return times * (median_ms / 1000.0) * math.exp(self.settings.db_sigma * float(self._db_rng.standard_normal()))
 
     def _duration(self, job: str) -> float:
         mean = self.settings.duration_of(job, self.spec.durations)
-        return mean * float(self._durations.standard_exponential()) if mean > 0 else 0.0
+        if mean <= 0:
+            return 0.0
+        if self.settings.duration_distribution == "lognormal":
+            sigma = self.settings.duration_sigma
+            mu = math.log(mean) - sigma * sigma / 2  # so that the mean stays the job's mean
+            return math.exp(mu + sigma * float(self._durations.standard_normal()))
+        return mean * float(self._durations.standard_exponential())
 
     # -- workers and runs -------------------------------------------------------------------------------
 
@@ -239,6 +258,7 @@ class SpecShell:
                 self.recorder.ended(job.type, "duplicated")  # a copy stays queued
             else:
                 del queue[i]
+                self.recorder.job_queued(job.type, -1)
             self._depth()
             self.world.slots[s] = SimRun(job)
             yield from self._run(s, job)
@@ -330,8 +350,10 @@ class SpecShell:
                 throw = JobThrew("the throw fault")
                 continue
             if isinstance(op, Push | Bulk):
-                yield self.env.timeout(self._latency(self.settings.push_ms))
-                for one in op.pushes if isinstance(op, Bulk) else (op,):
+                pushes = op.pushes if isinstance(op, Bulk) else (op,)
+                yield self.env.timeout(self._latency(self.settings.push_ms,
+                                                     len(pushes) if self.settings.push_per_job else 1))
+                for one in pushes:
                     pushed = SimJob(one.job, one.payload, delayed=one.delayed)
                     if one.delayed:
                         self._later(pushed, one.delay, losable=True)
@@ -339,7 +361,7 @@ class SpecShell:
                         self._push(pushed)
                 self._check_always()
                 continue
-            yield self.env.timeout(self._latency(self.settings.statement_ms))
+            yield self.env.timeout(self._latency(self._write_ms if is_write(op) else self.settings.statement_ms))
             try:
                 outcome = yield from self.db.step(s, op, job.type)
             except Unsupported as refused:

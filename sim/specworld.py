@@ -61,6 +61,8 @@ class SimWorld:
     now: float = 0.0  # the simulated time, kept up to date by the driver
     times: dict[str, list[tuple[float, tuple[Value, ...]]]] = field(default_factory=dict)  # event -> (t, key)
     recorded: int = 0  # how many ``record``s so far: the ghost counts' version
+    #: ``ghost`` as last built; one object until the next record, so a view's count cache keeps it
+    _ghost: list[tuple[tuple[str, tuple[Value, ...]], int]] | None = field(default=None, repr=False, compare=False)
 
     def part(self, name: str) -> object:
         """A value of the part ``name`` of the world (as ``View.reads`` names them) that differs whenever
@@ -80,11 +82,14 @@ class SimWorld:
     @property
     def ghost(self) -> list[tuple[tuple[str, tuple[Value, ...]], int]]:
         """Ghost counts as the checker's ``World.ghost`` holds them: ``((event, key), n)`` pairs."""
-        return list(self.counts.items())
+        if self._ghost is None:
+            self._ghost = list(self.counts.items())
+        return self._ghost
 
     def record(self, r: Record) -> None:
         self.counts[(r.event, r.key)] += 1
         self.recorded += 1
+        self._ghost = None
         self.times.setdefault(r.event, []).append((self.now, r.key))
 
     def depth(self) -> int:
@@ -101,6 +106,19 @@ class SimView(View):
     def __init__(self, world: SimWorld, schema: Schema, scope: Scope) -> None:
         super().__init__(world, schema, scope)
         self._sim = world
+        self._rows: dict[str, tuple[object, list[dict[str, Value]]]] = {}  # table -> (tables read, rows)
+
+    def rows(self, table: str) -> list[dict[str, Value]]:
+        """The committed rows of ``table``, built once per database state: properties are judged after every
+        step, each reading the rows many times, and the tables only change on a write."""
+        tables = self._sim.db.tables
+        kept = self._rows.get(table)
+        if kept is not None and kept[0] is tables:
+            self.reads.add("tables")
+            return kept[1]
+        rows = super().rows(table)
+        self._rows[table] = (tables, rows)
+        return rows
 
     @property
     def now(self) -> float:
@@ -136,6 +154,13 @@ class SpecRecorder:
         self.statements = 0
         self.deadlocks = 0
         self.violations: dict[str, tuple[float, str]] = {}
+        self.queued: Counter[str] = Counter()  # jobs queued now, by type
+        self.peaks: Counter[str] = Counter()  # the most jobs of each type queued at once
+
+    def job_queued(self, job: str, change: int) -> None:
+        n = self.queued[job] = self.queued[job] + change
+        if n > self.peaks[job]:
+            self.peaks[job] = n
 
     def queues(self, t: float, depths: tuple[int, ...]) -> None:
         if depths != self.depth[-1][1]:

@@ -45,7 +45,7 @@ def project(tmp_path: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(page, target)
     data = [p.relative_to(ROOT) for p in sorted((ROOT / "docs").rglob("*.json*"))]  # readings, live results
-    data += [p.relative_to(ROOT) for p in sorted((ROOT / "benchmarks" / "results").glob("*.txt"))]  # benchmarks
+    data += [p.relative_to(ROOT) for p in sorted((ROOT / "benchmarks" / "results").glob("*.*"))]  # benchmarks
     data += [p.relative_to(ROOT) for p in sorted((ROOT / "examples").glob("*.py"))]  # the tutorial's spec
     inputs = [rel for pair in FIGURES.items() for rel in pair] + [REPORT, WRITEUP_FIXTURE, *data]
     for rel in inputs:

@@ -170,3 +170,30 @@ def sim_settings() -> str:
     lines = ["| setting | default and why |", "|---|---|"]
     lines += [f"| `{name}` | {why} |" for name, why in REASONS.items()]
     return "\n".join(lines) + "\n"
+
+
+#: the incident comparison's committed result (``python -m benchmarks.bench_incident --out ...``)
+INCIDENT_VIA_SPEC = "benchmarks/results/incident.json"
+
+
+@register("incident-homes")
+def incident_homes() -> str:
+    """Where each built-in scenario setting goes in the write-up spec's run, and what the spec path refuses."""
+    from sim.scenariospec import HOMES, REFUSED
+
+    lines = ["| scenario setting | in the spec run |", "|---|---|"]
+    lines += [f"| `{name}` | {home} |" for name, home in HOMES.items()]
+    lines += ["", "| refused | why |", "|---|---|"]
+    lines += [f"| `{name}` | {why} |" for name, why in REFUSED.items()]
+    return "\n".join(lines) + "\n"
+
+
+@register("incident-via-spec")
+def incident_via_spec() -> str:
+    """The committed comparison of the incident preset, built-in against the write-up spec, as measured."""
+    import json
+
+    from sim.viaspec import via_spec_table
+
+    doc = json.loads((project_root() / INCIDENT_VIA_SPEC).read_text(encoding="utf-8"))
+    return f"`python -m benchmarks.bench_incident --out {INCIDENT_VIA_SPEC}`:\n\n{via_spec_table(doc)}"

@@ -33,6 +33,9 @@ class Dialect:
     case_insensitive_strings: bool
     int_bits: int
     skip_locked: bool
+    #: the clock a statement is planned at, in microseconds: the simulated time a lease is taken or read at
+    #: (``spec/lease.py``); None in the checker, which keeps no clock
+    now: int | None = None
 
     @property
     def default_level(self) -> str:

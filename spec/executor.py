@@ -43,7 +43,8 @@ from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.expr import Cmp, Col, Const, Expr, Logic, evaluate, is_true, sort_key
+from spec.expr import Cmp, Col, Const, Expr, Logic, Owner, evaluate, is_true, sort_key
+from spec.lease import GONE
 from spec.results import Blocked, Done, Failed, Outcome, Result
 from spec.schema import Schema
 from spec.state import (
@@ -110,15 +111,20 @@ class Engine:
 
     schema: Schema
     dialect: Dialect
+    #: whether an UPDATE that takes a lease writes its session as the owner (``spec/lease.py``); a checker
+    #: that reads no owner writes ``GONE`` instead, so that states do not differ by who took a lease
+    owners: bool = True
 
     @staticmethod
     def of(schema: Schema, name: str) -> Engine:
         return Engine(schema, dialect(name))
 
-    def plan(self, statement: Any, where: SourceLocation | None = None) -> Plan:
-        """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from."""
+    def plan(self, statement: Any, where: SourceLocation | None = None, now: int | None = None) -> Plan:
+        """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from; ``now``:
+        the simulated time, microseconds, that its leases are taken and read at (``spec/lease.py``)."""
         try:
-            return compile_statement(statement, self.schema, self.dialect)
+            d = self.dialect if now is None else replace(self.dialect, now=now)
+            return compile_statement(statement, self.schema, d)
         except Unsupported as refused:
             raise refused.at(where) from None
 
@@ -436,7 +442,7 @@ class Engine:
             k = row[spec.key]
             assert isinstance(k, int)
             if isinstance(plan, Update):
-                changed = self._assigned(plan, row)
+                changed = self._assigned(plan, row, s)
                 try:
                     self._check_not_null(changed, plan.table)
                 except _Error as error:  # rows are processed in key order: those up to this one are locked
@@ -454,18 +460,22 @@ class Engine:
             returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in after)
         return state, Result(plan.names, returned, len(rows), ordered=len(rows) <= 1)
 
-    def _assigned(self, plan: Update, row: Row) -> Row:
-        """``row`` with the UPDATE's SET applied (each expression reads the row as it was)."""
+    def _assigned(self, plan: Update, row: Row, s: int) -> Row:
+        """``row`` with the UPDATE's SET applied (each expression reads the row as it was) by session ``s``
+        (a lease's owner: ``spec.lease``)."""
         changed = list(row)
         for i, expr in plan.assignments:
-            changed[i] = evaluate(expr, row, self.dialect)
+            if isinstance(expr, Owner):
+                changed[i] = s if self.owners else GONE
+            else:
+                changed[i] = evaluate(expr, row, self.dialect)
         return tuple(changed)
 
     def _check_row(self, plan: Select | Update | Delete, row: Row, locks: frozenset[tuple[int, int]]) -> None:
         """An UPDATE fails at the first row it would make invalid, before it reaches (or waits for) later rows."""
         if isinstance(plan, Update):
             try:
-                self._check_not_null(self._assigned(plan, row), plan.table)
+                self._check_not_null(self._assigned(plan, row, 0), plan.table)  # an owner is never NULL
             except _Error as error:
                 raise _Error(error.error, error.message, locks) from None
 

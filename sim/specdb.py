@@ -3,7 +3,8 @@ checker's engine), and lock waits as SimPy events.
 
 A step that the engine answers ``Blocked`` waits until another session ends a statement or a transaction
 (or disconnects), then runs again; when the engine names several outcomes (a deadlock: one per transaction
-it may abort), ``draw`` picks one. Each wait is recorded with its start, end and job type.
+it may abort), ``draw`` picks one. A statement that takes or reads a lease is planned at the simulated time
+it runs (``spec/lease.py``). Each wait is recorded with its start, end and job type.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sim.specworld import SimWorld, SpecRecorder
 from spec.errors import DEADLOCK, Unsupported
 from spec.executor import Engine, Step
 from spec.lang import Begin, Commit, Keep, Rollback, is_statement
+from spec.lease import reads_clock
 from spec.results import Blocked, Done, Failed
 from spec.statements import Plan
 
@@ -34,7 +36,7 @@ class SimDb:
         self.engine, self.world, self.env, self.recorder = engine, world, env, recorder
         self._draw, self._stepped = draw, stepped
         self._waiting: list[simpy.Event] = []  # runs waiting for a lock
-        self._plans: dict[int, tuple[Any, Plan]] = {}  # id(statement) -> (statement, its plan)
+        self._plans: dict[int, tuple[Any, Plan | None]] = {}  # id(statement) -> (statement, its plan or None: timed)
 
     def step(self, s: int, op: Any, job: str) -> Generator[Any, Any, Done | Failed]:
         """Run ``op`` (a statement, ``keep``, BEGIN, COMMIT or ROLLBACK) in session ``s`` as the engine
@@ -82,9 +84,15 @@ class SimDb:
         if planned is None or planned[0] is not statement:
             if len(self._plans) >= PLANS_KEPT:
                 self._plans.clear()
-            planned = self._plans[id(statement)] = (statement, engine.plan(statement))
+            timed = reads_clock(statement)
+            planned = self._plans[id(statement)] = (statement, None if timed else engine.plan(statement))
         plan = planned[1]
+        if plan is None:  # a lease is taken or read at the simulated time of each try (a wait moves it on)
+            return lambda: engine.execute_plan(self.world.db, s, engine.plan(statement, now=self._now()))
         return lambda: engine.execute_plan(self.world.db, s, plan)
+
+    def _now(self) -> int:
+        return round(self.env.now * 1_000_000)
 
     def _wake(self) -> None:
         waiting, self._waiting = self._waiting, []

@@ -211,7 +211,9 @@ class _Worker:
             if self.faults.should_drop(f"before step {step}", job=job):
                 drop_connection(self.conn)
             try:
-                result = self.conn.run(owned_by(statement, self.run_id, self.plan.run.live.scale))
+                if not isinstance(statement, Begin | Commit | Rollback):  # a lease is owned by this run
+                    statement = owned_by(statement, self.run_id, self.plan.run.live.scale)
+                result = self.conn.run(statement)
             except DB_ERRORS as err:
                 kind = error_kind(err) if isinstance(err, sa.exc.DBAPIError) else None
                 if kind is None:  # not an error the model raises in a program (a dropped connection ...)

@@ -41,6 +41,7 @@ from coordinator.writeup_programs import (
     finished_columns,
     metadata,
     policy_of,
+    relay_lease,
     size,
     threshold_count,
     wave_coordination,
@@ -61,9 +62,9 @@ spec.switch("policy", tuple(POLICIES), "guarded",
             "the preset of every other switch (--policy NAME): original, the write-up's fixes (guarded), "
             "with its auto-trigger (seed-fix), or ours (atomic); guarded by default, the write-up's own fix")
 
-#: numeric switches: the model has no clock, so any period or lease reads the same; these are the values
-#: it takes (``relay_lease_s`` is never read here: every claim is older than its lease, as in the built-in
-#: model's default ``--relay-lease expired``)
+#: numeric switches: the model has no clock, so any period reads the same; these are the values it takes
+#: (the relay's lease, ``relay_lease_s``, is read by the switch ``lease_relay`` below: ``expired`` by default,
+#: as the built-in's ``--relay-lease expired``; a lease of 0 s has always run out)
 _NUMBERS = {"reconciler_period_s": ("none", "5"), "max_waves_in_flight": ("none", "1", "2", "3", "4", "5", "6"),
             "relay_lease_s": ("0", "10")}
 for _s in SWITCHES:
@@ -71,10 +72,15 @@ for _s in SWITCHES:
                 f"{_s.changes} ({_s.kind}; reads {_s.lines}); default: the policy's ({_s.default} unless the "
                 "policy sets it)")
 
+spec.declare_lease(relay_lease)
+
 
 @spec.rows
 def rows(scope: Scope) -> dict[str, list[dict[str, Any]]]:
-    policy_of(scope)  # refuses a switch the chosen policy would not read
+    pol = policy_of(scope)  # refuses a switch the chosen policy would not read
+    if scope[relay_lease.switch] != "expired" and (not pol.atomic_advance or pol.fused_push):
+        raise Unsupported(f"--switch {relay_lease.switch}={scope[relay_lease.switch]} is read only by advance()'s "
+                          f"relay, which policy {pol.name} has not")
     if not 1 <= size(scope, "wave_size") <= MAX_WAVE_SIZE:
         raise Unsupported(f"wave_size must be from 1 to {MAX_WAVE_SIZE}, got {scope.wave_size}")
     return {"wave_coordination": [

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from coordinator.errors import ConfigError
 from coordinator.handlers import Decision
@@ -36,11 +37,12 @@ from coordinator.policy import (
     with_given,
 )
 from spec.errors import Unsupported
-from spec.lang import Scope, begin, bulk, commit, keep, push, record
+from spec.lang import Scope, begin, bulk, commit, keep, lease, push, record
 
 __all__ = [
     "ACTIVE", "COMPLETED", "DISPATCHING", "MAX_WAVE_SIZE", "PENDING", "PRESET", "PROCESSING", "advance",
-    "check_and_trigger_next_wave", "finished_columns", "policy_of", "threshold_count", "wave_coordination",
+    "check_and_trigger_next_wave", "finished_columns", "policy_of", "relay_lease", "threshold_count",
+    "wave_coordination",
 ]
 
 JOB_ID = 1
@@ -62,7 +64,8 @@ metadata = sa.MetaData()
 #: (``coordinator/sql.py`` keeps them in ``wave_batches``; here they sit in the wave's row, so that one
 #: UPDATE records a batch and one SELECT reads a wave, as ``RecordBatchFinished`` and ``ReadWave`` do), and
 #: ``pushes`` is the queue's record of a push (``dispatches``), which only the fused comparison reads.
-#: Times are not modelled: the model has no clock.
+#: ``claimed_at`` and ``claimed_by`` are the relay's lease (``dispatched_at`` there): the claim takes it, and
+#: the relay reads a claim as abandoned once it has run out (``relay_lease``).
 wave_coordination = sa.Table(
     "wave_coordination", metadata,
     sa.Column("wave_number", sa.Integer, primary_key=True),
@@ -74,8 +77,21 @@ wave_coordination = sa.Table(
     sa.Column("failed_batches", sa.Integer, nullable=False),
     *(sa.Column(f"finished_{k}", sa.Integer, nullable=False) for k in range(MAX_WAVE_SIZE)),
     sa.Column("pushes", sa.Integer, nullable=False),
+    # MariaDB's DATETIME keeps whole seconds unless told otherwise: a lease may be shorter than one
+    sa.Column("claimed_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")),
+    sa.Column("claimed_by", sa.Integer),
 )
 wc = wave_coordination.c
+
+
+def _relay_lease_s(scope: Scope) -> float:
+    return policy_of(scope).relay_lease_s
+
+
+#: The relay's lease (``relay_lease_s``): a claim older than it is read as abandoned by a crashed claimer.
+#: The checker reads it by the spec's switch ``lease_relay`` (``spec/lease.py``), as the built-in checker
+#: reads ``--relay-lease``.
+relay_lease = lease("relay", wc.claimed_at, owner=wc.claimed_by, seconds=_relay_lease_s)
 FINISHED = tuple(wc[f"finished_{k}"] for k in range(MAX_WAVE_SIZE))
 
 
@@ -332,8 +348,8 @@ def advance(ctx: Any, pol: Policy) -> Program:
     if pol.fused_push:
         return (yield from _advance_fused(ctx, pol))
     path = "relay"
-    wave = (yield sa.select(wc.wave_number).where(  # ReadClaimedWave: no clock, every lease has run out
-        _main(), wc.status == DISPATCHING).order_by(wc.wave_number).limit(1)).scalar()
+    wave = (yield sa.select(wc.wave_number).where(  # ReadClaimedWave: a claim whose lease has run out
+        _main(), wc.status == DISPATCHING, relay_lease.expired(ctx.scope)).order_by(wc.wave_number).limit(1)).scalar()
     if wave is None:
         path = "advance"
         wave = yield from claim_next(ctx, pol)
@@ -388,7 +404,7 @@ def claim_next(ctx: Any, pol: Policy) -> Program:
         yield commit()
         return wave
     changed = (yield sa.update(wave_coordination).where(_this(wave), wc.status == PENDING)
-               .values(status=DISPATCHING)).rowcount
+               .values(status=DISPATCHING, **relay_lease.taken())).rowcount
     yield commit()
     if changed != 1:
         return None

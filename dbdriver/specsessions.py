@@ -29,6 +29,7 @@ import sqlalchemy as sa
 import spec
 from dbdriver.errors import DatabaseError, one_line
 from spec.lang import Begin, Commit, Rollback
+from spec.lease import GONE, owned_by
 
 __all__ = ["BLOCKED", "DONE", "ERROR", "Seen", "Sessions", "error_kind", "in_transaction"]
 
@@ -172,10 +173,12 @@ class Sessions:
 
     # -- steps ----------------------------------------------------------------------------------------------
 
-    def _work(self, op: Any) -> Any:
-        """What a session thread runs for ``op``: a tuple of driver SQL lines, or a re-targeted statement."""
+    def _work(self, op: Any, session: int = GONE) -> Any:
+        """What a session thread runs for ``op``: a tuple of driver SQL lines, or a re-targeted statement. A
+        lease it takes is owned by ``session``'s number, as in the checker's trace, and a lease it reads has
+        a length of 0 s: every lease taken has run out, the checker's default reading (``spec/lease.py``)."""
         if isinstance(op, sa.sql.ClauseElement):  # first: a statement's == builds SQL
-            return self.db.retarget(op)
+            return self.db.retarget(owned_by(op, session, scale=0.0))
         if op == "begin" or isinstance(op, Begin):
             return BEGIN[self.db.dialect][self._check_level(getattr(op, "level", None)) or self.level]
         if isinstance(op, tuple) and len(op) == 2 and op[0] == "begin":
@@ -187,16 +190,16 @@ class Sessions:
         raise DatabaseError(f"not a step: {op!r} (\"begin\", (\"begin\", level), \"commit\", \"rollback\" "
                             "or a SQLAlchemy statement)")
 
-    def sql(self, op: Any) -> str:
+    def sql(self, op: Any, session: int = GONE) -> str:
         """The SQL the engine runs for ``op``, parameters bound as literals (for showing a counterexample)."""
-        work = self._work(op)
-        return "; ".join(work) if isinstance(work, tuple) else self.db.compiled(op)
+        work = self._work(op, session)
+        return "; ".join(work) if isinstance(work, tuple) else self.db.compiled(owned_by(op, session, scale=0.0))
 
     def submit(self, session: int, op: Any) -> None:
         """Send ``op`` on ``session`` without waiting for it (``settle`` collects it)."""
         if self.futures[session] is not None:
             raise DatabaseError(f"session {session} is still running its last step: settle it first")
-        work = self._work(op)
+        work = self._work(op, session)
         self.futures[session] = self.pools[session].submit(_run, self.conns[session], work)
 
     def run(self, session: int, op: Any) -> Seen:

@@ -41,6 +41,7 @@ from live.faults import FaultLog, FaultPlan, drop_connection
 from live.jobqueue import Reserved, reserved_jobs
 from live.specplan import SpecPlan, job_payload, load_spec_file
 from spec.lang import Begin, Bulk, Choose, Commit, Ctx, Keep, Push, Record, Rollback, Spec, SqlError
+from spec.lease import owned_by
 from spec.results import Result
 
 __all__ = ["Connection", "spec_worker"]
@@ -151,6 +152,9 @@ class _Worker:
         kind = self.spec.jobs[name]
         queue = self.queues[kind.queue]
         ctx = Ctx(self.scope, name, tries)
+        # the run's id, written as the owner of a lease it takes (spec/lease.py): random, as a process id is
+        # reused, so that no two runs of any worker share one
+        self.run_id = int.from_bytes(os.urandom(4), "big") >> 1
         raised = self.drive(kind.body(ctx, *args), name)
         if raised is None:
             self.conn.reset()
@@ -207,6 +211,8 @@ class _Worker:
             if self.faults.should_drop(f"before step {step}", job=job):
                 drop_connection(self.conn)
             try:
+                if not isinstance(statement, Begin | Commit | Rollback):  # a lease is owned by this run
+                    statement = owned_by(statement, self.run_id, self.plan.run.live.scale)
                 result = self.conn.run(statement)
             except DB_ERRORS as err:
                 kind = error_kind(err) if isinstance(err, sa.exc.DBAPIError) else None

@@ -3,7 +3,8 @@ checker's engine), and lock waits as SimPy events.
 
 A step that the engine answers ``Blocked`` waits until another session ends a statement or a transaction
 (or disconnects), then runs again; when the engine names several outcomes (a deadlock: one per transaction
-it may abort), ``draw`` picks one. Each wait is recorded with its start, end and job type.
+it may abort), ``draw`` picks one. A statement that takes or reads a lease is planned at the simulated time
+it runs (``spec/lease.py``). Each wait is recorded with its start, end and job type.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from sim.specworld import SimWorld, SpecRecorder
 from spec.errors import DEADLOCK, Unsupported
 from spec.executor import Engine, Step
 from spec.lang import Begin, Commit, Keep, Rollback, is_statement
+from spec.lease import reads_clock
+from spec.plans import PLANS_KEPT
 from spec.results import Blocked, Done, Failed
+from spec.statements import Plan
 
 __all__ = ["SimDb"]
 
@@ -29,6 +33,7 @@ class SimDb:
         self.engine, self.world, self.env, self.recorder = engine, world, env, recorder
         self._draw, self._stepped = draw, stepped
         self._waiting: list[simpy.Event] = []  # runs waiting for a lock
+        self._timed: dict[int, tuple[Plan, bool]] = {}  # id(plan) -> (plan, whether it takes or reads a lease)
 
     def step(self, s: int, op: Any, job: str) -> Generator[Any, Any, Done | Failed]:
         """Run ``op`` (a statement, ``keep``, BEGIN, COMMIT or ROLLBACK) in session ``s`` as the engine
@@ -73,7 +78,17 @@ class SimDb:
         if not is_statement(statement):
             raise Unsupported(f"keep() of {statement!r}, which is not a SQLAlchemy statement")
         plan = engine.plan(statement)  # kept by its structure, so planned once per run of the spec, not per job
+        known = self._timed.get(id(plan))
+        if known is None or known[0] is not plan:  # one plan object is one structure: ask once per plan
+            if len(self._timed) >= PLANS_KEPT:
+                self._timed.clear()
+            known = self._timed[id(plan)] = (plan, reads_clock(statement))
+        if known[1]:  # a lease is taken or read at the simulated time of each try (a wait moves it on)
+            return lambda: engine.execute_plan(self.world.db, s, engine.plan(statement, now=self._now()))
         return lambda: engine.execute_plan(self.world.db, s, plan)
+
+    def _now(self) -> int:
+        return round(self.env.now * 1_000_000)
 
     def _wake(self) -> None:
         waiting, self._waiting = self._waiting, []

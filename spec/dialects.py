@@ -37,6 +37,9 @@ class Dialect:
     #: conflicting lock in the row's queue), so a wait for two sessions may close a cycle the engine does not see
     #: yet; PostgreSQL searches every edge, and SQLite's one writer is the only blocker there is
     one_blocker_per_waiter: bool = False
+    #: the clock a statement is planned at, in microseconds: the simulated time a lease is taken or read at
+    #: (``spec/lease.py``); None in the checker, which keeps no clock
+    now: int | None = None
 
     @property
     def default_level(self) -> str:

@@ -46,7 +46,8 @@ from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.expr import Cmp, Col, Const, Expr, Logic, evaluate, is_true, sort_key
+from spec.expr import Cmp, Col, Const, Expr, Logic, Owner, evaluate, is_true, sort_key
+from spec.lease import GONE
 from spec.plans import PlanCache
 from spec.results import Blocked, Done, Failed, Outcome, Result
 from spec.schema import Schema
@@ -116,15 +117,22 @@ class Engine:
     dialect: Dialect
     #: plans by SQLAlchemy's cache key, shared by everything this engine runs (the checker, the simulation)
     plans: PlanCache = field(default_factory=PlanCache, compare=False, repr=False)
+    #: whether an UPDATE that takes a lease writes its session as the owner (``spec/lease.py``); a checker
+    #: that reads no owner writes ``GONE`` instead, so that states do not differ by who took a lease
+    owners: bool = True
 
     @staticmethod
     def of(schema: Schema, name: str) -> Engine:
         return Engine(schema, dialect(name))
 
-    def plan(self, statement: Any, where: SourceLocation | None = None) -> Plan:
+    def plan(self, statement: Any, where: SourceLocation | None = None, now: int | None = None) -> Plan:
         """The statement's plan, or ``Unsupported`` naming the construct and ``where`` it came from; a statement
-        of a structure planned before is bound, not planned again (``spec.plans``)."""
+        of a structure planned before is bound, not planned again (``spec.plans``). ``now``: the simulated
+        time, microseconds, that its leases are taken and read at (``spec/lease.py``); such a plan holds that
+        time, so it is not kept."""
         try:
+            if now is not None:
+                return compile_statement(statement, self.schema, replace(self.dialect, now=now))
             return self.plans.plan(statement, lambda: compile_statement(statement, self.schema, self.dialect),
                                    self.dialect)
         except Unsupported as refused:
@@ -448,7 +456,7 @@ class Engine:
             k = row[spec.key]
             assert isinstance(k, int)
             if isinstance(plan, Update):
-                changed = self._assigned(plan, row)
+                changed = self._assigned(plan, row, s)
                 try:
                     self._check_not_null(changed, plan.table)
                 except _Error as error:  # rows are processed in key order: those up to this one are locked
@@ -466,18 +474,22 @@ class Engine:
             returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in after)
         return state, Result(plan.names, returned, len(rows), ordered=len(rows) <= 1)
 
-    def _assigned(self, plan: Update, row: Row) -> Row:
-        """``row`` with the UPDATE's SET applied (each expression reads the row as it was)."""
+    def _assigned(self, plan: Update, row: Row, s: int) -> Row:
+        """``row`` with the UPDATE's SET applied (each expression reads the row as it was) by session ``s``
+        (a lease's owner: ``spec.lease``)."""
         changed = list(row)
         for i, expr in plan.assignments:
-            changed[i] = evaluate(expr, row, self.dialect)
+            if isinstance(expr, Owner):
+                changed[i] = s if self.owners else GONE
+            else:
+                changed[i] = evaluate(expr, row, self.dialect)
         return tuple(changed)
 
     def _check_row(self, plan: Select | Update | Delete, row: Row, locks: frozenset[tuple[int, int]]) -> None:
         """An UPDATE fails at the first row it would make invalid, before it reaches (or waits for) later rows."""
         if isinstance(plan, Update):
             try:
-                self._check_not_null(self._assigned(plan, row), plan.table)
+                self._check_not_null(self._assigned(plan, row, 0), plan.table)  # an owner is never NULL
             except _Error as error:
                 raise _Error(error.error, error.message, locks) from None
 

@@ -5,8 +5,11 @@ unknown, ``unknown AND false`` is false, and WHERE keeps a row only when its con
 Modelled: column references of the statement's one table, constants, ``+ - *`` on integers (a result
 beyond the engine's integer width is refused, as the engine would raise), ``= != < <= > >=`` (ordering
 comparisons on integers only; strings by equality only: collations differ), ``AND OR NOT``, ``IN`` and
-``NOT IN`` over constants, ``IS [NOT] NULL``, ``coalesce``, and in a SELECT the aggregates ``count``,
-``sum``, ``min``, ``max``. Anything else is refused, naming the construct.
+``NOT IN`` over constants, ``IS [NOT] NULL``, ``coalesce``, in a SELECT the aggregates ``count``,
+``sum``, ``min``, ``max``, and a lease's elements (``spec/lease.py``): ``taken()``'s time (the dialect's
+clock, else 0) and owner (``Owner``: the session that runs the UPDATE), and ``expired()``, by the clock when
+there is one, else by the reading the program's scope names. Anything else is refused, naming the
+construct.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from sqlalchemy.sql import elements, functions, operators
 
 from spec.dialects import Dialect
 from spec.errors import Unsupported
+from spec.lease import GONE, LeaseExpired, LeaseNow, LeaseOwner
 from spec.schema import TableSpec, Value
 
-__all__ = ["Agg", "Const", "Expr", "compile_expr", "const", "evaluate", "is_true", "kind_of", "recording_parameters",
-           "sort_key"]
+__all__ = ["Agg", "Const", "Expr", "Owner", "compile_expr", "const", "evaluate", "is_true", "kind_of",
+           "recording_parameters", "sort_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,12 @@ class Agg:
     operand: Expr | None  # None: count(*)
 
 
-Expr = Col | Const | Arith | Cmp | IsNull | In | Logic | Not | Coalesce | Agg
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A lease's owner as an UPDATE writes it: the session running the statement (``executor._assigned``)."""
+
+
+Expr = Col | Const | Arith | Cmp | IsNull | In | Logic | Not | Coalesce | Agg | Owner
 
 _ARITH: dict[Any, str] = {operators.add: "+", operators.sub: "-", operators.mul: "*"}
 _CMP: dict[Any, str] = {operators.eq: "=", operators.ne: "!=", operators.lt: "<", operators.le: "<=",
@@ -105,7 +114,7 @@ def kind_of(expr: Expr) -> str:
     """``int``, ``str``, ``bool`` or ``null`` (an untyped NULL constant)."""
     if isinstance(expr, Col | Const):
         return expr.kind
-    if isinstance(expr, Arith):
+    if isinstance(expr, Arith | Owner):
         return "int"
     if isinstance(expr, Coalesce):
         kinds = {kind_of(e) for e in expr.items} - {"null"}
@@ -194,6 +203,8 @@ class _Compiler:
             return self._binary(element)
         if isinstance(element, functions.FunctionElement):
             return self._function(element)
+        if isinstance(element, LeaseNow | LeaseOwner | LeaseExpired):
+            return self._lease(element)
         raise Unsupported(f"expression {type(element).__name__} ({element})")
 
     def _predicate(self, element: Any) -> Expr:
@@ -237,6 +248,25 @@ class _Compiler:
             raise Unsupported(f"an ordering comparison of strings ({element}): collations differ by engine")
         if kinds == {"bool"} and op not in ("=", "!="):
             raise Unsupported(f"an ordering comparison of booleans ({element})")
+        if "time" in kinds:
+            raise Unsupported(f"a comparison of a lease's time ({element}): read it with lease.expired()")
+
+    def _lease(self, element: LeaseNow | LeaseOwner | LeaseExpired) -> Expr:
+        lease = element.lease
+        if element.column.table is not self.table:
+            raise Unsupported(f"lease {lease.name!r} of another table than the statement's", lease.where)
+        taken = self(lease.taken_at)
+        if isinstance(element, LeaseNow):
+            return Const(self.dialect.now or 0, "time")  # no clock: a time taken, which no reading compares
+        if isinstance(element, LeaseOwner):
+            return Owner()
+        held = IsNull(taken, negated=True)
+        if self.dialect.now is not None:  # the simulation: run out once now - taken_at >= seconds
+            cutoff = self.dialect.now - round(element.seconds * 1_000_000)
+            return Logic("and", (held, Cmp("<=", taken, Const(cutoff, "time"))))
+        if element.reading == "expired" or element.seconds <= 0:  # a lease of 0 s has always run out
+            return held
+        return Logic("and", (held, Cmp("=", self(lease.owner), Const(GONE, "int"))))  # outlasts-owner
 
     def _function(self, element: functions.FunctionElement[Any]) -> Expr:
         name = getattr(element, "name", type(element).__name__).lower()
@@ -308,6 +338,8 @@ def evaluate(expr: Expr, row: Sequence[Value], dialect: Dialect, group: Sequence
         result = _PY_ARITH[expr.op](a, b)
         _check_int(result, dialect)
         return result
+    if isinstance(expr, Owner):
+        raise Unsupported("a lease's owner outside an UPDATE's SET (lease.taken())")
     if isinstance(expr, Coalesce):
         for item in expr.items:
             value = evaluate(item, row, dialect, group)

@@ -34,12 +34,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from spec.errors import SourceLocation, Unsupported
+from spec.lease import READINGS, Lease
 from spec.schema import Schema, Value
 
 __all__ = [
     "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Metric", "Program", "Property",
     "Push", "Record", "Rollback", "Saturates", "Settled", "Spec", "SqlError", "Switch", "begin", "bulk", "choose",
-    "commit", "keep", "push", "record", "rollback", "transaction",
+    "commit", "keep", "lease", "push", "record", "rollback", "transaction",
 ]
 
 #: the fault kinds a spec may give a budget, and what each does
@@ -385,6 +386,7 @@ class Spec:
     #: each periodic job type's period in the simulation, seconds (``every(name, seconds=...)``)
     periods: dict[str, float] = field(default_factory=dict)
     saturated: tuple[Saturates, ...] = ()
+    leases: dict[str, Lease] = field(default_factory=dict)
     _rows: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]] | None = None
     _start: Callable[[Scope], Iterable[tuple[Any, ...]]] | None = None
     periodic: tuple[str, ...] = ()
@@ -526,6 +528,33 @@ class Spec:
             raise Unsupported(f"saturates({decl.name}): say why no reader can tell (why=...)", where)
         self.saturated = (*self.saturated, decl)
 
+    def lease(self, name: str, taken_at: sa.Column[Any], *, owner: sa.Column[Any],
+              seconds: float | str | Callable[[Scope], float]) -> Lease:
+        """Declare a lease (``spec/lease.py``): a run takes a row by writing ``lease.taken()`` in an UPDATE
+        (``taken_at``, a nullable DateTime column, gets the time, ``owner``, a nullable Integer column of the
+        same table, the run's id), and another run reads it as run out with ``lease.expired(ctx.scope)`` in a
+        WHERE. ``seconds``: the lease's length, a number, a scope entry's or switch's name, or a function of
+        the scope.
+
+        The checker has no clock: the switch ``lease_<name>`` says how it reads ``expired()`` (``READINGS``:
+        ``expired``, the default, or the assumption ``outlasts-owner``). The simulation compares the simulated
+        time with the length, and a real engine its own clock."""
+        return self.declare_lease(lease(name, taken_at, owner=owner, seconds=seconds, where=SourceLocation(*_caller())))
+
+    def declare_lease(self, declared: Lease) -> Lease:
+        """Declare a lease built with ``spec.lang.lease`` (where the programs that use it are written before
+        the ``Spec``)."""
+        if declared.name in self.leases:
+            raise Unsupported(f"lease {declared.name!r} declared twice", declared.where)
+        if declared.owner.table.name not in self.schema.names:
+            raise Unsupported(f"lease {declared.name!r}: {declared.owner.table.name} is not one of the spec's "
+                              "tables", declared.where)
+        self.switch(declared.switch, tuple(READINGS), next(iter(READINGS)),
+                    f"how the checker, which has no clock, reads lease {declared.name!r}: " +
+                    "; ".join(f"{k}: {v}" for k, v in READINGS.items()))
+        self.leases[declared.name] = declared
+        return declared
+
     def _property(self, name: str, kind: str) -> Callable[[Callable[[Any], object]], Any]:
         def register(check: Callable[[Any], object]) -> Callable[[Any], object]:
             if name in self.properties:
@@ -610,6 +639,20 @@ class Spec:
             for name in job.listeners:
                 if name not in self.jobs:
                     raise Unsupported(f"job {job.name!r}: listener {name!r} is not declared", job.where)
+
+
+def lease(name: str, taken_at: sa.Column[Any], *, owner: sa.Column[Any],
+          seconds: float | str | Callable[[Scope], float], where: SourceLocation | None = None) -> Lease:
+    """A lease on ``taken_at``'s table, for ``Spec.declare_lease`` (``Spec.lease`` says what each part is)."""
+    where = where or SourceLocation(*_caller())
+    for column, kind in ((taken_at, sa.DateTime), (owner, sa.Integer)):
+        if not isinstance(column, sa.Column) or not isinstance(column.table, sa.Table) or \
+                not isinstance(column.type, kind) or not column.nullable:
+            raise Unsupported(f"lease {name!r}: {column!r} must be a nullable {kind.__name__} column of a table",
+                              where)
+    if owner.table is not taken_at.table:
+        raise Unsupported(f"lease {name!r}: taken_at and owner must be columns of one table", where)
+    return Lease(name, taken_at, owner, seconds, where)
 
 
 def _parse(name: str, text: str, default: Value) -> Value:

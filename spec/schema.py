@@ -1,6 +1,8 @@
 """The modelled shape of SQLAlchemy Core ``Table``s: integer primary key, typed columns, NOT NULL, defaults.
 
-Supported column types: Integer (and its subclasses), String/Text, Boolean. A table must have a
+Supported column types: Integer (and its subclasses), String/Text, Boolean, and DateTime as a lease's
+time (``spec/lease.py``: written only by ``lease.taken()``, read only by ``lease.expired()``; the model
+holds it as a number, no clock in the checker and microseconds in the simulation). A table must have a
 one-column integer primary key; unique constraints other than the key, foreign keys, server defaults and
 callable defaults are refused, since the model would not enforce them.
 """
@@ -23,7 +25,7 @@ Value = int | str | bool | None
 
 @dataclass(frozen=True, slots=True)
 class ColumnSpec:
-    """One column: its name, its kind (``int``, ``str`` or ``bool``), NULL allowed, default, string length."""
+    """One column: its name, its kind (``int``, ``str``, ``bool`` or ``time``), NULL allowed, default, string length."""
 
     name: str
     kind: str
@@ -55,8 +57,10 @@ def _kind(column: sa.Column[Any]) -> str:
         return "int"
     if isinstance(kind, sa.String):  # Text is a String
         return "str"
+    if isinstance(kind, sa.DateTime):
+        return "time"
     raise Unsupported(f"column type {kind!r} of {column.table.name}.{column.name} (modelled: Integer, String, "
-                      "Text, Boolean)")
+                      "Text, Boolean, and DateTime as a lease's time)")
 
 
 def _default(column: sa.Column[Any]) -> Value:

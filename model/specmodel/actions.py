@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from model.specmodel.leases import Owners
 from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown
 from model.specmodel.saturation import Saturation
 from model.specmodel.world import Job, Run, World, canonical
@@ -87,6 +88,11 @@ class Model:
         self.frames = frames
         #: the spec's ``saturates`` declarations, used and tested (``saturation=False``: none)
         self.saturation = Saturation(spec, scope) if saturation else None
+        #: where the spec's leases keep their owners, when a reading reads them: a run's rows are released
+        #: when it ends
+        self.owners = Owners(spec, scope)
+        if not self.owners:
+            self.engine = replace(self.engine, owners=False)
         # id(statement) -> (statement, its plan): holding the statement keeps its id, which ``_outcomes`` keys
         # on, from being reused; the engine keeps plans by structure beneath it (``spec.plans``)
         self._plans: dict[int, tuple[Any, Plan]] = {}
@@ -117,7 +123,9 @@ class Model:
         return self.saturation.world(world) if self.saturation else world
 
     def canonical(self, world: World) -> World:
-        return canonical(world, self.ranges, self._intern) if self.symmetry else world
+        if not self.symmetry:
+            return world
+        return canonical(world, self.ranges, self._intern, self.owners.renamed if self.owners else None)
 
     def _intern(self, value: object) -> int:
         """A number per distinct run or session, in the order first met: a cheap, fixed sort key. Found
@@ -345,6 +353,8 @@ class Model:
     def _with_slot(self, world: World, s: int, run: Run | None) -> World:
         if run is not None:  # one object per distinct run: states then compare and sort by identity
             run = self._runs.setdefault(run, run)
+        elif self.owners:  # the run ended: the leases it holds are held by nobody
+            world = world.but(db=self.owners.released(world.db, s))
         return world.but(slots=world.slots[:s] + (run,) + world.slots[s + 1:])
 
     def _can_spend(self, world: World, fault: str) -> bool:

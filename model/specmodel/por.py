@@ -14,6 +14,9 @@ the step and the locks its session holds now:
   write until it ends, and the committed rows it reads cannot change.
 - COMMIT or ROLLBACK of a transaction that wrote nothing and holds no lock.
 
+A statement that may read a row whose lease another live run owns is never taken alone: that run's end
+rewrites the row's owner (``model/specmodel/leases.py``), locked or not.
+
 Such a step is taken alone when, besides, it is invisible (it changes no committed row, queue, ghost
 count or failed job, and its run goes on), it is its worker's only enabled step (no crash or throw left
 in the budget for it), and its successor state is new (the cycle proviso for a breadth-first search: a
@@ -48,10 +51,13 @@ def undisturbed(model: Model, world: World, s: int, nxt: Op) -> bool:
             not session.shared and db.writer != s
     if not is_statement(op) or not session.open or session.failed or session.waiting:
         return False
-    if dialect == "sqlite":
-        return db.writer == s
     plan = model.plan_of(op, nxt.where)
+    if dialect == "sqlite":
+        return db.writer == s and not model.owners.held_by_other(db, s, plan.table, list(db.tables[plan.table]))
     if isinstance(plan, Select) and not plan.for_update and dialect == "mysql":
+        if session.snapshot is not None and model.owners.held_by_other(
+                db, s, plan.table, list(session.snapshot[plan.table])):
+            return False  # another run's end releases a lease in the snapshot too (model/specmodel/leases.py)
         return session.snapshot is not None  # without one, this read takes it: it sees others' commits
     if not isinstance(plan, Select | Update):
         return False
@@ -61,6 +67,8 @@ def undisturbed(model: Model, world: World, s: int, nxt: Op) -> bool:
         return False
     rows = overlay({int(r[table.key]): r for r in db.tables[plan.table]},  # type: ignore[arg-type]
                    table_writes(session, plan.table))
+    if model.owners.held_by_other(db, s, plan.table, [rows[k] for k in keys if k in rows]):
+        return False  # another run's end releases its lease on the row, locked or not
     return all(k in rows and (plan.table, k) in session.locks for k in keys)
 
 

@@ -18,6 +18,7 @@ from model.specmodel.programs import Op
 from model.specmodel.search import Found
 from model.specmodel.world import Run, World, ghost_dict
 from spec.lang import Begin, Bulk, Commit, Keep, Push, Rollback
+from spec.lease import GONE, owned_by
 from spec.results import Blocked, Done, Failed
 
 __all__ = ["Step", "concrete", "describe", "replay_labels", "sql_dialect", "sql_text", "steps_of"]
@@ -47,8 +48,9 @@ def sql_dialect(name: str) -> Any:
     return _DIALECTS[name]
 
 
-def sql_text(op: Any, dialect: str) -> str:
-    """The SQL the engine runs for ``op``, with its parameters written in."""
+def sql_text(op: Any, dialect: str, owner: int = GONE) -> str:
+    """The SQL the engine runs for ``op``, with its parameters written in (``owner``: the run id a lease's
+    owner is written, the worker's number)."""
     if isinstance(op, Begin):  # as the engines need it: SQLite takes its write lock at BEGIN IMMEDIATE
         if dialect == "sqlite":
             return "BEGIN IMMEDIATE"
@@ -65,7 +67,7 @@ def sql_text(op: Any, dialect: str) -> str:
         return "push " + ", ".join(f"{p.job}({', '.join(repr(v) for v in p.payload)})" for p in op.pushes)
     if isinstance(op, Keep):
         op = op.statement
-    compiled = op.compile(dialect=_DIALECTS[dialect], compile_kwargs={"literal_binds": True})
+    compiled = owned_by(op, owner).compile(dialect=_DIALECTS[dialect], compile_kwargs={"literal_binds": True})
     return " ".join(str(compiled).split())
 
 
@@ -173,7 +175,7 @@ def _described(model: Model, before: World, move: Move) -> Step:
     if kind == "throw":
         return Step(move.label, worker, job, None, "", "the job raises here (throw fault)" + _failure(before, after, s),
                     str(nxt.where), before, after)
-    sql = sql_text(nxt.op, dialect)
+    sql = sql_text(nxt.op, dialect, s)
     outcome = _outcome(model, before, after, nxt, move.outcome) + _failure(before, after, s)
     if kind == "crash_after":
         outcome += "; the program ends, and the worker dies before its ack: the job is redelivered"

@@ -105,11 +105,13 @@ class World:
         return self.but(ghost=tuple(sorted(counts.items(), key=repr)) if len(counts) > met else tuple(counts.items()))
 
 
-def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object], int]) -> World:
+def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object], int],
+              owners: Callable[[DbState, dict[int, int]], DbState] | None = None) -> World:
     """``world`` with the workers of each queue sorted by what they run and their session (symmetry).
 
     ``number`` gives each distinct run and session a fixed number, so the order is a function of the
-    values alone and two states that differ only by worker names get the same representative."""
+    values alone and two states that differ only by worker names get the same representative. ``owners``
+    renames the sessions that rows name as their leases' owners (``model/specmodel/leases.py``)."""
     order: list[int] = []
     slots, sessions = world.slots, world.db.sessions
     for r in ranges:
@@ -119,7 +121,10 @@ def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object]
         order.extend(sorted(r, key=lambda s: (number(slots[s]), number(sessions[s]))))
     if order == list(range(len(world.slots))):
         return world
-    return world.but(db=world.db.permuted(tuple(order)), slots=tuple(world.slots[s] for s in order))
+    db = world.db.permuted(tuple(order))
+    if owners is not None:
+        db = owners(db, {old: i for i, old in enumerate(order)})
+    return world.but(db=db, slots=tuple(world.slots[s] for s in order))
 
 
 #: the parts of a world a ``View`` reads, each as a function of the world (the committed tables by their

@@ -106,6 +106,10 @@ def replay_spec_trace(file: str, data: dict[str, Any], *, db_url: str | None, pr
     steps = steps_of(model, moves, start)
     last = moves[-1].world if moves else start
     if db_url is not None:
+        assumed = [lease.switch for lease in model.spec.leases.values() if model.scope[lease.switch] != "expired"]
+        if assumed:  # a real engine's leases run out by its clock, which this trace assumes away
+            raise BadInput(f"{file} was checked with --switch {assumed[0]}={model.scope[assumed[0]]}: its lease "
+                           "reads depend on claim times, so it replays in the model only (without --db)")
         engine = _engine_of(db_url)
         if engine != model.engine.dialect.name:
             raise BadInput(f"{file} was checked for {model.engine.dialect.name}: replay it on that engine, or "

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
+from benchmarks._output import finish_table as finish_table  # re-exported: bench_onecore imports it from here
+from benchmarks._output import load_average, machine_line
 from coordinator import POLICIES, PROPERTY_NAMES
 
 #: (waves, batches per wave, handlers) of each row of the table.
@@ -143,6 +142,7 @@ def main() -> None:
         print(json.dumps(run_cell(policy, int(waves), int(size), int(handlers), mode == "plain", float(limit),
                                   engine)))
         return
+    start_load = load_average()
     cells = QUICK if args.quick else CELLS
     jobs = [(p, c, plain) for c in cells for p in ROWS for plain in (False, True)]
 
@@ -162,22 +162,7 @@ def main() -> None:
             print(lines[-1], flush=True)
     finish_table(lines, ["s: wall clock of the search; cpu s: the cell process's CPU time (import included); both on "
                          "a shared machine. MB: each cell's peak resident memory (its own process).",
-                         f"engine: {args.engine}; Python {platform.python_version()}, {os.cpu_count()} cores, "
-                         f"{platform.machine()}"], args.out)
-
-
-def finish_table(lines: list[str], footer: list[str], path: str | None) -> None:
-    """Print the ``footer`` after a blank line and, given a ``path``, write the whole table there (a whole
-    table or none)."""
-    lines += ["", *footer]
-    print("\n".join(lines[-len(footer) - 1:]))
-    if path is None:
-        return
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(out)
+                         f"engine: {args.engine}", machine_line(start_load)], args.out)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks._output import Output, arguments, count_note
 from benchmarks._timing import timed
 from live import LiveSettings
 from wavesim.commands.live import run_imports
 
-REPS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+REPS = 3  # repetitions of each measurement, unless given: ``python -m benchmarks.bench_live 1 --out FILE``
 SETTINGS = LiveSettings()  # 20 x 20, 8 workers, scale 0.02
 
 
@@ -42,12 +43,15 @@ def live_import(rep: int) -> None:
 
 
 def main() -> None:
-    base = timed(baseline, REPS)
-    live = timed(live_import, REPS)
-    print(f"baseline: 8 processes sleeping 400 scaled batch durations: {base.spread()}")
-    print(f"live import 20 x 20, 8 workers, atomic, SQLite: {live.spread()}")
-    print(f"ratio live / baseline: {live.median / base.median:.1f}x; goal: the import takes under 60 s "
-          f"({'met' if live.median < 60 else 'NOT met'})")
+    args = arguments(__doc__, count=REPS, what="repetitions of each measurement")
+    out = Output()
+    base = timed(baseline, args.count)
+    live = timed(live_import, args.count)
+    out.say(f"baseline: 8 processes sleeping 400 scaled batch durations: {base.spread()}")
+    out.say(f"live import 20 x 20, 8 workers, atomic, SQLite: {live.spread()}")
+    out.say(f"ratio live / baseline: {live.median / base.median:.1f}x; goal: the import takes under 60 s "
+            f"({'met' if live.median < 60 else 'NOT met'})")
+    out.finish(args.out, count_note(args, "repetitions"))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import sys
 
 import simpy
 
+from benchmarks._output import Output, arguments, count_note
 from benchmarks._timing import timed
 from benchmarks.minimal_import import minimal_import
 from sim.clock import SeededEnvironment
@@ -31,7 +32,7 @@ from sim.specsim import SpecShell
 from spec.lang import Spec
 from specfile.load import load_spec
 
-REPS = int(sys.argv[1]) if len(sys.argv) > 1 else 9
+REPS = 9  # repetitions of each measurement, unless given: ``python -m benchmarks.bench_sim 3 --out FILE``
 
 
 def count_events(scenario) -> int:  # type: ignore[no-untyped-def]
@@ -80,31 +81,34 @@ def spec_run(spec: Spec, seed: int, scope: tuple[tuple[str, str], ...] = SPEC_SC
 
 
 def main() -> None:
-    print(f"python {sys.version.split()[0]}, simpy {simpy.__version__}, {REPS} repetitions each")
+    args = arguments(__doc__, count=REPS, what="repetitions of each measurement")
+    reps, out = args.count, Output()
+    out.say(f"python {sys.version.split()[0]}, simpy {simpy.__version__}, {reps} repetitions each")
     rates = {}
     for policy in ("original", "seed-fix"):
         scenario = PRESETS["incident"].with_settings(policy=policy, seed=1)
         events = count_events(scenario)
-        sim = timed(lambda rep, s=scenario: run_one(s), REPS)
-        bare = timed(lambda rep, n=events: bare_loop(n), REPS)
+        sim = timed(lambda rep, s=scenario: run_one(s), reps)
+        bare = timed(lambda rep, n=events: bare_loop(n), reps)
         rate, bare_rate = events / sim.median, events / bare.median
         rates[policy] = rate
-        print(f"[1] incident/{policy}: {events} events; harness {rate:,.0f} ev/s ({sim.spread()}); "
-              f"bare SimPy {bare_rate:,.0f} ev/s ({bare.spread()}); ratio {rate / bare_rate:.2f} (goal >= 0.5)")
+        out.say(f"[1] incident/{policy}: {events} events; harness {rate:,.0f} ev/s ({sim.spread()}); "
+                f"bare SimPy {bare_rate:,.0f} ev/s ({bare.spread()}); ratio {rate / bare_rate:.2f} (goal >= 0.5)")
     scenario = PRESETS["incident"].with_settings(policy="seed-fix", preset="custom",
                                                  batch_distribution="exponential", batch_mean_s=1.0)
-    ours = timed(lambda rep: run_one(scenario.with_settings(seed=max(rep, 0))), REPS)
-    minimal = timed(lambda rep: minimal_import(max(rep, 0)), REPS)
-    print(f"[2] one 37x50 import, seed-fix, exponential 1 s batches: wavesim {ours.spread()}; "
-          f"minimal SimPy {minimal.spread()}; ratio {ours.median / minimal.median:.2f}x (goal <= 3x)")
+    ours = timed(lambda rep: run_one(scenario.with_settings(seed=max(rep, 0))), reps)
+    minimal = timed(lambda rep: minimal_import(max(rep, 0)), reps)
+    out.say(f"[2] one 37x50 import, seed-fix, exponential 1 s batches: wavesim {ours.spread()}; "
+            f"minimal SimPy {minimal.spread()}; ratio {ours.median / minimal.median:.2f}x (goal <= 3x)")
     for row, path, scope in ((3, SPEC_FILE, SPEC_SCOPE), (4, WRITEUP_FILE, WRITEUP_SCOPE)):
         loaded = load_spec(path)
         events = spec_run(loaded, 1, scope)
-        spec = timed(lambda rep, s=loaded, sc=scope: spec_run(s, 1, sc), REPS)  # type: ignore[misc]
+        spec = timed(lambda rep, s=loaded, sc=scope: spec_run(s, 1, sc), reps)  # type: ignore[misc]
         rate = events / spec.median
-        print(f"[{row}] spec {path} ({', '.join(f'{k}={v}' for k, v in scope)}): {events} events, "
-              f"{rate:,.0f} ev/s ({spec.spread()}); built-in incident/seed-fix {rates['seed-fix']:,.0f} ev/s; "
-              f"ratio {rate / rates['seed-fix']:.2f}")
+        out.say(f"[{row}] spec {path} ({', '.join(f'{k}={v}' for k, v in scope)}): {events} events, "
+                f"{rate:,.0f} ev/s ({spec.spread()}); built-in incident/seed-fix {rates['seed-fix']:,.0f} ev/s; "
+                f"ratio {rate / rates['seed-fix']:.2f}")
+    out.finish(args.out, count_note(args, "repetitions"))
 
 
 if __name__ == "__main__":

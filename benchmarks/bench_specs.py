@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_checker import _SHORT, finish_table
+from benchmarks._output import finish_table, load_average, machine_line
+from benchmarks.bench_checker import _SHORT
 from coordinator import PROPERTY_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +138,7 @@ def main() -> None:
             path, budget, *pairs = rest
             print(json.dumps(run_spec(path, dict(p.split("=", 1) for p in pairs), float(budget), shortest)))
         return
-    start_load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    start_load = load_average()
     head = f"{'states':>9} {'s':>6} {'cpu s':>6} {'MB':>5} {'status':<12}"
     lines = [f"{'cell':<6} {'checker':<17} | {head} | verdicts (Fn = violated, n steps; ? = undecided) | agree"]
     print(lines[0], flush=True)
@@ -166,15 +165,13 @@ def main() -> None:
     if not examples:
         lines.append("(none)")
         print(lines[-1], flush=True)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     finish_table(lines, [
         "built-in: model.checker.check, engine auto (compiled where a C compiler is found); spec: "
         "model.specmodel.check_spec on coordinator/writeup.py (policy=guarded), in Python. By default both use every "
         "reduction (partial-order reduction and random probes may lengthen a counterexample), and agree on "
         "verdicts; with --shortest both switch those two off, and agree on verdicts and lengths. s: the "
         "search's wall clock; cpu s: its process's CPU time (import included); MB: its peak resident memory.",
-        f"Python {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}; load average at the "
-        f"start {start_load}, at the end {load} (1, 5, 15 min)"], args.out)
+        machine_line(start_load)], args.out)
 
 
 if __name__ == "__main__":

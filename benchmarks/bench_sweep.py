@@ -6,36 +6,39 @@ both write rows to a scratch folder. Goal: a speed-up of at least 1.8x.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._output import Output, arguments, count_note
 from sim.scenario import PRESETS
 from wavesim.commands.sweep import sweep_runs
 
-SEEDS = int(sys.argv[1]) if len(sys.argv) > 1 else 24
+SEEDS = 24  # seeds of each grid point, unless given: ``python -m benchmarks.bench_sweep 12 --out FILE``
 BASE = PRESETS["incident"].with_settings(policy="seed-fix", preset="custom")
 GRID = [("workers", [8, 10])]
 
 
-def imports_per_second(jobs: int, folder: Path) -> tuple[float, int]:
+def imports_per_second(jobs: int, folder: Path, seeds: int) -> tuple[float, int]:
     out = folder / f"rows-{jobs}.csv"
     start = time.perf_counter()
-    summaries = sweep_runs(BASE, GRID, list(range(SEEDS)), str(out), jobs=jobs)
+    summaries = sweep_runs(BASE, GRID, list(range(seeds)), str(out), jobs=jobs)
     seconds = time.perf_counter() - start
     runs = sum(int(str(s["runs"])) for s in summaries)
     return runs / seconds, runs
 
 
 def main() -> None:
+    args = arguments(__doc__, count=SEEDS, what="seeds of each grid point")
+    out = Output()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        one, runs = imports_per_second(1, folder)
-        two, _ = imports_per_second(2, folder)
+        one, runs = imports_per_second(1, folder, args.count)
+        two, _ = imports_per_second(2, folder, args.count)
         same = (folder / "rows-1.csv").read_text() == (folder / "rows-2.csv").read_text()
-    print(f"[3] sweep of {runs} incident imports (seed-fix): 1 process {one:.2f} imports/s, "
-          f"2 processes {two:.2f} imports/s; speed-up {two / one:.2f}x (goal >= 1.8x); identical rows: {same}")
+    out.say(f"[3] sweep of {runs} incident imports (seed-fix): 1 process {one:.2f} imports/s, "
+            f"2 processes {two:.2f} imports/s; speed-up {two / one:.2f}x (goal >= 1.8x); identical rows: {same}")
+    out.finish(args.out, count_note(args, "seeds of each grid point"))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ TABLES: dict[str, Callable[[], str]] = {}
 #: the modules whose ``@register`` calls fill ``TABLES``
 BLOCK_MODULES = [
     "wavesim.docblocks", "docgen.databases", "readings.docs", "wavesim.commands.check",
-    "wavesim.docs_live", "docgen.guarantees", "wavesim.docs_specs", "docgen.architecture",
+    "wavesim.docs_live", "docgen.guarantees", "wavesim.docs_specs", "docgen.architecture", "docgen.benchmarks",
 ]
 
 #: a marker is a line of its own (so prose can quote one in backticks)

@@ -314,6 +314,16 @@ class Engine:
                     steps.append((aborted.with_session(s, waiting=frozenset()), Blocked(on)))
         return tuple(steps)
 
+    def snapshot_columns(self, plan: Select | Update | Delete) -> set[int]:
+        """The columns of its snapshot's rows a blocked PostgreSQL statement reads again: its table's key and
+        what its WHERE, ORDER BY and SET read."""
+        read = {self.schema.tables[plan.table].key} | (_columns(plan.where) if plan.where is not None else set())
+        if isinstance(plan, Select):
+            read |= set().union(*(_columns(e) for e, _ in plan.order_by))
+        elif isinstance(plan, Update):
+            read |= set().union(*(_columns(e) for _, e in plan.assignments))
+        return read
+
     def _kept_snapshot(self, plan: Plan, tables: Tables) -> Tables:
         """The part of the snapshot a blocked PostgreSQL statement reads again when it resumes
         (``_scan_postgres``): the rows of its table that match its WHERE, each with the columns its WHERE,
@@ -323,12 +333,7 @@ class Engine:
         whose blocked statements differ in nothing they will read be one state."""
         if isinstance(plan, Insert):  # its duplicate check reads the newest rows, never the snapshot
             return tuple(() for _ in tables)
-        key = self.schema.tables[plan.table].key
-        read = {key} | (_columns(plan.where) if plan.where is not None else set())
-        if isinstance(plan, Select):
-            read |= set().union(*(_columns(e) for e, _ in plan.order_by))
-        elif isinstance(plan, Update):
-            read |= set().union(*(_columns(e) for _, e in plan.assignments))
+        read = self.snapshot_columns(plan)
         return tuple(
             tuple(tuple(v if i in read or v is None else 0 for i, v in enumerate(row))
                   for row in rows if is_true(plan.where, row, self.dialect)) if t == plan.table else ()

@@ -309,7 +309,8 @@ class Engine:
     # -- waits and deadlocks ----------------------------------------------------------------------------
 
     def _blocked(self, state: DbState, s: int, plan: Plan, on: frozenset[int]) -> tuple[Step, ...]:
-        pending = state.sessions[s].pending or (state.tables if self.dialect.name == "postgresql" else None)
+        pending = state.sessions[s].pending or (
+            self._kept_snapshot(plan, state.tables) if self.dialect.name == "postgresql" else None)
         waiting = state.with_session(s, waiting=on, pending=pending)
         cycle = _cycle(waiting, s)
         if not cycle:
@@ -332,6 +333,31 @@ class Engine:
             # that blocker ends (or another wait) finds the cycle, as the engine's next search does
             steps.append((waiting, Blocked(on)))
         return tuple(steps)
+
+    def snapshot_columns(self, plan: Select | Update | Delete) -> set[int]:
+        """The columns of its snapshot's rows a blocked PostgreSQL statement reads again: its table's key and
+        what its WHERE, ORDER BY and SET read."""
+        read = {self.schema.tables[plan.table].key} | (_columns(plan.where) if plan.where is not None else set())
+        if isinstance(plan, Select):
+            read |= set().union(*(_columns(e) for e, _ in plan.order_by))
+        elif isinstance(plan, Update):
+            read |= set().union(*(_columns(e) for _, e in plan.assignments))
+        return read
+
+    def _kept_snapshot(self, plan: Plan, tables: Tables) -> Tables:
+        """The part of the snapshot a blocked PostgreSQL statement reads again when it resumes
+        (``_scan_postgres``): the rows of its table that match its WHERE, each with the columns its WHERE,
+        ORDER BY and SET read; every other value stands as 0, a NULL as NULL (the NOT NULL check of the
+        new row reads only which values are NULL). A row that stops matching only on its newest version
+        is told by the WHERE alone, so nothing else of the old row is read. Keeping only this lets states
+        whose blocked statements differ in nothing they will read be one state."""
+        if isinstance(plan, Insert):  # its duplicate check reads the newest rows, never the snapshot
+            return tuple(() for _ in tables)
+        read = self.snapshot_columns(plan)
+        return tuple(
+            tuple(tuple(v if i in read or v is None else 0 for i, v in enumerate(row))
+                  for row in rows if is_true(plan.where, row, self.dialect)) if t == plan.table else ()
+            for t, rows in enumerate(tables))
 
     # -- reads ------------------------------------------------------------------------------------------
 
@@ -527,6 +553,8 @@ class Engine:
                     kept = frozenset((plan.table, r[key]) for _, r in taken) if in_order else frozenset()
                     raise _Wait(holders, kept)  # type: ignore[arg-type]
                 newest = current.get(k)
+                # (``row`` may be the kept part of the old row: when the row did not change, the WHERE
+                # holds on ``newest`` as it held on ``row``, so this reads the same either way)
                 if newest is None or (newest != row and not is_true(plan.where, newest, d)):
                     continue
                 self._check_row(plan, newest, frozenset())  # and again on the newest version, after a wait

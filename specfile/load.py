@@ -88,7 +88,7 @@ def pairs(texts: Iterable[str], option: str) -> dict[str, str]:
 
 def model_of(spec: Spec, *, scope: dict[str, str], faults: dict[str, str], dialect: str | None = None,
              level: str | None = None, order: str | None = None, symmetry: bool = True,
-             saturation: bool = True) -> Model:
+             saturation: bool = True, wait_merge: bool = True) -> Model:
     """The spec in the scope the options name (every refusal one line)."""
     budgets = {}
     for name, text in faults.items():
@@ -102,6 +102,6 @@ def model_of(spec: Spec, *, scope: dict[str, str], faults: dict[str, str], diale
             raise BadInput(f"--fault {name}={text}: the budget cannot be negative")
     try:
         return Model(spec, spec.scope_of(scope), dialect=dialect, level=level, budgets=budgets, order=order,
-                     symmetry=symmetry, saturation=saturation)
+                     symmetry=symmetry, saturation=saturation, wait_merge=wait_merge)
     except Unsupported as refused:
         raise BadInput(f"spec {spec.name}: {refused}") from None

@@ -142,6 +142,66 @@ def test_postgres_read_committed_rechecks_the_newest_version_after_waiting() -> 
     assert isinstance(done, spec.Done) and done.result.rowcount == 0  # n is 0 now: the row no longer matches
 
 
+_META3 = sa.MetaData()
+U = sa.Table("u", _META3, sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.Integer),
+             sa.Column("m", sa.Integer, nullable=False))
+_U = spec.Schema.of(_META3)
+
+
+def _blocked_behind_row_1(m_of_row_2: int, statement: object) -> tuple[spec.Engine, spec.DbState]:
+    """PostgreSQL: session 0 holds row 1 of ``u`` and set its n to 6; session 1's ``statement`` waits for it."""
+    engine = spec.Engine.of(_U, "postgresql")
+    state = spec.initial(_U, {"u": [{"id": 1, "n": 5, "m": 1}, {"id": 2, "n": 5, "m": m_of_row_2},
+                                    {"id": 3, "n": 1, "m": 1}]}, 2)
+    state, _ = engine.begin(state, 0)
+    state, _ = run(engine, state, 0, sa.update(U).where(U.c.id == 1).values(n=6))
+    state, waits = run(engine, state, 1, statement)
+    assert waits == spec.Blocked(frozenset({0}))
+    return engine, state
+
+
+_WAITING = [
+    sa.update(U).where(U.c.n == 5).values(n=U.c.n + 1),
+    sa.update(U).where(U.c.n >= 5).values(m=U.c.n),
+    sa.delete(U).where(U.c.n == 5),
+    sa.select(U.c.id, U.c.m).where(U.c.n >= 1).order_by(U.c.n, U.c.id).with_for_update(),
+]
+
+
+@pytest.mark.parametrize("statement", _WAITING)
+def test_a_waiting_postgres_statement_keeps_only_the_part_of_its_snapshot_it_reads_again(statement: object) -> None:
+    """Two waits that differ only in a column the statement never reads again (m of row 2: its SET may write
+    m, its SELECT list may name m, but both take the newest row) are one state; a column it reads is kept."""
+    assert _blocked_behind_row_1(1, statement)[1].sessions[1] == _blocked_behind_row_1(2, statement)[1].sessions[1]
+    assert _blocked_behind_row_1(1, statement)[1].sessions[1].pending != _blocked_tables(1)
+
+
+def test_a_waiting_postgres_statement_keeps_the_columns_its_where_and_order_read() -> None:
+    statement = sa.select(U.c.id).where(U.c.n >= 1).order_by(U.c.m, U.c.id).with_for_update()
+    assert _blocked_behind_row_1(1, statement)[1].sessions[1] != _blocked_behind_row_1(2, statement)[1].sessions[1]
+
+
+@pytest.mark.parametrize("statement", _WAITING)
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_a_waiting_postgres_statement_resumes_as_it_would_from_its_whole_snapshot(statement: object, end: str) -> None:
+    """The kept part of the snapshot gives the statement the same outcome as the snapshot of every row."""
+    engine, state = _blocked_behind_row_1(2, statement)
+    whole = state.with_session(1, pending=_blocked_tables(2))
+    assert whole != state
+    state, _ = (engine.commit if end == "commit" else engine.rollback)(state, 0)
+    whole, _ = (engine.commit if end == "commit" else engine.rollback)(whole, 0)
+    kept_after, kept = run(engine, state, 1, statement)
+    whole_after, from_whole = run(engine, whole, 1, statement)
+    assert kept == from_whole
+    assert kept_after.tables == whole_after.tables and kept_after.sessions[1] == whole_after.sessions[1]
+
+
+def _blocked_tables(m_of_row_2: int) -> object:
+    """The committed tables when session 1 began to wait: every row, every column."""
+    return spec.initial(_U, {"u": [{"id": 1, "n": 5, "m": 1}, {"id": 2, "n": 5, "m": m_of_row_2},
+                                   {"id": 3, "n": 1, "m": 1}]}, 2).tables
+
+
 @pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
 def test_a_deadlock_aborts_one_of_the_two_transactions(dialect: str) -> None:
     engine, state = start(dialect, spec.READ_COMMITTED)

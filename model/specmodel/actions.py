@@ -27,6 +27,7 @@ from typing import Any
 from model.specmodel.leases import Owners
 from model.specmodel.programs import Branch, Ended, Next, Op, Programs, Raised, Thrown
 from model.specmodel.saturation import Saturation
+from model.specmodel.waits import Waits
 from model.specmodel.world import Job, Run, World, canonical
 from spec.errors import Unsupported
 from spec.executor import Engine, Step
@@ -58,7 +59,7 @@ class Model:
 
     def __init__(self, spec: Spec, scope: Scope, *, dialect: str | None = None, level: str | None = None,
                  budgets: dict[str, int] | None = None, order: str | None = None, symmetry: bool = True,
-                 frames: bool = True, saturation: bool = True) -> None:
+                 frames: bool = True, saturation: bool = True, wait_merge: bool = True) -> None:
         spec.check_declared()
         self.spec, self.scope = spec, scope
         self.engine = Engine.of(spec.schema, dialect or spec.dialect)
@@ -93,6 +94,8 @@ class Model:
         self.owners = Owners(spec, scope)
         if not self.owners:
             self.engine = replace(self.engine, owners=False)
+        #: waits that keep nothing are not steps (``model.specmodel.waits``; ``wait_merge=False``: every wait is)
+        self.waits = Waits(self.engine) if wait_merge else None
         # id(statement) -> (statement, its plan): holding the statement keeps its id, which ``_outcomes`` keys
         # on, from being reused; the engine keeps plans by structure beneath it (``spec.plans``)
         self._plans: dict[int, tuple[Any, Plan]] = {}
@@ -153,6 +156,8 @@ class Model:
         planned = self._plans.get(id(op))
         if planned is None or planned[0] is not op:
             planned = self._plans[id(op)] = (op, self.engine.plan(op, where))
+            if self.waits is not None:
+                self.waits.learn(planned[1], where)
         return planned[1]
 
     def _op_value(self, op: Any, where: Any) -> Any:
@@ -230,6 +235,7 @@ class Model:
                 yield Move(("step", s), w)
             return
         outcomes: tuple[Step, ...]
+        statement: Any = None
         try:
             if isinstance(op, Begin):
                 outcomes = (self.engine.begin(db, s, op.level),)
@@ -246,7 +252,8 @@ class Model:
             raise refused.at(nxt.where) from None
         for branch, (after, outcome) in enumerate(outcomes):
             if isinstance(outcome, Blocked):
-                if after != db:
+                if after != db and not (self.waits is not None and is_statement(statement) and
+                                        self.waits.keeps_nothing(db, after, s, self._plan(statement, nxt.where))):
                     yield Move(("step", s, branch), world.but(db=after), outcome=outcome)
                 continue
             sent: Any = outcome.result if isinstance(outcome, Done) else Thrown(outcome.error, outcome.message)

@@ -19,8 +19,11 @@ rewrites the row's owner (``model/specmodel/leases.py``), locked or not.
 
 Such a step is taken alone when, besides, it is invisible (it changes no committed row, queue, ghost
 count or failed job, and its run goes on), it is its worker's only enabled step (no crash or throw left
-in the budget for it), and its successor state is new (the cycle proviso for a breadth-first search: a
-cycle of reduced states would have to close on a state already seen). These are conditions C0-C3 of
+in the budget for it), and its successor state lies one level further from the start than the state it
+leaves (new, or met already at that next level): the cycle proviso for a breadth-first search, since a
+cycle cannot go one level down at every step, so one of its states is expanded in full. (The stricter
+"new only" loses reductions wherever two orders of the same independent steps meet.) These are
+conditions C0-C3 of
 Clarke, Grumberg and Peled (*Model Checking*, ch. 10), and the ample set is a single step, which also
 keeps branching-time properties (Gerth, Kuiper, Peled and Penczek 1995, C4), as ``eventually`` is
 judged. Verdicts are exact; a counterexample may be longer than the shortest (``shortest`` turns the
@@ -28,6 +31,8 @@ reduction off).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from model.specmodel.actions import Model, Move
 from model.specmodel.programs import Op
@@ -78,8 +83,9 @@ def _invisible(before: World, after: World, s: int) -> bool:
             and all(a == b for i, (a, b) in enumerate(zip(before.slots, after.slots, strict=True)) if i != s))
 
 
-def ample(model: Model, world: World, moves: list[Move], seen: dict[World, int]) -> Move | None:
-    """One move that may stand for all of ``moves`` in ``world``, or None (expand them all)."""
+def ample(model: Model, world: World, moves: list[Move], deeper: Callable[[World], bool]) -> Move | None:
+    """One move that may stand for all of ``moves`` in ``world``, or None (expand them all). ``deeper(w)``:
+    the (canonical) state ``w`` is new, or lies one level further from the start than ``world``."""
     by_slot: dict[int, list[Move]] = {}
     for move in moves:
         if move.label[0] in ("step", "ack", "crash", "crash_after", "throw"):
@@ -93,7 +99,7 @@ def ample(model: Model, world: World, moves: list[Move], seen: dict[World, int])
         nxt = model.next_of(run)
         if not isinstance(nxt, Op) or not undisturbed(model, world, s, nxt):
             continue
-        if not _invisible(world, move.world, s) or model.canonical(move.world) in seen:
+        if not _invisible(world, move.world, s) or not deeper(model.canonical(move.world)):
             continue
         return move
     return None

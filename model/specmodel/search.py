@@ -269,7 +269,9 @@ def check_spec(
             continue
         moves: list[Move] = list(model.moves(worlds[i]))
         if por:
-            alone = ample(model, worlds[i], moves, index)
+            level = depth[i]
+            alone = ample(model, worlds[i], moves,
+                          lambda w: (j := index.get(w)) is None or depth[j] > level)  # noqa: B023 - used at once
             if alone is not None:
                 moves = [alone]
                 reduced += 1

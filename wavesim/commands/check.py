@@ -204,7 +204,7 @@ BUILTIN_ONLY = ("policy", "waves", "wave_size", "threshold", "workers", "max_han
                 "losses", "failures", "crash_handlers", "any_order", "relay_lease", "strategy", "seed", "pct_depth",
                 "max_memory_mb", "engine", "without")
 SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "no_settled", "no_saturation",
-             "export")
+             "no_wait_merge", "export")
 
 
 @click.command("check")
@@ -280,6 +280,9 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
               help="SPEC only: do not use the spec's settled declarations (expand every state).")
 @click.option("--no-saturation", is_flag=True,
               help="SPEC only: do not use the spec's saturates declarations (keep every counter's value).")
+@click.option("--no-wait-merge", is_flag=True,
+              help="SPEC only: keep every lock wait as a state, also those that keep nothing the statement reads "
+                   "again (model/specmodel/waits.py).")
 @click.option("--export", type=click.Path(dir_okay=False), default=None,
               help="SPEC only: write the first counterexample as a runnable pytest file (.py) or SQL script (.sql).")
 def check_command(**options: Any) -> None:

@@ -64,6 +64,8 @@ def reductions_text(search: SpecSearch) -> str:
     if model.saturation:
         used.append("saturated " + ", ".join(f"{d.table}.{d.column}" if d.table else f"the count of {d.column!r}"
                                              for d in model.spec.saturated))
+    if model.waits is not None and model.waits.on:
+        used.append("waits that keep nothing merged")
     if search.por:
         used.append(f"partial-order ({search.reduced} states expanded by one step alone)" if search.reduced
                     else "partial-order (no state reduced here)")
@@ -225,7 +227,7 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
         scope["policy"] = o["policy"]
     model = model_of(spec, scope=scope, faults=pairs(o["fault"], "--fault"), dialect=o["dialect"],
                      level=o["isolation"], order=o["order"], symmetry=not o["no_symmetry"],
-                     saturation=not o.get("no_saturation"))
+                     saturation=not o.get("no_saturation"), wait_merge=not o.get("no_wait_merge"))
     asked = tuple(o["properties"]) or tuple(spec.properties)
     for name in asked:
         if name not in spec.properties:

@@ -390,11 +390,13 @@ def _picker(need: int, max_active: int | None, reclaim: bool) -> Any:
 
 
 def claim_next(ctx: Any, pol: Policy) -> Program:
-    """``ClaimNextWave``: one transaction. Lock the import's rows, read the predicate (no active wave below
+    """``ClaimNextWave``: one transaction. Lock the import's rows (reading the columns the predicate reads,
+    its wave's ``finished_<k>`` only), read the predicate (no active wave below
     the threshold, fewer than ``max_waves_in_flight`` active), claim the lowest pending wave with a
     conditional UPDATE; the run owns it only when that changed the row."""
     yield begin()
-    picked = yield keep(sa.select(wave_coordination).where(_main()).order_by(wc.wave_number).with_for_update(),
+    read = (wc.wave_number, wc.status, wc.total_batches, wc.pushes, *FINISHED[:size(ctx.scope, "wave_size")])
+    picked = yield keep(sa.select(*read).where(_main()).order_by(wc.wave_number).with_for_update(),
                         _picker(threshold_count(ctx.scope), pol.max_waves_in_flight, pol.fused_push))
     if picked is None:
         yield commit()

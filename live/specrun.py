@@ -48,6 +48,7 @@ from live.specview import LiveView, ghost_counts, judge
 from live.supervisor import Supervisor
 from live.tables import LiveTables
 from spec.lang import Scope, Spec
+from spec.lease import on_a_clock
 
 __all__ = ["PREFIX", "SpecLiveRun", "Verdict", "drop_leftovers", "run_spec_live"]
 
@@ -150,6 +151,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
         raise ValueError(f"spec {spec.name}: its file is not known (load it with specfile.load.load_spec): "
                          "every worker process imports it")
     scope = spec.scope_of(given)
+    on_a_clock(spec.leases, scope, "a live run")
     counts = spec.workers(scope)
     if workers is not None:
         counts = {name: workers for name in counts}

@@ -57,6 +57,7 @@ from spec.lang import (
     is_statement,
     yielded_at,
 )
+from spec.lease import on_a_clock
 from spec.results import Failed
 from spec.running import FailForGood, GiveUp, Retry, after_raise, fired
 from spec.state import initial
@@ -84,6 +85,7 @@ class SpecShell:
         spec.check_declared()
         self.spec, self.settings = spec, settings
         self.scope = spec.scope_of(dict(settings.scope))
+        on_a_clock(spec.leases, self.scope, "the simulation")
         self.engine = Engine.of(spec.schema, settings.dialect or spec.dialect)
         self.level = settings.level or spec.level
         if self.level:

@@ -30,7 +30,8 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from spec.errors import SourceLocation, Unsupported
 
-__all__ = ["GONE", "READINGS", "Lease", "LeaseExpired", "LeaseNow", "LeaseOwner", "owned_by", "reads_clock"]
+__all__ = ["GONE", "READINGS", "Lease", "LeaseExpired", "LeaseNow", "LeaseOwner", "on_a_clock", "owned_by",
+           "reads_clock"]
 
 #: how the checker, which keeps no clock, reads ``expired()``; the first is the default
 READINGS: dict[str, str] = {
@@ -205,3 +206,14 @@ def _expired_postgresql(element: LeaseExpired, compiler: Any, **kw: Any) -> str:
 def _expired_mysql(element: LeaseExpired, compiler: Any, **kw: Any) -> str:
     micros = compiler.process(sa.literal(round(element.seconds * 1_000_000), sa.Integer()), **kw)
     return f"({_column(element, compiler, **kw)} <= UTC_TIMESTAMP(6) - INTERVAL {micros} MICROSECOND)"
+
+
+def on_a_clock(leases: Any, scope: Any, where: str) -> None:
+    """Refuse a checker's reading other than the default for a run that has a clock (``where``: the
+    simulation, a live run): there a lease runs out by its length, and an assumption would be ignored."""
+    for declared in leases.values():
+        reading = scope[declared.switch]
+        if reading != next(iter(READINGS)):
+            raise Unsupported(f"--switch {declared.switch}={reading} is the checker's assumption (it keeps no "
+                              f"clock); {where} reads lease {declared.name!r} on its clock: leave the switch out",
+                              declared.where)

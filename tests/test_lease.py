@@ -154,3 +154,16 @@ def test_a_policy_without_the_relay_refuses_the_reading() -> None:
     result = CliRunner().invoke(main, ["check", str(WRITEUP), "--policy", "guarded",
                                        "--switch", "lease_relay=outlasts-owner"])
     assert result.exit_code == 2 and "read only by advance()'s relay" in result.output
+
+
+@pytest.mark.parametrize(("command", "where"), [(["run"], "the simulation"),
+                                                (["compare", "--seeds", "1"], "the simulation"),
+                                                (["live", "--db", "sqlite:///{tmp}/live.db"], "a live run")])
+def test_a_run_with_a_clock_refuses_the_checkers_reading(tmp_path: Path, command: list[str], where: str) -> None:
+    args = [c.replace("{tmp}", str(tmp_path)) for c in command]
+    result = CliRunner().invoke(main, [args[0], str(Path(LEASED.source)), *args[1:],
+                                       "--switch", "lease_claim=outlasts-owner"])
+    assert result.exit_code == 2 and f"{where} reads lease 'claim' on its clock" in result.output
+    assert not (tmp_path / "live.db").exists()  # refused before anything was written
+    ok = CliRunner().invoke(main, [args[0], str(Path(LEASED.source)), *args[1:], "--switch", "lease_claim=expired"])
+    assert "reads lease 'claim' on its clock" not in ok.output

@@ -21,6 +21,7 @@ from dbdriver.specsessions import BEGIN
 from live import FAULT_MIX, LiveSettings, TableClash
 from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from spec.errors import Unsupported
+from spec.lease import on_a_clock
 from specfile.load import load_spec, pairs
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
@@ -68,7 +69,9 @@ def live_spec(o: dict[str, Any], expected: Expected) -> None:
     given = pairs(o["scope"], "--scope")
     given.update(pairs(o["switch_specs"], "--switch"))
     try:
-        spec.workers(spec.scope_of(given))
+        scope = spec.scope_of(given)
+        spec.workers(scope)
+        on_a_clock(spec.leases, scope, "a live run")
     except Unsupported as refused:
         raise BadInput(f"spec {o['spec']}: {refused}") from None
     expected.require(((spec.name, p) for p in spec.properties), why=f" (spec {spec.name} has "

@@ -110,6 +110,22 @@ def test_policy_picks_the_preset_and_a_spec_without_one_refuses_it() -> None:
     assert code == 2 and "no 'policy' switch" in out
 
 
+@pytest.mark.parametrize("command", [["run"], ["compare", "--seeds", "1"], ["faults", "--seeds", "1"]])
+def test_policy_names_the_spec_switch_in_the_simulation(command: list[str]) -> None:
+    code, out = invoke(command[0], str(SPEC), *command[1:], "--policy", "original", "--json")
+    assert code in (0, 1) and ('"policy": "original"' in out or '"policy=original"' in out)
+    code, out = invoke(command[0], str(ROOT / "examples" / "batch_counter.py"), *command[1:], "--policy", "atomic")
+    assert code == 2 and "no 'policy' switch" in out
+
+
+def test_policy_names_the_spec_switch_in_a_live_run(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'live.db'}"
+    code, out = invoke("live", str(SPEC), "--db", db, "--policy", "original", "--policy", "guarded")
+    assert code == 2 and "takes one policy" in out
+    code, out = invoke("live", str(ROOT / "examples" / "batch_counter.py"), "--db", db, "--policy", "atomic")
+    assert code == 2 and "no 'policy' switch" in out
+
+
 def _run(scope: dict[str, str], **options: bool) -> tuple[int, int, dict[str, tuple[bool | None, int | None]]]:
     spec = load_spec(SPEC)
     search = check_spec(Model(spec, spec.scope_of(scope)), time_limit=60, **options)

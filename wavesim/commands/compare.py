@@ -44,7 +44,7 @@ def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, 
     spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
     if spec is not None:
         compare_spec_command({**settings, **own, "spec": spec, "seeds": seeds, "first_seed": first_seed,
-                              "as_json": as_json, "plot": plot}, expected)
+                              "as_json": as_json, "plot": plot, "policies": policies}, expected)
         return
     refuse_spec_options()
     chosen = list(dict.fromkeys(policies)) or list(POLICIES)

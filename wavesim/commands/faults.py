@@ -60,7 +60,8 @@ def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, .
     spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
     if spec is not None:
         faults_spec_command({**settings, **own, "spec": spec, "seeds": seeds, "first_seed": first_seed,
-                             "as_json": as_json, "out": out, "fault_names": fault_names}, expected)
+                             "as_json": as_json, "out": out, "fault_names": fault_names,
+                             "policies": policies}, expected)
         return
     refuse_spec_options()
     for name in fault_names:

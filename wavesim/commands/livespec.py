@@ -30,7 +30,7 @@ from wavesim.dboption import check_redis_url
 __all__ = ["NOT_FOR_SPEC", "SPEC_FAULTS", "SPEC_SETTINGS", "live_spec", "run_json", "run_lines"]
 
 #: options of ``wavesim live`` that only the write-up's coordinator reads: refused with a spec
-NOT_FOR_SPEC = ("policies", "waves", "wave_size", "threshold", "listener", "batch_mean_s", "tries", "lock_rate",
+NOT_FOR_SPEC = ("waves", "wave_size", "threshold", "listener", "batch_mean_s", "tries", "lock_rate",
                 "lock_hold_s", "plot", "csv_path", "summarize_paths", "clean")
 #: the live faults a spec's run injects (a slow statement needs the write-up's wave rows)
 SPEC_FAULTS = ("kill_rate", "drop_rate", "lose_delayed_rate", "duplicate_rate")
@@ -68,6 +68,13 @@ def live_spec(o: dict[str, Any], expected: Expected) -> None:
     spec = load_spec(o["spec"])
     given = pairs(o["scope"], "--scope")
     given.update(pairs(o["switch_specs"], "--switch"))
+    if o.get("policies"):  # --policy NAME: the spec's 'policy' switch (coordinator/writeup.py)
+        if "policy" not in spec.switches:
+            raise BadInput(f"--policy is for the write-up's coordinator; spec {spec.name} has no 'policy' switch "
+                           "(set its switches with --switch NAME=VALUE)")
+        if len(set(o["policies"])) > 1 or given.get("policy", o["policies"][0]) != o["policies"][0]:
+            raise BadInput("a spec's live run takes one policy: run the command once per policy")
+        given["policy"] = o["policies"][0]
     try:
         scope = spec.scope_of(given)
         spec.workers(scope)

@@ -186,7 +186,7 @@ def run(preset: str | None, scenario_file: str | None, policy: str | None, seed:
     spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
     if spec is not None:
         run_spec_command({**settings, **own, "spec": spec, "seed": seed, "as_json": as_json, "plot": plot,
-                          "csv_path": csv_path}, expected)
+                          "csv_path": csv_path, "policy": policy}, expected)
         return
     refuse_spec_options()
     if policy is not None:

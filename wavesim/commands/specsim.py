@@ -136,9 +136,20 @@ def _variants(spec: Spec, settings: SpecSettings, texts: Iterable[str]) -> list[
 def load_with_settings(o: dict[str, Any], extra: Iterable[str] = ()) -> tuple[Spec, SpecSettings]:
     """The spec file ``o["spec"]`` and its run's settings from the options (``extra``: options besides
     ``SHARED`` the command accepts for a spec; any other given option is refused)."""
-    _refuse_builtin(extra)
+    _refuse_builtin((*extra, "policy", "policies"))
     spec = load_spec(o["spec"])
+    o["switch_specs"] = (*o.get("switch_specs", ()), *_policy_switches(o, spec))
     return spec, _settings(o, spec)
+
+
+def _policy_switches(o: dict[str, Any], spec: Spec) -> tuple[str, ...]:
+    """``--policy NAME`` (each, where a command takes several) given with a spec: its ``policy`` switch, as
+    ``--switch policy=NAME`` (the write-up's coordinator, ``coordinator/writeup.py``, has one)."""
+    chosen = tuple(o.get("policies") or ()) + ((o["policy"],) if o.get("policy") else ())
+    if chosen and "policy" not in spec.switches:
+        raise BadInput(f"--policy is for the write-up's coordinator; spec {spec.name} has no 'policy' switch "
+                       "(set its switches with --switch NAME=VALUE)")
+    return tuple(f"policy={name}" for name in chosen)
 
 
 def _guarded(path: str, work: Callable[[], Any]) -> Any:

@@ -116,7 +116,8 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
 
         sweep_spec_command({**settings, **own, "spec": spec, "param_specs": param_specs, "seeds": seeds,
                             "seed_start": seed_start, "out": out, "jobs": jobs, "scheduler": scheduler,
-                            "plot_metric": plot_metric, "plot_out": plot_out, "as_json": as_json, "force": force},
+                            "plot_metric": plot_metric, "plot_out": plot_out, "as_json": as_json, "force": force,
+                            "policy": policy},
                            expected)
         return
     refuse_spec_options()

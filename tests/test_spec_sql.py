@@ -672,3 +672,51 @@ def test_a_postgres_insert_of_a_key_another_session_locks_for_update_fails_at_on
     _, written = run(engine, state, 0, sa.insert(T).values(id=3, n=0))
     assert isinstance(locked, spec.Failed) and locked.error == spec.DUPLICATE_KEY
     assert written == spec.Blocked(frozenset({1}))
+
+
+@pytest.mark.parametrize("statement", [
+    sa.update(T).values(n=0),
+    sa.delete(T),
+    sa.select(T.c.id).with_for_update(),  # no ORDER BY: heap order, as an UPDATE's
+], ids=["update", "delete", "unordered-for-update"])
+def test_a_waiting_postgres_statement_in_heap_order_may_keep_any_rows_it_locked_so_a_deadlock_closes_inside_it(
+        statement: object) -> None:
+    """Session 1 holds row 2; session 0's statement, which meets every row, waits for it. PostgreSQL meets the
+    rows in heap order, which the model does not know, so rows 1 and 3 may each have been locked before the
+    wait and kept: every subset of them is offered. Session 1 then asks for row 1: it deadlocks where session 0
+    kept row 1, and goes on where it did not."""
+    engine, state = start("postgresql")
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 2).values(n=0))
+    state, _ = engine.begin(state, 0)
+    waits = engine.execute(state, 0, statement)
+    assert {o for _, o in waits} == {spec.Blocked(frozenset({1}))}
+    assert sorted(sorted(after.sessions[0].locks) for after, _ in waits) == [
+        [], [(0, 1)], [(0, 1), (0, 3)], [(0, 3)]]
+    outcomes = {o for after, _ in waits
+                for _, o in engine.execute(after, 1, sa.update(T).where(T.c.id == 1).values(n=0))}
+    assert spec.Failed(spec.DEADLOCK, "session 1: deadlock detected") in outcomes
+    assert any(isinstance(o, spec.Done) for o in outcomes)  # none kept: session 1 goes on
+
+
+@pytest.mark.parametrize(("statement", "insert_waits"), [
+    (sa.update(T).values(n=0), True),
+    (sa.delete(T), True),
+    (sa.select(T.c.id).with_for_update(), False),  # a lock, not a write: PostgreSQL's unique check passes it
+], ids=["update", "delete", "unordered-for-update"])
+def test_an_insert_waits_for_a_waiting_postgres_write_that_kept_its_key(statement: object,
+                                                                         insert_waits: bool) -> None:
+    """Where session 0's waiting statement kept row 1, an UPDATE or a DELETE has already written it, so
+    session 2's INSERT of key 1 waits for session 0 (PostgreSQL's unique check waits for a writer); after a
+    FOR UPDATE it is a duplicate at once. Where row 1 was not kept, it is a duplicate at once."""
+    engine, state = start("postgresql", sessions=3)
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 2).values(n=0))
+    state, _ = engine.begin(state, 0)
+    outcomes = {(0, 1) in after.sessions[0].locks: run(engine, after, 2, sa.insert(T).values(id=1, n=0))[1]
+                for after, _ in engine.execute(state, 0, statement)}
+    assert isinstance(outcomes[False], spec.Failed) and outcomes[False].error == spec.DUPLICATE_KEY
+    if insert_waits:
+        assert outcomes[True] == spec.Blocked(frozenset({0}))
+    else:
+        assert isinstance(outcomes[True], spec.Failed) and outcomes[True].error == spec.DUPLICATE_KEY

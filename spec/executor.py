@@ -12,10 +12,11 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
 
 - PostgreSQL READ COMMITTED: a plain SELECT sees the latest committed rows and the session's own. UPDATE,
   DELETE and SELECT FOR UPDATE pick the rows matching in the statement's snapshot, wait for a row another
-  session holds, then re-check the condition on its newest version (EvalPlanQual); rows committed by
-  others after the statement began are not seen. They meet the rows in heap order (a FOR UPDATE with a
-  total ORDER BY: in that order), which the model does not know, so each row that would stop the
-  statement (a wait, an error) is offered as the first; an UPDATE's new row is checked before the lock.
+  session holds, then lock its newest version and re-check the condition on it (EvalPlanQual; a row that
+  fails it stays locked); rows committed by others after the statement began are not seen. They meet the
+  rows in heap order (a FOR UPDATE with a total ORDER BY: in that order), which the model does not know, so
+  each row that would stop the statement (a wait, an error) is offered as the first; an UPDATE's new row is
+  checked before the lock.
 - MariaDB REPEATABLE READ: plain SELECTs read a snapshot taken at the transaction's first plain read;
   UPDATE, DELETE and FOR UPDATE read the latest committed version (current read), lock every row they
   scan (all of the table unless the key is fixed by ``=`` or ``IN``), keep those locks, and take gap locks
@@ -87,8 +88,9 @@ class _Wait(Exception):
         #: scan resumes; an INSERT's duplicate check: the row whose shared lock it waits for (``claim``), or
         #: the shared lock it took on a row marked deleted before it waits to insert over it (``shared``)
         self.locks, self.gaps, self.resume, self.claim, self.shared = locks, gaps, resume, claim, shared
-        #: PostgreSQL in heap order: rows it may have locked before the one it waits for (each subset is kept)
-        self.maybe = maybe
+        #: PostgreSQL in heap order: rows it may have locked before the one it waits for (each subset is kept);
+        #: of the rows it keeps, those that failed the re-check of their newest version: locked, not written
+        self.maybe, self.unwritten = maybe, frozenset[tuple[int, int]]()
 
 
 class _Either(Exception):
@@ -308,7 +310,8 @@ class Engine:
             writes = not isinstance(plan, Select)
             return _distinct(step for kept in _subsets(event.maybe) for step in self._blocked(
                 state.with_session(s, locks=mine.locks | event.locks | kept, written_before_wait=(
-                    mine.written_before_wait | event.locks | kept if writes else mine.written_before_wait)),
+                    mine.written_before_wait | (event.locks | kept) - event.unwritten if writes
+                    else mine.written_before_wait)),
                 s, plan, event.on))
         if self.dialect.name == "mysql":
             state = state.with_session(s, locks=mine.locks | event.locks, shared=mine.shared | event.shared)
@@ -550,6 +553,8 @@ class Engine:
         # the model offers each row that would stop it (a wait, an error) as the first one it meets
         in_order = isinstance(plan, Select) and bool(plan.order_by) and plan.ordered
         taken: list[tuple[Row, Row]] = []
+        taken_keys: list[int] = []
+        rechecked: list[int] = []  # rows changed since the snapshot whose newest version no longer matches
         events: dict[tuple[Any, ...], _Wait | _Error] = {}
         for row in candidates:
             if limit is not None and len(taken) >= limit:
@@ -566,9 +571,12 @@ class Engine:
                         raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
                     raise _Wait(holders)
                 newest = current.get(k)
+                if newest is None:
+                    continue  # deleted since the snapshot: nothing left to lock
                 # (``row`` may be the kept part of the old row: when the row did not change, the WHERE
                 # holds on ``newest`` as it held on ``row``, so this reads the same either way)
-                if newest is None or (newest != row and not is_true(plan.where, newest, d)):
+                if newest != row and not is_true(plan.where, newest, d):
+                    rechecked.append(k)  # EvalPlanQual locks the newest version, then re-checks: the lock stays
                     continue
                 self._check_row(plan, newest, frozenset())  # and again on the newest version, after a wait
             except (_Wait, _Error) as event:
@@ -577,13 +585,16 @@ class Engine:
                     break  # the first row that stops it in ORDER BY order is the one
                 continue
             taken.append((row, newest))
-        locked: frozenset[tuple[int, int]] = frozenset((plan.table, r[key]) for _, r in taken)  # type: ignore[misc]
+            taken_keys.append(k)
+        unwritten = frozenset((plan.table, k) for k in rechecked)
+        locked = frozenset((plan.table, k) for k in taken_keys) | unwritten
         for stop in events.values():
             if isinstance(stop, _Wait):
                 # While it waits it keeps the rows it locked before that row: in ORDER BY order, those before it;
                 # in heap order, which the model does not know, any of the rows it can lock now (every subset,
                 # none too). An error ends PostgreSQL's transaction, so what it locked before does not matter.
                 stop.locks, stop.maybe = (locked, frozenset()) if in_order else (frozenset(), locked)
+                stop.unwritten = unwritten
         if len(events) == 1:
             raise next(iter(events.values()))
         if events:

@@ -12,10 +12,11 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
 
 - PostgreSQL READ COMMITTED: a plain SELECT sees the latest committed rows and the session's own. UPDATE,
   DELETE and SELECT FOR UPDATE pick the rows matching in the statement's snapshot, wait for a row another
-  session holds, then re-check the condition on its newest version (EvalPlanQual); rows committed by
-  others after the statement began are not seen. They meet the rows in heap order (a FOR UPDATE with a
-  total ORDER BY: in that order), which the model does not know, so each row that would stop the
-  statement (a wait, an error) is offered as the first; an UPDATE's new row is checked before the lock.
+  session holds, then lock its newest version and re-check the condition on it (EvalPlanQual; a row that
+  fails it stays locked); rows committed by others after the statement began are not seen. They meet the
+  rows in heap order (a FOR UPDATE with a total ORDER BY: in that order), which the model does not know, so
+  each row that would stop the statement (a wait, an error) is offered as the first; an UPDATE's new row is
+  checked before the lock.
 - MariaDB REPEATABLE READ: plain SELECTs read a snapshot taken at the transaction's first plain read;
   UPDATE, DELETE and FOR UPDATE read the latest committed version (current read), lock every row they
   scan (all of the table unless the key is fixed by ``=`` or ``IN``), keep those locks, and take gap locks
@@ -34,14 +35,17 @@ one that waited for a held key is granted it when the holder ends, on the row or
 (InnoDB grants in queue order, which the model does not keep) stays behind a statement waiting for that row.
 A committed DELETE leaves a marked record until purge, which the model does not time: a REPEATABLE READ
 locking read locks the ones it passes, and one that meets another's finds it there (it waits) or purged.
-On PostgreSQL a waiting FOR UPDATE in ORDER BY order keeps them too; an UPDATE, a DELETE or an unordered FOR
-UPDATE keeps none (the engine keeps those it met in heap order), so a deadlock that closes inside one of them
-is not modelled there (docs/spec-sql.md).
+On PostgreSQL a statement that must wait keeps the rows it locked before that row too: a FOR UPDATE in
+ORDER BY order, those before it in that order; an UPDATE, a DELETE or an unordered FOR UPDATE, those it met
+before it in heap order, which the model does not know, so each subset of the rows it can lock now is offered
+as the kept ones (more permissive, docs/spec-sql.md). A deadlock can then close inside one statement.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
@@ -77,12 +81,16 @@ class _Wait(Exception):
     def __init__(self, on: frozenset[int], locks: frozenset[tuple[int, int]] = frozenset(),
                  gaps: frozenset[tuple[int, int | None, int | None]] = frozenset(),
                  resume: tuple[int, int] | None = None, claim: tuple[int, int] | None = None,
-                 shared: frozenset[tuple[int, int]] = frozenset()) -> None:
+                 shared: frozenset[tuple[int, int]] = frozenset(),
+                 maybe: frozenset[tuple[int, int]] = frozenset()) -> None:
         self.on = on
-        #: MariaDB: the locks the statement took before the row it waits for, kept while it waits, and where
-        #: its scan resumes; an INSERT's duplicate check: the row whose shared lock it waits for (``claim``),
-        #: or the shared lock it took on a row marked deleted before it waits to insert over it (``shared``)
+        #: the locks the statement took before the row it waits for, kept while it waits; MariaDB: where its
+        #: scan resumes; an INSERT's duplicate check: the row whose shared lock it waits for (``claim``), or
+        #: the shared lock it took on a row marked deleted before it waits to insert over it (``shared``)
         self.locks, self.gaps, self.resume, self.claim, self.shared = locks, gaps, resume, claim, shared
+        #: PostgreSQL in heap order: rows it may have locked before the one it waits for (each subset is kept);
+        #: of the rows it keeps, those that failed the re-check of their newest version: locked, not written
+        self.maybe, self.unwritten = maybe, frozenset[tuple[int, int]]()
 
 
 class _Either(Exception):
@@ -187,13 +195,15 @@ class Engine:
         was = state.sessions[s]
         if not (was.open or was.failed or was.doomed or was.snapshot is not None or was.writes or was.locks
                 or was.gaps or was.waiting or was.pending is not None or was.resume is not None
-                or was.shared or was.claim is not None or was.level != was.base or state.writer == s):
+                or was.shared or was.claim is not None or was.written_before_wait or was.level != was.base
+                or state.writer == s):
             return state  # nothing to end: the same state, not an equal copy
         if release and self.dialect.name == "mysql":
             state = grant_claims(state, s, committed, self.schema)
         state = state.with_session(s, open=False, level=state.sessions[s].base, failed=None, doomed=None,
                                    snapshot=None, writes=(), locks=frozenset(), gaps=frozenset(),
-                                   waiting=frozenset(), pending=None, resume=None, shared=frozenset(), claim=None)
+                                   waiting=frozenset(), pending=None, resume=None, shared=frozenset(), claim=None,
+                                   written_before_wait=frozenset())
         return replace(state, writer=None) if state.writer == s else state
 
     # -- statements -------------------------------------------------------------------------------------
@@ -235,7 +245,7 @@ class Engine:
                 mine = after.sessions[s]
                 after = self._ended(after, s, release=False).with_session(
                     s, waiting=mine.waiting, pending=mine.pending, resume=mine.resume, locks=mine.locks,
-                    gaps=mine.gaps, shared=mine.shared, claim=mine.claim)
+                    gaps=mine.gaps, shared=mine.shared, claim=mine.claim, written_before_wait=mine.written_before_wait)
             else:
                 after = self._ended(after, s)
             if after.sessions[s].level != state.sessions[s].level:  # the level was this statement's only
@@ -278,13 +288,14 @@ class Engine:
                 assert isinstance(plan, Select | Update | Delete)
                 state, result = self._locking(state, s, plan)
         except _Either as either:  # PostgreSQL meets the rows in heap order: any of them may come first
-            return tuple(step for event in either.events for step in self._stopped(state, s, plan, event))
+            return _distinct(step for event in either.events for step in self._stopped(state, s, plan, event))
         except (_Wait, _Error) as event:
             return self._stopped(state, s, plan, event)
         except _Marked as marked:  # the record may still be there (it stops the statement) or purged
             return self._stopped(state, s, plan, marked.event) + self._run(purged(state, marked.mark, self.schema),
                                                                            s, plan)
-        return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None), Done(result)),)
+        return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None,
+                                    written_before_wait=frozenset()), Done(result)),)
 
     def _stopped(self, state: DbState, s: int, plan: Plan, event: _Wait | _Error) -> tuple[Step, ...]:
         """The statement met a held row (``_Wait``) or raised an engine error (``_Error``)."""
@@ -293,9 +304,15 @@ class Engine:
             if self.dialect.name == "mysql":  # InnoDB keeps the locks taken before the wait
                 state = state.with_session(s, locks=mine.locks | event.locks, gaps=mine.gaps | event.gaps,
                                            resume=event.resume, claim=event.claim, shared=mine.shared | event.shared)
-            elif event.locks:  # PostgreSQL: a FOR UPDATE in ORDER BY order keeps the rows it locked
-                state = state.with_session(s, locks=mine.locks | event.locks)
-            return self._blocked(state, s, plan, event.on)
+                return self._blocked(state, s, plan, event.on)
+            # PostgreSQL keeps the rows it locked before the wait too (``_scan_postgres`` says which they may be);
+            # an UPDATE, a DELETE or an INSERT has written them already
+            writes = not isinstance(plan, Select)
+            return _distinct(step for kept in _subsets(event.maybe) for step in self._blocked(
+                state.with_session(s, locks=mine.locks | event.locks | kept, written_before_wait=(
+                    mine.written_before_wait | (event.locks | kept) - event.unwritten if writes
+                    else mine.written_before_wait)),
+                s, plan, event.on))
         if self.dialect.name == "mysql":
             state = state.with_session(s, locks=mine.locks | event.locks, shared=mine.shared | event.shared)
         return ((self._failed(state, s, event.error), Failed(event.error, event.message)),)
@@ -304,7 +321,8 @@ class Engine:
         """PostgreSQL aborts the whole transaction at once; MariaDB and SQLite undo the statement only."""
         if self.dialect.name == "postgresql" or error == DEADLOCK:
             state = state.with_session(s, writes=(), locks=frozenset(), gaps=frozenset(), shared=frozenset())
-        return state.with_session(s, failed=error, waiting=frozenset(), pending=None, resume=None, claim=None)
+        return state.with_session(s, failed=error, waiting=frozenset(), pending=None, resume=None, claim=None,
+                                  written_before_wait=frozenset())
 
     # -- waits and deadlocks ----------------------------------------------------------------------------
 
@@ -319,7 +337,7 @@ class Engine:
         for victim in cycle:  # the engine may abort any transaction in the cycle (docs/spec-sql.md)
             aborted = grant_claims(waiting, victim, False, self.schema).with_session(
                 victim, writes=(), locks=frozenset(), gaps=frozenset(), shared=frozenset(), failed=DEADLOCK,
-                pending=None, resume=None, waiting=frozenset(), claim=None)
+                pending=None, resume=None, waiting=frozenset(), claim=None, written_before_wait=frozenset())
             if victim == s:
                 steps.append((aborted, Failed(DEADLOCK, f"session {s}: deadlock detected")))
             else:
@@ -412,8 +430,8 @@ class Engine:
             inserted = frozenset((plan.table, j) for j in new)  # InnoDB keeps the rows inserted before a wait
             holders = self._holders(state, s, plan.table, k, shared=False)
             if self.dialect.name == "postgresql":  # its unique check waits for a writer, not a FOR UPDATE lock
-                holders = frozenset(o for o in holders if any(j == k for j, _ in table_writes(
-                    state.sessions[o], plan.table)))
+                holders = frozenset(o for o in holders if (plan.table, k) in state.sessions[o].written_before_wait
+                                    or any(j == k for j, _ in table_writes(state.sessions[o], plan.table)))
             if holders:  # the duplicate check waits for a shared lock on the row
                 raise _Wait(holders, inserted, claim=(plan.table, k))
             if k in view or k in new:  # InnoDB keeps a shared lock on the existing row; the statement's own rows go
@@ -535,6 +553,8 @@ class Engine:
         # the model offers each row that would stop it (a wait, an error) as the first one it meets
         in_order = isinstance(plan, Select) and bool(plan.order_by) and plan.ordered
         taken: list[tuple[Row, Row]] = []
+        taken_keys: list[int] = []
+        rechecked: list[int] = []  # rows changed since the snapshot whose newest version no longer matches
         events: dict[tuple[Any, ...], _Wait | _Error] = {}
         for row in candidates:
             if limit is not None and len(taken) >= limit:
@@ -549,26 +569,37 @@ class Engine:
                         continue
                     if isinstance(plan, Select) and plan.nowait:
                         raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
-                    # in order, it keeps the rows it locked before this one while it waits (unordered: see _Either)
-                    kept = frozenset((plan.table, r[key]) for _, r in taken) if in_order else frozenset()
-                    raise _Wait(holders, kept)  # type: ignore[arg-type]
+                    raise _Wait(holders)
                 newest = current.get(k)
+                if newest is None:
+                    continue  # deleted since the snapshot: nothing left to lock
                 # (``row`` may be the kept part of the old row: when the row did not change, the WHERE
                 # holds on ``newest`` as it held on ``row``, so this reads the same either way)
-                if newest is None or (newest != row and not is_true(plan.where, newest, d)):
+                if newest != row and not is_true(plan.where, newest, d):
+                    rechecked.append(k)  # EvalPlanQual locks the newest version, then re-checks: the lock stays
                     continue
                 self._check_row(plan, newest, frozenset())  # and again on the newest version, after a wait
             except (_Wait, _Error) as event:
-                if in_order:
-                    raise
                 events.setdefault(("wait", event.on) if isinstance(event, _Wait) else ("error", event.error), event)
+                if in_order:
+                    break  # the first row that stops it in ORDER BY order is the one
                 continue
             taken.append((row, newest))
+            taken_keys.append(k)
+        unwritten = frozenset((plan.table, k) for k in rechecked)
+        locked = frozenset((plan.table, k) for k in taken_keys) | unwritten
+        for stop in events.values():
+            if isinstance(stop, _Wait):
+                # While it waits it keeps the rows it locked before that row: in ORDER BY order, those before it;
+                # in heap order, which the model does not know, any of the rows it can lock now (every subset,
+                # none too). An error ends PostgreSQL's transaction, so what it locked before does not matter.
+                stop.locks, stop.maybe = (locked, frozenset()) if in_order else (frozenset(), locked)
+                stop.unwritten = unwritten
         if len(events) == 1:
             raise next(iter(events.values()))
         if events:
             raise _Either(list(events.values()))
-        return taken, frozenset((plan.table, r[key]) for _, r in taken)  # type: ignore[misc]
+        return taken, locked
 
     def _scan_mariadb(self, state: DbState, s: int, plan: Select | Update | Delete
                       ) -> tuple[list[tuple[Row, Row]], frozenset[tuple[int, int]],
@@ -645,6 +676,17 @@ class Engine:
                 assert isinstance(last, int), "a table's key is an integer (spec/schema.py)"
                 gaps.add((plan.table, None, last))
         return taken, frozenset(locks), frozenset(gaps)
+
+
+def _subsets(items: frozenset[tuple[int, int]]) -> list[frozenset[tuple[int, int]]]:
+    """Every subset of ``items``, the empty one first."""
+    ordered = sorted(items)
+    return [frozenset(c) for n in range(len(ordered) + 1) for c in combinations(ordered, n)]
+
+
+def _distinct(steps: Iterable[Step]) -> tuple[Step, ...]:
+    """The steps without repeats (kept rows that a deadlock's rollback drops lead to the same state)."""
+    return tuple(dict.fromkeys(steps))
 
 
 def _by_key(plan: Select, key: int) -> bool:

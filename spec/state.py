@@ -48,6 +48,9 @@ class Session:
     #: MariaDB: the (table, key) whose shared lock a blocked INSERT's duplicate check waits for; granted when
     #: the holder ends, as a shared lock on the row or, when the row is gone, a gap lock around its key
     claim: tuple[int, int] | None = None
+    #: PostgreSQL: the rows a blocked UPDATE, DELETE or INSERT wrote before the row it waits for (the model
+    #: applies its writes when it goes on); an INSERT of one of those keys waits for it, as for a written row
+    written_before_wait: frozenset[tuple[int, int]] = frozenset()
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
@@ -55,7 +58,7 @@ class Session:
         if not h:
             h = hash((self.open, self.level, self.base, self.failed, self.doomed, self.snapshot, self.writes,
                       self.locks, self.gaps, self.waiting, self.pending, self.resume, self.shared,
-                      self.claim)) or 1
+                      self.claim, self.written_before_wait)) or 1
             object.__setattr__(self, "_hash", h)
         return h
 

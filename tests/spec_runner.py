@@ -3,7 +3,8 @@
 The real sessions are ``dbdriver.specsessions.Sessions``: one connection per session on its own thread, so
 a statement that waits for a lock shows as still running after ``WAIT`` seconds: that is "blocked". The
 model's outcomes for the same step (and for the retried statements of the sessions it says were blocked)
-must include what the engine did.
+must include what the engine did. Branches that look the same to the engine (a wait that keeps this or that
+set of rows) part only later, so every model state that agrees with the engine so far is followed.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class Interleaving:
 
     def __init__(self, engine: spec.Engine, state: spec.DbState, real: Sessions,
                  note: Callable[[str], None]) -> None:
-        self.engine, self.state, self.real, self.note = engine, state, real, note
+        self.engine, self.real, self.note = engine, real, note
+        #: every model state that agrees with the engine so far (they agree on what each session sees)
+        self.states: list[spec.DbState] = [state]
         #: per session, the statement the model and the engine hold in flight (blocked), if any
         self.waiting: dict[int, tuple[str, Any]] = {}
         self.counts = {"steps": 0, "blocked": 0, "errors": 0, "deadlocks": 0}
@@ -79,6 +82,12 @@ class Interleaving:
         self.waiting[s] = (kind, statement)
         self._settle(first=s)
 
+    @property
+    def state(self) -> spec.DbState:
+        """One model state that agrees with the engine: the sessions' open, failed and waiting are the same
+        in each."""
+        return self.states[0]
+
     def _fits(self, s: int, kind: str) -> bool:
         session = self.state.sessions[s]
         if kind == "begin":
@@ -93,15 +102,17 @@ class Interleaving:
         seen = {s: self.real.settle(s, WAIT if s == first else OTHERS) for s in sorted(self.waiting)}
         others = [s for s in sorted(self.waiting) if s != first]
         matched = self._match(first, others, seen)
-        if matched is None and any(v.blocked for v in seen.values()):
+        if not matched and any(v.blocked for v in seen.values()):
             # a loaded machine may just be slow: give what looked blocked SLOW seconds more before judging
             seen = {s: (self.real.settle(s, SLOW) if v.blocked else v) for s, v in seen.items()}
             matched = self._match(first, others, seen)
-        if matched is None:
+        if not matched:
             shown = {s: (self.waiting[s][0], str(self.waiting[s][1]).replace("\n", " "), seen[s]) for s in seen}
-            model = [(o) for _, o in self._branches(first, others)]
+            model = list(dict.fromkeys(str(o) for state in self.states
+                                       for _, o in self._branches(state, first, others)))
             raise AssertionError(f"engine and model disagree: engine {shown}; model branches {model}")
-        self.state, outcomes = matched
+        self.states = list(dict.fromkeys(state for state, _ in matched))
+        outcomes = matched[0][1]
         self.counts["steps"] += 1
         failed = []
         for s, outcome in outcomes.items():
@@ -119,36 +130,31 @@ class Interleaving:
                 self.step(s, "rollback", None)
 
     def _match(self, first: int, others: list[int], seen: dict[int, Seen]
-               ) -> tuple[spec.DbState, dict[int, spec.Outcome]] | None:
-        for branch_state, outcomes in self._branches(first, others):
-            found = self._again(branch_state, outcomes, seen, rounds=2)
-            if found is not None:
-                return found
-        return None
+               ) -> list[tuple[spec.DbState, dict[int, spec.Outcome]]]:
+        """Every branch, from every state followed, that agrees with what the engine did."""
+        return [found for state in self.states for branch_state, outcomes in self._branches(state, first, others)
+                for found in self._again(branch_state, outcomes, seen, rounds=2)]
 
     def _again(self, state: spec.DbState, outcomes: dict[int, spec.Outcome], seen: dict[int, Seen], rounds: int
-               ) -> tuple[spec.DbState, dict[int, spec.Outcome]] | None:
+               ) -> list[tuple[spec.DbState, dict[int, spec.Outcome]]]:
         """The branch if it agrees; else retry the statements the model still blocks but the engine returned
         (a lock freed later in the same wait, e.g. after a second deadlock among the waiters)."""
         if all(_agrees(outcomes[s], seen[s], *self.waiting[s]) for s in outcomes):
-            return state, outcomes
+            return [(state, outcomes)]
         again = [s for s, o in outcomes.items() if isinstance(o, spec.Blocked) and not seen[s].blocked]
         if rounds == 0 or not again:
-            return None
-        for order in itertools.permutations(again):
-            for after, retried in self._retry(state, outcomes, list(order)):
-                found = self._again(after, retried, seen, rounds - 1)
-                if found is not None:
-                    return found
-        return None
+            return []
+        return [found for order in itertools.permutations(again)
+                for after, retried in self._retry(state, outcomes, list(order))
+                for found in self._again(after, retried, seen, rounds - 1)]
 
-    def _branches(self, first: int, others: list[int]
+    def _branches(self, state: spec.DbState, first: int, others: list[int]
                   ) -> list[tuple[spec.DbState, dict[int, spec.Outcome]]]:
         found: list[tuple[spec.DbState, dict[int, spec.Outcome]]] = []
         kind, statement = self.waiting[first]
-        for state, outcome in model_step(self.engine, self.state, first, kind, statement):
+        for after, outcome in model_step(self.engine, state, first, kind, statement):
             for order in itertools.permutations(others) or [()]:
-                found.extend(self._retry(state, {first: outcome}, list(order)))
+                found.extend(self._retry(after, {first: outcome}, list(order)))
         return found
 
     def _retry(self, state: spec.DbState, outcomes: dict[int, spec.Outcome], order: list[int]

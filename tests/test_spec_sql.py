@@ -155,7 +155,7 @@ def _blocked_behind_row_1(m_of_row_2: int, statement: object) -> tuple[spec.Engi
                                     {"id": 3, "n": 1, "m": 1}]}, 2)
     state, _ = engine.begin(state, 0)
     state, _ = run(engine, state, 0, sa.update(U).where(U.c.id == 1).values(n=6))
-    state, waits = run(engine, state, 1, statement)
+    state, waits = engine.execute(state, 1, statement)[0]  # the first branch keeps no row met in heap order
     assert waits == spec.Blocked(frozenset({0}))
     return engine, state
 
@@ -672,3 +672,96 @@ def test_a_postgres_insert_of_a_key_another_session_locks_for_update_fails_at_on
     _, written = run(engine, state, 0, sa.insert(T).values(id=3, n=0))
     assert isinstance(locked, spec.Failed) and locked.error == spec.DUPLICATE_KEY
     assert written == spec.Blocked(frozenset({1}))
+
+
+@pytest.mark.parametrize("statement", [
+    sa.update(T).values(n=0),
+    sa.delete(T),
+    sa.select(T.c.id).with_for_update(),  # no ORDER BY: heap order, as an UPDATE's
+], ids=["update", "delete", "unordered-for-update"])
+def test_a_waiting_postgres_statement_in_heap_order_may_keep_any_rows_it_locked_so_a_deadlock_closes_inside_it(
+        statement: object) -> None:
+    """Session 1 holds row 2; session 0's statement, which meets every row, waits for it. PostgreSQL meets the
+    rows in heap order, which the model does not know, so rows 1 and 3 may each have been locked before the
+    wait and kept: every subset of them is offered. Session 1 then asks for row 1: it deadlocks where session 0
+    kept row 1, and goes on where it did not."""
+    engine, state = start("postgresql")
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 2).values(n=0))
+    state, _ = engine.begin(state, 0)
+    waits = engine.execute(state, 0, statement)
+    assert {o for _, o in waits} == {spec.Blocked(frozenset({1}))}
+    assert sorted(sorted(after.sessions[0].locks) for after, _ in waits) == [
+        [], [(0, 1)], [(0, 1), (0, 3)], [(0, 3)]]
+    outcomes = {o for after, _ in waits
+                for _, o in engine.execute(after, 1, sa.update(T).where(T.c.id == 1).values(n=0))}
+    assert spec.Failed(spec.DEADLOCK, "session 1: deadlock detected") in outcomes
+    assert any(isinstance(o, spec.Done) for o in outcomes)  # none kept: session 1 goes on
+
+
+@pytest.mark.parametrize(("statement", "insert_waits"), [
+    (sa.update(T).values(n=0), True),
+    (sa.delete(T), True),
+    (sa.select(T.c.id).with_for_update(), False),  # a lock, not a write: PostgreSQL's unique check passes it
+], ids=["update", "delete", "unordered-for-update"])
+def test_an_insert_waits_for_a_waiting_postgres_write_that_kept_its_key(statement: object,
+                                                                         insert_waits: bool) -> None:
+    """Where session 0's waiting statement kept row 1, an UPDATE or a DELETE has already written it, so
+    session 2's INSERT of key 1 waits for session 0 (PostgreSQL's unique check waits for a writer); after a
+    FOR UPDATE it is a duplicate at once. Where row 1 was not kept, it is a duplicate at once."""
+    engine, state = start("postgresql", sessions=3)
+    state, _ = engine.begin(state, 1)
+    state, _ = run(engine, state, 1, sa.update(T).where(T.c.id == 2).values(n=0))
+    state, _ = engine.begin(state, 0)
+    outcomes = {(0, 1) in after.sessions[0].locks: run(engine, after, 2, sa.insert(T).values(id=1, n=0))[1]
+                for after, _ in engine.execute(state, 0, statement)}
+    assert isinstance(outcomes[False], spec.Failed) and outcomes[False].error == spec.DUPLICATE_KEY
+    if insert_waits:
+        assert outcomes[True] == spec.Blocked(frozenset({0}))
+    else:
+        assert isinstance(outcomes[True], spec.Failed) and outcomes[True].error == spec.DUPLICATE_KEY
+
+
+@pytest.mark.parametrize("statement", [
+    sa.update(T).where(T.c.n == 5).values(n=9),
+    sa.delete(T).where(T.c.n == 5),
+    sa.select(T.c.id).where(T.c.n == 5).with_for_update(),
+], ids=["update", "delete", "for-update"])
+def test_a_postgres_row_whose_newest_version_fails_the_recheck_stays_locked(statement: object) -> None:
+    """Session 1's statement matches row 1 in its snapshot and waits for session 2, which changes it and
+    commits. PostgreSQL locks the newest version before it re-checks the WHERE (EvalPlanQual): the row no
+    longer matches, but the lock stays, so session 0's UPDATE of it waits for session 1. It is a lock, not a
+    write: session 0's INSERT of that key is a duplicate at once."""
+    engine, state = start("postgresql", sessions=3)
+    state, _ = engine.begin(state, 2)
+    state, _ = run(engine, state, 2, sa.update(T).where(T.c.id == 1).values(n=0))
+    state, _ = engine.begin(state, 1)
+    state, waits = run(engine, state, 1, statement)
+    assert waits == spec.Blocked(frozenset({2}))
+    state, _ = engine.commit(state, 2)
+    state, done = run(engine, state, 1, statement)
+    assert isinstance(done, spec.Done) and done.result.rowcount == 0
+    _, update = run(engine, state, 0, sa.update(T).where(T.c.id == 1).values(n=1))
+    assert update == spec.Blocked(frozenset({1}))
+    _, insert = run(engine, state, 0, sa.insert(T).values(id=1, n=0))
+    assert isinstance(insert, spec.Failed) and insert.error == spec.DUPLICATE_KEY
+
+
+def test_a_waiting_postgres_update_keeps_a_row_that_failed_the_recheck_as_a_lock_not_a_write() -> None:
+    """Session 1's UPDATE waits for rows 1 (session 2's) and 3 (session 0's). Session 2 sets row 1's n to
+    NULL and commits; the retried UPDATE locks row 1, finds it no longer matches, and waits for row 3. Where
+    it keeps row 1, that is a lock without a write: session 2's INSERT of key 1 is a duplicate at once."""
+    engine, state = start("postgresql", sessions=3)
+    for s, k in ((2, 1), (0, 3)):
+        state, _ = engine.begin(state, s)
+        state, _ = run(engine, state, s, sa.update(T).where(T.c.id == k).values(n=k))
+    state, _ = engine.begin(state, 1)
+    update = sa.update(T).where(T.c.n.is_not(None)).values(n=9)
+    state = next(after for after, o in engine.execute(state, 1, update) if o == spec.Blocked(frozenset({2})))
+    state, _ = run(engine, state, 2, sa.update(T).where(T.c.id == 1).values(n=None))
+    state, _ = engine.commit(state, 2)
+    waits = engine.execute(state, 1, update)
+    assert {o for _, o in waits} == {spec.Blocked(frozenset({0}))}
+    kept = [after for after, _ in waits if (0, 1) in after.sessions[1].locks]
+    assert kept and all(run(engine, after, 2, sa.insert(T).values(id=1, n=0))[1] ==
+                        spec.Failed(spec.DUPLICATE_KEY, "duplicate key t.id=1") for after in kept)

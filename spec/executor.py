@@ -19,10 +19,13 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
   checked before the lock.
 - MariaDB REPEATABLE READ: plain SELECTs read a snapshot taken at the transaction's first plain read;
   UPDATE, DELETE and FOR UPDATE read the latest committed version (current read), lock every row they
-  scan (all of the table unless the key is fixed by ``=`` or ``IN``), keep those locks, and take gap locks
-  that block other sessions' inserts into the scanned range.
-- MariaDB READ COMMITTED: every statement sees the latest committed rows; locks are kept on matching rows
-  only; an UPDATE scanning the table (its key not fixed by ``=`` or ``IN``) that meets a locked row reads
+  scan, keep those locks, and take gap locks that block other sessions' inserts into the scanned range.
+  They scan the keys fixed by ``=`` or ``IN``, else the range of the key the WHERE bounds (``spec.keyrange``:
+  ``id < 3``, and in a FOR UPDATE ``n + 0 > id AND n = 0`` as ``id < 0``) and the first record past it, else
+  the whole table.
+- MariaDB READ COMMITTED: every statement sees the latest committed rows; it scans the same records as at
+  REPEATABLE READ; locks are kept on matching rows only (and the records past a descending range); an UPDATE
+  scanning a range or the table (its key not fixed by ``=`` or ``IN``) that meets a locked row reads
   its latest committed version and waits only if that matches (semi-consistent read; a row not committed
   yet does not match); DELETE, an UPDATE by key and FOR UPDATE wait for every locked row they meet; a FOR
   UPDATE by ``key = c`` keeps its row locked even when the rest of the WHERE fails.
@@ -50,7 +53,8 @@ from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.expr import Cmp, Col, Const, Expr, Logic, Owner, evaluate, is_true, sort_key
+from spec.expr import Expr, Owner, columns_read, evaluate, is_true, sort_key
+from spec.keyrange import key_range, propagated_false, scan_keys
 from spec.lease import GONE
 from spec.plans import PlanCache
 from spec.results import Blocked, Done, Failed, Outcome, Result
@@ -260,7 +264,21 @@ class Engine:
             mine = state.sessions[s]
             behind = state.with_session(s, shared=mine.shared - {claim}, claim=claim)
             return self._go(state, s, plan) + self._blocked(behind, s, plan, ahead)
-        return self._go(state, s, plan)
+        steps = self._go(state, s, plan)
+        if self.dialect.full_scan_for_ranges and self._ranged(plan):  # the optimizer may choose either plan
+            steps += tuple(step for step in self._go(state, s, plan, ranged=False) if step not in steps)
+        return steps
+
+    def _ranged(self, plan: Plan) -> bool:
+        """MariaDB: a locking statement whose WHERE bounds the key, so that the optimizer may read a range."""
+        if self.dialect.name != "mysql" or isinstance(plan, Insert):
+            return False
+        if isinstance(plan, Select) and not plan.for_update:
+            return False
+        spec = self.schema.tables[plan.table]
+        span = key_range(plan.where, spec, self.dialect, propagate=isinstance(plan, Select))
+        # a key lookup, a range of one key and an impossible range leave the optimizer no choice
+        return span is not None and key_lookup(plan.where, spec) is None and span.point is None and not span.empty
 
     def _queued_first(self, state: DbState, s: int, plan: Plan) -> tuple[tuple[int, int], frozenset[int]] | None:
         """MariaDB: a waiting INSERT granted the shared lock on a row (``grant_claims``) that other sessions'
@@ -278,7 +296,8 @@ class Engine:
                 return claim, ahead
         return None
 
-    def _go(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
+    def _go(self, state: DbState, s: int, plan: Plan, ranged: bool = True) -> tuple[Step, ...]:
+        """The statement's outcomes (MariaDB, ``ranged``: read a range of the key where its WHERE bounds one)."""
         try:
             if isinstance(plan, Select) and not plan.for_update:
                 state, result = self._plain_select(state, s, plan)
@@ -286,7 +305,7 @@ class Engine:
                 state, result = self._insert(state, s, plan)
             else:
                 assert isinstance(plan, Select | Update | Delete)
-                state, result = self._locking(state, s, plan)
+                state, result = self._locking(state, s, plan, ranged)
         except _Either as either:  # PostgreSQL meets the rows in heap order: any of them may come first
             return _distinct(step for event in either.events for step in self._stopped(state, s, plan, event))
         except (_Wait, _Error) as event:
@@ -355,11 +374,11 @@ class Engine:
     def snapshot_columns(self, plan: Select | Update | Delete) -> set[int]:
         """The columns of its snapshot's rows a blocked PostgreSQL statement reads again: its table's key and
         what its WHERE, ORDER BY and SET read."""
-        read = {self.schema.tables[plan.table].key} | (_columns(plan.where) if plan.where is not None else set())
+        read = {self.schema.tables[plan.table].key} | (columns_read(plan.where) if plan.where is not None else set())
         if isinstance(plan, Select):
-            read |= set().union(*(_columns(e) for e, _ in plan.order_by))
+            read |= set().union(*(columns_read(e) for e, _ in plan.order_by))
         elif isinstance(plan, Update):
-            read |= set().union(*(_columns(e) for _, e in plan.assignments))
+            read |= set().union(*(columns_read(e) for _, e in plan.assignments))
         return read
 
     def _kept_snapshot(self, plan: Plan, tables: Tables) -> Tables:
@@ -463,7 +482,8 @@ class Engine:
         taken = session.locks | locks | frozenset((table, k) for k in new) if self.dialect.row_locks else frozenset()
         return state.with_session(s, writes=writes, locks=taken)
 
-    def _locking(self, state: DbState, s: int, plan: Select | Update | Delete) -> tuple[DbState, Result]:
+    def _locking(self, state: DbState, s: int, plan: Select | Update | Delete, ranged: bool = True
+                 ) -> tuple[DbState, Result]:
         if not self.dialect.row_locks:  # SQLite: the write lock is the transaction's; FOR UPDATE is ignored
             view = self._current(state, s, plan.table)
             rows = [view[k] for k in sorted(view) if is_true(plan.where, view[k], self.dialect)]
@@ -474,7 +494,7 @@ class Engine:
             taken, locks = self._scan_postgres(state, s, plan)
             gaps: frozenset[tuple[int, int | None, int | None]] = frozenset()
         else:
-            taken, locks, gaps = self._scan_mariadb(state, s, plan)
+            taken, locks, gaps = self._scan_mariadb(state, s, plan, ranged)
         if isinstance(plan, Select):
             state = state.with_session(s, locks=state.sessions[s].locks | locks, gaps=state.sessions[s].gaps | gaps)
             return state, self._locked_result(plan, taken)
@@ -601,10 +621,11 @@ class Engine:
             raise _Either(list(events.values()))
         return taken, locked
 
-    def _scan_mariadb(self, state: DbState, s: int, plan: Select | Update | Delete
+    def _scan_mariadb(self, state: DbState, s: int, plan: Select | Update | Delete, ranged: bool = True
                       ) -> tuple[list[tuple[Row, Row]], frozenset[tuple[int, int]],
                                  frozenset[tuple[int, int | None, int | None]]]:
-        """InnoDB: scan the key's records (or the whole table) in key order, current read, lock as it goes."""
+        """InnoDB: scan the key's records, its range of PRIMARY (``ranged``, ``spec.keyrange``) or the whole table
+        in key order, current read, lock as it goes."""
         d, spec = self.dialect, self.schema.tables[plan.table]
         session = state.sessions[s]
         rr = session.level == REPEATABLE_READ
@@ -616,16 +637,41 @@ class Engine:
         ghosts = {k for t, k in state.marked if t == plan.table and not any(
             j == k for other in state.sessions for j, _ in table_writes(other, plan.table))} if rr else set()
         lookup = key_lookup(plan.where, spec)
-        keys = list(lookup) if lookup is not None else sorted(present | ghosts)
+        span = key_range(plan.where, spec, d, propagate=isinstance(plan, Select)) if ranged else None
         reads_none = impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
-            isinstance(plan, Select) and _propagated_false(plan.where, d))
+            isinstance(plan, Select) and propagated_false(plan.where, d)) or (span is not None and span.empty)
+        if span is not None and lookup is not None:  # the range's part of the keys looked up
+            lookup = tuple(k for k in lookup if not span.below(k) and not span.above(k))
+        elif span is not None and span.point is not None:
+            lookup = (span.point,)
+        if span is not None and (lookup is not None or reads_none):
+            span = None
+        key_order = isinstance(plan, Select) and bool(plan.order_by) and _by_key(plan, spec.key)
+        limit = plan.offset + plan.limit if isinstance(plan, Select) and key_order and plan.limit is not None else None
+        # a range scan runs in ORDER BY order; a table scan in key order unless a LIMIT stops it in ORDER BY order
+        descending = isinstance(plan, Select) and key_order and plan.order_by[0][1] and (
+            span is not None or limit is not None)
+        start: int | None = None  # the bound of the gap the scan starts in (a table scan: the lowest)
+        end: int | None = None  # a range scan: the record past the range it stops at (None: the end)
         if reads_none:  # no row read, so no row and no gap locked
-            keys = []
-        limit, descending = None, False
-        if isinstance(plan, Select) and plan.limit is not None and plan.order_by and _by_key(plan, spec.key):
-            limit, descending = plan.offset + plan.limit, plan.order_by[0][1]
-            if descending:
-                keys.reverse()
+            keys: list[int] = []
+        elif lookup is not None:
+            keys = sorted(lookup, reverse=descending)
+        elif span is not None:
+            keys, start, end = scan_keys(present | ghosts, span, descending, ghosts)
+        else:
+            keys = sorted(present | ghosts, reverse=descending)
+        records = sorted(present | ghosts)
+        # MariaDB 10.11 at READ COMMITTED releases the record past an ascending range, not those past a descending one
+        kept_past = {k for k in keys if span.below(k)} if span is not None and descending else set()
+
+        def gap(stop: int | None) -> tuple[int, int | None, int | None]:
+            """The gap from where the scan started up to the record ``stop`` (``None``: the end of the index)."""
+            if descending:  # each record read locks the gap below it
+                below = None if stop is None else max((k for k in records if k < stop), default=None)
+                return plan.table, below, start
+            return plan.table, start, stop
+
         resume = session.resume if session.resume and session.resume[0] == plan.table else None
         const = lookup is not None and len(lookup) == 1
         taken: list[tuple[Row, Row]] = []
@@ -646,7 +692,7 @@ class Engine:
                     continue  # semi-consistent read: the latest committed version (if any) does not match
                 # (only an UPDATE that scans the table reads semi-consistently: DELETE and a key lookup wait)
                 if rr and lookup is None and not descending:  # next-key locks up to the row, the waiting one too:
-                    gaps.add((plan.table, None, k))  # InnoDB stops an insert into the gap before that row
+                    gaps.add(gap(k))  # InnoDB stops an insert into the gap before that row
                 nowait = isinstance(plan, Select) and plan.nowait
                 event: _Wait | _Error = _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked") if nowait else _Wait(
                     holders, frozenset(locks), frozenset(gaps), (plan.table, k))
@@ -662,19 +708,19 @@ class Engine:
                 continue
             # RC too keeps the row it waited for, matching or not, and the one row a FOR UPDATE reads by
             # ``key = c`` (MariaDB 10.11 reads that row before the rest of the WHERE, and keeps it)
-            if rr or (resume is not None and k == resume[1]) or (const and isinstance(plan, Select)):
+            if rr or (resume is not None and k == resume[1]) or (const and isinstance(plan, Select)) or k in kept_past:
                 locks.add((plan.table, k))
             if is_true(plan.where, row, d):
                 locks.add((plan.table, k))
                 self._check_row(plan, row, frozenset(locks))
                 taken.append((row, row))
         if rr and lookup is None and not reads_none:
-            if limit is None or len(taken) < limit or descending:  # read to the end: the gap above the last row too
-                gaps.add((plan.table, None, None))
-            elif taken:  # the LIMIT is met: the scan reads no row after its last, whose gap above stays open
+            if limit is None or len(taken) < limit or (descending and span is None):  # read to its end: the
+                gaps.add(gap(end))  # record past its range (a table scan, or a range to the end: the gap above)
+            elif taken:  # the LIMIT is met: the scan reads no row after its last, whose gap beyond stays open
                 last = taken[-1][0][spec.key]
                 assert isinstance(last, int), "a table's key is an integer (spec/schema.py)"
-                gaps.add((plan.table, None, last))
+                gaps.add(gap(last))
         return taken, frozenset(locks), frozenset(gaps)
 
 
@@ -700,31 +746,6 @@ def _row_key(row: Row, order: tuple[tuple[Expr, bool], ...], d: Dialect) -> tupl
 
 def _ordered(rows: list[Row], order: tuple[tuple[Expr, bool], ...], d: Dialect) -> list[Row]:
     return sorted(rows, key=lambda r: _row_key(r, order, d)) if order else rows
-
-
-def _columns(expr: Any) -> set[int]:
-    """The columns an expression reads."""
-    if isinstance(expr, Col):
-        return {expr.index}
-    if isinstance(expr, tuple):
-        return set().union(*(_columns(e) for e in expr))
-    if not hasattr(expr, "__dataclass_fields__"):
-        return set()
-    return set().union(*(_columns(getattr(expr, f)) for f in expr.__dataclass_fields__))
-
-
-def _propagated_false(where: Expr | None, d: Dialect) -> bool:
-    """MariaDB's SELECT puts ``col = c`` of a top-level AND into the other conjuncts that read only that column,
-    and reads no row when one of them is then not true (``n = 3 AND n != 3``; seen on 10.11, not in DELETE)."""
-    conjuncts = where.items if isinstance(where, Logic) and where.op == "and" else ()
-    for c in conjuncts:
-        if isinstance(c, Cmp) and c.op == "=" and isinstance(c.left, Col) and isinstance(c.right, Const) \
-                and c.right.value is not None:
-            row: list[Any] = [None] * (c.left.index + 1)
-            row[c.left.index] = c.right.value
-            if any(_columns(o) == {c.left.index} and not is_true(o, row, d) for o in conjuncts if o is not c):
-                return True
-    return False
 
 
 def _waits_for(state: DbState, node: int) -> frozenset[int]:

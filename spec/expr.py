@@ -29,7 +29,7 @@ from spec.errors import Unsupported
 from spec.lease import GONE, LeaseExpired, LeaseNow, LeaseOwner
 from spec.schema import TableSpec, Value
 
-__all__ = ["Agg", "Const", "Expr", "Owner", "compile_expr", "const", "evaluate", "is_true", "kind_of",
+__all__ = ["Agg", "Const", "Expr", "Owner", "columns_read", "compile_expr", "const", "evaluate", "is_true", "kind_of",
            "recording_parameters", "sort_key"]
 
 
@@ -303,6 +303,17 @@ def compile_expr(element: Any, table: sa.Table, spec: TableSpec, dialect: Dialec
 
 def _string_key(value: str, dialect: Dialect) -> str:
     return value.rstrip(" ").lower() if dialect.case_insensitive_strings else value
+
+
+def columns_read(expr: Any) -> set[int]:
+    """The columns an expression (or a tuple of them) reads, by position in its table."""
+    if isinstance(expr, Col):
+        return {expr.index}
+    if isinstance(expr, tuple):
+        return set().union(*(columns_read(e) for e in expr))
+    if not hasattr(expr, "__dataclass_fields__"):
+        return set()
+    return set().union(*(columns_read(getattr(expr, f)) for f in expr.__dataclass_fields__))
 
 
 def evaluate(expr: Expr, row: Sequence[Value], dialect: Dialect, group: Sequence[Sequence[Value]] = ()) -> Value:

@@ -16,7 +16,7 @@ from sqlalchemy.sql import selectable as sel
 
 from spec.dialects import Dialect
 from spec.errors import Unsupported
-from spec.expr import Agg, Cmp, Col, Const, Expr, In, IsNull, Logic, compile_expr, kind_of
+from spec.expr import Agg, Cmp, Col, Const, Expr, In, IsNull, Logic, columns_read, compile_expr, kind_of
 from spec.schema import Schema, TableSpec
 
 __all__ = ["Delete", "Insert", "Plan", "Select", "Update", "compile_statement", "impossible", "key_lookup"]
@@ -293,23 +293,12 @@ def _update(stmt: dml.Update, schema: Schema, dialect: Dialect) -> Update:
     assigned = {i for i, _ in assignments}
     if dialect.name == "mysql":  # MariaDB evaluates SET left to right, reading the values already set
         for i, expr in assignments:
-            if _reads(expr) & (assigned - {i}):
+            if columns_read(expr) & (assigned - {i}):
                 raise Unsupported("UPDATE whose SET reads another column it sets (MariaDB reads the new value, "
                                   "the others the old)")
     where = _where(stmt._where_criteria, table, spec, dialect)
     names, returning = _returning(stmt, "update", table, spec, dialect)
     return Update(position, tuple(assignments), where, returning, names)
-
-
-def _reads(expr: Any) -> set[int]:
-    if isinstance(expr, Col):
-        return {expr.index}
-    found: set[int] = set()
-    for field in getattr(expr, "__slots__", ()):
-        child = getattr(expr, field)
-        for item in child if isinstance(child, tuple) else (child,):
-            found |= _reads(item)
-    return found
 
 
 def _delete(stmt: dml.Delete, schema: Schema, dialect: Dialect) -> Delete:

@@ -256,11 +256,21 @@ def _insert(t: sa.Table, *keys: int) -> Any:
     return sa.insert(t).values([{"id": k, "n": 0} for k in keys])
 
 
+def _range_after_propagation(b: sa.Table) -> list[tuple[int, str, Any]]:
+    """SPEC_SEED=12's case: MariaDB reads n + 0 > id AND n = 0 as id < 0, so the FOR UPDATE waits for row 1 only
+    (the record past the range), and both waiting statements finish once session 0 rolls back."""
+    return [(0, "begin", None), (0, "statement", sa.update(b).values(n=b.c.n - 1)), (1, "begin", None),
+            (1, "statement", sa.update(b).where(b.c.id == 2).values(n=b.c.n - 1)), (2, "begin", None),
+            (2, "statement", sa.select(b.c.id, b.c.n).where(sa.and_(b.c.n + 0 > b.c.id, b.c.n == 0))
+             .order_by(b.c.id).limit(2).with_for_update()), (0, "rollback", None)]
+
+
 #: interleavings the generated ones meet too rarely. INSERTs that wait for a row another session holds take a
 #: shared lock on it when the holder ends (InnoDB's duplicate check): on a row marked deleted, or in the gap a
 #: row rolled back leaves, where it stays; behind a statement that queued for the row first. FOR UPDATE NOWAIT
 #: fails at once on a held row (MariaDB: error 1205). An INSERT waits for two sessions' gap locks, and MariaDB,
-#: following only the first of them, sees the cycle through the second when the first ends
+#: following only the first of them, sees the cycle through the second when the first ends. A FOR UPDATE reads
+#: only the key range its WHERE leaves once MariaDB puts n = 0 into the other conjunct
 SCENARIOS = {
     "two inserts of a deleted key": lambda a: [
         (0, "begin", None), (0, "statement", sa.delete(a).where(a.c.id == 2)), (1, "begin", None),
@@ -283,6 +293,8 @@ SCENARIOS = {
     "for update nowait on a held row": lambda a: [
         (0, "begin", None), (0, "statement", sa.update(a).where(a.c.id == 1).values(n=9)), (1, "begin", None),
         (1, "statement", sa.select(a.c.id).where(a.c.id.in_([1, 2])).order_by(a.c.id).with_for_update(nowait=True))],
+    "a for update reads the key range its where leaves after propagation": lambda a: _range_after_propagation(
+        a.metadata.tables["b"]),
 }
 
 

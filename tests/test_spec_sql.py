@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sqlalchemy as sa
 
@@ -765,3 +767,105 @@ def test_a_waiting_postgres_update_keeps_a_row_that_failed_the_recheck_as_a_lock
     kept = [after for after, _ in waits if (0, 1) in after.sessions[1].locks]
     assert kept and all(run(engine, after, 2, sa.insert(T).values(id=1, n=0))[1] ==
                         spec.Failed(spec.DUPLICATE_KEY, "duplicate key t.id=1") for after in kept)
+
+
+# -- MariaDB's range of PRIMARY -------------------------------------------------------------------------------
+
+RANGE_META = sa.MetaData()
+R = sa.Table("r", RANGE_META, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("n", sa.Integer, nullable=False))
+RANGE_SCHEMA = spec.Schema.of(RANGE_META)
+#: keys 2, 4, 6 (n 0, 1, 0) leave a gap between and around each; keys 1, 2, 3 (n 2, 0, 1) are the conformance test's
+SPREAD, DENSE = {2: 0, 4: 1, 6: 0}, {1: 2, 2: 0, 3: 1}
+SPREAD_INSERTS, DENSE_INSERTS = (1, 3, 5, 7), (0, 4)
+RR, RC = spec.REPEATABLE_READ, spec.READ_COMMITTED
+
+
+def _locked_for_update(where: object, desc: bool = False, limit: int | None = None) -> object:
+    stmt = sa.select(R.c.id, R.c.n).where(where).order_by(R.c.id.desc() if desc else R.c.id).with_for_update()
+    return stmt if limit is None else stmt.limit(limit)
+
+
+#: (rows, statement, level) -> (rows locked, keys whose insert waits, rows whose lock makes the statement wait),
+#: as MariaDB 10.11 showed them: the statement in an open transaction, then from a second connection a FOR UPDATE
+#: NOWAIT of each row and an INSERT of each free key; and the statement run while another transaction holds one row
+RANGE_CASES = [
+    (SPREAD, _locked_for_update(R.c.id < 4), RR, ([2, 4], [1, 3], [2, 4])),
+    (SPREAD, _locked_for_update(R.c.id < 4), RC, ([2], [], [2, 4])),
+    (SPREAD, _locked_for_update(R.c.id <= 4), RR, ([2, 4, 6], [1, 3, 5], [2, 4, 6])),
+    (SPREAD, _locked_for_update(R.c.id > 2), RR, ([4, 6], [3, 5, 7], [4, 6])),
+    (SPREAD, _locked_for_update(R.c.id >= 4), RR, ([4, 6], [5, 7], [4, 6])),
+    (SPREAD, _locked_for_update(R.c.id >= 4), RC, ([4, 6], [], [4, 6])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.id > 3, R.c.id < 5)), RR, ([4, 6], [3, 5], [4, 6])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.id > 3, R.c.id < 5)), RC, ([4], [], [4, 6])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.id > 2, R.c.id < 3)), RR, ([4], [3], [4])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.id > 2, R.c.id <= 2)), RR, ([], [], [])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.id >= 4, R.c.id <= 4)), RR, ([4], [], [4])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.id.in_([2, 3]), R.c.id > 1)), RR, ([2], [3], [2])),
+    (SPREAD, _locked_for_update(R.c.id > 2, limit=1), RR, ([4], [3], [4])),
+    (SPREAD, _locked_for_update(R.c.id > 6), RR, ([], [7], [])),
+    (SPREAD, _locked_for_update(R.c.id < 4, desc=True), RR, ([2], [1, 3], [2])),
+    (SPREAD, _locked_for_update(R.c.id < 4, desc=True), RC, ([2], [], [2])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.id > 3, R.c.id < 5), desc=True), RR, ([2, 4], [1, 3, 5], [2, 4])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.id > 3, R.c.id < 5), desc=True), RC, ([2, 4], [], [2, 4])),
+    (SPREAD, _locked_for_update(R.c.id < 5, desc=True, limit=1), RR, ([4], [3, 5], [4])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.n + 4 >= R.c.id, R.c.n == 0)), RR, ([2, 4, 6], [1, 3, 5], [2, 4, 6])),
+    (SPREAD, _locked_for_update(sa.and_(R.c.n + 4 >= R.c.id, R.c.n == 0)), RC, ([2], [], [2, 4, 6])),
+    (SPREAD, sa.update(R).where(R.c.id < 4).values(n=R.c.n + 1), RR, ([2, 4], [1, 3], [2, 4])),
+    (SPREAD, sa.update(R).where(R.c.id < 4).values(n=R.c.n + 1), RC, ([2], [], [2])),  # semi-consistent
+    (SPREAD, sa.delete(R).where(R.c.id < 4), RR, ([2, 4], [1, 3], [2, 4])),
+    (SPREAD, sa.delete(R).where(R.c.id < 4), RC, ([2], [], [2, 4])),
+    (SPREAD, sa.delete(R).where(R.c.id >= 4), RR, ([4, 6], [5, 7], [4, 6])),
+    (DENSE, _locked_for_update(sa.and_(R.c.n + 0 > R.c.id, R.c.n == 0), limit=2), RR, ([1], [0], [1])),
+    (DENSE, _locked_for_update(sa.and_(R.c.n + 0 > R.c.id, R.c.n == 0), limit=2), RC, ([], [], [1])),
+    (DENSE, _locked_for_update(sa.and_(R.c.n + 2 > R.c.id, R.c.n == 1)), RR, ([1, 2, 3], [0], [1, 2, 3])),
+    # an UPDATE or a DELETE does not put n = 0 into the other condition: it scans the table
+    (DENSE, sa.update(R).where(sa.and_(R.c.n + 0 > R.c.id, R.c.n == 0)).values(n=R.c.n - 1), RR,
+     ([1, 2, 3], [0, 4], [1, 2, 3])),
+    (DENSE, sa.delete(R).where(sa.and_(R.c.n + 0 > R.c.id, R.c.n == 0)), RR, ([1, 2, 3], [0, 4], [1, 2, 3])),
+    (DENSE, sa.delete(R).where(sa.and_(R.c.n + 0 > R.c.id, R.c.n == 0)), RC, ([], [], [1, 2, 3])),
+]
+
+
+def _range_start(rows: dict[int, int], level: str, dialect: spec.Dialect | None = None
+                 ) -> tuple[spec.Engine, spec.DbState]:
+    engine = spec.Engine(RANGE_SCHEMA, dialect or spec.dialect("mysql"))
+    state = spec.initial(RANGE_SCHEMA, {"r": [{"id": k, "n": n} for k, n in rows.items()]}, 2)
+    state = engine.set_level(engine.set_level(state, 0, level), 1, RC)
+    state, _ = engine.begin(state, 0)
+    state, _ = engine.begin(state, 1)
+    return engine, state
+
+
+def _range_locks(rows: dict[int, int], statement: object, level: str) -> tuple[list[int], list[int], list[int]]:
+    """The probe of RANGE_CASES, run in the model."""
+    engine, state = _range_start(rows, level)
+    held, outcome = run(engine, state, 0, statement)
+    assert isinstance(outcome, spec.Done), outcome
+    locked = [k for k in rows if isinstance(run(engine, held, 1, sa.select(R.c.id).where(R.c.id == k)
+                                                .with_for_update(nowait=True))[1], spec.Failed)]
+    inserts = DENSE_INSERTS if rows is DENSE else SPREAD_INSERTS
+    gaps = [k for k in inserts if isinstance(run(engine, held, 1, sa.insert(R).values(id=k, n=0))[1], spec.Blocked)]
+    waits = []
+    for k in rows:
+        holding, _ = run(engine, state, 1, sa.select(R.c.id).where(R.c.id == k).with_for_update())
+        if isinstance(run(engine, holding, 0, statement)[1], spec.Blocked):
+            waits.append(k)
+    return locked, gaps, waits
+
+
+@pytest.mark.parametrize(("rows", "statement", "level", "seen"), RANGE_CASES)
+def test_mariadb_reads_a_range_of_the_key_as_its_optimizer_does(
+        rows: dict[int, int], statement: object, level: str, seen: tuple[list[int], list[int], list[int]]) -> None:
+    assert _range_locks(rows, statement, level) == seen
+
+
+def test_a_mariadb_select_reading_the_range_left_after_propagation_does_not_wait_for_rows_past_it() -> None:
+    """The seed-12 case: n + 0 > id AND n = 0 reads id < 0, so only row 1 (the record past the range)."""
+    engine, state = _range_start(DENSE, RR)
+    held, _ = run(engine, state, 1, sa.update(R).where(R.c.id == 2).values(n=5))
+    statement = _locked_for_update(sa.and_(R.c.n + 0 > R.c.id, R.c.n == 0), limit=2)
+    assert rows(run(engine, held, 0, statement)[1]) == []
+    permissive = spec.Engine(RANGE_SCHEMA, dataclasses.replace(engine.dialect, full_scan_for_ranges=True))
+    outcomes = [outcome for _, outcome in permissive.execute(held, 0, statement)]
+    assert outcomes == [spec.Done(spec.Result(("id", "n"), (), 0, ordered=True)), spec.Blocked(frozenset({1}))]

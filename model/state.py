@@ -170,14 +170,17 @@ def run_key(run: Run) -> str:
 
 def _relabel(rows: tuple[Row, ...], queue: Jobs, running: Jobs) -> tuple[tuple[Row, ...], Jobs, Jobs]:
     """Renumber the batches of each wave by what happened to them: finished or not,
-    copies running, and the queue positions of their copies. Handlers and
-    properties only count finished batches, so this keeps every verdict."""
+    copies running, and copies queued. Handlers and properties only count finished
+    batches, so this keeps every verdict. The queue is a multiset here (an any-order
+    queue), so its copies are counted, not placed: positions in it depend on the
+    labels being chosen, and two labellings of one state could keep two
+    representatives."""
     names: dict[tuple[int, int], tuple[int, int]] = {}
     new_rows = []
     for w, row in enumerate(rows, start=1):
         status, completed, failed, mask, dispatched, size, told = row
         signature = sorted(
-            (-((mask >> b) & 1), -running.count((w, b)), tuple(i for i, job in enumerate(queue) if job == (w, b)), b)
+            (-((mask >> b) & 1), -running.count((w, b)), -queue.count((w, b)), b)
             for b in range(size)
         )
         new_mask = 0

@@ -16,7 +16,10 @@ in any order. Listeners are queued (Laravel
 ``ShouldQueue``): a completion event waits on the listeners' queue, front
 first, until one of ``max_handlers`` listener slots starts its handler run,
 which is how one wave's completions run more handlers at once than there are
-batch workers. An event carries the wave of its batch where the policy reads it
+batch workers. The periodic reconciler (policies with one) is a scheduler
+process off that queue, as in the simulation and live runs: it has one slot of
+its own, so at most one reconciler run is in flight, beside up to
+``max_handlers`` listener runs. An event carries the wave of its batch where the policy reads it
 (``Policy.reads_batch_wave``, for ``batch_wave_check``); elsewhere every event
 carries 0, which keeps them interchangeable.
 """
@@ -34,6 +37,7 @@ from coordinator import (
     MarkPushed,
     Policy,
     ReadClaimedWave,
+    ReconcilerTicked,
     RecordBatchFinished,
     ScheduleTrigger,
     WaveConfig,
@@ -45,7 +49,21 @@ from coordinator import (
 from model.futures import Futures, futures_for
 from model.scope import Scope
 from model.settled import check_step
-from model.state import JOB_ID, Jobs, Row, Run, State, canonical, decode_row, encode_row, rows_of, table_of
+from model.state import (
+    JOB_ID,
+    RECONCILER,
+    Jobs,
+    Row,
+    Run,
+    State,
+    canonical,
+    decode_row,
+    encode_row,
+    is_reconciler_run,
+    listener_runs,
+    rows_of,
+    table_of,
+)
 
 __all__ = [
     "FAULTS",
@@ -121,21 +139,27 @@ class Spec:
                 raise ValueError("the futures reduction needs the abstraction reduction")
             self.futures = futures_for(self)
 
-    def started(self, wave: int) -> Run:
-        """A new handler run started by an event of ``wave`` (0: none, or a reconciler tick)."""
-        return (wave,) if self.futures is None else self.futures.representative((wave,))
+    def started(self, wave: int, *, reconciler: bool = False) -> Run:
+        """A new handler run started by an event of ``wave`` (0: none), or by a reconciler tick."""
+        run: Run = (RECONCILER,) if reconciler else (wave,)
+        return run if self.futures is None else self.futures.representative(run)
 
     def next_effect(self, run: Run) -> Effect | Decision:
         """The DB operation a run waits on, or its Decision when it has ended.
 
-        The core's program is recreated, given the run's trigger wave (``run[0]``)
-        and sent the run's results in order.
+        The core's program is recreated, given what started the run (``run[0]``: a
+        trigger wave, or ``RECONCILER``) and sent the run's results in order.
         """
         found = self._programs.get(run)
         if found is None:
             wave = run[0]
-            assert isinstance(wave, int)
-            program = program_for(HandlerTriggered(job_id=JOB_ID, wave=wave or None), self.policy, self.config)
+            trigger: HandlerTriggered | ReconcilerTicked
+            if wave == RECONCILER:
+                trigger = ReconcilerTicked(job_id=JOB_ID)
+            else:
+                assert isinstance(wave, int)
+                trigger = HandlerTriggered(job_id=JOB_ID, wave=wave or None)
+            program = program_for(trigger, self.policy, self.config)
             try:
                 effect = next(program)
                 for result in run[1:]:
@@ -347,9 +371,10 @@ def batch_fail(spec: Spec, state: State, wave: int, batch: int) -> State | None:
 
 
 def listener_start(spec: Spec, state: State) -> State | None:
-    """A listener picks up the front waiting event and starts a handler run with its wave."""
+    """A listener picks up the front waiting event and starts a handler run with its wave (on one of
+    ``max_handlers`` listener slots; the reconciler's run holds none of them)."""
     rows, queue, running, events, delayed, runs, crashes, duplicates, losses = state
-    if not events or len(runs) >= spec.scope.max_handlers:
+    if not events or listener_runs(runs) >= spec.scope.max_handlers:
         return None
     return _new(State, (rows, queue, running, events[1:], delayed, runs + (spec.started(events[0]),), crashes,
                         duplicates, losses))
@@ -380,10 +405,11 @@ def trigger_fire(spec: Spec, state: State) -> State | None:
 
 
 def reconciler_tick(spec: Spec, state: State) -> State | None:
-    """The periodic reconciler (policies with one) starts a handler run."""
-    if spec.policy.reconciler_period_s is None or len(state.runs) >= spec.scope.max_handlers:
+    """The periodic reconciler (policies with one) starts a handler run on its own slot: one run at a
+    time, as its scheduler process runs the handler and waits for it before the next tick."""
+    if spec.policy.reconciler_period_s is None or any(is_reconciler_run(run) for run in state.runs):
         return None
-    return state._replace(runs=state.runs + (spec.started(0),))
+    return state._replace(runs=state.runs + (spec.started(0, reconciler=True),))
 
 
 def worker_crash(spec: Spec, state: State, wave: int, batch: int) -> State | None:

@@ -39,7 +39,7 @@ from model.actions import Label, Spec
 from model.invariants import RECONCILER_IS_WORK, STATE_CHECKS, TRANSITION_CHECKS, is_done
 from model.reduction import EFFECT_FOOTPRINTS, safe_kinds
 from model.settled import settled
-from model.state import Row, Run, State, run_key
+from model.state import Row, Run, State, is_reconciler_run, run_key
 
 __all__ = ["EFFECT_KINDS", "KINDS", "CompiledSearch", "unavailable"]
 
@@ -84,7 +84,8 @@ class _Config(ctypes.Structure):
     """``config_t`` of engine.c, field for field."""
 
     _fields_ = [*((n, ctypes.c_int) for n in _INTS),
-                ("state_bits", ctypes.c_uint32), ("trigger_run", ctypes.c_uint32 * 8), ("time_limit", ctypes.c_double),
+                ("state_bits", ctypes.c_uint32), ("trigger_run", ctypes.c_uint32 * 8),
+                ("reconciler_run", ctypes.c_uint32), ("time_limit", ctypes.c_double),
                 ("max_memory_mb", ctypes.c_double), ("max_states", ctypes.c_uint64), ("probe_walks", ctypes.c_int),
                 ("probe_steps", ctypes.c_int), ("probe_share", ctypes.c_double), ("cb_rows", _ROWS_CB),
                 ("cb_record", _RECORD_CB), ("cb_step", _STEP_CB), ("cb_run", _RUN_CB), ("cb_pair", _PAIR_CB),
@@ -237,6 +238,7 @@ class CompiledSearch:
             config.cb_progress = self._callbacks
         for t in range(min(scope.waves, 7) + 1):
             config.trigger_run[t] = self.runs.id(spec.started(t))
+        config.reconciler_run = self.runs.id(spec.started(0, reconciler=True))
         if lib.ws_reset(ctypes.byref(config)) != 0:
             raise MemoryError("the compiled engine could not allocate its tables")
         self._config = config  # keeps the callbacks alive while the engine holds them
@@ -287,7 +289,7 @@ class CompiledSearch:
         length[0] = len(text)
         if len(text) <= cap:
             ctypes.memmove(key, text, len(text))
-        return EFFECT_KINDS.index(type(effect)) | held << 8 | 1 << 31
+        return EFFECT_KINDS.index(type(effect)) | held << 8 | int(is_reconciler_run(run)) << 16 | 1 << 31
 
     def _pair(self, before: int, after: int) -> int:
         check = TRANSITION_CHECKS["threshold_respected"]

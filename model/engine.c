@@ -46,7 +46,8 @@ typedef struct {
 typedef uint32_t (*cb_rows_t)(uint32_t rows);
 typedef uint32_t (*cb_record_t)(uint32_t rows, uint32_t wave, uint32_t batch);  /* rows after the record */
 typedef uint32_t (*cb_step_t)(uint32_t rows, uint32_t run, uint32_t held, uint32_t *out); /* out[0..3] */
-/* effect kind | holds_claim << 8 | 1<<31; writes the run's sort key (its repr) to key, its length to *n */
+/* effect kind | holds_claim << 8 | a reconciler's run << 16 | 1<<31; writes the run's sort key (its repr)
+   to key, its length to *n */
 typedef uint32_t (*cb_run_t)(uint32_t run, uint8_t *key, uint32_t cap, uint32_t *n);
 typedef uint32_t (*cb_pair_t)(uint32_t before, uint32_t after); /* 1: threshold_respected broken */
 typedef uint32_t (*cb_safe_t)(uint32_t crashes, uint32_t dups, uint32_t losses, uint32_t open); /* kind bits */
@@ -63,6 +64,7 @@ typedef struct {
     int p_queue, p_threshold, p_stall, p_completes;
     uint32_t state_bits;       /* the properties judged by cb_rows */
     uint32_t trigger_run[8];   /* the run id of a run started by an event of wave t (0: none) */
+    uint32_t reconciler_run;   /* the run id of a run the reconciler starts (on its own slot) */
     double time_limit, max_memory_mb;
     uint64_t max_states;       /* 0: none */
     int probe_walks, probe_steps;
@@ -461,8 +463,13 @@ static int successors(const st_t *s, opt_t *out) {
             if (pack(&o->next, p.q, p.nq, p.e, p.ne, p.w, p.nw, buf_r, nr)) return -1;
         }
     }
+    /* the listeners' slots hold every run but the reconciler's, which has its own slot */
+    int listeners = (int)p.nr, reconciling = 0;
+    for (size_t i = 0; i < p.nr; i++)
+        if (run_of(p.r[i]) >> 16 & 1) { listeners--; reconciling = 1; }
+    if (failed) return -1;
     if (p.ne) {
-        if ((int)p.nr < C.max_handlers) {
+        if (listeners < C.max_handlers) {
             opt_t *o = &out[n++];
             o->next = *s; o->label = K_LISTEN << 16; o->kind_bit = K_LISTEN;
             memcpy(buf_r, p.r, p.nr * 4); buf_r[p.nr] = C.trigger_run[p.e[0]];
@@ -486,10 +493,10 @@ static int successors(const st_t *s, opt_t *out) {
         memcpy(buf_e, p.e, p.ne); buf_e[p.ne] = 0;
         if (pack(&o->next, p.q, p.nq, buf_e, p.ne + 1, p.w, p.nw, p.r, p.nr)) return -1;
     }
-    if (C.reconciler && (int)p.nr < C.max_handlers) {
+    if (C.reconciler && !reconciling) {
         opt_t *o = &out[n++];
         o->next = *s; o->label = K_TICK << 16; o->kind_bit = K_TICK;
-        memcpy(buf_r, p.r, p.nr * 4); buf_r[p.nr] = C.trigger_run[0];
+        memcpy(buf_r, p.r, p.nr * 4); buf_r[p.nr] = C.reconciler_run;
         if (pack(&o->next, p.q, p.nq, p.e, p.ne, p.w, p.nw, buf_r, p.nr + 1)) return -1;
     }
     return n;

@@ -7,7 +7,9 @@ checked, not the current wave or the row it read on the way. Two runs with the
 same *future* (whatever results the database returns from here on, they yield
 the same operations in the same order and end together) are indistinguishable
 to every property and every other actor, so a state may keep either: each run
-is replaced by one representative of its future.
+is replaced by one representative of its future. A reconciler's run and a
+listener's run never share a future: they hold different slots (the tag
+``RECONCILER`` is part of the future), so a merge never moves a run between them.
 
 The future of a run is the tree of its next operation and, for every result
 that operation can return, the future of the run grown by it: the core's own
@@ -21,7 +23,8 @@ It is exact for every verdict and for the lengths of shortest paths (a
 bisimulation of runs), and it reads the coarse results of the ``abstraction``
 reduction, so it is used only with it.
 
-Every run a search meets grows from a run just started (``(wave,)``), by
+Every run a search meets grows from a run just started (``(wave,)``, or the
+reconciler's ``(RECONCILER,)``), by
 results in the enumeration, so the trees of the started runs hold all of them:
 they are built once, and each future's representative is its least run (by
 ``model.state.run_key``), whatever order a search meets them in. The trees
@@ -56,7 +59,7 @@ from coordinator import (
     WaveConfig,
 )
 from model.scope import Scope
-from model.state import Run, run_key
+from model.state import RECONCILER, Run, is_reconciler_run, run_key
 
 __all__ = ["Futures", "futures_for"]
 
@@ -92,8 +95,9 @@ class Futures:
         self._ids: dict[tuple[object, ...], int] = {}
         self._reps: dict[int, Run] = {}
         self._domains: dict[Effect, tuple[object, ...]] = {}
-        for wave in range(spec.scope.waves + 1):  # every run a search can meet grows from one of these
-            self.key((wave,))
+        started: list[Run] = [(wave,) for wave in range(spec.scope.waves + 1)]
+        for run in (*started, (RECONCILER,)):  # every run a search can meet grows from one of these
+            self.key(run)
         for run, key in self._keys.items():
             best = self._reps.get(key)
             if best is None or run_key(run) < run_key(best):
@@ -146,6 +150,8 @@ class Futures:
                 shape = (effect, tuple(self.key(run + (x,)) for x in self.domain(effect)))
         if self.spec.lease_held:
             shape += (self.spec.holds_claim(run),)
+        if is_reconciler_run(run):
+            shape += (RECONCILER,)  # its slot is not a listener's
         found = self._ids.setdefault(shape, len(self._ids))
         self._keys[run] = found
         return found

@@ -75,7 +75,8 @@ class Footprint:
     Variables: ``status``, ``counters`` (finished counters and mask), ``dispatch``
     (dispatch counts) of the wave rows; ``told`` (the rows' ghost ``owners_told``:
     which runs were told they own a wave); ``queue``; ``workers`` (free worker
-    slots); ``events``; ``delayed``; ``slots`` (free handler slots); the fault
+    slots); ``events``; ``delayed``; ``slots`` (free listener slots);
+    ``reconciler_slot`` (the reconciler's own slot being free); the fault
     budgets ``crashes``, ``duplicates``, ``losses``, ``failures``; ``run`` (a handler run being
     alive, which ``handler_crash`` ends); ``claims`` (which live run holds which
     wave, see ``Scope.relay_lease``); and ``work`` (see above).
@@ -105,6 +106,9 @@ def _fp(reads: str = "", writes: str = "", inc: str = "", dec: str = "", needs: 
                      pops=frozenset(pop.split()))
 
 
+#: What ending a handler run frees: its slot, a listener's or the reconciler's (declared both: a superset is sound).
+_FREES = "slots reconciler_slot"
+
 #: The fixed actions' footprints, by action name (``model.actions``).
 FOOTPRINTS: dict[str, Footprint] = {
     "worker_take": _fp(dec="workers", pop="queue"),
@@ -115,36 +119,37 @@ FOOTPRINTS: dict[str, Footprint] = {
     "batch_fail": _fp(reads="status", writes="counters work", inc="workers events", dec="failures"),
     "listener_start": _fp(dec="events slots"),
     "trigger_fire": _fp(dec="delayed", inc="events"),
-    "reconciler_tick": _fp(dec="slots"),
+    # its own slot, not a listener's; a tick may start the only work there is
+    "reconciler_tick": _fp(writes="work", dec="reconciler_slot"),
     "event_duplicate": _fp(inc="events", dec="duplicates", needs="events"),
     "event_lose": _fp(writes="work", dec="events losses"),
     # kills one handler run: it disables that run's next step, whatever the step is
-    "handler_crash": _fp(writes="work run claims", inc="slots", dec="crashes"),
+    "handler_crash": _fp(writes="work run claims", inc=_FREES, dec="crashes"),
 }
 
 #: A handler step's footprint by its DB operation; every handler step may also end
-#: its run (writes ``work``, frees a slot) except where said otherwise below.
+#: its run (writes ``work``, frees its slot: ``_FREES``) except where said otherwise below.
 _ENDS = "work"
 #: every handler step needs its run alive, so it reads ``run`` (which ``handler_crash`` writes)
 _RUN = "run "
 EFFECT_FOOTPRINTS: dict[type, Footprint] = {
-    ReadCurrentWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
-    ReadWave: _fp(reads=_RUN + "status counters", writes=_ENDS, inc="slots"),
-    ReadLowestPending: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
-    ReadNextMainWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
-    ReadActiveWave: _fp(reads=_RUN + "status", writes=_ENDS, inc="slots"),
+    ReadCurrentWave: _fp(reads=_RUN + "status", writes=_ENDS, inc=_FREES),
+    ReadWave: _fp(reads=_RUN + "status counters", writes=_ENDS, inc=_FREES),
+    ReadLowestPending: _fp(reads=_RUN + "status", writes=_ENDS, inc=_FREES),
+    ReadNextMainWave: _fp(reads=_RUN + "status", writes=_ENDS, inc=_FREES),
+    ReadActiveWave: _fp(reads=_RUN + "status", writes=_ENDS, inc=_FREES),
     # a write of 'dispatching' that changed the row tells its run it owns the wave (``told``)
-    SetStatus: _fp(reads="run", writes="status told " + _ENDS, inc="slots"),
+    SetStatus: _fp(reads="run", writes="status told " + _ENDS, inc=_FREES),
     # ``claims``: which live run holds which wave (read by the relay under Scope.relay_lease =
     # "outlasts-claimer"); a claim or a relay read takes one, the mark ends the run and frees it
-    ClaimNextWave: _fp(reads=_RUN + "status counters dispatch", writes="status told claims " + _ENDS, inc="slots"),
-    CompleteFinishedWaves: _fp(reads=_RUN + "status counters", writes="status " + _ENDS, inc="slots"),
-    RecordBatchFinished: _fp(reads=_RUN + "status", writes="counters " + _ENDS, inc="slots"),
-    EnqueueBatches: _fp(reads=_RUN + "status dispatch", writes="status dispatch " + _ENDS, inc="slots", push="queue"),
-    ReadClaimedWave: _fp(reads=_RUN + "status dispatch claims", writes="claims " + _ENDS, inc="slots"),
-    MarkPushed: _fp(reads=_RUN + "status counters", writes="status claims " + _ENDS, inc="slots"),
+    ClaimNextWave: _fp(reads=_RUN + "status counters dispatch", writes="status told claims " + _ENDS, inc=_FREES),
+    CompleteFinishedWaves: _fp(reads=_RUN + "status counters", writes="status " + _ENDS, inc=_FREES),
+    RecordBatchFinished: _fp(reads=_RUN + "status", writes="counters " + _ENDS, inc=_FREES),
+    EnqueueBatches: _fp(reads=_RUN + "status dispatch", writes="status dispatch " + _ENDS, inc=_FREES, push="queue"),
+    ReadClaimedWave: _fp(reads=_RUN + "status dispatch claims", writes="claims " + _ENDS, inc=_FREES),
+    MarkPushed: _fp(reads=_RUN + "status counters", writes="status claims " + _ENDS, inc=_FREES),
     # the run's next state holds a scheduled trigger even when the run ends, so it never writes ``work``
-    ScheduleTrigger: _fp(reads="run", inc="delayed slots"),
+    ScheduleTrigger: _fp(reads="run", inc="delayed " + _FREES),
 }
 
 #: What each property reads (its verdict can change only through these).

@@ -1,7 +1,7 @@
 """The scope of a model check: the constants of the spec, kept apart from it.
 
 A scope fixes how many waves and batches there are, the threshold, how many
-workers take jobs, how many handler runs may be in flight at once, and how many
+workers take jobs, how many listener handler runs may be in flight at once, and how many
 faults of each kind may happen. Small waves make a 90 % threshold equal to
 100 %, which hides the overlap between a wave and its successor; the defaults
 (2 waves of 2 batches at 50 %) keep the threshold at one batch of two, strictly
@@ -47,7 +47,8 @@ class Scope:
     threshold: int = 50
     #: workers taking batch jobs off the queue
     workers: int = 2
-    #: handler runs that may be in flight at once (listener concurrency)
+    #: listener handler runs that may be in flight at once (listener concurrency); a periodic
+    #: reconciler's run has a slot of its own beside them, as its scheduler process has
     max_handlers: int = 2
     #: worker crashes after a batch is recorded but before it is acknowledged
     crashes: int = 0

@@ -10,7 +10,8 @@ runs on a logical clock).
 
 ``canonical(state)`` is the reduction the checker keys states by: in-flight
 handler runs and running jobs are sorted multisets (runs and workers are
-interchangeable), and on an any-order queue batches of a wave are relabelled
+interchangeable; a reconciler's run keeps its tag, ``RECONCILER``, so it stays
+apart from the listeners' runs), and on an any-order queue batches of a wave are relabelled
 too (handlers and properties only count finished batches).
 """
 
@@ -31,8 +32,8 @@ from coordinator import (
 from model.scope import Scope
 
 __all__ = [
-    "JOB_ID", "Events", "Row", "Run", "State", "canonical", "decode_row", "encode_row", "init", "queued_batches",
-    "rows_of", "run_key", "running_batches", "table_of", "Jobs",
+    "JOB_ID", "RECONCILER", "Events", "Row", "Run", "State", "canonical", "decode_row", "encode_row", "init",
+    "is_reconciler_run", "listener_runs", "queued_batches", "rows_of", "run_key", "running_batches", "table_of", "Jobs",
 ]
 
 JOB_ID = 1
@@ -42,10 +43,15 @@ JOB_ID = 1
 #: the last is ghost state: how many handler runs were told they own the wave (``WaveRow.owners_told``).
 Row = tuple[Status, int, int, int, int, int, int]
 
-#: An in-flight handler run: the wave of the batch whose completion event started it (0 for
-#: none, or where the policy does not read it), then the results it has received so far (rows
-#: encoded, see ``encode_row``).
+#: An in-flight handler run: what started it, then the results it has received so far (rows
+#: encoded, see ``encode_row``). What started it is the wave of the batch whose completion event
+#: started it (0 for none, or where the policy does not read it), or ``RECONCILER``.
 Run = tuple[object, ...]
+
+#: What starts a run the periodic reconciler started. The reconciler is a scheduler process off the
+#: listeners' queue (as in the simulation and live runs), so its run has a slot of its own beside the
+#: ``max_handlers`` listener runs, and the tag keeps the two kinds apart through every reduction.
+RECONCILER = "reconciler"
 
 #: Waiting events, front first, each the wave its handler run will be started with (see ``Run``).
 Events = tuple[int, ...]
@@ -146,6 +152,16 @@ def init(scope: Scope, policy: Policy) -> State:
     ))
 
 
+def is_reconciler_run(run: Run) -> bool:
+    """True for a run the reconciler started (it holds the reconciler's slot, not a listener's)."""
+    return run[0] == RECONCILER
+
+
+def listener_runs(runs: tuple[Run, ...]) -> int:
+    """How many of ``runs`` hold a listener slot (of ``Scope.max_handlers``)."""
+    return sum(1 for run in runs if run[0] != RECONCILER)
+
+
 def queued_batches(state: State) -> int:
     """Batch jobs waiting on the queue."""
     return len(state.queue)
@@ -170,14 +186,17 @@ def run_key(run: Run) -> str:
 
 def _relabel(rows: tuple[Row, ...], queue: Jobs, running: Jobs) -> tuple[tuple[Row, ...], Jobs, Jobs]:
     """Renumber the batches of each wave by what happened to them: finished or not,
-    copies running, and the queue positions of their copies. Handlers and
-    properties only count finished batches, so this keeps every verdict."""
+    copies running, and copies queued. Handlers and properties only count finished
+    batches, so this keeps every verdict. The queue is a multiset here (an any-order
+    queue), so its copies are counted, not placed: positions in it depend on the
+    labels being chosen, and two labellings of one state could keep two
+    representatives."""
     names: dict[tuple[int, int], tuple[int, int]] = {}
     new_rows = []
     for w, row in enumerate(rows, start=1):
         status, completed, failed, mask, dispatched, size, told = row
         signature = sorted(
-            (-((mask >> b) & 1), -running.count((w, b)), tuple(i for i, job in enumerate(queue) if job == (w, b)), b)
+            (-((mask >> b) & 1), -running.count((w, b)), -queue.count((w, b)), b)
             for b in range(size)
         )
         new_mask = 0

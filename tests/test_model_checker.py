@@ -64,7 +64,8 @@ def test_each_reduction_keeps_the_verdicts_and_the_plain_graph_is_the_walked_one
     assert (plain.states, plain.transitions) == (len(states), transitions)
     assert reduced.states <= symmetric.states <= plain.states
     assert reduced.transitions <= symmetric.transitions <= plain.transitions
-    if handlers == 1:  # one handler run at a time: symmetry has no two runs to swap
+    if handlers == 1 and policy != "atomic":  # one run at a time: symmetry has no two runs to swap (atomic's
+        # reconciler runs beside the listener's, on its own slot)
         assert (symmetric.states, symmetric.transitions) == (plain.states, plain.transitions)
     else:
         assert symmetric.states < plain.states and reduced.states < symmetric.states
@@ -147,8 +148,8 @@ def test_removing_the_reconciler_from_atomic_is_caught() -> None:
 def test_a_state_budget_stops_the_search_without_claiming_anything() -> None:
     budget = 100
     search = check(Scope(), POLICIES["atomic"], max_states=budget)
-    # the budget is checked before each expansion, so the last one may add a state past it
-    assert (search.complete, search.states, search.budget) == (False, budget + 1, "states")
+    # the budget is checked before each expansion, so the last one may add its few successors past it
+    assert (search.complete, search.budget) == (False, "states") and budget <= search.states < budget + 10
     assert search.stop_reason == f"state budget of {budget} reached"
     assert search.holds("no_stall") is None and search.holds("queue_bounded") is None
     assert search.holds("single_active_wave") is False

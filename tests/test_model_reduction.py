@@ -20,6 +20,8 @@ CASES = [
     ("seed-fix", Scope(waves=3, wave_size=2, max_handlers=1, duplicates=1)),
     ("atomic", Scope(crashes=1, duplicates=1, losses=1)),
     ("atomic", Scope(waves=3)),
+    # one listener slot: the reconciler's run is in flight beside a full set of listener runs
+    ("atomic", Scope(wave_size=1, workers=1, max_handlers=1)),
     ("atomic", Scope(waves=3, relay_lease="outlasts-claimer")),
     ("atomic", Scope(crashes=1, crash_handlers=True, relay_lease="outlasts-claimer")),
 ]
@@ -58,8 +60,11 @@ def test_the_reduction_says_what_it_may_take_alone() -> None:
     # the queue length is visible to queue_bounded; without it a take goes first
     assert "worker_take" in safe_kinds(False, True, (0, 0, 0), everything - {"queue_bounded"})
     assert "worker_take" not in safe_kinds(False, False, (0, 0, 0), everything - {"queue_bounded"})
-    # a reconciler competes for handler slots, and a lost or duplicated event for events
-    assert "listener_start" not in safe_kinds(True, True, (0, 0, 0), everything)
+    # the reconciler's run has a slot of its own, so a listener may start first; a lost or duplicated
+    # event competes with it for the events
+    assert "listener_start" in safe_kinds(True, True, (0, 0, 0), everything)
+    assert not conflict(FOOTPRINTS["listener_start"], FOOTPRINTS["reconciler_tick"])
+    assert conflict(FOOTPRINTS["listener_start"], _fp(dec="slots"))  # a second taker of listener slots would
     assert "listener_start" not in safe_kinds(False, True, (0, 0, 1), everything)
     assert "listener_start" not in safe_kinds(False, True, (0, 1, 0), everything)
     assert safe_kinds(False, True, (0, 0, 0), everything) <= ONE_WAY

@@ -22,14 +22,14 @@ from coordinator import (
 )
 from model import actions
 from model.scope import Scope
-from model.state import State, init, rows_of, table_of
+from model.state import State, init, is_reconciler_run, rows_of, table_of
 
 
 def abstraction(rows: object, queue: object, running: object, events: tuple[int, ...], delayed: int,
-                effects: object) -> object:
+                effects: object, reconciling: object) -> object:
     """What both sides must agree on: the rows, the jobs, the events (each as the wave its run is started
-    with) and each run's next DB operation."""
-    return (rows, queue, running, events, delayed, effects)
+    with), each run's next DB operation and which runs are the reconciler's."""
+    return (rows, queue, running, events, delayed, effects, reconciling)
 
 
 class CoreAgainstModel(RuleBasedStateMachine):
@@ -50,6 +50,7 @@ class CoreAgainstModel(RuleBasedStateMachine):
         self.events: list[tuple[int, int] | None] = []  # (wave, batch) of a completion, None for an auto-trigger
         self.delayed = 0
         self.runs: list[HandlerRun] = []
+        self.reconciling: list[bool] = []  # per run: the reconciler's (its own slot), not a listener's
 
     def _step(self, nxt: State | None) -> None:
         assert nxt is not None
@@ -75,13 +76,15 @@ class CoreAgainstModel(RuleBasedStateMachine):
     def _start(self, trigger: BatchJobCompleted | AutoTriggerFired | ReconcilerTicked) -> None:
         program = program_for(trigger, self.spec.policy, self.spec.config)
         self.runs.append(HandlerRun(f"h{len(self.runs)}", program))
+        self.reconciling.append(isinstance(trigger, ReconcilerTicked))
 
     def _waves(self) -> tuple[int, ...]:
         """The waiting events as the model tags them: a batch's wave where the policy reads it, else 0."""
         tagged = self.spec.policy.reads_batch_wave
         return tuple(e[0] if e is not None and tagged else 0 for e in self.events)
 
-    @precondition(lambda self: hasattr(self, "spec") and self.events and len(self.runs) < self.scope.max_handlers)
+    @precondition(lambda self: hasattr(self, "spec") and self.events
+                  and self.reconciling.count(False) < self.scope.max_handlers)
     @rule()
     def listener_start(self) -> None:
         note("listener starts a run")
@@ -92,7 +95,7 @@ class CoreAgainstModel(RuleBasedStateMachine):
 
     @precondition(
         lambda self: hasattr(self, "spec") and self.spec.policy.reconciler_period_s is not None
-        and len(self.runs) < self.scope.max_handlers
+        and True not in self.reconciling
     )
     @rule()
     def reconciler_tick(self) -> None:
@@ -114,6 +117,7 @@ class CoreAgainstModel(RuleBasedStateMachine):
             self.delayed += 1
         if run.done:
             del self.runs[i]
+            del self.reconciling[i]
 
     @precondition(lambda self: hasattr(self, "spec") and self.delayed)
     @rule()
@@ -134,11 +138,12 @@ class CoreAgainstModel(RuleBasedStateMachine):
             return
         core = abstraction(
             rows_of(self.table), tuple(self.queue), tuple(self.running), self._waves(), self.delayed,
-            tuple(r.effect for r in self.runs),
+            tuple(r.effect for r in self.runs), tuple(self.reconciling),
         )
         model = abstraction(
             self.model.rows, self.model.queue, self.model.running, self.model.events, self.model.delayed,
             tuple(self.spec.next_effect(r) for r in self.model.runs),
+            tuple(is_reconciler_run(r) for r in self.model.runs),
         )
         assert core == model
 

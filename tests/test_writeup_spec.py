@@ -70,13 +70,19 @@ def test_each_write_up_policy_has_the_built_in_s_verdicts_and_shortest_lengths(
 
 @pytest.mark.parametrize("fused", ["false", "true"])
 def test_atomic_has_the_built_in_s_verdicts(fused: str) -> None:
-    # verdicts only: a claim and a mark are transactions, several steps here and one in the built-in. The
-    # reconciler is off: the built-in runs it on a listener's slot, the spec on the scheduler's own, so at one
-    # handler the two differ (benchmarks/results/onecore.txt says where)
+    # verdicts only: a claim and a mark are transactions, several steps here and one in the built-in
     switches = {"reconciler_period_s": "none", "fused_push": fused}
     expected = holds(builtin("atomic", 2, 1, 2, 1, **switches))
     assert holds(spec_run("atomic", 2, 1, 2, 1, **switches)) == expected
     assert expected["no_duplicate_push"] is (fused == "true")  # the relay pushes twice; the fused push once
+
+
+def test_atomic_s_reconciler_runs_beside_a_full_set_of_listeners_in_both_checkers() -> None:
+    # one listener slot: the reconciler's run has its own (the spec's scheduler queue has its own worker), so it
+    # relays a wave the listener's run has just claimed and pushed; on a listener's slot it never could
+    expected = holds(builtin("atomic", 2, 1, 1, 1))
+    assert holds(spec_run("atomic", 2, 1, 1, 1)) == expected
+    assert expected["no_duplicate_push"] is False and expected["queue_bounded"] is False
 
 
 def test_a_switch_changes_what_the_spec_does_as_it_changes_the_built_in() -> None:

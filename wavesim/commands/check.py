@@ -218,7 +218,8 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
                    "[default: WAVE_COMPLETION_THRESHOLD, else 50]")
 @click.option("--workers", default=2, show_default=True, help="Workers taking batch jobs (1-6).")
 @click.option("--handlers", "max_handlers", default=2, show_default=True,
-              help="Handler runs that may be in flight at once (1-6).")
+              help="Listener handler runs that may be in flight at once (1-6); a reconciler's run has its "
+                   "own slot beside them.")
 @click.option("--crashes", default=0, show_default=True,
               help="Budget of worker crashes after the record, before the ack.")
 @click.option("--duplicates", default=0, show_default=True, help="Budget of duplicated completion events.")

@@ -19,7 +19,8 @@ Isolation, per dialect (docs/spec-sql.md gives the sources):
   checked before the lock.
 - MariaDB REPEATABLE READ: plain SELECTs read a snapshot taken at the transaction's first plain read;
   UPDATE, DELETE and FOR UPDATE read the latest committed version (current read), lock every row they
-  scan, keep those locks, and take gap locks that block other sessions' inserts into the scanned range.
+  scan, keep those locks, and take gap locks that block other sessions' inserts into the scanned range
+  (SKIP LOCKED passes a held row and takes neither it nor the gap below it).
   They scan the keys fixed by ``=`` or ``IN``, else the range of the key the WHERE bounds (``spec.keyrange``:
   ``id < 3``, and in a FOR UPDATE ``n + 0 > id AND n = 0`` as ``id < 0``) and the first record past it, else
   the whole table.
@@ -54,7 +55,7 @@ from typing import Any
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
 from spec.expr import Expr, Owner, columns_read, evaluate, is_true, sort_key
-from spec.keyrange import key_range, propagated_false, scan_keys
+from spec.keyrange import key_range, open_below, propagated_false, scan_keys
 from spec.lease import GONE
 from spec.plans import PlanCache
 from spec.results import Blocked, Done, Failed, Outcome, Result
@@ -677,6 +678,7 @@ class Engine:
         taken: list[tuple[Row, Row]] = []
         locks: set[tuple[int, int]] = set()
         gaps: set[tuple[int, int | None, int | None]] = set()
+        skipped: list[int] = []  # SKIP LOCKED: held records passed over, each with no lock on it or its gap
         for k in keys:
             if limit is not None and len(taken) >= limit:
                 break
@@ -686,6 +688,7 @@ class Engine:
             holders = self._holders(state, s, plan.table, k)
             if holders:
                 if isinstance(plan, Select) and plan.skip_locked:
+                    skipped.append(k)
                     continue
                 if not rr and isinstance(plan, Update) and lookup is None and not (
                         k in committed and is_true(plan.where, committed[k], d)):
@@ -721,7 +724,7 @@ class Engine:
                 last = taken[-1][0][spec.key]
                 assert isinstance(last, int), "a table's key is an integer (spec/schema.py)"
                 gaps.add(gap(last))
-        return taken, frozenset(locks), frozenset(gaps)
+        return taken, frozenset(locks), open_below(frozenset(gaps), skipped, records)
 
 
 def _subsets(items: frozenset[tuple[int, int]]) -> list[frozenset[tuple[int, int]]]:

@@ -12,7 +12,7 @@ has one (records marked deleted are passed, locked at REPEATABLE READ, up to the
 descending one does the same from the top, past the lower end. ``scan_keys`` gives those keys in order and
 the bound of the gap the scan starts in: REPEATABLE READ locks each record read with the gap below it (above
 it, descending), except that an ascending scan starting on a record equal to an inclusive lower end locks
-that record only.
+that record only. A SKIP LOCKED scan locks neither a held record it passes nor the gap below it (``open_below``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from spec.dialects import Dialect
 from spec.errors import Unsupported
 from spec.expr import Cmp, Col, Const, Expr, Logic, columns_read, evaluate, is_true
 from spec.schema import TableSpec, Value
+from spec.state import Gap
 
-__all__ = ["KeyRange", "key_range", "propagated_false", "scan_keys"]
+__all__ = ["KeyRange", "key_range", "open_below", "propagated_false", "scan_keys"]
 
 #: ``c op key`` read as ``key op' c``
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
@@ -145,3 +146,22 @@ def scan_keys(records: Iterable[int], span: KeyRange, descending: bool, marked: 
     else:
         start = max((k for k in ordered if span.below(k)), default=None)
     return inside + beyond, start, beyond[-1] if beyond else None
+
+
+def open_below(gaps: frozenset[Gap], skipped: list[int], records: list[int]) -> frozenset[Gap]:
+    """A SKIP LOCKED scan's gaps without the gap below each record it ``skipped``: InnoDB takes a record's lock
+    and the gap below it as one next-key lock, and skips both when the record is held (MariaDB 10.11, ascending
+    and descending alike). Each gap holding a skipped key is cut into the parts either side of that gap."""
+    for k in skipped:
+        below = max((r for r in records if r < k), default=None)
+        cut: set[Gap] = set()
+        for table, low, high in gaps:
+            if (low is not None and low >= k) or (high is not None and high < k):
+                cut.add((table, low, high))  # the skipped record's gap lies outside this one
+                continue
+            if below is not None and (low is None or low < below):
+                cut.add((table, low, below))
+            if high is None or k < high:
+                cut.add((table, k, high))
+        gaps = frozenset(cut)
+    return gaps

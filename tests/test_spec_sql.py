@@ -869,3 +869,40 @@ def test_a_mariadb_select_reading_the_range_left_after_propagation_does_not_wait
     permissive = spec.Engine(RANGE_SCHEMA, dataclasses.replace(engine.dialect, full_scan_for_ranges=True))
     outcomes = [outcome for _, outcome in permissive.execute(held, 0, statement)]
     assert outcomes == [spec.Done(spec.Result(("id", "n"), (), 0, ordered=True)), spec.Blocked(frozenset({1}))]
+
+
+def _skip_locked(where: object = None, desc: bool = False, limit: int | None = None) -> object:
+    stmt = sa.select(R.c.id, R.c.n).order_by(R.c.id.desc() if desc else R.c.id).with_for_update(skip_locked=True)
+    stmt = stmt if where is None else stmt.where(where)
+    return stmt if limit is None else stmt.limit(limit)
+
+
+@pytest.mark.parametrize(("statement", "read", "inserts_waiting"), [
+    (_skip_locked(), [2, 6], [1, 5, 7]),
+    (_skip_locked(limit=1), [2], [1]),
+    (_skip_locked(limit=2), [2, 6], [1, 5]),
+    (_skip_locked(desc=True, limit=3), [6, 2], [1, 5, 7]),
+    (_skip_locked(R.c.id < 7, desc=True), [6, 2], [1, 5, 7]),
+    (_skip_locked(R.c.id > 1), [2, 6], [1, 5, 7]),
+    (_skip_locked(R.c.id < 5), [2], [1, 5]),
+])
+def test_a_mariadb_skip_locked_scan_leaves_the_gap_below_each_row_it_skips_open(
+        statement: object, read: list[int], inserts_waiting: list[int]) -> None:
+    """Session 1 holds row 4 (by key: the row, not the gap below it) of rows 2, 4 and 6. A REPEATABLE READ SKIP
+    LOCKED scan passes row 4 and takes no next-key lock on it, so an insert of 3 goes on; the inserts that wait
+    are those MariaDB 10.11 made wait in the same probe."""
+    engine, state = _range_start(SPREAD, RR)
+    held, _ = run(engine, state, 1, sa.update(R).where(R.c.id == 4).values(n=7))
+    scanned, outcome = run(engine, held, 0, statement)
+    assert [k for k, _ in rows(outcome)] == read
+    waiting = [k for k in SPREAD_INSERTS
+               if run(engine, scanned, 1, sa.insert(R).values(id=k, n=0))[1] == spec.Blocked(frozenset({0}))]
+    assert waiting == inserts_waiting
+
+
+def test_a_mariadb_skip_locked_scan_that_skips_every_row_locks_the_gap_above_the_last_only() -> None:
+    """SPEC_SEED=12's scan: every row held, LIMIT 1. InnoDB locks the supremum's gap and nothing below it."""
+    engine, state = _range_start(SPREAD, RR)
+    held, _ = run(engine, state, 1, sa.update(R).values(n=7))
+    scanned, outcome = run(engine, held, 0, _skip_locked(limit=1))
+    assert rows(outcome) == [] and scanned.sessions[0].gaps == frozenset({(0, 6, None)})

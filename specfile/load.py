@@ -21,7 +21,7 @@ from spec.errors import Unsupported
 from spec.lang import Spec
 from userio.errors import BadInput
 
-__all__ = ["given_options", "load_spec", "model_of", "pairs"]
+__all__ = ["given_options", "load_spec", "model_of", "pairs", "policies_of"]
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -105,3 +105,13 @@ def model_of(spec: Spec, *, scope: dict[str, str], faults: dict[str, str], diale
                      symmetry=symmetry, saturation=saturation, wait_merge=wait_merge)
     except Unsupported as refused:
         raise BadInput(f"spec {spec.name}: {refused}") from None
+
+
+def policies_of(spec: Spec, names: Iterable[str]) -> tuple[str, ...]:
+    """``--policy NAME`` (each given) with a spec: values of its ``policy`` switch (the write-up's
+    coordinator, ``coordinator/writeup.py``, has one); refused in one line for a spec without it."""
+    chosen = tuple(dict.fromkeys(names))
+    if chosen and "policy" not in spec.switches:
+        raise BadInput(f"--policy is for the write-up's coordinator; spec {spec.name} has no 'policy' switch "
+                       "(set its switches with --switch NAME=VALUE)")
+    return chosen

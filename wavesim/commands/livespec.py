@@ -22,7 +22,7 @@ from live import FAULT_MIX, LiveSettings, TableClash
 from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from spec.errors import Unsupported
 from spec.lease import on_a_clock
-from specfile.load import load_spec, pairs
+from specfile.load import load_spec, pairs, policies_of
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
 from wavesim.dboption import check_redis_url
@@ -68,13 +68,11 @@ def live_spec(o: dict[str, Any], expected: Expected) -> None:
     spec = load_spec(o["spec"])
     given = pairs(o["scope"], "--scope")
     given.update(pairs(o["switch_specs"], "--switch"))
-    if o.get("policies"):  # --policy NAME: the spec's 'policy' switch (coordinator/writeup.py)
-        if "policy" not in spec.switches:
-            raise BadInput(f"--policy is for the write-up's coordinator; spec {spec.name} has no 'policy' switch "
-                           "(set its switches with --switch NAME=VALUE)")
-        if len(set(o["policies"])) > 1 or given.get("policy", o["policies"][0]) != o["policies"][0]:
+    chosen = policies_of(spec, o.get("policies") or ())  # --policy NAME: the spec's 'policy' switch
+    if chosen:
+        if len(chosen) > 1 or given.get("policy", chosen[0]) != chosen[0]:
             raise BadInput("a spec's live run takes one policy: run the command once per policy")
-        given["policy"] = o["policies"][0]
+        given["policy"] = chosen[0]
     try:
         scope = spec.scope_of(given)
         spec.workers(scope)

@@ -16,7 +16,7 @@ from model.specmodel.wayout import stuck_state, ways_out
 from model.specmodel.world import View, World
 from spec.errors import Unsupported
 from specfile.export import export_text
-from specfile.load import load_spec, model_of, pairs
+from specfile.load import load_spec, model_of, pairs, policies_of
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
 from userio.files import writes
@@ -218,10 +218,7 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
     spec = load_spec(o["spec"])
     scope = pairs(o["scope"], "--scope")
     scope.update(pairs(o.get("switch_specs") or (), "--switch"))
-    if o.get("policy") is not None:  # --policy NAME: the spec's 'policy' switch (coordinator/writeup.py)
-        if "policy" not in spec.switches:
-            raise BadInput(f"--policy is for the write-up's coordinator; spec {spec.name} has no 'policy' switch "
-                           "(set its switches with --switch NAME=VALUE)")
+    if policies_of(spec, [o["policy"]] if o.get("policy") is not None else []):  # the spec's 'policy' switch
         if scope.get("policy", o["policy"]) != o["policy"]:
             raise BadInput(f"--policy {o['policy']} and --switch policy={scope['policy']} disagree: give one")
         scope["policy"] = o["policy"]

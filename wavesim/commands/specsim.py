@@ -23,7 +23,7 @@ from sim.specrun import run_spec, summary_lines
 from sim.specsettings import SpecSettings
 from spec.errors import Unsupported
 from spec.lang import Spec
-from specfile.load import given_options, load_spec, pairs
+from specfile.load import given_options, load_spec, pairs, policies_of
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
 from userio.files import check_output
@@ -145,11 +145,8 @@ def load_with_settings(o: dict[str, Any], extra: Iterable[str] = ()) -> tuple[Sp
 def _policy_switches(o: dict[str, Any], spec: Spec) -> tuple[str, ...]:
     """``--policy NAME`` (each, where a command takes several) given with a spec: its ``policy`` switch, as
     ``--switch policy=NAME`` (the write-up's coordinator, ``coordinator/writeup.py``, has one)."""
-    chosen = tuple(o.get("policies") or ()) + ((o["policy"],) if o.get("policy") else ())
-    if chosen and "policy" not in spec.switches:
-        raise BadInput(f"--policy is for the write-up's coordinator; spec {spec.name} has no 'policy' switch "
-                       "(set its switches with --switch NAME=VALUE)")
-    return tuple(f"policy={name}" for name in chosen)
+    given = tuple(o.get("policies") or ()) + ((o["policy"],) if o.get("policy") else ())
+    return tuple(f"policy={name}" for name in policies_of(spec, given))
 
 
 def _guarded(path: str, work: Callable[[], Any]) -> Any:

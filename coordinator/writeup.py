@@ -95,10 +95,7 @@ def rows(scope: Scope) -> dict[str, list[dict[str, Any]]]:
 @spec.start
 def start(scope: Scope) -> list[tuple[Any, ...]]:
     tag = 1 if policy_of(scope).reads_batch_wave else 0
-    jobs: list[tuple[Any, ...]] = [("batch", 1, b, tag) for b in range(size(scope, "wave_size"))]
-    if policy_of(scope).reconciler_period_s is not None:
-        jobs.append(("reconciler",))
-    return jobs
+    return [("batch", 1, b, tag) for b in range(size(scope, "wave_size"))]
 
 
 Program = Generator[Any, Any, Any]
@@ -165,11 +162,19 @@ def trigger(ctx: Ctx) -> Program:
     yield from check_and_trigger_next_wave(ctx, 0)
 
 
-@spec.job("reconciler", queue="scheduler", ack="with_last_step", listeners=("reconciler",))
+@spec.job("reconciler", queue="scheduler", ack="with_last_step")
 def reconciler(ctx: Ctx) -> Program:
-    """Ours (``reconciler_period_s``): the scheduler's periodic run of the handler, off the listeners' queue;
-    it queues its next tick when it ends (no clock: every N s is any time)."""
+    """Ours (``reconciler_period_s``): the scheduler's periodic run of the handler, off the listeners' queue."""
     yield from check_and_trigger_next_wave(ctx, 0)
+
+
+# A scheduler starts the next tick whether the last one succeeded or failed (a deadlock victim's run does not
+# end the schedule); at most one runs at a time, as the built-in checker's own reconciler slot has it.
+spec.every("reconciler", seconds=lambda scope: _period(scope), when=lambda scope: _period(scope) is not None)
+
+
+def _period(scope: Scope) -> float | None:
+    return policy_of(scope).reconciler_period_s
 
 
 # -- properties (coordinator/properties.py; progress is distinct finished batches) ----------------------------

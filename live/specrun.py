@@ -178,7 +178,9 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
     reader = _Reader(spec, scope, db, queues, plan.events_log)
     verdicts = {n: Verdict(p.kind, True) for n, p in spec.properties.items()}
     sup = Supervisor(str(plan_path), str(stderr_path))
-    quiet_wall = max(settings.wall(settings.stall_after_s), settings.stall_min_wall_s) if spec.periodic else 0.0
+    periodic = {name: settings.wall(spec.period_s(name, scope) or plan.deliver_delayed_s)
+                for name in spec.periodic_in(scope)}
+    quiet_wall = max(settings.wall(settings.stall_after_s), settings.stall_min_wall_s) if periodic else 0.0
     outcome, samples = "deadline", 0
     started = time.monotonic()
     main = threading.current_thread() is threading.main_thread()
@@ -210,7 +212,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
             _judge_always(spec, view, verdicts, run.now())
             if sig != last_sig:
                 last_sig, moved = sig, time.monotonic()
-            busy = view.queued() + view.running() - sum(view.queued(p) + view.running(p) for p in spec.periodic)
+            busy = view.queued() + view.running() - sum(view.queued(p) + view.running(p) for p in periodic)
             goals = [p for p in spec.properties.values() if p.kind == "eventually"]
             if not busy and goals and all(judge(p, view) is None for p in goals):
                 outcome = "reached"
@@ -218,7 +220,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
             if not busy and time.monotonic() - moved >= quiet_wall:
                 outcome = "quiescent"
                 break
-            _push_periodic(spec, view, queues, idle_since, settings.wall(plan.deliver_delayed_s))
+            _push_periodic(spec, periodic, view, queues, idle_since)
             sup.respawn_dead()
             time.sleep(settings.sample_ms / 1000)
     finally:
@@ -260,13 +262,13 @@ def _judge_always(spec: Spec, view: LiveView, verdicts: dict[str, Verdict], at_s
             verdicts[n] = Verdict(p.kind, False, detail, round(at_s, 3))
 
 
-def _push_periodic(spec: Spec, view: LiveView, queues: dict[str, Any], idle_since: dict[str, float],
-                   period: float) -> None:
-    """Push each periodic job type (``spec.every``) that has been neither queued nor running for ``period``
-    wall seconds (the model pushes one at any time none is there; a period leaves the world idle between
-    two, as the model's can be)."""
+def _push_periodic(spec: Spec, periodic: dict[str, float], view: LiveView, queues: dict[str, Any],
+                   idle_since: dict[str, float]) -> None:
+    """Push each periodic job type (``spec.every``) that has been neither queued nor running for its period
+    (``periodic``: wall seconds; the spec's, else the delay of a delayed job) (the model pushes one at any
+    time none is there; a period leaves the world idle between two, as the model's can be)."""
     now = time.monotonic()
-    for name in spec.periodic:
+    for name, period in periodic.items():
         if view.queued(name) or view.running(name):
             idle_since.pop(name, None)
         elif now - idle_since.setdefault(name, now) >= period:

@@ -49,10 +49,6 @@ REFUSED: dict[str, str] = {
     "listener=sync": "the spec's listener is a queued job: a sync listener would run inside the batch's worker",
     "faults": "the built-in run's faults (a crash after the record, a lost event, replica lag, ...) are not "
               "the spec's (a crash at any step, a throw, a duplicate, a lost delayed job)",
-    "reconciler_period_s": "the spec's reconciler queues its next tick when a tick ends (the checker has no "
-                           "clock), so a run with one never goes quiet",
-    "atomic_advance": "the spec's relay takes any claimed wave at once (no clock: every lease has run out), "
-                      "where the built-in run waits out relay_lease_s",
 }
 
 
@@ -78,10 +74,6 @@ def _refuse(scenario: Scenario) -> None:
     on = [name for name in (*FAULT_RATES, "replica_lag_ms", "clock_skew_s") if getattr(scenario, name) > 0]
     if on or scenario.swarm:
         raise ConfigError(f"{(on or ['swarm'])[0]} cannot run through the spec: {REFUSED['faults']}")
-    policy = scenario.resolved_policy
-    for name in ("reconciler_period_s", "atomic_advance"):
-        if getattr(policy, name) not in (None, False):
-            raise ConfigError(f"policy {scenario.policy} ({name}) cannot run through the spec: {REFUSED[name]}")
     if scenario.wave_size > MAX_WAVE_SIZE:
         raise ConfigError(f"wave_size={scenario.wave_size} cannot run through the spec: at most {MAX_WAVE_SIZE} "
                           "(one finished_<k> column per batch)")

@@ -103,6 +103,7 @@ class SpecShell:
         self.slot_queue = tuple(q for q, n in enumerate(workers.values()) for _ in range(n))
         self.tries = {name: spec.tries(name, self.scope) for name in spec.jobs}
         self.rollback_first = spec.rolls_back_before_failure(self.scope)
+        self.periodic = spec.periodic_in(self.scope)
         durations, db, ties, faults, choices = (
             np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(settings.seed).spawn(5))
         self._durations, self._db_rng, self._faults, self._choices = durations, db, faults, choices
@@ -138,8 +139,9 @@ class SpecShell:
             env.process(self._worker(s, q))
         for job, payload in self.spec.initial_jobs(self.scope):
             self._push(SimJob(job, payload))
-        for name in self.spec.periodic:
-            env.process(self._ticker(name, self.spec.periods.get(name, DEFAULT_PERIOD_S)))
+        for name in self.periodic:
+            period = self.spec.period_s(name, self.scope)
+            env.process(self._ticker(name, DEFAULT_PERIOD_S if period is None else period))
         self._check_always()
         self._settle()
         step, peek, done, budget, events = env.step, env.peek, self.done, self.settings.max_events, 0
@@ -172,7 +174,7 @@ class SpecShell:
         nothing."""
         if not self.world.quiet() or self.done.triggered:
             return
-        if not self.spec.periodic:
+        if not self.periodic:
             self._stop("quiet")
             return
         mark = (self.world.db.tables, tuple(sorted(self.world.counts.items(), key=repr)), len(self.world.failed))

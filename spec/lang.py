@@ -383,8 +383,11 @@ class Spec:
     switches: dict[str, Switch] = field(default_factory=dict)
     settles: dict[str, Settled] = field(default_factory=dict)
     metrics: dict[str, Metric] = field(default_factory=dict)
-    #: each periodic job type's period in the simulation, seconds (``every(name, seconds=...)``)
-    periods: dict[str, float] = field(default_factory=dict)
+    #: each periodic job type's period in the simulation, seconds, or a function of the scope
+    #: (``every(name, seconds=...)``)
+    periods: dict[str, float | Callable[[Scope], float]] = field(default_factory=dict)
+    #: the periodic job types that are periodic only in some scopes (``every(name, when=...)``)
+    periodic_when: dict[str, Callable[[Scope], bool]] = field(default_factory=dict)
     saturated: tuple[Saturates, ...] = ()
     leases: dict[str, Lease] = field(default_factory=dict)
     _rows: Callable[[Scope], Mapping[str, Iterable[Mapping[str, Value]]]] | None = None
@@ -440,15 +443,34 @@ class Spec:
             return body
         return register
 
-    def every(self, name: str, seconds: float | None = None) -> None:
-        """Make job type ``name`` periodic: it is pushed again whenever none of it is queued or running
-        (the model has no clock, so "every N seconds" is "at any time"; the simulation pushes it every
-        ``seconds``, when none is queued or running, default ``sim.specsettings.DEFAULT_PERIOD_S``)."""
-        if seconds is not None and not seconds > 0:
+    def every(self, name: str, seconds: float | Callable[[Scope], float] | None = None,
+              when: Callable[[Scope], bool] | None = None) -> None:
+        """Make job type ``name`` periodic, as a scheduler runs it: it is pushed again whenever none of it is
+        queued or running, whether its last run succeeded or failed (the model has no clock, so "every N
+        seconds" is "at any time"; the simulation and live runs push it every ``seconds``, when none is queued
+        or running, default ``sim.specsettings.DEFAULT_PERIOD_S``). ``seconds`` may be a function of the
+        scope; ``when(scope)`` false makes it not periodic in that scope (a policy without a reconciler)."""
+        if seconds is not None and not callable(seconds) and not seconds > 0:
             raise Unsupported(f"every({name!r}): seconds must be positive, got {seconds!r}")
         self.periodic = (*self.periodic, name)
         if seconds is not None:
-            self.periods[name] = float(seconds)
+            self.periods[name] = seconds if callable(seconds) else float(seconds)
+        if when is not None:
+            self.periodic_when[name] = when
+
+    def periodic_in(self, scope: Scope) -> tuple[str, ...]:
+        """The job types that are periodic in ``scope``."""
+        return tuple(n for n in self.periodic if n not in self.periodic_when or self.periodic_when[n](scope))
+
+    def period_s(self, name: str, scope: Scope) -> float | None:
+        """Periodic job type ``name``'s period in ``scope``, seconds (None: the runner's default)."""
+        period = self.periods.get(name)
+        if period is None:
+            return None
+        seconds = period(scope) if callable(period) else period
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
+            raise Unsupported(f"every({name!r}): seconds must be positive, got {seconds!r}")
+        return float(seconds)
 
     def switch(self, name: str, choices: Iterable[str], default: str, doc: str) -> None:
         """A named choice (``--switch name=choice``), read by programs as ``ctx.scope.<name>``."""

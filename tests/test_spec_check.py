@@ -226,3 +226,16 @@ def test_a_saved_trap_replays_as_a_trap(tmp_path: Path) -> None:
     assert invoke("check", str(SPECS / "forever.py"), "--trace-out", str(trace)).exit_code == 1
     replayed = invoke("replay", str(trace))
     assert replayed.exit_code == 1 and "no fault-free run reaches flag_set" in replayed.stdout
+
+
+def test_a_periodic_job_ticks_again_after_a_tick_failed_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a scheduler starts the next tick whatever the last one did; a model that ended the schedule at a failed
+    # tick would find the row never swept
+    assert verdicts(model("failing_tick")) == {"swept": (True, None)}
+    ticks = ModelClass._ticks
+
+    def ended_by_a_failure(self: ModelClass, world: object) -> object:
+        # the mechanism broken on purpose: a tick that failed for good ends the schedule
+        return iter(()) if world.failed else ticks(self, world)  # type: ignore[attr-defined]
+    monkeypatch.setattr(ModelClass, "_ticks", ended_by_a_failure)
+    assert verdicts(model("failing_tick"))["swept"][0] is False

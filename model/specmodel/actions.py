@@ -62,6 +62,7 @@ class Model:
                  frames: bool = True, saturation: bool = True, wait_merge: bool = True) -> None:
         spec.check_declared()
         self.spec, self.scope = spec, scope
+        self.periodic = spec.periodic_in(scope)
         self.engine = Engine.of(spec.schema, dialect or spec.dialect)
         self.level = level or spec.level
         if self.level:
@@ -199,7 +200,12 @@ class Model:
                         rest = jobs[:i] + jobs[i + 1:]
                         yield Move(("lose_delayed", q, str(job)),
                                    self._with_queue(self._spent(world, "lose_delayed"), q, rest), fault=True)
-        for name in self.spec.periodic:
+        yield from self._ticks(world)
+
+    def _ticks(self, world: World) -> Iterator[Move]:
+        """A scheduler's tick of each periodic job none of which is queued or running, whatever its last
+        run did."""
+        for name in self.periodic:
             if not any(j.type == name for q in world.queues for j in q) and \
                     not any(r is not None and r.job.type == name for r in world.slots):
                 yield Move(("tick", name), self._pushed(world, Job(name, ())))
@@ -317,7 +323,10 @@ class Model:
             released = self._pushed(world.but(db=self.engine.disconnect(world.db, s)), again)
             yield self._with_slot(released, s, None)
             return
-        failed = world.but(failed=tuple(sorted((*world.failed, run.job), key=repr)))
+        # every tick of a periodic job is the same job, so its failures are kept once: counted, a scheduler
+        # whose ticks keep failing would make the space endless
+        once = run.job.type in self.periodic and run.job in world.failed
+        failed = world if once else world.but(failed=tuple(sorted((*world.failed, run.job), key=repr)))
         if decision.rollback:
             failed = failed.but(db=self.engine.disconnect(failed.db, s))
         if not decision.run_failure:

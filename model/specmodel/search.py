@@ -218,7 +218,7 @@ def check_spec(
     # it is not at, seen when it is made. It is the shortest once no state shallower than it is a stall of
     # that goal: the states of the level above still to be expanded are asked whether they have a
     # fault-free step (the first one answers), so the search need not expand the rest of that level.
-    idle_stalls = not spec.periodic and bool(goals)
+    idle_stalls = not model.periodic and bool(goals)
     spotted_at: dict[str, int] = {}
 
     def spotted(j: int) -> None:

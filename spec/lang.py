@@ -3,340 +3,66 @@
 A spec is a Python module holding one ``Spec``. It declares the tables (SQLAlchemy Core), the initial
 rows and jobs as functions of the scope, the job types (generators that yield one step at a time), the
 queues and their workers, the fault budgets, the switches (named choices, such as "bug" or "fix") and
-the properties. ``docs/your-coordinator.md`` is the user's guide; this module is the reference.
-
-A job body is a generator ``body(ctx, *payload)``. It yields one operation at a time and is sent its
-result:
-
-- a SQLAlchemy Core ``select``/``insert``/``update``/``delete``: sent a ``spec.Result``, or thrown a
-  ``SqlError`` when the engine raises (deadlock, duplicate key ...);
-- ``keep(statement, fn)``: the statement, as above, but the program is sent ``fn(result)``, a hashable value:
-  only what the program keeps of the result becomes its state (as SQL computing the value would);
-- ``begin()``, ``commit()``, ``rollback()``: the session's transaction;
-- ``push(job, *payload, delay=None)``: put a job on its queue (never part of a transaction);
-- ``bulk(push(...), push(...), ...)``: put several jobs on their queues in one queue operation (Laravel's
-  ``Queue::bulk`` and ``Bus::batch()->dispatch()``, Sidekiq's ``push_bulk``): one step;
-- ``record(event, *key)``: count an event in ghost state that properties read (not a step of its own:
-  it happens with the step before it);
-- ``choose(*options)``: the model tries every option (not a step of its own either).
-
-Each of these is one atomic action of a real system: one statement, one transaction boundary, one queue
-push. Other programs run between any two of them.
+the properties. ``docs/your-coordinator.md`` is the user's guide; this module is the reference, and the one
+module a spec imports: what a job yields is ``spec.steps``, the parts declared are ``spec.declarations``.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from spec.declarations import (
+    ACKS,
+    FAULTS,
+    Ctx,
+    JobType,
+    Metric,
+    Property,
+    Saturates,
+    Scope,
+    Settled,
+    Switch,
+)
 from spec.errors import SourceLocation, Unsupported
 from spec.lease import READINGS, Lease
 from spec.schema import Schema, Value
+from spec.steps import (
+    Begin,
+    Bulk,
+    Choose,
+    Commit,
+    JobThrew,
+    Keep,
+    Payload,
+    Program,
+    Push,
+    Record,
+    Rollback,
+    SqlError,
+    begin,
+    bulk,
+    choose,
+    commit,
+    is_statement,
+    keep,
+    push,
+    record,
+    rollback,
+    transaction,
+    yielded_at,
+)
 
 __all__ = [
-    "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobType", "Keep", "Metric", "Program", "Property",
-    "Push", "Record", "Rollback", "Saturates", "Settled", "Spec", "SqlError", "Switch", "begin", "bulk", "choose",
-    "commit", "keep", "lease", "push", "record", "rollback", "transaction",
+    "ACKS", "FAULTS", "Begin", "Bulk", "Choose", "Commit", "Ctx", "JobThrew", "JobType", "Keep", "Metric", "Payload",
+    "Program", "Property", "Push", "Record", "Rollback", "Saturates", "Scope", "Settled", "Spec", "SqlError",
+    "Switch", "begin", "bulk", "choose", "commit", "is_statement", "keep", "lease", "push", "record", "rollback",
+    "transaction", "yielded_at",
 ]
-
-#: the fault kinds a spec may give a budget, and what each does
-FAULTS: dict[str, str] = {
-    "crash": "a worker dies at any step of a job, before its ack: its open transaction rolls back and the "
-             "queue redelivers the job (at-least-once)",
-    "throw": "a job raises at any step (a timeout, a bug): the worker handles the failure as the spec's "
-             "on_failure and tries say",
-    "duplicate": "the queue delivers a job twice: a copy stays queued when a worker takes it",
-    "lose_delayed": "a delayed job is lost before it is delivered",
-}
-
-#: when a worker acknowledges a job whose program ended, and what each means
-ACKS: dict[str, str] = {
-    "step": "a step of its own after the program's last one (a crash in between redelivers the job)",
-    "with_last_step": "in the same step as the program's last operation (no window between them: a model that "
-                      "treats a run's end as atomic with its last write)",
-}
-
-Payload = tuple[Value, ...]
-Program = Generator[Any, Any, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Begin:
-    """Open a transaction (``level``: an isolation level name, or the session's default)."""
-
-    level: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    """Commit the open transaction."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rollback:
-    """Roll the open transaction back."""
-
-
-@dataclass(frozen=True, slots=True)
-class Push:
-    """Put a job of type ``job`` with ``payload`` on its queue; ``delayed`` jobs may be lost (a fault).
-    ``delay``: the seconds the simulation holds a delayed job back (the checker has no clock)."""
-
-    job: str
-    payload: Payload
-    delayed: bool = False
-    delay: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Keep:
-    """Run ``statement``; the program is sent ``fn(result)`` (a hashable value), and only that is kept."""
-
-    statement: Any
-    fn: Callable[[Any], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Bulk:
-    """Put every job of ``pushes`` on its queue, in order, in one queue operation."""
-
-    pushes: tuple[Push, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """Count one ``event`` (with ``key``) in ghost state."""
-
-    event: str
-    key: Payload
-
-
-@dataclass(frozen=True, slots=True)
-class Choose:
-    """The model tries each of ``options``; the program is sent the one taken."""
-
-    options: tuple[Value, ...]
-
-
-def begin(level: str | None = None) -> Begin:
-    return Begin(level)
-
-
-def commit() -> Commit:
-    return Commit()
-
-
-def rollback() -> Rollback:
-    return Rollback()
-
-
-def push(job: str, *payload: Value, delay: float | None = None) -> Push:
-    """A push; ``delay`` (seconds) marks the job delayed in the model, where time is not measured, and holds
-    it back that long in the simulation."""
-    delayed = delay is not None and delay > 0
-    return Push(job, tuple(payload), delayed, float(delay) if delayed and delay is not None else 0.0)
-
-
-def keep(statement: Any, fn: Callable[[Any], Any]) -> Keep:
-    """A statement whose result the program reads only through ``fn``: two results ``fn`` maps to the same
-    value leave the program in the same state (``fn`` must be deterministic)."""
-    return Keep(statement, fn)
-
-
-def bulk(*pushes: Push) -> Bulk:
-    """Several pushes as one queue operation (one step); none may be delayed."""
-    if not pushes or not all(isinstance(p, Push) for p in pushes):
-        raise Unsupported("bulk() takes one or more push(...) values")
-    if any(p.delayed for p in pushes):
-        raise Unsupported("bulk() of a delayed push: push delayed jobs one at a time")
-    return Bulk(tuple(pushes))
-
-
-def record(event: str, *key: Value) -> Record:
-    return Record(event, tuple(key))
-
-
-def choose(*options: Value) -> Choose:
-    if not options:
-        raise Unsupported("choose() with no options")
-    return Choose(tuple(options))
-
-
-class SqlError(Exception):
-    """The engine raised ``kind`` (``spec.DEADLOCK``, ``spec.DUPLICATE_KEY`` ...) on the statement."""
-
-    def __init__(self, kind: str, message: str = "") -> None:
-        super().__init__(message or kind)
-        self.kind = kind
-
-
-class JobThrew(Exception):
-    """The ``throw`` fault: the job raised here (a timeout, a crash in its own code)."""
-
-
-def transaction(body: Program, level: str | None = None) -> Program:
-    """``yield from transaction(gen)``: BEGIN, the body's steps, COMMIT; ROLLBACK and re-raise if it raises."""
-    yield Begin(level)
-    try:
-        result = yield from body
-    except BaseException:
-        yield Rollback()
-        raise
-    yield Commit()
-    return result
-
-
-class Scope(Mapping[str, Value]):
-    """The scope's sizes and the switches' values, by name and as attributes (``ctx.scope.jobs``)."""
-
-    def __init__(self, values: Mapping[str, Value]) -> None:
-        self._values = dict(values)
-
-    def __getitem__(self, name: str) -> Value:
-        return self._values[name]
-
-    def __iter__(self) -> Any:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __getattr__(self, name: str) -> Value:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(f"the scope has no {name!r} (it has {sorted(self._values)})") from None
-
-    def __repr__(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self._values.items())
-
-    def __hash__(self) -> int:  # a job's ctx holds the scope, and its frame's locals are compared by hash
-        return hash(tuple(self._values.items()))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Scope) and self._values == other._values
-
-
-@dataclass(frozen=True, slots=True)
-class Ctx:
-    """What a running job knows besides its payload: the scope, its type, and which delivery this is."""
-
-    scope: Scope
-    job: str
-    attempt: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class JobType:
-    """A job type: its body, the queue it runs on, how many tries, the program a final failure runs, when it
-    is acknowledged (``ACKS``) and the listener jobs its success fires."""
-
-    name: str
-    body: Callable[..., Program]
-    queue: str
-    tries: int | str  # a number, or the name of a scope entry
-    on_failure: Callable[..., Program] | None
-    where: SourceLocation
-    ack: str = "step"
-    listeners: tuple[str, ...] = ()
-    event: Callable[..., Payload] | None = None
-
-    def fired(self, payload: Payload) -> Payload:
-        """The payload its listeners get when a run with ``payload`` succeeds."""
-        return payload if self.event is None else tuple(self.event(*payload))
-
-
-@dataclass(frozen=True, slots=True)
-class Property:
-    """A named property: ``always`` (a predicate every reachable state satisfies) or ``eventually`` (a goal
-    every fault-free run still reaches)."""
-
-    name: str
-    kind: str  # "always" | "eventually"
-    check: Callable[[Any], object]
-    doc: str
-    where: SourceLocation
-
-
-@dataclass(frozen=True, slots=True)
-class Metric:
-    """A number the simulation reports at the end of each run: ``fn(world)`` over the properties' view
-    (``spec.view.View``) with the simulation's clock."""
-
-    name: str
-    fn: Callable[[Any], object]
-    doc: str
-    where: SourceLocation
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    """A property that can no longer be violated once ``when(world)`` holds, because of ``premise``: a fact
-    about every step (``premise(before, after)`` is true, or a string naming what broke it), which the
-    checker tests on every step it takes."""
-
-    prop: str
-    when: Callable[[Any], object]
-    premise: Callable[[Any, Any], object]
-    doc: str
-    where: SourceLocation
-
-
-@dataclass(frozen=True, slots=True)
-class Saturates:
-    """A count stored saturated, a value of ``at`` or more as ``at``, because no reader can tell such values
-    apart (``Spec.saturates``): integer column ``table.column``, or (``table`` None) the ghost count of
-    ``record(column, ...)``, per key. ``at``: a number, a scope entry's name or a function of the scope;
-    ``why``: the author's reason."""
-
-    table: str | None
-    column: str
-    at: int | str | Callable[[Scope], int]
-    why: str
-    where: SourceLocation
-
-    @property
-    def name(self) -> str:
-        return f"{self.table}.{self.column}" if self.table is not None else f"record({self.column!r})"
-
-    def bound(self, scope: Scope) -> int:
-        """``at`` in ``scope``: a non-negative integer."""
-        n = self.at(scope) if callable(self.at) else scope[self.at] if isinstance(self.at, str) else self.at
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise Unsupported(f"saturates({self.name}): at must be a non-negative integer, got {n!r}", self.where)
-        return n
-
-
-@dataclass(frozen=True, slots=True)
-class Switch:
-    """A named choice of the spec (a bug or its fix, a reading of the code), its default and why."""
-
-    name: str
-    choices: tuple[str, ...]
-    default: str
-    doc: str
-
-
-def is_statement(op: Any) -> bool:
-    """A SQLAlchemy Core statement (the engine's plan decides whether it is in the subset)."""
-    return hasattr(op, "is_dml") or hasattr(op, "is_select")
-
-
-def yielded_at(gen: Any) -> SourceLocation:
-    """Where a running program stands: the innermost frame of the user's own code in a chain of
-    ``yield from`` (not this module's helpers, such as ``transaction``)."""
-    frames = []
-    while gen is not None and getattr(gen, "gi_frame", None) is not None:
-        frames.append(gen.gi_frame)
-        gen = getattr(gen, "gi_yieldfrom", None)
-    for frame in reversed(frames):
-        if frame.f_globals.get("__name__") != __name__:
-            return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
-    return SourceLocation(frames[-1].f_code.co_filename, frames[-1].f_lineno) if frames else SourceLocation("?", 0)
 
 
 def _caller() -> tuple[str, int]:
@@ -385,7 +111,7 @@ class Spec:
     metrics: dict[str, Metric] = field(default_factory=dict)
     #: each periodic job type's period in the simulation, seconds, or a function of the scope
     #: (``every(name, seconds=...)``)
-    periods: dict[str, float | Callable[[Scope], float]] = field(default_factory=dict)
+    periods: dict[str, float | Callable[[Scope], float | None]] = field(default_factory=dict)
     #: the periodic job types that are periodic only in some scopes (``every(name, when=...)``)
     periodic_when: dict[str, Callable[[Scope], bool]] = field(default_factory=dict)
     saturated: tuple[Saturates, ...] = ()
@@ -443,7 +169,7 @@ class Spec:
             return body
         return register
 
-    def every(self, name: str, seconds: float | Callable[[Scope], float] | None = None,
+    def every(self, name: str, seconds: float | Callable[[Scope], float | None] | None = None,
               when: Callable[[Scope], bool] | None = None) -> None:
         """Make job type ``name`` periodic, as a scheduler runs it: it is pushed again whenever none of it is
         queued or running, whether its last run succeeded or failed (the model has no clock, so "every N
@@ -468,6 +194,8 @@ class Spec:
         if period is None:
             return None
         seconds = period(scope) if callable(period) else period
+        if seconds is None:
+            return None
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
             raise Unsupported(f"every({name!r}): seconds must be positive, got {seconds!r}")
         return float(seconds)

@@ -1,0 +1,182 @@
+"""What a job yields, one atomic action of a real system at a time, and what it may be thrown.
+
+A job body is a generator ``body(ctx, *payload)``. It yields one operation at a time and is sent its
+result:
+
+- a SQLAlchemy Core ``select``/``insert``/``update``/``delete``: sent a ``spec.Result``, or thrown a
+  ``SqlError`` when the engine raises (deadlock, duplicate key ...);
+- ``keep(statement, fn)``: the statement, as above, but the program is sent ``fn(result)``, a hashable value:
+  only what the program keeps of the result becomes its state (as SQL computing the value would);
+- ``begin()``, ``commit()``, ``rollback()``: the session's transaction;
+- ``push(job, *payload, delay=None)``: put a job on its queue (never part of a transaction);
+- ``bulk(push(...), push(...), ...)``: put several jobs on their queues in one queue operation (Laravel's
+  ``Queue::bulk`` and ``Bus::batch()->dispatch()``, Sidekiq's ``push_bulk``): one step;
+- ``record(event, *key)``: count an event in ghost state that properties read (not a step of its own:
+  it happens with the step before it);
+- ``choose(*options)``: the model tries every option (not a step of its own either).
+
+Each of these is one atomic action of a real system: one statement, one transaction boundary, one queue
+push. Other programs run between any two of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+from spec.errors import SourceLocation, Unsupported
+from spec.schema import Value
+
+__all__ = [
+    "Begin", "Bulk", "Choose", "Commit", "JobThrew", "Keep", "Payload", "Program", "Push", "Record", "Rollback",
+    "SqlError", "begin", "bulk", "choose", "commit", "is_statement", "keep", "push", "record", "rollback",
+    "transaction", "yielded_at",
+]
+
+Payload = tuple[Value, ...]
+Program = Generator[Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Begin:
+    """Open a transaction (``level``: an isolation level name, or the session's default)."""
+
+    level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Commit the open transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """Roll the open transaction back."""
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """Put a job of type ``job`` with ``payload`` on its queue; ``delayed`` jobs may be lost (a fault).
+    ``delay``: the seconds the simulation holds a delayed job back (the checker has no clock)."""
+
+    job: str
+    payload: Payload
+    delayed: bool = False
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """Run ``statement``; the program is sent ``fn(result)`` (a hashable value), and only that is kept."""
+
+    statement: Any
+    fn: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Bulk:
+    """Put every job of ``pushes`` on its queue, in order, in one queue operation."""
+
+    pushes: tuple[Push, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Count one ``event`` (with ``key``) in ghost state."""
+
+    event: str
+    key: Payload
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    """The model tries each of ``options``; the program is sent the one taken."""
+
+    options: tuple[Value, ...]
+
+
+def begin(level: str | None = None) -> Begin:
+    return Begin(level)
+
+
+def commit() -> Commit:
+    return Commit()
+
+
+def rollback() -> Rollback:
+    return Rollback()
+
+
+def push(job: str, *payload: Value, delay: float | None = None) -> Push:
+    """A push; ``delay`` (seconds) marks the job delayed in the model, where time is not measured, and holds
+    it back that long in the simulation."""
+    delayed = delay is not None and delay > 0
+    return Push(job, tuple(payload), delayed, float(delay) if delayed and delay is not None else 0.0)
+
+
+def keep(statement: Any, fn: Callable[[Any], Any]) -> Keep:
+    """A statement whose result the program reads only through ``fn``: two results ``fn`` maps to the same
+    value leave the program in the same state (``fn`` must be deterministic)."""
+    return Keep(statement, fn)
+
+
+def bulk(*pushes: Push) -> Bulk:
+    """Several pushes as one queue operation (one step); none may be delayed."""
+    if not pushes or not all(isinstance(p, Push) for p in pushes):
+        raise Unsupported("bulk() takes one or more push(...) values")
+    if any(p.delayed for p in pushes):
+        raise Unsupported("bulk() of a delayed push: push delayed jobs one at a time")
+    return Bulk(tuple(pushes))
+
+
+def record(event: str, *key: Value) -> Record:
+    return Record(event, tuple(key))
+
+
+def choose(*options: Value) -> Choose:
+    if not options:
+        raise Unsupported("choose() with no options")
+    return Choose(tuple(options))
+
+
+class SqlError(Exception):
+    """The engine raised ``kind`` (``spec.DEADLOCK``, ``spec.DUPLICATE_KEY`` ...) on the statement."""
+
+    def __init__(self, kind: str, message: str = "") -> None:
+        super().__init__(message or kind)
+        self.kind = kind
+
+
+class JobThrew(Exception):
+    """The ``throw`` fault: the job raised here (a timeout, a crash in its own code)."""
+
+
+def transaction(body: Program, level: str | None = None) -> Program:
+    """``yield from transaction(gen)``: BEGIN, the body's steps, COMMIT; ROLLBACK and re-raise if it raises."""
+    yield Begin(level)
+    try:
+        result = yield from body
+    except BaseException:
+        yield Rollback()
+        raise
+    yield Commit()
+    return result
+
+
+def is_statement(op: Any) -> bool:
+    """A SQLAlchemy Core statement (the engine's plan decides whether it is in the subset)."""
+    return hasattr(op, "is_dml") or hasattr(op, "is_select")
+
+
+def yielded_at(gen: Any) -> SourceLocation:
+    """Where a running program stands: the innermost frame of the user's own code in a chain of
+    ``yield from`` (not this module's helpers, such as ``transaction``)."""
+    frames = []
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        frames.append(gen.gi_frame)
+        gen = getattr(gen, "gi_yieldfrom", None)
+    for frame in reversed(frames):
+        if frame.f_globals.get("__name__") != __name__:
+            return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
+    return SourceLocation(frames[-1].f_code.co_filename, frames[-1].f_lineno) if frames else SourceLocation("?", 0)

@@ -1,18 +1,26 @@
-"""Which primary-key records MariaDB reads for a WHERE: the range of PRIMARY its optimizer reads instead of the table.
+"""Which primary-key records MariaDB reads for a WHERE: the ranges of PRIMARY its optimizer reads instead of the table.
 
-MariaDB's range optimizer turns the key's comparisons in a top-level AND (``id < 3``, ``id >= 2 AND id <= 4``)
-into one range of PRIMARY, and a SELECT first puts ``col = c`` of that AND into the other conjuncts, so
-``n + 0 > id AND n = 0`` becomes ``0 > id``. An UPDATE or a DELETE does not propagate (EXPLAIN shows a full
-scan for the same WHERE), but reads a range written directly. A range whose ends cross (``id > 3 AND id < 2``)
-is an impossible WHERE: nothing is read. One of a single value (``id >= 4 AND id <= 4``) is a key lookup.
-``OR``, ``NOT`` and ``!=`` give no range here: MariaDB 10.11 scanned the table for those in our probes.
+MariaDB's range optimizer turns the key's comparisons (``id < 3``, ``id = 2``), ``IN`` lists, ``AND``, ``OR``
+and ``NOT`` into a union of ranges of PRIMARY (``key_ranges``): AND intersects, OR unites (ranges that overlap
+or meet at a key one of them includes merge: ``id < 2 OR id = 2`` is ``id <= 2``, ``id <= 1 OR id = 2`` stays
+two), NOT is pushed inward as MariaDB's parser does (``NOT (id > 1 AND id < 3)`` is ``id <= 1 OR id >= 3``).
+A part that does not bound the key, a condition on another column, ``!=`` or ``NOT IN`` on the key (which
+MariaDB does not turn into ranges of a unique key), bounds nothing: in an AND it is left out, in an OR it leaves
+the whole table. A SELECT first puts ``col = c`` of its top-level AND into the rest, so ``n + 0 > id AND n = 0``
+becomes ``0 > id``; an UPDATE or a DELETE does not (EXPLAIN shows a full scan there), but reads ranges
+written directly. A range whose ends cross (``id > 3 AND id < 2``) holds nothing: no ranges at all is an
+impossible WHERE, and nothing is read.
 
-An ascending range scan reads the records in the range and then the first record past its upper end, if it
-has one (records marked deleted are passed, locked at REPEATABLE READ, up to the first that is not). A
-descending one does the same from the top, past the lower end. ``scan_keys`` gives those keys in order and
-the bound of the gap the scan starts in: REPEATABLE READ locks each record read with the gap below it (above
-it, descending), except that an ascending scan starting on a record equal to an inclusive lower end locks
-that record only. A SKIP LOCKED scan locks neither a held record it passes nor the gap below it (``open_below``).
+The ranges are read in key order, one after another (``reads``). A range of one key (``id = 2``, ``id IN (2,
+4)``'s two) is a lookup: a unique search that reads that record only, and locks the gap it would be in when it
+is missing. Any other range is read as ``scan_keys`` says: an ascending scan reads the records in the range
+and then the first record past its upper end, if it has one (records marked deleted are passed, locked at
+REPEATABLE READ, up to the first that is not); a descending one does the same from the top, past the lower end.
+REPEATABLE READ locks each record read with the gap below it (above it, descending), except that an ascending
+scan starting on a record equal to an inclusive lower end locks that record only. A SKIP LOCKED scan locks
+neither a held record it passes nor the gap below it (``open_below``), within its own range; a lookup that
+skips its key locks the gap above it, up to the next record. MariaDB 10.11 showed each of these
+(``tests/test_spec_sql.py``).
 """
 
 from __future__ import annotations

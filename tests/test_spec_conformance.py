@@ -376,11 +376,11 @@ KEY_RANGE_SCENARIOS = {
 }
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("scenario", [*SCENARIOS, *KEY_RANGE_SCENARIOS])
 def test_the_model_and_the_engine_agree_on_chosen_interleavings(target: Target, scenario: str) -> None:
     run = Interleaving(target.model, target.reset(), target.sessions, lambda _: None)
     try:
-        for s, kind, statement in SCENARIOS[scenario](target.a):
+        for s, kind, statement in {**SCENARIOS, **KEY_RANGE_SCENARIOS}[scenario](target.a):
             run.step(s, kind, statement)
         run.finish()
     except BaseException:
@@ -442,14 +442,3 @@ def test_the_model_and_the_engine_agree_on_chosen_skip_locked_interleavings(targ
         target.sessions.release()
         raise
 
-
-@pytest.mark.parametrize("scenario", list(KEY_RANGE_SCENARIOS))
-def test_the_model_and_the_engine_agree_on_key_ranges(target: Target, scenario: str) -> None:
-    run = Interleaving(target.model, target.reset(), target.sessions, lambda _: None)
-    try:
-        for s, kind, statement in KEY_RANGE_SCENARIOS[scenario](target.a):
-            run.step(s, kind, statement)
-        run.finish()
-    except BaseException:
-        target.sessions.release()
-        raise

@@ -55,7 +55,7 @@ from typing import Any
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
 from spec.expr import Expr, Owner, columns_read, evaluate, is_true, sort_key
-from spec.keyrange import key_range, open_below, propagated_false, scan_keys
+from spec.keyrange import key_ranges, open_below, propagated_false, reads
 from spec.lease import GONE
 from spec.plans import PlanCache
 from spec.results import Blocked, Done, Failed, Outcome, Result
@@ -73,7 +73,7 @@ from spec.state import (
     purged,
     table_writes,
 )
-from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible, key_lookup
+from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible
 
 __all__ = ["Engine", "Step"]
 
@@ -266,20 +266,25 @@ class Engine:
             behind = state.with_session(s, shared=mine.shared - {claim}, claim=claim)
             return self._go(state, s, plan) + self._blocked(behind, s, plan, ahead)
         steps = self._go(state, s, plan)
-        if self.dialect.full_scan_for_ranges and self._ranged(plan):  # the optimizer may choose either plan
+        if self.may_read_table(plan):  # the optimizer may choose either plan
             steps += tuple(step for step in self._go(state, s, plan, ranged=False) if step not in steps)
         return steps
 
-    def _ranged(self, plan: Plan) -> bool:
-        """MariaDB: a locking statement whose WHERE bounds the key, so that the optimizer may read a range."""
+    def may_read_table(self, plan: Plan) -> bool:
+        """MariaDB: a locking statement whose WHERE bounds the key, for which the optimizer may read the table
+        instead of the ranges, by statistics the model does not keep. MariaDB 10.11 read the table for three
+        keys or more on tables of up to four rows (four on tables of six to ten), and the ranges for two, on
+        tables of up to thirty; for ranges wider than a key only when ``full_scan_for_ranges`` says so."""
         if self.dialect.name != "mysql" or isinstance(plan, Insert):
             return False
         if isinstance(plan, Select) and not plan.for_update:
             return False
-        spec = self.schema.tables[plan.table]
-        span = key_range(plan.where, spec, self.dialect, propagate=isinstance(plan, Select))
-        # a key lookup, a range of one key and an impossible range leave the optimizer no choice
-        return span is not None and key_lookup(plan.where, spec) is None and span.point is None and not span.empty
+        ranges = key_ranges(plan.where, self.schema.tables[plan.table], self.dialect,
+                            propagate=isinstance(plan, Select))
+        if not ranges:  # the table already, or nothing
+            return False
+        # one key is a lookup, which leaves the optimizer no choice
+        return len(ranges) >= 3 or (self.dialect.full_scan_for_ranges and any(r.point is None for r in ranges))
 
     def _queued_first(self, state: DbState, s: int, plan: Plan) -> tuple[tuple[int, int], frozenset[int]] | None:
         """MariaDB: a waiting INSERT granted the shared lock on a row (``grant_claims``) that other sessions'
@@ -637,94 +642,90 @@ class Engine:
         # REPEATABLE READ: the scan passes (and locks) records marked deleted that purge may not have removed
         ghosts = {k for t, k in state.marked if t == plan.table and not any(
             j == k for other in state.sessions for j, _ in table_writes(other, plan.table))} if rr else set()
-        lookup = key_lookup(plan.where, spec)
-        span = key_range(plan.where, spec, d, propagate=isinstance(plan, Select)) if ranged else None
+        ranges = key_ranges(plan.where, spec, d, propagate=isinstance(plan, Select)) if ranged else None
         reads_none = impossible(plan.where, spec, null_checks=isinstance(plan, Select)) or (
-            isinstance(plan, Select) and propagated_false(plan.where, d)) or (span is not None and span.empty)
-        if span is not None and lookup is not None:  # the range's part of the keys looked up
-            lookup = tuple(k for k in lookup if not span.below(k) and not span.above(k))
-        elif span is not None and span.point is not None:
-            lookup = (span.point,)
-        if span is not None and (lookup is not None or reads_none):
-            span = None
+            isinstance(plan, Select) and propagated_false(plan.where, d)) or ranges == ()
         key_order = isinstance(plan, Select) and bool(plan.order_by) and _by_key(plan, spec.key)
         limit = plan.offset + plan.limit if isinstance(plan, Select) and key_order and plan.limit is not None else None
         # a range scan runs in ORDER BY order; a table scan in key order unless a LIMIT stops it in ORDER BY order
         descending = isinstance(plan, Select) and key_order and plan.order_by[0][1] and (
-            span is not None or limit is not None)
-        start: int | None = None  # the bound of the gap the scan starts in (a table scan: the lowest)
-        end: int | None = None  # a range scan: the record past the range it stops at (None: the end)
-        if reads_none:  # no row read, so no row and no gap locked
-            keys: list[int] = []
-        elif lookup is not None:
-            keys = sorted(lookup, reverse=descending)
-        elif span is not None:
-            keys, start, end = scan_keys(present | ghosts, span, descending, ghosts)
-        else:
-            keys = sorted(present | ghosts, reverse=descending)
+            ranges is not None or limit is not None)
+        parts = [] if reads_none else reads(present | ghosts, ranges, descending, ghosts)
         records = sorted(present | ghosts)
-        # MariaDB 10.11 at READ COMMITTED releases the record past an ascending range, not those past a descending one
-        kept_past = {k for k in keys if span.below(k)} if span is not None and descending else set()
-
-        def gap(stop: int | None) -> tuple[int, int | None, int | None]:
-            """The gap from where the scan started up to the record ``stop`` (``None``: the end of the index)."""
-            if descending:  # each record read locks the gap below it
-                below = None if stop is None else max((k for k in records if k < stop), default=None)
-                return plan.table, below, start
-            return plan.table, start, stop
-
+        # a FOR UPDATE of one key (``const`` in EXPLAIN) keeps its row at READ COMMITTED even when it does not match
+        const = isinstance(plan, Select) and ranges is not None and len(ranges) == 1 and ranges[0].point is not None
         resume = session.resume if session.resume and session.resume[0] == plan.table else None
-        const = lookup is not None and len(lookup) == 1
         taken: list[tuple[Row, Row]] = []
         locks: set[tuple[int, int]] = set()
         gaps: set[tuple[int, int | None, int | None]] = set()
         skipped: list[int] = []  # SKIP LOCKED: held records passed over, each with no lock on it or its gap
-        for k in keys:
+        kept: frozenset[tuple[int, int | None, int | None]] = frozenset()  # the gaps of the parts read before
+        for part in parts:
             if limit is not None and len(taken) >= limit:
-                break
-            if resume is not None and (k > resume[1] if descending else k < resume[1]) \
-                    and (plan.table, k) not in session.locks:
-                continue  # behind the cursor of a statement resumed after a wait: InnoDB does not go back
-            holders = self._holders(state, s, plan.table, k)
-            if holders:
-                if isinstance(plan, Select) and plan.skip_locked:
-                    skipped.append(k)
+                break  # the LIMIT is met: the next range is not started
+            # a record skipped leaves its gap open in its own part only: the next may lock that gap on its own
+            kept |= open_below(frozenset(gaps), skipped, records)
+            gaps, skipped = set(), []
+
+            def gap(stop: int | None, start: int | None = part.start) -> tuple[int, int | None, int | None]:
+                """The gap from where the part started up to the record ``stop`` (``None``: the end of the index)."""
+                if descending:  # each record read locks the gap below it
+                    below = None if stop is None else max((k for k in records if k < stop), default=None)
+                    return plan.table, below, start
+                return plan.table, start, stop
+
+            first_taken = len(taken)
+            for k in part.keys:
+                if limit is not None and len(taken) >= limit:
+                    break
+                if resume is not None and (k > resume[1] if descending else k < resume[1]) \
+                        and (plan.table, k) not in session.locks:
+                    continue  # behind the cursor of a statement resumed after a wait: InnoDB does not go back
+                holders = self._holders(state, s, plan.table, k)
+                if holders:
+                    if isinstance(plan, Select) and plan.skip_locked:
+                        if rr and part.lookup:  # InnoDB's unique search goes on to the next record: its gap
+                            gaps.add((plan.table, k, min((r for r in records if r > k), default=None)))
+                        else:
+                            skipped.append(k)
+                        continue
+                    if not rr and isinstance(plan, Update) and not part.lookup and (k in part.past or not (
+                            k in committed and is_true(plan.where, committed[k], d))):
+                        continue  # semi-consistent read: the latest committed version (if any) does not match
+                    # (only an UPDATE that scans reads semi-consistently: DELETE and a key lookup wait)
+                    if rr and not part.lookup and not descending:  # next-key locks up to the row, the waiting one
+                        gaps.add(gap(k))  # too: InnoDB stops an insert into the gap before that row
+                    nowait = isinstance(plan, Select) and plan.nowait
+                    event: _Wait | _Error = _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked") if nowait else _Wait(
+                        holders, frozenset(locks), kept | frozenset(gaps), (plan.table, k))
+                    raise _Marked((plan.table, k), event) if k in ghosts else event
+                row = current.get(k)
+                if k in ghosts:
+                    locks.add((plan.table, k))  # a record marked deleted: locked, never matched
+                if row is None:
+                    if rr and part.lookup and k not in present:
+                        lower = max((p for p in present if p < k), default=None)
+                        upper = min((p for p in present if p > k), default=None)
+                        gaps.add((plan.table, lower, upper))
                     continue
-                if not rr and isinstance(plan, Update) and lookup is None and not (
-                        k in committed and is_true(plan.where, committed[k], d)):
-                    continue  # semi-consistent read: the latest committed version (if any) does not match
-                # (only an UPDATE that scans the table reads semi-consistently: DELETE and a key lookup wait)
-                if rr and lookup is None and not descending:  # next-key locks up to the row, the waiting one too:
-                    gaps.add(gap(k))  # InnoDB stops an insert into the gap before that row
-                nowait = isinstance(plan, Select) and plan.nowait
-                event: _Wait | _Error = _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked") if nowait else _Wait(
-                    holders, frozenset(locks), frozenset(gaps), (plan.table, k))
-                raise _Marked((plan.table, k), event) if k in ghosts else event
-            row = current.get(k)
-            if k in ghosts:
-                locks.add((plan.table, k))  # a record marked deleted: locked, never matched
-            if row is None:
-                if rr and lookup is not None and k not in present:
-                    lower = max((p for p in present if p < k), default=None)
-                    upper = min((p for p in present if p > k), default=None)
-                    gaps.add((plan.table, lower, upper))
+                # RC too keeps the row it waited for, matching or not, and the one row a FOR UPDATE reads by
+                # ``key = c`` (MariaDB 10.11 reads that row before the rest of the WHERE, and keeps it); MariaDB
+                # 10.11 at READ COMMITTED releases the record past an ascending range, not one past a descending one
+                if rr or (resume is not None and k == resume[1]) or const or (descending and k in part.past):
+                    locks.add((plan.table, k))
+                if k not in part.past and is_true(plan.where, row, d):
+                    locks.add((plan.table, k))
+                    self._check_row(plan, row, frozenset(locks))
+                    taken.append((row, row))
+            if not rr or part.lookup:
                 continue
-            # RC too keeps the row it waited for, matching or not, and the one row a FOR UPDATE reads by
-            # ``key = c`` (MariaDB 10.11 reads that row before the rest of the WHERE, and keeps it)
-            if rr or (resume is not None and k == resume[1]) or (const and isinstance(plan, Select)) or k in kept_past:
-                locks.add((plan.table, k))
-            if is_true(plan.where, row, d):
-                locks.add((plan.table, k))
-                self._check_row(plan, row, frozenset(locks))
-                taken.append((row, row))
-        if rr and lookup is None and not reads_none:
-            if limit is None or len(taken) < limit or (descending and span is None):  # read to its end: the
-                gaps.add(gap(end))  # record past its range (a table scan, or a range to the end: the gap above)
-            elif taken:  # the LIMIT is met: the scan reads no row after its last, whose gap beyond stays open
+            if limit is None or len(taken) < limit or (descending and part.span is None):  # read to its end: the
+                gaps.add(gap(part.end))  # record past its range (a table scan, or a range to the end: the gap above)
+            elif len(taken) > first_taken:  # the LIMIT is met: no row read after its last, whose gap beyond stays open
                 last = taken[-1][0][spec.key]
                 assert isinstance(last, int), "a table's key is an integer (spec/schema.py)"
                 gaps.add(gap(last))
-        return taken, frozenset(locks), open_below(frozenset(gaps), skipped, records)
+        return taken, frozenset(locks), kept | open_below(frozenset(gaps), skipped, records)
 
 
 def _subsets(items: frozenset[tuple[int, int]]) -> list[frozenset[tuple[int, int]]]:

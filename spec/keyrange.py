@@ -1,18 +1,26 @@
-"""Which primary-key records MariaDB reads for a WHERE: the range of PRIMARY its optimizer reads instead of the table.
+"""Which primary-key records MariaDB reads for a WHERE: the ranges of PRIMARY its optimizer reads instead of the table.
 
-MariaDB's range optimizer turns the key's comparisons in a top-level AND (``id < 3``, ``id >= 2 AND id <= 4``)
-into one range of PRIMARY, and a SELECT first puts ``col = c`` of that AND into the other conjuncts, so
-``n + 0 > id AND n = 0`` becomes ``0 > id``. An UPDATE or a DELETE does not propagate (EXPLAIN shows a full
-scan for the same WHERE), but reads a range written directly. A range whose ends cross (``id > 3 AND id < 2``)
-is an impossible WHERE: nothing is read. One of a single value (``id >= 4 AND id <= 4``) is a key lookup.
-``OR``, ``NOT`` and ``!=`` give no range here: MariaDB 10.11 scanned the table for those in our probes.
+MariaDB's range optimizer turns the key's comparisons (``id < 3``, ``id = 2``), ``IN`` lists, ``AND``, ``OR``
+and ``NOT`` into a union of ranges of PRIMARY (``key_ranges``): AND intersects, OR unites (ranges that overlap
+or meet at a key one of them includes merge: ``id < 2 OR id = 2`` is ``id <= 2``, ``id <= 1 OR id = 2`` stays
+two), NOT is pushed inward as MariaDB's parser does (``NOT (id > 1 AND id < 3)`` is ``id <= 1 OR id >= 3``).
+A part that does not bound the key, a condition on another column, ``!=`` or ``NOT IN`` on the key (which
+MariaDB does not turn into ranges of a unique key), bounds nothing: in an AND it is left out, in an OR it leaves
+the whole table. A SELECT first puts ``col = c`` of its top-level AND into the rest, so ``n + 0 > id AND n = 0``
+becomes ``0 > id``; an UPDATE or a DELETE does not (EXPLAIN shows a full scan there), but reads ranges
+written directly. A range whose ends cross (``id > 3 AND id < 2``) holds nothing: no ranges at all is an
+impossible WHERE, and nothing is read.
 
-An ascending range scan reads the records in the range and then the first record past its upper end, if it
-has one (records marked deleted are passed, locked at REPEATABLE READ, up to the first that is not). A
-descending one does the same from the top, past the lower end. ``scan_keys`` gives those keys in order and
-the bound of the gap the scan starts in: REPEATABLE READ locks each record read with the gap below it (above
-it, descending), except that an ascending scan starting on a record equal to an inclusive lower end locks
-that record only. A SKIP LOCKED scan locks neither a held record it passes nor the gap below it (``open_below``).
+The ranges are read in key order, one after another (``reads``). A range of one key (``id = 2``, ``id IN (2,
+4)``'s two) is a lookup: a unique search that reads that record only, and locks the gap it would be in when it
+is missing. Any other range is read as ``scan_keys`` says: an ascending scan reads the records in the range
+and then the first record past its upper end, if it has one (records marked deleted are passed, locked at
+REPEATABLE READ, up to the first that is not); a descending one does the same from the top, past the lower end.
+REPEATABLE READ locks each record read with the gap below it (above it, descending), except that an ascending
+scan starting on a record equal to an inclusive lower end locks that record only. A SKIP LOCKED scan locks
+neither a held record it passes nor the gap below it (``open_below``), within its own range; a lookup that
+skips its key locks the gap above it, up to the next record. MariaDB 10.11 showed each of these
+(``tests/test_spec_sql.py``).
 """
 
 from __future__ import annotations
@@ -23,11 +31,11 @@ from typing import Any
 
 from spec.dialects import Dialect
 from spec.errors import Unsupported
-from spec.expr import Cmp, Col, Const, Expr, Logic, columns_read, evaluate, is_true
+from spec.expr import Cmp, Col, Const, Expr, In, Logic, Not, columns_read, evaluate, is_true
 from spec.schema import TableSpec, Value
 from spec.state import Gap
 
-__all__ = ["KeyRange", "key_range", "open_below", "propagated_false", "scan_keys"]
+__all__ = ["KeyRange", "Ranges", "Read", "key_ranges", "open_below", "propagated_false", "reads", "scan_keys"]
 
 #: ``c op key`` read as ``key op' c``
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
@@ -97,32 +105,104 @@ def propagated_false(where: Expr | None, d: Dialect) -> bool:
     return False
 
 
-def key_range(where: Expr | None, spec: TableSpec, d: Dialect, *, propagate: bool) -> KeyRange | None:
-    """The range of the key that the comparisons of ``where``'s top-level AND bound (``propagate``: a SELECT's,
-    after its ``col = c`` are put into the other conjuncts), or ``None`` when none bounds it."""
-    conjuncts = _conjuncts(where)
+#: the ranges of the key a WHERE leaves, in key order, none overlapping; ``()``: none (nothing is read)
+Ranges = tuple[KeyRange, ...]
+
+
+def key_ranges(where: Expr | None, spec: TableSpec, d: Dialect, *, propagate: bool) -> Ranges | None:
+    """The ranges of the key that ``where``'s comparisons of the key, ``IN`` lists, ``AND``, ``OR`` and ``NOT``
+    leave (``propagate``: a SELECT's, after the ``col = c`` of its top-level AND are put into the rest), or
+    ``None`` when they do not bound the key, and the optimizer reads the table."""
     fixed: dict[int, Value] = {}
     if propagate:
-        for _, column, value in _equalities(conjuncts):
+        for _, column, value in _equalities(_conjuncts(where)):
             fixed.setdefault(column, value)
     row: list[Value] = [None] * len(spec.columns)
     for column, value in fixed.items():
         row[column] = value
-    found: KeyRange | None = None
-    for c in conjuncts:
-        if not isinstance(c, Cmp) or c.op not in _FLIPPED:
+    return None if where is None else _ranges(where, False, _Bounds(spec.key, set(fixed) - {spec.key}, row, d))
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """What bounds the key: its column, the columns fixed by propagation, a row holding their values."""
+
+    key: int
+    fixed: set[int]
+    row: list[Value]
+    d: Dialect
+
+
+#: ``NOT (key op c)`` read as ``key op' c``, as MariaDB's parser negates a comparison
+_NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
+
+
+def _ranges(e: Expr, negated: bool, b: _Bounds) -> Ranges | None:
+    """``e``'s ranges of the key (``negated``: of ``NOT e``), or ``None`` (no bound: every key)."""
+    if isinstance(e, Not):
+        return _ranges(e.operand, not negated, b)
+    if isinstance(e, Logic):  # De Morgan under NOT, as MariaDB negates an AND or an OR
+        parts = [_ranges(item, negated, b) for item in e.items]
+        if (e.op == "and") != negated:
+            bounded = [p for p in parts if p is not None]  # a conjunct that does not bound the key limits nothing
+            return None if not bounded else _intersection(bounded)
+        return None if any(p is None for p in parts) else _union([r for p in parts if p is not None for r in p])
+    if isinstance(e, In) and isinstance(e.operand, Col) and e.operand.index == b.key:
+        values = [v.value for v in e.values if isinstance(v, Const) and isinstance(v.value, int)]
+        if len(values) != len(e.values) or e.negated != negated:
+            return None  # NOT IN on a unique key gives MariaDB no range (``get_func_mm_tree``)
+        return _union([KeyRange(v, True, v, True) for v in values])
+    if not isinstance(e, Cmp) or e.op not in _NEGATED:
+        return None
+    for side, other, op in ((e.left, e.right, e.op), (e.right, e.left, _FLIPPED.get(e.op, e.op))):
+        if not (isinstance(side, Col) and side.index == b.key) or not columns_read(other) <= b.fixed:
             continue
-        for side, other, op in ((c.left, c.right, c.op), (c.right, c.left, _FLIPPED[c.op])):
-            on_key = isinstance(side, Col) and side.index == spec.key
-            if not on_key or not columns_read(other) <= set(fixed) - {spec.key}:
-                continue
-            try:
-                value = evaluate(other, row, d)
-            except Unsupported:  # beyond the integer width: the engine raises, no range to read
-                continue
-            if isinstance(value, int) and not isinstance(value, bool):
-                found = (found or KeyRange()).narrowed(op, value)
-    return found
+        try:
+            value = evaluate(other, b.row, b.d)
+        except Unsupported:  # beyond the integer width: the engine raises, no range to read
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            op = _NEGATED[op] if negated else op
+            # != on a unique key gives MariaDB no range: it excludes one row (``Item_func_ne::get_func_mm_tree``)
+            return None if op == "!=" else (KeyRange().narrowed(op, value),)
+    return None
+
+
+def _intersection(parts: list[Ranges]) -> Ranges:
+    found = parts[0]
+    for other in parts[1:]:
+        found = _union([_within(r, o) for r in found for o in other])
+    return tuple(r for r in found if not r.empty)
+
+
+def _within(r: KeyRange, o: KeyRange) -> KeyRange:
+    """``r`` narrowed to ``o``'s ends."""
+    if o.low is not None:
+        r = r.narrowed(">=" if o.low_inclusive else ">", o.low)
+    if o.high is not None:
+        r = r.narrowed("<=" if o.high_inclusive else "<", o.high)
+    return r
+
+
+def _union(ranges: list[KeyRange]) -> Ranges:
+    """The ranges merged where they overlap or meet at a key one of them includes (``id < 2 OR id = 2`` is
+    ``id <= 2``; ``id <= 1 OR id = 2`` stays two ranges, as MariaDB keeps them), in key order."""
+    merged: list[KeyRange] = []
+    for r in sorted((r for r in ranges if not r.empty), key=_low_end):
+        last = merged[-1] if merged else None
+        if last is not None and (last.high is None or r.low is None or last.high > r.low or (
+                last.high == r.low and (last.high_inclusive or r.low_inclusive))):
+            if last.high is not None and (r.high is None or r.high > last.high or (
+                    r.high == last.high and r.high_inclusive)):
+                last = KeyRange(last.low, last.low_inclusive, r.high, r.high_inclusive)
+            merged[-1] = last
+        else:
+            merged.append(r)
+    return tuple(merged)
+
+
+def _low_end(r: KeyRange) -> tuple[int, int, int]:
+    return (0, 0, 0) if r.low is None else (1, r.low, 0 if r.low_inclusive else 1)
 
 
 def scan_keys(records: Iterable[int], span: KeyRange, descending: bool, marked: set[int] | frozenset[int]
@@ -146,6 +226,37 @@ def scan_keys(records: Iterable[int], span: KeyRange, descending: bool, marked: 
     else:
         start = max((k for k in ordered if span.below(k)), default=None)
     return inside + beyond, start, beyond[-1] if beyond else None
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One part of a scan: one key looked up (``lookup``), or a range of the key (``span``; ``None``: the
+    whole table) read in order from the gap bound ``start`` to the key ``end`` past it (``None``: the end)."""
+
+    keys: tuple[int, ...]
+    lookup: bool = False
+    span: KeyRange | None = None
+    start: int | None = None
+    end: int | None = None
+    past: frozenset[int] = frozenset()  # keys read past the range's far end: locked, never returned
+
+
+def reads(records: Iterable[int], ranges: Ranges | None, descending: bool, marked: set[int] | frozenset[int]
+          ) -> list[Read]:
+    """The parts of a scan of ``ranges`` (``None``: the table) in order. MariaDB reads a range of one key as a
+    lookup of it (a unique search: no record past it, no gap unless the key is missing), and every other range
+    as ``scan_keys`` does, each with its own record past its far end."""
+    if ranges is None:
+        return [Read(tuple(sorted(records, reverse=descending)))]
+    parts = []
+    for r in reversed(ranges) if descending else ranges:
+        if r.point is not None:
+            parts.append(Read((r.point,), lookup=True, span=r))
+            continue
+        keys, start, end = scan_keys(records, r, descending, marked)
+        past = frozenset(k for k in keys if (r.below(k) if descending else r.above(k)))
+        parts.append(Read(tuple(keys), span=r, start=start, end=end, past=past))
+    return parts
 
 
 def open_below(gaps: frozenset[Gap], skipped: list[int], records: list[int]) -> frozenset[Gap]:

@@ -17,6 +17,7 @@ from sqlalchemy.sql import selectable as sel
 from spec.dialects import Dialect
 from spec.errors import Unsupported
 from spec.expr import Agg, Cmp, Col, Const, Expr, In, IsNull, Logic, columns_read, compile_expr, kind_of
+from spec.keyrange import key_ranges
 from spec.schema import Schema, TableSpec
 
 __all__ = ["Delete", "Insert", "Plan", "Select", "Update", "compile_statement", "impossible", "key_lookup"]
@@ -135,9 +136,19 @@ def _select(stmt: sel.Select[Any], schema: Schema, dialect: Dialect) -> Select:
             raise Unsupported("FOR UPDATE with aggregates or GROUP BY")
         if lock.skip_locked and not dialect.skip_locked:
             raise Unsupported(f"SKIP LOCKED on {dialect.name}")
+        if lock.skip_locked and dialect.name == "mysql" and order_by and order_by[0][1] and _lookup_and_range(
+                where, spec, dialect):
+            raise Unsupported("SKIP LOCKED ordered by the key descending over a key lookup and a range of the key "
+                              "on MariaDB (its gap locks there are not modelled)")
     return Select(position, names, columns, where, group_by, aggregate, order_by, ordered, limit, offset or 0,
                   lock is not None, lock is not None and bool(lock.skip_locked),
                   lock is not None and bool(lock.nowait))
+
+
+def _lookup_and_range(where: Expr | None, spec: TableSpec, dialect: Dialect) -> bool:
+    """MariaDB reads ``where`` as a key looked up and a range wider than one key (``id = 4 OR id > 5``)."""
+    ranges = key_ranges(where, spec, dialect, propagate=True) or ()
+    return any(r.point is None for r in ranges) and any(r.point is not None for r in ranges)
 
 
 def _int_clause(stmt: Any, attribute: str, what: str) -> int | None:

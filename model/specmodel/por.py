@@ -68,7 +68,7 @@ def undisturbed(model: Model, world: World, s: int, nxt: Op) -> bool:
         return False
     table = model.spec.schema.tables[plan.table]
     keys = key_lookup(plan.where, table)
-    if keys is None:
+    if keys is None or model.engine.may_read_table(plan):  # a table scan may meet other sessions' rows
         return False
     rows = overlay({int(r[table.key]): r for r in db.tables[plan.table]},  # type: ignore[arg-type]
                    table_writes(session, plan.table))

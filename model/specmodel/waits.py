@@ -74,7 +74,8 @@ class Waits:
             return False
         table = self.engine.schema.tables[plan.table]
         keys = key_lookup(plan.where, table)
-        if keys is None or {row[table.key] for row in now.pending[plan.table]} != set(keys):
+        if keys is None or self.engine.may_read_table(plan) or \
+                {row[table.key] for row in now.pending[plan.table]} != set(keys):
             return False
         read = {(plan.table, c) for c in self.engine.snapshot_columns(plan) if c != table.key}
         if plan.table in self._reshaped or read & self._written:

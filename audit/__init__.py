@@ -3,7 +3,9 @@ waves in an export of the ``wave_coordination`` table (real or simulated).
 
 ``parse`` reads CSV or JSON Lines, ``checks`` finds what happened per job,
 ``report`` gathers one file's audit, ``render`` writes the table and the JSON
-document, ``plot`` draws the timeline.
+document, ``plot`` draws the timeline. A spec's own tables (``wavesim audit SPEC
+EXPORT...``): ``tables`` reads their exports, ``properties`` judges the spec's
+properties on them.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ cells, ``NULL`` and ``\\N`` mean "not known".
 CSV may be comma- or tab-separated (``mysql --batch`` writes tabs and ``NULL``);
 a UTF-8 byte-order mark is ignored. A row that cannot be used (a missing field, an unparseable value, completed
 before dispatched) becomes a ``BadRow`` with its line number; the rest are
-read. A file that cannot be used at all raises ``BadInput``.
+read. A file that cannot be used at all raises ``BadInput``. ``read_records`` is the reading of the file
+before any column is read, which the audit of a spec's own tables (``audit.tables``) shares.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ __all__ = [
     "BadRow",
     "History",
     "Row",
+    "Record",
     "format_time",
+    "is_null",
     "parse_time",
     "parse_zone",
     "read_history",
+    "read_records",
 ]
 
 #: The columns every export must have.
@@ -56,6 +60,9 @@ _TIME = re.compile(
     r"(?P<zone>Z|[+-]\d{2}:?\d{2})?"
 )
 _OFFSET = re.compile(r"(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})")
+#: one record of a file: its cells by lower-case column (JSON values as parsed, CSV cells as text), or why its
+#: line is not one (a CSV line of the wrong width, a JSON line that is not an object)
+Record = dict[str, object] | str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,7 +143,8 @@ def _cell(value: object) -> str:
     raise ValueError(f"{json.dumps(value)} is not a plain value")
 
 
-def _is_null(text: str) -> bool:
+def is_null(text: str) -> bool:
+    """Whether a cell's text means "not known": empty, ``NULL`` or ``\\N`` (any case)."""
     return text.lower() in _NULLS
 
 
@@ -148,7 +156,7 @@ def _int(name: str, text: str) -> int:
 
 
 def _optional_int(name: str, text: str) -> int | None:
-    if _is_null(text):
+    if is_null(text):
         return None
     number = _int(name, text)
     if number < 0:
@@ -162,7 +170,7 @@ def _row(line: int, record: dict[str, object], tz: tzinfo) -> Row:
         raise ValueError(f"missing {', '.join(missing)}")
     cells = {name: _cell(value) for name, value in record.items()}
     job_id = cells["job_id"]
-    if _is_null(job_id):
+    if is_null(job_id):
         raise ValueError("job_id is empty")
     status = cells["status"].lower()
     if status not in STATUSES:
@@ -171,7 +179,7 @@ def _row(line: int, record: dict[str, object], tz: tzinfo) -> Row:
     for name in ("dispatched_at", "completed_at"):
         text = cells[name]
         try:
-            times[name] = None if _is_null(text) else parse_time(text, tz)
+            times[name] = None if is_null(text) else parse_time(text, tz)
         except ValueError as err:
             raise ValueError(f"{name}: {err}") from None
     dispatched, completed = times["dispatched_at"], times["completed_at"]
@@ -195,13 +203,13 @@ def _row(line: int, record: dict[str, object], tz: tzinfo) -> Row:
     )
 
 
-def _records_csv(text: str) -> tuple[tuple[str, ...], list[tuple[int, dict[str, object] | str]]]:
+def _records_csv(text: str) -> tuple[tuple[str, ...], list[tuple[int, Record]]]:
     first = text.lstrip("\ufeff\r\n").split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
     reader = csv.reader(text.lstrip("\ufeff").splitlines(keepends=True), delimiter=delimiter)
     try:
         header: list[str] | None = None
-        records: list[tuple[int, dict[str, object] | str]] = []
+        records: list[tuple[int, Record]] = []
         while True:
             start = reader.line_num + 1
             try:
@@ -222,9 +230,9 @@ def _records_csv(text: str) -> tuple[tuple[str, ...], list[tuple[int, dict[str, 
     return tuple(header or ()), records
 
 
-def _records_jsonl(text: str) -> tuple[tuple[str, ...], list[tuple[int, dict[str, object] | str]]]:
+def _records_jsonl(text: str) -> tuple[tuple[str, ...], list[tuple[int, Record]]]:
     seen: dict[str, None] = {}
-    records: list[tuple[int, dict[str, object] | str]] = []
+    records: list[tuple[int, Record]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -242,13 +250,20 @@ def _records_jsonl(text: str) -> tuple[tuple[str, ...], list[tuple[int, dict[str
     return tuple(seen), records
 
 
+def read_records(text: str, *, fmt: str = "auto") -> tuple[str, tuple[str, ...], list[tuple[int, Record]]]:
+    """The format read (``auto``: JSON Lines when the text starts with ``{``, else CSV), the columns (lower case,
+    in the order first seen) and each record by its line; ``BadInput`` for CSV that cannot be parsed."""
+    if fmt == "auto":
+        fmt = "jsonl" if text.lstrip().startswith("{") else "csv"
+    columns, records = _records_jsonl(text) if fmt == "jsonl" else _records_csv(text)
+    return fmt, columns, records
+
+
 def read_history(text: str, *, name: str, fmt: str = "auto", tz: tzinfo = UTC) -> History:
     """Read one export; ``BadInput`` if the file as a whole cannot be used."""
     if not text.strip():
         raise BadInput(f"{name} is empty: expected a CSV header or JSON Lines with {', '.join(REQUIRED)}")
-    if fmt == "auto":
-        fmt = "jsonl" if text.lstrip().startswith("{") else "csv"
-    columns, records = _records_jsonl(text) if fmt == "jsonl" else _records_csv(text)
+    fmt, columns, records = read_records(text, fmt=fmt)
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise BadInput(f"{name} lacks the required column(s) {', '.join(missing)} (needs {', '.join(REQUIRED)})")

@@ -20,8 +20,9 @@ from model.specmodel.actions import FAULT_NAMES
 from spec.errors import Unsupported
 from spec.lang import Spec
 from userio.errors import BadInput
+from userio.files import is_spec_path
 
-__all__ = ["given_options", "load_spec", "model_of", "pairs", "policies_of"]
+__all__ = ["given_options", "given_scope", "load_spec", "model_of", "pairs", "policies_of"]
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -29,7 +30,7 @@ def load_spec(path: str | Path) -> Spec:
     file = Path(path)
     if not file.is_file():
         raise BadInput(f"spec {path}: no such file")
-    if file.suffix != ".py":
+    if not is_spec_path(path):
         raise BadInput(f"spec {path}: a spec is a Python file (.py)")
     name = f"wavesim_user_spec_{abs(hash(str(file.resolve())))}"
     loader = importlib.util.spec_from_file_location(name, file)
@@ -84,6 +85,18 @@ def pairs(texts: Iterable[str], option: str) -> dict[str, str]:
             raise BadInput(f"{option} {text!r}: expected NAME=VALUE")
         out[name.strip()] = value.strip()
     return out
+
+
+def given_scope(spec: Spec, scope: Iterable[str], switches: Iterable[str], policy: str | None) -> dict[str, str]:
+    """``--scope`` and ``--switch`` texts, and ``--policy NAME`` as the spec's ``policy`` switch (refused for a
+    spec without one, and beside a ``--switch policy=`` that names another), as one ``{name: text}``."""
+    given = pairs(scope, "--scope")
+    given.update(pairs(switches, "--switch"))
+    if policies_of(spec, [policy] if policy is not None else []):
+        if given.get("policy", policy) != policy:
+            raise BadInput(f"--policy {policy} and --switch policy={given['policy']} disagree: give one")
+        given["policy"] = str(policy)
+    return given
 
 
 def model_of(spec: Spec, *, scope: dict[str, str], faults: dict[str, str], dialect: str | None = None,

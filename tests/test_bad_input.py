@@ -21,6 +21,7 @@ from wavesim.cli import main
 TINY = ["--waves", "2", "--wave-size", "2", "--workers", "2"]
 HEADER = "job_id,wave_number,dependency_level,status,dispatched_at,completed_at\n"
 ONE_WAVE = HEADER + "1,1,-1,completed,2025-09-30 09:00:00,2025-09-30 09:00:10\n"
+BATCHES_SPEC = str(Path(__file__).parent / "fixtures" / "specs" / "batches.py")
 
 
 def invoke(args: list[str]) -> Result:
@@ -197,6 +198,13 @@ CASES: dict[str, Case] = {
     "audit-burst-limit-0": c(lambda f: ["audit", "--burst-limit", "0", f.text("h.csv", HEADER)],
                              "'--burst-limit'", "x>=1"),
     "audit-now": c(lambda f: ["audit", "--now", "soon", f.text("h.csv", HEADER)], "'soon'", "ISO 8601"),
+    # a spec's audit (tests/test_spec_audit.py has every case of its own)
+    "audit-spec-table": c(lambda f: ["audit", BATCHES_SPEC, f.text("orders.csv", "id\n1\n")], "orders.csv",
+                          "no table 'orders'"),
+    "audit-spec-value": c(lambda f: ["audit", BATCHES_SPEC, f.text("jobs.csv", "id,batch_id,done\n1,1,maybe\n")],
+                          "jobs.csv:2", "done", "'maybe'"),
+    "audit-spec-file-option": c(lambda f: ["audit", BATCHES_SPEC, f.text("jobs.csv", "id,batch_id,done\n"), "--now",
+                                           "2025-09-30 09:00:00"], "--now", "wavesim audit FILE"),
     # -- malformed scenario files (TOML)
     "toml-syntax": c(lambda f: ["run", "--scenario", f.text("s.toml", "waves = [1\n")], "s.toml", "not valid TOML"),
     "toml-unknown-key": c(lambda f: ["run", "--scenario", f.text("s.toml", "bogus = 1\n")],

@@ -14,6 +14,7 @@ from docgen import ROOT, TABLES, DocError, blocks_in, doc_files, load_blocks, re
 from wavesim.cli import COMMANDS, main
 from wavesim.commands.docs import FIGURES
 from wavesim.docblocks import REPORT, WRITEUP_FIXTURE
+from wavesim.docs_specs import AUDIT_EXAMPLE
 
 load_blocks()
 PAGES = doc_files(ROOT)
@@ -47,7 +48,7 @@ def project(tmp_path: Path) -> Path:
     data = [p.relative_to(ROOT) for p in sorted((ROOT / "docs").rglob("*.json*"))]  # readings, live results
     data += [p.relative_to(ROOT) for p in sorted((ROOT / "benchmarks" / "results").glob("*.*"))]  # benchmarks
     data += [p.relative_to(ROOT) for p in sorted((ROOT / "examples").glob("*.py"))]  # the tutorial's spec
-    inputs = [rel for pair in FIGURES.items() for rel in pair] + [REPORT, WRITEUP_FIXTURE, *data]
+    inputs = [rel for pair in FIGURES.items() for rel in pair] + [REPORT, WRITEUP_FIXTURE, *AUDIT_EXAMPLE, *data]
     for rel in inputs:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, tmp_path / rel)

@@ -81,13 +81,22 @@ class Expected:
 NO_EXPECTATION = Expected()
 
 
+def _judges_a_spec(ctx: click.Context) -> bool:
+    """Whether the command judges a spec's own properties: its SPEC argument is given, it replays a trace (of
+    either kind), or it audits a spec's tables (``audit SPEC EXPORT...``: the first path is a spec)."""
+    from userio.files import is_spec_path  # userio.files -> userio.errors -> this module
+
+    paths: tuple[str, ...] = ctx.params.get("paths") or ()
+    return bool(ctx.params.get("spec")) or ctx.command.name == "replay" or bool(paths) and is_spec_path(paths[0])
+
+
 def _parse(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Expected:
     from coordinator import POLICIES, PROPERTY_NAMES
 
     items: list[tuple[str | None, str]] = []
     for value in values:
         policy, _, prop = value.rpartition(":")
-        if ctx.params.get("spec") or ctx.command.name == "replay":  # a spec's names: checked by Expected.require
+        if _judges_a_spec(ctx):  # a spec's names: checked by Expected.require
             items.append((policy or None, prop))
             continue
         if prop not in PROPERTY_NAMES or (policy and policy not in POLICIES):

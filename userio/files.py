@@ -9,7 +9,7 @@ from pathlib import Path
 
 from userio.errors import BadInput
 
-__all__ = ["atomic_write", "check_output", "read_text", "writes"]
+__all__ = ["atomic_write", "check_output", "is_spec_path", "read_text", "writes"]
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
@@ -46,6 +46,12 @@ def writes(data: str | bytes) -> Callable[[Path], object]:
     if isinstance(data, bytes):
         return lambda tmp: tmp.write_bytes(data)
     return lambda tmp: tmp.write_text(data, encoding="utf-8")
+
+
+def is_spec_path(path: str | os.PathLike[str]) -> bool:
+    """Whether a path given on the command line names a spec: a spec is a Python file (``.py``), which
+    ``specfile.load`` loads; what an audit is given first tells the two audits apart by it."""
+    return Path(path).suffix == ".py"
 
 
 def read_text(path: str | os.PathLike[str]) -> str:

@@ -18,7 +18,8 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS = {
     "audit": LazyCommand("wavesim.commands.audit:audit",
                          "Audit an export of wave_coordination (CSV or JSON Lines) for bursts, overlaps, stalls, "
-                         "duplicate dispatches and waves never completed."),
+                         "duplicate dispatches and waves never completed; or exports of a spec's own tables "
+                         "against its properties."),
     "check": LazyCommand("wavesim.commands.check:check_command",
                          "Check a spec file or a policy against its properties on a small scope, exhaustively."),
     "compare": LazyCommand("wavesim.commands.compare:compare",

@@ -172,6 +172,30 @@ def sim_settings() -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the spec and the exports of its tables that "Audit an export of your tables" audits (tests/test_spec_audit.py
+#: holds the audit to them too)
+AUDIT_EXAMPLE = ("tests/fixtures/specs/batches.py", "tests/fixtures/spec_audit/job_batches.csv",
+                 "tests/fixtures/spec_audit/jobs.jsonl")
+
+
+@register("spec-audit-example")
+def audit_example() -> str:
+    """``wavesim audit SPEC EXPORT...`` on the committed exports, as it prints (run in the project's folder, so
+    that the paths shown are the ones typed)."""
+    import contextlib
+
+    from click.testing import CliRunner
+
+    from wavesim.cli import main
+
+    with contextlib.chdir(project_root()):
+        result = CliRunner().invoke(main, ["audit", *AUDIT_EXAMPLE])
+    if result.exit_code not in (0, 1):  # a verdict is the example; bad input would be a broken page
+        raise LookupError(f"the audit example exits {result.exit_code}: {result.output.strip()}")
+    out = result.output.rstrip("\n")
+    return f"```console\n$ wavesim audit {' '.join(AUDIT_EXAMPLE)}\n{out}\n```"
+
+
 #: the incident comparison's committed result (``python -m benchmarks.bench_incident --out ...``)
 INCIDENT_VIA_SPEC = "benchmarks/results/incident.json"
 

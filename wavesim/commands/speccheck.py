@@ -16,7 +16,7 @@ from model.specmodel.wayout import stuck_state, ways_out
 from model.specmodel.world import View, World
 from spec.errors import Unsupported
 from specfile.export import export_text
-from specfile.load import load_spec, model_of, pairs, policies_of
+from specfile.load import given_scope, load_spec, model_of, pairs
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
 from userio.files import writes
@@ -216,12 +216,7 @@ def report_json(run: SpecRun) -> dict[str, Any]:
 def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
     """The ``check`` command when it is given a spec file."""
     spec = load_spec(o["spec"])
-    scope = pairs(o["scope"], "--scope")
-    scope.update(pairs(o.get("switch_specs") or (), "--switch"))
-    if policies_of(spec, [o["policy"]] if o.get("policy") is not None else []):  # the spec's 'policy' switch
-        if scope.get("policy", o["policy"]) != o["policy"]:
-            raise BadInput(f"--policy {o['policy']} and --switch policy={scope['policy']} disagree: give one")
-        scope["policy"] = o["policy"]
+    scope = given_scope(spec, o["scope"], o.get("switch_specs") or (), o.get("policy"))
     model = model_of(spec, scope=scope, faults=pairs(o["fault"], "--fault"), dialect=o["dialect"],
                      level=o["isolation"], order=o["order"], symmetry=not o["no_symmetry"],
                      saturation=not o.get("no_saturation"), wait_merge=not o.get("no_wait_merge"))

@@ -15,7 +15,8 @@ from coordinator.errors import ConfigError
 
 __all__ = [
     "POLICIES", "SWITCHES", "BatchWaveCheck", "CatchupEntry", "CompletionCheck", "FinalWrite", "NormalThreshold",
-    "Policy", "ReconcileElse", "Switch", "parse_switch", "policy_named", "switch_value", "with_given",
+    "Policy", "ReconcileElse", "Switch", "parse_switch", "policy_named", "switch_text", "switch_value",
+    "with_given",
 ]
 
 
@@ -222,6 +223,14 @@ class Policy:
     def readings(self) -> dict[str, str]:
         """The readings of the write-up this policy runs under (``SWITCHES`` of kind 'reading')."""
         return {s.name: _text(getattr(self, s.name)) for s in SWITCHES if s.kind == "reading"}
+
+
+def switch_text(value: object) -> str:
+    """A switch value as a spec's choice text (``--switch NAME=TEXT`` of ``coordinator/writeup.py``): as
+    ``--switch`` spells it, and a whole number of seconds without its ``.0``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _text(value)
 
 
 def _text(value: object) -> str:

@@ -23,6 +23,10 @@ The faults, each real:
 * **slow statement** (``lock_rate``), **lost delayed jobs** (``lose_delayed_rate``)
   and **duplicated deliveries** (``duplicate_rate``) are the chaos process's
   (``live/chaos.py``).
+
+The log also keeps what is not a fault: a job that failed on a database error, a slow push, and every job a
+worker took (``TAKE``, with its kind and delivery; a reconciler tick counts as one), so a run can say what
+its workers did.
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ import signal
 import time
 from typing import Any
 
-__all__ = ["FaultLog", "FaultPlan", "drop_connection", "read_fault_log"]
+__all__ = ["TAKE", "FaultLog", "FaultPlan", "drop_connection", "read_fault_log"]
+
+#: the log's kind for a job a worker took (not a fault)
+TAKE = "take"
 
 
 class FaultLog:

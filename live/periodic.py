@@ -27,7 +27,7 @@ from typing import Any
 
 from coordinator import ReconcilerTicked, program_for
 from live.db import DB_ERRORS, hold_lock
-from live.faults import FaultPlan
+from live.faults import TAKE, FaultPlan
 from live.handlerrun import Runner
 from live.spec import RunSpec
 from live.specplan import DELAYED, SpecPlan
@@ -57,11 +57,13 @@ def reconciler(spec: RunSpec, slot: int, incarnation: int) -> None:
                        drop_rate=0.0, log=None)
     db, queue = spec.open_database(), spec.open_queue()
     runner = Runner(spec, db, queue, faults, "reconciler")
+    log = spec.open_fault_log()
     ticks = 0
     parent = os.getppid()
     while not stop[0] and not spec.orphaned(parent):
         time.sleep(s.wall(period))
         ticks += 1
+        log.write(TAKE, job="reconciler", delivery=1)  # a tick, counted as a spec's run counts its periodic job
         try:
             runner.run(program_for(ReconcilerTicked(job_id=spec.job_id), policy, s.config), f"tick {ticks}")
         except DB_ERRORS:

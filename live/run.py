@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from typing import Any
 from coordinator import ReconcilerTicked, Status, WaveTable, program_for
 from dbdriver import resolve_url
 from live.db import DB_ERRORS
-from live.faults import FaultPlan, read_fault_log
+from live.faults import TAKE, FaultPlan, read_fault_log
 from live.handlerrun import Runner
 from live.settings import LiveSettings
 from live.spec import RunSpec
@@ -103,6 +104,12 @@ class LiveRun:
     @property
     def settings(self) -> LiveSettings:
         return self.spec.live
+
+    @property
+    def deliveries(self) -> Counter[str]:
+        """Per job kind (``batch``, ``listener``, ``trigger``, and ``reconciler`` for its ticks), how many times
+        a worker took one (redeliveries included)."""
+        return Counter(str(f["job"]) for f in self.faults if f["kind"] == TAKE)
 
 
 def _signature(table: WaveTable) -> tuple[object, ...]:
@@ -266,7 +273,7 @@ def _collect(tables: LiveTables, db_url: str, spec: RunSpec, queue: Any, samples
             if copied:
                 conn.execute(tables.dispatch_log.insert(), copied)
             faults = [{"run": f["run"], "at_s": f["at_s"], "kind": f["kind"], "detail": json.dumps(f)}
-                      for f in read_fault_log(spec.fault_log)]
+                      for f in read_fault_log(spec.fault_log) if f["kind"] != TAKE]  # a take is no fault
             if faults:
                 conn.execute(tables.faults.insert(), faults)
             rows = [{"run": spec.run, "at_s": s.at_s, "ready_batches": s.ready_batches,

@@ -4,7 +4,10 @@ A live run of a spec (``live/specrun.py``) reuses the write-up's live machinery:
 run's name, database and queue URLs, start time, fault log and ``LiveSettings``), its queues
 (``live/jobqueue.py``, ``live/redisqueue.py``), its supervisor and its fault plan. The plan adds what a
 spec needs: the spec file (each process imports it), the scope and switches given on the command line,
-the table prefix, each queue's worker count, and the run's event log.
+the table prefix, each queue's worker count, the run's event log, and two settings of a deployment the
+simulation of a spec has too (``sim.specsettings``): the queue a job type runs on over the spec's
+(``queue_of``: Laravel's ``onQueue`` is a deployment's choice) and the mean of a job type's own work
+before its first step (``durations``, scenario seconds, exponential; a job type not named does none).
 
 The event log is ghost state made real: every ``record(event, *key)`` a program yields, every job that
 failed for good and every delivery a worker took, one JSON line each, appended (one ``write`` on an
@@ -24,7 +27,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +75,12 @@ class SpecPlan:
     workers: dict[str, int]  # queue -> worker processes, in slot order
     events_log: str
     deliver_delayed_s: float  # scenario seconds a delayed push waits (spec.lang keeps no delay)
+    queue_of: dict[str, str] = field(default_factory=dict)  # job type -> the queue it runs on, over the spec's
+    durations: dict[str, float] = field(default_factory=dict)  # job type -> mean of its own work, scenario s
+
+    def queue_for(self, spec: Spec, job: str) -> str:
+        """The queue job type ``job`` runs on in this run: ``queue_of``'s, else the spec's."""
+        return self.queue_of.get(job, spec.jobs[job].queue)
 
     def queue_of_slot(self, slot: int) -> str:
         """The queue worker ``slot`` takes jobs from (slots are numbered across the queues, in order)."""

@@ -47,6 +47,7 @@ from live.specplan import SpecPlan, job_payload
 from live.specview import LiveView, ghost_counts, judge
 from live.supervisor import Supervisor
 from live.tables import LiveTables
+from spec.errors import Unsupported
 from spec.lang import Scope, Spec
 from spec.lease import on_a_clock
 
@@ -145,8 +146,11 @@ class _Reader:
 
 def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, db_url: str, engine: str,
                   queue_url: str | None, isolation: str | None = None, workers: int | None = None,
-                  workdir: str | None = None) -> SpecLiveRun:
-    """Run ``spec`` live once (see the module docstring); its tables are left for the caller to drop."""
+                  workdir: str | None = None, queue_of: dict[str, str] | None = None,
+                  durations: dict[str, float] | None = None) -> SpecLiveRun:
+    """Run ``spec`` live once (see the module docstring); its tables are left for the caller to drop.
+    ``queue_of`` and ``durations``: the deployment's (``SpecPlan``); a job type or queue the spec has not
+    is ``Unsupported``."""
     if not spec.source:
         raise ValueError(f"spec {spec.name}: its file is not known (load it with specfile.load.load_spec): "
                          "every worker process imports it")
@@ -155,13 +159,21 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
     counts = spec.workers(scope)
     if workers is not None:
         counts = {name: workers for name in counts}
+    queue_of, durations = dict(queue_of or {}), dict(durations or {})
+    for job, queue in queue_of.items():
+        if job not in spec.jobs or queue not in counts:
+            raise Unsupported(f"queue_of {job}={queue}: the spec has no job type {job!r} or no queue {queue!r}")
+    for job in durations:
+        if job not in spec.jobs:
+            raise Unsupported(f"durations {job}: the spec has no job type {job!r}")
     db_url = resolve_url(db_url)
     folder = Path(workdir or tempfile.mkdtemp(prefix="wavesim-live-"))
     name = f"s-{uuid.uuid4().hex[:10]}"
     run = RunSpec(run=name, job_id=0, db_url=db_url, queue_url=queue_url, t0=time.time(),
                   fault_log=str(folder / f"{name}.faults.jsonl"), settings=settings.to_dict(), isolation=isolation)
     plan = SpecPlan(run=run, spec_file=spec.source, given=dict(given), prefix=PREFIX, workers=counts,
-                    events_log=str(folder / f"{name}.events.jsonl"), deliver_delayed_s=settings.auto_trigger_delay_s)
+                    events_log=str(folder / f"{name}.events.jsonl"), deliver_delayed_s=settings.auto_trigger_delay_s,
+                    queue_of=queue_of, durations=durations)
     plan_path = folder / f"{name}.plan.json"
     plan_path.write_text(plan.to_json(), encoding="utf-8")
     stderr_path = folder / f"{name}.stderr.txt"
@@ -174,7 +186,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
         q.clear()
     start: dict[str, list[dict[str, Any]]] = {}
     for job, payload in spec.initial_jobs(scope):
-        start.setdefault(spec.jobs[job].queue, []).append(job_payload(job, payload))
+        start.setdefault(plan.queue_for(spec, job), []).append(job_payload(job, payload))
     reader = _Reader(spec, scope, db, queues, plan.events_log)
     verdicts = {n: Verdict(p.kind, True) for n, p in spec.properties.items()}
     sup = Supervisor(str(plan_path), str(stderr_path))
@@ -220,7 +232,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
             if not busy and time.monotonic() - moved >= quiet_wall:
                 outcome = "quiescent"
                 break
-            _push_periodic(spec, periodic, view, queues, idle_since)
+            _push_periodic(spec, plan, periodic, view, queues, idle_since)
             sup.respawn_dead()
             time.sleep(settings.sample_ms / 1000)
     finally:
@@ -262,7 +274,7 @@ def _judge_always(spec: Spec, view: LiveView, verdicts: dict[str, Verdict], at_s
             verdicts[n] = Verdict(p.kind, False, detail, round(at_s, 3))
 
 
-def _push_periodic(spec: Spec, periodic: dict[str, float], view: LiveView, queues: dict[str, Any],
+def _push_periodic(spec: Spec, plan: SpecPlan, periodic: dict[str, float], view: LiveView, queues: dict[str, Any],
                    idle_since: dict[str, float]) -> None:
     """Push each periodic job type (``spec.every``) that has been neither queued nor running for its period
     (``periodic``: wall seconds; the spec's, else the delay of a delayed job) (the model pushes one at any
@@ -272,7 +284,7 @@ def _push_periodic(spec: Spec, periodic: dict[str, float], view: LiveView, queue
         if view.queued(name) or view.running(name):
             idle_since.pop(name, None)
         elif now - idle_since.setdefault(name, now) >= period:
-            queues[spec.jobs[name].queue].push_wave([job_payload(name, ())], None)
+            queues[plan.queue_for(spec, name)].push_wave([job_payload(name, ())], None)
             idle_since.pop(name, None)
 
 

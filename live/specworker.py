@@ -9,7 +9,10 @@ the target job type's queue (never inside the transaction: the queue is another 
 real delayed job. An engine error the model names (deadlock, duplicate key, ...) is thrown into the
 program as ``SqlError``; any other (a dropped connection) ends the run as a raise. ``choose(...)`` takes
 one option, drawn from the process's seeded generator. ``record(...)`` goes to the run's event log
-(``live/specplan.py``) right after the step before it returned.
+(``live/specplan.py``) right after the step before it returned. A job type the plan gives a duration
+(``SpecPlan.durations``) first does its own work: it sleeps an exponential draw of that mean, from the
+stream the write-up's live worker draws its batches from; a push goes to the queue the plan runs the job
+type on (``SpecPlan.queue_for``).
 
 When the program ends, as ``model/specmodel/actions.py`` decides it: an open transaction is rolled back
 (the connection is reset), the job type's listeners are pushed when the body returned, then the job is
@@ -135,6 +138,8 @@ class _Worker:
                                 kill_at=s.kill_at, kill_at_times=s.kill_at_times)
         self.events: FaultLog = plan.open_events()
         self.choices = random.Random(f"{s.seed}:choose:{self.slot}:{self.incarnation}")
+        # the write-up's live worker's stream of batch durations (live/worker.py), by the same name
+        self.durations = random.Random(f"{s.seed}:durations:{self.slot}:{self.incarnation}")
         self.pause = s.wall(s.step_s)
 
     def close(self) -> None:
@@ -150,8 +155,11 @@ class _Worker:
         name, args, tries = str(p["job"]), tuple(p["args"]), int(p["try"])
         self.events.write("take", job=name, args=list(args), attempt=tries, delivery=job.attempts, worker=self.name)
         kind = self.spec.jobs[name]
-        queue = self.queues[kind.queue]
+        queue = self.queues[self.plan.queue_for(self.spec, name)]
         ctx = Ctx(self.scope, name, tries)
+        mean = self.plan.durations.get(name)
+        if mean:  # the job's own work before its first step (SpecPlan.durations)
+            time.sleep(self.plan.run.live.wall(self.durations.expovariate(1.0 / mean)))
         # the run's id, written as the owner of a lease it takes (spec/lease.py): random, as a process id is
         # reused, so that no two runs of any worker share one
         self.run_id = int.from_bytes(os.urandom(4), "big") >> 1
@@ -230,12 +238,12 @@ class _Worker:
         """Each push onto its job type's queue; the immediate ones of one queue in one queue operation."""
         by_queue: dict[str, list[dict[str, Any]]] = {}
         for p in pushes:
-            queue = self.queues[self.spec.jobs[p.job].queue]
+            name = self.plan.queue_for(self.spec, p.job)
             if p.delayed:
-                queue.later(job_payload(p.job, p.payload, delayed=True),
-                            self.plan.run.live.wall(self.plan.deliver_delayed_s))
+                self.queues[name].later(job_payload(p.job, p.payload, delayed=True),
+                                        self.plan.run.live.wall(self.plan.deliver_delayed_s))
             else:
-                by_queue.setdefault(self.spec.jobs[p.job].queue, []).append(job_payload(p.job, p.payload))
+                by_queue.setdefault(name, []).append(job_payload(p.job, p.payload))
         for name, payloads in by_queue.items():
             self.queues[name].push_wave(payloads, None)
 

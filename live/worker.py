@@ -29,7 +29,7 @@ from typing import Any
 
 from coordinator import AutoTriggerFired, BatchJobCompleted, finish_batch, program_for
 from live.db import DB_ERRORS
-from live.faults import FaultPlan
+from live.faults import TAKE, FaultPlan
 from live.handlerrun import Runner
 from live.jobqueue import Reserved, reserved_jobs
 from live.spec import RunSpec
@@ -63,6 +63,7 @@ def work(spec: RunSpec, slot: int, incarnation: int) -> None:
     in_pop = lambda: faults.point("inside the pop transaction")  # noqa: E731
     parent = os.getppid()
     for job in reserved_jobs(queue, in_pop, lambda: not stopping and not spec.orphaned(parent)):
+        log.write(TAKE, job=job.payload["kind"], delivery=job.attempts)  # not a fault: what the workers did
         try:
             _run_job(spec, runner, job, policy, config, durations, faults)
             queue.delete(job)

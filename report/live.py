@@ -40,6 +40,7 @@ from typing import Any
 
 from coordinator import CompleteFinishedWaves, EnqueueBatches, WaveRow, WaveTable
 from live import LiveRun, first_error
+from live.faults import TAKE
 from sim.monitors import Monitors
 from sim.recorder import Recorder
 from sim.run import RunResult, measure
@@ -159,7 +160,7 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
     section: where and how it ran, and its faults. The ``scenario`` is the live settings (what
     reproduces the run's decisions), not a simulated scenario: there are no sampled DB latencies."""
     kinds = Counter(f["kind"] for f in run.faults if f["kind"] in INJECTED)
-    notes = Counter(f["kind"] for f in run.faults if f["kind"] not in INJECTED)
+    notes = Counter(f["kind"] for f in run.faults if f["kind"] not in (*INJECTED, TAKE))
     return {
         "scenario": run.settings.to_dict(), "policy_switches": run.settings.resolve().switches(),
         "metrics": result.metrics, "properties": result.properties,
@@ -170,6 +171,7 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
             "processes": run.processes,
             "deaths": [{"role": r, "slot": s, "incarnation": i, "code": c} for r, s, i, c in run.deaths],
             "faults": dict(sorted(kinds.items())), "notes": dict(sorted(notes.items())),
+            "deliveries": dict(sorted(run.deliveries.items())),
             "fault_log": run.spec.fault_log,
             "stderr_lines": len(run.errors), "stderr_first": run.errors[0] if run.errors else None,
             "first_error": first_error(run.errors), "crashes": len(run.crashes),

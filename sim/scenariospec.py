@@ -12,9 +12,8 @@ run in the built-in run takes none besides its statements.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from coordinator.errors import ConfigError
+from coordinator.policy import switch_text
 from coordinator.writeup_programs import MAX_WAVE_SIZE
 from sim.faultsettings import FAULT_RATES
 from sim.scenario import Scenario
@@ -52,19 +51,6 @@ REFUSED: dict[str, str] = {
 }
 
 
-def _text(value: object) -> str:
-    """A switch value as the spec's choice text (``--switch NAME=TEXT``)."""
-    if isinstance(value, Enum):
-        value = value.value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _refuse(scenario: Scenario) -> None:
     if scenario.listener != "queued":
         raise ConfigError(f"listener={scenario.listener} cannot run through the spec: {REFUSED['listener=sync']}")
@@ -86,7 +72,7 @@ def spec_settings_for(scenario: Scenario) -> SpecSettings:
     s = scenario
     scope = (("policy", s.policy), ("waves", str(s.waves)), ("wave_size", str(s.wave_size)),
              ("threshold", str(s.threshold)), ("workers", str(s.workers)), ("handlers", "1"),
-             *((name, _text(value)) for name, value in s.switches))
+             *((name, switch_text(value)) for name, value in s.switches))
     return SpecSettings(
         seed=s.seed, statement_ms=s.db_read_ms, write_ms=s.db_write_ms, db_sigma=s.db_sigma,
         push_ms=s.enqueue_ms_per_job, push_per_job=True,

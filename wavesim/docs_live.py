@@ -16,8 +16,10 @@ from importlib.resources import as_file
 from docgen import ROOT, project_root, register
 from report.data import shipped
 from wavesim.commands.live import read_documents, summarize
+from wavesim.docs_specs import homes_table
 
-__all__ = ["FIX_COMMANDS", "GUARDS_COMMANDS", "RESULTS", "fix_commands", "fix_with_faults", "guards", "guards_commands"]
+__all__ = ["FIX_COMMANDS", "GUARDS_COMMANDS", "RESULTS", "VIA_SPEC", "fix_commands", "fix_with_faults", "guards",
+           "guards_commands", "via_spec", "via_spec_homes"]
 
 RESULTS = "docs/live-results"
 
@@ -67,3 +69,30 @@ def guards_commands() -> str:
 def fix_commands() -> str:
     """The commands behind ``live-fix-faults``."""
     return "```\n" + FIX_COMMANDS + "\n```"
+
+
+#: the committed comparisons of the built-in live worker and the spec's live run
+#: (``python -m benchmarks.bench_live_spec``), each with the options that wrote it
+VIA_SPEC = {
+    "benchmarks/results/live_spec.txt": "",
+    "benchmarks/results/live_spec-postgresql.txt": " --db postgresql+psycopg://postgres@127.0.0.1:5432/wavesim_livespec",
+    "benchmarks/results/live_spec-mariadb.txt": " --db mysql+pymysql://root@127.0.0.1:3306/wavesim_livespec",
+}
+
+
+@register("live-via-spec")
+def via_spec() -> str:
+    """Each committed comparison, as measured, under the command that wrote it."""
+    blocks = []
+    for path, options in VIA_SPEC.items():
+        text = (project_root() / path).read_text(encoding="utf-8").rstrip("\n")
+        blocks.append(f"```\n$ python -m benchmarks.bench_live_spec{options} --out {path}\n{text}\n```")
+    return "\n\n".join(blocks)
+
+
+@register("live-via-spec-homes")
+def via_spec_homes() -> str:
+    """Where each live setting goes in the spec's run, and what the spec's run refuses."""
+    from live.settingsspec import HOMES, REFUSED
+
+    return homes_table("live setting", "in the spec's run", HOMES, REFUSED)

@@ -14,7 +14,7 @@ from model.specmodel import Model
 from specfile.load import load_spec
 from wavesim.commands.speccheck import run_spec_check, spec_report_text
 
-__all__ = ["check_block"]
+__all__ = ["check_block", "homes_table"]
 
 TUTORIAL = "examples/batch_counter.py"
 
@@ -205,10 +205,16 @@ def incident_homes() -> str:
     """Where each built-in scenario setting goes in the write-up spec's run, and what the spec path refuses."""
     from sim.scenariospec import HOMES, REFUSED
 
-    lines = ["| scenario setting | in the spec run |", "|---|---|"]
-    lines += [f"| `{name}` | {home} |" for name, home in HOMES.items()]
+    return homes_table("scenario setting", "in the spec run", HOMES, REFUSED)
+
+
+def homes_table(setting: str, home: str, homes: dict[str, str], refused: dict[str, str]) -> str:
+    """Where each setting of a built-in run goes in the spec's run (``homes``), then what that run refuses and
+    why (``refused``), as two Markdown tables headed by ``setting`` and ``home``."""
+    lines = [f"| {setting} | {home} |", "|---|---|"]
+    lines += [f"| `{name}` | {place} |" for name, place in homes.items()]
     lines += ["", "| refused | why |", "|---|---|"]
-    lines += [f"| `{name}` | {why} |" for name, why in REFUSED.items()]
+    lines += [f"| `{name}` | {why} |" for name, why in refused.items()]
     return "\n".join(lines) + "\n"
 
 

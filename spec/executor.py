@@ -703,7 +703,10 @@ class Engine:
                 if k in ghosts:
                     locks.add((plan.table, k))  # a record marked deleted: locked, never matched
                 if row is None:
-                    if rr and part.lookup and k not in present:
+                    if rr and part.lookup and k in ghosts:  # a unique search meeting a record marked deleted
+                        # takes a next-key lock: the record and the gap below it, not the gap above (InnoDB)
+                        gaps.add((plan.table, max((r for r in records if r < k), default=None), k))
+                    elif rr and part.lookup and k not in present:
                         lower = max((p for p in present if p < k), default=None)
                         upper = min((p for p in present if p > k), default=None)
                         gaps.add((plan.table, lower, upper))

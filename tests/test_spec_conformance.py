@@ -291,7 +291,8 @@ def _range_after_propagation(b: sa.Table) -> list[tuple[int, str, Any]]:
 #: row rolled back leaves, where it stays; behind a statement that queued for the row first. FOR UPDATE NOWAIT
 #: fails at once on a held row (MariaDB: error 1205). An INSERT waits for two sessions' gap locks, and MariaDB,
 #: following only the first of them, sees the cycle through the second when the first ends. A FOR UPDATE reads
-#: only the key range its WHERE leaves once MariaDB puts n = 0 into the other conjunct
+#: only the key range its WHERE leaves once MariaDB puts n = 0 into the other conjunct. A lookup of a key marked
+#: deleted takes a next-key lock on its record
 SCENARIOS = {
     "two inserts of a deleted key": lambda a: [
         (0, "begin", None), (0, "statement", sa.delete(a).where(a.c.id == 2)), (1, "begin", None),
@@ -316,6 +317,13 @@ SCENARIOS = {
         (1, "statement", sa.select(a.c.id).where(a.c.id.in_([1, 2])).order_by(a.c.id).with_for_update(nowait=True))],
     "a for update reads the key range its where leaves after propagation": lambda a: _range_after_propagation(
         a.metadata.tables["b"]),
+    # session 2's read view keeps purge from removing the record session 0 deletes; session 1's lookup of it
+    # locks it and the gap below it (a next-key lock), not the gap above, so an insert above it goes on
+    "a lookup of a key marked deleted locks the gap below it, not above": lambda a: [
+        (2, "begin", None), (2, "statement", sa.select(a.c.id).order_by(a.c.id)),
+        (0, "begin", None), (0, "statement", sa.delete(a).where(a.c.id == 3)), (0, "commit", None),
+        (1, "begin", None), (1, "statement", sa.update(a).where(a.c.id == 3).values(n=5)),
+        (0, "begin", None), (0, "statement", _insert(a, 4)), (0, "commit", None)],
 }
 
 

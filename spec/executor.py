@@ -689,10 +689,12 @@ class Engine:
                         else:
                             skipped.append(k)
                         continue
-                    if not rr and isinstance(plan, Update) and not part.lookup and (k in part.past or not (
-                            k in committed and is_true(plan.where, committed[k], d))):
+                    waited_here = resume is not None and k == resume[1]
+                    if not rr and isinstance(plan, Update) and not part.lookup and not waited_here and (
+                            k in part.past or not (k in committed and is_true(plan.where, committed[k], d))):
                         continue  # semi-consistent read: the latest committed version (if any) does not match
-                    # (only an UPDATE that scans reads semi-consistently: DELETE and a key lookup wait)
+                    # (only an UPDATE that scans reads semi-consistently: DELETE and a key lookup wait; a statement
+                    # already queued for this row stays queued behind whoever was granted it first)
                     if rr and not part.lookup and not descending:  # next-key locks up to the row, the waiting one
                         gaps.add(gap(k))  # too: InnoDB stops an insert into the gap before that row
                     nowait = isinstance(plan, Select) and plan.nowait

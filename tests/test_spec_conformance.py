@@ -317,6 +317,12 @@ SCENARIOS = {
         (1, "statement", sa.select(a.c.id).where(a.c.id.in_([1, 2])).order_by(a.c.id).with_for_update(nowait=True))],
     "a for update reads the key range its where leaves after propagation": lambda a: _range_after_propagation(
         a.metadata.tables["b"]),
+    # READ COMMITTED: sessions 2 and 1 queue for row 2, which session 0 changed; once 0 commits, 2 takes it,
+    # finds it no longer matching and keeps it; 1, already queued, waits behind 2 (no semi-consistent skip)
+    "an update queued for a row stays queued behind the one granted it": lambda a: [
+        (0, "begin", None), (0, "statement", sa.update(a).values(n=a.c.n - 1)),
+        (2, "begin", None), (2, "statement", sa.update(a).where(a.c.n == 1).values(n=a.c.n - 1)),
+        (1, "statement", sa.update(a).where(a.c.n.not_in([0])).values(n=a.c.n - 1)), (0, "commit", None)],
     # session 2's read view keeps purge from removing the record session 0 deletes; session 1's lookup of it
     # locks it and the gap below it (a next-key lock), not the gap above, so an insert above it goes on
     "a lookup of a key marked deleted locks the gap below it, not above": lambda a: [

@@ -27,7 +27,7 @@ CASES = [
     ("guarded", Scope(losses=1)),
     ("seed-fix", Scope(max_handlers=1, duplicates=1)),
     ("seed-fix", Scope(waves=3, wave_size=2, max_handlers=1)),
-    ("atomic", Scope(crashes=1, crash_handlers=True)),
+    ("atomic", Scope(crashes=1, crash_handlers=True, max_handlers=1)),
     ("atomic", Scope(waves=3, relay_lease="outlasts-claimer")),
 ]
 IDS = [f"{p}-{s.label()}" for p, s in CASES]

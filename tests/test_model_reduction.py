@@ -19,7 +19,7 @@ CASES = [
     ("seed-fix", Scope(max_handlers=1)),
     ("seed-fix", Scope(waves=3, wave_size=2, max_handlers=1, duplicates=1)),
     ("atomic", Scope(crashes=1, duplicates=1, losses=1)),
-    ("atomic", Scope(waves=3)),
+    ("atomic", Scope(waves=3, max_handlers=1)),
     # one listener slot: the reconciler's run is in flight beside a full set of listener runs
     ("atomic", Scope(wave_size=1, workers=1, max_handlers=1)),
     ("atomic", Scope(waves=3, relay_lease="outlasts-claimer")),

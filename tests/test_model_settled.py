@@ -94,7 +94,7 @@ def test_asked_alone_a_settled_property_prunes_and_keeps_its_verdict(name: str) 
 
 def test_nothing_is_pruned_while_a_liveness_property_is_open() -> None:
     """``atomic``'s liveness properties hold, so they stay open to the end and every state is expanded."""
-    search = check(Scope(waves=3), POLICIES["atomic"], use=("settled",))
+    search = check(Scope(waves=2), POLICIES["atomic"], use=("settled",))
     assert search.holds("import_completes") is True and search.settled == 0
 
 

@@ -95,7 +95,7 @@ class SpecAudit:
 
     def verdicts(self) -> dict[str, bool]:
         """Each judged property's verdict (True held, False violated); one not judged is left out."""
-        return {j.name: j.verdict == "holds" for j in self.judged if j.verdict != "not judged"}
+        return {j.name: j.held for j in self.judged if j.held is not None}
 
 
 def audit_exports(spec: Spec, scope: Scope, exports: Sequence[TableExport]) -> SpecAudit:

@@ -170,11 +170,11 @@ def reconciler(ctx: Ctx) -> Program:
 
 # A scheduler starts the next tick whether the last one succeeded or failed (a deadlock victim's run does not
 # end the schedule); at most one runs at a time, as the built-in checker's own reconciler slot has it.
-spec.every("reconciler", seconds=lambda scope: _period(scope), when=lambda scope: _period(scope) is not None)
-
-
 def _period(scope: Scope) -> float | None:
     return policy_of(scope).reconciler_period_s
+
+
+spec.every("reconciler", seconds=_period, when=lambda scope: _period(scope) is not None)
 
 
 # -- properties (coordinator/properties.py; progress is distinct finished batches) ----------------------------

@@ -40,9 +40,9 @@ from spec.errors import Unsupported
 from spec.lang import Scope, begin, bulk, commit, keep, lease, push, record
 
 __all__ = [
-    "ACTIVE", "COMPLETED", "DISPATCHING", "MAX_WAVE_SIZE", "PENDING", "PRESET", "PROCESSING", "advance",
-    "check_and_trigger_next_wave", "finished_columns", "policy_of", "relay_lease", "threshold_count",
-    "wave_coordination",
+    "ACTIVE", "COMPLETED", "DISPATCHING", "LISTENERS_ON_IMPORT", "MAX_WAVE_SIZE", "PENDING", "PRESET", "PROCESSING",
+    "SYNC_LISTENER_REFUSED", "advance", "check_and_trigger_next_wave", "finished_columns", "policy_of",
+    "relay_lease", "threshold_count", "wave_coordination",
 ]
 
 JOB_ID = 1
@@ -57,6 +57,12 @@ PRESET = "policy"
 #: ``RecordBatchFinished`` and ``ReadWave``; the checker's scopes set the first few only, and columns past
 #: the wave size stay 0 in every state, so its state count does not change
 MAX_WAVE_SIZE = 50
+#: the write-up's queued listener pushes BatchJobCompleted onto the import's one queue, where the batch
+#: workers take it: a deployment that runs the spec as the write-up runs (simulation or live) moves the
+#: listener and the auto-trigger's re-check there (``queue_of``)
+LISTENERS_ON_IMPORT = (("batch_job_completed", "import"), ("trigger", "import"))
+#: why a run of this spec refuses the write-up's sync listener
+SYNC_LISTENER_REFUSED = "the spec's listener is a queued job: a sync listener would run inside the batch's worker"
 
 metadata = sa.MetaData()
 

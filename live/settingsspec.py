@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from coordinator import ConfigError, policy_named
 from coordinator.policy import switch_text
-from coordinator.writeup_programs import MAX_WAVE_SIZE
+from coordinator.writeup_programs import LISTENERS_ON_IMPORT, MAX_WAVE_SIZE, SYNC_LISTENER_REFUSED
 from live.settings import LiveSettings
 
 __all__ = ["HOMES", "REFUSED", "SpecRun", "spec_run_for"]
@@ -46,7 +46,7 @@ HOMES: dict[str, str] = {
 
 #: what the spec's run refuses, and why
 REFUSED: dict[str, str] = {
-    "listener=sync": "the spec's listener is a queued job: a sync listener would run inside the batch's worker",
+    "listener=sync": SYNC_LISTENER_REFUSED,
     "tries": "coordinator/writeup.py gives each job one try (a job that raises is failed at once)",
     "kill_rate, drop_rate, kill_at": "the crash points differ: the write-up's worker dies mid-batch, before a push "
                                      "and inside a handler's transaction, a spec's before a step of any job",
@@ -90,7 +90,7 @@ def spec_run_for(settings: LiveSettings) -> SpecRun:
     policy, preset = s.resolve().switches(), policy_named(s.policy).switches()
     switches = {name: switch_text(value) for name, value in policy.items() if value != preset[name]}
     given = {"policy": s.policy, "waves": str(s.waves), "wave_size": str(s.wave_size),
-                             "threshold": str(s.threshold), "workers": str(s.workers), "handlers": "1", **switches}
+             "threshold": str(s.threshold), "workers": str(s.workers), "handlers": "1", **switches}
     return SpecRun(given=given, settings=s.with_settings(step_s=0.0),
-                   queue_of={"batch_job_completed": "import", "trigger": "import"},
+                   queue_of=dict(LISTENERS_ON_IMPORT),
                    durations={"batch": s.batch_mean_s})

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from coordinator.errors import ConfigError
 from coordinator.policy import switch_text
-from coordinator.writeup_programs import MAX_WAVE_SIZE
+from coordinator.writeup_programs import LISTENERS_ON_IMPORT, MAX_WAVE_SIZE, SYNC_LISTENER_REFUSED
 from sim.faultsettings import FAULT_RATES
 from sim.scenario import Scenario
 from sim.specsettings import SpecSettings
@@ -45,7 +45,7 @@ HOMES: dict[str, str] = {
 
 #: what the spec path refuses, and why
 REFUSED: dict[str, str] = {
-    "listener=sync": "the spec's listener is a queued job: a sync listener would run inside the batch's worker",
+    "listener=sync": SYNC_LISTENER_REFUSED,
     "faults": "the built-in run's faults (a crash after the record, a lost event, replica lag, ...) are not "
               "the spec's (a crash at any step, a throw, a duplicate, a lost delayed job)",
 }
@@ -79,6 +79,6 @@ def spec_settings_for(scenario: Scenario) -> SpecSettings:
         durations=(("batch", s.batch_mean_s), ("batch_job_completed", 0.0), ("auto_trigger", 0.0),
                    ("trigger", 0.0), ("reconciler", 0.0)),
         duration_distribution=s.batch_distribution, duration_sigma=s.batch_sigma,
-        queue_of=(("batch_job_completed", "import"), ("trigger", "import")),
+        queue_of=LISTENERS_ON_IMPORT,
         retry_after_s=s.retry_after_s, horizon_s=s.horizon_s, max_events=s.max_events, scope=scope,
     )

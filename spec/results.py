@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from spec.schema import Value
 
-__all__ = ["Blocked", "Done", "Failed", "Outcome", "Result"]
+__all__ = ["Blocked", "Done", "Failed", "Outcome", "Result", "row_type"]
+
+
+@cache
+def row_type(columns: tuple[str, ...]) -> type[tuple[Value, ...]]:
+    """The type of a row with these columns: a tuple, as SQLAlchemy's ``Row`` is, whose columns are also read by
+    name (``row.status``, ``row._mapping["status"]``); equal to the plain tuple of its values."""
+    base = namedtuple("Row", columns, rename=True)  # type: ignore[misc]  # a name that is no identifier: _k
+
+    class Row(base):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> dict[str, Value]:
+            return dict(zip(columns, self, strict=True))
+
+        def __reduce__(self) -> tuple[Any, ...]:  # pickled as its plain tuple: the class is made here
+            return (tuple, (tuple(self),))
+
+    return Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,16 +45,22 @@ class Result:
     rowcount: int = -1
     ordered: bool = True
 
+    def _row(self, values: tuple[Value, ...]) -> tuple[Value, ...]:
+        return row_type(self.columns)._make(values) if self.columns else values  # type: ignore[attr-defined]
+
+    def __iter__(self) -> Iterator[tuple[Value, ...]]:
+        return iter(self.all())
+
     def all(self) -> list[tuple[Value, ...]]:
-        return list(self.rows)
+        return [self._row(r) for r in self.rows]
 
     def first(self) -> tuple[Value, ...] | None:
-        return self.rows[0] if self.rows else None
+        return self._row(self.rows[0]) if self.rows else None
 
     def one(self) -> tuple[Value, ...]:
         if len(self.rows) != 1:
             raise LookupError(f"expected one row, got {len(self.rows)}")
-        return self.rows[0]
+        return self._row(self.rows[0])
 
     def one_or_none(self) -> tuple[Value, ...] | None:
         return None if not self.rows else self.one()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 import sqlalchemy as sa
@@ -962,3 +963,14 @@ def test_mariadb_descending_skip_locked_over_a_lookup_and_a_range_is_refused() -
     engine, _ = _range_start(SPREAD, RR)
     with pytest.raises(spec.Unsupported, match="SKIP LOCKED ordered by the key descending over a key lookup"):
         engine.plan(_skip_locked(sa.or_(R.c.id == 4, R.c.id > 5), desc=True))
+
+
+def test_a_row_reads_as_sqlalchemys_row_does() -> None:
+    # a program written against a real engine reads columns by name; the model's rows must too
+    result = spec.Result(("id", "status"), ((1, "queued"), (2, "done")), 2)
+    row = result.first()
+    assert row is not None
+    assert (row.id, row.status, row._mapping) == (1, "queued", {"id": 1, "status": "queued"})  # type: ignore[attr-defined]
+    assert row == (1, "queued") and hash(row) == hash((1, "queued"))  # a row in a history is its values
+    assert [(r.id, r.status) for r in result] == [(1, "queued"), (2, "done")]  # type: ignore[attr-defined]
+    assert pickle.loads(pickle.dumps(row)) == (1, "queued")

@@ -37,7 +37,7 @@ from spec.running import GiveUp, Retry, after_raise, fired
 from spec.state import DbState, initial
 from spec.statements import Plan
 
-__all__ = ["FAULT_NAMES", "Label", "Model"]
+__all__ = ["FAULT_NAMES", "Label", "Model", "sent_after"]
 
 FAULT_NAMES = tuple(FAULTS)
 #: (kind, slot or queue, detail): ``kind`` is take/step/ack/tick or a fault name
@@ -52,6 +52,14 @@ class Move:
     world: World
     fault: bool = False
     outcome: Any = None  # a step's outcome: the engine's Done, Blocked or Failed (for the trace)
+
+
+def sent_after(op: Any, outcome: Done | Failed) -> Any:
+    """What a program is sent once ``op`` gave ``outcome``: the result (through ``keep``'s function), or the
+    engine's error, which the program sees raised."""
+    if isinstance(outcome, Failed):
+        return Thrown(outcome.error, outcome.message)
+    return op.fn(outcome.result) if isinstance(op, Keep) else outcome.result
 
 
 class Model:
@@ -262,11 +270,8 @@ class Model:
                                         self.waits.keeps_nothing(db, after, s, self._plan(statement, nxt.where))):
                     yield Move(("step", s, branch), world.but(db=after), outcome=outcome)
                 continue
-            sent: Any = outcome.result if isinstance(outcome, Done) else Thrown(outcome.error, outcome.message)
-            if isinstance(op, Keep) and isinstance(outcome, Done):
-                sent = op.fn(outcome.result)
             assert isinstance(outcome, Done | Failed)
-            grown = Run(run.job, run.phase, (*run.history, sent))
+            grown = Run(run.job, run.phase, (*run.history, sent_after(op, outcome)))
             for w in self._settle(world.but(db=after), s, grown):
                 yield Move(("step", s, branch), w, outcome=outcome)
             if self.spec.jobs[run.job.type].ack == "with_last_step" and self._can_spend(world, "crash"):

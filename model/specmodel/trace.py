@@ -8,15 +8,16 @@ which is what a replay on a real database needs (one connection per worker).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from model.specmodel.actions import FAULT_NAMES, Label, Model, Move
-from model.specmodel.programs import Op
+from model.specmodel.actions import FAULT_NAMES, Label, Model, Move, sent_after
+from model.specmodel.programs import Op, Raised
 from model.specmodel.search import Found
-from model.specmodel.world import Run, World, ghost_dict
+from model.specmodel.world import Run, World, ghost_dict, renamed
 from spec.lang import Begin, Bulk, Commit, Keep, Push, Rollback
 from spec.lease import GONE, owned_by
 from spec.results import Blocked, Done, Failed
@@ -86,14 +87,27 @@ def concrete(model: Model, found: Found) -> tuple[tuple[Move, ...], World]:
     world = plain.initial()
     moves: list[Move] = []
     for target, label in zip(found.path[1:], found.labels, strict=True):
-        for move in plain.moves(world):
-            if move.label[0] == label[0] and model.canonical(model.saturated(move.world)) == target:
-                moves.append(move)
-                world = move.world
-                break
-        else:  # pragma: no cover - the search's own moves always include one
+        alike = [m for m in plain.moves(world) if m.label[0] == label[0]]
+        move = next((m for m in alike if model.canonical(model.saturated(m.world)) == target), None)
+        if move is None:
+            move = next((m for m in alike if _renames_to(model, model.saturated(m.world), target)), None)
+        if move is None:  # pragma: no cover - the search's own moves always include one
             raise AssertionError(f"no move reproduces step {label}")
+        moves.append(move)
+        world = move.world
     return tuple(moves), plain.initial()
+
+
+def _renames_to(model: Model, world: World, target: World) -> bool:
+    """Whether some renaming of the workers of each queue makes ``world`` the state ``target``. Needed when
+    the representatives differ: ``canonical`` sorts workers by their run and session, and two workers alike
+    in both (but not in the rows they lock) keep the order they were met in, so two renamings of one state
+    may be stored as two states (the search explores both: fewer merges, the same verdicts)."""
+    owners = model.owners.renamed if model.owners else None
+    for combo in itertools.product(*(itertools.permutations(r) for r in model.ranges)):
+        if renamed(world, [s for p in combo for s in p], owners) == target:
+            return True
+    return False
 
 
 def replay_labels(model: Model, labels: list[Label]) -> tuple[Move, ...]:
@@ -176,7 +190,8 @@ def _described(model: Model, before: World, move: Move) -> Step:
         return Step(move.label, worker, job, None, "", "the job raises here (throw fault)" + _failure(before, after, s),
                     str(nxt.where), before, after)
     sql = sql_text(nxt.op, dialect, s)
-    outcome = _outcome(model, before, after, nxt, move.outcome) + _failure(before, after, s)
+    outcome = _outcome(model, before, after, nxt, move.outcome) + _failure(before, after, s, _raised(model, run, nxt,
+                                                                                                     move.outcome))
     if kind == "crash_after":
         outcome += "; the program ends, and the worker dies before its ack: the job is redelivered"
     elif after.slots[s] is None and kind == "step" and not _retried(after, run):  # ack="with_last_step"
@@ -209,16 +224,31 @@ def _open_tx(world: World, s: int) -> str:
     return " (its open transaction is rolled back)" if world.db.sessions[s].open else ""
 
 
-def _failure(before: World, after: World, s: int) -> str:
-    """What the worker did when the job raised: released it for another try, or failed it for good."""
+def _raised(model: Model, run: Run, nxt: Op, outcome: Any) -> str:
+    """The exception the program raised once this step's outcome was sent to it, as ``Type: message``; ""
+    when it did not raise."""
+    if isinstance(nxt.op, Push | Bulk):
+        sent = None
+    elif isinstance(outcome, Done | Failed):
+        sent = sent_after(nxt.op, outcome)
+    else:
+        return ""
+    then = model.programs.next(run.job.type, run.phase, run.job.attempt, run.job.payload, (*run.history, sent))
+    return then.error if isinstance(then, Raised) else ""
+
+
+def _failure(before: World, after: World, s: int, error: str = "") -> str:
+    """What the worker did when the job raised (``error``, when the program raised it): released it for
+    another try, or failed it for good."""
+    raised = f"the job raised {error}" if error else "the job raised"
     run = after.slots[s]
     if len(after.failed) > len(before.failed):
         if run is not None and run.phase == "failure":
-            return "; the job raised and failed for good: its on_failure runs"
-        return "; the job raised and failed for good"
+            return f"; {raised} and failed for good: its on_failure runs"
+        return f"; {raised} and failed for good"
     was = before.slots[s]
     if run is None and was is not None and was.phase != "ack" and _retried(after, was):
-        return "; the job raised and is released for another try"
+        return f"; {raised} and is released for another try"
     return ""
 
 

@@ -16,7 +16,7 @@ from spec.schema import Value
 from spec.state import DbState
 from spec.view import View
 
-__all__ = ["PARTS", "Job", "Run", "View", "World", "canonical", "ghost_dict"]
+__all__ = ["PARTS", "Job", "Run", "View", "World", "canonical", "ghost_dict", "renamed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,12 @@ def canonical(world: World, ranges: tuple[range, ...], number: Callable[[object]
         order.extend(sorted(r, key=lambda s: (number(slots[s]), number(sessions[s]))))
     if order == list(range(len(world.slots))):
         return world
+    return renamed(world, order, owners)
+
+
+def renamed(world: World, order: list[int], owners: Callable[[DbState, dict[int, int]], DbState] | None = None,
+            ) -> World:
+    """``world`` with worker ``order[i]`` (its run and its session) as worker ``i``."""
     db = world.db.permuted(tuple(order))
     if owners is not None:
         db = owners(db, {old: i for i, old in enumerate(order)})

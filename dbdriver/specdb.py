@@ -64,6 +64,17 @@ def _defaults_written(statement: Any, dialect: Any) -> Any:
     return written
 
 
+#: how a reading of every table begins, so that it sees one committed state: the engine's snapshot, taken at
+#: the first SELECT and kept to the end. Read table by table in autocommit, a commit that lands between two
+#: tables shows half of a transaction (a state no run was in), and a property judged on it fails falsely.
+#: (MariaDB takes a snapshot for the whole transaction at REPEATABLE READ only.)
+SNAPSHOT: dict[str, tuple[str, ...]] = {
+    "sqlite": ("BEGIN",),
+    "postgresql": ("BEGIN ISOLATION LEVEL REPEATABLE READ",),
+    "mysql": ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT"),
+}
+
+
 class SpecDatabase:
     """A spec's tables on a real engine, under a prefix, with wavesim's owner marker."""
 
@@ -166,12 +177,16 @@ class SpecDatabase:
                 conn.execute(sa.insert(self.tables[name]).values(dict(row)))
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
-        """The committed rows of every spec table, by unprefixed name, in primary key order."""
+        """The committed rows of every spec table, by unprefixed name, in primary key order: one committed
+        state, read in one snapshot (``SNAPSHOT``)."""
         found: dict[str, list[dict[str, Any]]] = {}
         with connection(self.engine, self.url) as conn:
+            for sql in SNAPSHOT[self.dialect]:
+                conn.exec_driver_sql(sql)
             for name, table in self.tables.items():
                 query = sa.select(table).order_by(*table.primary_key.columns)
                 found[name] = [dict(r) for r in conn.execute(query).mappings()]
+            conn.exec_driver_sql("COMMIT")
         return found
 
     def drop(self) -> None:

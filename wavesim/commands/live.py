@@ -263,13 +263,18 @@ def _settings_options(command: Any) -> Any:
 @click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
 @click.option("--scope", "scope", multiple=True, metavar="NAME=VALUE",
               help="SPEC only: a scope size of the spec (repeatable); --switch sets the spec's switches.")
+@click.option("--queue-of", "queue_of_texts", multiple=True, metavar="JOB=QUEUE",
+              help="SPEC only: the queue a job type runs on, over the spec's (repeatable). [default: the spec's]")
+@click.option("--duration", "duration_texts", multiple=True, metavar="JOB=SECONDS",
+              help="SPEC only: the mean of a job type's own work before its first step, scenario s, exponential "
+                   "as 'wavesim run SPEC --duration' (repeatable). [default: none]")
 @click.option("--keep-tables", is_flag=True, help="SPEC only: keep the spec's tables (wavesim_livespec_*) after "
               "the run. [default: dropped once read]")
 @expect_option
 def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...],
          queue_url: str | None, isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool,
-         plot: str | None, csv_path: str | None, clean: bool, scope: tuple[str, ...], keep_tables: bool,
-         expected: Expected, **given: Any) -> None:
+         plot: str | None, csv_path: str | None, clean: bool, scope: tuple[str, ...], queue_of_texts: tuple[str, ...],
+         duration_texts: tuple[str, ...], keep_tables: bool, expected: Expected, **given: Any) -> None:
     """Run imports live: worker processes, a real queue, real faults; measured from the real tables.
 
     Give a SPEC file to run your own coordinator live instead (docs/live.md, "Live runs of a spec"):
@@ -287,11 +292,13 @@ def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None,
         live_spec({"spec": spec, "db_url": db_url, "queue_url": queue_url, "isolation": isolation, "repeat": repeat,
                    "seed": seed, "fault_mix": fault_mix, "as_json": as_json, "scope": scope,
                    "switch_specs": switch_specs, "keep_tables": keep_tables, "policies": policies,
+                   "queue_of_texts": queue_of_texts, "duration_texts": duration_texts,
                    "plot": plot, "csv_path": csv_path, "summarize_paths": summarize_paths, "clean": clean,
                    "given": given, **{k: given.pop(k) for k in _BUILTIN_SETTINGS}}, expected)
         return
-    if scope or keep_tables or given.get("step_s") is not None:
-        raise BadInput("--scope, --keep-tables and --step-s are for a SPEC file (wavesim live SPEC --db URL)")
+    if scope or keep_tables or queue_of_texts or duration_texts or given.get("step_s") is not None:
+        raise BadInput("--scope, --queue-of, --duration, --keep-tables and --step-s are for a SPEC file "
+                       "(wavesim live SPEC --db URL)")
     if summarize_paths:
         click.echo("\n".join(summarize(read_documents(summarize_paths))))
         return

@@ -20,7 +20,10 @@ from coordinator.policy import switch_text
 from coordinator.writeup_programs import LISTENERS_ON_IMPORT, MAX_WAVE_SIZE, SYNC_LISTENER_REFUSED
 from live.settings import LiveSettings
 
-__all__ = ["HOMES", "REFUSED", "SpecRun", "spec_run_for"]
+__all__ = ["HOMES", "REFUSED", "SCOPE", "SpecRun", "spec_run_for"]
+
+#: the write-up spec's scope entries ``spec_run_for`` sets (the rest of ``given`` are switches)
+SCOPE = ("waves", "wave_size", "threshold", "workers", "handlers")
 
 #: where each live setting goes in the spec's run (``spec_run_for``)
 HOMES: dict[str, str] = {
@@ -65,6 +68,20 @@ class SpecRun:
     settings: LiveSettings
     queue_of: dict[str, str]
     durations: dict[str, float]
+
+    def options(self) -> list[str]:
+        """The options of ``wavesim live coordinator/writeup.py --db URL`` that give this run what the table of
+        homes maps to the spec's own terms: ``--policy``, ``--scope``, ``--switch``, ``--queue-of``,
+        ``--duration`` and ``--step-s``; a setting that is the same setting keeps its own option."""
+        out = ["--policy", self.given["policy"]]
+        for name, value in self.given.items():
+            if name != "policy":
+                out += ["--scope" if name in SCOPE else "--switch", f"{name}={value}"]
+        for job, queue in self.queue_of.items():
+            out += ["--queue-of", f"{job}={queue}"]
+        for job, mean in self.durations.items():
+            out += ["--duration", f"{job}={mean!r}"]
+        return [*out, "--step-s", repr(self.settings.step_s)]
 
 
 def _refusal(s: LiveSettings) -> str | None:

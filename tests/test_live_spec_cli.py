@@ -20,11 +20,15 @@ import pytest
 from click.testing import CliRunner
 
 import live.supervisor
+import wavesim.commands.livespec
+from live import LiveSettings
+from live.settingsspec import spec_run_for
 from tests.live_helpers import live_processes
 from wavesim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = str(ROOT / "tests" / "fixtures" / "specs" / "live_policy.py")
+WRITEUP = str(ROOT / "coordinator" / "writeup.py")
 CANNOT_START = "RuntimeError: this worker cannot start"
 
 
@@ -90,6 +94,34 @@ def test_the_builtin_run_refuses_the_spec_options(tmp_path: Path) -> None:
     for option in ("--queue-of", "--duration"):
         out = CliRunner().invoke(main, ["live", "--db", f"sqlite:///{tmp_path / 'live.db'}", option, "work=1"])
         assert out.exit_code == 2 and "are for a SPEC file" in out.output, out.output
+
+
+class _Asked(Exception):
+    """Raised by the stand-in for ``run_spec_live`` once it has seen what the command asked for."""
+
+
+@pytest.mark.parametrize("settings", [
+    LiveSettings(policy="guarded", waves=3, wave_size=4, threshold=75, workers=2, listener="queued", tries=1,
+                 batch_mean_s=0.5),
+    LiveSettings(policy="atomic", waves=2, wave_size=2, listener="queued", tries=1,
+                 switches=(("relay_lease_s", 0.0),)),
+])
+def test_the_command_line_asks_for_the_run_the_settings_mapping_gives(tmp_path: Path, settings: LiveSettings,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    mapped = spec_run_for(settings)
+    asked: dict[str, Any] = {}
+
+    def stand_in(spec: Any, given: dict[str, str], live_settings: LiveSettings, **options: Any) -> Any:
+        asked.update(options, given=given, settings=live_settings)
+        raise _Asked
+
+    monkeypatch.setattr(wavesim.commands.livespec, "run_spec_live", stand_in)
+    out = CliRunner().invoke(main, ["live", WRITEUP, "--db", f"sqlite:///{tmp_path / 'live.db'}",
+                                    *mapped.options()])
+    assert asked, out.output  # the stand-in was called (its exception then ends the command: exit 70)
+    assert asked["given"] == mapped.given
+    assert (asked["queue_of"], asked["durations"]) == (mapped.queue_of, mapped.durations)
+    assert asked["settings"].step_s == mapped.settings.step_s == 0.0
 
 
 def test_every_policy_runs_its_own_batch_and_repeats_are_summarized(tmp_path: Path) -> None:

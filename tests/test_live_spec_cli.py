@@ -11,27 +11,21 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-import live.supervisor
 import wavesim.commands.livespec
 from live import LiveSettings
 from live.settingsspec import spec_run_for
-from tests.live_helpers import live_processes
+from tests.live_helpers import CANNOT_START, live_processes, workers_that_cannot_start
 from wavesim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = str(ROOT / "tests" / "fixtures" / "specs" / "live_policy.py")
 WRITEUP = str(ROOT / "coordinator" / "writeup.py")
-CANNOT_START = "RuntimeError: this worker cannot start"
-
-
 def _live(tmp_path: Path, *args: str) -> tuple[int, str]:
     out = CliRunner().invoke(main, ["live", POLICY, "--db", f"sqlite:///{tmp_path / 'live.db'}", "--step-s", "0",
                                     *args])
@@ -142,22 +136,9 @@ def test_every_policy_runs_its_own_batch_and_repeats_are_summarized(tmp_path: Pa
     assert "not as expected: atomic: never_original held, expected a violation" in out
 
 
-def _workers_that_cannot_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every spec worker prints a traceback and exits 1 at start-up."""
-    real = subprocess.Popen
-    crash = f"import sys; sys.stderr.write('Traceback (most recent call last):\\n  x\\n{CANNOT_START}\\n'); sys.exit(1)"
-
-    def popen(args: list[str], **kwargs: Any) -> Any:
-        if "spec-worker" in args:
-            args = [sys.executable, "-c", crash, *args[-4:]]  # the plan's path stays in the command line
-        return real(args, **kwargs)
-
-    monkeypatch.setattr(live.supervisor.subprocess, "Popen", popen)
-
-
 def test_workers_that_cannot_start_end_the_run_as_no_progress_and_exit_1(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    _workers_that_cannot_start(monkeypatch)
+    workers_that_cannot_start(monkeypatch, "spec-worker")
     code, out = _live(tmp_path, "--retry-after-s", "10", "--deadline-s", "25")
     assert code == 1, out
     first = out.splitlines()[0]

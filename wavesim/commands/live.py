@@ -243,14 +243,15 @@ def _settings_options(command: Any) -> Any:
 @click.option("--db", "db_url", default=None, callback=resolved_db_url, help="Database URL: sqlite:///FILE "
               "(a relative FILE is in the current folder), postgresql+psycopg://..., mysql+pymysql://...")
 @click.option("--policy", "policies", multiple=True, type=click.Choice([*POLICIES, "all"]),
-              help="Coordinator policy; repeat the option for several, or 'all'. [default: atomic]")
+              help="Coordinator policy; repeat the option for several, or 'all' (with SPEC: the spec's 'policy' "
+                   "switch, one batch of runs each). [default: atomic]")
 @click.option("--queue", "queue_url", default=None, help="redis://HOST:PORT/DB for the Redis queue. "
               "[default: the database queue, a table in --db]")
 @click.option("--isolation", default=None, help="Isolation level of every session: PostgreSQL and MariaDB "
               "READ COMMITTED, REPEATABLE READ or SERIALIZABLE; SQLite SERIALIZABLE. With SPEC: the level a "
               "begin() naming none uses, READ COMMITTED or REPEATABLE READ. [default: the driver's]")
-@click.option("--repeat", type=click.IntRange(min=1), default=1, help="Imports per policy (with SPEC: runs). "
-              "[default: 1]")
+@click.option("--repeat", type=click.IntRange(min=1), default=1,
+              help="Imports per policy (with SPEC: runs per policy, summarized when above 1). [default: 1]")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Seed of the first import. [default: 0]")
 @click.option("--faults", "fault_mix", is_flag=True, help="Turn on every fault at the standard mix "
               "(live.settings.FAULT_MIX; with SPEC: kill, drop, lose-delayed, duplicate); a rate option given "

@@ -53,8 +53,8 @@ from live.spec import RunSpec
 from live.supervisor import Supervisor
 from live.tables import LiveTables
 
-__all__ = ["PROGRESS_BATCHES", "START_TRIES", "LiveRun", "Sample", "first_error", "run_live", "terminated",
-           "wait_ready"]
+__all__ = ["PROGRESS_BATCHES", "START_TRIES", "LiveRun", "Sample", "first_error", "progress_window", "run_live",
+           "terminated", "wait_ready"]
 
 #: how often the start handler is tried when its database step fails (SERIALIZABLE can refuse a statement)
 START_TRIES = 5
@@ -138,10 +138,7 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
     quiet = settings.stall_after_s + settings.auto_trigger_delay_s + (policy.reconciler_period_s or 0.0)
     if policy.atomic_advance:  # a dead claimer's wave is relayed only once its lease ran out
         quiet += policy.relay_lease_s
-    patience = quiet + settings.retry_after_s + PROGRESS_BATCHES * settings.batch_mean_s
-    if settings.lock_rate > 0:  # every row waits for a slow statement's lock
-        patience += settings.lock_hold_s
-    window = max(settings.wall(patience), settings.progress_min_wall_s)
+    window = progress_window(settings, quiet, settings.batch_mean_s)
     samples: list[Sample] = []
     queued = 0
     outcome = "deadline"
@@ -221,6 +218,18 @@ def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue
                    faults=read_fault_log(spec.fault_log), deaths=list(sup.deaths), processes=sup.spawned,
                    drained=drained or outcome != "completed", errors=errors, stderr_log=str(stderr_path),
                    progress_window_s=window, waiting_jobs=queued)
+
+
+def progress_window(settings: LiveSettings, quiet_s: float, work_s: float) -> float:
+    """Wall seconds in which nothing moved while jobs waited that end a run as ``no-progress``: the quiet
+    window ``quiet_s`` (scenario s) plus ``retry_after`` (a killed worker's job comes back only then) plus
+    ``PROGRESS_BATCHES`` times ``work_s``, the mean of a job's own work, plus the slow statement's hold when
+    that fault is on, and never less than ``progress_min_wall_s``. ``run_live`` and a spec's run
+    (``live.specrun``) both end on it."""
+    patience = quiet_s + settings.retry_after_s + PROGRESS_BATCHES * work_s
+    if settings.lock_rate > 0:  # every row waits for a slow statement's lock
+        patience += settings.lock_hold_s
+    return max(settings.wall(patience), settings.progress_min_wall_s)
 
 
 def first_error(lines: list[str]) -> str | None:

@@ -20,7 +20,10 @@ from coordinator.policy import switch_text
 from coordinator.writeup_programs import LISTENERS_ON_IMPORT, MAX_WAVE_SIZE, SYNC_LISTENER_REFUSED
 from live.settings import LiveSettings
 
-__all__ = ["HOMES", "REFUSED", "SpecRun", "spec_run_for"]
+__all__ = ["HOMES", "REFUSED", "SCOPE", "SpecRun", "spec_run_for"]
+
+#: the write-up spec's scope entries ``spec_run_for`` sets (the rest of ``given`` are switches)
+SCOPE = ("waves", "wave_size", "threshold", "workers", "handlers")
 
 #: where each live setting goes in the spec's run (``spec_run_for``)
 HOMES: dict[str, str] = {
@@ -28,8 +31,10 @@ HOMES: dict[str, str] = {
     "switches": "scope switches of the same names (those the policy reads)",
     "waves": "scope `waves`", "wave_size": f"scope `wave_size` (at most {MAX_WAVE_SIZE})",
     "threshold": "scope `threshold`", "workers": "scope `workers` (the `import` queue's workers)",
-    "listener": "`queue_of`: `batch_job_completed` and `trigger` run on `import`; scope `handlers` = 1, idle",
-    "batch_mean_s": "`durations`: `batch` (exponential, the write-up worker's stream of the same name)",
+    "listener": "`queue_of` (`--queue-of`): `batch_job_completed` and `trigger` run on `import`; scope `handlers` "
+                "= 1, idle",
+    "batch_mean_s": "`durations` (`--duration`): `batch` (exponential, the write-up worker's stream of the same "
+                    "name)",
     "step_s": "0: the write-up's live worker runs a handler's statements back to back (it does not read step_s)",
     "auto_trigger_delay_s": "the wait of every delayed push (the spec's auto-trigger)",
     "tries": "1 only: the spec gives each job one try (a job delivered again after its reservation ran out keeps "
@@ -38,7 +43,8 @@ HOMES: dict[str, str] = {
     **{name: "the same setting" for name in (
         "retry_after_s", "scale", "deadline_s", "sample_ms", "stall_after_s", "stall_min_wall_s", "chaos_period_s",
         "lose_delayed_rate", "duplicate_rate")},
-    "progress_min_wall_s": "not read: a spec's run has no `no-progress` outcome",
+    "progress_min_wall_s": "the same setting: the least wall time of the `no-progress` window "
+                           "(`live.run.progress_window`, as the write-up's run)",
     "lock_hold_s": "not read: only with `lock_rate`, which is refused",
     "start": "the spec's first state: wave 1 `processing`, its batch jobs queued (the write-up's run has its "
              "start handler dispatch it)",
@@ -62,6 +68,20 @@ class SpecRun:
     settings: LiveSettings
     queue_of: dict[str, str]
     durations: dict[str, float]
+
+    def options(self) -> list[str]:
+        """The options of ``wavesim live coordinator/writeup.py --db URL`` that give this run what the table of
+        homes maps to the spec's own terms: ``--policy``, ``--scope``, ``--switch``, ``--queue-of``,
+        ``--duration`` and ``--step-s``; a setting that is the same setting keeps its own option."""
+        out = ["--policy", self.given["policy"]]
+        for name, value in self.given.items():
+            if name != "policy":
+                out += ["--scope" if name in SCOPE else "--switch", f"{name}={value}"]
+        for job, queue in self.queue_of.items():
+            out += ["--queue-of", f"{job}={queue}"]
+        for job, mean in self.durations.items():
+            out += ["--duration", f"{job}={mean!r}"]
+        return [*out, "--step-s", repr(self.settings.step_s)]
 
 
 def _refusal(s: LiveSettings) -> str | None:

@@ -12,12 +12,18 @@ run as
 * ``reached``: every ``eventually`` goal holds and no job is queued or running;
 * ``quiescent``: no job is queued or running (periodic ones aside) and nothing moved (rows, records,
   failures) for the quiet window: the goals that do not hold are stalled;
-* ``deadline``: the global deadline (wall seconds) came first.
+* ``no-progress``: jobs wait (periodic ones aside), yet no such job was taken and nothing moved for the
+  built-in run's progress window (``live.run.progress_window``: the quiet window, ``retry_after``, 20
+  times a job's own work and its step pause, at least ``progress_min_wall_s``): workers that cannot
+  start, or that crash, end the run in seconds; the goals not reached are undecided;
+* ``deadline``: the global deadline (wall seconds) came first: the goals not reached are undecided.
 
 Then every process is reaped and the final rows are read and judged: each ``always`` property on the
-final rows and on every sample, each goal on the final reading. The event and fault logs are copied
-into ``wavesim_live_events`` and ``wavesim_live_faults``, the run's queues are cleared; the spec's tables
-stay until ``drop`` (the command drops them unless told to keep them).
+final rows and on every sample, each goal on the final reading. Each sample also keeps the most jobs
+ready at once, per queue, per job type and in all (``peaks``), as the simulation's ``peak_queue_depth``
+and ``peak_queued`` count them. The event and fault logs are copied into ``wavesim_live_events`` and
+``wavesim_live_faults``, the run's queues are cleared; the spec's tables stay until ``drop`` (the command
+drops them unless told to keep them).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from dbdriver.specdb import SpecDatabase
 from live.db import DB_ERRORS
 from live.engine import make_engine
 from live.faults import read_fault_log
-from live.run import first_error, terminated, wait_ready
+from live.run import first_error, progress_window, terminated, wait_ready
 from live.settings import LiveSettings
 from live.spec import RunSpec
 from live.specplan import SpecPlan, job_payload
@@ -51,7 +57,7 @@ from spec.errors import Unsupported
 from spec.lang import Scope, Spec
 from spec.lease import on_a_clock
 
-__all__ = ["PREFIX", "SpecLiveRun", "Verdict", "drop_leftovers", "run_spec_live"]
+__all__ = ["PREFIX", "Peaks", "SpecLiveRun", "Verdict", "drop_leftovers", "run_spec_live"]
 
 #: the spec's tables live under this prefix, apart from ``wavesim replay --db``'s ``wavesim_spec_``
 PREFIX = "wavesim_livespec_"
@@ -62,9 +68,33 @@ class Verdict:
     """One property's verdict on a live run: held, and if not, when it was first seen and why."""
 
     kind: str  # always | eventually
-    holds: bool
+    holds: bool | None  # None: not judged (a goal the run was cut off before: deadline, no progress)
     detail: str = ""
     at_s: float | None = None  # scenario seconds of the first reading that violated it
+
+    @property
+    def verdict(self) -> str:
+        """The simulation's words (``sim.specrun``): holds or violated; reached, stalled or undecided."""
+        if self.kind == "always":
+            return "holds" if self.holds else "violated"
+        return "reached" if self.holds else "undecided" if self.holds is None else "stalled"
+
+
+@dataclass(slots=True)
+class Peaks:
+    """The most jobs ready at once on the samples: per queue, per job type, and in all the queues."""
+
+    queues: dict[str, int] = field(default_factory=dict)
+    jobs: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+    def add(self, by_queue: dict[str, list[tuple[str, str]]]) -> None:
+        ready = {q: [job for job, state in jobs if state == "ready"] for q, jobs in by_queue.items()}
+        for q, jobs in ready.items():
+            self.queues[q] = max(self.queues.get(q, 0), len(jobs))
+        for job, n in Counter(job for jobs in ready.values() for job in jobs).items():
+            self.jobs[job] = max(self.jobs.get(job, 0), n)
+        self.total = max(self.total, sum(len(jobs) for jobs in ready.values()))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -86,6 +116,15 @@ class SpecLiveRun:
     processes: int
     errors: list[str] = field(default_factory=list)
     stderr_log: str = ""
+    ended_s: float = 0.0  # scenario seconds at the end
+    peaks: Peaks = field(default_factory=Peaks)
+    progress_window_s: float = 0.0  # wall seconds without progress, with jobs waiting, that end a run
+    waiting_jobs: int = 0  # jobs queued or running (periodic ones aside) at the last sample
+
+    @property
+    def crashes(self) -> list[tuple[str, int, int, int]]:
+        """Processes that ended on their own with an error (exit code above 0), never a fault (a signal)."""
+        return [d for d in self.deaths if d[3] > 0]
 
     @property
     def deliveries(self) -> Counter[str]:
@@ -110,6 +149,7 @@ class _Reader:
         self.spec, self.scope, self.db, self.queues, self.events_log = spec, scope, db, queues, events_log
         self.keys = {t.name: t.columns[t.key].name for t in spec.schema.tables}
         self.events: list[dict[str, Any]] = []
+        self.by_queue: dict[str, list[tuple[str, str]]] = {}  # the last reading's jobs, per queue
         self._read_to = 0  # the event log's bytes read so far (complete lines only)
 
     def new_events(self) -> list[dict[str, Any]]:
@@ -127,14 +167,16 @@ class _Reader:
         self._read_to += end
         return self.events
 
-    def jobs(self) -> list[tuple[str, str]]:
-        return [(str(p["job"]), state) for q in self.queues.values() for p, state in q.snapshot()]
+    def jobs(self) -> dict[str, list[tuple[str, str]]]:
+        """Per queue, each job's type and state (ready, delayed or reserved)."""
+        return {name: [(str(p["job"]), state) for p, state in q.snapshot()] for name, q in self.queues.items()}
 
     def read(self) -> tuple[LiveView, tuple[Any, ...]]:
         """A view of now, and a signature of what can move (rows, records, failures). The queues first: a
         worker writes a job's rows, records and pushes before it deletes the job, so a reading that finds
         the queues empty also finds everything those jobs did."""
-        jobs = self.jobs()
+        self.by_queue = self.jobs()
+        jobs = [j for q in self.by_queue.values() for j in q]
         rows = self.db.rows()
         events = self.new_events()
         ghost = ghost_counts(events)
@@ -193,7 +235,10 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
     periodic = {name: settings.wall(spec.period_s(name, scope) or plan.deliver_delayed_s)
                 for name in spec.periodic_in(scope)}
     quiet_wall = max(settings.wall(settings.stall_after_s), settings.stall_min_wall_s) if periodic else 0.0
-    outcome, samples = "deadline", 0
+    longest_period = max((spec.period_s(name, scope) or plan.deliver_delayed_s for name in periodic), default=0.0)
+    window = progress_window(settings, settings.stall_after_s + plan.deliver_delayed_s + longest_period,
+                             max(durations.values(), default=0.0) + settings.step_s)
+    outcome, samples, peaks, waiting = "deadline", 0, Peaks(), 0
     started = time.monotonic()
     main = threading.current_thread() is threading.main_thread()
     previous_term = signal.signal(signal.SIGTERM, terminated) if main else None
@@ -212,7 +257,8 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
             queues[q].push_wave(payloads, None)
         Path(run.fault_log).with_suffix(".go").write_text(repr(run.t0), encoding="utf-8")
         last_sig: tuple[Any, ...] | None = None
-        moved = time.monotonic()
+        last_progress: tuple[Any, ...] | None = None
+        moved = progressed = time.monotonic()
         idle_since: dict[str, float] = {}
         while time.monotonic() - started < settings.deadline_s:
             try:
@@ -221,9 +267,14 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
                 time.sleep(settings.sample_ms / 1000)
                 continue
             samples += 1
+            peaks.add(reader.by_queue)
             _judge_always(spec, view, verdicts, run.now())
             if sig != last_sig:
                 last_sig, moved = sig, time.monotonic()
+            # progress: a job taken (periodic ones aside: they are pushed whatever happens), or anything moved
+            taken = sum(1 for e in reader.events if e["kind"] == "take" and e["job"] not in periodic)
+            if (sig, taken) != last_progress:
+                last_progress, progressed = (sig, taken), time.monotonic()
             busy = view.queued() + view.running() - sum(view.queued(p) + view.running(p) for p in periodic)
             goals = [p for p in spec.properties.values() if p.kind == "eventually"]
             if not busy and goals and all(judge(p, view) is None for p in goals):
@@ -231,6 +282,9 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
                 break
             if not busy and time.monotonic() - moved >= quiet_wall:
                 outcome = "quiescent"
+                break
+            if busy and time.monotonic() - progressed >= window:
+                outcome, waiting = "no-progress", busy
                 break
             _push_periodic(spec, plan, periodic, view, queues, idle_since)
             sup.respawn_dead()
@@ -240,15 +294,18 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
         if main:
             signal.signal(signal.SIGTERM, previous_term)
     wall_s = time.monotonic() - started
+    ended_s = run.now()
     view, _ = reader.read()
-    _judge_always(spec, view, verdicts, run.now())
+    _judge_always(spec, view, verdicts, ended_s)
     for n, p in spec.properties.items():
         if p.kind == "eventually":
             detail = judge(p, view)
             if detail is not None:
-                why = {"quiescent": "stalled: no job queued or running and nothing moved",
-                       "deadline": "the deadline came first"}.get(outcome, "not reached")
-                verdicts[n] = Verdict(p.kind, False, f"{why} ({detail})")
+                why = {"quiescent": "no job queued or running and nothing moved",
+                       "deadline": "the deadline came first",
+                       "no-progress": "no progress: jobs waited and none was taken"}.get(outcome, "not reached")
+                held = None if outcome in ("deadline", "no-progress") else False  # cut off: not judged
+                verdicts[n] = Verdict(p.kind, held, f"{why} ({detail})")
     events = list(reader.new_events())
     faults = read_fault_log(run.fault_log)
     _copy_logs(own, run.run, events, faults)
@@ -262,7 +319,8 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
     return SpecLiveRun(plan=plan, spec=spec, engine=engine, queue="redis" if queue_url else "database",
                        outcome=outcome, wall_s=wall_s, rows=dict(view.tables), verdicts=verdicts,
                        samples=samples, events=events, faults=faults, deaths=list(sup.deaths),
-                       processes=sup.spawned, errors=errors, stderr_log=str(stderr_path))
+                       processes=sup.spawned, errors=errors, stderr_log=str(stderr_path), ended_s=ended_s,
+                       peaks=peaks, progress_window_s=window, waiting_jobs=waiting)
 
 
 def _judge_always(spec: Spec, view: LiveView, verdicts: dict[str, Verdict], at_s: float) -> None:

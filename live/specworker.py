@@ -14,7 +14,9 @@ one option, drawn from the process's seeded generator. ``record(...)`` goes to t
 stream the write-up's live worker draws its batches from; a push goes to the queue the plan runs the job
 type on (``SpecPlan.queue_for``).
 
-When the program ends, as ``model/specmodel/actions.py`` decides it: an open transaction is rolled back
+Each delivery that ends writes how (``end``: acked, retried, failed, or gave_up when ``on_failure`` raised,
+the words of the simulation's ``jobs``) once its job is acked or released. When the program ends, as
+``model/specmodel/actions.py`` decides it: an open transaction is rolled back
 (the connection is reset), the job type's listeners are pushed when the body returned, then the job is
 deleted (the ack). A raise releases the job with its try count up while it has tries left, else records
 it as failed and runs its ``on_failure`` (after a rollback when the spec's ``rollback_before_failure``
@@ -169,20 +171,22 @@ class _Worker:
             self.faults.point("after the program ended, before its ack", job=name)
             self.push_all([Push(listener, kind.fired(args)) for listener in kind.listeners])
             queue.delete(job)
+            self.events.write("end", job=name, outcome="acked")
             return
         self.events.write("raise", job=name, args=list(args), attempt=tries, error=raised)
         if tries < self.spec.tries(name, self.scope):
             self.conn.reset()
             queue.retry(job, job_payload(name, args, tries + 1), 0.0)
+            self.events.write("end", job=name, outcome="retried")
             return
         self.events.write("failed", job=name, args=list(args))
         if kind.on_failure is None or self.spec.rolls_back_before_failure(self.scope):
             self.conn.reset()
-        if kind.on_failure is not None:
-            self.drive(kind.on_failure(ctx, *args), name)  # a failure handler that raises: given up
+        gave_up = kind.on_failure is not None and self.drive(kind.on_failure(ctx, *args), name) is not None
         self.conn.reset()
         self.faults.point("after the program ended, before its ack", job=name)
         queue.delete(job)
+        self.events.write("end", job=name, outcome="gave_up" if gave_up else "failed")  # gave up: on_failure raised
 
     def drive(self, program: Any, job: str) -> str | None:
         """Run ``program`` to its end; None when it returned, else the error it raised, as text."""

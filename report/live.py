@@ -41,6 +41,7 @@ from typing import Any
 from coordinator import CompleteFinishedWaves, EnqueueBatches, WaveRow, WaveTable
 from live import LiveRun, first_error
 from live.faults import TAKE
+from live.specrun import SpecLiveRun
 from sim.monitors import Monitors
 from sim.recorder import Recorder
 from sim.run import RunResult, measure
@@ -118,9 +119,12 @@ def measure_live(run: LiveRun) -> RunResult:
                      properties=properties, series=rec.series(), db_operations=0, events=len(run.samples))
 
 
-def progress_verdict(run: LiveRun) -> dict[str, object]:
-    """``live_progress``: held unless the run ended as ``no-progress``; the detail says what the
-    processes reported (crashes, their first stderr error, jobs failed on a database error)."""
+def progress_verdict(run: LiveRun | SpecLiveRun, still: str = "no wave row changed",
+                     moving: str = "the wave rows kept changing while jobs waited") -> dict[str, object]:
+    """``live_progress``: held unless the run (a ``LiveRun``, or a spec's ``SpecLiveRun``, which has the same
+    fields) ended as ``no-progress``; the detail says what did not move (``still``; ``moving`` when it
+    held) and what the processes reported (crashes, their first stderr error, jobs failed on a database
+    error)."""
     seen = []
     if run.crashes:
         codes = ", ".join(str(c) for c in sorted({d[3] for d in run.crashes}))
@@ -132,10 +136,8 @@ def progress_verdict(run: LiveRun) -> dict[str, object]:
     if error is not None:
         seen.append(f"first error on stderr: {error}")
     if run.outcome != "no-progress":
-        detail = "the wave rows kept changing while jobs waited"
-        return {"holds": True, "first_violation_s": None, "detail": detail + (f" ({'; '.join(seen)})" if seen else "")}
-    detail = (f"no wave row changed for {run.progress_window_s:.1f} wall s while {run.waiting_jobs} job(s) waited "
-              "in the queue")
+        return {"holds": True, "first_violation_s": None, "detail": moving + (f" ({'; '.join(seen)})" if seen else "")}
+    detail = f"{still} for {run.progress_window_s:.1f} wall s while {run.waiting_jobs} job(s) waited in the queue"
     return {"holds": False, "first_violation_s": round(run.ended_s, 6), "detail": "; ".join([detail, *seen])}
 
 

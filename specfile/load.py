@@ -8,6 +8,7 @@ model refuses (``spec.Unsupported``).
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 import traceback
 from collections.abc import Iterable
@@ -22,7 +23,8 @@ from spec.lang import Spec
 from userio.errors import BadInput
 from userio.files import is_spec_path
 
-__all__ = ["given_options", "given_scope", "load_spec", "model_of", "pairs", "policies_of"]
+__all__ = ["given_options", "given_scope", "job_durations", "job_queues", "load_spec", "model_of", "pairs",
+           "policies_of"]
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -84,6 +86,38 @@ def pairs(texts: Iterable[str], option: str) -> dict[str, str]:
         if not sep or not name.strip():
             raise BadInput(f"{option} {text!r}: expected NAME=VALUE")
         out[name.strip()] = value.strip()
+    return out
+
+
+def job_durations(spec: Spec, texts: Iterable[str]) -> dict[str, float]:
+    """``--duration JOB=SECONDS`` texts (the mean of a job type's own work, exponential around it, as
+    ``sim.specsettings`` draws it) as ``{job: seconds}``; a job type the spec has not, or a value that is not
+    a finite number of seconds from 0 up, is one line, exit 2. ``wavesim run SPEC`` and ``wavesim live SPEC``
+    read the option with this one parser."""
+    out: dict[str, float] = {}
+    for job, text in pairs(texts, "--duration").items():
+        if job not in spec.jobs:
+            raise BadInput(f"--duration {job}: the spec has no job type {job!r} (it has {', '.join(spec.jobs)})")
+        try:
+            mean = float(text)
+        except ValueError:
+            mean = math.nan
+        if not (math.isfinite(mean) and mean >= 0):
+            raise BadInput(f"--duration {job}={text}: expected a number of seconds, 0 or more")
+        out[job] = mean
+    return out
+
+
+def job_queues(spec: Spec, texts: Iterable[str]) -> dict[str, str]:
+    """``--queue-of JOB=QUEUE`` texts (the queue a job type runs on over the spec's: Laravel's ``onQueue`` is
+    a deployment's choice) as ``{job: queue}``; a job type or queue the spec has not is one line, exit 2."""
+    out = pairs(texts, "--queue-of")
+    for job, queue in out.items():
+        if job not in spec.jobs:
+            raise BadInput(f"--queue-of {job}: the spec has no job type {job!r} (it has {', '.join(spec.jobs)})")
+        if queue not in spec.queues:
+            raise BadInput(f"--queue-of {job}={queue}: the spec has no queue {queue!r} (it has "
+                           f"{', '.join(spec.queues)})")
     return out
 
 

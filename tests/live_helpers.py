@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dbengines import worker_tag
 
+import live.supervisor
 from live import LiveSettings
 
 #: a small import: seconds on SQLite, every mechanism exercised
@@ -66,3 +70,21 @@ def live_processes(folder: Path) -> list[int]:
         if "live.proc" in cmd and str(folder) in cmd:
             found.append(int(entry.name))
     return found
+
+
+#: the error a worker that cannot start writes (``workers_that_cannot_start``)
+CANNOT_START = "RuntimeError: this worker cannot start"
+
+
+def workers_that_cannot_start(monkeypatch: pytest.MonkeyPatch, role: str = "worker") -> None:
+    """Every process of ``role`` (``worker``: the write-up's; ``spec-worker``: a spec's) prints a traceback and
+    exits 1 at start-up; the other processes run."""
+    real = subprocess.Popen
+    crash = f"import sys; sys.stderr.write('Traceback (most recent call last):\\n  x\\n{CANNOT_START}\\n'); sys.exit(1)"
+
+    def popen(args: list[str], **kwargs: Any) -> Any:
+        if role in args:
+            args = [sys.executable, "-c", crash, *args[-4:]]  # the run's file stays in the command line
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(live.supervisor.subprocess, "Popen", popen)

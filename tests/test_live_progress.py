@@ -8,39 +8,20 @@ line the processes wrote to stderr.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-import live.supervisor
 from live import first_error
-from tests.live_helpers import SMALL, live_processes
+from tests.live_helpers import CANNOT_START, SMALL, live_processes, workers_that_cannot_start
 from wavesim.cli import main
 from wavesim.commands.live import run_imports
-
-CANNOT_START = "RuntimeError: this worker cannot start"
-
-
-def _workers_that_cannot_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every worker process prints a traceback and exits 1 at start-up; the other processes run."""
-    real = subprocess.Popen
-    crash = f"import sys; sys.stderr.write('Traceback (most recent call last):\\n  x\\n{CANNOT_START}\\n'); sys.exit(1)"
-
-    def popen(args: list[str], **kwargs: Any) -> Any:
-        if "worker" in args:
-            args = [sys.executable, "-c", crash, *args[-4:]]  # the spec path stays in the command line
-        return real(args, **kwargs)
-
-    monkeypatch.setattr(live.supervisor.subprocess, "Popen", popen)
 
 
 def test_workers_dying_at_start_up_end_the_run_as_no_progress(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    _workers_that_cannot_start(monkeypatch)
+    workers_that_cannot_start(monkeypatch)
     settings = SMALL.with_settings(deadline_s=30.0, progress_min_wall_s=2.0)
     [(run, result)] = run_imports(f"sqlite:///{tmp_path / 'live.db'}", ["atomic"], settings,
                                   workdir=str(tmp_path))
@@ -57,7 +38,7 @@ def test_workers_dying_at_start_up_end_the_run_as_no_progress(tmp_path: Path,
 
 def test_wavesim_live_exits_1_when_the_run_makes_no_progress(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    _workers_that_cannot_start(monkeypatch)
+    workers_that_cannot_start(monkeypatch)
     out = CliRunner().invoke(main, ["live", "--db", f"sqlite:///{tmp_path / 'live.db'}", "--waves", "2",
                                     "--wave-size", "2", "--workers", "2", "--deadline-s", "40"])
     assert out.exit_code == 1, out.output

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from live import LiveSettings
 from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from live.tables import LiveTables
+from report.livespec import jobs_by_outcome
 from specfile.load import load_spec
 from tests.live_helpers import live_processes, server_url
 from wavesim.cli import main
@@ -95,6 +96,8 @@ def test_a_worker_killed_mid_transaction_is_rolled_back_and_its_job_redelivered(
     assert [d[3] for d in run.deaths] == [-9]
     assert run.outcome == "reached" and all(v.holds for v in run.verdicts.values())
     assert run.rows == {"accounts": [{"id": 1, "balance": 2}]}  # the killed transaction's write is gone
+    ended = jobs_by_outcome(run)["deposit"]
+    assert (ended["crashed"], ended["acked"], sum(ended.values())) == (1, 2, 3)  # each delivery ended once
 
 
 def test_without_redelivery_the_killed_job_never_comes_back(tmp_path: Path) -> None:
@@ -102,7 +105,9 @@ def test_without_redelivery_the_killed_job_never_comes_back(tmp_path: Path) -> N
     run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"read": "for-update"}, never, path=LOST_UPDATE)
     assert run.outcome == "deadline" and run.redelivered == 0
     assert run.rows == {"accounts": [{"id": 1, "balance": 1}]}
-    assert run.verdicts["every_deposit_counted"].detail.startswith("the deadline came first")
+    verdict = run.verdicts["every_deposit_counted"]
+    assert verdict.detail.startswith("the deadline came first")
+    assert verdict.holds is None and verdict.verdict == "undecided"  # cut off: not judged, as the simulation's horizon
 
 
 def test_options_of_the_writeups_coordinator_and_bad_levels_are_one_line(tmp_path: Path) -> None:
@@ -149,19 +154,23 @@ def test_clean_drops_the_tables_a_kept_run_left_and_nothing_else(tmp_path: Path)
 
 
 
-@pytest.mark.parametrize(("given", "done", "failed", "announced", "reached"), [
-    ({"tries": "2"}, 1, 0, 1, True),  # the raise rolled the first try back; the second one fired the listener
-    ({"tries": "1"}, 0, 1, 0, True),  # the raise is final: on_failure counts it, no listener
-    ({"tries": "1", "worker": "keeps-open"}, 0, 0, 0, False),  # on_failure's count joined the failed try's
+@pytest.mark.parametrize(("given", "done", "failed", "announced", "reached", "ends"), [
+    # the raise rolled the first try back; the second one fired the listener
+    ({"tries": "2"}, 1, 0, 1, True, {"retried": 1, "acked": 1}),
+    ({"tries": "1"}, 0, 1, 0, True, {"failed": 1}),  # the raise is final: on_failure counts it, no listener
+    # on_failure's count joined the failed try's
+    ({"tries": "1", "worker": "keeps-open"}, 0, 0, 0, False, {"failed": 1}),
 ])
 def test_tries_on_failure_listeners_and_a_periodic_job(tmp_path: Path, given: dict[str, str], done: int,
-                                                        failed: int, announced: int, reached: bool) -> None:
+                                                        failed: int, announced: int, reached: bool,
+                                                        ends: dict[str, int]) -> None:
     run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, given, FAST.with_settings(deadline_s=8.0), path=RETRY)
     assert run.rows["counts"] == [{"id": 1, "done": done, "failed": failed, "swept": 1}]
     assert sum(1 for e in run.events if e["kind"] == "record" and e["event"] == "announced") == announced
     assert [e["error"] for e in run.events if e["kind"] == "raise"] == ["RuntimeError: the first try fails"]
     assert run.verdicts["counted_and_swept"].holds is reached and run.verdicts["announced_only_when_done"].holds
     assert run.deliveries["sweep"] >= 1 and run.redelivered == 0
+    assert {k: n for k, n in jobs_by_outcome(run)["work"].items() if n} == ends
 
 
 def _dropped(url: str, tmp_path: Path) -> None:
@@ -183,6 +192,7 @@ def test_a_duplicated_delivery_runs_a_reserved_job_twice(tmp_path: Path) -> None
     run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"fix": "returning"}, settings)
     duplicated = [f for f in run.faults if f["kind"] == "duplicate-delivery"]
     assert duplicated and run.redelivered >= 1
+    assert sum(ended["duplicated"] for ended in jobs_by_outcome(run).values()) == len(duplicated)
     assert run.deliveries["process"] > 2  # the queue itself handed a reserved job to a second worker
 
 
@@ -193,6 +203,7 @@ def test_a_lost_delayed_job_is_gone_and_nothing_polls_again(tmp_path: Path, rate
     lost = [f for f in run.faults if f["kind"] == "lose-delayed"]
     assert run.outcome == outcome and not run.verdicts["flag_set"].holds
     assert len(lost) == (1 if rate else 0)  # the one lost ended the chain: nothing polled again
+    assert jobs_by_outcome(run)["poll"]["lost"] == len(lost)
     # without the fault the delayed poll comes back (at least once in the 3 s: how many times depends on how
     # fast the machine starts the processes, so only the return is asserted)
     assert rate or run.deliveries["poll"] >= 2

@@ -243,14 +243,15 @@ def _settings_options(command: Any) -> Any:
 @click.option("--db", "db_url", default=None, callback=resolved_db_url, help="Database URL: sqlite:///FILE "
               "(a relative FILE is in the current folder), postgresql+psycopg://..., mysql+pymysql://...")
 @click.option("--policy", "policies", multiple=True, type=click.Choice([*POLICIES, "all"]),
-              help="Coordinator policy; repeat the option for several, or 'all'. [default: atomic]")
+              help="Coordinator policy; repeat the option for several, or 'all' (with SPEC: the spec's 'policy' "
+                   "switch, one batch of runs each). [default: atomic]")
 @click.option("--queue", "queue_url", default=None, help="redis://HOST:PORT/DB for the Redis queue. "
               "[default: the database queue, a table in --db]")
 @click.option("--isolation", default=None, help="Isolation level of every session: PostgreSQL and MariaDB "
               "READ COMMITTED, REPEATABLE READ or SERIALIZABLE; SQLite SERIALIZABLE. With SPEC: the level a "
               "begin() naming none uses, READ COMMITTED or REPEATABLE READ. [default: the driver's]")
-@click.option("--repeat", type=click.IntRange(min=1), default=1, help="Imports per policy (with SPEC: runs). "
-              "[default: 1]")
+@click.option("--repeat", type=click.IntRange(min=1), default=1,
+              help="Imports per policy (with SPEC: runs per policy, summarized when above 1). [default: 1]")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Seed of the first import. [default: 0]")
 @click.option("--faults", "fault_mix", is_flag=True, help="Turn on every fault at the standard mix "
               "(live.settings.FAULT_MIX; with SPEC: kill, drop, lose-delayed, duplicate); a rate option given "
@@ -263,13 +264,18 @@ def _settings_options(command: Any) -> Any:
 @click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
 @click.option("--scope", "scope", multiple=True, metavar="NAME=VALUE",
               help="SPEC only: a scope size of the spec (repeatable); --switch sets the spec's switches.")
+@click.option("--queue-of", "queue_of_texts", multiple=True, metavar="JOB=QUEUE",
+              help="SPEC only: the queue a job type runs on, over the spec's (repeatable). [default: the spec's]")
+@click.option("--duration", "duration_texts", multiple=True, metavar="JOB=SECONDS",
+              help="SPEC only: the mean of a job type's own work before its first step, scenario s, exponential "
+                   "as 'wavesim run SPEC --duration' (repeatable). [default: none]")
 @click.option("--keep-tables", is_flag=True, help="SPEC only: keep the spec's tables (wavesim_livespec_*) after "
               "the run. [default: dropped once read]")
 @expect_option
 def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...],
          queue_url: str | None, isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool,
-         plot: str | None, csv_path: str | None, clean: bool, scope: tuple[str, ...], keep_tables: bool,
-         expected: Expected, **given: Any) -> None:
+         plot: str | None, csv_path: str | None, clean: bool, scope: tuple[str, ...], queue_of_texts: tuple[str, ...],
+         duration_texts: tuple[str, ...], keep_tables: bool, expected: Expected, **given: Any) -> None:
     """Run imports live: worker processes, a real queue, real faults; measured from the real tables.
 
     Give a SPEC file to run your own coordinator live instead (docs/live.md, "Live runs of a spec"):
@@ -287,11 +293,13 @@ def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None,
         live_spec({"spec": spec, "db_url": db_url, "queue_url": queue_url, "isolation": isolation, "repeat": repeat,
                    "seed": seed, "fault_mix": fault_mix, "as_json": as_json, "scope": scope,
                    "switch_specs": switch_specs, "keep_tables": keep_tables, "policies": policies,
+                   "queue_of_texts": queue_of_texts, "duration_texts": duration_texts,
                    "plot": plot, "csv_path": csv_path, "summarize_paths": summarize_paths, "clean": clean,
                    "given": given, **{k: given.pop(k) for k in _BUILTIN_SETTINGS}}, expected)
         return
-    if scope or keep_tables or given.get("step_s") is not None:
-        raise BadInput("--scope, --keep-tables and --step-s are for a SPEC file (wavesim live SPEC --db URL)")
+    if scope or keep_tables or queue_of_texts or duration_texts or given.get("step_s") is not None:
+        raise BadInput("--scope, --queue-of, --duration, --keep-tables and --step-s are for a SPEC file "
+                       "(wavesim live SPEC --db URL)")
     if summarize_paths:
         click.echo("\n".join(summarize(read_documents(summarize_paths))))
         return

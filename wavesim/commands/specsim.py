@@ -23,7 +23,7 @@ from sim.specrun import run_spec, summary_lines
 from sim.specsettings import SpecSettings
 from spec.errors import Unsupported
 from spec.lang import Spec
-from specfile.load import given_options, load_spec, pairs, policies_of
+from specfile.load import given_options, job_durations, load_spec, pairs, policies_of
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
 from userio.files import check_output
@@ -89,11 +89,7 @@ def _refuse_builtin(extra: Iterable[str] = ()) -> None:
 
 def _settings(o: dict[str, Any], spec: Spec) -> SpecSettings:
     chosen = {field: o[name] for name, field in READ.items() if o.get(name) is not None}
-    durations = {}
-    for job, text in pairs(o.get("duration_texts", ()), "--duration").items():
-        if job not in spec.jobs:
-            raise BadInput(f"--duration {job}: the spec has no job type {job!r} (it has {', '.join(spec.jobs)})")
-        durations[job] = _number(text, f"--duration {job}")
+    durations = job_durations(spec, o.get("duration_texts", ()))
     given = pairs(o.get("fault_rate_texts", ()), "--fault-rate")
     rates = {f: _number(t, f"--fault-rate {f}") for f, t in given.items()}
     try:

@@ -4,8 +4,9 @@ A run drops the tables it created and removes its folder of logs (``live/leftove
 interrupted (Ctrl-C) or terminated; ``--keep-tables`` and ``--keep-logs`` keep them and say how to remove
 them; a table the run found already there is never dropped (only the run's rows leave it). ``--clean`` works
 with or without SPEC and drops only what wavesim's live runs made under the prefix; ``--prefix`` puts every
-name under another base. Then the run's words: a delivery no injected fault explains is named with its
-cause (a reservation that ran out), and a violation's time says which seconds it counts. SQLite, tiny
+name under another base, the built-in import's too. Then the run's words: a delivery no injected fault
+explains is named with its cause (a reservation that ran out), and a violation's time says which seconds it
+counts. SQLite, tiny
 scopes: a second or two per run.
 """
 
@@ -165,3 +166,15 @@ def test_a_violation_says_which_seconds_it_counts(tmp_path: Path, temp: Path) ->
     assert at, out
     scale = 0.02  # the default: wall seconds per scenario second
     assert all(abs(float(scenario) * scale - float(wall)) < 0.002 for scenario, wall in at)
+
+
+def test_the_builtin_import_runs_under_a_prefix_too(tmp_path: Path, temp: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    code, out = _live("--db", url, "--prefix", "wavesim_nu_", "--waves", "2", "--wave-size", "3", "--workers", "2")
+    assert code == 0, out
+    made = _tables(url)
+    assert {"wavesim_nu_wave_coordination", "wavesim_nu_owner", "wavesim_nu_live_jobs",
+            "wavesim_nu_live_events"} <= made
+    assert not {t for t in made if not t.startswith("wavesim_nu_")}
+    code, out = _live("--db", url, "--clean", "--prefix", "wavesim_nu_")
+    assert code == 0 and _tables(url) == set(), out

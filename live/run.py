@@ -51,7 +51,7 @@ from live.handlerrun import Runner
 from live.settings import LiveSettings
 from live.spec import RunSpec
 from live.supervisor import Supervisor
-from live.tables import LiveTables
+from live.tables import BASE, LiveTables, Prefixes
 
 __all__ = ["PROGRESS_BATCHES", "START_TRIES", "LiveRun", "Sample", "first_error", "progress_window", "run_live",
            "terminated", "wait_ready"]
@@ -118,15 +118,16 @@ def _signature(table: WaveTable) -> tuple[object, ...]:
 
 
 def run_live(settings: LiveSettings, *, db: Any, db_url: str, engine: str, queue_url: str | None,
-             job_id: int, isolation: str | None = None, workdir: str | None = None) -> LiveRun:
-    """Run one import live (see the module docstring); ``db`` is the opened wave database."""
-    tables = LiveTables()
+             job_id: int, isolation: str | None = None, workdir: str | None = None, base: str = BASE) -> LiveRun:
+    """Run one import live (see the module docstring); ``db`` is the opened wave database (under ``base``,
+    the base of every name: ``live.tables.Prefixes``)."""
+    tables = LiveTables(Prefixes(base).live)
     db_url = resolve_url(db_url)  # the caller's file: the processes below need not share its folder
     folder = Path(workdir or tempfile.mkdtemp(prefix="wavesim-live-"))
     run = f"r{job_id}-{uuid.uuid4().hex[:8]}"
     spec = RunSpec(run=run, job_id=job_id, db_url=db_url, queue_url=queue_url, t0=time.time(),
                    fault_log=str(folder / f"{run}.faults.jsonl"), settings=settings.to_dict(),
-                   isolation=isolation)
+                   isolation=isolation, base=base)
     spec_path = folder / f"{run}.spec.json"
     spec_path.write_text(spec.to_json(), encoding="utf-8")
     stderr_path = folder / f"{run}.stderr.txt"

@@ -17,6 +17,7 @@ from live.db import open_database
 from live.faults import FaultLog
 from live.jobqueue import DatabaseQueue
 from live.settings import LiveSettings
+from live.tables import BASE, LiveTables, Prefixes
 
 __all__ = ["RunSpec"]
 
@@ -33,6 +34,7 @@ class RunSpec:
     fault_log: str
     settings: dict[str, Any]
     isolation: str | None = None  # None: the driver's (see live.db.ISOLATION_LEVELS)
+    base: str = BASE  # every table's and Redis key's name starts with it (live.tables.Prefixes, --prefix)
 
     @property
     def live(self) -> LiveSettings:
@@ -79,14 +81,15 @@ class RunSpec:
 
     def open_queue(self) -> Any:
         retry_after = self.live.wall(self.live.retry_after_s)
+        names = Prefixes(self.base)
         if self.queue_url is None:
-            return DatabaseQueue(self.db_url, self.run, retry_after=retry_after)
+            return DatabaseQueue(self.db_url, self.run, retry_after=retry_after, tables=LiveTables(names.live))
         from live.redisqueue import RedisQueue
 
-        return RedisQueue(self.queue_url, self.run, retry_after=retry_after)
+        return RedisQueue(self.queue_url, self.run, retry_after=retry_after, key_prefix=names.redis)
 
     def open_database(self) -> Any:
-        return open_database(self.db_url)
+        return open_database(self.db_url, self.base)
 
     def open_fault_log(self) -> FaultLog:
         return FaultLog(self.fault_log, self.run, self.t0, float(self.settings["scale"]))

@@ -4,7 +4,8 @@ A live run of a spec (``live/specrun.py``) reuses the write-up's live machinery:
 run's name, database and queue URLs, start time, fault log and ``LiveSettings``), its queues
 (``live/jobqueue.py``, ``live/redisqueue.py``), its supervisor and its fault plan. The plan adds what a
 spec needs: the spec file (each process imports it), the scope and switches given on the command line,
-the table prefix, each queue's worker count, the run's event log, and two settings of a deployment the
+the spec's table prefix and the base of the harness's names (``live.tables.Prefixes``: its queue table and
+Redis keys), each queue's worker count, the run's event log, and two settings of a deployment the
 simulation of a spec has too (``sim.specsettings``): the queue a job type runs on over the spec's
 (``queue_of``: Laravel's ``onQueue`` is a deployment's choice) and the mean of a job type's own work
 before its first step (``durations``, scenario seconds, exponential; a job type not named does none).
@@ -34,6 +35,7 @@ from typing import Any
 from live.faults import FaultLog
 from live.jobqueue import DatabaseQueue
 from live.spec import RunSpec
+from live.tables import BASE, LiveTables, Prefixes
 from spec.lang import Spec
 
 __all__ = ["DELAYED", "IMMEDIATE", "SpecPlan", "job_payload", "load_spec_file"]
@@ -77,6 +79,7 @@ class SpecPlan:
     deliver_delayed_s: float  # scenario seconds a delayed push waits (spec.lang keeps no delay)
     queue_of: dict[str, str] = field(default_factory=dict)  # job type -> the queue it runs on, over the spec's
     durations: dict[str, float] = field(default_factory=dict)  # job type -> mean of its own work, scenario s
+    base: str = BASE  # the harness's names: the queue table, the Redis keys (live.tables.Prefixes)
 
     def queue_for(self, spec: Spec, job: str) -> str:
         """The queue job type ``job`` runs on in this run: ``queue_of``'s, else the spec's."""
@@ -97,11 +100,13 @@ class SpecPlan:
     def open_queue(self, queue: str) -> Any:
         """The real queue of the spec's queue ``queue``: the database queue, or Redis with ``--queue``."""
         retry_after = self.run.live.wall(self.run.live.retry_after_s)
+        names = Prefixes(self.base)
         if self.run.queue_url is None:
-            return DatabaseQueue(self.run.db_url, self.queue_name(queue), retry_after=retry_after)
+            return DatabaseQueue(self.run.db_url, self.queue_name(queue), retry_after=retry_after,
+                                 tables=LiveTables(names.live))
         from live.redisqueue import RedisQueue
 
-        return RedisQueue(self.run.queue_url, self.queue_name(queue), retry_after=retry_after)
+        return RedisQueue(self.run.queue_url, self.queue_name(queue), retry_after=retry_after, key_prefix=names.redis)
 
     def open_events(self) -> FaultLog:
         """The run's event log (the fault log's format: one JSON line per event, with the run and time)."""

@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 from dbdriver import resolve_url
-from dbdriver.database import _engine, connection, owned
 from dbdriver.specdb import SpecDatabase
 from live.db import DB_ERRORS
 from live.engine import make_engine
@@ -52,15 +51,15 @@ from live.spec import RunSpec
 from live.specplan import SpecPlan, job_payload
 from live.specview import LiveView, ghost_counts, judge
 from live.supervisor import Supervisor
-from live.tables import LiveTables
+from live.tables import BASE, LiveTables, Prefixes
 from spec.errors import Unsupported
 from spec.lang import Scope, Spec
 from spec.lease import on_a_clock
 
-__all__ = ["PREFIX", "Peaks", "SpecLiveRun", "Verdict", "drop_leftovers", "run_spec_live"]
+__all__ = ["PREFIX", "Peaks", "SpecLiveRun", "Verdict", "run_spec_live"]
 
-#: the spec's tables live under this prefix, apart from ``wavesim replay --db``'s ``wavesim_spec_``
-PREFIX = "wavesim_livespec_"
+#: the spec's tables live under this prefix by default, apart from ``wavesim replay --db``'s ``wavesim_spec_``
+PREFIX = Prefixes().spec
 
 
 @dataclass(slots=True)
@@ -189,10 +188,10 @@ class _Reader:
 def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, db_url: str, engine: str,
                   queue_url: str | None, isolation: str | None = None, workers: int | None = None,
                   workdir: str | None = None, queue_of: dict[str, str] | None = None,
-                  durations: dict[str, float] | None = None) -> SpecLiveRun:
+                  durations: dict[str, float] | None = None, base: str = BASE) -> SpecLiveRun:
     """Run ``spec`` live once (see the module docstring); its tables are left for the caller to drop.
     ``queue_of`` and ``durations``: the deployment's (``SpecPlan``); a job type or queue the spec has not
-    is ``Unsupported``."""
+    is ``Unsupported``. ``base``: the base of every name (``live.tables.Prefixes``)."""
     if not spec.source:
         raise ValueError(f"spec {spec.name}: its file is not known (load it with specfile.load.load_spec): "
                          "every worker process imports it")
@@ -213,16 +212,17 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
     name = f"s-{uuid.uuid4().hex[:10]}"
     run = RunSpec(run=name, job_id=0, db_url=db_url, queue_url=queue_url, t0=time.time(),
                   fault_log=str(folder / f"{name}.faults.jsonl"), settings=settings.to_dict(), isolation=isolation)
-    plan = SpecPlan(run=run, spec_file=spec.source, given=dict(given), prefix=PREFIX, workers=counts,
+    names = Prefixes(base)
+    plan = SpecPlan(run=run, spec_file=spec.source, given=dict(given), prefix=names.spec, workers=counts,
                     events_log=str(folder / f"{name}.events.jsonl"), deliver_delayed_s=settings.auto_trigger_delay_s,
-                    queue_of=queue_of, durations=durations)
+                    queue_of=queue_of, durations=durations, base=base)
     plan_path = folder / f"{name}.plan.json"
     plan_path.write_text(plan.to_json(), encoding="utf-8")
     stderr_path = folder / f"{name}.stderr.txt"
-    db = SpecDatabase(db_url, spec.metadata, PREFIX)
+    db = SpecDatabase(db_url, spec.metadata, names.spec)
     db.create(spec.initial_rows(scope))
     own = make_engine(db_url)
-    LiveTables().create(own)
+    LiveTables(names.live).create(own)
     queues = {q: plan.open_queue(q) for q in counts}
     for q in queues.values():
         q.clear()
@@ -308,7 +308,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
                 verdicts[n] = Verdict(p.kind, held, f"{why} ({detail})")
     events = list(reader.new_events())
     faults = read_fault_log(run.fault_log)
-    _copy_logs(own, run.run, events, faults)
+    _copy_logs(own, LiveTables(names.live), run.run, events, faults)
     own.dispose()
     for q in queues.values():
         q.clear()
@@ -346,30 +346,10 @@ def _push_periodic(spec: Spec, plan: SpecPlan, periodic: dict[str, float], view:
             idle_since.pop(name, None)
 
 
-def _copy_logs(engine: Any, run: str, events: list[dict[str, Any]], faults: list[dict[str, Any]]) -> None:
-    tables = LiveTables()
+def _copy_logs(engine: Any, tables: LiveTables, run: str, events: list[dict[str, Any]],
+               faults: list[dict[str, Any]]) -> None:
     with engine.begin() as conn:
         for table, lines in ((tables.events, events), (tables.faults, faults)):
             rows = [{"run": run, "at_s": e["at_s"], "kind": e["kind"], "detail": json.dumps(e)} for e in lines]
             for i in range(0, len(rows), 500):
                 conn.execute(table.insert(), rows[i:i + 500])
-
-
-def drop_leftovers(db_url: str) -> list[str]:
-    """Drop every table a spec's run left under ``PREFIX`` (``--keep-tables``, or a run cut off), the
-    owner marker last, after reading it there: a table under the prefix without it is refused
-    (``DatabaseError``), never dropped. The names dropped."""
-    import sqlalchemy as sa
-
-    engine, shown = _engine(db_url)
-    try:
-        with connection(engine, shown) as conn:
-            present = {n for n in sa.inspect(conn).get_table_names() if n.lower().startswith(PREFIX)}
-            if not owned(conn, PREFIX, present, shown):
-                return []
-            marker = PREFIX + "owner"
-            for name in sorted(present - {marker}) + [marker]:
-                conn.execute(sa.text(f"DROP TABLE {name}"))
-            return sorted(present)
-    finally:
-        engine.dispose()

@@ -15,16 +15,46 @@
 How we tell our tables from anyone else's: a table with one of these names is
 ours only if its columns are exactly ours; otherwise the run refuses to start
 and never writes to it or drops it.
+
+``Prefixes``: every name a live run gives its tables and keys comes from one base (``wavesim live
+--prefix``, ``BASE`` by default), so that two users can share a database, each under a base of their own.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-__all__ = ["PREFIX", "LiveTables", "TableClash"]
+__all__ = ["BASE", "PREFIX", "LiveTables", "Prefixes", "TableClash"]
 
-PREFIX = "wavesim_live_"
+#: the default base of every live run's names (``--prefix``)
+BASE = "wavesim_"
+
+
+@dataclass(frozen=True, slots=True)
+class Prefixes:
+    """The names under one base: the write-up's import's tables (``dbdriver``) under the base itself, the
+    harness's tables under ``live_``, a spec's tables under ``livespec_``, the Redis queue's keys under
+    ``live:``. The base is checked where it is given (``dbdriver.database.check_prefix``: ``wavesim_...``)."""
+
+    base: str = BASE
+
+    @property
+    def live(self) -> str:
+        return self.base + "live_"
+
+    @property
+    def spec(self) -> str:
+        return self.base + "livespec_"
+
+    @property
+    def redis(self) -> str:
+        return self.base + "live:"
+
+
+PREFIX = Prefixes().live
 
 
 def _log_table(m: sa.MetaData, name: str) -> sa.Table:
@@ -106,9 +136,13 @@ class LiveTables:
                         f"table {table.name} exists and is not wavesim's (columns {', '.join(sorted(have))}); "
                         "refusing to touch it")
 
-    def create(self, engine: Engine) -> None:
+    def create(self, engine: Engine) -> list[str]:
+        """Create those of our tables that do not exist (after the ownership check); their names (so that a
+        command drops only what it created)."""
         self.check_ownership(engine)
+        existing = set(sa.inspect(engine).get_table_names())
         self.metadata.create_all(engine, checkfirst=True)
+        return [t.name for t in self.all if t.name not in existing]
 
     def drop(self, engine: Engine) -> list[str]:
         """Drop those of our tables that exist (after the ownership check); their names."""

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from live import LiveSettings
 from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from live.tables import LiveTables
-from report.livespec import jobs_by_outcome
+from report.livespec import jobs_by_outcome, redeliveries
 from specfile.load import load_spec
 from tests.live_helpers import live_processes, server_url
 from wavesim.cli import main
@@ -73,19 +73,20 @@ def test_the_tutorials_bug_shows_live_and_its_fix_holds(tmp_path: Path) -> None:
     assert code == 1, out
     assert "callback_at_most_once        always     VIOLATED" in out
     assert "finally_callback x2" in out  # two callbacks pushed, and both ran
-    code, out = _cli(url, "--switch", "fix=returning", "--json")
+    code, out = _cli(url, "--switch", "fix=returning", "--json", "--keep-tables")
     assert code == 0, out
-    doc = json.loads(out)
+    doc = json.loads(out.splitlines()[0])  # then the line saying what was kept (on stderr)
     assert doc["properties"]["callback_at_most_once"]["holds"] and doc["properties"]["callback_ran"]["holds"]
     assert doc["rows"] == {"job_batches": [{"id": 1, "pending_jobs": 0}]}
     assert doc["outcome"] == "reached" and doc["live"]["deliveries"] == {"process": 2, "finally_callback": 1}
-    assert not {t for t in _tables(url) if t.startswith(PREFIX)}  # the spec's tables and marker dropped
     engine = sa.create_engine(url)
     events = LiveTables().events
     with engine.connect() as conn:  # the ghost record the property read, kept in wavesim's events table
         records = [json.loads(r.detail) for r in conn.execute(sa.select(events).where(events.c.kind == "record"))]
     engine.dispose()
     assert {(r["event"], tuple(r["key"])) for r in records} == {("callback", (1,))}
+    assert CliRunner().invoke(main, ["live", "--db", url, "--clean"]).exit_code == 0
+    assert not {t for t in _tables(url) if t.startswith(PREFIX)}  # the spec's tables and marker dropped
     assert live_processes(tmp_path) == []
 
 
@@ -93,6 +94,7 @@ def test_a_worker_killed_mid_transaction_is_rolled_back_and_its_job_redelivered(
     run = _run(f"sqlite:///{tmp_path / 'live.db'}", tmp_path, {"read": "for-update"}, KILL, path=LOST_UPDATE)
     assert [f["point"] for f in run.faults if f["kind"] == "kill"] == ["before step 4"]
     assert run.redelivered == 1 and run.deliveries["deposit"] == 3  # the killed one came back, same try
+    assert redeliveries(run)["count"] == 0 and redeliveries(run)["says"] is None  # the kill explains it
     assert [d[3] for d in run.deaths] == [-9]
     assert run.outcome == "reached" and all(v.holds for v in run.verdicts.values())
     assert run.rows == {"accounts": [{"id": 1, "balance": 2}]}  # the killed transaction's write is gone

@@ -39,9 +39,9 @@ def _lines(path: str) -> list[dict[str, Any]]:
 def test_queue_of_and_duration_place_and_time_the_jobs_and_the_json_measures_them(tmp_path: Path) -> None:
     mean = 20.0  # scenario s: 0.4 s of wall time at the default scale
     code, out = _live(tmp_path, "--policy", "original", "--queue-of", "work=side", "--duration", f"work={mean:g}",
-                      "--json")
+                      "--json", "--keep-logs")
     assert code == 1, out  # never_original is violated under original
-    doc = json.loads(out)
+    doc = json.loads(out.splitlines()[0])  # then the line naming the kept logs (on stderr)
     events = _lines(doc["live"]["event_log"])
     takes = [e for e in events if e["kind"] == "take"]
     # slots count across the queues in order: default's one worker is slot 0, side's is slot 1

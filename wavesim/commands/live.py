@@ -3,7 +3,8 @@
 One import per policy and repeat; each is measured from the real tables with
 ``report.live`` (the same metrics, verdicts, JSON and plots as ``wavesim
 run``). ``--repeat K`` prints, per policy, the share of the K runs in which each
-property held. ``--clean`` drops the tables and Redis keys wavesim created.
+property held. ``--clean`` drops the tables and Redis keys wavesim's live runs created (``live.leftovers.clean``),
+given a SPEC or not. ``--prefix`` is the base of every name a run gives its tables and keys.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import click
 
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
 from dbdriver import resolve_url
+from dbdriver.database import check_prefix
 from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
 from live.engine import dialect_of, make_engine
+from live.leftovers import clean as clean_tables
 from live.run import LiveRun, first_error, run_live
-from live.specrun import drop_leftovers
+from live.tables import BASE, Prefixes
 from report.live import INJECTED, PROGRESS, live_json, measure_live
 from sim.export import rows_csv
 from userio.errors import BadInput
@@ -78,13 +81,13 @@ def _dialect(db_url: str) -> str:
     return engine
 
 
-def _open(db_url: str, queue_url: str | None) -> Any:
+def _open(db_url: str, queue_url: str | None, base: str = BASE) -> Any:
     _dialect(db_url)
     try:
-        db = open_database(db_url)
+        db = open_database(db_url, base)
         own = make_engine(db_url)
         try:
-            LiveTables().create(own)
+            LiveTables(Prefixes(base).live).create(own)
         finally:
             own.dispose()
     except DatabaseError as err:
@@ -98,9 +101,9 @@ def _open(db_url: str, queue_url: str | None) -> Any:
 
 def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, repeat: int = 1,
                  queue_url: str | None = None, isolation: str | None = None,
-                 workdir: str | None = None) -> Iterator[tuple[LiveRun, Any]]:
-    """Run ``repeat`` imports per policy (seeds ``seed .. seed + repeat - 1``); yield each
-    (live run, measured result) as it ends."""
+                 workdir: str | None = None, base: str = BASE) -> Iterator[tuple[LiveRun, Any]]:
+    """Run ``repeat`` imports per policy (seeds ``seed .. seed + repeat - 1``), every name under ``base``;
+    yield each (live run, measured result) as it ends."""
     engine = _dialect(db_url)
     try:
         db_url = resolve_url(db_url)  # before any process starts: theirs is not the caller's folder
@@ -109,7 +112,7 @@ def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, re
     if isolation is not None and isolation not in ISOLATION_LEVELS[engine]:
         raise BadInput(f"--isolation {isolation!r} is not offered on {ENGINES[engine]}; choose one of: "
                        f"{', '.join(ISOLATION_LEVELS[engine])}")
-    db = _open(db_url, queue_url)
+    db = _open(db_url, queue_url, base)
     folder = workdir or tempfile.mkdtemp(prefix="wavesim-live-")
     try:
         for policy in policies:
@@ -117,7 +120,7 @@ def iter_imports(db_url: str, policies: list[str], settings: LiveSettings, *, re
                 s = settings.with_settings(policy=policy, seed=settings.seed + k)
                 job_id = 1 + secrets.randbelow(2**40)  # an identity, not a decision: unseeded
                 run = run_live(s, db=db, db_url=db_url, engine=ENGINES[engine], queue_url=queue_url,
-                               job_id=job_id, isolation=isolation, workdir=folder)
+                               job_id=job_id, isolation=isolation, workdir=folder, base=base)
                 yield run, measure_live(run)
     except DatabaseError as err:
         raise BadInput(str(err)) from None
@@ -131,24 +134,14 @@ def run_imports(db_url: str, policies: list[str], settings: LiveSettings, **opti
     return list(iter_imports(db_url, policies, settings, **options))
 
 
-def _clean(db_url: str, queue_url: str | None) -> list[str]:
-    db = _open(db_url, queue_url)
-    own = make_engine(db_url)
-    try:
-        dropped = LiveTables().drop(own)
-        db.clean()
-        dropped.append("dbdriver's wavesim_ tables")
-        dropped += drop_leftovers(db_url)  # a spec's tables a run kept
-    finally:
-        own.dispose()
-        db.dispose()
+def _clean(db_url: str, queue_url: str | None, base: str) -> list[str]:
+    _dialect(db_url)
     if queue_url is not None:
-        from live.redisqueue import RedisQueue
-
-        q = RedisQueue(queue_url, "any", retry_after=1.0)
-        dropped.append(f"{q.clean_all()} Redis keys")
-        q.close()
-    return dropped
+        check_redis_url(queue_url)
+    try:
+        return clean_tables(resolve_url(db_url), base, queue_url)
+    except (DatabaseError, TableClash) as err:
+        raise BadInput(str(err)) from None
 
 
 def _shares(results: list[tuple[LiveRun, Any]], policy: str) -> dict[str, float]:
@@ -261,7 +254,13 @@ def _settings_options(command: Any) -> Any:
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Plot the first import (.png/.svg/.pdf).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Export the first import's real wave rows (for wavesim audit) to this .csv.")
-@click.option("--clean", is_flag=True, help="Drop the tables (and Redis keys) wavesim created, then stop.")
+@click.option("--clean", is_flag=True, help="Drop what wavesim's live runs left under the prefix, with or without "
+              "SPEC, then stop: the tables wavesim_live_*, a spec's wavesim_livespec_* and the built-in import's "
+              "wavesim_* tables (with --prefix P: P's), each only once it is wavesim's (its owner marker, or "
+              "exactly wavesim's columns), and with --queue the Redis keys wavesim_live:*. Nothing else.")
+@click.option("--prefix", default=None, metavar="PREFIX", help="Base of every table and Redis key name of the "
+              "run, so that two users can share a database; it must start with wavesim_ (a-z, 0-9, _ only), e.g. "
+              "wavesim_nu_ gives wavesim_nu_live_*, wavesim_nu_livespec_*, wavesim_nu_*. [default: wavesim_]")
 @click.option("--scope", "scope", multiple=True, metavar="NAME=VALUE",
               help="SPEC only: a scope size of the spec (repeatable); --switch sets the spec's switches.")
 @click.option("--queue-of", "queue_of_texts", multiple=True, metavar="JOB=QUEUE",
@@ -269,21 +268,34 @@ def _settings_options(command: Any) -> Any:
 @click.option("--duration", "duration_texts", multiple=True, metavar="JOB=SECONDS",
               help="SPEC only: the mean of a job type's own work before its first step, scenario s, exponential "
                    "as 'wavesim run SPEC --duration' (repeatable). [default: none]")
-@click.option("--keep-tables", is_flag=True, help="SPEC only: keep the spec's tables (wavesim_livespec_*) after "
-              "the run. [default: dropped once read]")
+@click.option("--keep-tables", is_flag=True, help="SPEC only: keep the tables the runs wrote (the spec's "
+              "wavesim_livespec_*, the queue's and logs' wavesim_live_*) and say how to drop them (--clean). "
+              "[default: dropped when the command ends, also when interrupted]")
+@click.option("--keep-logs", is_flag=True, help="SPEC only: keep the runs' folder of logs (event log, fault log, "
+              "the processes' stderr) in the temporary folder and name it. [default: removed when the command "
+              "ends]")
 @expect_option
 def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None, policies: tuple[str, ...],
          queue_url: str | None, isolation: str | None, repeat: int, seed: int, fault_mix: bool, as_json: bool,
          plot: str | None, csv_path: str | None, clean: bool, scope: tuple[str, ...], queue_of_texts: tuple[str, ...],
-         duration_texts: tuple[str, ...], keep_tables: bool, expected: Expected, **given: Any) -> None:
+         duration_texts: tuple[str, ...], keep_tables: bool, keep_logs: bool, prefix: str | None, expected: Expected,
+         **given: Any) -> None:
     """Run imports live: worker processes, a real queue, real faults; measured from the real tables.
 
     Give a SPEC file to run your own coordinator live instead (docs/live.md, "Live runs of a spec"):
     its tables under wavesim_livespec_, its jobs on the real queue, its properties judged on the real
-    rows. Exit 0 only when every property held in every import or run (or was violated in at least
+    rows; when the command ends it drops the tables and removes the logs the runs left, unless told to keep
+    them. Exit 0 only when every property held in every import or run (or was violated in at least
     one import of that policy where --expect-violation says so); --summarize and --clean judge
     nothing (exit 0).
     """
+    base = _base(prefix)
+    if clean:  # with or without SPEC: what every live run left under the prefix
+        if db_url is None:
+            raise BadInput("--db URL is required")
+        dropped = _clean(db_url, queue_url, base)
+        click.echo("dropped: " + (", ".join(dropped) or "nothing (no table of wavesim's live runs was there)"))
+        return
     if spec is not None:
         if db_url is None:
             raise BadInput("--db URL is required")
@@ -292,22 +304,20 @@ def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None,
         switch_specs = given.pop("switch_specs", ()) or ()
         live_spec({"spec": spec, "db_url": db_url, "queue_url": queue_url, "isolation": isolation, "repeat": repeat,
                    "seed": seed, "fault_mix": fault_mix, "as_json": as_json, "scope": scope,
-                   "switch_specs": switch_specs, "keep_tables": keep_tables, "policies": policies,
+                   "switch_specs": switch_specs, "keep_tables": keep_tables, "keep_logs": keep_logs,
+                   "prefix": base, "policies": policies,
                    "queue_of_texts": queue_of_texts, "duration_texts": duration_texts,
-                   "plot": plot, "csv_path": csv_path, "summarize_paths": summarize_paths, "clean": clean,
+                   "plot": plot, "csv_path": csv_path, "summarize_paths": summarize_paths,
                    "given": given, **{k: given.pop(k) for k in _BUILTIN_SETTINGS}}, expected)
         return
-    if scope or keep_tables or queue_of_texts or duration_texts or given.get("step_s") is not None:
-        raise BadInput("--scope, --queue-of, --duration, --keep-tables and --step-s are for a SPEC file "
-                       "(wavesim live SPEC --db URL)")
+    if scope or keep_tables or keep_logs or queue_of_texts or duration_texts or given.get("step_s") is not None:
+        raise BadInput("--scope, --queue-of, --duration, --keep-tables, --keep-logs and --step-s are for a SPEC "
+                       "file (wavesim live SPEC --db URL)")
     if summarize_paths:
         click.echo("\n".join(summarize(read_documents(summarize_paths))))
         return
     if db_url is None:
         raise BadInput("--db URL is required (or --summarize FILE)")
-    if clean:
-        click.echo("dropped: " + ", ".join(_clean(db_url, queue_url)))
-        return
     check_output(plot, (".png", ".svg", ".pdf"), "--plot")
     check_output(csv_path, (".csv",), "--csv")
     names = list(POLICIES) if "all" in policies else list(dict.fromkeys(policies or ["atomic"]))
@@ -321,7 +331,8 @@ def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None,
         raise BadInput(str(err)) from None
     level = isolation.upper().replace("-", " ").replace("_", " ") if isolation else None
     results: list[tuple[LiveRun, Any]] = []
-    for run, result in iter_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level):
+    for run, result in iter_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level,
+                                    base=base):
         if not results:
             _write_outputs(run, result, plot, csv_path)
         results.append((run, result))
@@ -337,6 +348,14 @@ def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None,
             for name, share in _shares(results, policy).items():
                 click.echo(f"  {name:26s} {share:6.1%}")
     finish(run_verdicts([result for _, result in results]), expected)  # live_progress among them
+
+
+def _base(prefix: str | None) -> str:
+    """``--prefix``, checked as every wavesim prefix is (``dbdriver.database.check_prefix``)."""
+    try:
+        return check_prefix(prefix) if prefix is not None else BASE
+    except DatabaseError as err:
+        raise BadInput(f"--prefix: {err}") from None
 
 
 def _write_outputs(run: LiveRun, result: Any, plot: str | None, csv_path: str | None) -> None:

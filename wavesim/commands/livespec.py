@@ -5,8 +5,10 @@ The command parses what a spec run takes (``--scope``, ``--switch`` for the spec
 ``--duration`` (the parsers ``wavesim run SPEC`` reads them with), ``--workers``, ``--isolation``,
 ``--step-s``, the faults that apply to a spec, ``--repeat``, ``--seed``, ``--json``), refuses the options of
 the write-up's coordinator with one line, runs ``--repeat`` runs per policy with ``run_spec_live``, prints
-each run's verdicts (``report.livespec``: its metrics, jobs and verdicts in ``--json``) and, for several
-runs, the summary per policy; drops the spec's tables (unless ``--keep-tables``) and exits by the contract:
+each run's verdicts (``report.livespec``: its metrics, jobs and verdicts in ``--json``, and a line for
+deliveries no injected fault explains) and, for several runs, the summary per policy; then takes away what
+the runs left (``live.leftovers``: tables unless ``--keep-tables``, the logs' folder unless ``--keep-logs``,
+also when interrupted) and exits by the contract:
 0 every property held in every run, 1 one was violated, a goal was not reached or a run made no
 progress, 2 bad input.
 """
@@ -23,8 +25,10 @@ from dbdriver import DatabaseError
 from dbdriver.specdb import SpecDatabase
 from dbdriver.specsessions import BEGIN
 from live import FAULT_MIX, LiveSettings, TableClash
-from live.specrun import PREFIX, SpecLiveRun, run_spec_live
-from report.livespec import PROGRESS, held_over, spec_live_json, spec_properties, summary_lines
+from live.leftovers import RunLeftovers, interrupt_on_termination
+from live.specrun import SpecLiveRun, run_spec_live
+from live.tables import BASE, Prefixes
+from report.livespec import PROGRESS, held_over, redeliveries, spec_live_json, spec_properties, summary_lines
 from spec.errors import Unsupported
 from spec.lang import Spec
 from spec.lease import on_a_clock
@@ -37,7 +41,7 @@ __all__ = ["NOT_FOR_SPEC", "SPEC_FAULTS", "SPEC_SETTINGS", "live_spec", "run_lin
 
 #: options of ``wavesim live`` that only the write-up's coordinator reads: refused with a spec
 NOT_FOR_SPEC = ("waves", "wave_size", "threshold", "listener", "batch_mean_s", "tries", "lock_rate",
-                "lock_hold_s", "plot", "csv_path", "summarize_paths", "clean")
+                "lock_hold_s", "plot", "csv_path", "summarize_paths")
 #: the live faults a spec's run injects (a slow statement needs the write-up's wave rows)
 SPEC_FAULTS = ("kill_rate", "drop_rate", "lose_delayed_rate", "duplicate_rate")
 #: the settings a spec's run reads (the JSON shows these; the rest are the write-up's import's)
@@ -109,31 +113,36 @@ def live_spec(o: dict[str, Any], expected: Expected) -> None:
     workers = o["given"].pop("workers", None)  # per queue, not a LiveSettings field for a spec
     level = o["isolation"].upper().replace("-", " ").replace("_", " ") if o["isolation"] else None
     runs: dict[str, list[SpecLiveRun]] = {key: [] for key in batches}
+    base = o.get("prefix") or BASE
     try:
-        db = SpecDatabase(o["db_url"], spec.metadata, PREFIX)
+        db = SpecDatabase(o["db_url"], spec.metadata, Prefixes(base).spec)
         _check_level(db.dialect, level)
         if o["queue_url"] is not None:
             check_redis_url(o["queue_url"])
         engine = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}[db.dialect]
-        try:
-            for key, chosen in batches.items():
-                for k in range(o["repeat"]):
-                    run = run_spec_live(spec, chosen, _settings(o, o["seed"] + k), db_url=o["db_url"],
-                                        engine=engine, queue_url=o["queue_url"], isolation=level, workers=workers,
-                                        queue_of=queue_of, durations=durations)
-                    runs[key].append(run)
-                    policy = chosen.get("policy") if key != spec.name else None
-                    click.echo(json.dumps(spec_live_json(run, SPEC_SETTINGS, policy), default=str) if o["as_json"]
-                               else "\n".join(run_lines(run)))
-        finally:
-            if not o["keep_tables"]:
-                db.drop()
-            db.dispose()
+        left = RunLeftovers(o["db_url"], base, keep_tables=o["keep_tables"], keep_logs=o.get("keep_logs", False))
+        with interrupt_on_termination():  # a terminated command cleans up as an interrupted one
+            try:
+                left.create_tables()
+                for key, chosen in batches.items():
+                    for k in range(o["repeat"]):
+                        run = run_spec_live(spec, chosen, _settings(o, o["seed"] + k), db_url=o["db_url"],
+                                            engine=engine, queue_url=o["queue_url"], isolation=level,
+                                            workers=workers, queue_of=queue_of, durations=durations,
+                                            workdir=str(left.folder), base=base)
+                        runs[key].append(run)
+                        policy = chosen.get("policy") if key != spec.name else None
+                        click.echo(json.dumps(spec_live_json(run, SPEC_SETTINGS, policy, left.keep_logs), default=str)
+                                   if o["as_json"] else "\n".join(run_lines(run, left.keep_logs)))
+                if o["repeat"] > 1 and not o["as_json"]:
+                    for key, mine in runs.items():
+                        click.echo("\n".join(summary_lines(key if key == spec.name else f"policy {key}", mine)))
+            finally:
+                for line in left.remove(db, db.url):  # stderr under --json: stdout is one document a line
+                    click.echo(line, err=o["as_json"])
+                db.dispose()
     except (DatabaseError, TableClash) as err:
         raise BadInput(str(err)) from None
-    if o["repeat"] > 1 and not o["as_json"]:
-        for key, mine in runs.items():
-            click.echo("\n".join(summary_lines(key if key == spec.name else f"policy {key}", mine)))
     documents = {key: [spec_properties(r) for r in mine] for key, mine in runs.items()}
     finish({(key, n): held_over(d[n]["holds"] for d in docs) for key, docs in documents.items() for n in names},
            expected)
@@ -143,8 +152,9 @@ def _faults(run: SpecLiveRun) -> dict[str, int]:
     return dict(Counter(f["kind"] for f in run.faults))
 
 
-def run_lines(run: SpecLiveRun) -> list[str]:
-    """One run as text: the run, each property's verdict (``live_progress`` last), what the workers did."""
+def run_lines(run: SpecLiveRun, logs: bool = True) -> list[str]:
+    """One run as text: the run, each property's verdict (``live_progress`` last), what the workers did
+    (``logs``: whether the run's log files are kept, and so named)."""
     s = run.plan.run.live
     scope = run.spec.scope_of(run.plan.given)
     queues = ", ".join(f"{q} x{n}" for q, n in run.plan.workers.items())
@@ -155,19 +165,25 @@ def run_lines(run: SpecLiveRun) -> list[str]:
         if v["holds"]:
             seen = v["verdict"]
         else:
-            at = f" at {v['first_violation_s']:g} s" if v["first_violation_s"] is not None else ""
+            at = ""
+            if v["first_violation_s"] is not None:  # the run's clock runs --scale wall seconds a second
+                at = f" at {v['first_violation_s']:g} s scenario time ({v['first_violation_wall_s']:g} s wall)"
             seen = f"{v['verdict'].upper()}{at}: {v['detail']}"
         lines.append(f"  {name:28s} {v['kind']:10s} {seen}")
     taken = ", ".join(f"{j} x{n}" for j, n in sorted(run.deliveries.items())) or "none"
     faults = ", ".join(f"{k} x{n}" for k, n in sorted(_faults(run).items())) or "none"
     peaks = ", ".join(f"{q} {n}" for q, n in run.peaks.queues.items())
+    places = f"; event log {run.plan.events_log}, fault log {run.plan.run.fault_log}" if logs else ""
     lines.append(f"live: jobs taken {taken} (redelivered {run.redelivered}); peak queue depth {run.peaks.total} "
-                 f"({peaks}); faults {faults}; processes started {run.processes}; event log {run.plan.events_log}, "
-                 f"fault log {run.plan.run.fault_log}")
+                 f"({peaks}); faults {faults}; processes started {run.processes}{places}")
+    again = redeliveries(run)["says"]
+    if again:
+        lines.append(again)
     raised = [e for e in run.events if e["kind"] == "raise"]
     if raised:
         lines.append(f"live: jobs raised {len(raised)} time(s), the first: {raised[0]['job']}: {raised[0]['error']}")
     if run.errors:
-        lines.append(f"live: the processes wrote {len(run.errors)} line(s) to stderr ({run.stderr_log}), the first "
+        where = run.stderr_log if logs else "--keep-logs keeps them"
+        lines.append(f"live: the processes wrote {len(run.errors)} line(s) to stderr ({where}), the first "
                      f"error: {run.first_error}")
     return lines

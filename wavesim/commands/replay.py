@@ -15,6 +15,7 @@ import click
 
 from coordinator import PROPERTY_NAMES, ConfigError
 from coordinator.policy import with_given
+from dbdriver.database import PREFIX_RULE
 from model.trace import ReplayError, from_json, render, replay, table_text
 from userio.errors import BadInput
 from userio.exitcodes import NO_EXPECTATION, Expected, expect_option, finish, properties_held
@@ -115,7 +116,8 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
               help="Run the steps on a real database (sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://...), "
                    "one connection per handler run; exit 1 when the violation shows in the real rows.")
 @click.option("--prefix", default=None,
-              help="With --db: the prefix of wavesim's tables. [default: wavesim_, or wavesim_spec_ for a spec's "
+              help=f"With --db: the prefix of the tables wavesim creates, e.g. wavesim_mine_; it {PREFIX_RULE}, "
+                   "so that they never share a name with yours. [default: wavesim_, or wavesim_spec_ for a spec's "
                    "trace]")
 @click.option("--spec", "spec_path", default=None, type=click.Path(dir_okay=False),
               help="For a spec's trace: the spec file to replay it on. [default: the path saved in the trace]")

@@ -202,7 +202,7 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
 #: options of the write-up's coordinator (``--policy``) and of a spec file (``SPEC``): each refused with the other
 BUILTIN_ONLY = ("policy", "waves", "wave_size", "threshold", "workers", "max_handlers", "crashes", "duplicates",
                 "losses", "failures", "crash_handlers", "any_order", "relay_lease", "strategy", "seed", "pct_depth",
-                "max_memory_mb", "engine", "without")
+                "max_memory_mb", "engine")
 SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "no_settled", "no_saturation",
              "no_wait_merge", "export")
 
@@ -251,7 +251,8 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
               help="The BFS engine: 'compiled' (model/engine.c, built with the machine's C compiler on first use; "
                    "FIFO queue only), 'python', or 'auto' (compiled where it can run).")
 @click.option("--without", "without", multiple=True, type=click.Choice(list(REDUCTIONS)),
-              help="Switch this reduction off (repeatable).")
+              help="Switch this reduction off (repeatable). A spec has symmetry, abstraction (its saturates "
+                   "declarations), settled, por and probe; futures is the write-up's coordinator's only.")
 @click.option("--shortest", is_flag=True,
               help="Switch off reductions that may lengthen a counterexample (partial-order reduction, probe "
                    "walks), so that each is a shortest one.")

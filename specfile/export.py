@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dbdriver.specdb import plain_key_copy
 from model.specmodel import Model
 from model.specmodel.trace import sql_dialect
 from userio.errors import BadInput
@@ -78,11 +79,14 @@ def _steps_text(trace: dict[str, Any]) -> list[str]:
 
 
 def _schema_sql(model: Model) -> list[str]:
-    """CREATE TABLE and the initial rows, for the trace's engine."""
+    """CREATE TABLE and the initial rows, for the trace's engine; each key a plain INTEGER PRIMARY KEY, as the
+    tables ``replay --db`` creates (``dbdriver.specdb.plain_key_copy``)."""
     dialect = sql_dialect(model.engine.dialect.name)
     lines = []
+    plain = sa.MetaData()
     for table in model.spec.metadata.sorted_tables:
-        lines.append(str(sa.schema.CreateTable(table).compile(dialect=dialect)).strip() + ";")
+        copy = plain_key_copy(table, plain, table.name)
+        lines.append(str(sa.schema.CreateTable(copy).compile(dialect=dialect)).strip() + ";")
     for name, rows in model.spec.initial_rows(model.scope).items():
         table = model.spec.metadata.tables[name]
         for row in rows:

@@ -89,3 +89,30 @@ def test_a_spec_beside_the_export_is_found_from_the_file_folder_when_both_move(t
     shutil.move(folder, tmp_path / "b")
     out = pytest_in(tmp_path / "elsewhere", tmp_path / "b" / "test_counter.py")
     assert "callback_at_most_once violated in the real rows" in out, out
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
+def test_the_sql_script_creates_each_key_as_a_plain_integer_primary_key(tmp_path: Path, dialect: str) -> None:
+    script = tmp_path / "counter.sql"
+    text = export(COUNTER, script, "--dialect", dialect)
+    assert "id INTEGER NOT NULL," in text and "PRIMARY KEY (id)" in text
+    assert "SERIAL" not in text and "AUTO_INCREMENT" not in text and "AUTOINCREMENT" not in text
+
+
+def test_replay_creates_the_same_plain_keys_as_the_script(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import mysql, postgresql
+
+    from dbdriver.specdb import SpecDatabase
+    from specfile.load import load_spec
+
+    spec = load_spec(COUNTER)
+    db = SpecDatabase(f"sqlite:///{tmp_path / 'x.db'}", spec.metadata)
+    try:
+        for dialect in (postgresql.dialect(), mysql.dialect()):
+            for table in db.tables.values():
+                ddl = str(sa.schema.CreateTable(table).compile(dialect=dialect))
+                assert "SERIAL" not in ddl and "AUTO_INCREMENT" not in ddl, ddl
+    finally:
+        db.engine.dispose()
+    assert all(t.c.id.autoincrement == "auto" for t in spec.metadata.sorted_tables)  # the spec's own, unchanged

@@ -20,13 +20,16 @@ from coordinator import sql as q
 from dbdriver.errors import DatabaseError, one_line
 from dbdriver.operations import Session, rows_to_waves
 
-__all__ = ["Database", "Session", "open_database"]
+__all__ = ["PREFIX_RULE", "Database", "Session", "open_database"]
 
 #: URL schemes (dialect+driver) wavesim runs on, and the Python package each needs
 DRIVERS = {"sqlite": "sqlite3", "sqlite+pysqlite": "sqlite3", "postgresql+psycopg": "psycopg",
            "mysql+pymysql": "pymysql"}
 
 _PREFIX = re.compile(r"wavesim_[a-z0-9_]{0,40}")
+#: the rule ``_PREFIX`` keeps, in words (the refusal and each ``--prefix`` help say it): a prefix of wavesim's
+#: own, so that the tables it creates and drops never share a name with a user's
+PREFIX_RULE = "must start with 'wavesim_' and go on with at most 40 of a-z, 0-9 and _"
 
 
 def _sa() -> Any:
@@ -93,7 +96,7 @@ def connection(engine: Any, url: str) -> Iterator[Any]:
 
 def check_prefix(prefix: str) -> str:
     if not _PREFIX.fullmatch(prefix):
-        raise DatabaseError(f"table prefix {prefix!r} must start with 'wavesim_' and use only a-z, 0-9 and _")
+        raise DatabaseError(f"table prefix {prefix!r} {PREFIX_RULE}")
     return prefix
 
 

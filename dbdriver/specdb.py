@@ -5,7 +5,9 @@ The user's statements name the spec's own ``Table`` objects (``jobs``, not ``wav
 re-targets each statement to it with ``sqlalchemy.sql.visitors.replacement_traverse``, the traversal
 SQLAlchemy itself uses to swap one FROM clause for another. The traversal clones what it walks, so the
 user's statement is never changed. Only the names change: the copy has the same columns, keys, types,
-defaults and constraints.
+defaults and constraints, with one exception: the key is a plain INTEGER PRIMARY KEY, without the SERIAL
+or AUTO_INCREMENT SQLAlchemy would give an Integer key (``plain_key_copy``). The model refuses an INSERT
+that leaves the key out, so a spec gives every key, and an engine-made one would only differ from it.
 
 Ownership is ``dbdriver.database``'s: the prefix's ``<prefix>owner`` table holds wavesim's marker row.
 Any table under the prefix without that marker is someone else's and is never written, altered or
@@ -36,11 +38,19 @@ from dbdriver.database import _engine, check_prefix, connection, mark, owned
 from dbdriver.errors import DatabaseError
 from dbdriver.specsessions import Seen, Sessions
 
-__all__ = ["Seen", "Sessions", "SpecDatabase"]
+__all__ = ["Seen", "Sessions", "SpecDatabase", "plain_key_copy"]
 
 DEFAULT_PREFIX = "wavesim_spec_"
 #: seconds a statement may run before it counts as blocked (PostgreSQL's deadlock_timeout is set to 50 ms)
 WAIT = 0.3
+
+
+def plain_key_copy(table: sa.Table, metadata: sa.MetaData, name: str) -> sa.Table:
+    """``table`` copied into ``metadata`` as ``name``, its key a plain INTEGER PRIMARY KEY on every engine."""
+    copy = table.to_metadata(metadata, name=name)
+    for column in copy.primary_key.columns:
+        column.autoincrement = False
+    return copy
 
 
 def _defaults_written(statement: Any, dialect: Any) -> Any:
@@ -88,7 +98,7 @@ class SpecDatabase:
         self.metadata = sa.MetaData()
         #: the user's Table -> its prefixed copy
         self.targets: dict[sa.Table, sa.Table] = {
-            t: t.to_metadata(self.metadata, name=prefix + t.name) for t in metadata.sorted_tables}
+            t: plain_key_copy(t, self.metadata, prefix + t.name) for t in metadata.sorted_tables}
         #: unprefixed name -> prefixed copy
         self.tables = {t.name: copy for t, copy in self.targets.items()}
         # NullPool: every session's connection is made, used and closed on its own thread

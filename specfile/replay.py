@@ -34,7 +34,8 @@ from userio.errors import BadInput
 if TYPE_CHECKING:
     from dbdriver.specsessions import Seen
 
-__all__ = ["SLOW", "DbReplay", "model_for_trace", "moves_of", "real_world", "replay_on_database", "replay_trace"]
+__all__ = ["SLOW", "DbReplay", "engine_of", "model_for_trace", "moves_of", "other_engine", "real_world",
+           "replay_on_database", "replay_trace"]
 
 #: seconds a step the model says finishes may take on the engine (a deadlock check, a lock released)
 SLOW = 5.0
@@ -204,9 +205,34 @@ def moves_of(model: Model, data: dict[str, Any], file: str) -> tuple[Move, ...]:
         raise BadInput(f"spec {model.spec.name}: {refused}") from None
 
 
+def engine_of(url: str) -> str:
+    """The model's name for the engine a database URL names (``mariadb`` and ``mysql`` are ``mysql``)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise BadInput(f"not a database URL: {url!r}") from None
+    return "mysql" if backend == "mariadb" else backend
+
+
+def other_engine(checked_for: str, url: str, what: str) -> str | None:
+    """Why ``what`` (a trace checked for ``checked_for``) does not replay on ``url``, or None: a trace runs
+    on the engine whose locks and isolation the check followed."""
+    engine = engine_of(url)
+    if engine == checked_for:
+        return None
+    return (f"{what} was checked for {checked_for}: replay it on that engine, or check the spec with "
+            f"--dialect {engine} and replay that trace")
+
+
 def replay_trace(trace: dict[str, Any], url: str, prefix: str = "wavesim_") -> DbReplay:
     """A saved counterexample (``wavesim check --trace-out``, or an exported test's) run on ``url``; a
-    ``ValueError`` when its steps no longer fit the spec."""
+    ``ValueError`` when its steps no longer fit the spec, or ``url`` names another engine than the one it
+    was checked for."""
+    problem = other_engine(str(trace.get("dialect")), url, "the trace")
+    if problem is not None:
+        raise ValueError(problem)
     try:
         model = model_for_trace(trace, "the trace")
         moves = moves_of(model, trace, "the trace")

@@ -21,15 +21,19 @@ COMMANDS = {
                          "duplicate dispatches and waves never completed; or exports of a spec's own tables "
                          "against its properties."),
     "check": LazyCommand("wavesim.commands.check:check_command",
-                         "Check a spec file or a policy against its properties on a small scope, exhaustively."),
+                         "Check a spec file (or a policy of the write-up's coordinator) against its properties, "
+                         "exhaustively."),
     "compare": LazyCommand("wavesim.commands.compare:compare",
-                           "Compare policies over many seeds: the write-up's success metrics, measured."),
+                           "Compare a spec's switch variants (or the write-up's policies) over many seeds, side by "
+                           "side."),
     "demo": LazyCommand("wavesim.commands.demo:demo",
-                        "Show, step by step, what one policy does as batches finish, to the end of its story."),
+                        "Show, step by step, what a spec's jobs (or a policy of the write-up's coordinator) do, to the"
+                        " end."),
     "docs": LazyCommand("wavesim.commands.docs:docs",
                         "Rewrite the generated tables of README.md and docs/*.md from the report and the code."),
     "faults": LazyCommand("wavesim.commands.faults:faults",
-                          "Which policy survives which fault: the share of runs in which each property held."),
+                          "Which spec switch variant (or write-up policy) survives which fault: the share of runs each"
+                          " property held."),
     "live": LazyCommand("wavesim.commands.live:live",
                         "Run imports live: worker processes, a real queue, real faults; measured from the real "
                         "tables."),
@@ -37,12 +41,14 @@ COMMANDS = {
                             "Run every combination of readings against the write-up's evidence; verdicts for "
                             "those that fit."),
     "replay": LazyCommand("wavesim.commands.replay:replay_command",
-                          "Re-run a counterexample written by 'wavesim check --trace-out' and print its steps."),
+                          "Re-run a counterexample of a spec (or of the write-up's coordinator) and print its steps."),
     "report": LazyCommand("wavesim.commands.report:report",
                           "Regenerate the incident report: Markdown, figures (PNG and SVG), verdicts, fault matrix."),
-    "run": LazyCommand("wavesim.commands.run:run", "Simulate one import and report its metrics and properties."),
+    "run": LazyCommand("wavesim.commands.run:run",
+                       "Simulate a spec file (or one import of the write-up's coordinator) and report its metrics and "
+                       "properties."),
     "sweep": LazyCommand("wavesim.commands.sweep:sweep",
-                         "Run a grid of settings x seeds and summarise each grid point."),
+                         "Run a grid of a spec's (or the write-up's) settings x seeds and summarise each grid point."),
 }
 
 

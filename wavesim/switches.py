@@ -1,7 +1,7 @@
 """``--switch NAME=VALUE``: the policy switches on every command, from the one table.
 
-``switch_option`` adds the repeatable option (its help lists every switch and
-its values, from ``coordinator.policy.SWITCHES``); ``parse_specs`` reads what
+``switch_option`` adds the repeatable option (its help says where a spec's
+switches are listed, and names one of ``coordinator.policy.SWITCHES`` as an example); ``parse_specs`` reads what
 was given; ``check_read`` refuses a switch that none of the policies a command
 runs would read, with one line naming the switch and the policy.
 """
@@ -25,11 +25,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def switch_help() -> str:
-    """Every switch with its values and default, for ``--help``."""
-    parts = [f"{s.name}={'|'.join(s.values)} (default {s.default})" for s in SWITCHES]
-    return ("With a SPEC file: one of the spec's own switches. With --policy: a policy switch, on top of the named "
-            "policy; repeat for several. Readings of the write-up: "
-            + "; ".join(parts) + ". See docs/readings.md.")
+    """The help of ``--switch``: a spec's switches are its own, so it names where they are listed and gives one
+    of the write-up's coordinator's as an example."""
+    example = SWITCHES[0]
+    return ("A switch of the SPEC, NAME=VALUE (repeatable): a spec's switches are its own, and 'wavesim check "
+            "SPEC --list' lists them with their values and defaults. With --policy: a switch of the write-up's "
+            f"coordinator on top of the named policy, e.g. {example.name}={example.values[0]} ('wavesim check "
+            "coordinator/writeup.py --list' lists them; docs/readings.md says what each reads).")
 
 
 def switch_option(command: F) -> F:

@@ -29,12 +29,13 @@ from model.scope import RELAY_LEASES, Scope
 from model.search import walk_search
 from model.settled import PremiseBroken
 from model.trace import TraceStep, render, steps_of, to_json, why_stuck
-from specfile.load import given_options
+from specfile.load import given_options, load_spec
 from userio.errors import BadInput
 from userio.exitcodes import Expected, expect_option, finish
 from userio.progress import progress_bar, wanted
 from wavesim.commands.outputs import write_output
 from wavesim.envdefaults import env_settings, env_source
+from wavesim.helpsections import SpecFirstCommand
 from wavesim.switches import parse_specs, switch_option, switched
 
 __all__ = ["check_command", "report_json", "run_check"]
@@ -202,15 +203,19 @@ def report_text(search: Search, *, verbose: bool = False) -> str:
 #: options of the write-up's coordinator (``--policy``) and of a spec file (``SPEC``): each refused with the other
 BUILTIN_ONLY = ("policy", "waves", "wave_size", "threshold", "workers", "max_handlers", "crashes", "duplicates",
                 "losses", "failures", "crash_handlers", "any_order", "relay_lease", "strategy", "seed", "pct_depth",
-                "max_memory_mb", "engine", "without")
+                "max_memory_mb", "engine")
 SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "no_settled", "no_saturation",
-             "no_wait_merge", "export")
+             "no_wait_merge", "export", "list")
 
 
-@click.command("check")
+@click.command("check", cls=SpecFirstCommand, spec_takes=lambda names: [n for n in names if n not in BUILTIN_ONLY])
 @click.argument("spec", required=False, is_eager=True, metavar="[SPEC]")
+@click.option("--list", "list", is_flag=True,
+              help="SPEC only: list the spec's scope entries, switches (values and defaults), faults, properties "
+                   "and jobs, and exit 0 without checking.")
 @click.option("--policy", type=click.Choice(list(POLICIES)),
-              help="Which policy of the write-up's coordinator to check (when no SPEC file is given).")
+              help="Which policy of the write-up's coordinator to check (when no SPEC file is given); with a SPEC "
+                   "that has a 'policy' switch, that switch.")
 @click.option("--waves", default=2, show_default=True, help="Main waves of the import (1-6).")
 @click.option("--wave-size", type=int, default=None, help="Batch jobs per wave (1-6). [default: WAVE_SIZE, else 2]")
 @click.option("--threshold", type=int, default=None,
@@ -235,8 +240,8 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
                    "(an over-approximation); 'outlasts-claimer' assumes no claimer takes longer than the lease "
                    "between its claim and its mark, so only a dead claimer's wave is relayed.")
 @click.option("--property", "properties", multiple=True, metavar="NAME",
-              help=f"Check only this property (repeatable); default every property. The write-up's coordinator's: "
-                   f"{', '.join(PROPERTY_NAMES)}; a spec's are its own.")
+              help=f"Check only this property (repeatable); default every property. A spec's are its own (--list "
+                   f"lists them); the write-up's coordinator's: {', '.join(PROPERTY_NAMES)}.")
 @click.option("--strategy", default="bfs", show_default=True, type=click.Choice(["bfs", "random", "pct"]),
               help="Exhaustive BFS, or seeded random walks / PCT for scopes too large to exhaust.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -251,7 +256,8 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
               help="The BFS engine: 'compiled' (model/engine.c, built with the machine's C compiler on first use; "
                    "FIFO queue only), 'python', or 'auto' (compiled where it can run).")
 @click.option("--without", "without", multiple=True, type=click.Choice(list(REDUCTIONS)),
-              help="Switch this reduction off (repeatable).")
+              help="Switch this reduction off (repeatable). A spec has symmetry, abstraction (its saturates "
+                   "declarations), settled, por and probe; futures is the write-up's coordinator's only.")
 @click.option("--shortest", is_flag=True,
               help="Switch off reductions that may lengthen a counterexample (partial-order reduction, probe "
                    "walks), so that each is a shortest one.")
@@ -287,16 +293,21 @@ SPEC_ONLY = ("scope", "fault", "dialect", "isolation", "order", "no_symmetry", "
 @click.option("--export", type=click.Path(dir_okay=False), default=None,
               help="SPEC only: write the first counterexample as a runnable pytest file (.py) or SQL script (.sql).")
 def check_command(**options: Any) -> None:
-    """Check a spec file or a policy against its properties on a small scope, exhaustively.
+    """Check a spec file (or a policy of the write-up's coordinator) against its properties, exhaustively.
 
-    Give a SPEC file (your own coordinator, docs/your-coordinator.md) or --policy (the write-up's).
-    For a spec, --switch sets the spec's own switches.
+    Give a SPEC file, your own coordinator (docs/your-coordinator.md): --scope sets its sizes, --switch
+    its switches, --fault its fault budgets; --list shows each of them with its default. Without SPEC,
+    --policy checks the write-up's coordinator, whose own options are listed last.
     Prints a summary (one line per property: verdict and counterexample length),
     then one counterexample per violated property. Exit 1 when a property is
     violated or left undecided by a budget (see --expect-violation).
     """
     o = options
     given = given_options()
+    if o["spec"] is not None and o["list"]:
+        from wavesim.commands.speclist import spec_listing
+        click.echo(spec_listing(load_spec(o["spec"])))
+        return
     if o["spec"] is not None:
         wrong = [n for n in BUILTIN_ONLY if n in given and n != "policy"]  # a spec may have a 'policy' switch
         if wrong:

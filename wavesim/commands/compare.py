@@ -13,12 +13,13 @@ from userio.files import check_output
 from userio.progress import progress_bar, wanted
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import build_scenario, run_verdicts, scenario_options
-from wavesim.commands.specsim import OWN, compare_spec_command, refuse_spec_options, spec_options
+from wavesim.commands.specsim import OWN, SHARED, compare_spec_command, refuse_spec_options, spec_options
+from wavesim.helpsections import SpecFirstCommand
 
 __all__ = ["compare"]
 
 
-@click.command()
+@click.command(cls=SpecFirstCommand, spec_takes=SHARED)
 @spec_options
 @scenario_options
 @click.option("--policy", "policies", type=click.Choice(list(POLICIES)), multiple=True,
@@ -34,12 +35,13 @@ __all__ = ["compare"]
 @expect_option
 def compare(preset: str | None, scenario_file: str | None, policies: tuple[str, ...], seeds: int,
             first_seed: int, as_json: bool, plot: str | None, expected: Expected, **settings: Any) -> None:
-    """Compare policies over many seeds: the write-up's success metrics, measured.
+    """Compare a spec's switch variants (or the write-up's policies) over many seeds, side by side.
 
-    Exit 0 only when every property held in every run of every policy compared, or was violated
-    in at least one run where --expect-violation says so (e.g. original:single_active_wave).
-    With a SPEC file, each --switch choice given is a variant (a switch named twice gives two),
-    and --expect-violation takes VARIANT:PROPERTY, e.g. 'fix=none:callback_at_most_once'.
+    With a SPEC file, each --switch choice given is a variant (a switch named twice gives two), and
+    --expect-violation takes VARIANT:PROPERTY, e.g. 'fix=none:callback_at_most_once'. Without SPEC, it
+    measures the write-up's success metrics for each --policy. Exit 0 only when every property held
+    in every run of every policy or variant compared, or was violated in at least one run where
+    --expect-violation says so (e.g. original:single_active_wave).
     """
     spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
     if spec is not None:

@@ -44,6 +44,7 @@ from model.trace import effect_text, result_text, table_text
 from sim.monitors import Monitors
 from userio.errors import BadInput
 from userio.exitcodes import Expected, expect_option, finish, properties_held
+from wavesim.helpsections import SpecFirstCommand
 from wavesim.switches import parse_specs, switch_option, switched
 
 __all__ = ["Story", "demo", "miniature", "story"]
@@ -174,7 +175,7 @@ def miniature(policy: str, **options: Any) -> list[str]:
     return story(policy, **options)[0]
 
 
-@click.command()
+@click.command(cls=SpecFirstCommand, spec_takes=("spec", "scope", "dialect", "switch_specs", "expected"))
 @click.argument("spec", required=False, is_eager=True, metavar="[SPEC]")
 @click.option("--policy", type=click.Choice(list(POLICIES)), default="original", show_default=True,
               help="Which coordinator policy to run (when no SPEC file is given).")
@@ -185,11 +186,13 @@ def miniature(policy: str, **options: Any) -> list[str]:
 @expect_option
 def demo(policy: str, switch_specs: tuple[str, ...], expected: Expected, spec: str | None = None,
          scope: tuple[str, ...] = (), dialect: str | None = None) -> None:
-    """Show, step by step, what one policy does as batches finish, to the end of its story.
+    """Show, step by step, what a spec's jobs (or a policy of the write-up's coordinator) do, to the end.
 
-    Give a SPEC file to see your own coordinator's story (docs/your-coordinator.md).
-    Ends with a summary and each property's verdict; the exit code follows them (original breaks
-    single_active_wave, guarded stalls: say so with --expect-violation).
+    Give a SPEC file to see your own coordinator's story (docs/your-coordinator.md): its jobs run one
+    at a time, with no race, so that you can read what each statement does. Without SPEC, --policy
+    tells the write-up's coordinator's story as batches finish. Ends with a summary and each
+    property's verdict; the exit code follows them (original breaks single_active_wave, guarded
+    stalls: say so with --expect-violation).
     """
     if spec is not None:
         from wavesim.commands.specdemo import demo_spec_command

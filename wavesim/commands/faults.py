@@ -17,7 +17,8 @@ from userio.files import check_output
 from userio.progress import wanted
 from wavesim.commands.outputs import write_output
 from wavesim.commands.run import build_scenario, scenario_options
-from wavesim.commands.specsim import OWN, faults_spec_command, refuse_spec_options, spec_options
+from wavesim.commands.specsim import OWN, SHARED, faults_spec_command, refuse_spec_options, spec_options
+from wavesim.helpsections import SpecFirstCommand
 
 __all__ = ["faults"]
 
@@ -26,7 +27,7 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-@click.command()
+@click.command(cls=SpecFirstCommand, spec_takes=SHARED)
 @spec_options
 @scenario_options(default="rapid-completions reduced to 8 waves x 20 batches, batch sigma 1.5")
 @click.option("--policy", "policies", type=click.Choice(list(POLICIES)), multiple=True,
@@ -46,16 +47,16 @@ def _write_text(path: Path, text: str) -> None:
 def faults(preset: str | None, scenario_file: str | None, policies: tuple[str, ...], fault_names: tuple[str, ...],
            seeds: int, first_seed: int, jobs: int, as_json: bool, out: str | None, expected: Expected,
            **settings: Any) -> None:
-    """Which policy survives which fault: the share of runs in which each property held.
+    """Which spec switch variant (or write-up policy) survives which fault: the share of runs each property held.
 
-    Without --preset or --scenario it runs the rapid-completions preset reduced to
-    8 waves x 20 batches with lognormal sigma 1.5 (any option overrides it);
+    With a SPEC file, the rows are no fault and each of the spec's faults alone (--fault picks
+    some), under each --switch variant. For the write-up's coordinator, without --preset or
+    --scenario it runs the rapid-completions preset reduced to 8 waves x 20 batches with lognormal
+    sigma 1.5 (any option overrides it);
     the first line of the output names the scenario it ran.
     Fault options (--crash-rate, ...) apply to every cell, on top of its named fault.
     Exit 0 only when every property held in every run of every cell, or was violated in at
     least one run of the policy's cells where --expect-violation says so.
-    With a SPEC file, the rows are no fault and each of the spec's faults alone (--fault
-    picks some), under each --switch variant.
     """
     spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
     if spec is not None:

@@ -15,13 +15,15 @@ import click
 
 from coordinator import PROPERTY_NAMES, ConfigError
 from coordinator.policy import with_given
+from dbdriver.database import PREFIX_RULE
 from model.trace import ReplayError, from_json, render, replay, table_text
 from userio.errors import BadInput
 from userio.exitcodes import NO_EXPECTATION, Expected, expect_option, finish, properties_held
 from userio.files import check_output, read_text
 from wavesim.commands.outputs import write_output
 from wavesim.dboption import resolved_db_url
-from wavesim.switches import parse_specs, switch_option
+from wavesim.helpsections import SpecFirstCommand
+from wavesim.switches import parse_specs
 
 if TYPE_CHECKING:
     from replay.scripted import ScriptedRun
@@ -102,7 +104,12 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
     finish({(spec.policy.name, prop): held}, expected)
 
 
-@click.command("replay")
+#: the options a spec's trace replays with (the rest replay the write-up's coordinator's traces only)
+SPEC_REPLAY = ("file", "db_url", "prefix", "spec_path", "expected")
+
+
+@click.command("replay", cls=SpecFirstCommand, spec_takes=SPEC_REPLAY,
+               writeup_heading="Options for a trace of the write-up's coordinator only")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--simulate", is_flag=True,
               help="Replay the steps in the timed simulation, in the same order, and judge the run there.")
@@ -110,12 +117,17 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="With --simulate: write the queue-depth and active-waves plot (.png or .svg).")
 @click.option("--json", "as_json", is_flag=True, help="With --simulate: print the replayed run as JSON.")
-@switch_option
+@click.option("--switch", "switch_specs", multiple=True, metavar="NAME=VALUE",
+              help="Replay the trace under another reading: a switch of the write-up's coordinator, on top of the "
+                   "trace's policy (repeatable); the steps must still happen one by one. 'wavesim check "
+                   "coordinator/writeup.py --list' lists the switches.")
 @click.option("--db", "db_url", default=None, metavar="URL", callback=resolved_db_url,
-              help="Run the steps on a real database (sqlite:///PATH, postgresql+psycopg://..., mysql+pymysql://...), "
-                   "one connection per handler run; exit 1 when the violation shows in the real rows.")
+              help="Run the steps on a real database of the engine the trace was checked for (sqlite:///PATH, "
+                   "postgresql+psycopg://..., mysql+pymysql://...), one connection per worker (per handler run for "
+                   "the write-up's coordinator); exit 1 when the violation shows in the real rows.")
 @click.option("--prefix", default=None,
-              help="With --db: the prefix of wavesim's tables. [default: wavesim_, or wavesim_spec_ for a spec's "
+              help=f"With --db: the prefix of the tables wavesim creates, e.g. wavesim_mine_; it {PREFIX_RULE}, "
+                   "so that they never share a name with yours. [default: wavesim_, or wavesim_spec_ for a spec's "
                    "trace]")
 @click.option("--spec", "spec_path", default=None, type=click.Path(dir_okay=False),
               help="For a spec's trace: the spec file to replay it on. [default: the path saved in the trace]")
@@ -123,11 +135,14 @@ def _on_database(url: str, prefix: str, spec: Any, prop: str, detail: str, steps
 def replay_command(file: str, simulate: bool, seed: int | None, plot: str | None, as_json: bool,
                    db_url: str | None = None, prefix: str | None = None, switch_specs: tuple[str, ...] = (),
                    expected: Expected = NO_EXPECTATION, spec_path: str | None = None) -> None:
-    """Re-run a counterexample written by 'wavesim check --trace-out' and print its steps.
+    """Re-run a counterexample of a spec (or of the write-up's coordinator) and print its steps.
 
-    The property judged is the trace's own: in the model it is violated (the steps replay exactly),
-    so the exit code is 1 unless --expect-violation names it; --simulate judges every property in
-    the simulated run; --db judges the trace's property on the real rows.
+    The counterexample is a file written by 'wavesim check --trace-out'.
+
+    A spec's trace replays in the model, or with --db on a real database, on the spec file saved in it
+    (--spec names another). The property judged is the trace's own: in the model it is violated
+    (the steps replay exactly), so the exit code is 1 unless --expect-violation names it; --simulate
+    judges every property in the simulated run; --db judges the trace's property on the real rows.
     """
     if db_url is not None and simulate:
         raise BadInput("--db and --simulate replay in different places: choose one")

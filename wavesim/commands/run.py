@@ -25,8 +25,17 @@ from userio.errors import BadInput
 from userio.exitcodes import Expected, Verdicts, expect_option, finish, properties_held
 from userio.files import check_output, read_text
 from wavesim.commands.outputs import write_output
-from wavesim.commands.specsim import OWN, refuse_spec_options, run_spec_command, spec_options
+from wavesim.commands.specsim import (
+    OWN,
+    READ,
+    READ_MEANING,
+    SHARED,
+    refuse_spec_options,
+    run_spec_command,
+    spec_options,
+)
 from wavesim.envdefaults import env_settings, env_source
+from wavesim.helpsections import SpecFirstCommand
 from wavesim.switches import check_read, parse_specs, switch_option
 
 __all__ = ["build_scenario", "run", "run_verdicts", "scenario_options", "summary_lines"]
@@ -78,8 +87,10 @@ def scenario_options(command: F | None = None, *, default: str = "incident") -> 
     if command is None:
         return lambda c: scenario_options(c, default=default)
     for flag, (field, kind, text) in reversed(SETTINGS.items()):
+        spec = f" With SPEC: {READ_MEANING[field]}." if field in READ_MEANING else ""
+        source = "the preset, or for a SPEC docs/spec-simulation.md#settings" if field in READ else "the preset"
         command = click.option(flag, field, type=kind, default=None,
-                               help=f"{text} [default: from the preset]")(command)
+                               help=f"{text}{spec} [default: from {source}]")(command)
     command = switch_option(command)
     command = click.option("--swarm/--no-swarm", "swarm", default=None,
                            help="Fault swarm: the seed turns on a random subset of faults. [default: off]")(command)
@@ -163,7 +174,7 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-@click.command()
+@click.command(cls=SpecFirstCommand, spec_takes=SHARED)
 @spec_options
 @scenario_options
 @click.option("--policy", type=click.Choice(list(POLICIES)), default=None,
@@ -178,10 +189,11 @@ def _write_text(path: Path, text: str) -> None:
 @expect_option
 def run(preset: str | None, scenario_file: str | None, policy: str | None, seed: int | None, as_json: bool,
         plot: str | None, csv_path: str | None, expected: Expected, **settings: Any) -> None:
-    """Simulate one import and report its metrics and properties.
+    """Simulate a spec file (or one import of the write-up's coordinator) and report its metrics and properties.
 
-    Give a SPEC file to simulate your own coordinator (docs/spec-simulation.md), or run the
-    write-up's (--policy). Exit 1 when a property fails, a stall included.
+    Give a SPEC file to simulate your own coordinator (docs/spec-simulation.md): --scope sets its
+    sizes and --switch its switches ('wavesim check SPEC --list' lists them). Without SPEC it runs
+    the write-up's (--policy), whose own options are listed last. Exit 1 when a property fails, a stall included.
     """
     spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
     if spec is not None:

@@ -22,7 +22,14 @@ from userio.exitcodes import Expected, finish
 from userio.files import writes
 from wavesim.commands.outputs import write_output
 
-__all__ = ["SpecRun", "counterexample_json", "run_spec_check", "spec_report_text"]
+__all__ = ["SPEC_REDUCTIONS", "SpecRun", "counterexample_json", "run_spec_check", "spec_report_text"]
+
+#: the reductions ``--without NAME`` switches off for a spec, named as the built-in checker names the one
+#: doing the same work (``model.checker.REDUCTIONS``): workers interchangeable (as --no-symmetry), counters
+#: saturated by the spec's saturates declarations (as --no-saturation), states settled by its settled
+#: declarations judged but not expanded (as --no-settled), partial-order reduction, probe walks; the
+#: built-in's ``futures`` has no counterpart here
+SPEC_REDUCTIONS = ("symmetry", "abstraction", "settled", "por", "probe")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +41,16 @@ class SpecRun:
 
 
 def run_spec_check(model: Model, *, properties: tuple[str, ...] | None, max_states: int | None,
-                   time_limit: float, shortest: bool = False, settled: bool = True) -> SpecRun:
+                   time_limit: float, shortest: bool = False, settled: bool = True,
+                   without: frozenset[str] = frozenset()) -> SpecRun:
     """Check ``model``; ``shortest`` switches off the partial-order reduction and the probe walks, which may
-    lengthen a counterexample; ``settled``: use the spec's settled declarations."""
+    lengthen a counterexample; ``settled``: use the spec's settled declarations; ``without``: search
+    reductions of ``SPEC_REDUCTIONS`` switched off (``por``, ``probe``, ``settled``; the model's own,
+    symmetry and abstraction, are the model's to leave out)."""
     try:
         search = check_spec(model, properties=properties, max_states=max_states, time_limit=time_limit,
-                            por=not shortest, probe=not shortest, settled=settled)
+                            por=not shortest and "por" not in without, probe=not shortest and "probe" not in without,
+                            settled=settled and "settled" not in without)
         steps = {}
         for name, found in search.found.items():
             moves, start = concrete(model, found)
@@ -215,11 +226,18 @@ def report_json(run: SpecRun) -> dict[str, Any]:
 
 def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
     """The ``check`` command when it is given a spec file."""
+    without = frozenset(o.get("without") or ())
+    other = sorted(without - set(SPEC_REDUCTIONS))
+    if other:
+        raise BadInput(f"--without {other[0]}: the write-up's coordinator's reduction; a spec's are "
+                       f"{', '.join(SPEC_REDUCTIONS)}")
     spec = load_spec(o["spec"])
     scope = given_scope(spec, o["scope"], o.get("switch_specs") or (), o.get("policy"))
     model = model_of(spec, scope=scope, faults=pairs(o["fault"], "--fault"), dialect=o["dialect"],
-                     level=o["isolation"], order=o["order"], symmetry=not o["no_symmetry"],
-                     saturation=not o.get("no_saturation"), wait_merge=not o.get("no_wait_merge"))
+                     level=o["isolation"], order=o["order"],
+                     symmetry=not o["no_symmetry"] and "symmetry" not in without,
+                     saturation=not o.get("no_saturation") and "abstraction" not in without,
+                     wait_merge=not o.get("no_wait_merge"))
     asked = tuple(o["properties"]) or tuple(spec.properties)
     for name in asked:
         if name not in spec.properties:
@@ -233,7 +251,7 @@ def check_spec_command(o: dict[str, Any], expected: Expected) -> None:
     if o.get("export") is not None and not str(o["export"]).endswith((".py", ".sql")):
         raise BadInput(f"--export {o['export']}: write a .py (pytest) or .sql file")
     run = run_spec_check(model, properties=asked, max_states=o["max_states"], time_limit=o["time_limit"],
-                         shortest=o["shortest"], settled=not o["no_settled"])
+                         shortest=o["shortest"], settled=not o["no_settled"], without=without)
     first = next((n for n in asked if n in run.search.found), None)
     for option in ("trace_out", "export"):
         path = o.get(option)

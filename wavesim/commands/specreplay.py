@@ -18,7 +18,7 @@ from model.specmodel.trace import steps_of
 from model.specmodel.wayout import reaches_goal
 from model.specmodel.world import View
 from spec.view import judge
-from specfile.replay import model_for_trace, moves_of
+from specfile.replay import model_for_trace, moves_of, other_engine
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
 from wavesim.commands.speccheck import step_lines
@@ -83,17 +83,6 @@ def _on_database(url: str, prefix: str, model: Model, data: dict[str, Any], move
     finish({(model.spec.name, prop): held}, expected)
 
 
-def _engine_of(url: str) -> str:
-    """The model's name for the engine a database URL names (``mariadb`` and ``mysql`` are ``mysql``)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        backend = make_url(url).get_backend_name()
-    except Exception:
-        raise BadInput(f"not a database URL: {url!r}") from None
-    return "mysql" if backend == "mariadb" else backend
-
-
 def replay_spec_trace(file: str, data: dict[str, Any], *, db_url: str | None, prefix: str, expected: Expected,
                       spec_path: str | None = None) -> None:
     model = model_for_trace(data, file, spec_path)
@@ -110,10 +99,9 @@ def replay_spec_trace(file: str, data: dict[str, Any], *, db_url: str | None, pr
         if assumed:  # a real engine's leases run out by its clock, which this trace assumes away
             raise BadInput(f"{file} was checked with --switch {assumed[0]}={model.scope[assumed[0]]}: its lease "
                            "reads depend on claim times, so it replays in the model only (without --db)")
-        engine = _engine_of(db_url)
-        if engine != model.engine.dialect.name:
-            raise BadInput(f"{file} was checked for {model.engine.dialect.name}: replay it on that engine, or "
-                           f"check the spec with --dialect {engine} and replay that trace")
+        problem = other_engine(model.engine.dialect.name, db_url, file)
+        if problem is not None:
+            raise BadInput(problem)
         _on_database(db_url, prefix, model, data, moves, start, expected)
         return
     click.echo(f"spec {model.spec.name}; scope {repr(model.scope) or '(none)'}; {model.engine.dialect.name}")

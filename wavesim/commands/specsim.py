@@ -30,7 +30,7 @@ from userio.files import check_output
 from userio.progress import progress_bar, wanted
 from wavesim.commands.outputs import write_output
 
-__all__ = ["OWN", "SHARED", "compare_spec_command", "faults_spec_command", "load_with_settings",
+__all__ = ["OWN", "READ", "READ_MEANING", "SHARED", "compare_spec_command", "faults_spec_command", "load_with_settings",
            "refuse_spec_options", "run_spec_command", "spec_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +39,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 READ: dict[str, str] = {"db_read_ms": "statement_ms", "enqueue_ms_per_job": "push_ms", "db_sigma": "db_sigma",
                         "batch_mean_s": "duration_s", "retry_after_s": "retry_after_s", "horizon_s": "horizon_s",
                         "max_events": "max_events"}
+#: what a built-in option a spec run reads sets there, where it is not what the built-in's help says
+READ_MEANING = {"db_read_ms": "every statement's median latency", "enqueue_ms_per_job": "a push's median latency",
+                "batch_mean_s": "a job's mean duration (see --duration)",
+                "retry_after_s": "how long after a crash the job comes back"}
 #: the spec's own options (``spec_options``)
 OWN = ("scope_texts", "duration_texts", "fault_rate_texts", "spec_dialect", "spec_isolation", "spec_order")
 #: every option a spec run accepts

@@ -21,7 +21,9 @@ from userio.files import check_output
 from userio.progress import wanted
 from wavesim.commands.outputs import write_output, wrote
 from wavesim.commands.run import build_scenario, scenario_options
-from wavesim.commands.specsim import OWN, refuse_spec_options, spec_options
+from wavesim.commands.specsim import OWN, SHARED, refuse_spec_options, spec_options
+from wavesim.commands.specsweep import SWEEP_OPTIONS
+from wavesim.helpsections import SpecFirstCommand
 from wavesim.switches import check_read
 
 __all__ = ["sweep", "sweep_runs"]
@@ -75,7 +77,7 @@ def _table(summaries: list[dict[str, object]]) -> str:
     return "\n".join(text + held)
 
 
-@click.command()
+@click.command(cls=SpecFirstCommand, spec_takes=(*SHARED, *SWEEP_OPTIONS))
 @spec_options
 @scenario_options
 @click.option("--policy", type=click.Choice(list(POLICIES)), default=None,
@@ -103,12 +105,12 @@ def sweep(preset: str | None, scenario_file: str | None, policy: str | None, par
           seeds: int, seed_start: int, out: str, jobs: int | None, scheduler: str | None,
           plot_metric: str | None, plot_out: str | None, as_json: bool, force: bool, expected: Expected,
           **settings: Any) -> None:
-    """Run a grid of settings x seeds and summarise each grid point.
+    """Run a grid of a spec's (or the write-up's) settings x seeds and summarise each grid point.
 
-    Exit 0 only when every property held in every run of every grid point (or was violated in at
-    least one run of that policy where --expect-violation says so). With a SPEC file, --param
-    names the spec's scope entries, switches or settings (docs/spec-simulation.md), and
-    --expect-violation takes POINT:PROPERTY.
+    With a SPEC file, --param names the spec's scope entries, switches or settings
+    (docs/spec-simulation.md; 'wavesim check SPEC --list' lists them), and --expect-violation
+    takes POINT:PROPERTY. Exit 0 only when every property held in every run of every grid point
+    (or was violated in at least one run of that policy where --expect-violation says so).
     """
     spec, own = settings.pop("spec"), {k: settings.pop(k) for k in OWN}
     if spec is not None:

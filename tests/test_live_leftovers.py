@@ -26,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from dbdriver.database import PREFIX_RULE
 from tests.live_helpers import live_processes
 from wavesim.cli import main
 
@@ -112,8 +113,7 @@ def test_clean_takes_a_spec_and_a_prefix_and_drops_only_wavesims_tables(tmp_path
     assert code == 0 and "wavesim_live_events" in out and "wavesim_livespec_job_batches" in out, out
     assert _tables(url) == {"job_batches", "wavesim_nu_livespec_mine"}
     code, out = _live(COUNTER, "--db", url, "--prefix", "nu_")
-    assert (code, out) == (2, "error: --prefix: table prefix 'nu_' must start with 'wavesim_' and use only a-z, "
-                              "0-9 and _\n")
+    assert (code, out) == (2, f"error: --prefix: table prefix 'nu_' {PREFIX_RULE}\n")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])

@@ -22,7 +22,7 @@ import click
 
 from coordinator import POLICIES, PROPERTY_NAMES, ConfigError
 from dbdriver import resolve_url
-from dbdriver.database import check_prefix
+from dbdriver.database import PREFIX_RULE, check_prefix
 from live import FAULT_MIX, ISOLATION_LEVELS, DatabaseError, LiveSettings, LiveTables, TableClash, open_database
 from live.engine import dialect_of, make_engine
 from live.leftovers import clean as clean_tables
@@ -259,7 +259,7 @@ def _settings_options(command: Any) -> Any:
               "wavesim_* tables (with --prefix P: P's), each only once it is wavesim's (its owner marker, or "
               "exactly wavesim's columns), and with --queue the Redis keys wavesim_live:*. Nothing else.")
 @click.option("--prefix", default=None, metavar="PREFIX", help="Base of every table and Redis key name of the "
-              "run, so that two users can share a database; it must start with wavesim_ (a-z, 0-9, _ only), e.g. "
+              f"run, so that two users can share a database; it {PREFIX_RULE}, e.g. "
               "wavesim_nu_ gives wavesim_nu_live_*, wavesim_nu_livespec_*, wavesim_nu_*. [default: wavesim_]")
 @click.option("--scope", "scope", multiple=True, metavar="NAME=VALUE",
               help="SPEC only: a scope size of the spec (repeatable); --switch sets the spec's switches.")

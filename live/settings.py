@@ -8,8 +8,8 @@ are whatever the engine takes, which is the point of a live run.
 
 Defaults and why:
 
-* ``waves = 20``, ``wave_size = 20``, ``workers = 8``: the scaled import of the
-  issue; the write-up's 37 x 50 runs too, it just takes longer.
+* ``waves = 20``, ``wave_size = 20``, ``workers = 8``: a scaled-down import that
+  ends in seconds; the write-up's 37 x 50 runs too, it just takes longer.
 * ``scale = 0.02``: a 1 s batch runs 20 ms; the 2 s auto-trigger fires after
   40 ms; ``retry_after`` 90 s (Laravel's default) becomes 1.8 s.
 * ``tries = 3``: a job reserved more often than this is failed instead of run

@@ -10,6 +10,7 @@ should change, then ``wavesim docs``.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import fields
 from enum import StrEnum
 
@@ -164,3 +165,16 @@ def audit_example() -> str:
 
     report = run_audit(str(project_root() / WRITEUP_FIXTURE))
     return f"```\n$ wavesim audit {WRITEUP_FIXTURE}\n{to_table(report).rstrip()}\n```"
+
+
+@register("audit-json-shape")
+def audit_json_shape() -> str:
+    """The shape of ``wavesim audit --json`` and its result words (one copy: ``audit/render.py``'s docstring)."""
+    from audit import render
+
+    text = render.__doc__ or ""
+    units, shape = text.split("has this shape; ", 1)[1].split("::", 1)
+    body, words = shape.split("Result words:", 1)
+    units = " ".join(units.split())
+    return (f"{units[:1].upper()}{units[1:]}.\n\n```\n{textwrap.dedent(body).strip()}\n```\n\n"
+            f"Result words: {' '.join(words.split())}")

@@ -10,16 +10,18 @@ the numbers change.
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import ExitStack
 from importlib.resources import as_file
 
 from docgen import ROOT, project_root, register
+from live import settings as live_settings
 from report.data import shipped
 from wavesim.commands.live import read_documents, summarize
 from wavesim.docs_specs import homes_table
 
-__all__ = ["FIX_COMMANDS", "GUARDS_COMMANDS", "RESULTS", "VIA_SPEC", "fix_commands", "fix_with_faults", "guards",
-           "guards_commands", "via_spec", "via_spec_homes"]
+__all__ = ["FIX_COMMANDS", "GUARDS_COMMANDS", "RESULTS", "VIA_SPEC", "defaults", "fix_commands", "fix_with_faults",
+           "guards", "guards_commands", "via_spec", "via_spec_homes"]
 
 RESULTS = "docs/live-results"
 
@@ -96,3 +98,13 @@ def via_spec_homes() -> str:
     from live.settingsspec import HOMES, REFUSED
 
     return homes_table("live setting", "in the spec's run", HOMES, REFUSED)
+
+
+@register("live-defaults")
+def defaults() -> str:
+    """Every live setting's default, and the reasons ``live/settings.py`` gives for them (one copy: its docstring)."""
+    text = live_settings.__doc__ or ""
+    reasons = text.split("Defaults and why:", 1)[1].strip()
+    defaults = ", ".join(f"`{f.name}` {f.default!r}" for f in dataclasses.fields(live_settings.LiveSettings)
+                         if f.name not in ("switches", "kill_at", "kill_at_times"))
+    return f"{reasons}\n\nEvery default: {defaults}."

@@ -54,7 +54,8 @@ from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.expr import Expr, Owner, columns_read, evaluate, is_true, sort_key
+from spec.evaluation import evaluate, is_true, sort_key
+from spec.expr import Expr, Owner, columns_read
 from spec.keyrange import key_ranges, open_below, propagated_false, reads
 from spec.lease import GONE
 from spec.plans import PlanCache

@@ -70,6 +70,7 @@ from spec.state import (
     by_key,
     committed,
     grant_claims,
+    idle_session,
     overlay,
     purged,
     table_writes,
@@ -206,11 +207,9 @@ class Engine:
             return state  # nothing to end: the same state, not an equal copy
         if release and self.dialect.name == "mysql":
             state = grant_claims(state, s, committed, self.schema)
-        state = state.with_session(s, open=False, level=state.sessions[s].base, failed=None, doomed=None,
-                                   snapshot=None, writes=(), locks=frozenset(), gaps=frozenset(),
-                                   waiting=frozenset(), pending=None, resume=None, shared=frozenset(), claim=None,
-                                   written_before_wait=frozenset())
-        return replace(state, writer=None) if state.writer == s else state
+        sessions = list(state.sessions)
+        sessions[s] = idle_session(state.sessions[s].base)  # every field but its default level is reset
+        return DbState(state.tables, tuple(sessions), None if state.writer == s else state.writer, state.marked)
 
     # -- statements -------------------------------------------------------------------------------------
 

@@ -9,13 +9,13 @@ by the session that took them until its transaction ends.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from spec.errors import Unsupported
 from spec.schema import Schema, Value
 
-__all__ = ["DbState", "Row", "Session", "Tables", "committed", "grant_claims", "initial", "purged"]
+__all__ = ["DbState", "Row", "Session", "Tables", "committed", "grant_claims", "idle_session", "initial", "purged"]
 
 Row = tuple[Value, ...]
 #: one tuple of rows per table, each in primary-key order
@@ -53,6 +53,20 @@ class Session:
     written_before_wait: frozenset[tuple[int, int]] = frozenset()
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
+    def changed(self, changes: Mapping[str, Any]) -> Session:
+        """``replace(self, **changes)``, or ``self`` when every field named already holds a value of the same
+        type equal to the new one (a copy would be equal: sharing it saves building it)."""
+        for name, value in changes.items():
+            now = getattr(self, name)
+            if now is not value and (type(now) is not type(value) or now != value):
+                break
+        else:
+            return self
+        unknown = changes.keys() - _SESSION_FIELDS_SET
+        if unknown:
+            raise TypeError(f"Session has no field {sorted(unknown)[0]!r}")
+        return Session(*[changes[n] if n in changes else getattr(self, n) for n in _SESSION_FIELDS])
+
     def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
         h = self._hash
         if not h:
@@ -61,6 +75,23 @@ class Session:
                       self.claim, self.written_before_wait)) or 1
             object.__setattr__(self, "_hash", h)
         return h
+
+
+#: a Session's fields in order (its constructor's arguments), for ``Session.changed``
+_SESSION_FIELDS = tuple(f.name for f in fields(Session) if f.init)
+_SESSION_FIELDS_SET = frozenset(_SESSION_FIELDS)
+
+
+def idle_session(base: str) -> Session:
+    """A session with no transaction, nothing held and nothing awaited, whose default level is ``base``: one
+    value per level, shared (a session's end builds it on every statement outside a transaction)."""
+    idle = _IDLE.get(base)
+    if idle is None:
+        idle = _IDLE[base] = Session(level=base, base=base)
+    return idle
+
+
+_IDLE: dict[str, Session] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +119,14 @@ class DbState:
         return self.sessions[s]
 
     def with_session(self, s: int, **changes: Any) -> DbState:
+        """The state with session ``s``'s fields ``changes`` set: this very state when each already has its
+        value (a statement's every step sets a session's fields, most often to what they are)."""
+        old = self.sessions[s]
+        new = old.changed(changes)
+        if new is old:
+            return self
         sessions = list(self.sessions)
-        sessions[s] = replace(sessions[s], **changes)
+        sessions[s] = new
         return DbState(self.tables, tuple(sessions), self.writer, self.marked)
 
 
@@ -151,9 +188,11 @@ def committed(state: DbState, s: int, schema: Schema, marks: bool) -> DbState:
     """Session ``s``'s writes are committed; with ``marks`` (MariaDB) the committed rows it deleted stay in the
     table as marked records until purge, which the model does not time (a key written again is no longer one)."""
     writes = state.sessions[s].writes
+    if not writes:
+        return state  # nothing written: the same state, not an equal copy
     tables = apply_writes(state.tables, writes, schema)
-    if not marks or not writes:
-        return replace(state, tables=tables)
+    if not marks:
+        return DbState(tables, state.sessions, state.writer, state.marked)
     keys = [schema.tables[t].key for t in range(len(tables))]
     deleted = {(t, k) for t, table in enumerate(writes) for k, row in table if row is None
                and any(r[keys[t]] == k for r in state.tables[t])}

@@ -36,11 +36,10 @@ import simpy
 
 from sim.clock import SeededEnvironment
 from sim.rng import TieKeys
-from sim.specdb import SimDb
+from sim.specdb import SimDb, shared_engine
 from sim.specsettings import DEFAULT_PERIOD_S, SpecSettings
 from sim.specworld import SimJob, SimRun, SimView, SimWorld, SpecRecorder
 from spec.errors import Unsupported
-from spec.executor import Engine
 from spec.lang import (
     Begin,
     Bulk,
@@ -86,7 +85,7 @@ class SpecShell:
         self.spec, self.settings = spec, settings
         self.scope = spec.scope_of(dict(settings.scope))
         on_a_clock(spec.leases, self.scope, "the simulation")
-        self.engine = Engine.of(spec.schema, settings.dialect or spec.dialect)
+        self.engine, timed = shared_engine(spec.schema, settings.dialect or spec.dialect)
         self.level = settings.level or spec.level
         if self.level:
             self.engine.dialect.check_level(self.level)
@@ -118,7 +117,7 @@ class SpecShell:
         self.spent = dict.fromkeys(self.faults, 0)
         self._idle: list[list[simpy.Event]] = [[] for _ in self.queue_names]  # workers waiting for a job
         self.db = SimDb(self.engine, self.world, self.env, self.recorder,
-                        lambda n: int(self._choices.integers(n)), self._check_always)
+                        lambda n: int(self._choices.integers(n)), self._check_always, timed)
         self.view = SimView(self.world, spec.schema, self.scope)
         self.always = [p for p in spec.properties.values() if p.kind == "always"]
         #: per property that held when last judged: the parts of the world it read, and their values then

@@ -14,7 +14,7 @@ its first non-NULL item).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from spec.dialects import Dialect
@@ -22,7 +22,7 @@ from spec.errors import Unsupported
 from spec.expr import Agg, Arith, Cmp, Coalesce, Col, Const, Expr, In, IsNull, Logic, Not, Owner, check_int
 from spec.schema import Value
 
-__all__ = ["evaluate", "is_true", "sort_key"]
+__all__ = ["evaluate", "is_true", "matching", "sort_key"]
 
 Group = Sequence[Sequence[Value]]
 #: an expression made callable: its value on ``row`` (``group``: the rows an aggregate ranges over)
@@ -46,6 +46,14 @@ def evaluate(expr: Expr, row: Sequence[Value], dialect: Dialect, group: Group = 
 def is_true(expr: Expr | None, row: Sequence[Value], dialect: Dialect) -> bool:
     """WHERE's rule: a row is kept only when its condition is true (not false, not unknown)."""
     return expr is None or _evaluator(expr, dialect)(row, ()) is True
+
+
+def matching(expr: Expr | None, rows: Iterable[Sequence[Value]], dialect: Dialect) -> list[Any]:
+    """The rows (in their order) on which ``expr`` is true: ``is_true`` of each."""
+    if expr is None:
+        return list(rows)
+    where = _evaluator(expr, dialect)
+    return [row for row in rows if where(row, ()) is True]
 
 
 def sort_key(value: Value, descending: bool, dialect: Dialect) -> tuple[int, Any]:

@@ -47,14 +47,14 @@ as the kept ones (more permissive, docs/spec-sql.md). A deadlock can then close 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.evaluation import evaluate, is_true, sort_key
+from spec.evaluation import evaluate, is_true, matching, sort_key
 from spec.expr import Expr, Owner, columns_read
 from spec.keyrange import key_ranges, open_below, propagated_false, reads
 from spec.lease import GONE
@@ -74,6 +74,7 @@ from spec.state import (
     overlay,
     purged,
     table_writes,
+    visible,
 )
 from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible
 
@@ -410,6 +411,11 @@ class Engine:
         rows = (base or state.tables)[table]
         return overlay(by_key(rows, key), table_writes(state.sessions[s], table))
 
+    def _visible(self, state: DbState, s: int, table: int, base: Tables | None = None) -> Sequence[Row]:
+        """``_current``'s rows in key order."""
+        rows = (base or state.tables)[table]
+        return visible(rows, table_writes(state.sessions[s], table), self.schema.tables[table].key)
+
     def _plain_select(self, state: DbState, s: int, plan: Select) -> tuple[DbState, Result]:
         session = state.sessions[s]
         base = None
@@ -417,8 +423,7 @@ class Engine:
             if session.snapshot is None:
                 state = state.with_session(s, snapshot=state.tables)
             base = state.sessions[s].snapshot
-        view = self._current(state, s, plan.table, base)
-        rows = [view[k] for k in sorted(view) if is_true(plan.where, view[k], self.dialect)]
+        rows = matching(plan.where, self._visible(state, s, plan.table, base), self.dialect)
         return state, self._select_result(plan, rows)
 
     def _select_result(self, plan: Select, rows: list[Row]) -> Result:
@@ -491,8 +496,7 @@ class Engine:
     def _locking(self, state: DbState, s: int, plan: Select | Update | Delete, ranged: bool = True
                  ) -> tuple[DbState, Result]:
         if not self.dialect.row_locks:  # SQLite: the write lock is the transaction's; FOR UPDATE is ignored
-            view = self._current(state, s, plan.table)
-            rows = [view[k] for k in sorted(view) if is_true(plan.where, view[k], self.dialect)]
+            rows = matching(plan.where, self._visible(state, s, plan.table), self.dialect)
             if isinstance(plan, Select):
                 return state, self._select_result(plan, rows)
             return self._apply(state, s, plan, rows, frozenset(), frozenset())
@@ -567,9 +571,10 @@ class Engine:
                        ) -> tuple[list[tuple[Row, Row]], frozenset[tuple[int, int]]]:
         """Candidates from the statement's snapshot; wait for held rows; re-check moved rows on the newest."""
         d, key = self.dialect, self.schema.tables[plan.table].key
-        snap = self._current(state, s, plan.table, state.sessions[s].pending)
-        current = self._current(state, s, plan.table)
-        candidates = [snap[k] for k in sorted(snap) if is_true(plan.where, snap[k], d)]
+        pending = state.sessions[s].pending
+        candidates = matching(plan.where, self._visible(state, s, plan.table, pending), d)
+        # without a snapshot of its own the statement's snapshot is the newest: each row is its own newest
+        current = self._current(state, s, plan.table) if pending else None
         limit = None
         if isinstance(plan, Select):
             candidates.sort(key=lambda r: _row_key(r, plan.order_by, d))
@@ -596,7 +601,7 @@ class Engine:
                     if isinstance(plan, Select) and plan.nowait:
                         raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
                     raise _Wait(holders)
-                newest = current.get(k)
+                newest = row if current is None else current.get(k)
                 if newest is None:
                     continue  # deleted since the snapshot: nothing left to lock
                 # (``row`` may be the kept part of the old row: when the row did not change, the WHERE

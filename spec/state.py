@@ -8,7 +8,7 @@ by the session that took them until its transaction ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -154,6 +154,22 @@ def overlay(base: Mapping[int, Row], writes: Iterable[tuple[int, Row | None]]) -
         else:
             view[k] = row
     return view
+
+
+def visible(rows: tuple[Row, ...], writes: tuple[tuple[int, Row | None], ...], key: int) -> Sequence[Row]:
+    """``rows`` with ``writes`` on top (``overlay``), in key order: ``rows`` themselves when there are no writes
+    and their keys ascend, as a table's do (a statement reads them on every step: no dict to build, no sort)."""
+    if not writes:
+        prev: Any = None
+        for row in rows:
+            k = row[key]
+            if prev is not None and not prev < k:
+                break
+            prev = k
+        else:
+            return rows
+    view = overlay(by_key(rows, key), writes)
+    return [view[k] for k in sorted(view)]  # type: ignore[index]
 
 
 def table_writes(session: Session, table: int) -> tuple[tuple[int, Row | None], ...]:

@@ -237,6 +237,12 @@ class Engine:
         return self._autocommit(state, s, plan)
 
     def _autocommit(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
+        if isinstance(plan, Select) and not plan.for_update and state.writer != s:
+            session = state.sessions[s]
+            idle = idle_session(session.base)
+            if session is idle or session == idle:  # nothing of its own to see, nothing to end: the state stays
+                rows = matching(plan.where, self._visible(state, s, plan.table), self.dialect)
+                return ((state, Done(self._select_result(plan, rows))),)
         writes = not isinstance(plan, Select)  # SQLite ignores FOR UPDATE: such a SELECT is a read
         if not self.dialect.row_locks and writes and state.writer not in (None, s):
             on = frozenset({state.writer}) if state.writer is not None else frozenset()

@@ -385,7 +385,14 @@ class SpecShell:
         last judged is unchanged: a predicate's verdict depends only on what it reads through its view (as the
         checker's memo, ``model.specmodel.judged``, relies on too), so the verdict would be the same. A
         property that read the clock, or a part without a value to compare, is judged every time."""
-        view, part = self.view, self.world.part
+        view, world_part = self.view, self.world.part
+        parts: dict[str, object] = {}  # each part's value, read once per call: judging changes no part
+
+        def part(p: str) -> object:
+            if p not in parts:
+                parts[p] = world_part(p)
+            return parts[p]
+
         for prop in self.always:
             name = prop.name
             if name in self.recorder.violations:

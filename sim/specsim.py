@@ -191,7 +191,7 @@ class SpecShell:
         if job.type not in self.spec.jobs:
             raise Unsupported(f"push of job type {job.type!r}, which the spec does not declare")
         q = self._queue_of(job.type)
-        self.world.queues[q].append(job)
+        self.world.enqueue(q, job)
         self.recorder.job_queued(job.type, 1)
         self._depth()
         if self._idle[q]:
@@ -260,12 +260,12 @@ class SpecShell:
             if self._fault("duplicate"):
                 self.recorder.ended(job.type, "duplicated")  # a copy stays queued
             else:
-                del queue[i]
+                self.world.take(q, i)
                 self.recorder.job_queued(job.type, -1)
             self._depth()
-            self.world.slots[s] = SimRun(job)
+            self.world.occupy(s, SimRun(job))
             yield from self._run(s, job)
-            self.world.slots[s] = None
+            self.world.occupy(s, None)
             self._check_always()  # the run's end: the world may be idle now
             self._settle()
 

@@ -61,6 +61,9 @@ class SimWorld:
     now: float = 0.0  # the simulated time, kept up to date by the driver
     times: dict[str, list[tuple[float, tuple[Value, ...]]]] = field(default_factory=dict)  # event -> (t, key)
     recorded: int = 0  # how many ``record``s so far: the ghost counts' version
+    #: how many times a job was queued or taken, or a worker's run began or ended: the version of ``queues``
+    #: and ``slots``, which change only through ``enqueue``, ``take`` and ``occupy``
+    moves: int = 0
     #: ``ghost`` as last built; one object until the next record, so a view's count cache keeps it
     _ghost: list[tuple[tuple[str, tuple[Value, ...]], int]] | None = field(default=None, repr=False, compare=False)
 
@@ -71,10 +74,8 @@ class SimWorld:
             return self.db.tables  # immutable: a new tuple when a commit changes them
         if name == "ghost":
             return self.recorded  # ``counts`` changes only in ``record``
-        if name == "queues":
-            return tuple(tuple(q) for q in self.queues)
-        if name == "slots":
-            return tuple(r.job if r is not None else None for r in self.slots)  # a view reads the run's job
+        if name in ("queues", "slots"):
+            return self.moves
         if name == "failed":
             return len(self.failed)  # only ever appended to
         return None
@@ -91,6 +92,19 @@ class SimWorld:
         self.recorded += 1
         self._ghost = None
         self.times.setdefault(r.event, []).append((self.now, r.key))
+
+    def enqueue(self, q: int, job: SimJob) -> None:
+        self.queues[q].append(job)
+        self.moves += 1
+
+    def take(self, q: int, i: int) -> None:
+        del self.queues[q][i]
+        self.moves += 1
+
+    def occupy(self, s: int, run: SimRun | None) -> None:
+        """Worker ``s`` begins ``run`` (``None``: its run ended)."""
+        self.slots[s] = run
+        self.moves += 1
 
     def depth(self) -> int:
         return sum(len(q) for q in self.queues)

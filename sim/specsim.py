@@ -35,7 +35,7 @@ import numpy as np
 import simpy
 
 from sim.clock import SeededEnvironment
-from sim.rng import TieKeys
+from sim.rng import TieKeys, in_blocks
 from sim.specdb import SimDb, shared_engine
 from sim.specsettings import DEFAULT_PERIOD_S, SpecSettings
 from sim.specworld import SimJob, SimRun, SimView, SimWorld, SpecRecorder
@@ -105,7 +105,12 @@ class SpecShell:
         self.periodic = spec.periodic_in(self.scope)
         durations, db, ties, faults, choices = (
             np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(settings.seed).spawn(5))
-        self._durations, self._db_rng, self._faults, self._choices = durations, db, faults, choices
+        # each stream drawn in blocks, one kind of draw per stream, which numpy gives value for value as single
+        # draws would: the same numbers, without a numpy call per draw (the choices' bounds vary: drawn singly)
+        self._durations = in_blocks(durations.standard_normal if settings.duration_distribution == "lognormal"
+                                    else durations.standard_exponential).__next__
+        self._normal, self._uniform = in_blocks(db.standard_normal).__next__, in_blocks(faults.random).__next__
+        self._choices = choices
         self.env = SeededEnvironment(TieKeys(ties))
         state = initial(spec.schema, spec.initial_rows(self.scope), sessions=len(self.slot_queue))
         if self.level:
@@ -227,13 +232,13 @@ class SpecShell:
 
     def _fault(self, name: str) -> bool:
         rate, budget = self.faults[name]
-        if rate <= 0 or self.spent[name] >= budget or self._faults.random() >= rate:
+        if rate <= 0 or self.spent[name] >= budget or self._uniform() >= rate:
             return False
         self.spent[name] += 1
         return True
 
     def _latency(self, median_ms: float, times: int = 1) -> float:
-        return times * (median_ms / 1000.0) * math.exp(self.settings.db_sigma * float(self._db_rng.standard_normal()))
+        return times * (median_ms / 1000.0) * math.exp(self.settings.db_sigma * self._normal())
 
     def _duration(self, job: str) -> float:
         mean = self.settings.duration_of(job, self.spec.durations)
@@ -242,8 +247,8 @@ class SpecShell:
         if self.settings.duration_distribution == "lognormal":
             sigma = self.settings.duration_sigma
             mu = math.log(mean) - sigma * sigma / 2  # so that the mean stays the job's mean
-            return math.exp(mu + sigma * float(self._durations.standard_normal()))
-        return mean * float(self._durations.standard_exponential())
+            return math.exp(mu + sigma * self._durations())
+        return mean * self._durations()
 
     # -- workers and runs -------------------------------------------------------------------------------
 

@@ -326,8 +326,12 @@ class Engine:
         except _Marked as marked:  # the record may still be there (it stops the statement) or purged
             return self._stopped(state, s, plan, marked.event) + self._run(purged(state, marked.mark, self.schema),
                                                                            s, plan)
-        return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None,
-                                    written_before_wait=frozenset()), Done(result)),)
+        mine = state.sessions[s]
+        if mine.waiting or mine.pending is not None or mine.resume is not None or mine.claim is not None \
+                or mine.written_before_wait:  # what a statement that waited kept is over
+            state = state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None,
+                                       written_before_wait=frozenset())
+        return ((state, Done(result)),)
 
     def _stopped(self, state: DbState, s: int, plan: Plan, event: _Wait | _Error) -> tuple[Step, ...]:
         """The statement met a held row (``_Wait``) or raised an engine error (``_Error``)."""
@@ -452,8 +456,9 @@ class Engine:
     @staticmethod
     def _holders(state: DbState, s: int, table: int, k: int, shared: bool = True) -> frozenset[int]:
         """The other sessions holding row ``k``: exclusively, or also (``shared``) by a shared lock."""
+        lock = (table, k)
         return frozenset(o for o, other in enumerate(state.sessions) if o != s and (
-            (table, k) in other.locks or (shared and (table, k) in other.shared)))
+            lock in other.locks or (shared and lock in other.shared)))
 
     def _insert(self, state: DbState, s: int, plan: Insert) -> tuple[DbState, Result]:
         spec = self.schema.tables[plan.table]
@@ -548,7 +553,8 @@ class Engine:
                 new[k] = None
                 after.append(row)
         state = self._write(state, s, plan.table, new, locks)
-        state = state.with_session(s, gaps=state.sessions[s].gaps | gaps)
+        if gaps:
+            state = state.with_session(s, gaps=state.sessions[s].gaps | gaps)
         returned: tuple[Row, ...] = ()
         if plan.returning is not None:
             returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in after)
@@ -615,7 +621,8 @@ class Engine:
                 if newest != row and not is_true(plan.where, newest, d):
                     rechecked.append(k)  # EvalPlanQual locks the newest version, then re-checks: the lock stays
                     continue
-                self._check_row(plan, newest, frozenset())  # and again on the newest version, after a wait
+                if newest is not row:  # and again on the newest version, after a wait
+                    self._check_row(plan, newest, frozenset())
             except (_Wait, _Error) as event:
                 events.setdefault(("wait", event.on) if isinstance(event, _Wait) else ("error", event.error), event)
                 if in_order:

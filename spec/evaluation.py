@@ -134,7 +134,7 @@ def _make(expr: Expr, d: Dialect) -> Evaluator:
                     return value
             return None
         return coalesce
-    return lambda row, group: _aggregate(expr, d, group)  # type: ignore[arg-type]
+    return lambda row, group: _aggregate(expr, d, group)
 
 
 def _cmp(left: Evaluator, right: Evaluator, op: Callable[[Any, Any], bool], d: Dialect) -> Evaluator:

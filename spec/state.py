@@ -169,7 +169,7 @@ def visible(rows: tuple[Row, ...], writes: tuple[tuple[int, Row | None], ...], k
         else:
             return rows
     view = overlay(by_key(rows, key), writes)
-    return [view[k] for k in sorted(view)]  # type: ignore[index]
+    return [view[k] for k in sorted(view)]
 
 
 def table_writes(session: Session, table: int) -> tuple[tuple[int, Row | None], ...]:

@@ -120,18 +120,28 @@ class SimView(View):
     def __init__(self, world: SimWorld, schema: Schema, scope: Scope) -> None:
         super().__init__(world, schema, scope)
         self._sim = world
-        self._rows: dict[str, tuple[object, list[dict[str, Value]]]] = {}  # table -> (tables read, rows)
+        #: table -> (the tables read, their rows of it as dicts, those rows as stored)
+        self._rows: dict[str, tuple[object, list[dict[str, Value]], tuple[tuple[Value, ...], ...]]] = {}
 
     def rows(self, table: str) -> list[dict[str, Value]]:
         """The committed rows of ``table``, built once per database state: properties are judged after every
-        step, each reading the rows many times, and the tables only change on a write."""
+        step, each reading the rows many times, and the tables only change on a write. A row a commit left
+        as it was (the same stored tuple) keeps its dict from the state before."""
         tables = self._sim.db.tables
         kept = self._rows.get(table)
         if kept is not None and kept[0] is tables:
             self.reads.add("tables")
             return kept[1]
-        rows = super().rows(table)
-        self._rows[table] = (tables, rows)
+        rows = super().rows(table) if kept is None else None  # the first read checks the table's name
+        stored = tables[self._schema.names.index(table)]
+        if rows is None:
+            assert kept is not None
+            self.reads.add("tables")
+            names = [c.name for c in self._schema.tables[self._schema.names.index(table)].columns]
+            before = {id(row): i for i, row in enumerate(kept[2])}  # kept[2] keeps them alive: ids are theirs
+            rows = [kept[1][i] if i is not None else dict(zip(names, row, strict=True))
+                    for row, i in ((row, before.get(id(row))) for row in stored)]
+        self._rows[table] = (tables, rows, stored)
         return rows
 
     @property

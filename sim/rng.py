@@ -23,9 +23,9 @@ __all__ = ["BLOCK", "Streams", "TieKeys", "in_blocks"]
 BLOCK = 4096
 
 
-def in_blocks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
-    """An endless iterator over ``draw(BLOCK)``, ``draw(BLOCK)``, ... as Python numbers."""
-    blocks: Iterator[list[float]] = (draw(BLOCK).tolist() for _ in count())
+def in_blocks(draw: Callable[[int], np.ndarray], block: int = BLOCK) -> Iterator[float]:
+    """An endless iterator over ``draw(block)``, ``draw(block)``, ... as Python numbers."""
+    blocks: Iterator[list[float]] = (draw(block).tolist() for _ in count())
     return chain.from_iterable(blocks)
 
 

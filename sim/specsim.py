@@ -64,6 +64,7 @@ from spec.view import judge
 
 __all__ = ["SpecShell"]
 
+DRAWN = 256  # values drawn at once from each stream (``sim.rng.in_blocks``)
 #: how a program's drive ends: it returned, it raised (with the text), or its worker crashed
 RETURNED, CRASHED = "returned", "crashed"
 
@@ -107,9 +108,11 @@ class SpecShell:
             np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(settings.seed).spawn(5))
         # each stream drawn in blocks, one kind of draw per stream, which numpy gives value for value as single
         # draws would: the same numbers, without a numpy call per draw (the choices' bounds vary: drawn singly)
+        # (a block of DRAWN: a spec's run is often short, and a block drawn is drawn whole)
         self._durations = in_blocks(durations.standard_normal if settings.duration_distribution == "lognormal"
-                                    else durations.standard_exponential).__next__
-        self._normal, self._uniform = in_blocks(db.standard_normal).__next__, in_blocks(faults.random).__next__
+                                    else durations.standard_exponential, DRAWN).__next__
+        self._normal = in_blocks(db.standard_normal, DRAWN).__next__
+        self._uniform = in_blocks(faults.random, DRAWN).__next__
         self._choices = choices
         self.env = SeededEnvironment(TieKeys(ties))
         state = initial(spec.schema, spec.initial_rows(self.scope), sessions=len(self.slot_queue))

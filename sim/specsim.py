@@ -130,6 +130,7 @@ class SpecShell:
         self.always = [p for p in spec.properties.values() if p.kind == "always"]
         #: per property that held when last judged: the parts of the world it read, and their values then
         self._judged: dict[str, tuple[tuple[str, ...], tuple[object, ...]]] = {}
+        self._unchanged: tuple[object, ...] | None = None  # the world's version when every property was known
         self.done = self.env.event()
         self.outcome = "quiet"
         self.ended_s = 0.0
@@ -392,7 +393,11 @@ class SpecShell:
         """Judge each ``always`` property not violated yet, unless every part of the world it read when it was
         last judged is unchanged: a predicate's verdict depends only on what it reads through its view (as the
         checker's memo, ``model.specmodel.judged``, relies on too), so the verdict would be the same. A
-        property that read the clock, or a part without a value to compare, is judged every time."""
+        property that read the clock, or a part without a value to compare, is judged every time. When no
+        part has changed since a call after which every property left was known by its parts, none is."""
+        version = self.world.version()
+        if version == self._unchanged:
+            return
         view, world_part = self.view, self.world.part
         parts: dict[str, object] = {}  # each part's value, read once per call: judging changes no part
 
@@ -419,6 +424,8 @@ class SpecShell:
                 self._judged.pop(name, None)
             else:
                 self._judged[name] = (reads, values)
+        known = all(p.name in self._judged or p.name in self.recorder.violations for p in self.always)
+        self._unchanged = version if known else None
 
     def open_runs(self) -> Iterator[str]:
         """The jobs still running at the end (a stuck run's are waiting for locks)."""

@@ -80,6 +80,10 @@ class SimWorld:
             return len(self.failed)  # only ever appended to
         return None
 
+    def version(self) -> tuple[object, ...]:
+        """A value that differs whenever any part with a value (``part``) differs."""
+        return self.db.tables, self.recorded, self.moves, len(self.failed)
+
     @property
     def ghost(self) -> list[tuple[tuple[str, tuple[Value, ...]], int]]:
         """Ghost counts as the checker's ``World.ghost`` holds them: ``((event, key), n)`` pairs."""

@@ -71,6 +71,7 @@ from spec.state import (
     committed,
     grant_claims,
     idle_session,
+    opened_session,
     overlay,
     purged,
     table_writes,
@@ -247,8 +248,12 @@ class Engine:
         if not self.dialect.row_locks and writes and state.writer not in (None, s):
             on = frozenset({state.writer}) if state.writer is not None else frozenset()
             return ((state.with_session(s, waiting=on), Blocked(on)),)
-        level = state.sessions[s].base or self.dialect.default_level
-        opened = state.with_session(s, open=True, level=level)
+        session = state.sessions[s]
+        level = session.base or self.dialect.default_level
+        if session is idle_session(session.base):  # the common case: one shared value, not a new session
+            opened = state.with_session_as(s, opened_session(session.base, level))
+        else:
+            opened = state.with_session(s, open=True, level=level)
         steps = []
         for after, outcome in self._run(opened, s, plan):
             if isinstance(outcome, Done):

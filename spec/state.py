@@ -15,7 +15,8 @@ from typing import Any
 from spec.errors import Unsupported
 from spec.schema import Schema, Value
 
-__all__ = ["DbState", "Row", "Session", "Tables", "committed", "grant_claims", "idle_session", "initial", "purged"]
+__all__ = ["DbState", "Row", "Session", "Tables", "committed", "grant_claims", "idle_session", "initial",
+           "opened_session", "purged"]
 
 Row = tuple[Value, ...]
 #: one tuple of rows per table, each in primary-key order
@@ -57,14 +58,13 @@ class Session:
         """``replace(self, **changes)``, or ``self`` when every field named already holds a value of the same
         type equal to the new one (a copy would be equal: sharing it saves building it)."""
         for name, value in changes.items():
-            now = getattr(self, name)
+            now = getattr(self, name, _NO_FIELD)
             if now is not value and (type(now) is not type(value) or now != value):
                 break
         else:
             return self
-        unknown = changes.keys() - _SESSION_FIELDS_SET
-        if unknown:
-            raise TypeError(f"Session has no field {sorted(unknown)[0]!r}")
+        if not _SESSION_FIELDS_SET.issuperset(changes):
+            raise TypeError(f"Session has no field {sorted(changes.keys() - _SESSION_FIELDS_SET)[0]!r}")
         return Session(*[changes[n] if n in changes else getattr(self, n) for n in _SESSION_FIELDS])
 
     def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
@@ -80,6 +80,7 @@ class Session:
 #: a Session's fields in order (its constructor's arguments), for ``Session.changed``
 _SESSION_FIELDS = tuple(f.name for f in fields(Session) if f.init)
 _SESSION_FIELDS_SET = frozenset(_SESSION_FIELDS)
+_NO_FIELD = object()  # what ``Session.changed`` reads of a name that is no field: a value no change holds
 
 
 def idle_session(base: str) -> Session:
@@ -92,6 +93,18 @@ def idle_session(base: str) -> Session:
 
 
 _IDLE: dict[str, Session] = {}
+
+
+def opened_session(base: str, level: str) -> Session:
+    """An idle session (``idle_session(base)``) that has just begun a transaction at ``level``: one value per
+    pair, shared (each statement outside a transaction begins one)."""
+    opened = _OPENED.get((base, level))
+    if opened is None:
+        opened = _OPENED[(base, level)] = Session(open=True, level=level, base=base)
+    return opened
+
+
+_OPENED: dict[tuple[str, str], Session] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +142,12 @@ class DbState:
         sessions[s] = new
         return DbState(self.tables, tuple(sessions), self.writer, self.marked)
 
+
+    def with_session_as(self, s: int, session: Session) -> DbState:
+        """The state with session ``s`` replaced by ``session``."""
+        sessions = list(self.sessions)
+        sessions[s] = session
+        return DbState(self.tables, tuple(sessions), self.writer, self.marked)
 
     def permuted(self, order: tuple[int, ...]) -> DbState:
         """The same database with session ``order[i]`` renamed ``i`` (for symmetry between workers)."""
@@ -277,4 +296,4 @@ def initial(schema: Schema, rows: Mapping[str, Iterable[Mapping[str, Value]]], s
     unknown_tables = set(rows) - set(schema.names)
     if unknown_tables:
         raise Unsupported(f"initial rows for tables not in the schema: {sorted(unknown_tables)}")
-    return DbState(tuple(tables), tuple(Session() for _ in range(sessions)))
+    return DbState(tuple(tables), tuple(idle_session("") for _ in range(sessions)))

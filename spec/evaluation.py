@@ -22,7 +22,7 @@ from spec.errors import Unsupported
 from spec.expr import Agg, Arith, Cmp, Coalesce, Col, Const, Expr, In, IsNull, Logic, Not, Owner, check_int
 from spec.schema import Value
 
-__all__ = ["evaluate", "is_true", "matching", "sort_key"]
+__all__ = ["evaluate", "is_true", "matching", "projected", "sort_key"]
 
 Group = Sequence[Sequence[Value]]
 #: an expression made callable: its value on ``row`` (``group``: the rows an aggregate ranges over)
@@ -54,6 +54,28 @@ def matching(expr: Expr | None, rows: Iterable[Sequence[Value]], dialect: Dialec
         return list(rows)
     where = _evaluator(expr, dialect)
     return [row for row in rows if where(row, ()) is True]
+
+
+def projected(exprs: tuple[Expr, ...], rows: Iterable[Sequence[Value]], dialect: Dialect) -> list[tuple[Value, ...]]:
+    """Each row's values of ``exprs`` (a SELECT's columns, a RETURNING): ``evaluate`` of each on each row."""
+    made = _PROJECTIONS.get(id(exprs))
+    if made is None or made[0] is not exprs or made[1] is not dialect:
+        if len(_PROJECTIONS) >= _MADE_KEPT:
+            _PROJECTIONS.clear()
+        made = _PROJECTIONS[id(exprs)] = (exprs, dialect, _projection(exprs, dialect))
+    project = made[2]
+    return [project(row) for row in rows]
+
+
+#: projections made, by ``id(exprs)``, as ``_MADE``
+_PROJECTIONS: dict[int, tuple[tuple[Expr, ...], Dialect, Callable[[Sequence[Value]], tuple[Value, ...]]]] = {}
+
+
+def _projection(exprs: tuple[Expr, ...], d: Dialect) -> Callable[[Sequence[Value]], tuple[Value, ...]]:
+    if len(exprs) > 1 and all(isinstance(e, Col) for e in exprs):  # plain columns: one C call per row
+        return operator.itemgetter(*(e.index for e in exprs))  # type: ignore[union-attr]
+    each = tuple(_evaluator(e, d) for e in exprs)
+    return lambda row: tuple(f(row, ()) for f in each)
 
 
 def sort_key(value: Value, descending: bool, dialect: Dialect) -> tuple[int, Any]:

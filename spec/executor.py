@@ -54,7 +54,7 @@ from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.evaluation import evaluate, is_true, matching, sort_key
+from spec.evaluation import evaluate, is_true, matching, projected, sort_key
 from spec.expr import Expr, Owner, columns_read
 from spec.keyrange import key_ranges, open_below, propagated_false, reads
 from spec.lease import GONE
@@ -453,7 +453,7 @@ class Engine:
             return Result(plan.names, tuple(out), len(out), ordered=not plan.group_by)
         rows = _ordered(rows, plan.order_by, d)
         rows = rows[plan.offset:] if plan.limit is None else rows[plan.offset:plan.offset + plan.limit]
-        out = [tuple(evaluate(c, r, d) for c in plan.columns) for r in rows]
+        out = projected(plan.columns, rows, d)
         return Result(plan.names, tuple(out), len(out), ordered=plan.ordered or len(out) <= 1)
 
     # -- writes -----------------------------------------------------------------------------------------
@@ -493,8 +493,7 @@ class Engine:
                 raise _Wait(holders, inserted, shared=frozenset({(plan.table, k)}))
             new[k] = row
         state = self._write(state, s, plan.table, new)
-        returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in plan.rows
-                         ) if plan.returning is not None else ()
+        returned = tuple(projected(plan.returning, plan.rows, self.dialect)) if plan.returning is not None else ()
         return state, Result(plan.names, returned, len(plan.rows))
 
     def _check_not_null(self, row: Row, table: int) -> None:
@@ -533,7 +532,7 @@ class Engine:
         indexed = sorted(range(len(taken)), key=lambda i: _row_key(taken[i][0], order, d))
         rows = [taken[i][1] for i in indexed]
         rows = rows[plan.offset:] if plan.limit is None else rows[plan.offset:plan.offset + plan.limit]
-        out = tuple(tuple(evaluate(c, r, d) for c in plan.columns) for r in rows)
+        out = tuple(projected(plan.columns, rows, d))
         return Result(plan.names, out, len(out), ordered=plan.ordered or len(out) <= 1)
 
     def _apply(self, state: DbState, s: int, plan: Update | Delete, rows: list[Row],
@@ -562,7 +561,7 @@ class Engine:
             state = state.with_session(s, gaps=state.sessions[s].gaps | gaps)
         returned: tuple[Row, ...] = ()
         if plan.returning is not None:
-            returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in after)
+            returned = tuple(projected(plan.returning, after, self.dialect))
         return state, Result(plan.names, returned, len(rows), ordered=len(rows) <= 1)
 
     def _assigned(self, plan: Update, row: Row, s: int) -> Row:

@@ -115,6 +115,8 @@ def _make(expr: Expr, d: Dialect) -> Evaluator:
         v = expr.value
         return lambda row, group: v
     if isinstance(expr, Cmp):
+        if isinstance(expr.left, Col) and isinstance(expr.right, Const):  # most of a WHERE: column op constant
+            return _cmp_constant(expr.left.index, expr.right.value, _PY_CMP[expr.op], d)
         return _cmp(_make(expr.left, d), _make(expr.right, d), _PY_CMP[expr.op], d)
     if isinstance(expr, Logic):
         items = tuple(_make(e, d) for e in expr.items)
@@ -166,6 +168,18 @@ def _cmp(left: Evaluator, right: Evaluator, op: Callable[[Any, Any], bool], d: D
             return None
         if isinstance(a, str) and isinstance(b, str):
             a, b = _string_key(a, d), _string_key(b, d)
+        return op(a, b)
+    return compare
+
+
+def _cmp_constant(i: int, b: Value, op: Callable[[Any, Any], bool], d: Dialect) -> Evaluator:
+    """``_cmp`` of column ``i`` and the constant ``b``, reading both without a call."""
+    def compare(row: Sequence[Value], group: Group) -> Value:
+        a = row[i]
+        if a is None or b is None:
+            return None
+        if isinstance(a, str) and isinstance(b, str):
+            return op(_string_key(a, d), _string_key(b, d))
         return op(a, b)
     return compare
 

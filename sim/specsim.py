@@ -64,6 +64,8 @@ from spec.view import judge
 
 __all__ = ["SpecShell"]
 
+#: what a program yields besides statements, record() and choose(); the transaction boundaries among them
+_OPERATIONS, _BOUNDARIES = Push | Bulk | Begin | Commit | Rollback | Keep, Begin | Commit | Rollback
 DRAWN = 256  # values drawn at once from each stream (``sim.rng.in_blocks``)
 #: how a program's drive ends: it returned, it raised (with the text), or its worker crashed
 RETURNED, CRASHED = "returned", "crashed"
@@ -350,7 +352,7 @@ class SpecShell:
             if isinstance(op, Choose):
                 value = op.options[int(self._choices.integers(len(op.options)))]
                 continue
-            if not isinstance(op, Push | Bulk | Begin | Commit | Rollback | Keep) and not is_statement(op):
+            if not isinstance(op, _OPERATIONS) and not is_statement(op):
                 raise Unsupported(f"job {job.type!r} yielded {op!r}: a program yields SQLAlchemy statements, "
                                   "begin(), keep(), commit(), rollback(), push(), bulk(), record() or choose()",
                                   yielded_at(gen))
@@ -382,7 +384,7 @@ class SpecShell:
                 throw = SqlError(outcome.error, outcome.message)
             elif isinstance(op, Keep):
                 value = op.fn(outcome.result)
-            elif isinstance(op, Begin | Commit | Rollback):
+            elif isinstance(op, _BOUNDARIES):
                 value = None
             else:
                 value = outcome.result
@@ -411,8 +413,13 @@ class SpecShell:
             if name in self.recorder.violations:
                 continue
             last = self._judged.get(name)
-            if last is not None and tuple(part(p) for p in last[0]) == last[1]:
-                continue
+            if last is not None:
+                for p, was in zip(*last, strict=True):
+                    now = part(p)
+                    if now is not was and now != was:
+                        break
+                else:
+                    continue
             view.reads = set()
             detail = judge(prop, view)
             if detail is not None:

@@ -462,8 +462,8 @@ class Engine:
     def _holders(state: DbState, s: int, table: int, k: int, shared: bool = True) -> frozenset[int]:
         """The other sessions holding row ``k``: exclusively, or also (``shared``) by a shared lock."""
         lock = (table, k)
-        return frozenset(o for o, other in enumerate(state.sessions) if o != s and (
-            lock in other.locks or (shared and lock in other.shared)))
+        return frozenset([o for o, other in enumerate(state.sessions) if (
+            lock in other.locks or (shared and lock in other.shared)) and o != s])
 
     def _insert(self, state: DbState, s: int, plan: Insert) -> tuple[DbState, Result]:
         spec = self.schema.tables[plan.table]

@@ -67,6 +67,7 @@ from spec.state import (
     Session,
     Tables,
     add_writes,
+    apply_writes,
     by_key,
     committed,
     grant_claims,
@@ -256,7 +257,13 @@ class Engine:
             opened = state.with_session(s, open=True, level=level)
         steps = []
         for after, outcome in self._run(opened, s, plan):
-            if isinstance(outcome, Done):
+            if isinstance(outcome, Done) and self.dialect.name != "mysql":  # commit and end in one new state
+                mine = after.sessions[s]  # (open: ``_ended`` would end it; no claims to grant, no marks to keep)
+                sessions = list(after.sessions)
+                sessions[s] = idle_session(mine.base)
+                after = DbState(apply_writes(after.tables, mine.writes, self.schema), tuple(sessions),
+                                None if after.writer == s else after.writer, after.marked)
+            elif isinstance(outcome, Done):
                 after = self._ended(self._committed(after, s), s, committed=True)
             elif isinstance(outcome, Blocked):  # it keeps what it waits for, where, and the locks it took
                 mine = after.sessions[s]

@@ -19,7 +19,7 @@ the failure handler. Faults the spec budgets strike at their opportunities with 
 job queued; a delayed job may be lost. The worker of a crashed run starts again at once.
 
 ``always`` properties are judged after every step, and the first violation's time kept (a property is judged
-again only when a part of the world it read last time has changed: its verdict depends on nothing else); ``eventually``
+again only when a part of the world it read last time has changed: ``sim.specjudged``); ``eventually``
 properties at the end: reached, or stalled when the run went quiet without reaching them (undecided when
 the horizon or the event budget stopped it). Periodic jobs are pushed every period when none is queued or
 running; a run with periodic jobs ends when it is quiet twice with a tick between and nothing changed.
@@ -37,6 +37,7 @@ import simpy
 from sim.clock import SeededEnvironment
 from sim.rng import TieKeys, in_blocks
 from sim.specdb import SimDb, shared_engine
+from sim.specjudged import AlwaysJudged
 from sim.specsettings import DEFAULT_PERIOD_S, SpecSettings
 from sim.specworld import SimJob, SimRun, SimView, SimWorld, SpecRecorder
 from spec.errors import Unsupported
@@ -60,7 +61,6 @@ from spec.lease import on_a_clock
 from spec.results import Failed
 from spec.running import FailForGood, GiveUp, Retry, after_raise, fired
 from spec.state import initial
-from spec.view import judge
 
 __all__ = ["SpecShell"]
 
@@ -126,13 +126,12 @@ class SpecShell:
         self.faults = settings.faults(spec.faults)
         self.spent = dict.fromkeys(self.faults, 0)
         self._idle: list[list[simpy.Event]] = [[] for _ in self.queue_names]  # workers waiting for a job
+        self.view = SimView(self.world, spec.schema, self.scope)
+        self._always = AlwaysJudged([p for p in spec.properties.values() if p.kind == "always"], self.world,
+                                    self.view, self.recorder.violations, lambda: self.env.now)
+        self._check_always = self._always.judge  # after every step, every push, every run's end
         self.db = SimDb(self.engine, self.world, self.env, self.recorder,
                         lambda n: int(self._choices.integers(n)), self._check_always, timed)
-        self.view = SimView(self.world, spec.schema, self.scope)
-        self.always = [p for p in spec.properties.values() if p.kind == "always"]
-        #: per property that held when last judged: the parts of the world it read, and their values then
-        self._judged: dict[str, tuple[tuple[str, ...], tuple[object, ...]]] = {}
-        self._unchanged: tuple[object, ...] | None = None  # the world's version when every property was known
         self.done = self.env.event()
         self.outcome = "quiet"
         self.ended_s = 0.0
@@ -388,51 +387,6 @@ class SpecShell:
                 value = None
             else:
                 value = outcome.result
-
-    # -- properties -------------------------------------------------------------------------------------
-
-    def _check_always(self) -> None:
-        """Judge each ``always`` property not violated yet, unless every part of the world it read when it was
-        last judged is unchanged: a predicate's verdict depends only on what it reads through its view (as the
-        checker's memo, ``model.specmodel.judged``, relies on too), so the verdict would be the same. A
-        property that read the clock, or a part without a value to compare, is judged every time. When no
-        part has changed since a call after which every property left was known by its parts, none is."""
-        version = self.world.version()
-        if version == self._unchanged:
-            return
-        view, world_part = self.view, self.world.part
-        parts: dict[str, object] = {}  # each part's value, read once per call: judging changes no part
-
-        def part(p: str) -> object:
-            if p not in parts:
-                parts[p] = world_part(p)
-            return parts[p]
-
-        for prop in self.always:
-            name = prop.name
-            if name in self.recorder.violations:
-                continue
-            last = self._judged.get(name)
-            if last is not None:
-                for p, was in zip(*last, strict=True):
-                    now = part(p)
-                    if now is not was and now != was:
-                        break
-                else:
-                    continue
-            view.reads = set()
-            detail = judge(prop, view)
-            if detail is not None:
-                self.recorder.violations[name] = (self.env.now, detail)
-                continue
-            reads = tuple(sorted(view.reads))
-            values = tuple(part(p) for p in reads)
-            if None in values:
-                self._judged.pop(name, None)
-            else:
-                self._judged[name] = (reads, values)
-        known = all(p.name in self._judged or p.name in self.recorder.violations for p in self.always)
-        self._unchanged = version if known else None
 
     def open_runs(self) -> Iterator[str]:
         """The jobs still running at the end (a stuck run's are waiting for locks)."""

@@ -48,12 +48,63 @@ def is_true(expr: Expr | None, row: Sequence[Value], dialect: Dialect) -> bool:
     return expr is None or _evaluator(expr, dialect)(row, ()) is True
 
 
-def matching(expr: Expr | None, rows: Iterable[Sequence[Value]], dialect: Dialect) -> list[Any]:
-    """The rows (in their order) on which ``expr`` is true: ``is_true`` of each."""
+def matching(expr: Expr | None, rows: Iterable[Sequence[Value]], dialect: Dialect, key: int | None = None
+             ) -> list[Any]:
+    """The rows (in their order) on which ``expr`` is true: ``is_true`` of each. ``key``: the column of the
+    table's key, whose point (``key = c``, ``_point``) passes over the rows of other keys unevaluated."""
     if expr is None:
         return list(rows)
+    if key is not None:
+        point = _point(expr, key)
+        if point is not _NO_POINT:
+            rows = [row for row in rows if row[key] == point]
     where = _evaluator(expr, dialect)
     return [row for row in rows if where(row, ()) is True]
+
+
+_NO_POINT = object()
+#: ``_point``'s answers, by (id(expr), key), with the expression kept so that its id stays its own
+_POINTS: dict[tuple[int, int], tuple[Expr, object]] = {}
+
+
+def _point(expr: Expr, key: int) -> object:
+    """``c`` when ``expr`` is ``key = c`` (an integer) or an AND with that item, and nothing in ``expr`` can raise
+    on a row (``_cannot_raise``): a row of another key makes that item false and so the AND, and evaluating it
+    would have refused nothing. Else ``_NO_POINT``."""
+    kept = _POINTS.get((id(expr), key))
+    if kept is not None and kept[0] is expr:
+        return kept[1]
+    point: object = _NO_POINT
+    if _cannot_raise(expr):
+        for item in expr.items if isinstance(expr, Logic) and expr.op == "and" else (expr,):
+            if isinstance(item, Cmp) and item.op == "=":
+                sides = (item.left, item.right)
+                column = next((e for e in sides if isinstance(e, Col)), None)
+                constant = next((e for e in sides if isinstance(e, Const)), None)
+                if column is not None and constant is not None and column.index == key \
+                        and type(constant.value) is int:
+                    point = constant.value
+                    break
+    if len(_POINTS) >= _MADE_KEPT:
+        _POINTS.clear()
+    _POINTS[(id(expr), key)] = (expr, point)
+    return point
+
+
+def _cannot_raise(expr: Expr) -> bool:
+    """Whether evaluating ``expr`` on any row can raise nothing: columns, constants, ``=``, ``!=``, IS NULL, IN,
+    NOT, AND and OR (equality never raises; an ordering of mismatched values or an integer overflow may)."""
+    if isinstance(expr, Col | Const):
+        return True
+    if isinstance(expr, Cmp):
+        return expr.op in ("=", "!=") and _cannot_raise(expr.left) and _cannot_raise(expr.right)
+    if isinstance(expr, IsNull | Not):
+        return _cannot_raise(expr.operand)
+    if isinstance(expr, In):
+        return _cannot_raise(expr.operand) and all(_cannot_raise(v) for v in expr.values)
+    if isinstance(expr, Logic):
+        return all(_cannot_raise(item) for item in expr.items)
+    return False
 
 
 def projected(exprs: tuple[Expr, ...], rows: Iterable[Sequence[Value]], dialect: Dialect) -> list[tuple[Value, ...]]:

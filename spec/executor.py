@@ -243,7 +243,8 @@ class Engine:
             session = state.sessions[s]
             idle = idle_session(session.base)
             if session is idle or session == idle:  # nothing of its own to see, nothing to end: the state stays
-                rows = matching(plan.where, self._visible(state, s, plan.table), self.dialect)
+                rows = matching(plan.where, self._visible(state, s, plan.table), self.dialect,
+                                self.schema.tables[plan.table].key)
                 return ((state, Done(self._select_result(plan, rows))),)
         writes = not isinstance(plan, Select)  # SQLite ignores FOR UPDATE: such a SELECT is a read
         if not self.dialect.row_locks and writes and state.writer not in (None, s):
@@ -445,7 +446,8 @@ class Engine:
             if session.snapshot is None:
                 state = state.with_session(s, snapshot=state.tables)
             base = state.sessions[s].snapshot
-        rows = matching(plan.where, self._visible(state, s, plan.table, base), self.dialect)
+        rows = matching(plan.where, self._visible(state, s, plan.table, base), self.dialect,
+                        self.schema.tables[plan.table].key)
         return state, self._select_result(plan, rows)
 
     def _select_result(self, plan: Select, rows: list[Row]) -> Result:
@@ -518,7 +520,8 @@ class Engine:
     def _locking(self, state: DbState, s: int, plan: Select | Update | Delete, ranged: bool = True
                  ) -> tuple[DbState, Result]:
         if not self.dialect.row_locks:  # SQLite: the write lock is the transaction's; FOR UPDATE is ignored
-            rows = matching(plan.where, self._visible(state, s, plan.table), self.dialect)
+            rows = matching(plan.where, self._visible(state, s, plan.table), self.dialect,
+                            self.schema.tables[plan.table].key)
             if isinstance(plan, Select):
                 return state, self._select_result(plan, rows)
             return self._apply(state, s, plan, rows, frozenset(), frozenset())
@@ -595,7 +598,7 @@ class Engine:
         """Candidates from the statement's snapshot; wait for held rows; re-check moved rows on the newest."""
         d, key = self.dialect, self.schema.tables[plan.table].key
         pending = state.sessions[s].pending
-        candidates = matching(plan.where, self._visible(state, s, plan.table, pending), d)
+        candidates = matching(plan.where, self._visible(state, s, plan.table, pending), d, key)
         # without a snapshot of its own the statement's snapshot is the newest: each row is its own newest
         current = self._current(state, s, plan.table) if pending else None
         limit = None

@@ -17,11 +17,12 @@ from sim.specsettings import SpecSettings
 from sim.specsim import SpecShell
 from sim.specworld import SimView, SimWorld
 from spec.errors import Unsupported
-from spec.evaluation import evaluate, is_true
+from spec.evaluation import _point, evaluate, is_true
 from spec.executor import Engine
 from spec.expr import Arith, Cmp, Col, Const, Logic
 from spec.schema import Schema
 from spec.state import initial
+from spec.statements import Select
 from specfile.load import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,3 +95,16 @@ def test_a_stream_drawn_in_blocks_gives_the_values_of_single_draws(draw: str) ->
     one_by_one = [float(getattr(single, draw)()) for _ in range(700)]
     taken = in_blocks(getattr(blocked, draw), 256).__next__
     assert [taken() for _ in range(700)] == one_by_one
+
+
+def test_a_where_on_one_key_evaluates_only_that_row_unless_another_item_could_raise() -> None:
+    engine = Engine.of(SCHEMA, "postgresql")
+    big = (1 << 31) - 1
+    state = initial(SCHEMA, {"counter": [{"id": 1, "n": 0}, {"id": 2, "n": big}]}, sessions=1)
+    ((_, outcome),) = engine.execute(state, 0, sa.select(COUNTER.c.n).where((COUNTER.c.id == 1) & (COUNTER.c.n == 0)))
+    assert outcome.result.rows == ((0,),)  # type: ignore[union-attr]
+    plan = engine.plan(sa.select(COUNTER.c.n).where((COUNTER.c.id == 1) & (COUNTER.c.n == 0)))
+    assert isinstance(plan, Select) and plan.where is not None and _point(plan.where, 0) == 1
+    # row 2 overflows n + 1: the WHERE is evaluated on it (as on every row) and refused, key point or not
+    with pytest.raises(Unsupported, match="beyond"):
+        engine.execute(state, 0, sa.select(COUNTER.c.n).where((COUNTER.c.id == 1) & (COUNTER.c.n + 1 > 0)))

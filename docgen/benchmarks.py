@@ -141,10 +141,11 @@ def _sim_rows(sim: Result) -> tuple[list[str], list[str]]:
         f"{four['rate']} ev/s ({four['events']} events, {_shown(four, 'spec', 'ms')}) | the incident's "
         f"`seed-fix` run of row 1, same process: {three['builtin']} ev/s | {three['ratio']} and {four['ratio']} | "
         "none: each event of a spec run is a statement the spec's own SQLAlchemy code builds, run through the "
-        "checker's engine; a statement of a structure seen before is not planned again but has its values bound "
-        "into the kept plan (`spec/plans.py`), and an `always` property is judged again only when a part of the "
-        "world it read has changed. What remains is the spec's own statement building in SQLAlchemy, "
-        "SQLAlchemy's cache key, and the engine's step |",
+        "checker's engine; a statement of a structure seen before, in this run or an earlier run of the spec in "
+        "the process, is not planned again but has its values bound into the kept plan (`spec/plans.py`), its "
+        "expressions run as closures made once (`spec/evaluation.py`), and an `always` property is judged again "
+        "only when a part of the world it read has changed. What remains, largest first: the spec's own "
+        "statement building in SQLAlchemy, the engine's step, SQLAlchemy's cache key, the properties' own code |",
     ]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from heapq import heappush
 
 import simpy
-from simpy.core import SimTime
+from simpy.core import BoundClass, SimTime
 from simpy.events import NORMAL, Event, EventPriority
 
 from sim.rng import TieKeys
@@ -29,6 +29,11 @@ class SeededEnvironment(simpy.Environment):
     def __init__(self, ties: TieKeys) -> None:
         super().__init__()
         self._key = ties.next_key
+        # SimPy binds ``timeout``, ``event``, ``process``... to the instance only for those its own class
+        # declares, which a subclass's are not: bound here, each use is not a new bound method
+        for name, attribute in vars(simpy.Environment).items():
+            if type(attribute) is BoundClass:
+                setattr(self, name, getattr(self, name))
 
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: SimTime = 0) -> None:
         heappush(self._queue, (self._now + delay, priority, self._key(), event))

@@ -18,14 +18,14 @@ import numpy as np
 
 from sim.scenario import Scenario
 
-__all__ = ["BLOCK", "Streams", "TieKeys"]
+__all__ = ["BLOCK", "Streams", "TieKeys", "in_blocks"]
 
 BLOCK = 4096
 
 
-def _values(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
-    """An endless iterator over ``draw(BLOCK)``, ``draw(BLOCK)``, ... as Python numbers."""
-    blocks: Iterator[list[float]] = (draw(BLOCK).tolist() for _ in count())
+def in_blocks(draw: Callable[[int], np.ndarray], block: int = BLOCK) -> Iterator[float]:
+    """An endless iterator over ``draw(block)``, ``draw(block)``, ... as Python numbers."""
+    blocks: Iterator[list[float]] = (draw(block).tolist() for _ in count())
     return chain.from_iterable(blocks)
 
 
@@ -47,7 +47,7 @@ class TieKeys:
             return (gen.integers(0, 2**30, size=n, dtype=np.int64) << 32) | low
 
         #: call to get the next key
-        self.next_key: Callable[[], int] = _values(draw).__next__  # type: ignore[assignment]
+        self.next_key: Callable[[], int] = in_blocks(draw).__next__  # type: ignore[assignment]
 
     def next(self) -> int:
         return self.next_key()
@@ -66,12 +66,12 @@ class Streams:
         if scenario.batch_distribution == "lognormal":
             sigma = scenario.batch_sigma
             mu = math.log(mean) - sigma * sigma / 2  # so that the mean is batch_mean_s
-            self._duration = _values(lambda n: np.exp(mu + sigma * durations.standard_normal(n))).__next__
+            self._duration = in_blocks(lambda n: np.exp(mu + sigma * durations.standard_normal(n))).__next__
         else:
-            self._duration = _values(lambda n: mean * durations.standard_exponential(n)).__next__
+            self._duration = in_blocks(lambda n: mean * durations.standard_exponential(n)).__next__
         db_sigma = scenario.db_sigma
         #: lognormal factors around 1 (median 1), one per DB operation
-        self._factor = _values(lambda n: np.exp(db_sigma * db.standard_normal(n))).__next__
+        self._factor = in_blocks(lambda n: np.exp(db_sigma * db.standard_normal(n))).__next__
         self._read = scenario.db_read_ms / 1000.0
         self._write = scenario.db_write_ms / 1000.0
         self._enqueue = scenario.enqueue_ms_per_job / 1000.0

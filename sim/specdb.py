@@ -21,19 +21,42 @@ from spec.lang import Begin, Commit, Keep, Rollback, is_statement
 from spec.lease import reads_clock
 from spec.plans import PLANS_KEPT
 from spec.results import Blocked, Done, Failed
+from spec.schema import Schema
 from spec.statements import Plan
 
-__all__ = ["SimDb"]
+__all__ = ["SimDb", "shared_engine"]
+
+#: engines by (schema, dialect), so that the runs of one spec (seeds, variants, repetitions) share its plans:
+#: each statement structure is planned once, not once per run. A kept plan is exactly the plan of the
+#: statement (``spec.plans``), so sharing changes no result; the schema is kept so that its id stays its own.
+#: Beside each engine, which of its plans read the clock (``SimDb._timed``), a fact of each plan.
+_ENGINES: dict[tuple[int, str], tuple[Schema, Engine, dict[int, tuple[Plan, bool]]]] = {}
+_ENGINES_KEPT = 16  # a few specs and dialects per process; past this the memo starts again
+
+
+def shared_engine(schema: Schema, dialect: str) -> tuple[Engine, dict[int, tuple[Plan, bool]]]:
+    """The engine of ``schema`` on ``dialect`` that every run of the spec in this process shares, and which of
+    its plans read the clock."""
+    kept = _ENGINES.get((id(schema), dialect))
+    if kept is None or kept[0] is not schema:
+        if len(_ENGINES) >= _ENGINES_KEPT:
+            _ENGINES.clear()
+        kept = _ENGINES[(id(schema), dialect)] = (schema, Engine.of(schema, dialect), {})
+    return kept[1], kept[2]
+
 
 class SimDb:
     """Sessions' steps on ``world.db`` through ``engine``; ``stepped()`` is called after each step."""
 
     def __init__(self, engine: Engine, world: SimWorld, env: simpy.Environment, recorder: SpecRecorder,
-                 draw: Callable[[int], int], stepped: Callable[[], None]) -> None:
+                 draw: Callable[[int], int], stepped: Callable[[], None],
+                 timed: dict[int, tuple[Plan, bool]] | None = None) -> None:
         self.engine, self.world, self.env, self.recorder = engine, world, env, recorder
         self._draw, self._stepped = draw, stepped
         self._waiting: list[simpy.Event] = []  # runs waiting for a lock
-        self._timed: dict[int, tuple[Plan, bool]] = {}  # id(plan) -> (plan, whether it takes or reads a lease)
+        #: id(plan) -> (plan, whether it takes or reads a lease): a fact of the plan, so it may be shared by
+        #: every run whose engine keeps the same plans
+        self._timed: dict[int, tuple[Plan, bool]] = {} if timed is None else timed
 
     def step(self, s: int, op: Any, job: str) -> Generator[Any, Any, Done | Failed]:
         """Run ``op`` (a statement, ``keep``, BEGIN, COMMIT or ROLLBACK) in session ``s`` as the engine

@@ -19,7 +19,7 @@ the failure handler. Faults the spec budgets strike at their opportunities with 
 job queued; a delayed job may be lost. The worker of a crashed run starts again at once.
 
 ``always`` properties are judged after every step, and the first violation's time kept (a property is judged
-again only when a part of the world it read last time has changed: its verdict depends on nothing else); ``eventually``
+again only when a part of the world it read last time has changed: ``sim.specjudged``); ``eventually``
 properties at the end: reached, or stalled when the run went quiet without reaching them (undecided when
 the horizon or the event budget stopped it). Periodic jobs are pushed every period when none is queued or
 running; a run with periodic jobs ends when it is quiet twice with a tick between and nothing changed.
@@ -35,12 +35,12 @@ import numpy as np
 import simpy
 
 from sim.clock import SeededEnvironment
-from sim.rng import TieKeys
-from sim.specdb import SimDb
+from sim.rng import TieKeys, in_blocks
+from sim.specdb import SimDb, shared_engine
+from sim.specjudged import AlwaysJudged
 from sim.specsettings import DEFAULT_PERIOD_S, SpecSettings
 from sim.specworld import SimJob, SimRun, SimView, SimWorld, SpecRecorder
 from spec.errors import Unsupported
-from spec.executor import Engine
 from spec.lang import (
     Begin,
     Bulk,
@@ -61,10 +61,12 @@ from spec.lease import on_a_clock
 from spec.results import Failed
 from spec.running import FailForGood, GiveUp, Retry, after_raise, fired
 from spec.state import initial
-from spec.view import judge
 
 __all__ = ["SpecShell"]
 
+#: what a program yields besides statements, record() and choose(); the transaction boundaries among them
+_OPERATIONS, _BOUNDARIES = Push | Bulk | Begin | Commit | Rollback | Keep, Begin | Commit | Rollback
+DRAWN = 256  # values drawn at once from each stream (``sim.rng.in_blocks``)
 #: how a program's drive ends: it returned, it raised (with the text), or its worker crashed
 RETURNED, CRASHED = "returned", "crashed"
 
@@ -86,7 +88,7 @@ class SpecShell:
         self.spec, self.settings = spec, settings
         self.scope = spec.scope_of(dict(settings.scope))
         on_a_clock(spec.leases, self.scope, "the simulation")
-        self.engine = Engine.of(spec.schema, settings.dialect or spec.dialect)
+        self.engine, timed = shared_engine(spec.schema, settings.dialect or spec.dialect)
         self.level = settings.level or spec.level
         if self.level:
             self.engine.dialect.check_level(self.level)
@@ -106,7 +108,14 @@ class SpecShell:
         self.periodic = spec.periodic_in(self.scope)
         durations, db, ties, faults, choices = (
             np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(settings.seed).spawn(5))
-        self._durations, self._db_rng, self._faults, self._choices = durations, db, faults, choices
+        # each stream drawn in blocks, one kind of draw per stream, which numpy gives value for value as single
+        # draws would: the same numbers, without a numpy call per draw (the choices' bounds vary: drawn singly)
+        # (a block of DRAWN: a spec's run is often short, and a block drawn is drawn whole)
+        self._durations = in_blocks(durations.standard_normal if settings.duration_distribution == "lognormal"
+                                    else durations.standard_exponential, DRAWN).__next__
+        self._normal = in_blocks(db.standard_normal, DRAWN).__next__
+        self._uniform = in_blocks(faults.random, DRAWN).__next__
+        self._choices = choices
         self.env = SeededEnvironment(TieKeys(ties))
         state = initial(spec.schema, spec.initial_rows(self.scope), sessions=len(self.slot_queue))
         if self.level:
@@ -117,12 +126,12 @@ class SpecShell:
         self.faults = settings.faults(spec.faults)
         self.spent = dict.fromkeys(self.faults, 0)
         self._idle: list[list[simpy.Event]] = [[] for _ in self.queue_names]  # workers waiting for a job
-        self.db = SimDb(self.engine, self.world, self.env, self.recorder,
-                        lambda n: int(self._choices.integers(n)), self._check_always)
         self.view = SimView(self.world, spec.schema, self.scope)
-        self.always = [p for p in spec.properties.values() if p.kind == "always"]
-        #: per property that held when last judged: the parts of the world it read, and their values then
-        self._judged: dict[str, tuple[tuple[str, ...], tuple[object, ...]]] = {}
+        self._always = AlwaysJudged([p for p in spec.properties.values() if p.kind == "always"], self.world,
+                                    self.view, self.recorder.violations, lambda: self.env.now)
+        self._check_always = self._always.judge  # after every step, every push, every run's end
+        self.db = SimDb(self.engine, self.world, self.env, self.recorder,
+                        lambda n: int(self._choices.integers(n)), self._check_always, timed)
         self.done = self.env.event()
         self.outcome = "quiet"
         self.ended_s = 0.0
@@ -192,7 +201,7 @@ class SpecShell:
         if job.type not in self.spec.jobs:
             raise Unsupported(f"push of job type {job.type!r}, which the spec does not declare")
         q = self._queue_of(job.type)
-        self.world.queues[q].append(job)
+        self.world.enqueue(q, job)
         self.recorder.job_queued(job.type, 1)
         self._depth()
         if self._idle[q]:
@@ -228,13 +237,13 @@ class SpecShell:
 
     def _fault(self, name: str) -> bool:
         rate, budget = self.faults[name]
-        if rate <= 0 or self.spent[name] >= budget or self._faults.random() >= rate:
+        if rate <= 0 or self.spent[name] >= budget or self._uniform() >= rate:
             return False
         self.spent[name] += 1
         return True
 
     def _latency(self, median_ms: float, times: int = 1) -> float:
-        return times * (median_ms / 1000.0) * math.exp(self.settings.db_sigma * float(self._db_rng.standard_normal()))
+        return times * (median_ms / 1000.0) * math.exp(self.settings.db_sigma * self._normal())
 
     def _duration(self, job: str) -> float:
         mean = self.settings.duration_of(job, self.spec.durations)
@@ -243,8 +252,8 @@ class SpecShell:
         if self.settings.duration_distribution == "lognormal":
             sigma = self.settings.duration_sigma
             mu = math.log(mean) - sigma * sigma / 2  # so that the mean stays the job's mean
-            return math.exp(mu + sigma * float(self._durations.standard_normal()))
-        return mean * float(self._durations.standard_exponential())
+            return math.exp(mu + sigma * self._durations())
+        return mean * self._durations()
 
     # -- workers and runs -------------------------------------------------------------------------------
 
@@ -261,12 +270,12 @@ class SpecShell:
             if self._fault("duplicate"):
                 self.recorder.ended(job.type, "duplicated")  # a copy stays queued
             else:
-                del queue[i]
+                self.world.take(q, i)
                 self.recorder.job_queued(job.type, -1)
             self._depth()
-            self.world.slots[s] = SimRun(job)
+            self.world.occupy(s, SimRun(job))
             yield from self._run(s, job)
-            self.world.slots[s] = None
+            self.world.occupy(s, None)
             self._check_always()  # the run's end: the world may be idle now
             self._settle()
 
@@ -342,7 +351,7 @@ class SpecShell:
             if isinstance(op, Choose):
                 value = op.options[int(self._choices.integers(len(op.options)))]
                 continue
-            if not isinstance(op, Push | Bulk | Begin | Commit | Rollback | Keep) and not is_statement(op):
+            if not isinstance(op, _OPERATIONS) and not is_statement(op):
                 raise Unsupported(f"job {job.type!r} yielded {op!r}: a program yields SQLAlchemy statements, "
                                   "begin(), keep(), commit(), rollback(), push(), bulk(), record() or choose()",
                                   yielded_at(gen))
@@ -374,37 +383,10 @@ class SpecShell:
                 throw = SqlError(outcome.error, outcome.message)
             elif isinstance(op, Keep):
                 value = op.fn(outcome.result)
-            elif isinstance(op, Begin | Commit | Rollback):
+            elif isinstance(op, _BOUNDARIES):
                 value = None
             else:
                 value = outcome.result
-
-    # -- properties -------------------------------------------------------------------------------------
-
-    def _check_always(self) -> None:
-        """Judge each ``always`` property not violated yet, unless every part of the world it read when it was
-        last judged is unchanged: a predicate's verdict depends only on what it reads through its view (as the
-        checker's memo, ``model.specmodel.judged``, relies on too), so the verdict would be the same. A
-        property that read the clock, or a part without a value to compare, is judged every time."""
-        view, part = self.view, self.world.part
-        for prop in self.always:
-            name = prop.name
-            if name in self.recorder.violations:
-                continue
-            last = self._judged.get(name)
-            if last is not None and tuple(part(p) for p in last[0]) == last[1]:
-                continue
-            view.reads = set()
-            detail = judge(prop, view)
-            if detail is not None:
-                self.recorder.violations[name] = (self.env.now, detail)
-                continue
-            reads = tuple(sorted(view.reads))
-            values = tuple(part(p) for p in reads)
-            if None in values:
-                self._judged.pop(name, None)
-            else:
-                self._judged[name] = (reads, values)
 
     def open_runs(self) -> Iterator[str]:
         """The jobs still running at the end (a stuck run's are waiting for locks)."""

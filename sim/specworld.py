@@ -61,6 +61,9 @@ class SimWorld:
     now: float = 0.0  # the simulated time, kept up to date by the driver
     times: dict[str, list[tuple[float, tuple[Value, ...]]]] = field(default_factory=dict)  # event -> (t, key)
     recorded: int = 0  # how many ``record``s so far: the ghost counts' version
+    #: how many times a job was queued or taken, or a worker's run began or ended: the version of ``queues``
+    #: and ``slots``, which change only through ``enqueue``, ``take`` and ``occupy``
+    moves: int = 0
     #: ``ghost`` as last built; one object until the next record, so a view's count cache keeps it
     _ghost: list[tuple[tuple[str, tuple[Value, ...]], int]] | None = field(default=None, repr=False, compare=False)
 
@@ -71,13 +74,15 @@ class SimWorld:
             return self.db.tables  # immutable: a new tuple when a commit changes them
         if name == "ghost":
             return self.recorded  # ``counts`` changes only in ``record``
-        if name == "queues":
-            return tuple(tuple(q) for q in self.queues)
-        if name == "slots":
-            return tuple(r.job if r is not None else None for r in self.slots)  # a view reads the run's job
+        if name in ("queues", "slots"):
+            return self.moves
         if name == "failed":
             return len(self.failed)  # only ever appended to
         return None
+
+    def version(self) -> tuple[object, ...]:
+        """A value that differs whenever any part with a value (``part``) differs."""
+        return self.db.tables, self.recorded, self.moves, len(self.failed)
 
     @property
     def ghost(self) -> list[tuple[tuple[str, tuple[Value, ...]], int]]:
@@ -91,6 +96,19 @@ class SimWorld:
         self.recorded += 1
         self._ghost = None
         self.times.setdefault(r.event, []).append((self.now, r.key))
+
+    def enqueue(self, q: int, job: SimJob) -> None:
+        self.queues[q].append(job)
+        self.moves += 1
+
+    def take(self, q: int, i: int) -> None:
+        del self.queues[q][i]
+        self.moves += 1
+
+    def occupy(self, s: int, run: SimRun | None) -> None:
+        """Worker ``s`` begins ``run`` (``None``: its run ended)."""
+        self.slots[s] = run
+        self.moves += 1
 
     def depth(self) -> int:
         return sum(len(q) for q in self.queues)
@@ -106,18 +124,28 @@ class SimView(View):
     def __init__(self, world: SimWorld, schema: Schema, scope: Scope) -> None:
         super().__init__(world, schema, scope)
         self._sim = world
-        self._rows: dict[str, tuple[object, list[dict[str, Value]]]] = {}  # table -> (tables read, rows)
+        #: table -> (the tables read, their rows of it as dicts, those rows as stored)
+        self._rows: dict[str, tuple[object, list[dict[str, Value]], tuple[tuple[Value, ...], ...]]] = {}
 
     def rows(self, table: str) -> list[dict[str, Value]]:
         """The committed rows of ``table``, built once per database state: properties are judged after every
-        step, each reading the rows many times, and the tables only change on a write."""
+        step, each reading the rows many times, and the tables only change on a write. A row a commit left
+        as it was (the same stored tuple) keeps its dict from the state before."""
         tables = self._sim.db.tables
         kept = self._rows.get(table)
         if kept is not None and kept[0] is tables:
             self.reads.add("tables")
             return kept[1]
-        rows = super().rows(table)
-        self._rows[table] = (tables, rows)
+        rows = super().rows(table) if kept is None else None  # the first read checks the table's name
+        stored = tables[self._schema.names.index(table)]
+        if rows is None:
+            assert kept is not None
+            self.reads.add("tables")
+            names = [c.name for c in self._schema.tables[self._schema.names.index(table)].columns]
+            before = {id(row): i for i, row in enumerate(kept[2])}  # kept[2] keeps them alive: ids are theirs
+            rows = [kept[1][i] if i is not None else dict(zip(names, row, strict=True))
+                    for row, i in ((row, before.get(id(row))) for row in stored)]
+        self._rows[table] = (tables, rows, stored)
         return rows
 
     @property

@@ -36,6 +36,7 @@ class Scope(Mapping[str, Value]):
 
     def __init__(self, values: Mapping[str, Value]) -> None:
         self._values = dict(values)
+        self._hash: int | None = None  # the values never change: hashed once
 
     def __getitem__(self, name: str) -> Value:
         return self._values[name]
@@ -56,10 +57,15 @@ class Scope(Mapping[str, Value]):
         return ", ".join(f"{k}={v}" for k, v in self._values.items())
 
     def __hash__(self) -> int:  # a job's ctx holds the scope, and its frame's locals are compared by hash
-        return hash(tuple(self._values.items()))
+        if self._hash is None:
+            self._hash = hash(tuple(self._values.items()))
+        return self._hash
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Scope) and self._values == other._values
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a copy in another process hashes its strings anew
+        return Scope, (self._values,)
 
 
 @dataclass(frozen=True, slots=True)

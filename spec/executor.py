@@ -47,14 +47,15 @@ as the kept ones (more permissive, docs/spec-sql.md). A deadlock can then close 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
 from spec.dialects import REPEATABLE_READ, Dialect, dialect
 from spec.errors import DEADLOCK, DUPLICATE_KEY, LOCK_NOT_AVAILABLE, NOT_NULL, SourceLocation, Unsupported
-from spec.expr import Expr, Owner, columns_read, evaluate, is_true, sort_key
+from spec.evaluation import evaluate, is_true, matching, projected, sort_key
+from spec.expr import Expr, Owner, columns_read
 from spec.keyrange import key_ranges, open_below, propagated_false, reads
 from spec.lease import GONE
 from spec.plans import PlanCache
@@ -66,12 +67,16 @@ from spec.state import (
     Session,
     Tables,
     add_writes,
+    apply_writes,
     by_key,
     committed,
     grant_claims,
+    idle_session,
+    opened_session,
     overlay,
     purged,
     table_writes,
+    visible,
 )
 from spec.statements import Delete, Insert, Plan, Select, Update, compile_statement, impossible
 
@@ -205,11 +210,9 @@ class Engine:
             return state  # nothing to end: the same state, not an equal copy
         if release and self.dialect.name == "mysql":
             state = grant_claims(state, s, committed, self.schema)
-        state = state.with_session(s, open=False, level=state.sessions[s].base, failed=None, doomed=None,
-                                   snapshot=None, writes=(), locks=frozenset(), gaps=frozenset(),
-                                   waiting=frozenset(), pending=None, resume=None, shared=frozenset(), claim=None,
-                                   written_before_wait=frozenset())
-        return replace(state, writer=None) if state.writer == s else state
+        sessions = list(state.sessions)
+        sessions[s] = idle_session(state.sessions[s].base)  # every field but its default level is reset
+        return DbState(state.tables, tuple(sessions), None if state.writer == s else state.writer, state.marked)
 
     # -- statements -------------------------------------------------------------------------------------
 
@@ -236,15 +239,32 @@ class Engine:
         return self._autocommit(state, s, plan)
 
     def _autocommit(self, state: DbState, s: int, plan: Plan) -> tuple[Step, ...]:
+        if isinstance(plan, Select) and not plan.for_update and state.writer != s:
+            session = state.sessions[s]
+            idle = idle_session(session.base)
+            if session is idle or session == idle:  # nothing of its own to see, nothing to end: the state stays
+                rows = matching(plan.where, self._visible(state, s, plan.table), self.dialect,
+                                self.schema.tables[plan.table].key)
+                return ((state, Done(self._select_result(plan, rows))),)
         writes = not isinstance(plan, Select)  # SQLite ignores FOR UPDATE: such a SELECT is a read
         if not self.dialect.row_locks and writes and state.writer not in (None, s):
             on = frozenset({state.writer}) if state.writer is not None else frozenset()
             return ((state.with_session(s, waiting=on), Blocked(on)),)
-        level = state.sessions[s].base or self.dialect.default_level
-        opened = state.with_session(s, open=True, level=level)
+        session = state.sessions[s]
+        level = session.base or self.dialect.default_level
+        if session is idle_session(session.base):  # the common case: one shared value, not a new session
+            opened = state.with_session_as(s, opened_session(session.base, level))
+        else:
+            opened = state.with_session(s, open=True, level=level)
         steps = []
         for after, outcome in self._run(opened, s, plan):
-            if isinstance(outcome, Done):
+            if isinstance(outcome, Done) and self.dialect.name != "mysql":  # commit and end in one new state
+                mine = after.sessions[s]  # (open: ``_ended`` would end it; no claims to grant, no marks to keep)
+                sessions = list(after.sessions)
+                sessions[s] = idle_session(mine.base)
+                after = DbState(apply_writes(after.tables, mine.writes, self.schema), tuple(sessions),
+                                None if after.writer == s else after.writer, after.marked)
+            elif isinstance(outcome, Done):
                 after = self._ended(self._committed(after, s), s, committed=True)
             elif isinstance(outcome, Blocked):  # it keeps what it waits for, where, and the locks it took
                 mine = after.sessions[s]
@@ -319,8 +339,12 @@ class Engine:
         except _Marked as marked:  # the record may still be there (it stops the statement) or purged
             return self._stopped(state, s, plan, marked.event) + self._run(purged(state, marked.mark, self.schema),
                                                                            s, plan)
-        return ((state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None,
-                                    written_before_wait=frozenset()), Done(result)),)
+        mine = state.sessions[s]
+        if mine.waiting or mine.pending is not None or mine.resume is not None or mine.claim is not None \
+                or mine.written_before_wait:  # what a statement that waited kept is over
+            state = state.with_session(s, waiting=frozenset(), pending=None, resume=None, claim=None,
+                                       written_before_wait=frozenset())
+        return ((state, Done(result)),)
 
     def _stopped(self, state: DbState, s: int, plan: Plan, event: _Wait | _Error) -> tuple[Step, ...]:
         """The statement met a held row (``_Wait``) or raised an engine error (``_Error``)."""
@@ -410,6 +434,11 @@ class Engine:
         rows = (base or state.tables)[table]
         return overlay(by_key(rows, key), table_writes(state.sessions[s], table))
 
+    def _visible(self, state: DbState, s: int, table: int, base: Tables | None = None) -> Sequence[Row]:
+        """``_current``'s rows in key order."""
+        rows = (base or state.tables)[table]
+        return visible(rows, table_writes(state.sessions[s], table), self.schema.tables[table].key)
+
     def _plain_select(self, state: DbState, s: int, plan: Select) -> tuple[DbState, Result]:
         session = state.sessions[s]
         base = None
@@ -417,8 +446,8 @@ class Engine:
             if session.snapshot is None:
                 state = state.with_session(s, snapshot=state.tables)
             base = state.sessions[s].snapshot
-        view = self._current(state, s, plan.table, base)
-        rows = [view[k] for k in sorted(view) if is_true(plan.where, view[k], self.dialect)]
+        rows = matching(plan.where, self._visible(state, s, plan.table, base), self.dialect,
+                        self.schema.tables[plan.table].key)
         return state, self._select_result(plan, rows)
 
     def _select_result(self, plan: Select, rows: list[Row]) -> Result:
@@ -433,7 +462,7 @@ class Engine:
             return Result(plan.names, tuple(out), len(out), ordered=not plan.group_by)
         rows = _ordered(rows, plan.order_by, d)
         rows = rows[plan.offset:] if plan.limit is None else rows[plan.offset:plan.offset + plan.limit]
-        out = [tuple(evaluate(c, r, d) for c in plan.columns) for r in rows]
+        out = projected(plan.columns, rows, d)
         return Result(plan.names, tuple(out), len(out), ordered=plan.ordered or len(out) <= 1)
 
     # -- writes -----------------------------------------------------------------------------------------
@@ -441,8 +470,9 @@ class Engine:
     @staticmethod
     def _holders(state: DbState, s: int, table: int, k: int, shared: bool = True) -> frozenset[int]:
         """The other sessions holding row ``k``: exclusively, or also (``shared``) by a shared lock."""
-        return frozenset(o for o, other in enumerate(state.sessions) if o != s and (
-            (table, k) in other.locks or (shared and (table, k) in other.shared)))
+        lock = (table, k)
+        return frozenset([o for o, other in enumerate(state.sessions) if (
+            lock in other.locks or (shared and lock in other.shared)) and o != s])
 
     def _insert(self, state: DbState, s: int, plan: Insert) -> tuple[DbState, Result]:
         spec = self.schema.tables[plan.table]
@@ -472,8 +502,7 @@ class Engine:
                 raise _Wait(holders, inserted, shared=frozenset({(plan.table, k)}))
             new[k] = row
         state = self._write(state, s, plan.table, new)
-        returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in plan.rows
-                         ) if plan.returning is not None else ()
+        returned = tuple(projected(plan.returning, plan.rows, self.dialect)) if plan.returning is not None else ()
         return state, Result(plan.names, returned, len(plan.rows))
 
     def _check_not_null(self, row: Row, table: int) -> None:
@@ -491,8 +520,8 @@ class Engine:
     def _locking(self, state: DbState, s: int, plan: Select | Update | Delete, ranged: bool = True
                  ) -> tuple[DbState, Result]:
         if not self.dialect.row_locks:  # SQLite: the write lock is the transaction's; FOR UPDATE is ignored
-            view = self._current(state, s, plan.table)
-            rows = [view[k] for k in sorted(view) if is_true(plan.where, view[k], self.dialect)]
+            rows = matching(plan.where, self._visible(state, s, plan.table), self.dialect,
+                            self.schema.tables[plan.table].key)
             if isinstance(plan, Select):
                 return state, self._select_result(plan, rows)
             return self._apply(state, s, plan, rows, frozenset(), frozenset())
@@ -513,7 +542,7 @@ class Engine:
         indexed = sorted(range(len(taken)), key=lambda i: _row_key(taken[i][0], order, d))
         rows = [taken[i][1] for i in indexed]
         rows = rows[plan.offset:] if plan.limit is None else rows[plan.offset:plan.offset + plan.limit]
-        out = tuple(tuple(evaluate(c, r, d) for c in plan.columns) for r in rows)
+        out = tuple(projected(plan.columns, rows, d))
         return Result(plan.names, out, len(out), ordered=plan.ordered or len(out) <= 1)
 
     def _apply(self, state: DbState, s: int, plan: Update | Delete, rows: list[Row],
@@ -538,10 +567,11 @@ class Engine:
                 new[k] = None
                 after.append(row)
         state = self._write(state, s, plan.table, new, locks)
-        state = state.with_session(s, gaps=state.sessions[s].gaps | gaps)
+        if gaps:
+            state = state.with_session(s, gaps=state.sessions[s].gaps | gaps)
         returned: tuple[Row, ...] = ()
         if plan.returning is not None:
-            returned = tuple(tuple(evaluate(c, r, self.dialect) for c in plan.returning) for r in after)
+            returned = tuple(projected(plan.returning, after, self.dialect))
         return state, Result(plan.names, returned, len(rows), ordered=len(rows) <= 1)
 
     def _assigned(self, plan: Update, row: Row, s: int) -> Row:
@@ -567,9 +597,10 @@ class Engine:
                        ) -> tuple[list[tuple[Row, Row]], frozenset[tuple[int, int]]]:
         """Candidates from the statement's snapshot; wait for held rows; re-check moved rows on the newest."""
         d, key = self.dialect, self.schema.tables[plan.table].key
-        snap = self._current(state, s, plan.table, state.sessions[s].pending)
-        current = self._current(state, s, plan.table)
-        candidates = [snap[k] for k in sorted(snap) if is_true(plan.where, snap[k], d)]
+        pending = state.sessions[s].pending
+        candidates = matching(plan.where, self._visible(state, s, plan.table, pending), d, key)
+        # without a snapshot of its own the statement's snapshot is the newest: each row is its own newest
+        current = self._current(state, s, plan.table) if pending else None
         limit = None
         if isinstance(plan, Select):
             candidates.sort(key=lambda r: _row_key(r, plan.order_by, d))
@@ -596,7 +627,7 @@ class Engine:
                     if isinstance(plan, Select) and plan.nowait:
                         raise _Error(LOCK_NOT_AVAILABLE, f"row {k} is locked")
                     raise _Wait(holders)
-                newest = current.get(k)
+                newest = row if current is None else current.get(k)
                 if newest is None:
                     continue  # deleted since the snapshot: nothing left to lock
                 # (``row`` may be the kept part of the old row: when the row did not change, the WHERE
@@ -604,7 +635,8 @@ class Engine:
                 if newest != row and not is_true(plan.where, newest, d):
                     rechecked.append(k)  # EvalPlanQual locks the newest version, then re-checks: the lock stays
                     continue
-                self._check_row(plan, newest, frozenset())  # and again on the newest version, after a wait
+                if newest is not row:  # and again on the newest version, after a wait
+                    self._check_row(plan, newest, frozenset())
             except (_Wait, _Error) as event:
                 events.setdefault(("wait", event.on) if isinstance(event, _Wait) else ("error", event.error), event)
                 if in_order:

@@ -1,6 +1,5 @@
-"""Column expressions: compiled from SQLAlchemy's expression objects into small frozen trees, then evaluated
-on a row with SQL's NULL rules (three-valued logic: a comparison with NULL is unknown, ``NOT unknown`` is
-unknown, ``unknown AND false`` is false, and WHERE keeps a row only when its condition is true).
+"""Column expressions: compiled from SQLAlchemy's expression objects into small frozen trees, which
+``spec.evaluation`` evaluates on a row with SQL's NULL rules.
 
 Modelled: column references of the statement's one table, constants, ``+ - *`` on integers (a result
 beyond the engine's integer width is refused, as the engine would raise), ``= != < <= > >=`` (ordering
@@ -14,8 +13,7 @@ construct.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -29,8 +27,8 @@ from spec.errors import Unsupported
 from spec.lease import GONE, LeaseExpired, LeaseNow, LeaseOwner
 from spec.schema import TableSpec, Value
 
-__all__ = ["Agg", "Const", "Expr", "Owner", "columns_read", "compile_expr", "const", "evaluate", "is_true", "kind_of",
-           "recording_parameters", "sort_key"]
+__all__ = ["Agg", "Const", "Expr", "Owner", "check_int", "columns_read", "compile_expr", "const", "kind_of",
+           "recording_parameters"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +102,6 @@ Expr = Col | Const | Arith | Cmp | IsNull | In | Logic | Not | Coalesce | Agg | 
 _ARITH: dict[Any, str] = {operators.add: "+", operators.sub: "-", operators.mul: "*"}
 _CMP: dict[Any, str] = {operators.eq: "=", operators.ne: "!=", operators.lt: "<", operators.le: "<=",
                         operators.gt: ">", operators.ge: ">="}
-_PY_CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-_PY_ARITH: dict[str, Callable[[int, int], int]] = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 _AGGREGATES = {"count", "sum", "min", "max"}
 
 
@@ -147,7 +142,7 @@ def const(value: Any, dialect: Dialect) -> Const:
     if isinstance(value, bool):
         return Const(value, "bool")
     if isinstance(value, int):
-        _check_int(value, dialect)
+        check_int(value, dialect)
         return Const(value, "int")
     if isinstance(value, str):
         if dialect.case_insensitive_strings and not value.isascii():
@@ -156,7 +151,7 @@ def const(value: Any, dialect: Dialect) -> Const:
     raise Unsupported(f"a constant of type {type(value).__name__} ({value!r})")
 
 
-def _check_int(value: int, dialect: Dialect) -> None:
+def check_int(value: int, dialect: Dialect) -> None:
     bound = 1 << (dialect.int_bits - 1)
     if not -bound <= value < bound:
         raise Unsupported(f"integer {value} beyond {dialect.name}'s {dialect.int_bits}-bit INTEGER")
@@ -301,10 +296,6 @@ def compile_expr(element: Any, table: sa.Table, spec: TableSpec, dialect: Dialec
     return compiler._predicate(element) if predicate else compiler(element)
 
 
-def _string_key(value: str, dialect: Dialect) -> str:
-    return value.rstrip(" ").lower() if dialect.case_insensitive_strings else value
-
-
 def columns_read(expr: Any) -> set[int]:
     """The columns an expression (or a tuple of them) reads, by position in its table."""
     if isinstance(expr, Col):
@@ -314,95 +305,3 @@ def columns_read(expr: Any) -> set[int]:
     if not hasattr(expr, "__dataclass_fields__"):
         return set()
     return set().union(*(columns_read(getattr(expr, f)) for f in expr.__dataclass_fields__))
-
-
-def evaluate(expr: Expr, row: Sequence[Value], dialect: Dialect, group: Sequence[Sequence[Value]] = ()) -> Value:
-    """The value of ``expr`` on ``row`` (``group``: the rows an aggregate ranges over)."""
-    if isinstance(expr, Col):
-        return row[expr.index]
-    if isinstance(expr, Const):
-        return expr.value
-    if isinstance(expr, Cmp):
-        a, b = evaluate(expr.left, row, dialect, group), evaluate(expr.right, row, dialect, group)
-        if a is None or b is None:
-            return None
-        if isinstance(a, str) and isinstance(b, str):
-            a, b = _string_key(a, dialect), _string_key(b, dialect)
-        return _PY_CMP[expr.op](a, b)
-    if isinstance(expr, Logic):
-        values = [evaluate(e, row, dialect, group) for e in expr.items]
-        if expr.op == "and":
-            return False if False in values else (None if None in values else True)
-        return True if True in values else (None if None in values else False)
-    if isinstance(expr, Not):
-        value = evaluate(expr.operand, row, dialect, group)
-        return None if value is None else not value
-    if isinstance(expr, IsNull):
-        return (evaluate(expr.operand, row, dialect, group) is None) != expr.negated
-    if isinstance(expr, In):
-        return _in(expr, row, dialect, group)
-    if isinstance(expr, Arith):
-        a, b = evaluate(expr.left, row, dialect, group), evaluate(expr.right, row, dialect, group)
-        if a is None or b is None:
-            return None
-        assert isinstance(a, int) and isinstance(b, int)
-        result = _PY_ARITH[expr.op](a, b)
-        _check_int(result, dialect)
-        return result
-    if isinstance(expr, Owner):
-        raise Unsupported("a lease's owner outside an UPDATE's SET (lease.taken())")
-    if isinstance(expr, Coalesce):
-        for item in expr.items:
-            value = evaluate(item, row, dialect, group)
-            if value is not None:
-                return value
-        return None
-    return _aggregate(expr, dialect, group)
-
-
-def _in(expr: In, row: Sequence[Value], dialect: Dialect, group: Sequence[Sequence[Value]]) -> Value:
-    if not expr.values:  # SQLAlchemy renders an empty IN as a condition that is false for every row
-        return expr.negated
-    needle = evaluate(expr.operand, row, dialect, group)
-    found: Value = False
-    for item in expr.values:
-        equal = evaluate(Cmp("=", Const(needle, "null"), item), row, dialect, group) if needle is not None else None
-        if equal is True:
-            found = True
-            break
-        if equal is None:
-            found = None
-    return (None if found is None else not found) if expr.negated else found
-
-
-def _aggregate(expr: Agg, dialect: Dialect, group: Sequence[Sequence[Value]]) -> Value:
-    if expr.operand is None:
-        return len(group)
-    values = [v for v in (evaluate(expr.operand, r, dialect) for r in group) if v is not None]
-    if expr.name == "count":
-        return len(values)
-    if not values:
-        return None
-    ints = [int(v) for v in values]
-    result = sum(ints) if expr.name == "sum" else (min(ints) if expr.name == "min" else max(ints))
-    if expr.name == "sum" and dialect.name == "sqlite":
-        _check_int(result, dialect)  # PostgreSQL and MariaDB sum into a wider type
-    return result
-
-
-def is_true(expr: Expr | None, row: Sequence[Value], dialect: Dialect) -> bool:
-    """WHERE's rule: a row is kept only when its condition is true (not false, not unknown)."""
-    return expr is None or evaluate(expr, row, dialect) is True
-
-
-def sort_key(value: Value, descending: bool, dialect: Dialect) -> tuple[int, Any]:
-    """An ORDER BY key with the dialect's NULL placement (PostgreSQL: NULL high; MariaDB and SQLite: NULL low)."""
-    null_rank = 1 if dialect.nulls_sort_high else -1
-    key: tuple[int, Any] = (null_rank, 0) if value is None else (0, value)
-    if descending:
-        return (-key[0], _negate(key[1]))
-    return key
-
-
-def _negate(value: Any) -> Any:
-    return -int(value) if isinstance(value, bool | int) else value

@@ -31,7 +31,8 @@ from typing import Any
 
 from spec.dialects import Dialect
 from spec.errors import Unsupported
-from spec.expr import Cmp, Col, Const, Expr, In, Logic, Not, columns_read, evaluate, is_true
+from spec.evaluation import evaluate, is_true
+from spec.expr import Cmp, Col, Const, Expr, In, Logic, Not, columns_read
 from spec.schema import TableSpec, Value
 from spec.state import Gap
 

@@ -59,11 +59,11 @@ class PlanCache:
             return self._compiled(compile)
         values = [p.effective_value for p in key.bindparams]
         try:
-            shape = (key.key, *(type(v) for v in values))
+            shape = (key.key, *map(type, values))
             template = self._templates.get(shape)
             if template is None:
                 return self._first(shape, key.bindparams, values, compile)
-            chosen = (*(_frozen(values[i]) for i in template.fixed), *(values[i] for i, _ in template.bound))
+            chosen = (*[_frozen(values[i]) for i in template.fixed], *[values[i] for i, _ in template.bound])
             found = template.plans.get(chosen)
         except TypeError:  # an unhashable value: compiling will refuse it, or plan it uncached
             return self._compiled(compile)
@@ -113,7 +113,7 @@ class PlanCache:
 def _frozen(value: object) -> object:
     """A parameter's value as a key: typed (``1`` and ``True`` are equal in Python, not in a plan), and a
     list (an IN's) as a tuple."""
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return tuple(_frozen(v) for v in value)
     return (type(value), value)
 

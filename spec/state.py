@@ -8,14 +8,15 @@ by the session that took them until its transaction ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from spec.errors import Unsupported
 from spec.schema import Schema, Value
 
-__all__ = ["DbState", "Row", "Session", "Tables", "committed", "grant_claims", "initial", "purged"]
+__all__ = ["DbState", "Row", "Session", "Tables", "committed", "grant_claims", "idle_session", "initial",
+           "opened_session", "purged"]
 
 Row = tuple[Value, ...]
 #: one tuple of rows per table, each in primary-key order
@@ -53,6 +54,19 @@ class Session:
     written_before_wait: frozenset[tuple[int, int]] = frozenset()
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
+    def changed(self, changes: Mapping[str, Any]) -> Session:
+        """``replace(self, **changes)``, or ``self`` when every field named already holds a value of the same
+        type equal to the new one (a copy would be equal: sharing it saves building it)."""
+        for name, value in changes.items():
+            now = getattr(self, name, _NO_FIELD)
+            if now is not value and (type(now) is not type(value) or now != value):
+                break
+        else:
+            return self
+        if not _SESSION_FIELDS_SET.issuperset(changes):
+            raise TypeError(f"Session has no field {sorted(changes.keys() - _SESSION_FIELDS_SET)[0]!r}")
+        return Session(*[changes[n] if n in changes else getattr(self, n) for n in _SESSION_FIELDS])
+
     def __hash__(self) -> int:  # cached: states are hashed many times as dict keys
         h = self._hash
         if not h:
@@ -61,6 +75,36 @@ class Session:
                       self.claim, self.written_before_wait)) or 1
             object.__setattr__(self, "_hash", h)
         return h
+
+
+#: a Session's fields in order (its constructor's arguments), for ``Session.changed``
+_SESSION_FIELDS = tuple(f.name for f in fields(Session) if f.init)
+_SESSION_FIELDS_SET = frozenset(_SESSION_FIELDS)
+_NO_FIELD = object()  # what ``Session.changed`` reads of a name that is no field: a value no change holds
+
+
+def idle_session(base: str) -> Session:
+    """A session with no transaction, nothing held and nothing awaited, whose default level is ``base``: one
+    value per level, shared (a session's end builds it on every statement outside a transaction)."""
+    idle = _IDLE.get(base)
+    if idle is None:
+        idle = _IDLE[base] = Session(level=base, base=base)
+    return idle
+
+
+_IDLE: dict[str, Session] = {}
+
+
+def opened_session(base: str, level: str) -> Session:
+    """An idle session (``idle_session(base)``) that has just begun a transaction at ``level``: one value per
+    pair, shared (each statement outside a transaction begins one)."""
+    opened = _OPENED.get((base, level))
+    if opened is None:
+        opened = _OPENED[(base, level)] = Session(open=True, level=level, base=base)
+    return opened
+
+
+_OPENED: dict[tuple[str, str], Session] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +132,22 @@ class DbState:
         return self.sessions[s]
 
     def with_session(self, s: int, **changes: Any) -> DbState:
+        """The state with session ``s``'s fields ``changes`` set: this very state when each already has its
+        value (a statement's every step sets a session's fields, most often to what they are)."""
+        old = self.sessions[s]
+        new = old.changed(changes)
+        if new is old:
+            return self
         sessions = list(self.sessions)
-        sessions[s] = replace(sessions[s], **changes)
+        sessions[s] = new
         return DbState(self.tables, tuple(sessions), self.writer, self.marked)
 
+
+    def with_session_as(self, s: int, session: Session) -> DbState:
+        """The state with session ``s`` replaced by ``session``."""
+        sessions = list(self.sessions)
+        sessions[s] = session
+        return DbState(self.tables, tuple(sessions), self.writer, self.marked)
 
     def permuted(self, order: tuple[int, ...]) -> DbState:
         """The same database with session ``order[i]`` renamed ``i`` (for symmetry between workers)."""
@@ -117,6 +173,22 @@ def overlay(base: Mapping[int, Row], writes: Iterable[tuple[int, Row | None]]) -
         else:
             view[k] = row
     return view
+
+
+def visible(rows: tuple[Row, ...], writes: tuple[tuple[int, Row | None], ...], key: int) -> Sequence[Row]:
+    """``rows`` with ``writes`` on top (``overlay``), in key order: ``rows`` themselves when there are no writes
+    and their keys ascend, as a table's do (a statement reads them on every step: no dict to build, no sort)."""
+    if not writes:
+        prev: Any = None
+        for row in rows:
+            k = row[key]
+            if prev is not None and not prev < k:
+                break
+            prev = k
+        else:
+            return rows
+    view = overlay(by_key(rows, key), writes)
+    return [view[k] for k in sorted(view)]
 
 
 def table_writes(session: Session, table: int) -> tuple[tuple[int, Row | None], ...]:
@@ -151,9 +223,11 @@ def committed(state: DbState, s: int, schema: Schema, marks: bool) -> DbState:
     """Session ``s``'s writes are committed; with ``marks`` (MariaDB) the committed rows it deleted stay in the
     table as marked records until purge, which the model does not time (a key written again is no longer one)."""
     writes = state.sessions[s].writes
+    if not writes:
+        return state  # nothing written: the same state, not an equal copy
     tables = apply_writes(state.tables, writes, schema)
-    if not marks or not writes:
-        return replace(state, tables=tables)
+    if not marks:
+        return DbState(tables, state.sessions, state.writer, state.marked)
     keys = [schema.tables[t].key for t in range(len(tables))]
     deleted = {(t, k) for t, table in enumerate(writes) for k, row in table if row is None
                and any(r[keys[t]] == k for r in state.tables[t])}
@@ -222,4 +296,4 @@ def initial(schema: Schema, rows: Mapping[str, Iterable[Mapping[str, Value]]], s
     unknown_tables = set(rows) - set(schema.names)
     if unknown_tables:
         raise Unsupported(f"initial rows for tables not in the schema: {sorted(unknown_tables)}")
-    return DbState(tuple(tables), tuple(Session() for _ in range(sessions)))
+    return DbState(tuple(tables), tuple(idle_session("") for _ in range(sessions)))

@@ -1,5 +1,5 @@
 """A simulated spec's ``always`` properties are judged again only when something they read has changed
-(``SpecShell._check_always``): the same runs, to the byte, as judging every property after every step."""
+(``sim.specjudged.AlwaysJudged``): the same runs, to the byte, as judging every property after every step."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import sim.specsim
+import sim.specjudged
 from sim.specrun import run_spec
 from sim.specsettings import SpecSettings
 from sim.specsim import SpecShell
@@ -37,13 +37,13 @@ def judging_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls = [0]
-    judge = sim.specsim.judge
+    judge = sim.specjudged.judge
 
     def counting(prop, view):  # type: ignore[no-untyped-def]
         calls[0] += 1
         return judge(prop, view)
 
-    monkeypatch.setattr(sim.specsim, "judge", counting)
+    monkeypatch.setattr(sim.specjudged, "judge", counting)
     return calls
 
 

@@ -10,6 +10,7 @@ median and the range over the seeds.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -104,9 +105,17 @@ class SpecComparison:
         return out
 
 
+def _number(x: float) -> str:
+    """A figure as a column shows it: a whole number in full, another to three significant digits, never
+    in exponent form (a median of 2070.5 beside a maximum of 2842 reads ``2070``, not ``2.07e+03``)."""
+    if isinstance(x, int) or x == int(x):
+        return str(int(x))
+    places = max(0, 2 - math.floor(math.log10(abs(x))))
+    return f"{x:.{places}f}"
+
+
 def _spread(m: dict[str, float]) -> str:
-    def f(x: float) -> str:
-        return f"{x:g}" if isinstance(x, int) or x == int(x) else f"{x:.3g}"
+    f = _number
     return f(m["median"]) if m["min"] == m["max"] else f"{f(m['median'])} [{f(m['min'])}-{f(m['max'])}]"
 
 

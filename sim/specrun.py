@@ -46,6 +46,8 @@ class SpecRunResult:
     queues: tuple[str, ...]
     series: dict[str, Any]
     tables: dict[str, list[dict[str, Any]]]
+    #: each table's primary key column, whose value names a row in ``rows_csv`` (not in the JSON)
+    keys: dict[str, str] = field(default_factory=dict)
     open_runs: tuple[str, ...] = ()
     #: when each ``record(event, *key)`` happened: ``event -> [(t, key), ...]`` (not in the JSON)
     records: dict[str, list[tuple[float, tuple[Any, ...]]]] = field(default_factory=dict)
@@ -60,14 +62,15 @@ class SpecRunResult:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     def rows_csv(self) -> str:
-        """Every table's final committed rows, one line per value: ``table,row,column,value``."""
+        """Every table's final committed rows, one line per value: ``table,key,column,value``, the key being
+        the row's primary key."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["table", "row", "column", "value"])
+        writer.writerow(["table", "key", "column", "value"])
         for table, rows in self.tables.items():
-            for i, row in enumerate(rows):
+            for row in rows:
                 for column, value in row.items():
-                    writer.writerow([table, i, column, "" if value is None else value])
+                    writer.writerow([table, row[self.keys[table]], column, "" if value is None else value])
         return out.getvalue()
 
     def held(self) -> dict[str, bool | None]:
@@ -112,6 +115,7 @@ def run_spec(spec: Spec, settings: SpecSettings) -> SpecRunResult:
     return SpecRunResult(spec=spec.name, settings=settings, scope=dict(shell.scope), outcome=outcome,
                          metrics=metrics, jobs=rec.jobs(list(spec.jobs)), properties=properties,
                          queues=shell.queue_names, series=rec.to_series(), tables=tables,
+                         keys={t.name: t.columns[t.key].name for t in spec.schema.tables},
                          open_runs=tuple(shell.open_runs()), records=shell.world.times)
 
 

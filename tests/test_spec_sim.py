@@ -280,8 +280,17 @@ def test_a_spec_run_writes_its_plot_and_its_final_rows(tmp_path: Path) -> None:
     plot, rows = tmp_path / "run.png", tmp_path / "rows.csv"
     code, out = wavesim("run", BATCH, "--switch", "fix=returning", "--plot", str(plot), "--csv", str(rows))
     assert code == 0 and f"wrote {plot}" in out and plot.read_bytes()[:4] == b"\x89PNG"
-    assert rows.read_text().splitlines() == ["table,row,column,value", "job_batches,0,id,1",
-                                             "job_batches,0,pending_jobs,0"]
+    # each value is named by its row's primary key (the batch's id, 1), not by the row's position
+    assert rows.read_text().splitlines() == ["table,key,column,value", "job_batches,1,id,1",
+                                             "job_batches,1,pending_jobs,0"]
+
+
+def test_a_compared_figure_reads_in_one_format_never_in_exponent_form() -> None:
+    from sim.speccompare import _spread
+
+    assert _spread({"median": 2070.5, "min": 335, "max": 2842}) == "2070 [335-2842]"
+    assert _spread({"median": 0.03141, "min": 0.5, "max": 12.345}) == "0.0314 [0.500-12.3]"
+    assert _spread({"median": 7.0, "min": 7.0, "max": 7.0}) == "7"
 
 
 def test_the_rollback_before_a_failure_handler_decides_whether_its_count_survives() -> None:

@@ -126,8 +126,9 @@ def test_policy_names_the_spec_switch_in_the_simulation(command: list[str]) -> N
 
 def test_policy_names_the_spec_switch_in_a_live_run(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'live.db'}"
-    code, out = invoke("live", str(SPEC), "--db", db, "--policy", "original", "--policy", "guarded")
-    assert code == 2 and "takes one policy" in out
+    # several policies run one after another (tests/test_live_spec_cli.py); one that --switch contradicts is refused
+    code, out = invoke("live", str(SPEC), "--db", db, "--policy", "original", "--switch", "policy=guarded")
+    assert code == 2 and "disagree" in out, out
     code, out = invoke("live", str(ROOT / "examples" / "batch_counter.py"), "--db", db, "--policy", "atomic")
     assert code == 2 and "no 'policy' switch" in out
 

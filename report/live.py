@@ -157,7 +157,7 @@ def _live_metrics(run: LiveRun, final: WaveTable) -> dict[str, Any]:
     }
 
 
-def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
+def live_json(run: LiveRun, result: RunResult, *, logs: bool = True) -> dict[str, Any]:
     """``wavesim run --json``'s document (``scenario``, ``metrics``, ``properties``) plus a ``live``
     section: where and how it ran, and its faults. The ``scenario`` is the live settings (what
     reproduces the run's decisions), not a simulated scenario: there are no sampled DB latencies."""
@@ -174,7 +174,7 @@ def live_json(run: LiveRun, result: RunResult) -> dict[str, Any]:
             "deaths": [{"role": r, "slot": s, "incarnation": i, "code": c} for r, s, i, c in run.deaths],
             "faults": dict(sorted(kinds.items())), "notes": dict(sorted(notes.items())),
             "deliveries": dict(sorted(run.deliveries.items())),
-            "fault_log": run.spec.fault_log,
+            "fault_log": run.spec.fault_log if logs else None,  # the file is gone once the command removed it
             "stderr_lines": len(run.errors), "stderr_first": run.errors[0] if run.errors else None,
             "first_error": first_error(run.errors), "crashes": len(run.crashes),
             "pushes": [{"wave": int(e["wave"]), "at_s": round(float(e["at_s"]), 6), "actor": e["actor"]}

@@ -178,3 +178,17 @@ def test_the_builtin_import_runs_under_a_prefix_too(tmp_path: Path, temp: Path) 
     assert not {t for t in made if not t.startswith("wavesim_nu_")}
     code, out = _live("--db", url, "--clean", "--prefix", "wavesim_nu_")
     assert code == 0 and _tables(url) == set(), out
+
+
+def test_the_write_ups_live_import_removes_its_folder_of_logs_unless_told(tmp_path: Path, temp: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    tiny = ("--db", url, "--waves", "1", "--wave-size", "2", "--workers", "1", "--json")
+    code, out = _live(*tiny)
+    assert code == 0, out
+    assert list(temp.iterdir()) == []  # each import's plan and fault log went with the command
+    assert json.loads(out.splitlines()[0])["live"]["fault_log"] is None  # no name of a file that is gone
+    code, out = _live(*tiny, "--keep-logs")
+    assert code == 0, out
+    [kept] = temp.iterdir()
+    assert json.loads(out.splitlines()[0])["live"]["fault_log"].startswith(str(kept))
+    assert f"kept the logs in {kept} (remove them with: rm -r {kept})" in out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import statistics
 import tempfile
 from collections import Counter
@@ -271,7 +272,7 @@ def _settings_options(command: Any) -> Any:
 @click.option("--keep-tables", is_flag=True, help="SPEC only: keep the tables the runs wrote (the spec's "
               "wavesim_livespec_*, the queue's and logs' wavesim_live_*) and say how to drop them (--clean). "
               "[default: dropped when the command ends, also when interrupted]")
-@click.option("--keep-logs", is_flag=True, help="SPEC only: keep the runs' folder of logs (event log, fault log, "
+@click.option("--keep-logs", is_flag=True, help="Keep the runs' folder of logs (a spec's event log, the fault log, "
               "the processes' stderr) in the temporary folder and name it. [default: removed when the command "
               "ends]")
 @expect_option
@@ -310,8 +311,8 @@ def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None,
                    "plot": plot, "csv_path": csv_path, "summarize_paths": summarize_paths,
                    "given": given, **{k: given.pop(k) for k in _BUILTIN_SETTINGS}}, expected)
         return
-    if scope or keep_tables or keep_logs or queue_of_texts or duration_texts or given.get("step_s") is not None:
-        raise BadInput("--scope, --queue-of, --duration, --keep-tables, --keep-logs and --step-s are for a SPEC "
+    if scope or keep_tables or queue_of_texts or duration_texts or given.get("step_s") is not None:
+        raise BadInput("--scope, --queue-of, --duration, --keep-tables and --step-s are for a SPEC "
                        "file (wavesim live SPEC --db URL)")
     if summarize_paths:
         click.echo("\n".join(summarize(read_documents(summarize_paths))))
@@ -331,15 +332,22 @@ def live(spec: str | None, summarize_paths: tuple[str, ...], db_url: str | None,
         raise BadInput(str(err)) from None
     level = isolation.upper().replace("-", " ").replace("_", " ") if isolation else None
     results: list[tuple[LiveRun, Any]] = []
-    for run, result in iter_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url, isolation=level,
-                                    base=base):
-        if not results:
-            _write_outputs(run, result, plot, csv_path)
-        results.append((run, result))
-        if as_json:
-            click.echo(json.dumps(live_json(run, result)))
-        elif repeat == 1:
-            _echo_run(run, result)
+    folder = tempfile.mkdtemp(prefix="wavesim-live-")  # every import's plan and logs; the command's own
+    try:
+        for run, result in iter_imports(db_url, names, settings, repeat=repeat, queue_url=queue_url,
+                                        isolation=level, workdir=folder, base=base):
+            if not results:
+                _write_outputs(run, result, plot, csv_path)
+            results.append((run, result))
+            if as_json:
+                click.echo(json.dumps(live_json(run, result, logs=keep_logs)))
+            elif repeat == 1:
+                _echo_run(run, result)
+    finally:
+        if keep_logs:
+            click.echo(f"kept the logs in {folder} (remove them with: rm -r {folder})", err=True)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
     if repeat > 1 and not as_json:
         engine = results[0][0].engine
         for policy in names:

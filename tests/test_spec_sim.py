@@ -325,12 +325,14 @@ def test_what_the_simulation_breaks_the_checker_breaks_too(name: str) -> None:
 
 
 def test_a_spec_sweep_on_dask_gives_the_same_rows_as_a_local_one(tmp_path: Path) -> None:
+    import dask
     import distributed
 
     local, remote = tmp_path / "local.csv", tmp_path / "dask.csv"
     args = ["sweep", BATCH, "--param", "fix=none,returning", "--seeds", "2"]
     assert wavesim(*args, "--out", str(local), "--jobs", "1")[0] == 0
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    # the cluster's scratch space in the test's own folder, not the system's temporary folder
+    with dask.config.set({"temporary-directory": str(tmp_path)}), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         code, _ = wavesim(*args, "--out", str(remote), "--scheduler", cluster.scheduler_address)
     assert code == 0 and remote.read_text() == local.read_text()

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import dask
 import distributed
 import pytest
 from click.testing import CliRunner
@@ -90,8 +91,9 @@ def test_two_processes_write_the_same_file_as_one(tmp_path: Path) -> None:
 def test_a_dask_cluster_gives_the_same_rows_as_a_local_run(tmp_path: Path) -> None:
     local, remote = tmp_path / "local.csv", tmp_path / "dask.csv"
     sweep_runs(SMALL, GRID, [0, 1], str(local), jobs=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    # the cluster's scratch space in the test's own folder, not the system's temporary folder
+    with dask.config.set({"temporary-directory": str(tmp_path)}), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         sweep_runs(SMALL, GRID, [0, 1], str(remote), jobs=1, scheduler=cluster.scheduler_address)
     assert remote.read_text() == local.read_text()
 

@@ -94,7 +94,7 @@ class Agg:
 
 @dataclass(frozen=True, slots=True)
 class Owner:
-    """A lease's owner as an UPDATE writes it: the session running the statement (``executor._assigned``)."""
+    """A lease's owner as an UPDATE writes it: the session running the statement (``spec.writes``)."""
 
 
 Expr = Col | Const | Arith | Cmp | IsNull | In | Logic | Not | Coalesce | Agg | Owner

@@ -1,6 +1,6 @@
 """The owners of a spec's leases in the checker: a row holds the session that took it while that run lives.
 
-``lease.taken()`` writes the session's number as the owner (``spec/executor.py``). The checker has no
+``lease.taken()`` writes the session's number as the owner (``spec/writes.py``). The checker has no
 clock, so the reading ``outlasts-owner`` tells a live lease from a dead one by its owner alone: when a
 worker's run ends (its ack, a crash, a release for a retry), every row it owns gets ``GONE``, the run id no
 live run has. A real row keeps the dead run's id, which no live run has either. The rows rewritten are the

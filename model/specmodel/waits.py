@@ -2,7 +2,7 @@
 taken as a step while the row it needs is held; its worker stays where it is.
 
 A statement that meets a row another session holds waits, and the model records the wait as a state: the
-sessions it waits for, and the part of its snapshot it reads again when it resumes (``spec/executor.py``).
+sessions it waits for, and the part of its snapshot it reads again when it resumes (``spec/outcomes.py``).
 That state differs from the one before the statement only where the wait can matter, and it cannot when:
 
 - the session has no transaction open and holds no lock, before and during the wait: nobody waits for it,

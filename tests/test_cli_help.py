@@ -41,7 +41,7 @@ def test_replay_is_one_command_that_takes_a_prefix() -> None:
 
 #: the commands that take a SPEC file or run the write-up's coordinator
 SPEC_COMMANDS = ("check", "replay", "demo", "run", "compare", "sweep", "faults")
-RQ = str(Path(__file__).parent / "fixtures" / "specs" / "rq_dependents.py")
+RQ = str(Path(__file__).resolve().parent.parent / "examples" / "rq_dependents.py")
 
 
 def sections(text: str) -> tuple[str, str]:

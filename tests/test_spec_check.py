@@ -21,7 +21,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def model(name: str, *, symmetry: bool = True, dialect: str | None = None, faults: dict[str, int] | None = None,
           **scope: str) -> Model:
-    spec = load_spec(EXAMPLES / "batch_counter.py" if name == "counter" else SPECS / f"{name}.py")
+    spec = load_spec(EXAMPLES / "batch_counter.py" if name == "counter" else
+                     EXAMPLES / f"{name}.py" if (EXAMPLES / f"{name}.py").exists() else SPECS / f"{name}.py")
     return Model(spec, spec.scope_of(scope), dialect=dialect, budgets=faults, symmetry=symmetry)
 
 
@@ -245,8 +246,8 @@ def test_a_periodic_job_ticks_again_after_a_tick_failed_for_good(monkeypatch: py
 
 
 def _edited(tmp_path: Path, name: str, old: str, new: str) -> str:
-    """A copy of fixture ``name`` with one line changed, as a user trying a variant would."""
-    text = (SPECS / f"{name}.py").read_text(encoding="utf-8")
+    """A copy of example ``name`` with one line changed, as a user trying a variant would."""
+    text = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
     assert old in text
     path = tmp_path / f"{name}_edited.py"
     path.write_text(text.replace(old, new), encoding="utf-8")

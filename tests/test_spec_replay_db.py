@@ -72,7 +72,8 @@ def test_each_kind_of_difference_between_the_engine_and_the_model_is_named() -> 
 @pytest.mark.parametrize(("name", "fix"), [("queue_job_double_start", "fix=cas"), ("rq_dependents", "fix=pr-742")])
 def test_a_spec_written_from_the_docs_alone_loads_checks_and_replays(tmp_path: Path, name: str, fix: str) -> None:
     # each was written from the README, docs/ and --help alone: OCA/queue's job started twice, RQ's dependency race
-    spec = str(ROOT / "tests" / "fixtures" / "specs" / f"{name}.py")
+    spec = str(next(p for p in (ROOT / "examples" / f"{name}.py", ROOT / "tests" / "fixtures" / "specs" / f"{name}.py")
+                    if p.exists()))
     trace = tmp_path / "t.json"
     assert invoke("check", spec, "--dialect", "sqlite", "--trace-out", str(trace)).exit_code == 1
     assert invoke("check", spec, "--switch", fix).exit_code == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ def _lines(path: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
-def test_queue_of_and_duration_place_and_time_the_jobs_and_the_json_measures_them(tmp_path: Path) -> None:
+def test_queue_of_and_duration_place_and_time_the_jobs_and_the_json_measures_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the logs it keeps go with the test's folder
     mean = 20.0  # scenario s: 0.4 s of wall time at the default scale
     code, out = _live(tmp_path, "--policy", "original", "--queue-of", "work=side", "--duration", f"work={mean:g}",
                       "--json", "--keep-logs")

@@ -49,12 +49,13 @@ from live.run import first_error, progress_window, terminated, wait_ready
 from live.settings import LiveSettings
 from live.spec import RunSpec
 from live.specplan import SpecPlan, job_payload
-from live.specview import LiveView, ghost_counts, judge
+from live.specview import LiveView, ghost_counts, judge, record_times
 from live.supervisor import Supervisor
 from live.tables import BASE, LiveTables, Prefixes
 from spec.errors import Unsupported
 from spec.lang import Scope, Spec
 from spec.lease import on_a_clock
+from spec.view import measure
 
 __all__ = ["PREFIX", "Peaks", "SpecLiveRun", "Verdict", "run_spec_live"]
 
@@ -119,6 +120,7 @@ class SpecLiveRun:
     peaks: Peaks = field(default_factory=Peaks)
     progress_window_s: float = 0.0  # wall seconds without progress, with jobs waiting, that end a run
     waiting_jobs: int = 0  # jobs queued or running (periodic ones aside) at the last sample
+    spec_metrics: dict[str, float] = field(default_factory=dict)  # the spec's own metrics, on the final reading
 
     @property
     def crashes(self) -> list[tuple[str, int, int, int]]:
@@ -170,7 +172,7 @@ class _Reader:
         """Per queue, each job's type and state (ready, delayed or reserved)."""
         return {name: [(str(p["job"]), state) for p, state in q.snapshot()] for name, q in self.queues.items()}
 
-    def read(self) -> tuple[LiveView, tuple[Any, ...]]:
+    def read(self, now: float = 0.0) -> tuple[LiveView, tuple[Any, ...]]:
         """A view of now, and a signature of what can move (rows, records, failures). The queues first: a
         worker writes a job's rows, records and pushes before it deletes the job, so a reading that finds
         the queues empty also finds everything those jobs did."""
@@ -180,7 +182,7 @@ class _Reader:
         events = self.new_events()
         ghost = ghost_counts(events)
         failed = [str(e["job"]) for e in events if e["kind"] == "failed"]
-        view = LiveView(rows, self.keys, ghost, jobs, failed, self.scope)
+        view = LiveView(rows, self.keys, ghost, jobs, failed, self.scope, now=now, records=record_times(events))
         sig = (repr(rows), tuple(sorted(ghost.items(), key=repr)), tuple(failed))
         return view, sig
 
@@ -295,7 +297,8 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
             signal.signal(signal.SIGTERM, previous_term)
     wall_s = time.monotonic() - started
     ended_s = run.now()
-    view, _ = reader.read()
+    view, _ = reader.read(ended_s)
+    spec_metrics = {name: measure(m, view) for name, m in spec.metrics.items()}  # on the final reading, as simulated
     _judge_always(spec, view, verdicts, ended_s)
     for n, p in spec.properties.items():
         if p.kind == "eventually":
@@ -320,7 +323,7 @@ def run_spec_live(spec: Spec, given: dict[str, str], settings: LiveSettings, *, 
                        outcome=outcome, wall_s=wall_s, rows=dict(view.tables), verdicts=verdicts,
                        samples=samples, events=events, faults=faults, deaths=list(sup.deaths),
                        processes=sup.spawned, errors=errors, stderr_log=str(stderr_path), ended_s=ended_s,
-                       peaks=peaks, progress_window_s=window, waiting_jobs=waiting)
+                       peaks=peaks, progress_window_s=window, waiting_jobs=waiting, spec_metrics=spec_metrics)
 
 
 def _judge_always(spec: Spec, view: LiveView, verdicts: dict[str, Verdict], at_s: float) -> None:

@@ -6,7 +6,8 @@ has a name for a measure that applies to any spec, the live document uses it, in
 * ``metrics``: ``makespan_s`` (scenario seconds at the end), ``peak_queue_depth`` (the most jobs ready at
   once in all the queues), ``peak_queued`` (per job type) and, as a live run's queues are real ones,
   ``peak_queue_depth_by_queue``; all read on the supervisor's samples, so a peak shorter than a sample can
-  be missed (the simulation counts every push);
+  be missed (the simulation counts every push); and ``spec``, the spec's own metrics (``spec.metric``) on the
+  final reading, their clock the run's scenario seconds and the event log's record lines;
 * ``jobs``: per job type, its deliveries by how they ended (``sim.specworld.OUTCOMES``): ``acked``,
   ``retried``, ``failed``, ``gave_up`` from the workers' event log (``end``), ``crashed`` for a kill
   during a delivery, ``duplicated`` and ``lost`` from the fault log;
@@ -116,7 +117,8 @@ def redelivery_line(seen: dict[str, Any], step_s: float) -> str:
 def spec_live_metrics(run: SpecLiveRun) -> dict[str, Any]:
     return {"makespan_s": round(run.ended_s, 6), "peak_queue_depth": run.peaks.total,
             "peak_queued": {job: run.peaks.jobs.get(job, 0) for job in run.spec.jobs},
-            "peak_queue_depth_by_queue": {q: run.peaks.queues.get(q, 0) for q in run.plan.workers}}
+            "peak_queue_depth_by_queue": {q: run.peaks.queues.get(q, 0) for q in run.plan.workers},
+            "spec": dict(run.spec_metrics)}
 
 
 def spec_properties(run: SpecLiveRun) -> dict[str, dict[str, Any]]:

@@ -21,8 +21,6 @@ run's stop and its burst metric depend on.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from coordinator import (
@@ -37,6 +35,7 @@ from coordinator import (
     WaveTable,
 )
 from coordinator import properties as P
+from spec.view import max_in_window
 
 __all__ = ["Monitors", "Verdict", "max_in_window", "quiescent"]
 
@@ -47,17 +46,6 @@ def quiescent(*, ready: int, delayed: int, running: int, handlers: int) -> bool:
     """Nothing left that could change the table: no ready or delayed job, no job
     running, no handler run in flight (a periodic reconciler is judged apart)."""
     return ready == 0 and delayed == 0 and running == 0 and handlers == 0
-
-
-def max_in_window(times: Sequence[float], width: float = 1.0) -> int:
-    """The most events in any window ``[t, t + width)`` of simulated time."""
-    ordered = sorted(times)
-    best = 0
-    for i, t in enumerate(ordered):
-        # events at t .. t + width, excluding t + width itself
-        j = bisect_right(ordered, t + width - 1e-12, lo=i)
-        best = max(best, j - i)
-    return best
 
 
 @dataclass(slots=True)

@@ -9,13 +9,15 @@ both, and ``judge`` is their one verdict.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from typing import Any
 
 from spec.errors import Unsupported
 from spec.lang import Metric, Property, Scope
 from spec.schema import Schema, Value
 
-__all__ = ["View", "judge", "measure"]
+__all__ = ["View", "judge", "max_in_window", "measure"]
 
 
 class View:
@@ -87,8 +89,9 @@ def judge(prop: Property, view: View) -> str | None:
     return str(verdict)
 
 
-def measure(metric: Metric, view: View) -> float:
-    """The value of a spec's ``metric`` in ``view`` (a number; anything else is refused at its line)."""
+def measure(metric: Metric, view: Any) -> float:
+    """The value of a spec's ``metric`` in ``view`` (a number; anything else is refused at its line): a view
+    with a clock, the simulation's (``sim.specworld``) or a live run's (``live.specview``)."""
     try:
         value = metric.fn(view)
     except Exception as error:
@@ -96,3 +99,14 @@ def measure(metric: Metric, view: View) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Unsupported(f"metric {metric.name!r} gave {value!r}: a metric is a number", metric.where)
     return value
+
+
+def max_in_window(times: Sequence[float], width: float = 1.0) -> int:
+    """The most events in any window ``[t, t + width)`` of a run's time (``most_within`` of a metric's view)."""
+    ordered = sorted(times)
+    best = 0
+    for i, t in enumerate(ordered):
+        # events at t .. t + width, excluding t + width itself
+        j = bisect_right(ordered, t + width - 1e-12, lo=i)
+        best = max(best, j - i)
+    return best

@@ -152,3 +152,23 @@ def test_workers_that_cannot_start_end_the_run_as_no_progress_and_exit_1(tmp_pat
     assert "crashed (exit code 1)" in out and CANNOT_START in out
     assert "all_done                     eventually UNDECIDED: no progress" in out  # cut off, not judged
     assert live_processes(tmp_path) == []
+
+
+def test_a_specs_own_metrics_are_measured_live_on_the_runs_clock(tmp_path: Path) -> None:
+    # the metrics the simulation reports (tests/test_spec_sim.py's), read on the live run's final reading
+    from test_spec_sim import METRICS
+
+    spec = tmp_path / "metric_spec.py"
+    first = ('\n\n@spec.metric("first_callback_s")\ndef first_callback_s(world):\n'
+             '    return world.times("callback")[0]\n')
+    spec.write_text((ROOT / "examples" / "batch_counter.py").read_text(encoding="utf-8") + METRICS + first,
+                    encoding="utf-8")
+    out = CliRunner().invoke(main, ["live", str(spec), "--db", f"sqlite:///{tmp_path / 'live.db'}",
+                                    "--switch", "fix=returning", "--json"])
+    assert out.exit_code == 0, out.output
+    metrics = json.loads(out.output.splitlines()[0])["metrics"]
+    # one callback: its record line's time read back; the run's clock at its end is the makespan
+    first_s = metrics["spec"].pop("first_callback_s")
+    assert metrics["spec"] == {"callbacks": 1, "callbacks_in_1s": 1, "callback_gap_s": 0,
+                               "ended_s": metrics["makespan_s"]}
+    assert 0 < first_s <= metrics["makespan_s"]  # when the worker wrote the record, on the run's scenario clock

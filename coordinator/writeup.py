@@ -49,6 +49,7 @@ from coordinator.writeup_programs import (
 )
 from spec.errors import Unsupported
 from spec.lang import Ctx, Scope, Spec, push
+from spec.view import max_in_window
 
 spec = Spec(
     "writeup", metadata,
@@ -298,3 +299,39 @@ def one_wave_left_below(view: Any) -> bool:
     """At most one wave, whatever its status, is below the threshold: progress never goes down, so two
     active waves below it can no longer be."""
     return sum(1 for r in view.rows("wave_coordination") if finished(view, r["wave_number"]) < need(view)) <= 1
+
+
+# -- metrics (the write-up's figures, measured by the simulation and by live runs alike) --------------------
+
+def dispatch_times(view: Any) -> dict[int, list[float]]:
+    """Each dispatched wave's pushes, in the run's seconds: its ``pushed`` records, and wave 1's dispatch by the
+    import at 0 s (the spec's first state)."""
+    out = {1: [0.0]}
+    for wave in range(1, size(view.scope, "waves") + 1):
+        times = sorted(view.times("pushed", wave))
+        if times:
+            out.setdefault(wave, []).extend(times)
+    return out
+
+
+@spec.metric("max_waves_first_dispatched_in_1s")
+def max_waves_first_dispatched_in_1s(view: Any) -> int:
+    """The most waves first dispatched within one second (the incident: 30)."""
+    return max_in_window([ts[0] for ts in dispatch_times(view).values()], 1.0)
+
+
+@spec.metric("max_dispatch_events_in_1s")
+def max_dispatch_events_in_1s(view: Any) -> int:
+    """The most pushes of waves within one second, a wave's repeats included."""
+    return max_in_window([t for ts in dispatch_times(view).values() for t in ts], 1.0)
+
+
+@spec.metric("extra_dispatches")
+def extra_dispatches(view: Any) -> int:
+    """Pushes beyond the first of each wave."""
+    return sum(len(ts) - 1 for ts in dispatch_times(view).values())
+
+
+@spec.metric("waves_dispatched_more_than_once")
+def waves_dispatched_more_than_once(view: Any) -> int:
+    return sum(1 for ts in dispatch_times(view).values() if len(ts) > 1)

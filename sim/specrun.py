@@ -134,7 +134,8 @@ def summary_lines(result: SpecRunResult) -> list[str]:
         lines.append(f"  still running: {', '.join(result.open_runs)}")
     if m["spec"]:
         lines.append("metrics:")
-        lines += [f"  {name:26s} {value}" for name, value in m["spec"].items()]
+        width = max(26, *(len(name) for name in m["spec"]))
+        lines += [f"  {name:{width}s} {value}" for name, value in m["spec"].items()]
     lines.append("properties:")
     for name, v in result.properties.items():
         at = "" if v["first_violation_s"] is None else f" at {v['first_violation_s']:.3f} s"

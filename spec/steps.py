@@ -21,9 +21,12 @@ push. Other programs run between any two of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import sys
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from spec.errors import SourceLocation, Unsupported
 from spec.schema import Value
@@ -31,7 +34,7 @@ from spec.schema import Value
 __all__ = [
     "Begin", "Bulk", "Choose", "Commit", "JobThrew", "Keep", "Payload", "Program", "Push", "Record", "Rollback",
     "SqlError", "begin", "bulk", "choose", "commit", "is_statement", "keep", "push", "record", "rollback",
-    "transaction", "yielded_at",
+    "steps_made", "transaction", "unyielded", "yielded_at",
 ]
 
 Payload = tuple[Value, ...]
@@ -96,29 +99,70 @@ class Choose:
     options: tuple[Value, ...]
 
 
+#: while a driver runs a program to its end (``steps_made``), each step its calls made and where: a step made
+#: and never yielded (``record(...)`` without ``yield``) would be dropped without a word, and a property
+#: reading its count would hold falsely, so the driver refuses the program instead
+_Step = TypeVar("_Step")
+_MADE: ContextVar[list[tuple[object, SourceLocation]] | None] = ContextVar("steps_made", default=None)
+
+
+def _made(step: _Step) -> _Step:
+    made = _MADE.get()
+    if made is not None:
+        frame = sys._getframe(2)  # the caller of the step's constructor: the user's line
+        while frame.f_back is not None and frame.f_code.co_filename == __file__:
+            frame = frame.f_back
+        made.append((step, SourceLocation(frame.f_code.co_filename, frame.f_lineno)))
+    return step
+
+
+@contextmanager
+def steps_made() -> Iterator[list[tuple[object, SourceLocation]]]:
+    """Collect the steps made while the block runs (a program run by a driver)."""
+    made: list[tuple[object, SourceLocation]] = []
+    token = _MADE.set(made)
+    try:
+        yield made
+    finally:
+        _MADE.reset(token)
+
+
+def unyielded(made: list[tuple[object, SourceLocation]], yielded: list[object]) -> Unsupported | None:
+    """The refusal of the first step ``made`` that is not among ``yielded`` (by identity; a ``bulk``'s pushes
+    count as yielded with it), else None."""
+    seen = {id(op) for op in yielded}
+    seen |= {id(p) for op in yielded if isinstance(op, Bulk) for p in op.pushes}
+    for step, where in made:
+        if id(step) not in seen:
+            name = type(step).__name__.lower()
+            return Unsupported(f"{name}(...) was made but never yielded, so it would do nothing: write "
+                               f"`yield {name}(...)`", where)
+    return None
+
+
 def begin(level: str | None = None) -> Begin:
-    return Begin(level)
+    return _made(Begin(level))
 
 
 def commit() -> Commit:
-    return Commit()
+    return _made(Commit())
 
 
 def rollback() -> Rollback:
-    return Rollback()
+    return _made(Rollback())
 
 
 def push(job: str, *payload: Value, delay: float | None = None) -> Push:
     """A push; ``delay`` (seconds) marks the job delayed in the model, where time is not measured, and holds
     it back that long in the simulation."""
     delayed = delay is not None and delay > 0
-    return Push(job, tuple(payload), delayed, float(delay) if delayed and delay is not None else 0.0)
+    return _made(Push(job, tuple(payload), delayed, float(delay) if delayed and delay is not None else 0.0))
 
 
 def keep(statement: Any, fn: Callable[[Any], Any]) -> Keep:
     """A statement whose result the program reads only through ``fn``: two results ``fn`` maps to the same
     value leave the program in the same state (``fn`` must be deterministic)."""
-    return Keep(statement, fn)
+    return _made(Keep(statement, fn))
 
 
 def bulk(*pushes: Push) -> Bulk:
@@ -127,11 +171,11 @@ def bulk(*pushes: Push) -> Bulk:
         raise Unsupported("bulk() takes one or more push(...) values")
     if any(p.delayed for p in pushes):
         raise Unsupported("bulk() of a delayed push: push delayed jobs one at a time")
-    return Bulk(tuple(pushes))
+    return _made(Bulk(tuple(pushes)))
 
 
 def record(event: str, *key: Value) -> Record:
-    return Record(event, tuple(key))
+    return _made(Record(event, tuple(key)))
 
 
 def choose(*options: Value) -> Choose:

@@ -282,3 +282,17 @@ def test_a_job_that_raises_is_shown_with_its_exception(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output  # type: ignore[attr-defined]
     assert "the job raised AttributeError: 'Row' object has no attribute 'stat' and failed for good" \
         in result.output  # type: ignore[attr-defined]
+
+
+def test_a_step_made_and_never_yielded_is_refused_at_its_line(tmp_path: Path) -> None:
+    # without `yield` a record would count nothing, and callback_at_most_once would hold on a spec that breaks it
+    spec = tmp_path / "noyield.py"
+    text = (EXAMPLES / "batch_counter.py").read_text(encoding="utf-8")
+    assert '    yield record("callback", batch_id)\n' in text
+    spec.write_text(text.replace('    yield record("callback", batch_id)\n', '    record("callback", batch_id)\n'),
+                    encoding="utf-8")
+    line = 1 + spec.read_text(encoding="utf-8").splitlines().index('    record("callback", batch_id)')
+    result = invoke("check", str(spec))
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    assert result.stderr == (f"error: spec batch-counter: {spec}:{line}: record(...) was made but never "  # type: ignore[attr-defined]
+                             "yielded, so it would do nothing: write `yield record(...)`\n")

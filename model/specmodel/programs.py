@@ -34,6 +34,7 @@ from spec.lang import (
     is_statement,
     yielded_at,
 )
+from spec.steps import steps_made, unyielded
 
 __all__ = ["Branch", "Ended", "Next", "Op", "Programs", "Raised", "Thrown"]
 
@@ -119,10 +120,16 @@ class Programs:
 
     def _replay(self, job: str, phase: str, attempt: int, payload: tuple[Any, ...],
                 history: tuple[Any, ...]) -> Next:
+        with steps_made() as made:
+            return self._run(job, phase, attempt, payload, history, made)
+
+    def _run(self, job: str, phase: str, attempt: int, payload: tuple[Any, ...], history: tuple[Any, ...],
+             made: list[tuple[object, SourceLocation]]) -> Next:
         fn, ctx = self._make(job, phase, attempt)
         assert fn is not None
         gen = fn(ctx, *payload)
         records: list[Record] = []
+        yielded: list[object] = []  # every operation the program yielded, to refuse a step it made and dropped
         sent: list[Any] = list(history)
         value: Any = None
         throw: BaseException | None = None
@@ -136,12 +143,16 @@ class Programs:
                 else:
                     op = gen.send(value)
             except StopIteration:
+                dropped = unyielded(made, yielded)
+                if dropped is not None:
+                    raise dropped from None
                 return Ended(tuple(records))
             except Unsupported:
                 raise
             except Exception as error:  # the job raised: a failure the worker handles
                 return Raised(f"{type(error).__name__}: {error}", tuple(records))
             first, throw, value = False, None, None
+            yielded.append(op)
             if isinstance(op, Record):
                 records.append(op)
                 continue

@@ -45,7 +45,9 @@ from live.db import DB_ERRORS
 from live.faults import FaultLog, FaultPlan, drop_connection
 from live.jobqueue import Reserved, reserved_jobs
 from live.specplan import SpecPlan, job_payload, load_spec_file
-from spec.lang import Begin, Bulk, Choose, Commit, Ctx, Keep, Push, Record, Rollback, Spec, SqlError
+from spec.errors import SourceLocation, Unsupported
+from spec.executor import Engine
+from spec.lang import Begin, Bulk, Choose, Commit, Ctx, Keep, Push, Record, Rollback, Spec, SqlError, yielded_at
 from spec.lease import owned_by
 from spec.results import Result
 
@@ -124,6 +126,7 @@ class _Worker:
         self.spec, self.slot, self.incarnation = spec, slot, incarnation
         self.scope = spec.scope_of(plan.given)
         self.db = SpecDatabase(plan.run.db_url, spec.metadata, plan.prefix)
+        self.model = Engine.of(spec.schema, self.db.dialect)  # what the checker refuses on this engine (refused)
         self.conn = Connection(self.db, plan.run.isolation or (spec.level if spec.level else None))
         with contextlib.suppress(*DB_ERRORS):  # a server that refuses now is met again at the first step
             self.conn.reset_connected()
@@ -222,6 +225,10 @@ class _Worker:
                 return f"the program yielded {op!r}, which is not a step"
             if self.faults.should_drop(f"before step {step}", job=job):
                 drop_connection(self.conn)
+            if not isinstance(statement, Begin | Commit | Rollback):
+                refused = self.refused(statement, yielded_at(program))
+                if refused is not None:
+                    return refused
             try:
                 if not isinstance(statement, Begin | Commit | Rollback):  # a lease is owned by this run
                     statement = owned_by(statement, self.run_id, self.plan.run.live.scale)
@@ -237,6 +244,16 @@ class _Worker:
                 value = op.fn(result) if isinstance(op, Keep) else result
             except Exception as error:  # noqa: BLE001 - keep()'s function raised: the job raised
                 return f"{type(error).__name__}: {error}"
+
+    def refused(self, statement: Any, where: SourceLocation) -> str | None:
+        """The checker's refusal of ``statement`` on this engine, as the job's raise: an engine may run a
+        statement the model refuses by leaving part of it out (SQLAlchemy writes SQLite's FOR UPDATE SKIP
+        LOCKED as a plain SELECT), and a run of that would say nothing of the lock the spec asked for."""
+        try:
+            self.model.plan(statement, where)
+        except Unsupported as refusal:
+            return f"refused on {self.db.dialect}: {refusal}"
+        return None
 
     def push_all(self, pushes: list[Push]) -> None:
         """Each push onto its job type's queue; the immediate ones of one queue in one queue operation."""

@@ -172,3 +172,17 @@ def test_a_specs_own_metrics_are_measured_live_on_the_runs_clock(tmp_path: Path)
     assert metrics["spec"] == {"callbacks": 1, "callbacks_in_1s": 1, "callback_gap_s": 0,
                                "ended_s": metrics["makespan_s"]}
     assert 0 < first_s <= metrics["makespan_s"]  # when the worker wrote the record, on the run's scenario clock
+
+
+def test_a_statement_the_checker_refuses_on_the_engine_is_a_raise_not_run_without_its_lock(tmp_path: Path) -> None:
+    # SQLAlchemy writes SQLite's FOR UPDATE SKIP LOCKED as a plain SELECT: run so, the lock would be gone unsaid
+    read = "        left = (yield sa.select(batches.c.pending_jobs).where(batches.c.id == batch_id)).scalar_one()\n"
+    locked = read.replace("batch_id))", "batch_id).with_for_update(skip_locked=True))")
+    text = (ROOT / "examples" / "batch_counter.py").read_text(encoding="utf-8")
+    assert read in text and locked != read
+    spec = tmp_path / "skip_locked.py"
+    spec.write_text(text.replace(read, locked), encoding="utf-8")
+    line = 1 + spec.read_text(encoding="utf-8").splitlines().index(locked.rstrip("\n"))
+    out = CliRunner().invoke(main, ["live", str(spec), "--db", f"sqlite:///{tmp_path / 'live.db'}", "--step-s", "0"])
+    assert out.exit_code == 1, out.output
+    assert f"the first: process: refused on sqlite: {spec}:{line}: SKIP LOCKED on sqlite" in out.output

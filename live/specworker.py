@@ -218,6 +218,11 @@ class _Worker:
                 unknown = [p.job for p in pushes if p.job not in self.spec.jobs]
                 if unknown:
                     return f"push of job type {unknown[0]!r}, which the spec does not declare"
+                if self.queue_waits_on_own_transaction():
+                    return (f"refused on sqlite: {yielded_at(program)}: a push inside an open transaction cannot "
+                            "go through the database queue on SQLite: the transaction holds the file's one write "
+                            "lock, which the queue's INSERT would wait for until the run ends; give --queue "
+                            "redis://..., or run on PostgreSQL or MariaDB")
                 self.push_all(pushes)
                 continue
             statement = op.statement if isinstance(op, Keep) else op
@@ -244,6 +249,13 @@ class _Worker:
                 value = op.fn(result) if isinstance(op, Keep) else result
             except Exception as error:  # noqa: BLE001 - keep()'s function raised: the job raised
                 return f"{type(error).__name__}: {error}"
+
+    def queue_waits_on_own_transaction(self) -> bool:
+        """Whether a push now would wait on this job's own transaction: SQLite's database queue lives in the
+        spec's file, so its INSERT needs the write lock that the job's open transaction holds (a push is never
+        part of the transaction; on a server, or with Redis, it goes on beside it)."""
+        return (self.db.dialect == "sqlite" and self.plan.run.queue_url is None and self.conn.conn is not None
+                and in_transaction(self.conn.conn))
 
     def refused(self, statement: Any, where: SourceLocation) -> str | None:
         """The checker's refusal of ``statement`` on this engine, as the job's raise: an engine may run a

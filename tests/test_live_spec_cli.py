@@ -186,3 +186,23 @@ def test_a_statement_the_checker_refuses_on_the_engine_is_a_raise_not_run_withou
     out = CliRunner().invoke(main, ["live", str(spec), "--db", f"sqlite:///{tmp_path / 'live.db'}", "--step-s", "0"])
     assert out.exit_code == 1, out.output
     assert f"the first: process: refused on sqlite: {spec}:{line}: SKIP LOCKED on sqlite" in out.output
+
+
+def test_a_push_inside_a_transaction_on_sqlites_database_queue_is_refused_not_left_to_hang(tmp_path: Path) -> None:
+    # the queue's INSERT would wait for the write lock the job's own transaction holds: a harness hang, which
+    # the run reported as the coordinator's no-progress; it is refused at the push's line instead
+    decrement = "        left = (yield decrement.returning(batches.c.pending_jobs)).scalar_one()\n"
+    text = (ROOT / "examples" / "batch_counter.py").read_text(encoding="utf-8")
+    assert decrement in text and "from spec.lang import " in text
+    inside = ("        yield begin()\n" + decrement + "        if left == 0:\n"
+              "            yield push(\"finally_callback\", batch_id)\n        yield commit()\n        return\n")
+    spec = tmp_path / "push_inside.py"
+    spec.write_text(text.replace(decrement, inside).replace("from spec.lang import ", "from spec.lang import begin, "
+                                                            "commit, ", 1), encoding="utf-8")
+    pushed = '            yield push("finally_callback", batch_id)'
+    line = 1 + spec.read_text(encoding="utf-8").splitlines().index(pushed)
+    out = CliRunner().invoke(main, ["live", str(spec), "--db", f"sqlite:///{tmp_path / 'live.db'}", "--step-s", "0",
+                                    "--switch", "fix=returning"])
+    assert out.exit_code == 1, out.output
+    assert f"the first: process: refused on sqlite: {spec}:{line}: a push inside an open transaction" in out.output
+    assert "no-progress" not in out.output

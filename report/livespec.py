@@ -34,6 +34,7 @@ from typing import Any
 from live.specrun import SpecLiveRun
 from report.live import PROGRESS, progress_verdict
 from sim.specworld import OUTCOMES
+from userio.columns import name_width
 
 __all__ = ["PROGRESS", "held_over", "jobs_by_outcome", "progress", "redeliveries", "redelivery_line", "spec_live_json",
            "spec_live_metrics", "spec_properties", "summary_lines"]
@@ -180,8 +181,9 @@ def summary_lines(label: str, runs: Sequence[SpecLiveRun]) -> list[str]:
     ended = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
     lines = [f"{label} on {first.engine} ({first.queue} queue, isolation {level}): {len(runs)} runs, {ended}"]
     documents = [spec_properties(r) for r in runs]
+    width = name_width(documents[0], 28)
     for name in documents[0]:
         seen = [d[name]["holds"] for d in documents]
-        lines.append(f"  {name:28s} held in {seen.count(True)}/{len(runs)}, violated in {seen.count(False)}, "
+        lines.append(f"  {name:{width}s} held in {seen.count(True)}/{len(runs)}, violated in {seen.count(False)}, "
                      f"not judged in {seen.count(None)}")
     return lines

@@ -127,18 +127,18 @@ def summary_lines(result: SpecRunResult) -> list[str]:
              f"  {m['events']} events, {m['statements']} statements, peak queue depth {m['peak_queue_depth']}, "
              f"{m['lock_waits']} lock waits ({m['lock_wait_s']:.3f} s), {m['deadlocks']} deadlocks",
              "jobs:"]
+    width = max([26, *map(len, [*result.jobs, *m["spec"], *result.properties])])  # a spec's long names fit
     for job, ends in result.jobs.items():
         counted = ", ".join(f"{o} {n}" for o, n in ends.items() if n) or "none"
-        lines.append(f"  {job:26s} {counted}")
+        lines.append(f"  {job:{width}s} {counted}")
     if result.open_runs:
         lines.append(f"  still running: {', '.join(result.open_runs)}")
     if m["spec"]:
         lines.append("metrics:")
-        width = max(26, *(len(name) for name in m["spec"]))
         lines += [f"  {name:{width}s} {value}" for name, value in m["spec"].items()]
     lines.append("properties:")
     for name, v in result.properties.items():
         at = "" if v["first_violation_s"] is None else f" at {v['first_violation_s']:.3f} s"
-        lines.append(f"  {name:26s} {v['verdict'].upper() if v['holds'] is False else v['verdict']}{at}: "
+        lines.append(f"  {name:{width}s} {v['verdict'].upper() if v['holds'] is False else v['verdict']}{at}: "
                      f"{v['detail']}")
     return lines

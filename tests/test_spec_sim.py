@@ -336,3 +336,12 @@ def test_a_spec_sweep_on_dask_gives_the_same_rows_as_a_local_one(tmp_path: Path)
             n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         code, _ = wavesim(*args, "--out", str(remote), "--scheduler", cluster.scheduler_address)
     assert code == 0 and remote.read_text() == local.read_text()
+
+
+def test_a_summary_keeps_one_column_for_a_specs_long_names() -> None:
+    # the write-up's metric max_waves_first_dispatched_in_1s is longer than the usual 26 characters
+    code, out = wavesim("run", str(ROOT / "coordinator" / "writeup.py"), "--policy", "seed-fix")
+    named = [line for line in out.splitlines()
+             if line.startswith("  ") and not line.startswith("   ") and not line.split()[0].isdigit()]
+    columns = {len(line) - len(line[2:].split(" ", 1)[1].lstrip()) for line in named}
+    assert code in (0, 1) and len(named) > 8 and len(columns) == 1, named

@@ -33,6 +33,7 @@ from spec.errors import Unsupported
 from spec.lang import Spec
 from spec.lease import on_a_clock
 from specfile.load import job_durations, job_queues, load_spec, pairs, policies_of
+from userio.columns import name_width
 from userio.errors import BadInput
 from userio.exitcodes import Expected, finish
 from wavesim.dboption import check_redis_url
@@ -161,7 +162,9 @@ def run_lines(run: SpecLiveRun, logs: bool = True) -> list[str]:
     lines = [f"spec {run.spec.name} ({scope}) on {run.engine}, {run.queue} queue, isolation "
              f"{run.plan.run.isolation or 'driver default'}, seed {s.seed}, workers {queues}: {run.outcome} "
              f"after {run.wall_s:.1f} s wall, {run.samples} samples"]
-    for name, v in spec_properties(run).items():
+    verdicts = spec_properties(run)
+    width = name_width(verdicts, 28)
+    for name, v in verdicts.items():
         if v["holds"]:
             seen = v["verdict"]
         else:
@@ -169,7 +172,7 @@ def run_lines(run: SpecLiveRun, logs: bool = True) -> list[str]:
             if v["first_violation_s"] is not None:  # the run's clock runs --scale wall seconds a second
                 at = f" at {v['first_violation_s']:g} s scenario time ({v['first_violation_wall_s']:g} s wall)"
             seen = f"{v['verdict'].upper()}{at}: {v['detail']}"
-        lines.append(f"  {name:28s} {v['kind']:10s} {seen}")
+        lines.append(f"  {name:{width}s} {v['kind']:10s} {seen}")
     taken = ", ".join(f"{j} x{n}" for j, n in sorted(run.deliveries.items())) or "none"
     faults = ", ".join(f"{k} x{n}" for k, n in sorted(_faults(run).items())) or "none"
     peaks = ", ".join(f"{q} {n}" for q, n in run.peaks.queues.items())

@@ -18,6 +18,7 @@ from model.specmodel.trace import describe, ghost_text
 from model.specmodel.world import View
 from spec.view import judge
 from specfile.load import load_spec, model_of, pairs
+from userio.columns import name_width
 from userio.exitcodes import Expected, finish
 from wavesim.commands.speccheck import header, step_lines
 
@@ -74,7 +75,7 @@ def spec_story(model: Model) -> tuple[list[str], dict[str, bool]]:
         else:
             text = broken.get(prop.name, "holds")
             verdicts[prop.name] = prop.name not in broken
-        lines.append(f"  {prop.name:26s} {text}")
+        lines.append(f"  {prop.name:{name_width(spec.properties)}s} {text}")
     return lines, verdicts
 
 

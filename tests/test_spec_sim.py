@@ -345,3 +345,13 @@ def test_a_summary_keeps_one_column_for_a_specs_long_names() -> None:
              if line.startswith("  ") and not line.startswith("   ") and not line.split()[0].isdigit()]
     columns = {len(line) - len(line[2:].split(" ", 1)[1].lstrip()) for line in named}
     assert code in (0, 1) and len(named) > 8 and len(columns) == 1, named
+
+
+def test_the_built_in_runs_duration_and_write_options_set_a_specs_run() -> None:
+    base = ["run", BATCH, *RACE, "--json"]
+    plain = json.loads(wavesim(*base)[1])
+    heavy = json.loads(wavesim(*base, "--batch-distribution", "lognormal", "--batch-sigma", "2",
+                               "--db-write-ms", "9")[1])
+    assert (heavy["settings"]["duration_distribution"], heavy["settings"]["duration_sigma"],
+            heavy["settings"]["write_ms"]) == ("lognormal", 2.0, 9.0)
+    assert heavy["metrics"]["makespan_s"] != plain["metrics"]["makespan_s"]  # the draws and the writes did change

@@ -36,12 +36,16 @@ __all__ = ["OWN", "READ", "READ_MEANING", "SHARED", "compare_spec_command", "fau
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: the built-in options a spec run reads, and the setting each one sets
-READ: dict[str, str] = {"db_read_ms": "statement_ms", "enqueue_ms_per_job": "push_ms", "db_sigma": "db_sigma",
-                        "batch_mean_s": "duration_s", "retry_after_s": "retry_after_s", "horizon_s": "horizon_s",
-                        "max_events": "max_events"}
+READ: dict[str, str] = {"db_read_ms": "statement_ms", "db_write_ms": "write_ms", "enqueue_ms_per_job": "push_ms",
+                        "db_sigma": "db_sigma", "batch_mean_s": "duration_s",
+                        "batch_distribution": "duration_distribution", "batch_sigma": "duration_sigma",
+                        "retry_after_s": "retry_after_s", "horizon_s": "horizon_s", "max_events": "max_events"}
 #: what a built-in option a spec run reads sets there, where it is not what the built-in's help says
 READ_MEANING = {"db_read_ms": "every statement's median latency", "enqueue_ms_per_job": "a push's median latency",
+                "db_write_ms": "every INSERT, UPDATE and DELETE's median latency",
                 "batch_mean_s": "a job's mean duration (see --duration)",
+                "batch_distribution": "how every job's own work is drawn around its mean",
+                "batch_sigma": "the lognormal shape of every job's own work",
                 "retry_after_s": "how long after a crash the job comes back"}
 #: the spec's own options (``spec_options``)
 OWN = ("scope_texts", "duration_texts", "fault_rate_texts", "spec_dialect", "spec_isolation", "spec_order")

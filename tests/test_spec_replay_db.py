@@ -69,9 +69,12 @@ def test_each_kind_of_difference_between_the_engine_and_the_model_is_named() -> 
     assert "the engine raised" in (_same(Done(Result()), Seen("error", error="deadlock"), update) or "")
 
 
-@pytest.mark.parametrize(("name", "fix"), [("queue_job_double_start", "fix=cas"), ("rq_dependents", "fix=pr-742")])
+@pytest.mark.parametrize(("name", "fix"), [("queue_job_double_start", "fix=cas"), ("rq_dependents", "fix=pr-742"),
+                                           ("goodjob_batch_callback", "fix=reload"),
+                                           ("oban_unique_insert", "fix=4828cd1f")])
 def test_a_spec_written_from_the_docs_alone_loads_checks_and_replays(tmp_path: Path, name: str, fix: str) -> None:
-    # each was written from the README, docs/ and --help alone: OCA/queue's job started twice, RQ's dependency race
+    # each was written from the README, docs/ and --help alone: OCA/queue's job started twice, RQ's dependency
+    # race, GoodJob's batch callback enqueued per job, Oban's unique insert
     spec = str(next(p for p in (ROOT / "examples" / f"{name}.py", ROOT / "tests" / "fixtures" / "specs" / f"{name}.py")
                     if p.exists()))
     trace = tmp_path / "t.json"

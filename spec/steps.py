@@ -21,7 +21,7 @@ push. Other programs run between any two of them.
 
 from __future__ import annotations
 
-import sys
+import inspect
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -109,10 +109,11 @@ _MADE: ContextVar[list[tuple[object, SourceLocation]] | None] = ContextVar("step
 def _made(step: _Step) -> _Step:
     made = _MADE.get()
     if made is not None:
-        frame = sys._getframe(2)  # the caller of the step's constructor: the user's line
-        while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = inspect.currentframe()  # climbs out of this module to the user's line that made the step
+        while frame is not None and frame.f_code.co_filename == __file__:
             frame = frame.f_back
-        made.append((step, SourceLocation(frame.f_code.co_filename, frame.f_lineno)))
+        where = SourceLocation(frame.f_code.co_filename, frame.f_lineno) if frame else SourceLocation("?", 0)
+        made.append((step, where))
     return step
 
 

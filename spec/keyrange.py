@@ -121,7 +121,8 @@ def key_ranges(where: Expr | None, spec: TableSpec, d: Dialect, *, propagate: bo
     row: list[Value] = [None] * len(spec.columns)
     for column, value in fixed.items():
         row[column] = value
-    not_null = frozenset(i for i, c in enumerate(spec.columns) if not c.nullable)
+    # a SELECT only, as the propagation: an UPDATE or DELETE reads the rows all the same (seen on 10.11)
+    not_null = frozenset(i for i, c in enumerate(spec.columns) if not c.nullable) if propagate else frozenset()
     return None if where is None else _ranges(where, False, _Bounds(spec.key, set(fixed) - {spec.key}, row, d,
                                                                     not_null))
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from dbengines import worker_tag
 
 import live.supervisor
@@ -88,3 +89,12 @@ def workers_that_cannot_start(monkeypatch: pytest.MonkeyPatch, role: str = "work
         return real(args, **kwargs)
 
     monkeypatch.setattr(live.supervisor.subprocess, "Popen", popen)
+
+
+def table_names(url: str) -> set[str]:
+    """The tables a database at ``url`` holds now (what a live run left, or did not)."""
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from dbdriver.database import PREFIX_RULE
-from tests.live_helpers import live_processes
+from tests.live_helpers import live_processes, table_names
 from wavesim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,14 +43,6 @@ def temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
-
-
-def _tables(url: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
 
 
 def _sql(url: str, text: str) -> list[tuple[object, ...]]:
@@ -73,23 +65,23 @@ def test_a_run_leaves_nothing_unless_told_and_never_drops_a_table_it_found(tmp_p
     _sql(url, "CREATE TABLE job_batches (id INTEGER PRIMARY KEY)")  # the user's own, the spec's table's name
     code, out = _live(COUNTER, "--db", url, "--switch", "fix=returning")
     assert code == 0, out
-    assert _tables(url) == {"job_batches"} and list(temp.iterdir()) == []
+    assert table_names(url) == {"job_batches"} and list(temp.iterdir()) == []
     assert "event log" not in out  # not named: it is gone
     code, out = _live(COUNTER, "--db", url, "--switch", "fix=returning", "--keep-tables", "--keep-logs")
     assert code == 0, out
     kept = [line for line in out.splitlines() if line.startswith("kept: ")]
     (folder,) = temp.iterdir()
-    assert kept == [f"kept: tables {', '.join(sorted(_tables(url) - {'job_batches'}))}; remove them with: "
+    assert kept == [f"kept: tables {', '.join(sorted(table_names(url) - {'job_batches'}))}; remove them with: "
                     f"wavesim live --db {url} --clean",
                     f"kept: the runs' logs in {folder}; remove them with: rm -r {folder}"]
-    assert HARNESS | {"wavesim_livespec_job_batches", "wavesim_livespec_owner"} <= _tables(url)
+    assert HARNESS | {"wavesim_livespec_job_batches", "wavesim_livespec_owner"} <= table_names(url)
     assert f"event log {folder}" in out and any(folder.glob("*.events.jsonl"))
     runs = _sql(url, "SELECT DISTINCT run FROM wavesim_live_events")
     code, out = _live(COUNTER, "--db", url, "--switch", "fix=returning")  # finds the kept tables
     assert code == 0, out
-    assert _tables(url) >= HARNESS  # not its own: kept, without its rows
+    assert table_names(url) >= HARNESS  # not its own: kept, without its rows
     assert _sql(url, "SELECT DISTINCT run FROM wavesim_live_events") == runs
-    assert "wavesim_livespec_job_batches" not in _tables(url) and list(temp.iterdir()) == [folder]
+    assert "wavesim_livespec_job_batches" not in table_names(url) and list(temp.iterdir()) == [folder]
 
 
 def test_clean_takes_a_spec_and_a_prefix_and_drops_only_wavesims_tables(tmp_path: Path, temp: Path) -> None:
@@ -100,18 +92,18 @@ def test_clean_takes_a_spec_and_a_prefix_and_drops_only_wavesims_tables(tmp_path
         assert code == 0, out
     ours = {t.replace("wavesim_", "wavesim_nu_", 1) for t in HARNESS} | {"wavesim_nu_livespec_job_batches",
                                                                          "wavesim_nu_livespec_owner"}
-    assert ours <= _tables(url)
+    assert ours <= table_names(url)
     assert "remove them with: wavesim live --db" in out and out.rstrip().endswith("--clean --prefix wavesim_nu_")
     code, out = _live(COUNTER, "--db", url, "--clean", "--prefix", "wavesim_nu_")  # a SPEC beside --clean
     assert code == 0 and out == f"dropped: {', '.join(sorted(ours))}\n", out
-    assert not {t for t in _tables(url) if t.startswith("wavesim_nu_")} and _tables(url) >= HARNESS
+    assert not {t for t in table_names(url) if t.startswith("wavesim_nu_")} and table_names(url) >= HARNESS
     _sql(url, "CREATE TABLE wavesim_nu_livespec_mine (id INTEGER PRIMARY KEY)")  # someone's, no marker
     code, out = _live(COUNTER, "--db", url, "--clean", "--prefix", "wavesim_nu_")
     assert code == 2 and "wavesim_nu_livespec_owner marker" in out and out.count("\n") == 1, out
-    assert "wavesim_nu_livespec_mine" in _tables(url)
+    assert "wavesim_nu_livespec_mine" in table_names(url)
     code, out = _live("--db", url, "--clean")
     assert code == 0 and "wavesim_live_events" in out and "wavesim_livespec_job_batches" in out, out
-    assert _tables(url) == {"job_batches", "wavesim_nu_livespec_mine"}
+    assert table_names(url) == {"job_batches", "wavesim_nu_livespec_mine"}
     code, out = _live(COUNTER, "--db", url, "--prefix", "nu_")
     assert (code, out) == (2, f"error: --prefix: table prefix 'nu_' {PREFIX_RULE}\n")
 
@@ -129,14 +121,14 @@ def test_an_interrupted_run_cleans_up_too(tmp_path: Path, sig: signal.Signals) -
         while not list(temp.glob("wavesim-live-*/*.events.jsonl")) and time.monotonic() < end:
             time.sleep(0.05)
         assert list(temp.glob("wavesim-live-*/*.events.jsonl")), "the run never took a job"
-        assert _tables(url) >= HARNESS
+        assert table_names(url) >= HARNESS
         process.send_signal(sig)
         out, _ = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130 and out.splitlines()[-1] == b"interrupted", out
-    assert _tables(url) == set() and list(temp.iterdir()) == []
+    assert table_names(url) == set() and list(temp.iterdir()) == []
     assert live_processes(temp) == []
 
 
@@ -172,12 +164,12 @@ def test_the_builtin_import_runs_under_a_prefix_too(tmp_path: Path, temp: Path) 
     url = f"sqlite:///{tmp_path / 'live.db'}"
     code, out = _live("--db", url, "--prefix", "wavesim_nu_", "--waves", "2", "--wave-size", "3", "--workers", "2")
     assert code == 0, out
-    made = _tables(url)
+    made = table_names(url)
     assert {"wavesim_nu_wave_coordination", "wavesim_nu_owner", "wavesim_nu_live_jobs",
             "wavesim_nu_live_events"} <= made
     assert not {t for t in made if not t.startswith("wavesim_nu_")}
     code, out = _live("--db", url, "--clean", "--prefix", "wavesim_nu_")
-    assert code == 0 and _tables(url) == set(), out
+    assert code == 0 and table_names(url) == set(), out
 
 
 def test_the_write_ups_live_import_removes_its_folder_of_logs_unless_told(tmp_path: Path, temp: Path) -> None:

@@ -24,7 +24,7 @@ from live.specrun import PREFIX, SpecLiveRun, run_spec_live
 from live.tables import LiveTables
 from report.livespec import jobs_by_outcome, redeliveries
 from specfile.load import load_spec
-from tests.live_helpers import live_processes, server_url
+from tests.live_helpers import live_processes, server_url, table_names
 from wavesim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,14 +40,6 @@ FOREVER = str(ROOT / "tests" / "fixtures" / "specs" / "forever.py")
 FAST = LiveSettings(deadline_s=20.0, retry_after_s=40.0, step_s=5.0, stall_min_wall_s=0.5)
 #: a kill inside a deposit's transaction, before its COMMIT: the row lock (SQLite: the write lock) held
 KILL = FAST.with_settings(kill_at="before step 4", kill_at_times=1)
-
-
-def _tables(url: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
 
 
 def _run(url: str, tmp_path: Path, given: dict[str, str], settings: LiveSettings = FAST, queue: str | None = None,
@@ -86,7 +78,7 @@ def test_the_tutorials_bug_shows_live_and_its_fix_holds(tmp_path: Path) -> None:
     engine.dispose()
     assert {(r["event"], tuple(r["key"])) for r in records} == {("callback", (1,))}
     assert CliRunner().invoke(main, ["live", "--db", url, "--clean"]).exit_code == 0
-    assert not {t for t in _tables(url) if t.startswith(PREFIX)}  # the spec's tables and marker dropped
+    assert not {t for t in table_names(url) if t.startswith(PREFIX)}  # the spec's tables and marker dropped
     assert live_processes(tmp_path) == []
 
 
@@ -148,10 +140,10 @@ def test_clean_drops_the_tables_a_kept_run_left_and_nothing_else(tmp_path: Path)
     engine.dispose()
     code, out = _cli(url, "--switch", "fix=returning", "--keep-tables")
     assert code == 0, out
-    assert {PREFIX + "job_batches", PREFIX + "owner", "job_batches"} <= _tables(url)
+    assert {PREFIX + "job_batches", PREFIX + "owner", "job_batches"} <= table_names(url)
     out = CliRunner().invoke(main, ["live", "--db", url, "--clean"])
     assert out.exit_code == 0 and PREFIX + "job_batches" in out.output, out.output
-    assert not {t for t in _tables(url) if t.startswith(PREFIX)} and "job_batches" in _tables(url)
+    assert not {t for t in table_names(url) if t.startswith(PREFIX)} and "job_batches" in table_names(url)
 
 
 
